@@ -1,0 +1,99 @@
+"""Typed settings: defaults < settings.toml in the user config dir < CALLCONSOLE_* env < CLI flags.
+
+Build a `Settings` with `load_settings()` and pass it into the app factory or the CLI command;
+nothing here runs at import time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from console import paths
+
+
+class Settings(BaseSettings):
+    """Every setting callconsole reads; env vars use the prefix CALLCONSOLE_ (e.g. _DB_URL)."""
+
+    model_config = SettingsConfigDict(env_prefix="CALLCONSOLE_", extra="forbid")
+
+    db_url: str = Field(
+        default_factory=paths.default_database_url,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db",
+    )
+    default_region: str = Field(
+        default="US",
+        description="ISO 3166 region used to read national-format phone numbers (US, GB, CN, …)",
+    )
+    sqlite_synchronous: str = Field(
+        default="FULL",
+        description="SQLite synchronous pragma: FULL keeps commits across power loss (default)",
+    )
+    sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=0, le=65535)
+    ami_user: str = "callconsole"
+    ami_secret: str = "callconsole"
+
+    @field_validator("default_region")
+    @classmethod
+    def _region_known(cls, value: str) -> str:
+        import phonenumbers
+
+        region = value.strip().upper()
+        if region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (use an ISO 3166 code such as US, GB, CN)")
+        return region
+
+    @field_validator("sqlite_synchronous")
+    @classmethod
+    def _synchronous_known(cls, value: str) -> str:
+        mode = value.strip().upper()
+        if mode not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+            raise ValueError("sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA")
+        return mode
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = settings_cls.model_config.get("toml_file") or paths.config_file()
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, toml)
+
+
+class SettingsError(Exception):
+    """The settings could not be read; the message is one line for the user."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from the TOML file, the environment and explicit overrides (CLI flags)."""
+    from pydantic import ValidationError
+
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    settings_cls: type[Settings] = Settings
+    if config_file is not None:
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        settings_cls = type("Settings", (Settings,), {"model_config": config})
+    try:
+        return settings_cls(**clean)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise SettingsError(f"invalid setting {where}: {first['msg']}") from None
+    except (OSError, ValueError) as exc:  # unreadable or malformed TOML
+        where = str(config_file or paths.config_file())
+        raise SettingsError(f"cannot read settings file {where}: {exc}") from None

@@ -1,0 +1,30 @@
+"""SQLAlchemy models: one module per aggregate. Importing this package registers every table."""
+
+from console.models.agent import Agent, AgentSkill
+from console.models.audit import AuditLog
+from console.models.base import Base, UtcDateTime, utcnow
+from console.models.customer import Customer, EmailAddress, PhoneNumber
+from console.models.event import CallEvent
+from console.models.followup import FollowUp
+from console.models.interaction import Interaction
+from console.models.queue import Queue, QueueSkill
+from console.models.ticket import Ticket, TicketComment
+
+__all__ = [
+    "Agent",
+    "AgentSkill",
+    "AuditLog",
+    "Base",
+    "CallEvent",
+    "Customer",
+    "EmailAddress",
+    "FollowUp",
+    "Interaction",
+    "PhoneNumber",
+    "Queue",
+    "QueueSkill",
+    "Ticket",
+    "TicketComment",
+    "UtcDateTime",
+    "utcnow",
+]

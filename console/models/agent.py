@@ -1,0 +1,47 @@
+"""Agents (people who log into the console) and their skills."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from console.models.base import Base, utcnow
+from console.models.enums import Role, str_enum
+
+
+class Agent(Base):
+    """A console user: agent, supervisor or trainer."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.AGENT)
+    team: Mapped[str] = mapped_column(String(60), default="")
+    extension: Mapped[str] = mapped_column(String(20), default="")
+    # The AMI queue-member interface of the agent's phone, e.g. PJSIP/1001.
+    interface: Mapped[str] = mapped_column(String(80), default="")
+    # "scrypt$n$r$p$salt_hex$hash_hex" (console.services.passwords).
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    skills: Mapped[list[AgentSkill]] = relationship(back_populates="agent", lazy="raise")
+
+
+class AgentSkill(Base):
+    """A skill an agent has, with a level from 1 (basic) to 10 (expert)."""
+
+    __tablename__ = "agent_skills"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    skill: Mapped[str] = mapped_column(String(40), index=True)
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+    agent: Mapped[Agent] = relationship(back_populates="skills", lazy="raise")
+
+    __table_args__ = (UniqueConstraint("agent_id", "skill"),)

@@ -1,0 +1,117 @@
+"""Closed vocabularies stored as short strings (portable across SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Enum as SqlEnum
+
+
+class CustomerKind(StrEnum):
+    PERSON = "person"
+    ORGANISATION = "organisation"
+
+
+class Tier(StrEnum):
+    """The customer pyramid, most valuable first."""
+
+    PLATINUM = "platinum"
+    GOLD = "gold"
+    IRON = "iron"
+    LEAD = "lead"
+
+
+class Lifecycle(StrEnum):
+    PROSPECT = "prospect"
+    NEW = "new"
+    GROWING = "growing"
+    MATURE = "mature"
+    DECLINING = "declining"
+    CHURNED = "churned"
+
+
+class PhoneKind(StrEnum):
+    MOBILE = "mobile"
+    LANDLINE = "landline"
+    WORK = "work"
+    FAX = "fax"
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    TRAINER = "trainer"
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    EMAIL = "email"
+    WEB = "web"
+    CHAT = "chat"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class InteractionStatus(StrEnum):
+    """Where an interaction is in its life; updated at each step so nothing is lost."""
+
+    RINGING = "ringing"
+    ACTIVE = "active"
+    HELD = "held"
+    WRAPUP = "wrapup"
+    COMPLETED = "completed"
+    MISSED = "missed"  # offered to this agent, not answered by them
+    ABANDONED = "abandoned"
+
+
+class TicketPriority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class TicketStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+OPEN_TICKET_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING)
+
+
+class FollowUpKind(StrEnum):
+    CALLBACK = "callback"
+    ESCALATION = "escalation"
+    TASK = "task"
+
+
+class FollowUpStatus(StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+PENDING_FOLLOWUP_STATUSES = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 16) -> SqlEnum:
+    """A column type storing the enum's value as VARCHAR with a CHECK constraint."""
+    values: Any = lambda cls: [member.value for member in cls]  # noqa: E731
+    return SqlEnum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=True,
+        length=length,
+        values_callable=values,
+        validate_strings=True,
+        name=enum_cls.__name__.lower(),
+    )

@@ -1,0 +1,67 @@
+"""One contact with a customer on any channel, logged from ring to wrap-up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from console.models.base import Base, utcnow
+from console.models.enums import Channel, Direction, InteractionStatus, str_enum
+
+
+class Interaction(Base):
+    """A call, email, web form or chat. For voice, created at ring time and updated at each step."""
+
+    __tablename__ = "interactions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel), default=Channel.VOICE)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction), default=Direction.INBOUND)
+    status: Mapped[InteractionStatus] = mapped_column(
+        str_enum(InteractionStatus), default=InteractionStatus.RINGING
+    )
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # The caller ID as received (sanitised) and its normalised form, if it had one.
+    caller_raw: Mapped[str] = mapped_column(String(80), default="")
+    caller_e164: Mapped[str | None] = mapped_column(String(20))
+    caller_name: Mapped[str] = mapped_column(String(120), default="")
+    # CTI identifiers (Asterisk Uniqueid / Linkedid of the agent's leg of the call).
+    uniqueid: Mapped[str | None] = mapped_column(String(64))
+    linkedid: Mapped[str | None] = mapped_column(String(64), index=True)
+    offered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    wrapped_at: Mapped[datetime | None]
+    hold_started_at: Mapped[datetime | None]
+    wait_seconds: Mapped[int] = mapped_column(Integer, default=0)  # time in queue before offer
+    talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    hold_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    wrap_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    disposition: Mapped[str] = mapped_column(String(40), default="")
+    category: Mapped[str] = mapped_column(String(40), default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    csat: Mapped[int | None] = mapped_column(SmallInteger)
+    resolved_first_contact: Mapped[bool | None] = mapped_column(Boolean)
+    transferred_to: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("uniqueid", "agent_id"),
+        Index("ix_interactions_customer_offered", "customer_id", "offered_at"),
+        Index("ix_interactions_agent_offered", "agent_id", "offered_at"),
+        Index("ix_interactions_offered", "offered_at"),
+    )

@@ -1,0 +1,108 @@
+"""Schema migrations, run in-process with Alembic: `callconsole db upgrade` and on app start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+from sqlalchemy.exc import SQLAlchemyError
+
+from console.db import Database, DatabaseError, explain_error
+
+
+class SchemaError(DatabaseError):
+    """The database's schema cannot be used by this version of callconsole."""
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """What is in the database now, against what this callconsole knows."""
+
+    current: str | None
+    head: str
+    foreign_tables: tuple[str, ...]  # tables present in a database with no schema version
+
+    @property
+    def is_current(self) -> bool:
+        return self.current == self.head
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at the migrations shipped inside the package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(resources.files("console") / "migrations"))
+    return cfg
+
+
+def head_revision() -> str:
+    """The newest migration this callconsole ships."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def _state(conn: Connection) -> SchemaState:
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None
+    current = MigrationContext.configure(conn).get_current_revision()
+    tables = tuple(sorted(t for t in inspect(conn).get_table_names() if t != "alembic_version"))
+    if current is None:
+        return SchemaState(None, head, tables)
+    try:
+        known = script.get_revision(current) is not None
+    except Exception:  # alembic raises several kinds for an unknown id
+        known = False
+    if not known:
+        raise SchemaError(
+            f"the database schema is at revision {current}, newer than this callconsole knows "
+            f"(up to {head}); upgrade callconsole. Nothing was changed"
+        )
+    return SchemaState(current, head, ())
+
+
+def _check_not_foreign(state: SchemaState, where: str) -> None:
+    if state.current is None and state.foreign_tables:
+        shown = ", ".join(state.foreign_tables[:5])
+        raise SchemaError(
+            f"{where} is not a callconsole database (it has tables {shown} and no schema "
+            "version); nothing was changed"
+        )
+
+
+async def schema_state(db: Database) -> SchemaState:
+    """Read the schema revision; SchemaError for a newer database."""
+    try:
+        async with db.engine.connect() as conn:
+            return await conn.run_sync(_state)
+    except SchemaError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseError(explain_error(db.url, exc)) from None
+
+
+async def upgrade(db: Database) -> SchemaState:
+    """Bring the database to the newest schema. Refuses foreign and newer databases."""
+    where = db.url.render_as_string(hide_password=True)
+
+    def _upgrade(conn: Connection) -> SchemaState:
+        state = _state(conn)
+        _check_not_foreign(state, where)
+        if not state.is_current:
+            cfg = alembic_config()
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+        return _state(conn)
+
+    try:
+        async with db.write_connection() as conn:
+            return await conn.run_sync(_upgrade)
+    except SchemaError:
+        raise
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseError(explain_error(db.url, exc)) from None
