@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
 from console.db import Database, DatabaseError, explain_error
@@ -86,19 +86,24 @@ async def schema_state(db: Database) -> SchemaState:
         raise DatabaseError(explain_error(db.url, exc)) from None
 
 
+def _upgrade(conn: Connection) -> SchemaState:
+    state = _state(conn)
+    _check_not_foreign(state, conn.engine.url.render_as_string(hide_password=True))
+    if not state.is_current:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    return _state(conn)
+
+
+def upgrade_sync(engine: Engine) -> SchemaState:
+    """`upgrade` for a synchronous engine (bulk seeding builds a side file this way)."""
+    with engine.connect() as conn, conn.begin():
+        return _upgrade(conn)
+
+
 async def upgrade(db: Database) -> SchemaState:
     """Bring the database to the newest schema. Refuses foreign and newer databases."""
-    where = db.url.render_as_string(hide_password=True)
-
-    def _upgrade(conn: Connection) -> SchemaState:
-        state = _state(conn)
-        _check_not_foreign(state, where)
-        if not state.is_current:
-            cfg = alembic_config()
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
-        return _state(conn)
-
     try:
         async with db.write_connection() as conn:
             return await conn.run_sync(_upgrade)

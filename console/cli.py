@@ -1,0 +1,240 @@
+"""`callconsole` command line: demo, seed, db, sim.
+
+Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
+line on stderr and a non-zero exit, never a traceback. Slow imports are deferred into the
+command that needs them so `callconsole --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+PROG = "callconsole"
+
+
+class CommandError(Exception):
+    """An expected failure; the message is printed as one line."""
+
+
+def _non_negative_int(raw: str) -> int:
+    try:
+        value = int(raw.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {raw!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _iso_date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {raw!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used by the tests)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="A terminal contact-center agent console."
+    )
+    parser.add_argument("--db", metavar="URL", help="database URL (default: SQLite in user data)")
+    parser.add_argument("--config", metavar="FILE", type=Path, help="settings TOML file")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="seed a small demo database (if empty) and summarise")
+    demo.add_argument("--customers", type=_non_negative_int, default=2000)
+    demo.add_argument("--seed", type=int, default=1)
+
+    seed = commands.add_parser("seed", help="fill an empty database with realistic data")
+    seed.add_argument("--customers", type=_non_negative_int, required=True, metavar="N")
+    seed.add_argument("--seed", type=int, default=1, metavar="S", help="same seed → same rows")
+    seed.add_argument(
+        "--locale", default="en_US,zh_CN", help="comma-separated Faker locales (en_US,zh_CN,en_GB)"
+    )
+    seed.add_argument("--as-of", type=_iso_date, help="the 'today' of the data (default: today)")
+    seed.add_argument("--agents", type=_non_negative_int, default=40)
+
+    db = commands.add_parser("db", help="database schema")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
+    db_commands.add_parser("current", help="show the schema revision")
+
+    commands.add_parser(
+        "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `callconsole` script."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sim"]:  # hand everything after `sim` to the simulator's own CLI
+        from telephony_sim.cli import main as sim_main
+
+        return sim_main(args_list[1:])
+    args = build_parser().parse_args(args_list)
+    handlers: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
+        "demo": _demo,
+        "seed": _seed,
+        "db": _db,
+    }
+    try:
+        return asyncio.run(handlers[args.command](args))
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # expected kinds become one line; anything else is a bug
+        from console.config import SettingsError
+        from console.db import DatabaseError
+        from console.services.seeding import SeedError
+
+        if isinstance(exc, CommandError | DatabaseError | SettingsError | SeedError):
+            print(f"{PROG}: error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from console.config import load_settings
+    from console.db import open_database
+
+    settings = load_settings(args.config, db_url=args.db)
+    return open_database(
+        settings.db_url,
+        synchronous=settings.sqlite_synchronous,
+        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+    )
+
+
+async def _db(args: argparse.Namespace) -> int:
+    from console.schema import schema_state, upgrade
+
+    database = _open(args)
+    try:
+        await database.check()
+        if args.db_command == "upgrade":
+            state = await upgrade(database)
+            print(f"{database.url.render_as_string(hide_password=True)}: schema at {state.current}")
+        else:
+            state = await schema_state(database)
+            status = "current" if state.is_current else f"behind (newest is {state.head})"
+            print(f"schema revision {state.current or 'none'}: {status}")
+        return 0
+    finally:
+        await database.dispose()
+
+
+async def _seed(args: argparse.Namespace) -> int:
+    from console.services.seeding import SeedPlan, parse_locales
+
+    plan_args: dict[str, Any] = dict(
+        customers=args.customers,
+        seed=args.seed,
+        locales=parse_locales(args.locale),
+        agents=max(1, args.agents),
+    )
+    if args.as_of is not None:
+        plan_args["as_of"] = args.as_of
+    return await _run_seed(args, SeedPlan(**plan_args))
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    from console.services.seeding import SeedPlan
+
+    # Until the agent console lands, the demo seeds a small database and prints a summary.
+    database = _open(args)
+    try:
+        await database.check()
+        from console.schema import upgrade
+
+        await upgrade(database)
+        summary_needed = not await _has_customers(database)
+    finally:
+        await database.dispose()
+    if summary_needed:
+        await _run_seed(args, SeedPlan(customers=args.customers, seed=args.seed))
+    else:
+        print("database already seeded; showing what is in it")
+    database = _open(args)
+    try:
+        await _print_summary(database)
+    finally:
+        await database.dispose()
+    return 0
+
+
+async def _has_customers(database: Any) -> bool:
+    from sqlalchemy import func, select
+
+    from console.models import Customer
+
+    async with database.session() as session:
+        count = await session.scalar(select(func.count()).select_from(Customer))
+    return bool(count)
+
+
+async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from console.services.seeding import seed_database
+
+    console = Console(stderr=True)
+    database = _open(args)
+    try:
+        await database.check()
+        with Progress(
+            TextColumn("{task.description:<20}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
+            task = progress.add_task("preparing pools", total=1)
+
+            def report(stage: str, done: int, total: int) -> None:
+                progress.update(task, description=stage, completed=done, total=total)
+
+            summary = await seed_database(database, plan, report)
+        counts = ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in summary.counts.items())
+        size = f", {summary.database_bytes / 1e6:,.1f} MB" if summary.database_bytes else ""
+        print(f"seeded {counts} in {summary.seconds:.1f} s{size}")
+        return 0
+    finally:
+        await database.dispose()
+
+
+async def _print_summary(database: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from sqlalchemy import func, select
+
+    from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
+
+    table = Table(caption=database.url.render_as_string(hide_password=True))
+    table.add_column("records")
+    table.add_column("count", justify="right")
+    async with database.session() as session:
+        for label, model in (
+            ("customers", Customer),
+            ("interactions", Interaction),
+            ("tickets", Ticket),
+            ("follow-ups", FollowUp),
+            ("agents", Agent),
+            ("queues", Queue),
+        ):
+            count = await session.scalar(select(func.count()).select_from(model))
+            table.add_row(label, f"{count or 0:,}")
+    Console().print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
