@@ -1,0 +1,75 @@
+"""The `callconsole` command as a user runs it: bad input gets one line, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path)}
+    env.pop("CALLCONSOLE_DB_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "console", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    return result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["seed", "--customers", "-5"], "must be 0 or more"),
+        (["seed", "--customers", "lots"], "expected a whole number"),
+        (["seed", "--customers", "5", "--locale", "xx_XX"], "unsupported locale"),
+        (["--db", "mysql://u@h/db", "db", "upgrade"], "unsupported database"),
+        (["--db", "sqlite:///:memory:", "db", "upgrade"], "in-memory"),
+        (["--db", "sqlite:////proc/no/such/dir/x.db", "db", "upgrade"], "cannot create directory"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
+def test_bad_input_gets_one_clear_line(args: list[str], expected: str, tmp_path: Path) -> None:
+    assert expected in one_line_error(run(*args, tmp_path=tmp_path))
+
+
+def test_seed_then_refuse_to_reseed_and_corrupt_files(tmp_path: Path) -> None:
+    db = tmp_path / "crm.db"
+    first = run("--db", f"sqlite:///{db}", "seed", "--customers", "200", tmp_path=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "seeded 200 customers" in first.stdout
+    again = run("--db", f"sqlite:///{db}", "seed", "--customers", "10", tmp_path=tmp_path)
+    assert "already holds data" in one_line_error(again)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM customers").fetchone()[0] == 200
+
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"\x00garbage" * 512)
+    result = run("--db", f"sqlite:///{junk}", "db", "upgrade", tmp_path=tmp_path)
+    assert "not a usable SQLite database" in one_line_error(result)
+    assert junk.read_bytes() == b"\x00garbage" * 512
+
+
+def test_db_current_and_upgrade(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert "none" in run("--db", url, "db", "current", tmp_path=tmp_path).stdout
+    assert "schema at" in run("--db", url, "db", "upgrade", tmp_path=tmp_path).stdout
+    assert "current" in run("--db", url, "db", "current", tmp_path=tmp_path).stdout
+
+
+def test_demo_seeds_the_default_database(tmp_path: Path) -> None:
+    result = run("demo", "--customers", "100", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "data" / "callconsole" / "callconsole.db").exists()
+    assert "customers" in result.stdout

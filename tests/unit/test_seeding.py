@@ -1,0 +1,105 @@
+"""Seeding: deterministic, realistic, refuses to touch a database that holds data."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from console.db import open_database
+from console.services.phones import to_e164
+from console.services.seeding import SeedError, SeedPlan, seed_database
+
+AS_OF = date(2026, 11, 1)
+TABLES = ("customers", "phone_numbers", "email_addresses", "interactions", "tickets", "followups")
+
+
+async def seed(path: Path, **plan: object) -> None:
+    database = open_database(f"sqlite:///{path}")
+    try:
+        await seed_database(database, SeedPlan(**{"as_of": AS_OF, **plan}))  # type: ignore[arg-type]
+    finally:
+        await database.dispose()
+
+
+def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    con = sqlite3.connect(path)
+    try:
+        return {t: con.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
+    finally:
+        con.close()
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import asyncio
+
+    path = tmp_path_factory.mktemp("seed") / "a.db"
+    asyncio.run(seed(path, customers=3000, seed=42))
+    return path
+
+
+async def test_same_seed_same_rows_other_seed_other_rows(seeded: Path, tmp_path: Path) -> None:
+    again, other = tmp_path / "b.db", tmp_path / "c.db"
+    await seed(again, customers=3000, seed=42)
+    await seed(other, customers=3000, seed=43)
+    assert dump(again) == dump(seeded)
+    assert dump(other)["customers"] != dump(seeded)["customers"]
+
+
+def test_volumes_and_shapes_are_realistic(seeded: Path) -> None:
+    con = sqlite3.connect(seeded)
+    customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
+    interactions = con.execute("SELECT count(*) FROM interactions").fetchone()[0]
+    assert customers == 3000
+    assert 4.5 < interactions / customers < 5.5
+    per_customer = Counter(
+        n for (n,) in con.execute("SELECT count(*) FROM phone_numbers GROUP BY customer_id")
+    )
+    assert set(per_customer) <= {1, 2, 3, 4}  # 1-3 own numbers, plus maybe an office line
+    assert per_customer[1] > per_customer[3] > 0
+    shared = con.execute(
+        "SELECT count(*) FROM (SELECT e164 FROM phone_numbers GROUP BY e164 HAVING count(*) > 1)"
+    ).fetchone()[0]
+    assert shared > 0  # organisations' office lines
+    with_open_ticket = con.execute(
+        "SELECT count(DISTINCT customer_id) FROM tickets WHERE status IN ('new','open','pending')"
+    ).fetchone()[0]
+    assert 0.16 < with_open_ticket / customers < 0.24
+    tiers = dict(con.execute("SELECT tier, count(*) FROM customers GROUP BY tier").fetchall())
+    assert tiers["platinum"] < tiers["gold"] < tiers["lead"] < tiers["iron"]
+    zh = [n for (n,) in con.execute("SELECT display_name FROM customers WHERE language = 'zh'")]
+    assert 1400 < len(zh) < 1600  # locales alternate
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in name) for name in zh[:100])
+    first, last = con.execute(
+        "SELECT min(offered_at), max(offered_at) FROM interactions"
+    ).fetchone()
+    assert first >= "2024-11-01" and last < "2026-11-01"
+    assert con.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_seeded_number_is_valid_e164(seeded: Path) -> None:
+    con = sqlite3.connect(seeded)
+    numbers = [n for (n,) in con.execute("SELECT DISTINCT e164 FROM phone_numbers")]
+    assert numbers
+    assert all(to_e164(n) == n for n in numbers)
+
+
+async def test_a_database_with_data_is_refused_untouched(seeded: Path) -> None:
+    before = dump(seeded)
+    with pytest.raises(SeedError, match="already holds data"):
+        await seed(seeded, customers=10, seed=1)
+    assert dump(seeded) == before
+
+
+@pytest.mark.parametrize(
+    ("plan", "message"),
+    [({"customers": -1}, "between 0 and"), ({"customers": 1, "locales": ("xx_XX",)}, "locale")],
+)
+def test_bad_plans(plan: dict[str, object], message: str) -> None:
+    with pytest.raises(SeedError, match=message):
+        SeedPlan(**plan)  # type: ignore[arg-type]
