@@ -13,7 +13,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Connection, bindparam, literal, nulls_last, select, union_all
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    String,
+    bindparam,
+    literal,
+    nulls_last,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import aliased
 
 from console.db import Database
@@ -220,7 +230,11 @@ _PROFILE = (
 )
 _CONTACT_POINTS: CompoundSelect[Any] = union_all(
     select(
-        literal("phone").label("k"), PhoneNumber.e164, PhoneNumber.kind, PhoneNumber.label
+        literal("phone").label("k"),
+        PhoneNumber.e164,
+        # Plain text, not the enum type: the email half of the union has no kind.
+        type_coerce(PhoneNumber.kind, String).label("subtype"),
+        PhoneNumber.label,
     ).where(PhoneNumber.customer_id == bindparam("cid")),
     select(
         literal("email").label("k"), EmailAddress.address, literal(""), EmailAddress.label

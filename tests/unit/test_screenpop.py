@@ -10,6 +10,7 @@ from console.db import Database
 from console.models import (
     Agent,
     Customer,
+    EmailAddress,
     FollowUp,
     Interaction,
     PhoneNumber,
@@ -59,6 +60,7 @@ async def crm(db: Database) -> Database:
         s.add_all(
             [
                 PhoneNumber(customer_id=alice.id, e164=ALICE, kind=PhoneKind.MOBILE),
+                EmailAddress(customer_id=alice.id, address="alice@example.com"),
                 PhoneNumber(customer_id=bob.id, e164=OFFICE, kind=PhoneKind.WORK, label="office"),
                 PhoneNumber(customer_id=carol.id, e164=OFFICE, kind=PhoneKind.WORK),
             ]
@@ -120,6 +122,8 @@ async def test_one_match_pops_the_whole_profile(crm: Database) -> None:
     assert pop.profile.tier == "platinum" and pop.profile.lifecycle == "mature"
     assert pop.profile.display_name == "Alice [bold]Adams[/]"  # kept verbatim, never markup
     assert "mobile" in pop.matches[0].reason
+    assert [(p.value, p.subtype) for p in pop.profile.phones] == [(ALICE, "mobile")]
+    assert [p.value for p in pop.profile.emails] == ["alice@example.com"]
 
 
 async def test_history_is_bounded_to_the_last_20_across_channels(crm: Database) -> None:

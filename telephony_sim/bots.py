@@ -1,0 +1,104 @@
+"""Virtual agents ("bots"): they answer after a delay (or now and then miss a call), talk for the
+caller's drawn handle time, sometimes put the caller on hold, wrap up, and take breaks (a pause
+with a reason). Each bot draws from its own random stream, so its behaviour is fixed by the seed.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from telephony_sim.acd import CONNECTED, Caller, Device
+from telephony_sim.clock import VirtualClock
+from telephony_sim.traffic import Dist
+
+if TYPE_CHECKING:
+    from telephony_sim.callflow import Acd
+
+
+@dataclass(frozen=True)
+class BotProfile:
+    """How a bot behaves; shares are probabilities per call."""
+
+    answer_delay: Dist = field(default_factory=lambda: Dist("fixed", 2.0))
+    miss_share: float = 0.0  # lets the ring time out (AgentRingNoAnswer)
+    hold_share: float = 0.0
+    hold_time: Dist = field(default_factory=lambda: Dist("exponential", 30.0))
+    agent_hangup_share: float = 0.5  # AgentComplete Reason agent, else caller
+    break_share: float = 0.0  # chance of a break after each call
+    break_time: Dist = field(default_factory=lambda: Dist("exponential", 600.0))
+    break_reasons: tuple[str, ...] = ("Break",)
+
+
+class Bot:
+    """The behaviour attached to one bot device (``device.bot``)."""
+
+    __slots__ = ("_answer_delay", "_break_time", "_hold_time", "acd", "clock", "profile", "rng")
+
+    def __init__(
+        self, acd: Acd, clock: VirtualClock, profile: BotProfile, rng: random.Random
+    ) -> None:
+        self.acd = acd
+        self.clock = clock
+        self.profile = profile
+        self.rng = rng
+        self._answer_delay = profile.answer_delay.sampler(rng)
+        self._hold_time = profile.hold_time.sampler(rng)
+        self._break_time = profile.break_time.sampler(rng)
+
+    def on_ring(self, dev: Device, gen: int) -> None:
+        """The bot's phone rings: answer after the drawn delay, unless it misses this one."""
+        profile = self.profile
+        if profile.miss_share and self.rng.random() < profile.miss_share:
+            return  # the queue's ring timeout will raise AgentRingNoAnswer
+        delay = self._answer_delay()
+        if delay <= 0:
+            self.acd.answer(dev, gen)
+        else:
+            self.clock.call_later(delay, self.acd.answer, dev, gen)
+
+    def on_connect(self, dev: Device, caller: Caller) -> None:
+        """Talk for the caller's handle time, perhaps with a hold in the middle."""
+        talk = caller.handle_time
+        hold = 0.0
+        if self.profile.hold_share and self.rng.random() < self.profile.hold_share:
+            hold = self._hold_time()
+            self.clock.call_later(talk * 0.4, self._hold, dev, caller, caller.gen, hold)
+        self.clock.call_later(talk + hold, self._end, dev, caller, caller.gen)
+
+    def _valid(self, dev: Device, caller: Caller, gen: int) -> bool:
+        return caller.gen == gen and caller.state == CONNECTED and caller.device is dev
+
+    def _hold(self, dev: Device, caller: Caller, gen: int, hold: float) -> None:
+        if self._valid(dev, caller, gen):
+            self.acd.hold(dev, True)
+            self.clock.call_later(hold, self._unhold, dev, caller, gen)
+
+    def _unhold(self, dev: Device, caller: Caller, gen: int) -> None:
+        if self._valid(dev, caller, gen) and caller.hold_started is not None:
+            self.acd.hold(dev, False)
+
+    def _end(self, dev: Device, caller: Caller, gen: int) -> None:
+        if self._valid(dev, caller, gen):
+            agent = self.rng.random() < self.profile.agent_hangup_share
+            self.acd.end_call(caller, "agent" if agent else "caller")
+
+    def on_free(self, dev: Device) -> bool:
+        """Called when the bot could take a call; True when it goes on a break instead."""
+        profile = self.profile
+        if not profile.break_share or not dev.memberships:
+            return False
+        if all(m.paused for m in dev.memberships.values()):
+            return False  # already away (a supervisor paused this bot)
+        if self.rng.random() >= profile.break_share:
+            return False
+        reasons = profile.break_reasons
+        reason = reasons[self.rng.randrange(len(reasons))] if reasons else "Break"
+        self.acd.pause(dev.interface, True, None, reason)
+        self.clock.call_later(self._break_time(), self._back, dev)
+        return True
+
+    def _back(self, dev: Device) -> None:
+        if dev.memberships and dev.interface in self.acd.devices:
+            self.acd.pause(dev.interface, False, None, "")

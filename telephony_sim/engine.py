@@ -1,0 +1,371 @@
+"""The simulator's facade: one object the AMI server, the headless runner and tests drive.
+
+``Engine(scenario, seed=…, clock=…)`` builds the queues, agents, bots, random traffic and
+scripted calls of a scenario on a clock. Listeners (``add_listener``) receive every AMI event as
+``(event_name, [(field, value), …])``, exactly as Asterisk 20 would send it; with no listener no
+field list is ever built. Actions raise `SimError` with an Asterisk-like message.
+
+Determinism: every random stream is ``random.Random(f"{seed}:{purpose}:{name}")`` (string seeds
+hash with SHA-512, stable across processes), and the clock breaks ties by insertion order, so
+the same seed and scenario give the same event stream in virtual mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import Sequence
+
+from console.services.metrics import QueueFigures
+from telephony_sim import snapshot
+from telephony_sim.acd import CONNECTED, RINGING, WAITING, Caller, Device, Queue
+from telephony_sim.bots import Bot
+from telephony_sim.callflow import Acd
+from telephony_sim.clock import RealTimeClock, VirtualClock
+from telephony_sim.outbound import Dialer, Outbound
+from telephony_sim.pbx import RING, UP, Fields, Listener, Pbx, SimError
+from telephony_sim.queue_log import QueueLog
+from telephony_sim.scenarios import QueueSpec, Scenario, ScriptedCall, TranscriptLine
+from telephony_sim.stats import queue_figures, queue_report
+from telephony_sim.traffic import ArrivalProcess, CallerIdSource, generate_us_number
+
+__all__ = ["Engine", "SimError"]
+
+
+class _Feed:
+    """The random traffic of one queue."""
+
+    __slots__ = ("arrivals", "callers", "handle", "patience", "prio_rng", "queue", "spec")
+
+    def __init__(
+        self, queue: Queue, spec: QueueSpec, engine: Engine, numbers: Sequence[str]
+    ) -> None:
+        traffic = spec.traffic
+        assert traffic is not None
+        name = spec.name
+        self.queue = queue
+        self.spec = spec
+        self.arrivals = ArrivalProcess(
+            traffic.hourly, engine.scenario.start_of_day, engine.rng("arrivals", name)
+        )
+        self.callers = CallerIdSource(
+            numbers, engine.scenario.callers, engine.rng("callerid", name)
+        )
+        self.handle = traffic.handle_time.sampler(engine.rng("handle", name))
+        self.patience = traffic.patience.sampler(engine.rng("patience", name))
+        self.prio_rng = engine.rng("priority", name)
+
+
+class Engine:
+    """PBX + ACD + traffic + bots on one clock."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        seed: int,
+        clock: VirtualClock,
+        numbers: Sequence[str] = (),
+        customer_numbers: dict[int, str] | None = None,
+        queue_log: QueueLog | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.clock = clock
+        self.pbx = Pbx(clock.now, scenario.epoch)
+        self.acd = Acd(self.pbx, clock, queue_log)
+        self.acd.on_connect = self._start_transcript
+        self.customer_numbers = dict(customer_numbers or {})
+        self.dialer = Dialer(self.acd, self.rng("outbound", "dialer"))
+        self._script_rng = self.rng("scripted", "numbers")
+        start = clock.now()
+        for spec in scenario.queues:
+            self.acd.add_queue(
+                Queue(
+                    spec.name,
+                    extension=spec.extension,
+                    strategy=spec.strategy,
+                    timeout=spec.timeout,
+                    retry=spec.retry,
+                    wrapuptime=spec.wrapuptime,
+                    joinempty=spec.joinempty,
+                    autopause=spec.autopause,
+                    leavewhenempty=spec.leavewhenempty,
+                    max_wait=spec.max_wait,
+                    overflow=spec.overflow,
+                    weight=spec.weight,
+                    skills=spec.skills,
+                    service_level=spec.service_level,
+                    short_abandon=spec.short_abandon,
+                    rng=self.rng("strategy", spec.name),
+                )
+            )
+        for agent in scenario.agents:
+            dev = Device(agent.interface, agent.name, agent.kind, agent.skills, agent.wrapuptime)
+            if agent.kind == "bot":
+                dev.bot = Bot(self.acd, clock, agent.profile, self.rng("bot", agent.interface))
+            self.acd.devices[agent.interface] = dev
+            for qname, penalty in agent.queues:
+                self.acd.add_member(
+                    qname,
+                    agent.interface,
+                    agent.name,
+                    penalty,
+                    agent.paused,
+                    "",
+                    agent.pause_reason,
+                    dynamic=False,
+                )
+        for spec in scenario.queues:
+            if spec.traffic is not None:
+                feed = _Feed(self.acd.queues[spec.name], spec, self, numbers)
+                first = feed.arrivals.next_after(start)
+                if first is not None:
+                    clock.call_at(first, self._arrive, feed)
+        for call in scenario.calls:
+            clock.call_at(start + call.at, self._scripted_call, call)
+
+    def rng(self, purpose: str, name: str) -> random.Random:
+        """The random stream for one purpose and object, derived from the seed."""
+        return random.Random(f"{self.seed}:{purpose}:{name}")
+
+    # ------------------------------------------------------------------ listeners
+    def add_listener(self, fn: Listener) -> None:
+        """Receive every AMI event as ``fn(event_name, fields)``."""
+        self.pbx.listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        """Stop sending events to ``fn`` (no error if it was not attached)."""
+        if fn in self.pbx.listeners:
+            self.pbx.listeners.remove(fn)
+
+    # ------------------------------------------------------------------ calls
+    def _arrive(self, feed: _Feed) -> None:
+        num, name = feed.callers.draw()
+        traffic = feed.spec.traffic
+        assert traffic is not None
+        priority = 0
+        if traffic.priority_share and feed.prio_rng.random() < traffic.priority_share:
+            priority = traffic.priority
+        self.inbound(feed.queue.name, num, name, priority, feed.handle(), feed.patience())
+        nxt = feed.arrivals.next_after(self.clock.now())
+        if nxt is not None:
+            self.clock.call_at(nxt, self._arrive, feed)
+
+    def inbound(
+        self,
+        queue: str,
+        caller_num: str,
+        caller_name: str = "",
+        priority: int = 0,
+        handle_time: float = 180.0,
+        patience: float = math.inf,
+        script: ScriptedCall | None = None,
+    ) -> Caller:
+        """A call arrives from the trunk and enters ``queue``; returns its ACD record."""
+        q = self.acd.queues.get(queue)
+        if q is None:
+            raise SimError(f"No such queue: {queue}")
+        pbx = self.pbx
+        chan = pbx.new_channel(
+            "PJSIP/trunk", caller_num, caller_name, "from-pstn", q.extension, RING
+        )
+        caller = Caller(chan, priority, handle_time, patience, self.clock.now(), script)
+        chan.owner = caller
+        if pbx.listeners:
+            pbx.set_state(chan, UP)
+            if script is not None:
+                pbx.user_event(
+                    chan,
+                    "ScriptedCall",
+                    [
+                        ("Script", script.id),
+                        ("CustomerId", str(script.customer_id or "")),
+                        ("Tier", script.tier),
+                        ("Expect", ",".join(script.expect)),
+                    ],
+                )
+        else:
+            chan.state = UP
+        if script is not None:
+            caller.hangup_after = script.hangup_after
+        self.acd.enter(caller, q)
+        return caller
+
+    def _scripted_call(self, call: ScriptedCall) -> None:
+        number = call.number
+        if number is None and call.customer_id is not None:
+            number = self.customer_numbers.get(call.customer_id)
+        if number is None:
+            number = generate_us_number(self._script_rng)
+        priority = call.priority
+        if call.tier.lower() == "platinum":
+            priority = max(priority, self.scenario.platinum_priority)
+        self.inbound(call.queue, number, call.name, priority, call.handle_time, call.patience, call)
+
+    def _start_transcript(self, caller: Caller) -> None:
+        script = caller.script
+        if script is None:
+            return
+        for line in script.transcript:
+            self.clock.call_later(line.at, self._say, caller, caller.gen, line)
+
+    def _say(self, caller: Caller, gen: int, line: TranscriptLine) -> None:
+        if caller.gen == gen and caller.state == CONNECTED and caller.script is not None:
+            # CR/LF would end the AMI frame early: speech is one header line.
+            text = line.text.replace("\r", " ").replace("\n", " ")
+            self.pbx.user_event(
+                caller.chan,
+                "Transcript",
+                [("Script", caller.script.id), ("Speaker", line.speaker), ("Text", text)],
+            )
+
+    # ------------------------------------------------------------------ actions
+    def queue_add(
+        self,
+        queue: str,
+        interface: str,
+        member_name: str = "",
+        penalty: int = 0,
+        paused: bool = False,
+        state_interface: str = "",
+        reason: str = "",
+    ) -> None:
+        """QueueAdd."""
+        self.acd.add_member(queue, interface, member_name, penalty, paused, state_interface, reason)
+
+    def queue_remove(self, queue: str, interface: str) -> None:
+        """QueueRemove."""
+        self.acd.remove_member(queue, interface)
+
+    def queue_pause(
+        self, interface: str, paused: bool, queue: str | None = None, reason: str = ""
+    ) -> None:
+        """QueuePause (in one queue, or in all of the member's queues)."""
+        self.acd.pause(interface, paused, queue, reason)
+
+    def originate(
+        self,
+        channel: str,
+        exten: str,
+        context: str = "from-internal",
+        caller_id: str = "",
+        timeout_ms: int = 30000,
+        action_id: str = "",
+    ) -> None:
+        """Originate (Async): the result arrives later as OriginateResponse with ``action_id``."""
+        if not channel or "/" not in channel:
+            raise SimError("Channel not specified" if not channel else "Invalid channel")
+        if not exten:
+            raise SimError("Exten not specified")
+        self.dialer.originate(channel, exten, context, caller_id, timeout_ms, action_id)
+
+    def redirect(self, channel: str, exten: str, context: str = "from-internal") -> None:
+        """Redirect a caller (or the agent leg of its call) to a queue's extension."""
+        chan = self.pbx.channels.get(channel)
+        if chan is None:
+            raise SimError("Channel does not exist: " + channel)
+        caller = chan.owner
+        if not isinstance(caller, Caller):
+            raise SimError("Redirect failed: channel is not a queue call")
+        target = self.acd.by_exten.get(exten)
+        if target is None:
+            raise SimError("Extension does not exist.")
+        self.acd.transfer(caller, target, exten, context)
+
+    def hangup(self, channel: str, cause: int = 16) -> None:
+        """Hang up a channel, ending whatever call it belongs to."""
+        chan = self.pbx.find(channel)
+        owner = chan.owner
+        if isinstance(owner, Outbound):
+            self.dialer.hangup(owner)
+        elif isinstance(owner, Caller):
+            if owner.state == CONNECTED:
+                self.acd.end_call(owner, "caller" if chan is owner.chan else "agent")
+            elif chan is owner.chan and owner.state in (WAITING, RINGING):
+                self.acd.abandon(owner)
+            else:
+                ringing = [d for d, c in owner.ringing if c is chan]
+                if ringing:
+                    self.acd.no_answer(ringing[0])
+                else:
+                    self.pbx.hangup(chan, cause)
+        else:
+            self.pbx.hangup(chan, cause)
+
+    def phone(self, interface: str, command: str) -> None:
+        """SimPhone: a human agent's desk phone (answer, hold, unhold, hangup, ready, notready)."""
+        dev = self.acd.devices.get(interface)
+        if dev is None:
+            raise SimError(f"No such phone: {interface}")
+        command = command.strip().lower()
+        ob = dev.outbound
+        if command == "answer":
+            if ob is not None and ob.state == "ringing":
+                self.dialer.agent_answer(ob)
+            else:
+                self.acd.answer(dev)
+        elif command in ("hold", "unhold"):
+            self.acd.hold(dev, command == "hold")
+        elif command == "hangup":
+            if ob is not None:
+                self.dialer.hangup(ob)
+            elif dev.ringing:
+                self.acd.no_answer(dev)  # rejecting counts as not answering, as in app_queue
+            elif dev.call is not None and dev.call.state == CONNECTED:
+                self.acd.end_call(dev.call, "agent")
+            else:
+                raise SimError("No call in progress")
+        elif command == "ready":
+            self.acd.end_wrapup(dev)
+            if any(m.paused for m in dev.memberships.values()):
+                self.acd.pause(interface, False, None, "")
+        elif command == "notready":
+            self.acd.pause(interface, True, None, "Not ready")
+        else:
+            raise SimError(
+                f"Unknown phone command: {command} (answer|hold|unhold|hangup|ready|notready)"
+            )
+
+    # ------------------------------------------------------------------ snapshots
+    def queue_status_items(self, queue: str | None = None) -> list[tuple[str, Fields]]:
+        """QueueStatus list items: QueueParams, QueueMember, QueueEntry."""
+        return snapshot.queue_status_items(self.acd, queue)
+
+    def queue_summary_items(self, queue: str | None = None) -> list[tuple[str, Fields]]:
+        """QueueSummary list items."""
+        return snapshot.queue_summary_items(self.acd, queue)
+
+    def core_show_channels_items(self) -> list[tuple[str, Fields]]:
+        """CoreShowChannels list items (CoreShowChannel)."""
+        return snapshot.core_show_channels_items(self.pbx, self.clock.now())
+
+    def status_items(self, channel: str | None = None) -> list[tuple[str, Fields]]:
+        """Status list items for one channel or all."""
+        return snapshot.status_items(self.pbx, self.clock.now(), channel)
+
+    # ------------------------------------------------------------------ running
+    def run_virtual(self, duration_s: float) -> int:
+        """Run ``duration_s`` of virtual time as fast as possible; returns events processed."""
+        return self.clock.run_until(self.clock.now() + duration_s)
+
+    async def run(self, stop_event: asyncio.Event) -> None:
+        """Run in real or scaled time (RealTimeClock), or in virtual time yielding to the loop."""
+        if isinstance(self.clock, RealTimeClock):
+            await self.clock.run(stop_event)
+            return
+        while not stop_event.is_set():
+            # Virtual time while serving clients: advance in slices so frames get written.
+            self.clock.run_until(self.clock.now() + 1.0)
+            await asyncio.sleep(0)
+
+    # ------------------------------------------------------------------ statistics
+    def stats(self) -> dict[str, dict[str, float | int | None]]:
+        """Per-queue figures (metrics.py definitions), JSON-ready."""
+        now = self.clock.now()
+        return {name: queue_report(q, now) for name, q in self.acd.queues.items()}
+
+    def figures(self, queue: str) -> QueueFigures:
+        """Raw QueueFigures for one queue (see console/services/metrics.py)."""
+        return queue_figures(self.acd.queues[queue], self.clock.now())

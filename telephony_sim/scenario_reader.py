@@ -1,0 +1,194 @@
+"""Located errors for TOML files: typed getters that report ``file:line: key: message``.
+
+tomllib gives no positions for values, so the line of an offending key is found by scanning the
+text: array-of-tables headers are counted to reach the n-th ``[[queues]]``, sub-tables narrow
+the block, then the key's own line is searched for (falling back to inline tables).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+from telephony_sim.traffic import DISTRIBUTIONS, Dist
+
+
+class ScenarioError(ValueError):
+    """A scenario file is invalid; the message starts with ``file:line:``."""
+
+
+_DURATION = re.compile(
+    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
+)
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
+
+
+def locate_key(text: str, path: tuple[str | int, ...]) -> int:
+    """Best-effort 1-based line of the key at ``path`` (e.g. ("queues", 1, "strategy"))."""
+    lines = text.splitlines()
+    headers = []
+    for i, line in enumerate(lines):
+        m = _HEADER.match(line)
+        if m:
+            headers.append((i, m.group(2), m.group(1) == "[["))
+    lo, hi, best, table = 0, len(lines), 0, ""
+    i = 0
+    while i < len(path):
+        key = str(path[i])
+        name = f"{table}.{key}" if table else key
+        inside = [h for h in headers if lo <= h[0] < hi]
+        if i + 1 < len(path) and isinstance(path[i + 1], int):
+            arr = [h for h in inside if h[2] and h[1] == name]
+            n = int(path[i + 1])
+            if n < len(arr):
+                start = arr[n][0]
+                nxt = [h[0] for h in inside if h[0] > start and not h[1].startswith(name + ".")]
+                lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
+                i += 2
+                continue
+        sub = [h for h in inside if not h[2] and h[1] == name]
+        if sub:
+            start = sub[0][0]
+            nxt = [h[0] for h in inside if h[0] > start]
+            lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
+            i += 1
+            continue
+        own_end = next((h[0] for h in inside), hi)
+        plain = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
+        for j in range(lo, own_end):
+            if plain.match(lines[j]):
+                return j + 1
+        inline = re.compile(rf"\b{re.escape(key)}\s*=")
+        for j in range(lo, hi):
+            if inline.search(lines[j]):
+                return j + 1
+        break
+    return best + 1
+
+
+class TomlReader:
+    """Typed access to parsed TOML with errors located in the source text."""
+
+    def __init__(self, source: str, text: str) -> None:
+        self.source = source
+        self.text = text
+
+    def fail(self, path: tuple[str | int, ...], message: str) -> ScenarioError:
+        where = ""
+        for part in path:
+            where += f"[{part + 1}]" if isinstance(part, int) else ("." if where else "") + part
+        line = locate_key(self.text, path)
+        return ScenarioError(f"{self.source}:{line}: {where}: {message}")
+
+    def check_keys(
+        self, table: dict[str, Any], allowed: set[str], path: tuple[str | int, ...]
+    ) -> None:
+        for key in table:
+            if key not in allowed:
+                raise self.fail(
+                    (*path, key),
+                    f"unknown key {key!r} (expected one of {', '.join(sorted(allowed))})",
+                )
+
+    def string(
+        self,
+        table: dict[str, Any],
+        key: str,
+        path: tuple[str | int, ...],
+        default: str | None = None,
+    ) -> str:
+        value = table.get(key, default)
+        if value is None:
+            raise self.fail(path if key not in table else (*path, key), f"{key!r} is required")
+        if not isinstance(value, str):
+            raise self.fail((*path, key), f"{key!r} must be a string")
+        return value
+
+    def number(
+        self,
+        table: dict[str, Any],
+        key: str,
+        path: tuple[str | int, ...],
+        default: float,
+        lo: float = 0.0,
+        hi: float = math.inf,
+    ) -> float:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail((*path, key), f"{key!r} must be a number")
+        if not lo <= value <= hi:
+            raise self.fail((*path, key), f"{key!r} must be between {lo:g} and {hi:g}")
+        return float(value)
+
+    def integer(
+        self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: int
+    ) -> int:
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail((*path, key), f"{key!r} must be an integer")
+        return value
+
+    def boolean(
+        self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: bool
+    ) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail((*path, key), f"{key!r} must be true or false")
+        return value
+
+    def duration(self, value: Any, path: tuple[str | int, ...], allow_none: bool = False) -> float:
+        if allow_none and value == "none":
+            return math.inf
+        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        if isinstance(value, str):
+            m = _DURATION.match(value)
+            if m and any(m.groups()) and value.strip():
+                h, mi, s = (float(g) if g else 0.0 for g in m.groups())
+                return h * 3600 + mi * 60 + s
+        raise self.fail(path, f'bad duration {value!r} (use seconds or e.g. "90s", "5m", "1h30m")')
+
+    def dist(self, value: Any, path: tuple[str | int, ...], allow_none: bool = False) -> Dist:
+        if value == "none" and allow_none:
+            return Dist("none")
+        if not isinstance(value, dict):
+            return Dist("fixed", self.duration(value, path))
+        self.check_keys(value, {"dist", "mean", "sd", "low", "high", "value"}, path)
+        kind = value.get("dist", "fixed")
+        if kind not in DISTRIBUTIONS or (kind == "none" and not allow_none):
+            allowed = [d for d in DISTRIBUTIONS if allow_none or d != "none"]
+            raise self.fail(
+                (*path, "dist"), f"unknown distribution {kind!r} (use {', '.join(allowed)})"
+            )
+        if kind == "none":
+            return Dist("none")
+        if kind == "fixed":
+            return Dist(
+                "fixed", self.duration(value.get("value", value.get("mean", 0)), (*path, "value"))
+            )
+        if kind == "uniform":
+            low = self.duration(value.get("low", 0), (*path, "low"))
+            high = self.duration(value.get("high", low), (*path, "high"))
+            if high < low:
+                raise self.fail((*path, "high"), "high must not be below low")
+            return Dist("uniform", (low + high) / 2, low=low, high=high)
+        if "mean" not in value:
+            raise self.fail(path, f"a {kind} distribution needs a mean")
+        mean = self.duration(value["mean"], (*path, "mean"))
+        if mean <= 0:
+            raise self.fail((*path, "mean"), "mean must be positive")
+        sd = self.duration(value.get("sd", mean), (*path, "sd")) if kind == "lognormal" else 0.0
+        return Dist(kind, mean, sd)
+
+    def skills(self, value: Any, path: tuple[str | int, ...]) -> dict[str, int]:
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()
+        ):
+            raise self.fail(path, "skills must be a table of skill = level (whole numbers)")
+        return {str(k): int(v) for k, v in value.items()}
+
+    def share(
+        self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: float
+    ) -> float:
+        return self.number(table, key, path, default, 0.0, 1.0)

@@ -1,0 +1,69 @@
+"""Per-queue statistics of a run, computed with the console's metric definitions
+(console/services/metrics.py) so the simulator and the wallboard never disagree.
+"""
+
+from __future__ import annotations
+
+from console.services.metrics import (
+    AbandonTreatment,
+    QueueFigures,
+    abandon_rate,
+    aht,
+    asa,
+    occupancy,
+    service_level,
+)
+from telephony_sim.acd import Queue
+
+
+def queue_figures(q: Queue, now: float) -> QueueFigures:
+    """Raw counters of one queue up to ``now`` (open waits and staffed intervals included)."""
+    longest = max([q.longest_wait, *(now - c.joined for c in q.waiting)])
+    staffed = 0.0
+    for m in q.members.values():
+        staffed += m.staffed_time
+        if m.staffed_since is not None:
+            staffed += now - m.staffed_since
+    return QueueFigures(
+        offered=q.offered,
+        answered=q.answered,
+        abandoned=q.abandoned,
+        short_abandoned=q.short_abandoned,
+        answered_within=q.answered_within,
+        total_wait_answered=q.total_wait_answered,
+        handled=q.handled,
+        talk_time=q.talk_time,
+        hold_time=q.hold_time,
+        wrap_time=q.wrap_time,
+        longest_wait=longest,
+        busy_time=q.talk_time + q.hold_time + q.wrap_time,
+        staffed_time=staffed,
+    )
+
+
+def queue_report(q: Queue, now: float) -> dict[str, float | int | None]:
+    """Counters and derived metrics of one queue, as plain JSON-ready values."""
+    f = queue_figures(q, now)
+    return {
+        "offered": f.offered,
+        "answered": f.answered,
+        "abandoned": f.abandoned,
+        "short_abandoned": f.short_abandoned,
+        "answered_within": f.answered_within,
+        "service_level_threshold": q.service_level,
+        "service_level": service_level(f, AbandonTreatment.SL1),
+        "service_level_sl2": service_level(f, AbandonTreatment.SL2),
+        "asa": asa(f),
+        "aht": aht(f),
+        "abandon_rate": abandon_rate(f),
+        "longest_wait": f.longest_wait,
+        "occupancy": occupancy(f),
+        "handled": f.handled,
+        "waiting": len(q.waiting),
+        "timed_out": q.timed_out,
+        "overflowed": q.overflowed,
+        "callbacks_requested": q.callbacks_requested,
+        "rejected": q.rejected,
+        "left_empty": q.left_empty,
+        "transferred": q.transferred,
+    }

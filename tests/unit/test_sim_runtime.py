@@ -1,0 +1,150 @@
+"""Clocks, bots, metrics definitions and the headless run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+import pytest
+
+from console.services.metrics import (
+    AbandonTreatment,
+    QueueFigures,
+    abandon_rate,
+    aht,
+    asa,
+    occupancy,
+    service_level,
+)
+from telephony_sim.clock import RealTimeClock, VirtualClock
+from telephony_sim.engine import Engine
+from telephony_sim.headless import add_run_command, run_command
+from telephony_sim.scenarios import default_scenario
+from tests.unit.sim_helpers import bot, build, call
+
+
+def test_virtual_clock_orders_by_time_then_insertion() -> None:
+    clock = VirtualClock()
+    seen: list[str] = []
+    clock.call_at(5, seen.append, "b")
+    clock.call_at(2, seen.append, "a")
+    clock.call_at(5, seen.append, "c")
+    clock.call_later(5, seen.append, "d")
+    assert clock.run_until(4) == 1 and clock.now() == 4
+    clock.call_later(1, seen.append, "e")  # due at 5, scheduled last
+    clock.run_until(10)
+    assert seen == ["a", "b", "c", "d", "e"]
+    assert clock.now() == 10 and clock.next_time() is None
+
+
+async def test_real_time_clock_paces_events_by_speed() -> None:
+    clock = RealTimeClock(speed=100.0)
+    fired: list[float] = []
+    clock.call_at(20.0, lambda: fired.append(time.monotonic()))  # 0.2 s of wall time
+    stop = asyncio.Event()
+    start = time.monotonic()
+    task = asyncio.create_task(clock.run(stop))
+    await asyncio.sleep(0.05)
+    assert fired == []
+    # An event scheduled from outside while the clock sleeps wakes it up.
+    clock.call_later(1.0, lambda: fired.append(time.monotonic()))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    assert len(fired) == 2
+    assert 0.04 < fired[0] - start < 0.15  # the later-scheduled but earlier event
+    assert 0.18 < fired[1] - start < 0.35
+    with pytest.raises(ValueError):
+        RealTimeClock(speed=0)
+
+
+async def test_engine_runs_in_scaled_time() -> None:
+    engine = Engine(default_scenario(), seed=1, clock=RealTimeClock(speed=3600.0))
+    stop = asyncio.Event()
+    task = asyncio.create_task(engine.run(stop))
+    await asyncio.sleep(0.5)  # about half an hour of simulated time
+    stop.set()
+    await task
+    assert 20 < engine.stats()["support"]["offered"] < 120  # type: ignore[operator]
+
+
+def test_bots_hold_and_take_breaks_deterministically() -> None:
+    extra = "[agents.bot]\nanswer_delay = 0\nhold_share = 1.0\nhold_time = 7\nbreak_share = 1.0\n"
+    extra += 'break_time = 60\nbreak_reasons = ["Coffee"]\n'
+    toml = '[[queues]]\nname = "q"\n' + bot(2001, '["q"]').split("[agents.bot]")[0] + extra
+    toml += call(0, handle=20) + call(30)
+    engine, rec = build(toml)
+    engine.run_virtual(200)
+    holds = [(t, n) for t, n, _f in rec.events if n in ("Hold", "Unhold")]
+    assert holds[:2] == [(8.0, "Hold"), (15.0, "Unhold")]
+    pauses = [(t, f["Paused"], f["PausedReason"]) for t, f in rec.named("QueueMemberPause")]
+    assert pauses[:2] == [(27.0, "1", "Coffee"), (87.0, "0", "")]
+    assert [t for t, _f in rec.named("AgentConnect")] == [0.0, 87.0]
+
+
+def test_metric_definitions() -> None:
+    f = QueueFigures(
+        offered=100,
+        answered=80,
+        abandoned=20,
+        short_abandoned=5,
+        answered_within=60,
+        total_wait_answered=1600.0,
+        handled=80,
+        talk_time=12000.0,
+        hold_time=800.0,
+        wrap_time=1600.0,
+        busy_time=14400.0,
+        staffed_time=18000.0,
+    )
+    assert service_level(f, AbandonTreatment.SL1) == pytest.approx(60 / 95)
+    assert service_level(f, AbandonTreatment.SL2) == pytest.approx(60 / 80)
+    assert asa(f) == pytest.approx(20.0)
+    assert aht(f) == pytest.approx(180.0)
+    assert abandon_rate(f) == pytest.approx(15 / 95)
+    assert occupancy(f) == pytest.approx(0.8)
+    empty = QueueFigures()
+    assert service_level(empty) is None and asa(empty) is None and occupancy(empty) is None
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add_run_command(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["run", *argv])
+
+
+def test_headless_run_prints_a_json_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert (
+        run_command(
+            _args("--scenario", "normal_day", "--duration", "2h", "--seed", "4", "--report", "json")
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["duration_s"] == 7200 and report["seed"] == 4
+    support = report["queues"]["support"]
+    for key in (
+        "offered",
+        "answered",
+        "abandoned",
+        "service_level",
+        "asa",
+        "aht",
+        "longest_wait",
+        "occupancy",
+    ):
+        assert key in support
+    assert support["offered"] >= support["answered"] + support["abandoned"] > 50
+    assert 0 < support["occupancy"] < 1
+
+
+def test_headless_run_text_report_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_command(_args("--duration", "30m", "--bots", "2")) == 0
+    out = capsys.readouterr().out
+    assert "support" in out and "ASA" in out
+    assert run_command(_args("--scenario", "nope")) == 1
+    assert "no such scenario" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        _args("--duration", "forever")
