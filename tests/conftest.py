@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,34 @@ def db_path(tmp_path: Path) -> Path:
 async def db(db_path: Path) -> AsyncIterator[Database]:
     """An empty, migrated SQLite database in a temporary file (not :memory:)."""
     database = open_database(f"sqlite:///{db_path}")
+    await upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session; skips with the reason if none can start."""
+    from tests.pg import PostgresUnavailable, postgres_server
+
+    try:
+        with postgres_server() as url:
+            yield url
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+
+
+@pytest.fixture
+async def pg_db(postgres_url: str) -> AsyncIterator[Database]:
+    """An empty, migrated PostgreSQL database (tables dropped afterwards)."""
+    from sqlalchemy import text
+
+    database = open_database(postgres_url)
+    async with database.write_connection() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
     await upgrade(database)
     try:
         yield database

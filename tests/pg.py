@@ -1,0 +1,85 @@
+"""A throwaway PostgreSQL server for the test session (skipped, with the reason, if impossible).
+
+Starts `initdb` + `pg_ctl` from Debian's packages on a free port with its socket in a temporary
+directory. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class PostgresUnavailable(Exception):
+    """Why no server could be started."""
+
+
+def _binary(name: str) -> str:
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))), None
+    )
+    if not found:
+        raise PostgresUnavailable(f"{name} not found (install Debian's postgresql package)")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield a `postgresql://` URL of a fresh server with an empty database `callconsole`."""
+    initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
+    as_user: list[str] = []
+    owner = None
+    if os.geteuid() == 0:
+        try:
+            owner = pwd.getpwnam("postgres")
+        except KeyError:
+            raise PostgresUnavailable("running as root and no 'postgres' user exists") from None
+        as_user = ["runuser", "-u", "postgres", "--"]
+    base = Path(tempfile.mkdtemp(prefix="callconsole-pg-"))
+    data = base / "data"
+    if owner is not None:
+        os.chown(base, owner.pw_uid, owner.pw_gid)
+    port = _free_port()
+    run = lambda *cmd: subprocess.run(  # noqa: E731
+        [*as_user, *cmd], capture_output=True, text=True, timeout=120
+    )
+    try:
+        result = run(initdb, "-D", str(data), "-U", "callconsole", "--auth=trust", "-E", "UTF8")
+        if result.returncode:
+            raise PostgresUnavailable(f"initdb failed: {result.stderr.strip()[:200]}")
+        options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        result = run(pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start")
+        if result.returncode:
+            raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()[:200]}")
+        try:
+            createdb = run(
+                _binary("createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "-U",
+                "callconsole",
+                "callconsole",
+            )
+            if createdb.returncode:
+                raise PostgresUnavailable(f"createdb failed: {createdb.stderr.strip()[:200]}")
+            yield f"postgresql://callconsole@127.0.0.1:{port}/callconsole"
+        finally:
+            run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
