@@ -123,6 +123,7 @@ async def run_with_client(calls: int) -> tuple[int, float, int]:
 
 
 def main() -> None:
+    """Parse the arguments and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200_000)
     parser.add_argument("--part", choices=("a", "b", "both"), default="both")

@@ -67,6 +67,7 @@ class AcdBase:
         return self.pbx.epoch + t
 
     def set_status(self, dev: Device, status: int) -> None:
+        """Change a device's state, announced by QueueMemberStatus for each of its queues."""
         dev.status = status
         if self.pbx.listeners:
             now_epoch = self.pbx.epoch_now()

@@ -75,15 +75,18 @@ class TomlReader:
         self.text = text
 
     def fail(self, path: tuple[str | int, ...], message: str) -> ScenarioError:
+        """ScenarioError for the key at ``path``, located in the source text."""
         where = ""
         for part in path:
             where += f"[{part + 1}]" if isinstance(part, int) else ("." if where else "") + part
         line = locate_key(self.text, path)
-        return ScenarioError(f"{self.source}:{line}: {where}: {message}")
+        prefix = f"{where}: " if where else ""
+        return ScenarioError(f"{self.source}:{line}: {prefix}{message}")
 
     def check_keys(
         self, table: dict[str, Any], allowed: set[str], path: tuple[str | int, ...]
     ) -> None:
+        """Reject keys outside ``allowed`` (catches typos such as ``stratgy``)."""
         for key in table:
             if key not in allowed:
                 raise self.fail(
@@ -98,6 +101,7 @@ class TomlReader:
         path: tuple[str | int, ...],
         default: str | None = None,
     ) -> str:
+        """A string value (``default`` when absent; required when the default is None)."""
         value = table.get(key, default)
         if value is None:
             raise self.fail(path if key not in table else (*path, key), f"{key!r} is required")
@@ -114,6 +118,7 @@ class TomlReader:
         lo: float = 0.0,
         hi: float = math.inf,
     ) -> float:
+        """A number within [lo, hi]."""
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail((*path, key), f"{key!r} must be a number")
@@ -124,6 +129,7 @@ class TomlReader:
     def integer(
         self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: int
     ) -> int:
+        """A whole number."""
         value = table.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail((*path, key), f"{key!r} must be an integer")
@@ -132,12 +138,14 @@ class TomlReader:
     def boolean(
         self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: bool
     ) -> bool:
+        """true or false."""
         value = table.get(key, default)
         if not isinstance(value, bool):
             raise self.fail((*path, key), f"{key!r} must be true or false")
         return value
 
     def duration(self, value: Any, path: tuple[str | int, ...], allow_none: bool = False) -> float:
+        """Seconds from a number or a "1h30m"-style string (``"none"`` → inf if allowed)."""
         if allow_none and value == "none":
             return math.inf
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
@@ -150,6 +158,7 @@ class TomlReader:
         raise self.fail(path, f'bad duration {value!r} (use seconds or e.g. "90s", "5m", "1h30m")')
 
     def dist(self, value: Any, path: tuple[str | int, ...], allow_none: bool = False) -> Dist:
+        """A distribution table, or a bare duration meaning a fixed value."""
         if value == "none" and allow_none:
             return Dist("none")
         if not isinstance(value, dict):
@@ -182,6 +191,7 @@ class TomlReader:
         return Dist(kind, mean, sd)
 
     def skills(self, value: Any, path: tuple[str | int, ...]) -> dict[str, int]:
+        """A table of skill = non-negative whole level."""
         if not isinstance(value, dict) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value.values()
         ):
@@ -191,4 +201,5 @@ class TomlReader:
     def share(
         self, table: dict[str, Any], key: str, path: tuple[str | int, ...], default: float
     ) -> float:
+        """A probability between 0 and 1."""
         return self.number(table, key, path, default, 0.0, 1.0)

@@ -226,3 +226,20 @@ def test_patience_none_never_abandons() -> None:
     engine.run_virtual(3600)
     stats = engine.stats()["q"]
     assert stats["abandoned"] == 0 and int(stats["waiting"] or 0) > 100
+
+
+@pytest.mark.parametrize(("e164", "region"), [("+14155550123", "US"), ("+442079460018", "GB")])
+def test_every_spelling_normalises_back_to_the_crm_number(e164: str, region: str) -> None:
+    from console.services.phones import normalise
+
+    for style in ("e164", "plain", "intl00", "national", "spaced"):
+        spelled = format_number(e164, style)
+        assert normalise(spelled, region).e164 == e164, (style, spelled)
+
+
+def test_generated_unknown_numbers_are_valid() -> None:
+    from console.services.phones import normalise
+    from telephony_sim.traffic import generate_us_number
+
+    rng = random.Random(9)
+    assert all(normalise(generate_us_number(rng), "US").is_valid for _ in range(500))
