@@ -115,10 +115,10 @@ async def run_with_client(calls: int) -> tuple[int, float, int, int]:
     t0 = time.perf_counter()
     for _ in range(slices):
         engine.run_virtual(slice_s)
-        while backlog() > 2 << 20:  # noqa: ASYNC110 - polling the transport is the point
-            await asyncio.sleep(0.0005)
+        while backlog() > 8 << 20:  # noqa: ASYNC110 - polling the transport is the point
+            await asyncio.sleep(0.002)
     while backlog():  # noqa: ASYNC110
-        await asyncio.sleep(0.0005)
+        await asyncio.sleep(0.002)
     wall = time.perf_counter() - t0
     await server.close()
     out, _err = await client.communicate()
