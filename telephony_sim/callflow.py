@@ -476,6 +476,14 @@ class Acd(AcdBase):
                 ("HoldTime", str(int(wait))),
             ]
             self.pbx.emit("QueueCallerAbandon", fields)
+        self._left_unanswered(caller, queue, position, wait, "ABANDON")
+        caller.state = GONE
+        self.pbx.hangup(caller.chan)
+
+    def _left_unanswered(
+        self, caller: Caller, queue: Queue, position: int, wait: float, qlog_event: str
+    ) -> None:
+        """QueueCallerLeave plus the queue_log line for a caller who leaves without an agent."""
         self._leave_event(caller, queue, position)
         if self.qlog is not None:
             self.qlog.write(
@@ -483,31 +491,18 @@ class Acd(AcdBase):
                 caller.chan.uniqueid,
                 queue.name,
                 "NONE",
-                "ABANDON",
+                qlog_event,
                 position,
                 caller.orig_position,
                 int(wait),
             )
-        caller.state = GONE
-        self.pbx.hangup(caller.chan)
 
     def _max_wait(self, caller: Caller, gen: int) -> None:
         if caller.gen != gen or caller.state not in (WAITING, RINGING):
             return
         queue, position, wait = self._leave(caller)
         queue.timed_out += 1
-        self._leave_event(caller, queue, position)
-        if self.qlog is not None:
-            self.qlog.write(
-                self.pbx.epoch_now(),
-                caller.chan.uniqueid,
-                queue.name,
-                "NONE",
-                "EXITWITHTIMEOUT",
-                position,
-                caller.orig_position,
-                int(wait),
-            )
+        self._left_unanswered(caller, queue, position, wait, "EXITWITHTIMEOUT")
         target = queue.overflow
         if target.startswith("queue:") and target[6:] in self.queues:
             queue.overflowed += 1
@@ -534,18 +529,7 @@ class Acd(AcdBase):
         for caller in list(queue.waiting):
             q, position, wait = self._leave(caller)
             q.left_empty += 1
-            self._leave_event(caller, q, position)
-            if self.qlog is not None:
-                self.qlog.write(
-                    self.pbx.epoch_now(),
-                    caller.chan.uniqueid,
-                    q.name,
-                    "NONE",
-                    "EXITEMPTY",
-                    position,
-                    caller.orig_position,
-                    int(wait),
-                )
+            self._left_unanswered(caller, q, position, wait, "EXITEMPTY")
             caller.state = GONE
             self.pbx.hangup(caller.chan)
 
