@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 from console.models import Base
+from console.models.base import compare_column_type
 
 config = context.config
 target_metadata = Base.metadata
@@ -17,7 +18,7 @@ def _run(connection: Connection) -> None:
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
+        compare_type=compare_column_type,
     )
     with context.begin_transaction():
         context.run_migrations()

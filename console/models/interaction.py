@@ -12,7 +12,6 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -60,7 +59,9 @@ class Interaction(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("uniqueid", "agent_id"),
+        # One row per call leg and agent; an index (not a table constraint) so bulk loads can
+        # build it after the rows are in.
+        Index("uq_interactions_uniqueid_agent_id", "uniqueid", "agent_id", unique=True),
         Index("ix_interactions_customer_offered", "customer_id", "offered_at"),
         Index("ix_interactions_agent_offered", "agent_id", "offered_at"),
         Index("ix_interactions_offered", "offered_at"),

@@ -20,6 +20,10 @@ PHONE_TAIL_DIGITS = 4
 PHONE_STRIDE = 1_000_003  # prime, coprime with any capacity of the form n·10^4: a permutation
 PHONE_SLOTS = 3  # slot 0 is the main number; slots 1 and 2 exist for some customers
 MAX_INTERACTIONS = 10  # per customer, uniform on 0..10: mean 5
+# Row ids are derived from the customer id (e.g. interaction k of customer i is i·16 + k), so
+# parts of a parallel load never collide and merge as a plain append, and the same seed gives the
+# same ids however the load was split. Ids are therefore sparse; nothing relies on them being dense.
+IDS_PER_CUSTOMER = 16
 ORG_EVERY = 25  # every 25th customer is an organisation (4%); the next few may be its contacts
 
 POOL_NAME, POOL_COMPANY, POOL_USER, POOL_DOMAIN, POOL_PREFIX, POOL_NOTE, POOL_SUBJECT = range(7)
@@ -68,19 +72,20 @@ class SeedSql:
 
     dialect: str  # "sqlite" or "postgresql"
     seed: int
-    customers: int
+    customers: int  # the last customer id this run generates
     locales: tuple[tuple[str, str, str], ...]  # (language, currency, _) per locale index
     start: int  # epoch of the start of the two-year history window
     end: int  # epoch of as_of (midnight UTC)
     agents: int  # agent ids are 1..agents
     queues: int  # queue ids are 1..queues
     sizes: PoolSizes
+    first: int = 1  # the first customer id this run generates (a part of a parallel load)
 
     # ------------------------------------------------------------ dialect spellings
 
     def _ts(self, epoch: str) -> str:
         if self.dialect == "sqlite":
-            return f"(datetime({epoch}, 'unixepoch') || '.000000')"
+            return f"(({epoch}) * 1000000)"
         return f"to_timestamp({epoch})"
 
     def _pad4(self, value: str) -> str:
@@ -137,7 +142,10 @@ class SeedSql:
         return capacity // PHONE_SLOTS - 1
 
     def _counter(self) -> str:
-        return f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {self.customers})"
+        return (
+            f"WITH RECURSIVE n(i) AS (SELECT {self.first} UNION ALL SELECT i + 1 FROM n "
+            f"WHERE i < {self.customers})"
+        )
 
     def _org_of(self, cid: str) -> str:
         """The organisation a person belongs to, or NULL: half of the 4 after each org."""
@@ -203,10 +211,12 @@ FROM n"""
         label = f"(CASE WHEN {is_org} AND s.k = 0 THEN 'office' ELSE '' END)"
         org = self._org_of("i")
         return f"""{self._counter()}, s(k) AS (SELECT 0 UNION ALL SELECT 1 UNION ALL SELECT 2)
-INSERT INTO phone_numbers (customer_id, e164, kind, label)
-SELECT i, {self.phone("i", "s.k")}, {kind}, {label} FROM n CROSS JOIN s WHERE {has_slot}
+INSERT INTO phone_numbers (id, customer_id, e164, kind, label)
+SELECT i * {IDS_PER_CUSTOMER} + s.k, i, {self.phone("i", "s.k")}, {kind}, {label}
+FROM n CROSS JOIN s WHERE {has_slot}
 UNION ALL
-SELECT i, {self.phone(org, "0")}, 'work', 'office line' FROM n WHERE {org} IS NOT NULL"""
+SELECT i * {IDS_PER_CUSTOMER} + {PHONE_SLOTS}, i, {self.phone(org, "0")}, 'work', 'office line'
+FROM n WHERE {org} IS NOT NULL"""
 
     def emails_sql(self) -> str:
         h = self.h
@@ -214,8 +224,8 @@ SELECT i, {self.phone(org, "0")}, 'work', 'office line' FROM n WHERE {org} IS NO
         user = self.pool(POOL_USER, loc, f"{h('i', salt=40)} % {self.sizes.users}")
         domain = self.pool(POOL_DOMAIN, loc, f"{h('i', salt=41)} % {self.sizes.domains}")
         return f"""{self._counter()}
-INSERT INTO email_addresses (customer_id, address, label)
-SELECT i, {user} || i || '@' || {domain}, '' FROM n WHERE {h("i", salt=42)} % 100 < 60"""
+INSERT INTO email_addresses (id, customer_id, address, label)
+SELECT i, i, {user} || i || '@' || {domain}, '' FROM n WHERE {h("i", salt=42)} % 100 < 60"""
 
     def interactions_sql(self) -> str:
         h = self.h
@@ -228,10 +238,12 @@ SELECT i, {user} || i || '@' || {domain}, '' FROM n WHERE {h("i", salt=42)} % 10
   SELECT i, {self.phone("i", "0")} AS caller, {h("i", salt=51)} % {MAX_INTERACTIONS + 1} AS cnt
   FROM n),
 src AS MATERIALIZED (
-  SELECT i, k, caller, x, {self.start} + x % {span} AS t,
-    {voice} AS voice, ({voice} AND x / 11 % 100 < 6) AS ab, (x / 13 % 100 < 15) AS ob
-  FROM (SELECT i, k, caller, {h("i", "k", salt=50)} AS x FROM cust CROSS JOIN m
-        WHERE m.k <= cnt) AS raw)"""
+  SELECT i, k, caller, x, t, {voice} AS voice, ({voice} AND x / 11 % 100 < 6) AS ab,
+    (x / 13 % 100 < 15) AS ob,
+    CASE WHEN {voice} THEN t || '.' || (i * {MAX_INTERACTIONS + 1} + k) END AS uid
+  FROM (SELECT i, k, caller, x, {self.start} + x % {span} AS t
+        FROM (SELECT i, k, caller, {h("i", "k", salt=50)} AS x FROM cust CROSS JOIN m
+              WHERE m.k <= cnt) AS hashed) AS raw)"""
         channel = self.weighted("(x / 7)", CHANNELS)
         wait = "(CASE WHEN voice AND NOT ob THEN x / 17 % 120 ELSE 0 END)"
         talk = "(CASE WHEN ab THEN 0 WHEN voice THEN 60 + x / 19 % 600 ELSE x / 19 % 300 END)"
@@ -240,16 +252,15 @@ src AS MATERIALIZED (
         answered = f"(t + {wait})"
         ended = f"({answered} + {talk} + {hold})"
         wrapped = f"({ended} + {wrap})"
-        uid = f"t || '.' || (i * {MAX_INTERACTIONS + 1} + k)"
         note = self.pool(POOL_NOTE, "0", f"x / 37 % {self.sizes.notes}")
         return f"""{self._counter()},
 m(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM m WHERE k < {MAX_INTERACTIONS}),
 {stage}
-INSERT INTO interactions (channel, direction, status, customer_id, agent_id, queue_id, ticket_id,
+INSERT INTO interactions (id, channel, direction, status, customer_id, agent_id, queue_id, ticket_id,
   caller_raw, caller_e164, caller_name, uniqueid, linkedid, offered_at, answered_at, ended_at,
   wrapped_at, hold_started_at, wait_seconds, talk_seconds, hold_seconds, wrap_seconds,
   disposition, category, notes, csat, resolved_first_contact, transferred_to, updated_at)
-SELECT {channel},
+SELECT i * {IDS_PER_CUSTOMER} + k, {channel},
   CASE WHEN ob AND NOT ab THEN 'outbound' ELSE 'inbound' END,
   CASE WHEN ab THEN 'abandoned' ELSE 'completed' END,
   i,
@@ -259,8 +270,8 @@ SELECT {channel},
   CASE WHEN voice THEN caller ELSE '' END,
   CASE WHEN voice THEN caller END,
   '',
-  CASE WHEN voice THEN {uid} END,
-  CASE WHEN voice THEN {uid} END,
+  uid,
+  uid,
   {self._ts("t")},
   CASE WHEN ab THEN NULL ELSE {self._ts(answered)} END,
   {self._ts(ended)},
@@ -295,16 +306,18 @@ FROM src"""
             resolved = self._ts(f"{created} + 86400 + {x} / 23 % {9 * 86400}")
             share = 25
         return f"""{self._counter()}
-INSERT INTO tickets (customer_id, subject, category, priority, status, sla_due_at,
+INSERT INTO tickets (id, customer_id, subject, category, priority, status, sla_due_at,
   assignee_agent_id, assignee_team, created_at, updated_at, resolved_at)
-SELECT i, {subject}, {category}, {priority}, {status}, {self._ts(f"{created} + {sla_hours} * 3600")},
+SELECT i * 2 + {0 if open_ else 1}, i, {subject}, {category}, {priority}, {status}, {self._ts(f"{created} + {sla_hours} * 3600")},
   1 + {x} / 29 % {self.agents}, '', {self._ts(created)}, {self._ts(created)}, {resolved}
 FROM n WHERE {h("i", salt=salt + 1)} % 100 < {share}"""
 
     @staticmethod
     def comments_sql() -> str:
+        """One comment per ticket: run after every part's tickets are in (ids are assigned)."""
         return """INSERT INTO ticket_comments (ticket_id, author_agent_id, body, created_at)
-SELECT id, assignee_agent_id, 'Opened from a customer contact.', created_at FROM tickets"""
+SELECT id, assignee_agent_id, 'Opened from a customer contact.', created_at FROM tickets
+ORDER BY id"""
 
     def followups_sql(self, *, pending: bool) -> str:
         h = self.h
@@ -334,6 +347,6 @@ SELECT id, assignee_agent_id, 'Opened from a customer contact.', created_at FROM
   {self._ts(f"{due} - 86400")}, {self._ts(f"{due} + 600")}, {self._ts(f"{due} + 600")}"""
             share = 8
         return f"""{self._counter()}
-INSERT INTO followups ({common})
-SELECT {select}
+INSERT INTO followups (id, {common})
+SELECT i * 2 + {0 if pending else 1}, {select}
 FROM n WHERE {h("i", salt=salt + 1)} % 100 < {share}"""

@@ -14,9 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -247,18 +250,18 @@ def _queues() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 # Tables whose rows make a database "not empty" for seeding purposes.
 _CONTENT_TABLES = (Customer, Agent, Queue, Interaction, Ticket, FollowUp)
-# (progress label, table) in load order; the statements come from SeedSql.
+# Bulk stages in load order: (progress label, table the statement fills).
 _STAGES = (
-    "customers",
-    "phone numbers",
-    "email addresses",
-    "interactions",
-    "open tickets",
-    "resolved tickets",
-    "ticket comments",
-    "pending follow-ups",
-    "done follow-ups",
+    ("customers", "customers"),
+    ("phone numbers", "phone_numbers"),
+    ("email addresses", "email_addresses"),
+    ("interactions", "interactions"),
+    ("open tickets", "tickets"),
+    ("resolved tickets", "tickets"),
+    ("pending follow-ups", "followups"),
+    ("done follow-ups", "followups"),
 )
+_BULK_TABLES = tuple(dict.fromkeys(table for _, table in _STAGES))
 _COUNTED = {
     "customers": "customers",
     "phone_numbers": "phone_numbers",
@@ -270,6 +273,9 @@ _COUNTED = {
     "agents": "agents",
     "queues": "queues",
 }
+_ID_TABLES = ("customers", "agents", "queues", *_BULK_TABLES[1:])
+# SQLite loads run in this many parts at once, each in its own file (one per core here).
+PARTS = 2
 
 
 def _count_existing(conn: Connection) -> int:
@@ -279,7 +285,7 @@ def _count_existing(conn: Connection) -> int:
     )
 
 
-def _statements(plan: SeedPlan, dialect: str, agents: int) -> list[str]:
+def _seed_sql(plan: SeedPlan, dialect: str, agents: int) -> seed_sql.SeedSql:
     end = int(datetime(plan.as_of.year, plan.as_of.month, plan.as_of.day, tzinfo=UTC).timestamp())
     sql = seed_sql.SeedSql(
         dialect=dialect,
@@ -299,6 +305,11 @@ def _statements(plan: SeedPlan, dialect: str, agents: int) -> list[str]:
     )
     if plan.customers > sql.max_customers():
         raise SeedError(f"--customers is limited to {sql.max_customers():,} by the phone pools")
+    return sql
+
+
+def _statements(sql: seed_sql.SeedSql) -> list[str]:
+    """The bulk statements for `sql`'s customer range, in `_STAGES` order."""
     return [
         sql.customers_sql(),
         sql.phones_sql(),
@@ -306,14 +317,13 @@ def _statements(plan: SeedPlan, dialect: str, agents: int) -> list[str]:
         sql.interactions_sql(),
         sql.tickets_sql(open_=True),
         sql.tickets_sql(open_=False),
-        sql.comments_sql(),
         sql.followups_sql(pending=True),
         sql.followups_sql(pending=False),
     ]
 
 
-def _load(conn: Connection, plan: SeedPlan, progress: Progress | None) -> dict[str, int]:
-    """Everything inside one transaction on `conn`: reference rows, pools, then the bulk."""
+def _reference_rows(conn: Connection, plan: SeedPlan) -> int:
+    """Agents, queues and their skills; returns the number of agents."""
     as_of = datetime(plan.as_of.year, plan.as_of.month, plan.as_of.day, tzinfo=UTC)
     agents, agent_skills = _agents(plan, as_of)
     queues, queue_skills = _queues()
@@ -321,69 +331,190 @@ def _load(conn: Connection, plan: SeedPlan, progress: Progress | None) -> dict[s
     conn.execute(insert(AgentSkill), agent_skills)
     conn.execute(insert(Queue), queues)
     conn.execute(insert(QueueSkill), queue_skills)
-    pool = _pool_table(MetaData())
-    pool.create(conn)
-    conn.execute(insert(pool), _pool_rows(plan))
-    if plan.customers:
-        statements = _statements(plan, conn.dialect.name, len(agents))
-        for n, (label, statement) in enumerate(zip(_STAGES, statements, strict=True)):
-            if progress:
-                progress(label, n, len(statements))
-            conn.exec_driver_sql(statement)
-        if progress:
-            progress("done", len(statements), len(statements))
-    pool.drop(conn)
-    if conn.dialect.name == "postgresql":
-        # Explicit ids were inserted: move the sequences past them.
-        for table in ("customers", "agents", "queues"):
-            conn.exec_driver_sql(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
-            )
+    return len(agents)
+
+
+def _counts(conn: Connection) -> dict[str, int]:
     return {
         name: conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one()
         for name, table in _COUNTED.items()
     }
 
 
+def _load(conn: Connection, plan: SeedPlan, progress: Progress | None) -> dict[str, int]:
+    """PostgreSQL: everything inside one transaction on `conn`, computed by the server."""
+    agents = _reference_rows(conn, plan)
+    pool = _pool_table(MetaData())
+    pool.create(conn)
+    conn.execute(insert(pool), _pool_rows(plan))
+    if plan.customers:
+        statements = _statements(_seed_sql(plan, conn.dialect.name, agents))
+        statements.append(seed_sql.SeedSql.comments_sql())
+        labels = [label for label, _ in _STAGES] + ["ticket comments"]
+        for n, (label, statement) in enumerate(zip(labels, statements, strict=True)):
+            if progress:
+                progress(label, n, len(statements))
+            conn.exec_driver_sql(statement)
+    pool.drop(conn)
+    # Explicit ids were inserted: move the sequences past them.
+    for table in _ID_TABLES:
+        conn.exec_driver_sql(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT max(id) FROM {table}), 0) + 1, false)"
+        )
+    return _counts(conn)
+
+
+# ---------------------------------------------------------------- SQLite: parallel parts
+
+_BULK_PRAGMAS = (
+    "journal_mode=OFF",  # a fresh side file needs no journal: a crash just discards it
+    "synchronous=OFF",
+    "foreign_keys=OFF",
+    "cache_size=-200000",
+    "temp_store=MEMORY",
+    "locking_mode=EXCLUSIVE",
+)
+
+
+def _bulk_connection(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in _BULK_PRAGMAS:
+        con.execute(f"PRAGMA {pragma}")
+    return con
+
+
+def _build_part(
+    path: Path,
+    table_sql: Sequence[str],
+    pool_rows: Sequence[tuple[Any, ...]],
+    statements: Sequence[str],
+    step: Callable[[], None],
+) -> None:
+    """One customer range's bulk rows, in a file of its own (runs in a worker thread).
+
+    The sqlite3 module releases the GIL while a statement runs, so two parts use two cores.
+    """
+    con = _bulk_connection(path)
+    try:
+        for create in table_sql:
+            con.execute(create)
+        con.execute(
+            "CREATE TEMP TABLE seed_pool (pk INTEGER, pl INTEGER, pi INTEGER, pv TEXT NOT NULL, "
+            "PRIMARY KEY (pk, pl, pi))"
+        )
+        con.executemany("INSERT INTO seed_pool VALUES (?, ?, ?, ?)", pool_rows)
+        con.execute("BEGIN")
+        for statement in statements:
+            con.execute(statement)
+            step()
+        con.execute("COMMIT")
+    finally:
+        con.close()
+
+
+def _ranges(customers: int, parts: int) -> list[tuple[int, int]]:
+    size = -(-customers // parts)
+    return [(lo, min(lo + size - 1, customers)) for lo in range(1, customers + 1, size)]
+
+
 def _seed_sqlite_file(path: Path, plan: SeedPlan, progress: Progress | None) -> dict[str, int]:
-    """Build the whole seeded database in `path` (a fresh side file), synchronously."""
+    """Build the whole seeded database in `path` (a fresh side file), synchronously.
+
+    The customer range is split into `PARTS`; each part's rows are computed into a file of its
+    own on its own core, then appended to the side file (SQLite copies whole records when a
+    table is filled with `INSERT … SELECT *` from an identical one). Indexes are dropped before
+    and built once after the load.
+    """
     from console.schema import upgrade_sync
 
     side = open_database(f"sqlite:///{path}", synchronous="OFF")
     engine = side.sync_engine()
     try:
         upgrade_sync(engine)
-        with engine.connect() as conn:
-            dbapi = conn.connection.driver_connection
-            assert dbapi is not None
-            # A fresh side file needs no journal (a crash just discards it). journal_mode can't
-            # change inside a transaction, so set it before SQLAlchemy begins one.
-            for pragma in (
-                "journal_mode=OFF",
-                "synchronous=OFF",
-                "foreign_keys=OFF",
-                "cache_size=-400000",
-                "temp_store=MEMORY",
-                "locking_mode=EXCLUSIVE",
-                "threads=2",  # lets CREATE INDEX sort on both cores
-            ):
-                dbapi.execute(f"PRAGMA {pragma}")
-            indexes = [ix for table in Customer.metadata.sorted_tables for ix in table.indexes]
-            with conn.begin():
-                for ix in indexes:  # cheaper to build once after the load than to maintain
-                    ix.drop(conn)
-                counts = _load(conn, plan, progress)
-                for n, ix in enumerate(indexes):
-                    if progress:
-                        progress("indexes", n, len(indexes))
-                    ix.create(conn)
-            dbapi.execute("PRAGMA locking_mode=NORMAL")
-            dbapi.execute("ANALYZE")
-            dbapi.execute("PRAGMA journal_mode=WAL")
-        return counts
+        with engine.connect() as conn, conn.begin():
+            agents = _reference_rows(conn, plan)
     finally:
         engine.dispose()
+    con = _bulk_connection(path)
+    part_files = [path.with_name(f"{path.name}.part{n}") for n in range(PARTS)]
+    try:
+        con.execute("PRAGMA threads=2")  # lets CREATE INDEX sort on both cores
+        indexes = con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchall()
+        table_sql = [
+            con.execute(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+            ).fetchone()[0]
+            for table in _BULK_TABLES
+        ]
+        con.execute("BEGIN")
+        for name, _ in indexes:  # cheaper to build once after the load than to maintain
+            con.execute(f"DROP INDEX {name}")
+        if plan.customers:
+            sql = _seed_sql(plan, "sqlite", agents)
+            ranges = _ranges(plan.customers, PARTS)
+            pool_rows = [(r["pk"], r["pl"], r["pi"], r["pv"]) for r in _pool_rows(plan)]
+            total = len(_STAGES) * len(ranges)
+            done = [0]
+            lock = threading.Lock()
+
+            def step() -> None:
+                with lock:
+                    done[0] += 1
+                    if progress:
+                        progress("generating rows", done[0], total)
+
+            for part in part_files:
+                part.unlink(missing_ok=True)
+            with ThreadPoolExecutor(max_workers=PARTS, thread_name_prefix="seed") as pool:
+                futures = [
+                    pool.submit(
+                        _build_part,
+                        part,
+                        table_sql,
+                        pool_rows,
+                        _statements(replace(sql, first=lo, customers=hi)),
+                        step,
+                    )
+                    for part, (lo, hi) in zip(part_files, ranges, strict=False)
+                ]
+                for future in futures:
+                    future.result()
+            for n, (part, _) in enumerate(zip(part_files, ranges, strict=False)):
+                if progress:
+                    progress("merging parts", n, len(ranges))
+                con.execute("COMMIT")  # ATTACH can't run inside a transaction
+                con.execute("ATTACH DATABASE ? AS part", (str(part),))
+                con.execute("BEGIN")
+                for table in _BULK_TABLES:
+                    con.execute(f"INSERT INTO {table} SELECT * FROM part.{table}")
+                con.execute("COMMIT")
+                con.execute("DETACH DATABASE part")
+                part.unlink()
+                con.execute("BEGIN")
+            con.execute(seed_sql.SeedSql.comments_sql())
+        for n, (_, create) in enumerate(indexes):
+            if progress:
+                progress("building indexes", n, len(indexes))
+            con.execute(create)
+        con.execute("COMMIT")
+        counts = {
+            name: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            for name, table in _COUNTED.items()
+        }
+        if progress:
+            progress("analysing", 0, 1)
+        con.execute("PRAGMA locking_mode=NORMAL")
+        con.execute("PRAGMA analysis_limit=2000")  # sampled statistics: seconds, not minutes
+        con.execute("ANALYZE")
+        con.execute("PRAGMA journal_mode=WAL")
+        return counts
+    finally:
+        con.close()
+        for part in part_files:
+            part.unlink(missing_ok=True)
 
 
 async def seed_database(

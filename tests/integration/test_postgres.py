@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from console.db import Database
 from console.models import Base, Customer, Interaction, PhoneNumber
+from console.models.base import compare_column_type
 from console.schema import head_revision, schema_state
 from console.services.screenpop import ScreenPopService
 from console.services.seeding import SeedPlan, seed_database
@@ -22,7 +23,12 @@ async def test_upgrade_from_empty_matches_the_models(pg_db: Database) -> None:
     assert (await schema_state(pg_db)).current == head_revision()
 
     def diff(conn: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+        return list(
+            compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": compare_column_type}),
+                Base.metadata,
+            )
+        )
 
     async with pg_db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []

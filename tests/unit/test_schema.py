@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, create_engine
 
 from console.db import Database, DatabaseError, open_database
-from console.models import Base
-from console.schema import SchemaError, head_revision, schema_state, upgrade
+from console.models import Base, Customer
+from console.models.base import compare_column_type
+from console.schema import (
+    SchemaError,
+    alembic_config,
+    head_revision,
+    schema_state,
+    upgrade,
+)
 
 
 async def test_empty_database_upgrades_to_head(db_path: Path) -> None:
@@ -39,7 +48,12 @@ async def test_empty_database_upgrades_to_head(db_path: Path) -> None:
 
 async def test_migrations_match_the_models(db: Database) -> None:
     def diff(conn: Connection) -> list[object]:
-        return list(compare_metadata(MigrationContext.configure(conn), Base.metadata))
+        return list(
+            compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": compare_column_type}),
+                Base.metadata,
+            )
+        )
 
     async with db.engine.connect() as conn:
         assert await conn.run_sync(diff) == []
@@ -102,3 +116,35 @@ def test_bad_urls_are_refused(url: str, message: str) -> None:
 def test_a_directory_is_not_a_database(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="is a directory"):
         open_database(f"sqlite:///{tmp_path}")
+
+
+async def test_an_old_database_is_upgraded_keeping_its_data(db_path: Path) -> None:
+    """A 0001 database (text timestamps, a UNIQUE table constraint) upgrades in place, exactly."""
+    engine = create_engine(f"sqlite:///{db_path}")
+    with engine.begin() as conn:
+        cfg = alembic_config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO customers (id, kind, display_name, language, tier, lifecycle, "
+            "rfm_recency, rfm_frequency, rfm_monetary, lifetime_value_cents, currency, tags, "
+            "notes, created_at, updated_at) VALUES (1, 'person', 'Old Row', 'en', 'gold', 'new', "
+            "1, 1, 1, 0, 'USD', '[]', '', '2025-03-04 05:06:07.123456', '2025-03-04 05:06:07')"
+        )
+    engine.dispose()
+    database = open_database(f"sqlite:///{db_path}")
+    try:
+        assert (await upgrade(database)).is_current
+        async with database.session() as session:
+            customer = await session.get(Customer, 1)
+            assert customer is not None
+            assert customer.created_at == datetime(2025, 3, 4, 5, 6, 7, 123456, tzinfo=UTC)
+            assert customer.updated_at == datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC)
+    finally:
+        await database.dispose()
+    con = sqlite3.connect(db_path)
+    assert con.execute("SELECT typeof(created_at) FROM customers").fetchone() == ("integer",)
+    unique = con.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'uq_interactions_uniqueid_agent_id'"
+    ).fetchone()
+    assert unique is not None and unique[0].startswith("CREATE UNIQUE INDEX")

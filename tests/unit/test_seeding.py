@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import sqlite3
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from console.db import open_database
+from console.models.base import from_db_time
+from console.services import seeding
 from console.services.phones import to_e164
 from console.services.seeding import SeedError, SeedPlan, seed_database
 
@@ -50,6 +52,18 @@ async def test_same_seed_same_rows_other_seed_other_rows(seeded: Path, tmp_path:
     assert dump(other)["customers"] != dump(seeded)["customers"]
 
 
+async def test_the_rows_do_not_depend_on_how_the_load_is_split(
+    seeded: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Parts are generated side by side and merged; one part or three give the same database."""
+    for parts in (1, 3):
+        monkeypatch.setattr(seeding, "PARTS", parts)
+        path = tmp_path / f"parts{parts}.db"
+        await seed(path, customers=3000, seed=42)
+        assert dump(path) == dump(seeded)
+    assert not list(tmp_path.glob("*.part*"))  # the part files are gone
+
+
 def test_volumes_and_shapes_are_realistic(seeded: Path) -> None:
     con = sqlite3.connect(seeded)
     customers = con.execute("SELECT count(*) FROM customers").fetchone()[0]
@@ -77,7 +91,10 @@ def test_volumes_and_shapes_are_realistic(seeded: Path) -> None:
     first, last = con.execute(
         "SELECT min(offered_at), max(offered_at) FROM interactions"
     ).fetchone()
-    assert first >= "2024-11-01" and last < "2026-11-01"
+    # Stored as epoch microseconds (UtcDateTime on SQLite): two years up to as_of.
+    window = (datetime(2024, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    assert window[0] <= from_db_time(first) < window[1]
+    assert window[0] <= from_db_time(last) < window[1]
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
