@@ -6,7 +6,7 @@ Builds the database with `callconsole seed` if PATH does not exist (takes minute
 1. runs `ScreenPopService.lookup` (the real service, one worker hop per pop) for a random mix of
    known and unknown numbers, and
 2. runs the same compiled SQL statements with the standard `sqlite3` module in one thread (the
-   lower bound: no asyncio, no thread hop, no SQLAlchemy),
+   lower bound: no asyncio, no thread hop, no phone parsing, no result objects),
 and prints p50/p95/p99 of both and the ratio. Targets: service p99 <= 5 ms, ratio <= 5x.
 """
 
@@ -23,9 +23,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-
-from console.db import open_database
+from console.db import CompiledRead, compile_for_sqlite, open_database
 from console.services import screenpop
 from console.services.phones import to_e164
 from console.services.screenpop import ScreenPopService
@@ -63,27 +61,13 @@ def numbers(path: Path, lookups: int, rng: random.Random) -> list[str]:
     return mixed
 
 
-def compiled(stmt: Any) -> tuple[str, Any]:
-    """SQL text and a function building its positional parameters (literals included)."""
-    c = stmt.compile(dialect=sqlite_dialect.dialect())
-    # Expand the IN lists once with placeholder values; real values are bound per call.
-    placeholders = {k: v for k, v in {"cid": 0, "e164": ""}.items() if k in c.params}
-    expanded = c.construct_expanded_state(placeholders)
-    order = tuple(expanded.positiontup or ())
-    static = expanded.parameters
-
-    def bind(**params: Any) -> tuple[Any, ...]:
-        return tuple(params[k] if k in params else static[k] for k in order)
-
-    return expanded.statement, bind
-
-
-def raw_pop(con: sqlite3.Connection, e164: str, sql: dict[str, tuple[str, Any]]) -> Any:
+def raw_pop(con: sqlite3.Connection, e164: str, sql: dict[str, CompiledRead]) -> Any:
     """The service's queries, bound and run with sqlite3 directly."""
 
     def run(name: str, **params: Any) -> list[Any]:
-        text, bind = sql[name]
-        return con.execute(text, bind(**params)).fetchall()
+        read = sql[name]
+        values = tuple(params[n] if n in params else read.constants[n] for n in read.names)
+        return con.execute(read.sql, values).fetchall()
 
     con.execute("BEGIN")
     try:
@@ -135,12 +119,12 @@ async def main() -> int:
     await db.dispose()
 
     sql = {
-        "matches": compiled(screenpop._MATCHES),
-        "profile": compiled(screenpop._PROFILE),
-        "contacts": compiled(screenpop._CONTACT_POINTS),
-        "history": compiled(screenpop._HISTORY),
-        "tickets": compiled(screenpop._TICKETS),
-        "followups": compiled(screenpop._FOLLOWUPS),
+        "matches": compile_for_sqlite(screenpop._MATCHES, {"e164": ""}),
+        "profile": compile_for_sqlite(screenpop._PROFILE, {"cid": 0}),
+        "contacts": compile_for_sqlite(screenpop._CONTACT_POINTS, {"cid": 0}),
+        "history": compile_for_sqlite(screenpop._HISTORY, {"cid": 0}),
+        "tickets": compile_for_sqlite(screenpop._TICKETS, {"cid": 0}),
+        "followups": compile_for_sqlite(screenpop._FOLLOWUPS, {"cid": 0}),
     }
     con = sqlite3.connect(args.db, isolation_level=None)
     for e164 in wanted[:50]:

@@ -10,14 +10,17 @@ sqlite3 connection, because aiosqlite costs a thread round-trip per statement.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
@@ -78,6 +81,8 @@ class Database:
     _executor: ThreadPoolExecutor | None = None
     _sessions: async_sessionmaker[AsyncSession] = field(init=False)
     _write_sessions: async_sessionmaker[AsyncSession] = field(init=False)
+    _reader_local: threading.local = field(default_factory=threading.local)
+    _readers: list[_SqliteRowReader] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -110,35 +115,48 @@ class Database:
         async with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
             yield conn
 
-    async def run_read(self, fn: Callable[[Connection], T]) -> T:
-        """Run `fn(connection)` inside one read transaction, all its queries in one hop.
+    async def read_rows(self, fn: Callable[[RowReader], T]) -> T:
+        """Run `fn(reader)` inside one read transaction, all its queries in one hop.
 
-        SQLite: a worker thread with a plain sqlite3 connection (one thread hop for the whole
-        function instead of one per statement). PostgreSQL: the async engine's run_sync.
+        SQLite: a worker thread runs the statements' compiled SQL on a plain sqlite3 connection
+        of its own (one thread hop for the whole function, and no per-statement SQLAlchemy
+        execution or result processing: rows come back as the driver returns them, e.g.
+        timestamps as epoch microseconds). PostgreSQL: the async engine's run_sync, rows as
+        SQLAlchemy returns them. Callers convert values with tolerant helpers
+        (`console.models.base.from_db_time`, …) that accept either form.
         """
         if not self.is_sqlite:
             async with self.engine.connect() as conn:
-                return await conn.run_sync(_in_transaction, fn)
+                return await conn.run_sync(_read_with_sqlalchemy, fn)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._reader_executor(), self._sync_read, fn)
+        return await loop.run_in_executor(self._reader_executor(), self._read_sqlite, fn)
 
     def _reader_executor(self) -> ThreadPoolExecutor:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="db-read")
         return self._executor
 
+    def _read_sqlite(self, fn: Callable[[RowReader], T]) -> T:
+        reader = getattr(self._reader_local, "reader", None)
+        if reader is None:
+            path = self.sqlite_path
+            assert path is not None
+            con = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            con.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
+            con.execute("PRAGMA query_only=ON")
+            reader = _SqliteRowReader(con)
+            self._reader_local.reader = reader
+            self._readers.append(reader)
+        return reader.transaction(fn)
+
     def sync_engine(self) -> Engine:
-        """A synchronous pysqlite engine on the same file (hot-path reads, bulk seeding)."""
+        """A synchronous pysqlite engine on the same file (bulk seeding)."""
         if self._sync_engine is None:
             sync_url = self.url.set(drivername="sqlite+pysqlite")
             engine = create_engine(sync_url, connect_args={"check_same_thread": False}, pool_size=4)
             _install_sqlite_hooks(engine, self.synchronous, self.busy_timeout_ms)
             self._sync_engine = engine
         return self._sync_engine
-
-    def _sync_read(self, fn: Callable[[Connection], T]) -> T:
-        with self.sync_engine().connect() as conn:
-            return _in_transaction(conn, fn)
 
     async def check(self) -> None:
         """Open a connection once; turn driver errors into one clear line."""
@@ -159,11 +177,81 @@ class Database:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
+        self._reader_local = threading.local()
 
 
-def _in_transaction(conn: Connection, fn: Callable[[Connection], T]) -> T:
+class RowReader(Protocol):
+    """Runs a Core SELECT and returns its rows as tuples (see `Database.read_rows`)."""
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """All rows of `statement` with `params` bound."""
+        ...
+
+
+class _SqlAlchemyRowReader:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        return [tuple(row) for row in self._conn.execute(statement, dict(params))]
+
+
+def _read_with_sqlalchemy(conn: Connection, fn: Callable[[RowReader], T]) -> T:
     with conn.begin():
-        return fn(conn)
+        return fn(_SqlAlchemyRowReader(conn))
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    sql: str
+    names: tuple[str, ...]  # parameter names in positional order
+    constants: Mapping[str, Any]  # values fixed by the statement itself (e.g. IN lists)
+
+
+class _SqliteRowReader:
+    """Compiled SQL on a plain sqlite3 connection; one per reader thread."""
+
+    def __init__(self, con: sqlite3.Connection) -> None:
+        self._con = con
+        self._compiled: dict[int, tuple[Executable, CompiledRead]] = {}
+
+    def transaction(self, fn: Callable[[RowReader], T]) -> T:
+        self._con.execute("BEGIN")  # one snapshot for every query of the read
+        try:
+            return fn(self)
+        finally:
+            self._con.execute("COMMIT")
+
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        cached = self._compiled.get(id(statement))
+        if cached is None or cached[0] is not statement:
+            cached = (statement, compile_for_sqlite(statement, params))
+            self._compiled[id(statement)] = cached
+        compiled = cached[1]
+        values = tuple(
+            params[name] if name in params else compiled.constants[name] for name in compiled.names
+        )
+        return self._con.execute(compiled.sql, values).fetchall()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def compile_for_sqlite(statement: Executable, params: Mapping[str, Any]) -> CompiledRead:
+    """Positional SQL for `statement`; IN lists must be constants of the statement."""
+    if any(isinstance(v, list | tuple | set | frozenset) for v in params.values()):
+        raise TypeError("read_rows: pass list parameters as constants of the statement")
+    compiled = statement.compile(dialect=sqlite_dialect.dialect())  # type: ignore[attr-defined]
+    # Expand the constant IN lists once; the per-call parameters are bound positionally.
+    expanded = compiled.construct_expanded_state(dict(params))
+    return CompiledRead(
+        sql=expanded.statement,
+        names=tuple(expanded.positiontup or ()),
+        constants=dict(expanded.parameters),
+    )
 
 
 def explain_error(url: URL, exc: BaseException) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -87,7 +88,12 @@ class EmailAddress(Base):
 
 
 def tag_list(value: Any) -> list[str]:
-    """Tags as read from the JSON column (tolerates NULL and foreign shapes)."""
+    """Tags as read from the JSON column, parsed or raw text (tolerates NULL and foreign shapes)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return []
     if isinstance(value, list):
         return [str(t) for t in value]
     return []

@@ -1,7 +1,7 @@
 """The screen pop: who is calling, before the agent answers.
 
 One lookup = one worker hop running five indexed, bounded queries in one read transaction
-(see `Database.run_read`): matching customers ranked by most recent contact; the chosen
+(see `Database.read_rows`): matching customers ranked by most recent contact; the chosen
 customer's phones and emails; the last interactions on every channel; open tickets with SLA
 remaining; pending follow-ups.
 """
@@ -15,7 +15,6 @@ from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
-    Connection,
     String,
     bindparam,
     literal,
@@ -26,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from console.db import Database
+from console.db import Database, RowReader
 from console.models import (
     Agent,
     Customer,
@@ -37,6 +36,7 @@ from console.models import (
     Queue,
     Ticket,
 )
+from console.models.base import from_db_time
 from console.models.customer import tag_list
 from console.models.enums import OPEN_TICKET_STATUSES, PENDING_FOLLOWUP_STATUSES
 from console.services.phones import PhoneNumberResult, normalise
@@ -295,11 +295,18 @@ _FOLLOWUPS = (
 )
 
 
+def _time(value: Any) -> datetime:
+    """A NOT NULL timestamp column as aware UTC."""
+    converted = from_db_time(value)
+    assert converted is not None
+    return converted
+
+
 def _name(value: Any) -> str:
     return clean_text(value or "", single_line=True, max_length=200)
 
 
-def _matches(conn: Connection, e164: str) -> tuple[CustomerMatch, ...]:
+def _matches(reader: RowReader, e164: str) -> tuple[CustomerMatch, ...]:
     return tuple(
         CustomerMatch(
             customer_id=row[0],
@@ -308,26 +315,16 @@ def _matches(conn: Connection, e164: str) -> tuple[CustomerMatch, ...]:
             tier=str(row[3]),
             lifecycle=str(row[4]),
             organisation_name=_name(row[5]),
-            last_contact_at=_aware(row[6]),
+            last_contact_at=from_db_time(row[6]),
             phone_kind=str(row[7]),
             phone_label=_name(row[8]),
         )
-        for row in conn.execute(_MATCHES, {"e164": e164})
+        for row in reader.rows(_MATCHES, {"e164": e164})
     )
 
 
-def _aware(value: Any) -> datetime | None:
-    """The correlated max() comes back untyped on SQLite: parse it like UtcDateTime would."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    assert isinstance(value, datetime)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _customer_details(
-    conn: Connection, customer_id: int, now: datetime
+    reader: RowReader, customer_id: int, now: datetime
 ) -> tuple[
     CustomerProfile | None,
     tuple[InteractionSummary, ...],
@@ -335,12 +332,13 @@ def _customer_details(
     tuple[FollowUpSummary, ...],
 ]:
     params = {"cid": customer_id}
-    row = conn.execute(_PROFILE, params).first()
+    found = reader.rows(_PROFILE, params)
+    row = found[0] if found else None
     if row is None:
         return None, (), (), ()
     points = tuple(
         ContactPoint(kind=p[0], value=_name(p[1]), subtype=str(p[2] or ""), label=_name(p[3]))
-        for p in conn.execute(_CONTACT_POINTS, params)
+        for p in reader.rows(_CONTACT_POINTS, params)
     )
     profile = CustomerProfile(
         id=row[0],
@@ -357,7 +355,7 @@ def _customer_details(
         tags=tuple(_name(t) for t in tag_list(row[13])),
         notes=clean_text(row[14] or "", max_length=2000),
         account_owner=_name(row[15]),
-        created_at=row[16],
+        created_at=_time(row[16]),
         contact_points=points,
     )
     history = tuple(
@@ -366,14 +364,14 @@ def _customer_details(
             channel=str(h[1]),
             direction=str(h[2]),
             status=str(h[3]),
-            offered_at=h[4],
+            offered_at=_time(h[4]),
             agent_name=_name(h[5]),
             queue_name=_name(h[6]),
             disposition=_name(h[7]),
             note_excerpt=excerpt(h[8] or "", 120),
             talk_seconds=h[9],
         )
-        for h in conn.execute(_HISTORY, params)
+        for h in reader.rows(_HISTORY, params)
     )
     tickets = tuple(
         TicketSummary(
@@ -382,23 +380,23 @@ def _customer_details(
             category=_name(t[2]),
             priority=str(t[3]),
             status=str(t[4]),
-            sla_due_at=t[5],
-            sla_remaining_seconds=None if t[5] is None else int((t[5] - now).total_seconds()),
+            sla_due_at=(due := from_db_time(t[5])),
+            sla_remaining_seconds=None if due is None else int((due - now).total_seconds()),
             assignee=_name(t[6] or t[7]),
         )
-        for t in conn.execute(_TICKETS, params)
+        for t in reader.rows(_TICKETS, params)
     )
     followups = tuple(
         FollowUpSummary(
             id=f[0],
             kind=str(f[1]),
             status=str(f[2]),
-            due_at=f[3],
+            due_at=_time(f[3]),
             priority=f[4],
             summary=excerpt(f[5] or "", 120),
             claimed_by=_name(f[6]),
         )
-        for f in conn.execute(_FOLLOWUPS, params)
+        for f in reader.rows(_FOLLOWUPS, params)
     )
     return profile, history, tickets, followups
 
@@ -423,26 +421,26 @@ class ScreenPopService:
         now = self._clock()
         e164 = caller.e164
 
-        def _query(conn: Connection) -> ScreenPop:
-            matches = _matches(conn, e164) if e164 else ()
+        def _query(reader: RowReader) -> ScreenPop:
+            matches = _matches(reader, e164) if e164 else ()
             chosen = _choose(matches, customer_id)
             if chosen is None:
                 return ScreenPop(caller, matches, looked_up_at=now)
-            profile, history, tickets, followups = _customer_details(conn, chosen, now)
+            profile, history, tickets, followups = _customer_details(reader, chosen, now)
             return ScreenPop(caller, matches, profile, history, tickets, followups, now)
 
-        return await self._db.run_read(_query)
+        return await self._db.read_rows(_query)
 
     async def for_customer(self, customer_id: int, *, caller_id: object = "") -> ScreenPop:
         """The same pop for a known customer (search results, outbound callbacks)."""
         caller = normalise(caller_id, self._region)
         now = self._clock()
 
-        def _query(conn: Connection) -> ScreenPop:
-            profile, history, tickets, followups = _customer_details(conn, customer_id, now)
+        def _query(reader: RowReader) -> ScreenPop:
+            profile, history, tickets, followups = _customer_details(reader, customer_id, now)
             return ScreenPop(caller, (), profile, history, tickets, followups, now)
 
-        return await self._db.run_read(_query)
+        return await self._db.read_rows(_query)
 
 
 def _choose(matches: Sequence[CustomerMatch], wanted: int | None) -> int | None:

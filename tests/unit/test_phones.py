@@ -89,3 +89,14 @@ def test_normalise_never_raises_and_never_leaks_control_codes(raw: str, region: 
     assert terminal_safe(result.display)
     if result.e164 is not None:
         assert result.e164.startswith("+") and result.e164[1:].isdigit()
+
+
+@given(digits=st.text(alphabet="0123456789", min_size=3, max_size=16), region=REGIONS)
+@settings(max_examples=300)
+def test_validity_agrees_with_phonenumbers(digits: str, region: str) -> None:
+    """We classify a number once (number_type) instead of also calling is_valid_number."""
+    try:
+        expected = phonenumbers.is_valid_number(phonenumbers.parse("+" + digits, region))
+    except phonenumbers.NumberParseException:
+        expected = False
+    assert normalise("+" + digits, region).is_valid == expected
