@@ -1,0 +1,599 @@
+"""The AMI client: one TCP link to Asterisk (or telephony_sim), kept alive and resynchronised.
+
+`AmiClient` connects, reads the greeting, logs in (plain ``Login``), correlates every action
+with its answer by ``ActionID`` (event lists are collected up to their ``…Complete`` event),
+pings the PBX every ``ping_interval`` and drops a link whose Pong does not come back, and
+reconnects with capped exponential backoff and jitter. After every (re)connect it
+resynchronises the call tracker from ``QueueStatus`` + ``CoreShowChannels`` before announcing
+``LinkState.CONNECTED``; the events that arrive meanwhile are held back and replayed after the
+snapshot (the tracker ignores the ones the snapshot already reflects).
+
+Only standard actions are used on the core path (Login, ListCommands, QueueStatus,
+CoreShowChannels, Ping, Logoff), so a real Asterisk works. The simulator's desk-phone action
+(``SimPhone``) is detected once per login, from ListCommands or, where that is refused, by
+trying it and seeing ``Invalid/unknown command``; `Capabilities.sim_phone` and
+`LinkStateChanged.sim_phone` tell the UI whether to offer answer/hold/hangup buttons.
+
+Failure policy: refused credentials stop the client (`AmiAuthError`, state ``down``) instead
+of retrying them; everything else (refused connection, silence, a dropped socket, garbage) is
+retried. Actions are never queued across an outage: sending while the link is down raises
+`AmiNotConnected`, and actions in flight when it drops raise `AmiConnectionLost`, so a button
+pressed during an outage cannot fire minutes later. Malformed frames are counted, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from console.cti.ami_types import (
+    ActionResult,
+    AmiAuthError,
+    AmiConnectionLost,
+    AmiError,
+    AmiNotConnected,
+    AmiProtocolError,
+    AmiTimeout,
+    AmiTimings,
+    AmiUnsupported,
+    Backoff,
+    Capabilities,
+    ClientStats,
+)
+from console.cti.frames import FrameError, FrameParser, Message, encode
+from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
+from console.cti.tracker import CallTracker, Snapshot
+
+__all__ = [
+    "ActionResult",
+    "AmiAuthError",
+    "AmiClient",
+    "AmiConnectionLost",
+    "AmiError",
+    "AmiNotConnected",
+    "AmiProtocolError",
+    "AmiTimeout",
+    "AmiTimings",
+    "AmiUnsupported",
+    "Backoff",
+    "Capabilities",
+    "ClientStats",
+    "EventStream",
+]
+
+log = logging.getLogger(__name__)
+
+_READ_SIZE = 65_536
+#: Events held back during one resync; past this the PBX is flooding us and we start over.
+_MAX_HELD_EVENTS = 100_000
+
+
+class EventStream:
+    """An async iterator over the client's events from the moment it was created.
+
+    Ends after `AmiClient.close` (or `close` on the stream). Unbounded: a consumer that stops
+    reading should close its stream.
+    """
+
+    def __init__(self, client: AmiClient) -> None:
+        self._client = client
+        self._queue: asyncio.Queue[CtiEvent | None] = asyncio.Queue()
+        self._done = False
+
+    def __aiter__(self) -> EventStream:
+        return self
+
+    async def __anext__(self) -> CtiEvent:
+        if self._done:
+            raise StopAsyncIteration
+        event = await self._queue.get()
+        if event is None:
+            self._done = True
+            raise StopAsyncIteration
+        return event
+
+    def push(self, event: CtiEvent | None) -> None:
+        """Deliver ``event`` (None ends the stream)."""
+        self._queue.put_nowait(event)
+
+    def close(self) -> None:
+        """Stop receiving events; iteration ends after what is already queued."""
+        self._client._unsubscribe(self)
+        self.push(None)
+
+
+@dataclass(eq=False)
+class _Pending:
+    future: asyncio.Future[ActionResult]
+    response: Message | None = None  # set once an event list has started
+    items: list[Message] = field(default_factory=list)
+
+
+class _Link:
+    """One TCP connection: parser, pending actions, held-back events."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.parser = FrameParser(expect_greeting=True)
+        self.pending: dict[str, _Pending] = {}
+        self.greeted = asyncio.Event()
+        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self.ready = False  # logged in and resynchronised: open to the console's actions
+        self.resyncing = True  # hold events back until the snapshot is applied
+        self.held: list[Message] = []
+        self.close_reason = ""
+        self.reader_task: asyncio.Task[None] | None = None
+        self.keepalive: asyncio.Task[None] | None = None
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now; ``reason`` is what the link state will say."""
+        self.close_reason = self.close_reason or reason
+        self.writer.transport.abort()
+
+
+class AmiClient:
+    """A self-healing AMI connection feeding a `CallTracker`; see the module docstring.
+
+    ``tracker`` (optional) turns events into typed call/queue events; without it the client
+    only reports link states and answers actions. ``on_event`` is called (synchronously, on
+    the loop) with every typed event, as `events()` streams receive them; ``on_frame`` with
+    every raw AMI event frame (e.g. OriginateResponse, for services that need one).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: str,
+        *,
+        tracker: CallTracker | None = None,
+        timings: AmiTimings | None = None,
+        on_event: Callable[[CtiEvent], None] | None = None,
+        on_frame: Callable[[Message], None] | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.host, self.port = host, port
+        self._username, self._secret = username, secret
+        self._tracker = tracker
+        self._timings = timings or AmiTimings()
+        self._on_event, self._on_frame = on_event, on_frame
+        self._rng = rng or random.Random()
+        self.stats = ClientStats()
+        self.capabilities = Capabilities()
+        self._state = LinkStateChanged(
+            state=LinkState.DOWN, since=datetime.now(UTC), detail="not started"
+        )
+        self._changed = asyncio.Event()  # replaced on every state change
+        self._subscribers: list[EventStream] = []
+        self._link: _Link | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._first: asyncio.Future[None] | None = None
+        self._fatal: AmiAuthError | None = None
+        self._closing = False
+        # ActionIDs unique across consoles: some answers (OriginateResponse) reach everyone.
+        self._prefix = f"cc-{secrets.token_hex(4)}"
+        self._ids = itertools.count(1)
+
+    # Life cycle ----------------------------------------------------------------------------
+
+    @property
+    def tracker(self) -> CallTracker | None:
+        """The call tracker fed by this client (for ``active_calls()``, ``queues()``…)."""
+        return self._tracker
+
+    @property
+    def link_state(self) -> LinkStateChanged:
+        """The current link state (the last `LinkStateChanged` published)."""
+        return self._state
+
+    def events(self) -> EventStream:
+        """A new stream of every typed event from now on (create it before `start`)."""
+        stream = EventStream(self)
+        self._subscribers.append(stream)
+        return stream
+
+    def _unsubscribe(self, stream: EventStream) -> None:
+        with contextlib.suppress(ValueError):
+            self._subscribers.remove(stream)
+
+    async def start(self) -> None:
+        """Start connecting; return once the first attempt succeeded or failed.
+
+        Raises `AmiAuthError` if the PBX refused the credentials (the client then stops).
+        A network failure does not raise: the client keeps retrying in the background and
+        reports ``reconnecting`` meanwhile.
+        """
+        if self._runner is not None:
+            raise RuntimeError("AmiClient.start() was already called")
+        self._closing = False
+        self._fatal = None
+        self._first = asyncio.get_running_loop().create_future()
+        self._runner = asyncio.create_task(self._run(), name=f"ami {self.host}:{self.port}")
+        await asyncio.shield(self._first)
+
+    async def wait_connected(self) -> None:
+        """Wait until the link is connected and resynchronised (bound it with asyncio.timeout).
+
+        Raises `AmiAuthError` if the login was refused, `AmiNotConnected` if the client is
+        not running.
+        """
+        while self._state.state is not LinkState.CONNECTED:
+            if self._fatal is not None:
+                raise self._fatal
+            if self._runner is None or self._runner.done():
+                raise AmiNotConnected(f"the CTI client is not running ({self._state.detail})")
+            await self._changed.wait()
+
+    async def close(self) -> None:
+        """Log off, disconnect, stop reconnecting and end every event stream."""
+        self._closing = True
+        link = self._link
+        if link is not None and link.ready:
+            with contextlib.suppress(AmiError, OSError):
+                # Short: a PBX that does not answer must not hold the console's exit up.
+                await self._request(link, [("Action", "Logoff")], 1.0)
+        if link is not None:
+            link.abort("closed by the console")
+            if link.reader_task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await link.reader_task
+        if self._runner is not None:
+            self._runner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+            self._runner = None
+        if self._state.state is not LinkState.DOWN or self._fatal is None:
+            self._set_state(LinkState.DOWN, "closed by the console")
+        for stream in list(self._subscribers):
+            stream.close()
+
+    async def __aenter__(self) -> AmiClient:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # Actions -------------------------------------------------------------------------------
+
+    async def send_action(self, action: str, /, **fields: str | Sequence[str]) -> ActionResult:
+        """Send ``Action: action`` with ``fields`` and return its answer.
+
+        AMI field names are passed as keyword arguments (``Queue="support"``); a sequence
+        value repeats the key (``Variable=["a=1", "b=2"]``). For event-list actions the
+        result holds the items up to the ``…Complete`` event. An error answer is returned,
+        not raised (check ``result.ok``); raises `AmiNotConnected`, `AmiConnectionLost` or
+        `AmiTimeout` (after ``AmiTimings.action_timeout``) when no answer can come.
+        """
+        link = self._link
+        if link is None or not link.ready:
+            raise AmiNotConnected(f"CTI link {self._state.state}: {action} was not sent")
+        pairs = [("Action", action)]
+        for key, value in fields.items():
+            if key.lower() == "actionid":
+                raise ValueError("the client sets ActionID itself")
+            if isinstance(value, str):
+                pairs.append((key, value))
+            else:
+                pairs.extend((key, str(v)) for v in value)
+        return await self._request(link, pairs, self._timings.action_timeout)
+
+    async def sim_phone(self, interface: str, command: str) -> ActionResult:
+        """Simulator only: press a desk-phone button (answer, hold, unhold, hangup, ready,
+        notready). Raises `AmiUnsupported` against a PBX without SimPhone (a real Asterisk)."""
+        if not self.capabilities.sim_phone:
+            raise AmiUnsupported("this PBX has no SimPhone: use the agent's own phone")
+        return await self.send_action("SimPhone", Interface=interface, Command=command)
+
+    async def queue_pause(
+        self, interface: str, paused: bool, *, queue: str = "", reason: str = ""
+    ) -> ActionResult:
+        """QueuePause: pause or unpause a member in ``queue`` (default: all its queues)."""
+        fields = {"Interface": interface, "Paused": "true" if paused else "false"}
+        if queue:
+            fields["Queue"] = queue
+        if reason:
+            fields["Reason"] = reason
+        return await self.send_action("QueuePause", **fields)
+
+    async def hangup(self, channel: str, cause: int = 16) -> ActionResult:
+        """Hangup a channel (e.g. ``CallAnswered.agent_channel``); standard, works on Asterisk."""
+        return await self.send_action("Hangup", Channel=channel, Cause=str(cause))
+
+    async def redirect(self, channel: str, exten: str, context: str = "") -> ActionResult:
+        """Redirect (blind transfer) a channel, usually the caller's, to ``exten``."""
+        fields = {"Channel": channel, "Exten": exten, "Priority": "1"}
+        if context:
+            fields["Context"] = context
+        return await self.send_action("Redirect", **fields)
+
+    async def _request(
+        self, link: _Link, pairs: list[tuple[str, str]], wait_s: float
+    ) -> ActionResult:
+        if link.closed.done():
+            raise AmiNotConnected(f"CTI link closed: {link.closed.result()}")
+        action_id = f"{self._prefix}-{next(self._ids)}"
+        pending = _Pending(asyncio.get_running_loop().create_future())
+        link.pending[action_id] = pending
+        try:
+            link.writer.write(encode([pairs[0], ("ActionID", action_id), *pairs[1:]]))
+            async with asyncio.timeout(wait_s):
+                return await pending.future
+        except TimeoutError:
+            raise AmiTimeout(f"{pairs[0][1]}: no answer within {wait_s:g}s") from None
+        finally:
+            link.pending.pop(action_id, None)
+
+    # Connection loop -----------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        attempt = 0
+        while not self._closing:
+            self.stats.connect_attempts += 1
+            up_since: float | None = None
+            try:
+                link = await self._connect()
+                up_since = loop.time()
+                self._first_done(None)
+                reason = await link.closed
+            except AmiAuthError as exc:
+                log.error("AMI %s:%d: %s", self.host, self.port, exc)
+                self._fatal = exc
+                self._set_state(LinkState.DOWN, str(exc))
+                self._first_done(exc)
+                return
+            except (OSError, TimeoutError, AmiError) as exc:
+                reason = self._describe(exc)
+            except Exception as exc:
+                # A bug of ours: log it, but keep the console's CTI link alive.
+                log.exception("AMI %s:%d: unexpected error", self.host, self.port)
+                reason = f"internal error: {exc}"
+            if self._closing:
+                return
+            if up_since is not None and loop.time() - up_since >= self._timings.stable_after:
+                attempt = 0
+            delay = self._timings.backoff.delay(attempt, self._rng)
+            attempt += 1
+            log.warning("AMI %s:%d: %s; retrying in %.3gs", self.host, self.port, reason, delay)
+            self._set_state(LinkState.RECONNECTING, reason, attempt=attempt, retry_in=delay)
+            self._first_done(None)
+            await asyncio.sleep(delay)
+
+    def _describe(self, exc: BaseException) -> str:
+        where = f"{self.host}:{self.port}"
+        if isinstance(exc, AmiError):
+            return str(exc)
+        if isinstance(exc, TimeoutError):
+            return f"no answer from {where} within {self._timings.connect_timeout:g}s"
+        if isinstance(exc, ConnectionRefusedError):
+            return f"cannot connect to {where}: connection refused (is the PBX running?)"
+        if isinstance(exc, OSError):
+            return f"cannot connect to {where}: {exc.strerror or exc}"
+        return f"{where}: {exc}"
+
+    def _first_done(self, exc: AmiAuthError | None) -> None:
+        first = self._first
+        if first is not None and not first.done():
+            if exc is None:
+                first.set_result(None)
+            else:
+                first.set_exception(exc)
+
+    async def _connect(self) -> _Link:
+        timings = self._timings
+        async with asyncio.timeout(timings.connect_timeout):
+            reader, writer = await asyncio.open_connection(self.host, self.port)
+        link = _Link(reader, writer)
+        link.reader_task = asyncio.create_task(self._read_loop(link))
+        try:
+            async with asyncio.timeout(timings.connect_timeout):
+                await link.greeted.wait()
+            if link.closed.done():
+                raise AmiConnectionLost(link.closed.result())
+            greeting = link.parser.greeting or ""
+            if not greeting.startswith("Asterisk Call Manager/"):
+                raise AmiProtocolError(f"not an AMI server (it greeted {greeting[:60]!r})")
+            login = await self._request(
+                link,
+                [
+                    ("Action", "Login"),
+                    ("Username", self._username),
+                    ("Secret", self._secret),
+                    ("Events", "on"),
+                ],
+                timings.action_timeout,
+            )
+            if not login.ok:
+                detail = login.message or "no reason given"
+                raise AmiAuthError(f"login as {self._username!r} refused: {detail}")
+            capabilities = await self._probe_capabilities(link)
+            snapshot = await self._snapshot(link)
+        except BaseException:
+            link.abort("connection attempt failed")
+            raise
+        self.capabilities = capabilities
+        self._link = link
+        # No await from here on: nothing can slip in between the snapshot and the replay.
+        if self._tracker is not None:
+            try:
+                events = self._tracker.rebuild(snapshot)
+            except Exception:
+                self.stats.tracker_errors += 1
+                log.exception("AMI resync: the tracker failed to rebuild")
+                events = []
+            for event in events:
+                self._publish(event)
+        link.resyncing = False
+        for message in link.held:
+            self._track(message)
+        link.held.clear()
+        link.ready = True
+        link.keepalive = asyncio.create_task(self._keepalive(link))
+        self.stats.connections += 1
+        log.info("AMI %s:%d: connected as %s", self.host, self.port, self._username)
+        self._set_state(LinkState.CONNECTED, f"connected to {self.host}:{self.port}")
+        return link
+
+    async def _probe_capabilities(self, link: _Link) -> Capabilities:
+        timeout = self._timings.action_timeout
+        listed = await self._request(link, [("Action", "ListCommands")], timeout)
+        if listed.ok:
+            names = {key.lower() for key, _value in listed.response}
+            actions = frozenset(names - {"response", "actionid", "message"})
+            return Capabilities(sim_phone="simphone" in actions, actions=actions)
+        # ListCommands refused: try the action once; a PBX without it says it is unknown.
+        probe = await self._request(link, [("Action", "SimPhone")], timeout)
+        refusal = probe.message.strip().lower()
+        unknown = refusal.startswith(("invalid/unknown command", "permission denied"))
+        return Capabilities(sim_phone=not unknown)
+
+    async def _snapshot(self, link: _Link) -> Snapshot:
+        timeout = self._timings.action_timeout
+        queues, channels = await asyncio.gather(
+            self._request(link, [("Action", "QueueStatus")], timeout),
+            self._request(link, [("Action", "CoreShowChannels")], timeout),
+        )
+        for name, result in (("QueueStatus", queues), ("CoreShowChannels", channels)):
+            if not result.ok:
+                log.warning("AMI resync: %s refused (%s)", name, result.message)
+        return Snapshot(
+            queues.items if queues.ok else None, channels.items if channels.ok else None
+        )
+
+    async def _keepalive(self, link: _Link) -> None:
+        timings = self._timings
+        while True:
+            await asyncio.sleep(timings.ping_interval)
+            try:
+                await self._request(link, [("Action", "Ping")], timings.ping_timeout)
+            except AmiTimeout:
+                self.stats.missed_pongs += 1
+                link.abort(f"no Pong within {timings.ping_timeout:g}s: the PBX stopped answering")
+                return
+            except AmiError:
+                return  # the link closed meanwhile
+
+    # Reading -------------------------------------------------------------------------------
+
+    async def _read_loop(self, link: _Link) -> None:
+        reason = "connection closed by the PBX"
+        try:
+            while data := await link.reader.read(_READ_SIZE):
+                for item in link.parser.feed(data):
+                    self._dispatch(link, item)
+                if link.parser.greeting is not None:
+                    link.greeted.set()
+        except (ConnectionError, OSError) as exc:
+            reason = f"connection lost: {exc}"
+        finally:
+            self._closed(link, link.close_reason or reason)
+
+    def _closed(self, link: _Link, reason: str) -> None:
+        if link.closed.done():
+            return
+        link.ready = False
+        for pending in link.pending.values():
+            if not pending.future.done():
+                pending.future.set_exception(AmiConnectionLost(reason))
+        link.pending.clear()
+        link.greeted.set()  # wake a connect still waiting for the greeting
+        if link.keepalive is not None:
+            link.keepalive.cancel()
+        link.writer.close()
+        if self._link is link:
+            self._link = None
+        link.closed.set_result(reason)
+
+    def _dispatch(self, link: _Link, item: Message | FrameError) -> None:
+        if isinstance(item, FrameError):
+            self.stats.malformed_frames += 1
+            log.warning("AMI: dropped a malformed frame (%s)", item.reason)
+            pending = link.pending.get(item.action_id) if item.action_id else None
+            if pending is not None and not pending.future.done():
+                pending.future.set_exception(AmiProtocolError(f"unreadable answer: {item.reason}"))
+            return
+        action_id = item.get("ActionID")
+        pending = link.pending.get(action_id) if action_id else None
+        if "Event" in item:
+            if pending is not None and pending.response is not None:  # an event list's item
+                if item.get("EventList").strip().lower() == "complete":
+                    result = ActionResult(pending.response, tuple(pending.items), item)
+                    pending.future.set_result(result)
+                else:
+                    pending.items.append(item)
+            elif link.resyncing:
+                link.held.append(item)
+                if len(link.held) > _MAX_HELD_EVENTS:
+                    link.abort("too many events during the resynchronisation")
+            else:
+                self._track(item)
+        elif "Response" in item:
+            if pending is None or pending.future.done():
+                self.stats.unmatched_responses += 1
+            elif item.get("EventList").strip().lower() == "start":
+                pending.response = item
+            else:
+                pending.future.set_result(ActionResult(item))
+        else:
+            self.stats.malformed_frames += 1
+
+    def _track(self, message: Message) -> None:
+        if self._on_frame is not None:
+            try:
+                self._on_frame(message)
+            except Exception:
+                log.exception("AMI: on_frame callback failed")
+        if self._tracker is None:
+            return
+        try:
+            events = self._tracker.feed(message)
+        except Exception:
+            # A tracker bug must not take the CTI link down with it.
+            self.stats.tracker_errors += 1
+            log.exception("AMI: the tracker failed on %s", message.get("Event"))
+            return
+        for event in events:
+            self._publish(event)
+
+    # Publishing ----------------------------------------------------------------------------
+
+    def _set_state(
+        self,
+        state: LinkState,
+        detail: str,
+        *,
+        attempt: int = 0,
+        retry_in: float | None = None,
+    ) -> None:
+        # While reconnecting, "since" stays when the link was lost: retries do not reset it.
+        same = self._state.state is state is LinkState.RECONNECTING
+        self._state = LinkStateChanged(
+            state=state,
+            since=self._state.since if same else datetime.now(UTC),
+            detail=detail,
+            attempt=attempt,
+            retry_in=retry_in,
+            sim_phone=state is LinkState.CONNECTED and self.capabilities.sim_phone,
+        )
+        self._changed.set()
+        self._changed = asyncio.Event()
+        self._publish(self._state)
+
+    def _publish(self, event: CtiEvent) -> None:
+        for stream in list(self._subscribers):
+            stream.push(event)
+        if self._on_event is not None:
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("AMI: on_event callback failed")

@@ -1,0 +1,252 @@
+"""The call book: the calls the tracker follows and the typed events that move them on.
+
+Part of the call tracker (``tracker.py``): the tracker decides *whether* a frame changes a
+call; the book holds the records (caller legs by Uniqueid, the agent's legs by theirs) and
+builds the events when it does, so each event type is built in exactly one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from console.cti.fields import Recent, caller_text, need
+from console.cti.frames import Message
+from console.cti.protocol import (
+    ActiveCall,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallOffered,
+    CallResumed,
+    CallState,
+    CallTransferred,
+    CtiEvent,
+    EndReason,
+)
+
+TALKING = (CallState.CONNECTED, CallState.HELD)
+
+
+@dataclass(eq=False)
+class CallRecord:
+    """One caller leg (keyed by its Uniqueid) and, while it involves the agent, the agent leg."""
+
+    uniqueid: str
+    linkedid: str
+    channel: str
+    caller_id: str
+    caller_name: str
+    queue: str = ""  # the queue it last joined
+    joined_at: datetime | None = None
+    caller_gone: bool = False
+    # The agent's side; phase None = not (or no longer) offered to this agent.
+    phase: CallState | None = None
+    leg: str = ""
+    agent_channel: str = ""
+    interface: str = ""
+    member_name: str = ""
+    offer_queue: str = ""
+    cause: int | None = None
+    cause_text: str = ""
+    abandoned: bool = False
+    transferred: bool = False
+    completed: bool = False  # AgentComplete seen for this offer
+    complete_reason: EndReason | None = None
+    talk_time: int | None = None
+
+
+class CallBook:
+    """Call records plus the index of the agent's legs; methods append events to ``out``."""
+
+    def __init__(self, agent: str) -> None:
+        self.agent = agent
+        self.calls: dict[str, CallRecord] = {}
+        self.legs: dict[str, str] = {}  # the agent's leg Uniqueid -> caller Uniqueid
+        self.finished = Recent()  # agent legs already ended: late frames about them are stale
+
+    def caller(self, msg: Message) -> CallRecord:
+        """The record of the caller leg a frame describes, created from its channel block."""
+        uid = need(msg, "Uniqueid")
+        call = self.calls.get(uid)
+        if call is None:
+            call = self.calls[uid] = CallRecord(
+                uid,
+                msg.get("Linkedid").strip() or uid,
+                msg.get("Channel"),
+                caller_text(msg.get("CallerIDNum")),
+                caller_text(msg.get("CallerIDName")),
+            )
+        return call
+
+    def by_leg(self, leg: str) -> CallRecord | None:
+        """The call whose agent leg has Uniqueid ``leg``."""
+        uid = self.legs.get(leg)
+        return self.calls.get(uid) if uid is not None else None
+
+    def ours(self, uniqueid: str) -> CallRecord | None:
+        """The agent's live call whose caller leg or agent leg has this Uniqueid."""
+        call = self.calls.get(self.legs.get(uniqueid, uniqueid))
+        return call if call is not None and call.phase is not None else None
+
+    def active(self) -> list[ActiveCall]:
+        """The agent's calls (ringing, talking, held), oldest first."""
+        calls: list[ActiveCall] = []
+        for c in self.calls.values():
+            if c.phase is not None:
+                calls.append(
+                    ActiveCall(
+                        uniqueid=c.uniqueid,
+                        linkedid=c.linkedid,
+                        queue=c.offer_queue,
+                        caller_id=c.caller_id,
+                        caller_name=c.caller_name,
+                        channel=c.channel,
+                        agent_channel=c.agent_channel,
+                        state=c.phase,
+                    )
+                )
+        return calls
+
+    def forget_leg(self, call: CallRecord) -> None:
+        """Stop following the call's agent leg, and treat later frames about it as stale."""
+        if call.leg:
+            self.legs.pop(call.leg, None)
+            self.finished.add(call.leg)
+
+    def offer(
+        self,
+        call: CallRecord,
+        *,
+        queue: str,
+        leg: str,
+        agent_channel: str,
+        interface: str,
+        member_name: str,
+        waited: float | None,
+        at: datetime,
+        out: list[CtiEvent],
+        resync: bool = False,
+    ) -> None:
+        """The call rings on the agent's leg ``leg``: CallOffered."""
+        call.phase, call.leg, call.offer_queue = CallState.OFFERED, leg, queue
+        call.agent_channel = agent_channel
+        call.interface = interface or self.agent
+        call.member_name = member_name or call.interface
+        call.cause, call.cause_text, call.abandoned, call.transferred = None, "", False, False
+        call.completed, call.complete_reason, call.talk_time = False, None, None
+        self.legs[leg] = call.uniqueid
+        out.append(
+            CallOffered(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                queue=queue,
+                caller_id=call.caller_id,
+                caller_name=call.caller_name,
+                interface=call.interface,
+                member_name=call.member_name,
+                channel=call.channel,
+                agent_channel=call.agent_channel,
+                waited=waited,
+                at=at,
+                resync=resync,
+            )
+        )
+
+    def answer(
+        self,
+        call: CallRecord,
+        at: datetime,
+        out: list[CtiEvent],
+        *,
+        hold_time: int | None = None,
+        ring_time: int | None = None,
+        resync: bool = False,
+    ) -> None:
+        """The agent answered: CallAnswered."""
+        call.phase = CallState.CONNECTED
+        out.append(
+            CallAnswered(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                queue=call.offer_queue,
+                interface=call.interface,
+                member_name=call.member_name,
+                channel=call.channel,
+                agent_channel=call.agent_channel,
+                hold_time=hold_time,
+                ring_time=ring_time,
+                at=at,
+                resync=resync,
+            )
+        )
+
+    def hold(
+        self,
+        call: CallRecord,
+        held: bool,
+        at: datetime,
+        out: list[CtiEvent],
+        *,
+        resync: bool = False,
+    ) -> None:
+        """The caller went on hold (CallHeld) or came off it (CallResumed)."""
+        call.phase = CallState.HELD if held else CallState.CONNECTED
+        kind = CallHeld if held else CallResumed
+        out.append(
+            kind(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                interface=call.interface,
+                at=at,
+                resync=resync,
+            )
+        )
+
+    def transfer(
+        self, call: CallRecord, target: str, context: str, at: datetime, out: list[CtiEvent]
+    ) -> None:
+        """The agent transferred the caller (once per offer): CallTransferred."""
+        if call.transferred:
+            return
+        call.transferred, call.complete_reason = True, EndReason.TRANSFER
+        out.append(
+            CallTransferred(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                interface=call.interface,
+                target=target,
+                context=context,
+                at=at,
+            )
+        )
+
+    def end(
+        self,
+        call: CallRecord,
+        reason: EndReason,
+        at: datetime,
+        out: list[CtiEvent],
+        *,
+        resync: bool = False,
+    ) -> None:
+        """The call is over for the agent: CallEnded; the record goes once the caller has."""
+        out.append(
+            CallEnded(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                queue=call.offer_queue,
+                interface=call.interface,
+                answered=call.phase in TALKING,
+                reason=reason,
+                cause=call.cause,
+                cause_text=call.cause_text,
+                talk_time=call.talk_time,
+                at=at,
+                resync=resync,
+            )
+        )
+        self.forget_leg(call)
+        call.phase, call.leg, call.agent_channel = None, "", ""
+        if call.caller_gone:
+            self.calls.pop(call.uniqueid, None)

@@ -1,0 +1,572 @@
+"""The call tracker: AMI event frames in, typed CTI events (``protocol.py``) out.
+
+`CallTracker` is a pure state machine (no I/O, no asyncio) for one agent, named by its queue
+interface (``PJSIP/1001``) or its member name. It follows every queue call it hears about,
+keyed by the caller's Uniqueid, and the agent's ringing/talking legs, keyed by their own
+Uniqueid, and emits call events only for the agent's own calls::
+
+    (none) --AgentCalled--> offered --AgentConnect--> connected <--Hold/Unhold--> held
+    offered --AgentRingNoAnswer / QueueCallerAbandon / leg Hangup--> (none)  CallEnded
+    connected|held --agent leg Hangup, or AgentComplete after the caller hung up--> (none)
+
+It also keeps every queue's waiting callers and every member's state, for wallboards.
+
+Robustness rules (the link can drop, a resync replays events the snapshot already reflects):
+a frame that would not change anything (a second AgentConnect, a Hold while held, an
+AgentCalled for a leg already rung) is counted as a duplicate and ignored; a frame about a call
+this tracker does not know (a Hangup for an unknown channel, Hold before Connect) is ignored;
+unknown event names are counted per name; a frame missing a field it needs is counted as
+malformed. None of them raises. ``rebuild`` resets the state from a QueueStatus +
+CoreShowChannels snapshot and emits only the differences (a call that appeared, was answered,
+held or resumed, or vanished while the link was down).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from console.cti.board import ON_HOLD, QueueBoard
+from console.cti.calls import TALKING, CallBook, CallRecord
+from console.cti.fields import Malformed, Recent, as_float, as_int, need
+from console.cti.frames import Message
+from console.cti.protocol import (
+    ActiveCall,
+    AgentStateChanged,
+    CallAbandoned,
+    CallState,
+    CtiEvent,
+    EndReason,
+    QueueChanged,
+    TranscriptLine,
+)
+
+_CAUSE_NO_ANSWER, _CAUSE_ANSWERED_ELSEWHERE = 19, 26
+_COMPLETE_REASONS = {
+    "caller": EndReason.CALLER,
+    "agent": EndReason.AGENT,
+    "transfer": EndReason.TRANSFER,
+}
+#: Events the tracker knows and deliberately ignores (counted as ignored, not unknown).
+_IGNORED = frozenset(
+    {
+        "fullybooted",
+        "shutdown",
+        "newchannel",
+        "newstate",
+        "newexten",
+        "newcallerid",
+        "newconnectedline",
+        "varset",
+        "dialbegin",
+        "dialend",
+        "dialstate",
+        "bridgecreate",
+        "bridgedestroy",
+        "bridgeenter",
+        "bridgeleave",
+        "musiconholdstart",
+        "musiconholdstop",
+        "originateresponse",
+        "attendedtransfer",  # agents transfer blind (Redirect); consults are not tracked
+        "agentdump",
+        "queuememberpenalty",
+        "queuememberringinuse",
+        "devicestatechange",
+        "softhanguprequest",
+        "hanguprequest",
+    }
+)
+
+
+@dataclass
+class TrackerStats:
+    """What the tracker did with the frames it was fed (for logs and a status line)."""
+
+    handled: int = 0  # frames that changed state or produced events
+    ignored: int = 0  # known events of no interest, or about calls/agents not tracked
+    duplicates: int = 0  # repeated or out-of-order frames that would have changed nothing
+    malformed: int = 0  # frames (or snapshot items) missing a field they need
+    unknown: Counter[str] = field(default_factory=Counter)  # unknown event names, per name
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The list items of QueueStatus and CoreShowChannels; None for a list the PBX refused."""
+
+    queue_status: Sequence[Message] | None
+    channels: Sequence[Message] | None
+
+
+class CallTracker:
+    """Turns AMI events into typed CTI events for one agent; see the module docstring.
+
+    ``agent`` is the agent's queue interface (``PJSIP/1001``) or member name; ``clock`` gives
+    the ``at`` of events whose frame carries no ``Timestamp`` (default: now, UTC).
+    """
+
+    def __init__(self, agent: str, *, clock: Callable[[], datetime] | None = None) -> None:
+        if not agent.strip():
+            raise ValueError("the tracker needs the agent's interface or member name")
+        self.agent = agent.strip()
+        self.stats = TrackerStats()
+        self._board = QueueBoard()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        # The agent may be named by interface or by member name: each is learnt from the other
+        # through the QueueMember frames that carry both.
+        self._interfaces = {self.agent}
+        self._names = {self.agent}
+        self._book = CallBook(self.agent)
+        self._once = Recent()  # one-shot events already counted (abandons, completions)
+        self._handlers: dict[str, Callable[[Message, datetime, list[CtiEvent]], bool]] = {
+            "queuecallerjoin": self._on_join,
+            "queuecallerleave": self._on_leave,
+            "queuecallerabandon": self._on_abandon,
+            "agentcalled": self._on_agent_called,
+            "agentringnoanswer": self._on_ring_no_answer,
+            "agentconnect": self._on_agent_connect,
+            "agentcomplete": self._on_agent_complete,
+            "hold": self._on_hold,
+            "unhold": self._on_hold,
+            "blindtransfer": self._on_blind_transfer,
+            "hangup": self._on_hangup,
+            "queuememberadded": self._on_member,
+            "queuememberstatus": self._on_member,
+            "queuememberpause": self._on_member,
+            "queuememberremoved": self._on_member_removed,
+            "userevent": self._on_user_event,
+        }
+
+    # Queries -------------------------------------------------------------------------------
+
+    def active_calls(self) -> list[ActiveCall]:
+        """The agent's calls right now (ringing, talking or held), oldest first."""
+        return self._book.active()
+
+    def queues(self) -> dict[str, QueueChanged]:
+        """The current state of every known queue."""
+        return self._board.views(self._clock())
+
+    def members(self) -> list[AgentStateChanged]:
+        """The current state of every queue member (one entry per member and queue)."""
+        return self._board.members()
+
+    # Feeding -------------------------------------------------------------------------------
+
+    def feed(self, message: Message) -> list[CtiEvent]:
+        """Apply one AMI event frame; return the CTI events it produced (often none)."""
+        name = message.get("Event").strip().lower()
+        handler = self._handlers.get(name)
+        if handler is None:
+            if not name:
+                self.stats.malformed += 1
+            elif name in _IGNORED:
+                self.stats.ignored += 1
+            else:
+                self.stats.unknown[message.get("Event").strip()] += 1
+            return []
+        out: list[CtiEvent] = []
+        try:
+            changed = handler(message, self._at(message), out)
+        except Malformed:
+            # Handlers read every field they need before changing anything.
+            self.stats.malformed += 1
+            return []
+        if changed:
+            self.stats.handled += 1
+        return out
+
+    def _at(self, message: Message) -> datetime:
+        stamp = as_float(message.get("Timestamp")) if "Timestamp" in message else None
+        if stamp is not None:
+            try:
+                return datetime.fromtimestamp(stamp, UTC)
+            except (OverflowError, OSError, ValueError):
+                pass
+        return self._clock()
+
+    def _ours(self, msg: Message) -> bool:
+        return msg.get("Interface") in self._interfaces or msg.get("MemberName") in self._names
+
+    def _ignore(self) -> bool:
+        self.stats.ignored += 1
+        return False
+
+    def _duplicate(self) -> bool:
+        self.stats.duplicates += 1
+        return False
+
+    def _learn(self, state: AgentStateChanged) -> None:
+        if state.interface in self._interfaces or state.member_name in self._names:
+            self._interfaces.add(state.interface)
+            self._names.add(state.member_name)
+
+    # Queue callers -------------------------------------------------------------------------
+
+    def _on_join(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        queue = need(msg, "Queue")
+        call = self._book.caller(msg)
+        if self._board.joined_at(queue, call.uniqueid) is not None:
+            return self._duplicate()
+        if call.queue != queue:
+            self._board.leave(call.queue, call.uniqueid, at, out)  # a missed QueueCallerLeave
+        self._board.join(queue, call.uniqueid, at, out)
+        call.queue, call.joined_at, call.caller_gone = queue, at, False
+        return True
+
+    def _on_leave(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        uid, queue = need(msg, "Uniqueid"), need(msg, "Queue")
+        return self._board.leave(queue, uid, at, out) or self._duplicate()
+
+    def _on_abandon(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        queue = need(msg, "Queue")
+        call = self._book.caller(msg)
+        if not self._once.add(("abandon", call.uniqueid, queue)):
+            return self._duplicate()
+        out.append(
+            CallAbandoned(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                queue=queue,
+                caller_id=call.caller_id,
+                caller_name=call.caller_name,
+                position=as_int(msg.get("Position")),
+                original_position=as_int(msg.get("OriginalPosition")),
+                waited=as_int(msg.get("HoldTime")),
+                at=at,
+            )
+        )
+        self._board.count(queue, "abandoned", at, out)
+        call.abandoned = True
+        if call.phase is CallState.OFFERED:
+            self._book.end(call, EndReason.ABANDONED, at, out)
+        return True
+
+    # The agent's calls -------------------------------------------------------------------
+
+    def _on_agent_called(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        if not self._ours(msg):
+            return self._ignore()
+        leg, queue = need(msg, "DestUniqueid"), need(msg, "Queue")
+        if leg in self._book.finished or leg in self._book.legs:
+            return self._duplicate()
+        call = self._book.caller(msg)
+        if call.phase in TALKING:
+            return self._duplicate()  # stale: already talking on another leg
+        if call.phase is CallState.OFFERED:
+            # Still ringing, on a leg whose end we never saw: follow the new leg, no new offer.
+            self._book.forget_leg(call)
+            self._book.legs[leg], call.leg = call.uniqueid, leg
+            call.agent_channel = msg.get("DestChannel")
+            return True
+        waited = as_float(msg.get("HoldTime") or msg.get("Wait"))
+        if waited is None and call.joined_at is not None and call.queue == queue:
+            waited = max(0.0, (at - call.joined_at).total_seconds())
+        self._offer_from(call, msg, queue, leg, waited, at, out)
+        return True
+
+    def _offer_from(
+        self,
+        call: CallRecord,
+        msg: Message,
+        queue: str,
+        leg: str,
+        waited: float | None,
+        at: datetime,
+        out: list[CtiEvent],
+    ) -> None:
+        """Offer from an AgentCalled / AgentConnect frame (its Dest* and member fields)."""
+        self._book.offer(
+            call,
+            queue=queue,
+            leg=leg,
+            agent_channel=msg.get("DestChannel"),
+            interface=msg.get("Interface"),
+            member_name=msg.get("MemberName"),
+            waited=waited,
+            at=at,
+            out=out,
+        )
+
+    def _agent_call(self, msg: Message) -> CallRecord | None:
+        """The agent's call an Agent* frame is about (matched by the agent's leg), if any."""
+        return self._book.by_leg(msg.get("DestUniqueid").strip())
+
+    def _on_ring_no_answer(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        if not self._ours(msg):
+            return self._ignore()
+        call = self._agent_call(msg)
+        if call is None or call.phase is not CallState.OFFERED:
+            return self._duplicate()
+        self._book.end(call, EndReason.NO_ANSWER, at, out)
+        return True
+
+    def _on_agent_connect(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        if not self._ours(msg):
+            return self._ignore()
+        leg, queue = need(msg, "DestUniqueid"), need(msg, "Queue")
+        if leg in self._book.finished:
+            return self._duplicate()
+        call = self._book.caller(msg)
+        if call.phase in TALKING:
+            return self._duplicate()
+        if call.phase is None or call.leg != leg:
+            # The AgentCalled was missed: offer first, so every answer follows an offer.
+            self._book.forget_leg(call)
+            self._offer_from(call, msg, queue, leg, as_float(msg.get("HoldTime")), at, out)
+        self._book.answer(
+            call,
+            at,
+            out,
+            hold_time=as_int(msg.get("HoldTime")),
+            ring_time=as_int(msg.get("RingTime")),
+        )
+        return True
+
+    def _on_agent_complete(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        uid, queue = need(msg, "Uniqueid"), need(msg, "Queue")
+        counted = self._once.add(("complete", uid, msg.get("DestUniqueid").strip()))
+        if counted:
+            self._board.count(queue, "completed", at, out)
+        call = self._agent_call(msg) if self._ours(msg) else None
+        if call is None or call.phase not in TALKING or call.completed:
+            return counted or self._duplicate()
+        call.completed = True
+        call.talk_time = as_int(msg.get("TalkTime"))
+        reason = _COMPLETE_REASONS.get(msg.get("Reason").strip().lower())
+        if reason is EndReason.TRANSFER:
+            # The caller's Exten/Context already name where they were sent.
+            self._book.transfer(call, msg.get("Exten"), msg.get("Context"), at, out)
+        elif not call.transferred:
+            call.complete_reason = reason
+        if call.caller_gone:
+            self._book.end(call, call.complete_reason or EndReason.CALLER, at, out)
+        return True
+
+    def _on_hold(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        call = self._book.ours(need(msg, "Uniqueid"))
+        if call is None or call.phase not in TALKING:
+            return self._ignore()  # not ours, or Hold before Connect
+        held = msg.get("Event").strip().lower() == "hold"
+        if (call.phase is CallState.HELD) == held:
+            return self._duplicate()
+        self._book.hold(call, held, at, out)
+        return True
+
+    def _on_blind_transfer(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        call = self._book.ours(msg.get("TransfererUniqueid").strip()) or self._book.ours(
+            msg.get("TransfereeUniqueid").strip()
+        )
+        if call is None or call.phase not in TALKING:
+            return self._ignore()
+        if msg.get("Result").strip().lower() not in ("", "success"):
+            return self._ignore()  # a failed transfer leaves the call where it was
+        if call.transferred:
+            return self._duplicate()
+        self._book.transfer(call, msg.get("Extension"), msg.get("Context"), at, out)
+        return True
+
+    def _on_hangup(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        uid = need(msg, "Uniqueid")
+        cause, cause_text = as_int(msg.get("Cause")), msg.get("Cause-txt")
+        call = self._book.by_leg(uid)
+        if call is not None:  # the agent's leg: the call is over for the agent
+            if call.cause is None:
+                call.cause, call.cause_text = cause, cause_text
+            if call.phase is CallState.OFFERED:
+                if call.abandoned or call.caller_gone:
+                    reason = EndReason.ABANDONED
+                elif cause == _CAUSE_ANSWERED_ELSEWHERE:
+                    reason = EndReason.ANSWERED_ELSEWHERE
+                elif cause == _CAUSE_NO_ANSWER:
+                    reason = EndReason.NO_ANSWER
+                else:
+                    reason = EndReason.CANCELLED
+            else:
+                gone = EndReason.CALLER if call.caller_gone else EndReason.AGENT
+                reason = call.complete_reason or gone
+            self._book.end(call, reason, at, out)
+            return True
+        call = self._book.calls.get(uid)
+        if call is None:
+            return self._ignore()  # a channel this tracker never followed (or stale)
+        call.caller_gone = True
+        self._board.leave(call.queue, uid, at, out)  # in case its QueueCallerLeave was missed
+        if call.phase is None:
+            del self._book.calls[uid]
+            return True
+        if call.cause is None:
+            call.cause, call.cause_text = cause, cause_text
+        if call.phase is CallState.OFFERED:
+            self._book.end(call, EndReason.ABANDONED, at, out)
+        elif call.completed:
+            self._book.end(call, call.complete_reason or EndReason.CALLER, at, out)
+        # else: still talking as far as we know; AgentComplete or the agent leg's Hangup
+        # closes it, with the talk time.
+        return True
+
+    def _on_user_event(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        if msg.get("UserEvent").strip().lower() != "transcript":
+            return self._ignore()
+        call = self._book.ours(need(msg, "Uniqueid"))
+        if call is None:
+            return self._ignore()
+        out.append(
+            TranscriptLine(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                speaker=msg.get("Speaker").strip() or "caller",
+                text=msg.get("Text"),
+                script=msg.get("Script"),
+                at=at,
+            )
+        )
+        return True
+
+    # Members -------------------------------------------------------------------------------
+
+    def _on_member(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        state = self._board.member_event(msg, at, out)
+        if state is None:
+            return self._duplicate()
+        self._learn(state)
+        return True
+
+    def _on_member_removed(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        return self._board.member_removed(msg, at, out) or self._duplicate()
+
+    # Resynchronisation ---------------------------------------------------------------------
+
+    def rebuild(self, snapshot: Snapshot) -> list[CtiEvent]:
+        """Reset the state from a QueueStatus + CoreShowChannels snapshot; return the changes.
+
+        Call events carry ``resync=True``: a call of the agent's that appeared (CallOffered,
+        then CallAnswered / CallHeld as the snapshot shows), changed (answered, held,
+        resumed) or vanished (CallEnded with reason ``unknown``) while the link was down.
+        Members whose state changed get an AgentStateChanged and every queue a fresh
+        QueueChanged. A list that is None (the PBX refused it) leaves that part as it was.
+        """
+        at = self._clock()
+        out: list[CtiEvent] = []
+        if snapshot.queue_status is not None:
+            self.stats.malformed += self._board.rebuild(snapshot.queue_status, at, out)
+            for state in self._board.members():
+                self._learn(state)
+            for item in snapshot.queue_status:
+                if item.get("Event").strip().lower() == "queueentry":
+                    self._resync_waiting(item)
+        if snapshot.channels is not None:
+            self._rebuild_calls(snapshot.channels, at, out, snapshot.queue_status is not None)
+        if snapshot.queue_status is not None:
+            self._board.emit_all(at, out)
+        return out
+
+    def _resync_waiting(self, entry: Message) -> None:
+        try:
+            call = self._book.caller(entry)
+            queue = need(entry, "Queue")
+        except Malformed:
+            return  # already counted by the board
+        call.queue, call.joined_at = queue, self._board.joined_at(queue, call.uniqueid)
+
+    def _our_interface(self, channel: str) -> str | None:
+        # Asterisk names a leg "<interface>-<sequence>" (PJSIP/1001-0000002a).
+        return next((i for i in self._interfaces if channel.startswith(i + "-")), None)
+
+    def _rebuild_calls(
+        self, items: Sequence[Message], at: datetime, out: list[CtiEvent], hold_known: bool
+    ) -> None:
+        chans: dict[str, Message] = {}
+        for item in items:
+            if item.get("Event").strip().lower() != "coreshowchannel":
+                continue
+            if not item.get("Uniqueid").strip() or not item.get("Channel").strip():
+                self.stats.malformed += 1
+                continue
+            chans[item.get("Uniqueid").strip()] = item
+        # CoreShowChannels does not say "on hold"; the member's device state (QueueStatus) does.
+        on_hold = hold_known and any(
+            m.status == ON_HOLD and m.interface in self._interfaces for m in self._board.members()
+        )
+        members = self._board.interfaces() | self._interfaces
+        seen: dict[str, tuple[Message, Message, CallState]] = {}
+        for leg in chans.values():
+            if self._our_interface(leg.get("Channel")) is None:
+                continue
+            caller = _caller_leg(leg, chans, members)
+            if caller is None:
+                continue  # not a queue call (e.g. an outbound call from the agent's phone)
+            phase = CallState.OFFERED
+            if leg.get("ChannelState").strip() == "6" and leg.get("BridgeId").strip():
+                phase = CallState.HELD if on_hold else CallState.CONNECTED
+            seen[caller.get("Uniqueid").strip()] = (leg, caller, phase)
+        for call in list(self._book.calls.values()):
+            found = seen.get(call.uniqueid)
+            if call.phase is not None and (
+                found is None or found[0].get("Uniqueid").strip() != call.leg
+            ):
+                call.caller_gone = call.uniqueid not in chans
+                self._book.end(call, EndReason.UNKNOWN, at, out, resync=True)
+            elif call.phase is None and call.uniqueid not in chans:
+                del self._book.calls[call.uniqueid]  # its Hangup was missed
+        for leg, caller, phase in seen.values():
+            self._resync_call(leg, caller, phase, at, out, hold_known)
+
+    def _resync_call(
+        self,
+        leg: Message,
+        caller: Message,
+        phase: CallState,
+        at: datetime,
+        out: list[CtiEvent],
+        hold_known: bool,
+    ) -> None:
+        call = self._book.caller(caller)
+        call.linkedid = caller.get("Linkedid").strip() or call.linkedid
+        call.channel = caller.get("Channel")
+        if call.phase is None:
+            queue = call.queue
+            if caller.get("Application").strip().lower() == "queue":
+                # Asterisk's ApplicationData is "queue,options,…".
+                queue = caller.get("ApplicationData").split(",")[0].strip() or queue
+            interface = self._our_interface(leg.get("Channel")) or self.agent
+            member = self._board.member(queue, interface)
+            waited = None
+            if phase is CallState.OFFERED and call.joined_at is not None:
+                waited = max(0.0, (at - call.joined_at).total_seconds())
+            self._book.offer(
+                call,
+                queue=queue,
+                leg=leg.get("Uniqueid").strip(),
+                agent_channel=leg.get("Channel"),
+                interface=interface,
+                member_name=member.member_name if member is not None else interface,
+                waited=waited,
+                at=at,
+                out=out,
+                resync=True,
+            )
+        if phase in TALKING and call.phase is CallState.OFFERED:
+            self._book.answer(call, at, out, resync=True)
+        if hold_known and phase in TALKING and call.phase in TALKING and phase != call.phase:
+            self._book.hold(call, phase is CallState.HELD, at, out, resync=True)
+
+
+def _caller_leg(leg: Message, chans: dict[str, Message], members: set[str]) -> Message | None:
+    """The caller's leg of the call ``leg`` (an agent's leg) belongs to, from CoreShowChannels."""
+    linkedid = leg.get("Linkedid").strip()
+    # A queue caller's leg runs Queue() for the whole call, waiting and talking alike; this
+    # also keeps calls the agent dials out (no Queue() anywhere) from looking like offers.
+    candidates = [
+        c
+        for uid, c in chans.items()
+        if uid != leg.get("Uniqueid").strip()
+        and c.get("Linkedid").strip() == linkedid
+        and c.get("Application").strip().lower() == "queue"
+        and not any(c.get("Channel").startswith(i + "-") for i in members)
+    ]
+    # Prefer the call's first leg (its Uniqueid is the Linkedid).
+    candidates.sort(key=lambda c: c.get("Uniqueid").strip() != linkedid)
+    return candidates[0] if candidates else None

@@ -1,0 +1,617 @@
+"""The call tracker from crafted AMI frames: life cycle, duplicates, disorder, junk, rebuild."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from console.cti.frames import Message
+from console.cti.protocol import (
+    UNKNOWN_CALLER,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallEvent,
+    CallHeld,
+    CallOffered,
+    CallResumed,
+    CallState,
+    CallTransferred,
+    CtiEvent,
+    EndReason,
+    QueueChanged,
+    TranscriptLine,
+)
+from console.cti.tracker import CallTracker, Snapshot
+from tests.unit.sim_helpers import build
+
+T0 = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
+AGENT = "PJSIP/1001"
+CALLER = ("PJSIP/trunk-00000001", "1700000000.1")
+LEG = ("PJSIP/1001-00000002", "1700000000.2")
+OTHER_LEG = ("PJSIP/2001-00000003", "1700000000.3")
+LINKED = "1700000000.1"
+T = TypeVar("T")
+
+
+class Clock:
+    """A settable clock for the tracker's ``at``."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+def chan(
+    prefix: str,
+    leg: tuple[str, str],
+    *,
+    num: str = "+14155550100",
+    name: str = "Ann Caller",
+    state: str = "6",
+) -> list[tuple[str, str]]:
+    """A channel block as Asterisk 20 (and the simulator) send it."""
+    keys = ["Channel", "ChannelState", "CallerIDNum", "CallerIDName", "Uniqueid", "Linkedid"]
+    values = [leg[0], state, num, name, leg[1], LINKED]
+    return [(prefix + k, v) for k, v in zip(keys, values, strict=True)]
+
+
+def ev(event: str, *blocks: Iterable[tuple[str, str]], **extra: str) -> Message:
+    pairs: list[tuple[str, str]] = [("Event", event)]
+    for block in blocks:
+        pairs.extend(block)
+    pairs.extend((k.replace("_", "-"), v) for k, v in extra.items())
+    return Message(tuple(pairs))
+
+
+def join(queue: str = "support") -> Message:
+    return ev("QueueCallerJoin", chan("", CALLER), Queue=queue, Position="1", Count="1")
+
+
+def leave(queue: str = "support") -> Message:
+    return ev("QueueCallerLeave", chan("", CALLER), Queue=queue, Position="1", Count="0")
+
+
+def agent(event: str, leg: tuple[str, str] = LEG, iface: str = AGENT, **extra: str) -> Message:
+    return ev(
+        event,
+        chan("", CALLER),
+        chan("Dest", leg, num=iface.rpartition("/")[2], name="Alice"),
+        Queue="support",
+        Interface=iface,
+        MemberName="Alice" if iface == AGENT else "Bot",
+        **extra,
+    )
+
+
+def hangup(leg: tuple[str, str], cause: str = "16", text: str = "Normal Clearing") -> Message:
+    return ev("Hangup", chan("", leg), Cause=cause, Cause_txt=text)
+
+
+def member(event: str, status: str = "1", paused: str = "0", reason: str = "") -> Message:
+    return ev(
+        event,
+        Queue="support",
+        MemberName="Alice",
+        Interface=AGENT,
+        Status=status,
+        Paused=paused,
+        PausedReason=reason,
+        InCall="0",
+    )
+
+
+def feed(tracker: CallTracker, *messages: Message) -> list[CtiEvent]:
+    out: list[CtiEvent] = []
+    for message in messages:
+        out.extend(tracker.feed(message))
+    return out
+
+
+def calls(events: Iterable[CtiEvent]) -> list[CallEvent]:
+    """Only the call events, in order."""
+    return [
+        e
+        for e in events
+        if isinstance(
+            e, CallOffered | CallAnswered | CallHeld | CallResumed | CallTransferred | CallEnded
+        )
+    ]
+
+
+def kinds(events: Iterable[CtiEvent]) -> list[str]:
+    return [type(e).__name__ for e in calls(events)]
+
+
+def events_of(events: Iterable[CtiEvent], kind: type[T]) -> list[T]:
+    return [e for e in events if isinstance(e, kind)]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def tracker(clock: Clock) -> CallTracker:
+    return CallTracker(AGENT, clock=clock)
+
+
+def test_a_call_rings_is_answered_held_resumed_and_ended(
+    tracker: CallTracker, clock: Clock
+) -> None:
+    feed(tracker, join())
+    clock.advance(12)
+    (offered,) = calls(feed(tracker, agent("AgentCalled")))
+    assert isinstance(offered, CallOffered)
+    assert (offered.uniqueid, offered.linkedid, offered.queue) == (CALLER[1], LINKED, "support")
+    assert (offered.caller_id, offered.caller_name) == ("+14155550100", "Ann Caller")
+    assert (offered.interface, offered.member_name) == (AGENT, "Alice")
+    assert (offered.channel, offered.agent_channel) == (CALLER[0], LEG[0])
+    assert offered.waited == pytest.approx(12.0)  # measured from the join we saw
+    assert tracker.active_calls()[0].state is CallState.OFFERED
+
+    events = feed(tracker, leave(), agent("AgentConnect", RingTime="3", HoldTime="15"))
+    (answered,) = calls(events)
+    assert isinstance(answered, CallAnswered)
+    assert (answered.hold_time, answered.ring_time) == (15, 3)
+    assert [e.waiting for e in events if isinstance(e, QueueChanged)] == [0]
+
+    held = feed(tracker, ev("Hold", chan("", LEG), MusicClass="default"))
+    assert kinds(held) == ["CallHeld"]
+    assert tracker.active_calls()[0].state is CallState.HELD
+    assert kinds(feed(tracker, ev("Unhold", chan("", LEG)))) == ["CallResumed"]
+
+    done = agent("AgentComplete", HoldTime="15", TalkTime="60", Reason="agent")
+    ended = calls(feed(tracker, done, hangup(LEG), hangup(CALLER)))
+    assert len(ended) == 1 and isinstance(ended[0], CallEnded)
+    end = ended[0]
+    assert (end.reason, end.answered, end.cause, end.cause_text, end.talk_time) == (
+        EndReason.AGENT,
+        True,
+        16,
+        "Normal Clearing",
+        60,
+    )
+    assert tracker.active_calls() == []
+
+
+def test_duplicate_frames_change_nothing(tracker: CallTracker) -> None:
+    called, connect = agent("AgentCalled"), agent("AgentConnect", HoldTime="4")
+    hold, unhold = ev("Hold", chan("", LEG)), ev("Unhold", chan("", LEG))
+    events = feed(tracker, join(), join(), called, called, connect, connect, unhold)
+    events += feed(tracker, hold, hold, unhold, unhold, hangup(LEG), hangup(LEG))
+    assert kinds(events) == [
+        "CallOffered",
+        "CallAnswered",
+        "CallHeld",
+        "CallResumed",
+        "CallEnded",
+    ]
+    assert tracker.stats.duplicates >= 5
+
+
+def test_out_of_order_and_unknown_calls_are_ignored(tracker: CallTracker) -> None:
+    # Hold before Connect, a Hangup for a call never seen, an Unhold out of nowhere.
+    stray = ("PJSIP/trunk-000000ff", "1700000000.99")
+    events = feed(
+        tracker,
+        ev("Hold", chan("", LEG)),
+        hangup(stray),
+        ev("Unhold", chan("", stray)),
+        agent("AgentRingNoAnswer", RingTime="15000"),
+    )
+    assert calls(events) == []
+    assert tracker.stats.ignored >= 2
+
+    # AgentConnect whose AgentCalled was lost: an offer is synthesised first.
+    events = feed(tracker, agent("AgentConnect", HoldTime="9"), ev("Hold", chan("", LEG)))
+    assert kinds(events) == ["CallOffered", "CallAnswered", "CallHeld"]
+    assert isinstance(events[0], CallOffered) and events[0].waited == 9
+
+    # Frames about the leg after it ended are stale.
+    feed(tracker, hangup(LEG))
+    late = feed(tracker, agent("AgentConnect"), agent("AgentCalled"), ev("Unhold", chan("", LEG)))
+    assert calls(late) == []
+    assert tracker.active_calls() == []
+
+
+def test_the_caller_hanging_up_first_ends_with_the_talk_time(tracker: CallTracker) -> None:
+    feed(tracker, join(), agent("AgentCalled"), leave(), agent("AgentConnect"))
+    assert calls(feed(tracker, hangup(CALLER))) == []  # AgentComplete still to come
+    done = agent("AgentComplete", HoldTime="2", TalkTime="41", Reason="caller")
+    (end,) = calls(feed(tracker, done, hangup(LEG)))
+    assert isinstance(end, CallEnded)
+    assert (end.reason, end.cause, end.talk_time) == (EndReason.CALLER, 16, 41)
+
+
+def test_ring_no_answer_then_reoffer_on_a_new_leg(tracker: CallTracker) -> None:
+    second_leg = ("PJSIP/1001-00000009", "1700000000.9")
+    events = feed(
+        tracker,
+        join(),
+        agent("AgentCalled"),
+        agent("AgentRingNoAnswer", RingTime="15000"),
+        hangup(LEG, "19", "No user responding"),
+        agent("AgentCalled", second_leg),
+    )
+    assert kinds(events) == ["CallOffered", "CallEnded", "CallOffered"]
+    end = events_of(events, CallEnded)[0]
+    assert (end.reason, end.answered) == (EndReason.NO_ANSWER, False)
+    assert tracker.active_calls()[0].agent_channel == second_leg[0]
+
+
+def test_ringall_answered_elsewhere_and_other_agents_calls(tracker: CallTracker) -> None:
+    events = feed(
+        tracker,
+        join(),
+        agent("AgentCalled"),
+        agent("AgentCalled", OTHER_LEG, iface="PJSIP/2001"),
+        hangup(LEG, "26", "Answered elsewhere"),
+        agent("AgentConnect", OTHER_LEG, iface="PJSIP/2001"),
+        ev("Hold", chan("", OTHER_LEG)),
+        agent("AgentComplete", OTHER_LEG, iface="PJSIP/2001", Reason="agent"),
+    )
+    assert kinds(events) == ["CallOffered", "CallEnded"]
+    assert events_of(events, CallEnded)[0].reason is EndReason.ANSWERED_ELSEWHERE
+    # The other agent's completion still counts for the queue.
+    assert tracker.queues()["support"].completed == 1
+
+
+def test_a_caller_abandoning_while_ringing(tracker: CallTracker) -> None:
+    # The simulator's (and Asterisk's) order: the ring stops, then the abandon is reported.
+    abandon = ev(
+        "QueueCallerAbandon",
+        chan("", CALLER),
+        Queue="support",
+        Position="1",
+        OriginalPosition="1",
+        HoldTime="33",
+    )
+    events = feed(tracker, join(), agent("AgentCalled"), hangup(LEG), abandon, abandon)
+    events += feed(tracker, leave(), hangup(CALLER))
+    assert kinds(events) == ["CallOffered", "CallEnded"]
+    assert events_of(events, CallEnded)[0].reason is EndReason.CANCELLED
+    (gone,) = events_of(events, CallAbandoned)
+    assert (gone.uniqueid, gone.queue, gone.waited, gone.original_position) == (
+        CALLER[1],
+        "support",
+        33,
+        1,
+    )
+    assert tracker.queues()["support"].abandoned == 1
+    assert tracker.queues()["support"].waiting == 0
+
+    # Abandon reported before the ring stops: the end says so.
+    other = CallTracker(AGENT)
+    events = feed(other, join(), agent("AgentCalled"), abandon, hangup(LEG))
+    assert events_of(events, CallEnded)[0].reason is EndReason.ABANDONED
+
+
+def test_blind_transfer(tracker: CallTracker) -> None:
+    transfer = ev(
+        "BlindTransfer",
+        [("Result", "Success")],
+        chan("Transferer", LEG),
+        chan("Transferee", CALLER),
+        IsExternal="No",
+        Context="from-internal",
+        Extension="601",
+    )
+    done = agent("AgentComplete", TalkTime="20", Reason="transfer")
+    events = feed(tracker, join(), agent("AgentCalled"), agent("AgentConnect"), transfer)
+    events += feed(tracker, transfer, done, hangup(LEG), join("sales"))
+    assert kinds(events) == ["CallOffered", "CallAnswered", "CallTransferred", "CallEnded"]
+    (moved,) = events_of(events, CallTransferred)
+    assert (moved.target, moved.context) == ("601", "from-internal")
+    assert events_of(events, CallEnded)[0].reason is EndReason.TRANSFER
+    assert tracker.queues()["sales"].waiting == 1
+
+
+def test_unknown_malformed_and_garbage_frames_are_counted(tracker: CallTracker) -> None:
+    events = feed(
+        tracker,
+        ev("PeerStatus", Peer="PJSIP/1001"),
+        ev("PeerStatus", Peer="PJSIP/1002"),
+        ev("Newchannel", chan("", CALLER)),
+        Message((("Response", "Success"),)),  # not an event at all
+        ev("AgentCalled", Queue="support", Interface=AGENT),  # no Uniqueid / DestUniqueid
+        ev("QueueCallerJoin", Queue="support"),
+        ev("QueueMemberStatus", Queue="support"),  # no Interface
+    )
+    assert events == []
+    assert tracker.stats.unknown["PeerStatus"] == 2
+    assert tracker.stats.malformed == 4
+    assert tracker.stats.ignored == 1
+    # Unparseable numbers are None, not a crash.
+    events = feed(tracker, agent("AgentConnect", HoldTime="soon", RingTime="-"))
+    answered = events_of(events, CallAnswered)[0]
+    assert (answered.hold_time, answered.ring_time) == (None, None)
+
+
+def test_empty_caller_id_is_unknown(tracker: CallTracker) -> None:
+    anonymous = Message((("Event", "AgentCalled"), *[(k, v) for k, v in chan("", CALLER)]))
+    blank = Message(
+        tuple(
+            (k, "" if k.startswith("CallerID") else v)
+            for k, v in agent("AgentCalled").pairs
+            if k != "CallerIDName"
+        )
+    )
+    assert calls(tracker.feed(anonymous)) == []  # no Interface: another agent's ring
+    (offered,) = events_of(tracker.feed(blank), CallOffered)
+    assert (offered.caller_id, offered.caller_name) == (UNKNOWN_CALLER, UNKNOWN_CALLER)
+
+
+def test_agent_named_by_member_name_and_member_states(clock: Clock) -> None:
+    tracker = CallTracker("Alice", clock=clock)
+    events = feed(tracker, member("QueueMemberAdded"), member("QueueMemberStatus"))
+    (state,) = events_of(events, AgentStateChanged)
+    assert (state.interface, state.member_name, state.logged_in) == (AGENT, "Alice", True)
+    assert (state.status, state.status_text) == (1, "Not in use")
+    assert tracker.stats.duplicates == 1  # the identical status frame
+    assert tracker.queues()["support"].available == 1
+
+    paused = events_of(
+        feed(tracker, member("QueueMemberPause", paused="1", reason="Lunch")), AgentStateChanged
+    )
+    assert (paused[0].paused, paused[0].reason) == (True, "Lunch")
+    assert tracker.queues()["support"].available == 0
+    assert tracker.queues()["support"].paused == 1
+
+    # Calls for the member's interface are recognised through the learnt interface.
+    assert kinds(feed(tracker, join(), agent("AgentCalled"))) == ["CallOffered"]
+    removed = ev("QueueMemberRemoved", Queue="support", MemberName="Alice", Interface=AGENT)
+    (gone,) = events_of(feed(tracker, removed), AgentStateChanged)
+    assert gone.logged_in is False
+    assert tracker.members() == []
+
+
+def test_transcript_lines_follow_the_agents_call(tracker: CallTracker) -> None:
+    say = ev(
+        "UserEvent",
+        chan("", CALLER),
+        UserEvent="Transcript",
+        Script="s1",
+        Speaker="caller",
+        Text="Hello, my card was charged twice",
+    )
+    assert feed(tracker, say) == []  # not the agent's call (yet)
+    feed(tracker, join(), agent("AgentCalled"), agent("AgentConnect"))
+    (line,) = events_of(feed(tracker, say), TranscriptLine)
+    assert (line.uniqueid, line.speaker, line.text, line.script) == (
+        CALLER[1],
+        "caller",
+        "Hello, my card was charged twice",
+        "s1",
+    )
+
+
+def test_a_timestamp_header_dates_the_event(tracker: CallTracker) -> None:
+    stamped = Message((*agent("AgentCalled").pairs, ("Timestamp", "1700000123.500000")))
+    (offered,) = events_of(tracker.feed(stamped), CallOffered)
+    assert offered.at == datetime.fromtimestamp(1700000123.5, UTC)
+
+
+# Rebuild -----------------------------------------------------------------------------------
+
+
+def snapshot(*, agent_state: str = "6", member_status: str = "2", waiting: bool = True) -> Snapshot:
+    status = [
+        ev(
+            "QueueParams",
+            Queue="support",
+            Strategy="rrmemory",
+            Calls="1",
+            Holdtime="12",
+            TalkTime="180",
+            Completed="7",
+            Abandoned="2",
+            ServiceLevel="20",
+            ServicelevelPerf="85.7",
+            ServicelevelPerf2="75.0",
+        ),
+        ev(
+            "QueueMember",
+            Queue="support",
+            Name="Alice",
+            Location=AGENT,
+            Status=member_status,
+            Paused="0",
+            PausedReason="",
+            InCall="1",
+        ),
+    ]
+    if waiting:
+        status.append(
+            ev(
+                "QueueEntry",
+                Queue="support",
+                Position="1",
+                Channel="PJSIP/trunk-00000007",
+                Uniqueid="1700000000.7",
+                CallerIDNum="+15550001111",
+                CallerIDName="Bob",
+                Wait="30",
+            )
+        )
+    bridge = "b1" if agent_state == "6" else ""
+    channels = [
+        ev(
+            "CoreShowChannel",
+            chan("", CALLER),
+            BridgeId=bridge,
+            Application="Queue",
+            ApplicationData="support",
+        ),
+        ev(
+            "CoreShowChannel",
+            chan("", LEG, num="1001", name="Alice", state=agent_state),
+            BridgeId=bridge,
+            Application="AppQueue",
+            ApplicationData="(Outgoing Line)",
+        ),
+    ]
+    return Snapshot(status, channels)
+
+
+def test_rebuild_brings_back_a_held_call_and_the_queue(tracker: CallTracker, clock: Clock) -> None:
+    events = tracker.rebuild(snapshot(member_status="8"))
+    assert kinds(events) == ["CallOffered", "CallAnswered", "CallHeld"]
+    assert all(e.resync for e in calls(events))
+    offered = events_of(events, CallOffered)[0]
+    assert (offered.queue, offered.caller_name, offered.member_name) == (
+        "support",
+        "Ann Caller",
+        "Alice",
+    )
+    (queue,) = events_of(events, QueueChanged)
+    assert (queue.waiting, queue.completed, queue.abandoned, queue.service_level_perf) == (
+        1,
+        7,
+        2,
+        85.7,
+    )
+    assert queue.oldest_joined_at == T0 - timedelta(seconds=30)
+    assert queue.longest_wait_at(T0 + timedelta(seconds=5)) == 35
+    assert [s.status_text for s in events_of(events, AgentStateChanged)] == ["On Hold"]
+
+    # The same snapshot again: nothing happened to the call, so no call event.
+    assert calls(tracker.rebuild(snapshot(member_status="8"))) == []
+    # Unheld meanwhile.
+    assert kinds(tracker.rebuild(snapshot(member_status="2"))) == ["CallResumed"]
+
+    # Events the snapshot already reflects, replayed after it, are ignored...
+    assert calls(feed(tracker, agent("AgentCalled"), agent("AgentConnect"))) == []
+    # ...and live ones continue the call.
+    assert kinds(feed(tracker, ev("Hold", chan("", LEG)))) == ["CallHeld"]
+
+    # The call ended while the link was down.
+    (end,) = calls(tracker.rebuild(Snapshot(snapshot().queue_status, [])))
+    assert isinstance(end, CallEnded)
+    assert (end.reason, end.answered, end.resync) == (EndReason.UNKNOWN, True, True)
+    assert calls(feed(tracker, ev("Unhold", chan("", LEG)), hangup(LEG))) == []
+
+
+def test_rebuild_of_a_ringing_call_and_refused_lists(tracker: CallTracker) -> None:
+    events = tracker.rebuild(snapshot(agent_state="5", member_status="6", waiting=False))
+    assert kinds(events) == ["CallOffered"]
+    # The live AgentConnect that follows answers it.
+    assert kinds(feed(tracker, agent("AgentConnect"))) == ["CallAnswered"]
+    # A PBX refusing both lists (a replay) leaves everything as it was.
+    assert tracker.rebuild(Snapshot(None, None)) == []
+    assert tracker.active_calls()[0].state is CallState.CONNECTED
+
+
+def test_rebuild_counts_malformed_items_and_drops_members(tracker: CallTracker) -> None:
+    tracker.rebuild(snapshot())
+    bad = [ev("QueueMember", Queue="support"), ev("QueueParams"), ev("CoreShowChannel")]
+    events = tracker.rebuild(Snapshot(bad, bad))
+    assert tracker.stats.malformed == 3
+    (gone,) = events_of(events, AgentStateChanged)
+    assert (gone.interface, gone.logged_in) == (AGENT, False)
+    assert events_of(events, CallEnded)[0].reason is EndReason.UNKNOWN
+
+
+# Property: any order, any repetition -------------------------------------------------------
+
+LIFE = [
+    join(),
+    agent("AgentCalled"),
+    leave(),
+    agent("AgentConnect", HoldTime="3"),
+    ev("Hold", chan("", LEG)),
+    ev("Unhold", chan("", LEG)),
+    agent("AgentComplete", TalkTime="9", Reason="caller"),
+    hangup(CALLER),
+    hangup(LEG),
+    agent("AgentRingNoAnswer", RingTime="1000"),
+    ev("BlindTransfer", chan("Transferer", LEG), chan("Transferee", CALLER), Extension="601"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(range(len(LIFE))), max_size=25))
+def test_any_sequence_keeps_offers_and_ends_paired(order: list[int]) -> None:
+    tracker = CallTracker(AGENT)
+    events = calls(feed(tracker, *(LIFE[i] for i in order)))
+    open_offer = False
+    answered = False
+    for event in events:
+        if isinstance(event, CallOffered):
+            assert not open_offer
+            open_offer, answered = True, False
+        elif isinstance(event, CallEnded):
+            assert open_offer and event.answered == answered
+            open_offer = False
+        else:
+            assert open_offer  # nothing happens to a call that was not offered
+            if isinstance(event, CallAnswered):
+                assert not answered
+                answered = True
+            elif isinstance(event, CallHeld | CallResumed | CallTransferred):
+                assert answered
+    assert len(tracker.active_calls()) == int(open_offer)
+
+
+# The simulator's own event stream ----------------------------------------------------------
+
+
+def test_the_simulators_events_drive_the_tracker() -> None:
+    toml = """
+[[queues]]
+name = "q"
+extension = "600"
+[[agents]]
+interface = "PJSIP/1001"
+name = "Trainee"
+kind = "phone"
+queues = ["q"]
+[[calls]]
+at = 0
+queue = "q"
+number = "+14155550100"
+name = "Ann Caller"
+"""
+    engine, _rec = build(toml)
+    tracker = CallTracker("Trainee")
+    events: list[CtiEvent] = []
+    engine.add_listener(
+        lambda name, fields: events.extend(tracker.feed(Message((("Event", name), *fields))))
+    )
+    engine.run_virtual(3)
+    engine.phone("PJSIP/1001", "answer")
+    engine.run_virtual(5)
+    engine.phone("PJSIP/1001", "hold")
+    engine.phone("PJSIP/1001", "unhold")
+    engine.run_virtual(5)
+    engine.phone("PJSIP/1001", "hangup")
+    assert kinds(events) == ["CallOffered", "CallAnswered", "CallHeld", "CallResumed", "CallEnded"]
+    offered = events_of(events, CallOffered)[0]
+    assert (offered.caller_id, offered.caller_name, offered.queue) == (
+        "+14155550100",
+        "Ann Caller",
+        "q",
+    )
+    assert offered.interface == "PJSIP/1001"
+    end = events_of(events, CallEnded)[0]
+    assert (end.reason, end.cause, end.talk_time) == (EndReason.AGENT, 16, 10)
+    assert tracker.stats.unknown == {}
+    assert tracker.stats.malformed == 0
+    # The snapshot of the idle engine agrees: nothing to resync.
+    snap = Snapshot(
+        [Message((("Event", n), *f)) for n, f in engine.queue_status_items()],
+        [Message((("Event", n), *f)) for n, f in engine.core_show_channels_items()],
+    )
+    assert calls(tracker.rebuild(snap)) == []
