@@ -48,9 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="FILE", type=Path, help="settings TOML file")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    demo = commands.add_parser("demo", help="seed a small demo database (if empty) and summarise")
+    demo = commands.add_parser(
+        "demo",
+        help="seed a small CRM if empty, start the simulator with bots, open the console",
+    )
     demo.add_argument("--customers", type=_non_negative_int, default=2000)
     demo.add_argument("--seed", type=int, default=1)
+    # Smoke checks and CI: run without a terminal for N seconds, then print what happened.
+    demo.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
+
+    run = commands.add_parser("run", help="the console against the configured PBX and database")
+    run.add_argument("--agent", default="", metavar="ID", help="agent id to log in as")
 
     seed = commands.add_parser("seed", help="fill an empty database with realistic data")
     seed.add_argument("--customers", type=_non_negative_int, required=True, metavar="N")
@@ -82,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(args_list)
     handlers: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
         "demo": _demo,
+        "run": _run,
         "seed": _seed,
         "db": _db,
     }
@@ -94,8 +103,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.config import SettingsError
         from console.db import DatabaseError
         from console.services.seeding import SeedError
+        from console.simproc import SimulatorError
 
-        if isinstance(exc, CommandError | DatabaseError | SettingsError | SeedError):
+        expected = CommandError | DatabaseError | SettingsError | SeedError | SimulatorError
+        if isinstance(exc, expected):
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -146,27 +157,94 @@ async def _seed(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> int:
-    from console.services.seeding import SeedPlan
+    """Seed (first time), start the simulator with bots, open the console as the demo agent."""
+    import secrets
 
-    # Until the agent console lands, the demo seeds a small database and prints a summary.
+    from console.schema import upgrade
+    from console.services.seeding import SeedPlan
+    from console.simproc import start_simulator
+
+    database = _open(args)
+    try:
+        await database.check()
+        await upgrade(database)
+        needs_seed = not await _has_customers(database)
+    finally:
+        await database.dispose()
+    if needs_seed:
+        await _run_seed(args, SeedPlan(customers=args.customers, seed=args.seed))
+    database = _open(args)
+    if database.sqlite_path is None:
+        await database.dispose()
+        raise CommandError("the demo needs a SQLite database (the simulator reads its numbers)")
+    secret = secrets.token_urlsafe(16)  # this demo's own PBX login
+    sim_args = ["--scenario", "demo", "--db", str(database.sqlite_path), "--seed", str(args.seed)]
+    sim = await start_simulator([*sim_args, "--user", "callconsole", "--secret", secret])
+    try:
+        return await _console(
+            args,
+            database,
+            pbx=("127.0.0.1", sim.port, "callconsole", secret),
+            login="demo",
+            password="demo",
+        )
+    finally:
+        await sim.stop()
+        await database.dispose()
+
+
+async def _run(args: argparse.Namespace) -> int:
+    """The console against the PBX and database from the settings; starts at the login screen."""
+    from console.config import load_settings
+
+    settings = load_settings(args.config, db_url=args.db)
     database = _open(args)
     try:
         await database.check()
         from console.schema import upgrade
 
         await upgrade(database)
-        summary_needed = not await _has_customers(database)
+        pbx = (settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+        return await _console(args, database, pbx=pbx, login=args.agent)
     finally:
         await database.dispose()
-    if summary_needed:
-        await _run_seed(args, SeedPlan(customers=args.customers, seed=args.seed))
-    else:
-        print("database already seeded; showing what is in it")
-    database = _open(args)
-    try:
-        await _print_summary(database)
-    finally:
-        await database.dispose()
+
+
+async def _console(
+    args: argparse.Namespace,
+    database: Any,
+    *,
+    pbx: tuple[str, int, str, str],
+    login: str,
+    password: str | None = None,
+) -> int:
+    """Open the console: logged in already when a password is given (the demo)."""
+    from console.app import CallConsoleApp
+    from console.config import load_settings
+    from console.factory import ConsoleContext, PbxAddress
+
+    settings = load_settings(args.config, db_url=args.db)
+    context = ConsoleContext(
+        db=database,
+        pbx=PbxAddress(*pbx),
+        region=settings.default_region,
+        wrap_limit_seconds=float(settings.wrap_up_seconds),
+    )
+    runtime = None
+    if password is not None:
+        agent = await context.agents.authenticate(login, password)
+        if agent is None:
+            raise CommandError(f"the demo agent {login!r} is missing from the database")
+        runtime = await context.runtime_for(agent)
+        runtime.start_ready = True  # the demo agent takes calls at once
+    app = CallConsoleApp(context, runtime=runtime, login=login)
+    headless = getattr(args, "headless_seconds", None)
+    if headless is None:
+        await app.run_async()
+        return 0
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(headless)
+        print(app.summary())
     return 0
 
 

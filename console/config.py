@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     ami_port: int = Field(default=5038, ge=0, le=65535)
     ami_user: str = "callconsole"
     ami_secret: str = "callconsole"
+    wrap_up_seconds: int = Field(
+        default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
+    )
 
     @field_validator("default_region")
     @classmethod

@@ -510,6 +510,8 @@ def _seed_sqlite_file(path: Path, plan: SeedPlan, progress: Progress | None) -> 
         con.execute("PRAGMA analysis_limit=2000")  # sampled statistics: seconds, not minutes
         con.execute("ANALYZE")
         con.execute("PRAGMA journal_mode=WAL")
+        if progress:
+            progress("done", 1, 1)
         return counts
     finally:
         con.close()

@@ -68,8 +68,13 @@ def test_db_current_and_upgrade(tmp_path: Path) -> None:
     assert "current" in run("--db", url, "db", "current", tmp_path=tmp_path).stdout
 
 
-def test_demo_seeds_the_default_database(tmp_path: Path) -> None:
-    result = run("demo", "--customers", "100", tmp_path=tmp_path)
+def test_demo_seeds_starts_the_simulator_and_takes_calls(tmp_path: Path) -> None:
+    """The README's demo, headless: seed, simulator with bots, console logged in and ready."""
+    result = run("demo", "--customers", "100", "--headless-seconds", "6", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "callconsole" / "callconsole.db").exists()
-    assert "customers" in result.stdout
+    assert "seeded 100 customers" in result.stdout
+    summary = result.stdout.strip().splitlines()[-1]
+    assert "link connected" in summary
+    assert "in queues sales, support, billing" in summary
+    assert "state Available" in summary

@@ -1,0 +1,121 @@
+"""The Textual application: thin. Screens do the drawing, services the work."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+from console.cti.ami import AmiAuthError
+from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
+from console.factory import ConsoleContext, ConsoleRuntime
+from console.screens.agent import AgentScreen
+from console.screens.login import LoginScreen
+from console.services.agents import AgentIdentity
+
+
+class CallConsoleApp(App[None]):
+    """The console: a login screen, then the agent's screen fed by the CTI link.
+
+    Give `context` to start at the login screen, or `runtime` for an agent already known (the
+    demo, tests). `connect=False` draws the screens without a CTI link (snapshots).
+    """
+
+    TITLE = "callconsole"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(
+        self,
+        context: ConsoleContext | None = None,
+        *,
+        runtime: ConsoleRuntime | None = None,
+        login: str = "",
+        connect: bool = True,
+    ) -> None:
+        super().__init__()
+        if context is None and runtime is None:
+            raise ValueError("CallConsoleApp needs a context (login) or a runtime")
+        self.context = context
+        self.runtime: ConsoleRuntime | None = runtime
+        self.login = login
+        self.connect = connect
+        self.agent_screen: AgentScreen | None = None
+        self._restored = False
+        self.joined_queues: tuple[str, ...] = ()
+
+    async def on_mount(self) -> None:
+        if self.runtime is not None:
+            await self.start_agent(self.runtime)
+        elif self.context is not None:
+            await self.push_screen(
+                LoginScreen(self.context.agents, login=self.login), callback=self._logged_in
+            )
+
+    async def _logged_in(self, agent: AgentIdentity | None) -> None:
+        if agent is None or self.context is None:
+            return
+        await self.start_agent(await self.context.runtime_for(agent))
+
+    async def start_agent(self, runtime: ConsoleRuntime) -> None:
+        """Show the agent screen and (unless previewing) connect to the PBX."""
+        self.runtime = runtime
+        self.agent_screen = AgentScreen(runtime, runtime.desk())
+        if self.screen_stack and isinstance(self.screen, LoginScreen):
+            await self.switch_screen(self.agent_screen)
+        else:
+            await self.push_screen(self.agent_screen)
+        if self.connect:
+            self.run_worker(self._pump_cti(runtime), exclusive=True, group="cti")
+
+    async def _pump_cti(self, runtime: ConsoleRuntime) -> None:
+        """Forward every CTI event to the agent screen, in order; log in once connected."""
+        cti = runtime.cti
+        stream = cti.events()
+        try:
+            await cti.start()
+        except AmiAuthError as exc:
+            self.notify(f"The PBX refused the login: {exc}", severity="error", timeout=30)
+        async for event in stream:
+            self.forward(event)
+            if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
+                await self._after_connect(runtime)
+
+    async def _after_connect(self, runtime: ConsoleRuntime) -> None:
+        # After every (re)connect: a restarted PBX has forgotten its members.
+        joined: list[str] = []
+        try:
+            joined = await runtime.log_in_to_queues()
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"could not log in to the queues: {exc}", severity="error")
+        else:
+            if not joined:
+                self.notify(
+                    "None of your queues exist on this PBX: no calls will ring here.",
+                    severity="warning",
+                )
+        self.joined_queues = tuple(joined)
+        if self.agent_screen is not None and not self._restored:
+            self._restored = True
+            await self.agent_screen.offer_unfinished()
+            if runtime.start_ready:
+                await runtime.set_ready(True)
+
+    def summary(self) -> str:
+        """One line on what this console saw (the demo's headless smoke check prints it)."""
+        runtime, screen = self.runtime, self.agent_screen
+        if runtime is None or screen is None:
+            return "not logged in"
+        link = runtime.cti.link_state
+        queues = ", ".join(self.joined_queues) or "none"
+        return (
+            f"link {link.state} to {runtime.cti.host}:{runtime.cti.port}; agent "
+            f"{runtime.member_name} ({runtime.interface}) in queues {queues}; "
+            f"state {screen.bar_model.agent_state}; calls offered {screen.offered}"
+        )
+
+    def forward(self, event: CtiEvent) -> None:
+        if self.agent_screen is not None:
+            self.agent_screen.feed(event)
+
+    async def on_unmount(self) -> None:
+        if self.connect and self.runtime is not None:
+            await self.runtime.cti.close()

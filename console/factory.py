@@ -1,0 +1,141 @@
+"""One place that builds the console: the CLI, the tests and the snapshots all use it.
+
+`ConsoleContext` is what the console knows before anyone logs in (database, PBX address,
+settings); `ConsoleRuntime` is a logged-in agent's: their identity, CTI link and services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from console.cti.ami import AmiClient, AmiTimings
+from console.cti.tracker import CallTracker
+from console.db import Database
+from console.services.agents import AgentDirectory, AgentIdentity
+from console.services.desk import AgentDesk
+from console.services.interactions import InteractionLog
+from console.services.queues import QueueDirectory
+from console.services.screenpop import ScreenPopService
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class PbxAddress:
+    """Where the AMI server is and how to log in to it."""
+
+    host: str
+    port: int
+    user: str
+    secret: str
+
+
+@dataclass
+class ConsoleContext:
+    """Everything needed before login: the database, the PBX, the settings."""
+
+    db: Database
+    pbx: PbxAddress
+    region: str = "US"
+    wrap_limit_seconds: float = 120.0
+    timings: AmiTimings | None = None
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    @property
+    def agents(self) -> AgentDirectory:
+        return AgentDirectory(self.db)
+
+    async def runtime_for(self, agent: AgentIdentity) -> ConsoleRuntime:
+        """The logged-in agent's runtime: CTI client following their phone, their queues."""
+        cti = AmiClient(
+            self.pbx.host,
+            self.pbx.port,
+            self.pbx.user,
+            self.pbx.secret,
+            tracker=CallTracker(agent.interface, clock=self.clock),
+            timings=self.timings,
+        )
+        queues = await QueueDirectory(self.db).queues_for(agent)
+        return ConsoleRuntime(
+            db=self.db,
+            cti=cti,
+            screenpop=ScreenPopService(self.db, region=self.region, clock=self.clock),
+            interactions=InteractionLog(self.db, clock=self.clock),
+            agent_id=agent.id,
+            interface=agent.interface,
+            member_name=agent.member_name,
+            queues=queues,
+            agent=agent,
+            region=self.region,
+            wrap_limit_seconds=self.wrap_limit_seconds,
+            clock=self.clock,
+        )
+
+
+@dataclass
+class ConsoleRuntime:
+    """Everything a logged-in agent's screens need: the agent, the CTI link, the services."""
+
+    db: Database
+    cti: AmiClient
+    screenpop: ScreenPopService
+    interactions: InteractionLog
+    agent_id: int
+    interface: str  # e.g. PJSIP/1001
+    member_name: str
+    queues: Sequence[str]
+    agent: AgentIdentity | None = None
+    region: str = "US"
+    wrap_limit_seconds: float = 120.0
+    clock: Callable[[], datetime] = field(default=_utcnow)
+    start_ready: bool = False  # the demo agent is available as soon as they are in the queues
+
+    @property
+    def agent_names(self) -> tuple[str, ...]:
+        return (self.interface, self.member_name)
+
+    def desk(self) -> AgentDesk:
+        return AgentDesk(
+            agent_id=self.agent_id,
+            screenpop=self.screenpop,
+            interactions=self.interactions,
+            region=self.region,
+            clock=self.clock,
+        )
+
+    async def log_in_to_queues(self) -> list[str]:
+        """QueueAdd the agent to its queues that this PBX has, paused until they are ready.
+
+        Returns the queues the agent is a member of afterwards.
+        """
+        tracker = self.cti.tracker
+        known = set(tracker.queues()) if tracker else set(self.queues)
+        members = {
+            m.queue
+            for m in (tracker.members() if tracker else [])
+            if m.logged_in and m.interface == self.interface
+        }
+        joined = []
+        for queue in self.queues:
+            if queue not in known:
+                continue  # a CRM queue this PBX does not have
+            joined.append(queue)
+            if queue in members:
+                continue  # still a member (the link dropped, the PBX did not)
+            await self.cti.send_action(
+                "QueueAdd",
+                Queue=queue,
+                Interface=self.interface,
+                MemberName=self.member_name,
+                Paused="true",
+                Reason="logged in",
+            )
+        return joined
+
+    async def set_ready(self, ready: bool, *, reason: str = "") -> None:
+        """Available (unpause) or not ready with a reason code, in all the agent's queues."""
+        await self.cti.queue_pause(self.interface, not ready, reason="" if ready else reason)

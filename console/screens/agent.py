@@ -1,0 +1,307 @@
+"""The agent's main screen: call bar, caller card, history, tickets, follow-ups, transcript.
+
+The screen draws `DeskState` snapshots from `AgentDesk` and sends the agent's key presses to
+the PBX through the CTI client; it holds no call rules of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label
+
+from console.cti.protocol import (
+    AgentStateChanged,
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallOffered,
+    CallResumed,
+    CallTransferred,
+    CtiEvent,
+    LinkState,
+    LinkStateChanged,
+    TranscriptLine,
+)
+from console.screens.picker import PickCustomerScreen
+from console.screens.wrapup import WrapUpScreen
+from console.services.desk import AgentDesk, DeskState
+from console.widgets.call_bar import CallBar, CallBarModel
+from console.widgets.profile_card import ProfileCard
+from console.widgets.tables import FollowUpTable, HistoryTable, TicketTable
+from console.widgets.transcript import TranscriptLog
+
+if TYPE_CHECKING:
+    from console.factory import ConsoleRuntime
+
+
+class AgentScreen(Screen[None]):
+    """Where an agent spends the shift."""
+
+    CSS_PATH = "agent.tcss"
+    BINDINGS = [
+        Binding("f2", "answer", "Answer"),
+        Binding("f3", "hold", "Hold/Resume"),
+        Binding("f5", "hangup", "Hang up"),
+        Binding("f6", "toggle_ready", "Ready/Not ready"),
+        Binding("p", "pick", "Pick customer"),
+    ]
+
+    def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.desk = desk
+        self.bar_model = CallBarModel(agent_state="Not ready", link="down")
+        self._events: asyncio.Queue[CtiEvent] = asyncio.Queue()
+        self._ready = False
+        self._resume_after_wrap = False
+        self.sim_phone = False
+        self.offered = 0  # calls offered to this agent since the console started
+
+    def compose(self) -> ComposeResult:
+        yield CallBar(id="call-bar", clock=self.runtime.clock)
+        with Horizontal(id="main"):
+            with VerticalScroll(id="left"):
+                yield ProfileCard(id="profile")
+            with Vertical(id="right"):
+                yield Label("History", classes="section")
+                yield HistoryTable(id="history")
+                yield Label("Open tickets", classes="section", id="tickets-label")
+                yield TicketTable(id="tickets")
+                yield Label("Follow-ups", classes="section", id="followups-label")
+                yield FollowUpTable(id="followups")
+        yield TranscriptLog(id="transcript")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TranscriptLog).display = False
+        self._consume()
+
+    # ---------------------------------------------------------------- events in
+
+    def feed(self, event: CtiEvent) -> None:
+        """Queue a CTI event; they are handled one at a time, in order."""
+        self._events.put_nowait(event)
+
+    @work(exclusive=True, group="cti-events")
+    async def _consume(self) -> None:
+        while True:
+            event = await self._events.get()
+            await self._handle(event)
+
+    async def _handle(self, event: CtiEvent) -> None:
+        desk = self.desk
+        mine = getattr(event, "interface", None) in (None, *self.runtime.agent_names)
+        if isinstance(event, CallOffered) and mine:
+            self.offered += 1
+            self.show(await desk.offer(event))  # the pop, before anything is written
+            self.show(await desk.log_offer())
+        elif isinstance(event, CallAnswered) and mine:
+            self.show(await desk.answered(event))
+        elif isinstance(event, CallHeld) and mine:
+            self.show(await desk.held(event))
+        elif isinstance(event, CallResumed) and mine:
+            self.show(await desk.resumed(event))
+        elif isinstance(event, CallTransferred) and mine:
+            self.show(await desk.transferred(event))
+        elif isinstance(event, CallEnded) and mine:
+            state = await desk.ended(event)
+            self.show(state)
+            if state.phase == "wrapup":
+                await self._start_wrap_up()
+        elif isinstance(event, TranscriptLine):
+            call = desk.state.call
+            if call is not None and event.uniqueid == call.uniqueid:
+                transcript = self.query_one(TranscriptLog)
+                transcript.display = True
+                transcript.add_line(event.speaker, event.text)
+        elif isinstance(event, AgentStateChanged) and event.interface in self.runtime.agent_names:
+            self._agent_state(event)
+        elif isinstance(event, LinkStateChanged):
+            self.sim_phone = event.sim_phone
+            self._bar(link=str(event.state), link_detail=event.detail)
+
+    # ---------------------------------------------------------------- drawing
+
+    def show(self, state: DeskState) -> None:
+        """Draw a desk snapshot: bar, card and tables."""
+        call = state.call
+        self._bar(
+            phase=state.phase,
+            phase_since=call.phase_since if call else None,
+            talk_since=call.answered_at if call else None,
+            hold_seconds=call.hold_seconds if call else 0.0,
+            queue=call.queue if call else "",
+            waited=call.waited if call else None,
+            wrap_limit=self.runtime.wrap_limit_seconds,
+        )
+        pop = state.pop
+        card = self.query_one(ProfileCard)
+        if card.pop is not pop:
+            card.show_pop(pop)
+            now = self.runtime.clock()
+            self.query_one(HistoryTable).show(pop.history if pop else (), now)
+            tickets = pop.open_tickets if pop else ()
+            followups = pop.followups if pop else ()
+            self.query_one(TicketTable).show(tickets)
+            self.query_one(FollowUpTable).show(followups, now)
+            # Empty lists take one line ("none"), not a table's worth of blank rows.
+            self.query_one(TicketTable).display = bool(tickets)
+            self.query_one(FollowUpTable).display = bool(followups)
+            self.query_one("#tickets-label", Label).update(
+                f"Open tickets ({len(tickets)})" if tickets else "Open tickets: none"
+            )
+            self.query_one("#followups-label", Label).update(
+                f"Follow-ups ({len(followups)})" if followups else "Follow-ups: none"
+            )
+            if pop is not None and call is not None and call.phase == "ringing":
+                transcript = self.query_one(TranscriptLog)
+                transcript.clear()
+                transcript.display = False  # shown again when the caller speaks
+
+    def _bar(self, **changes: object) -> None:
+        self.bar_model = self.bar_model.with_(**changes)
+        self.query_one(CallBar).set_model(self.bar_model)
+
+    def _agent_state(self, event: AgentStateChanged) -> None:
+        if not event.logged_in:
+            self._ready = False
+            self._bar(agent_state="Logged out", agent_ready=False)
+        elif event.paused:
+            self._ready = False
+            self._bar(agent_state=f"Not ready: {event.reason or 'paused'}", agent_ready=False)
+        else:
+            self._ready = True
+            self._bar(agent_state="Available", agent_ready=True)
+
+    # ---------------------------------------------------------------- several matches
+
+    def action_pick(self) -> None:
+        pop = self.desk.state.pop
+        if pop is None or not pop.is_ambiguous:
+            self.notify("Only one customer has this number.", timeout=3)
+            return
+        chosen = pop.profile.id if pop.profile else None
+        self.app.push_screen(
+            PickCustomerScreen(pop.matches, chosen=chosen, now=self.runtime.clock()),
+            callback=self._picked,
+        )
+
+    async def _picked(self, customer_id: int | None) -> None:
+        if customer_id is not None:
+            self.show(await self.desk.choose_customer(customer_id))
+
+    # ---------------------------------------------------------------- wrap-up
+
+    async def _start_wrap_up(self) -> None:
+        call = self.desk.state.call
+        if call is None or call.interaction_id is None:
+            return
+        record = await self.runtime.interactions.get(call.interaction_id)
+        if record is None:
+            return
+        # After-call work: no new call rings while the agent writes up this one.
+        self._resume_after_wrap = self._ready
+        if self._ready:
+            await self._set_ready(False, "after-call work")
+        pop = self.desk.state.pop
+        title = pop.profile.display_name if pop and pop.profile else call.caller_id
+        self.app.push_screen(
+            WrapUpScreen(
+                self.runtime.interactions,
+                record,
+                tickets=pop.open_tickets if pop else (),
+                limit_seconds=self.runtime.wrap_limit_seconds,
+                clock=self.runtime.clock,
+                title=title,
+            ),
+            callback=self._wrapped,
+        )
+
+    async def _wrapped(self, saved: bool | None) -> None:
+        if not saved:
+            return
+        if self.desk.state.phase == "wrapup":
+            self.show(self.desk.finish_wrap_up())
+        if self._resume_after_wrap:
+            self._resume_after_wrap = False
+            await self._set_ready(True, "")
+
+    async def offer_unfinished(self) -> None:
+        """After a crash or kill: close calls that ended meanwhile, offer a wrap-up back."""
+        log = self.runtime.interactions
+        tracker = self.runtime.cti.tracker
+        live = {c.uniqueid for c in tracker.active_calls()} if tracker else set()
+        now = self.runtime.clock()
+        for record in await log.unfinished(self.runtime.agent_id):
+            if record.is_in_call and record.uniqueid not in live:
+                if record.was_answered:
+                    await log.ended(record.id, now)
+                else:
+                    await log.missed(record.id, now)
+        pending = [r for r in await log.unfinished(self.runtime.agent_id) if r.status == "wrapup"]
+        if not pending or self.desk.state.phase == "wrapup":
+            return
+        record = pending[0]
+        self.notify(
+            f"Unfinished wrap-up from {record.offered_at:%H:%M} offered back "
+            f"({record.caller_raw or 'unknown caller'}).",
+            timeout=8,
+        )
+        self.app.push_screen(
+            WrapUpScreen(
+                log,
+                record,
+                limit_seconds=self.runtime.wrap_limit_seconds,
+                clock=self.runtime.clock,
+                title=f"(restored) {record.caller_raw}",
+            )
+        )
+
+    # ---------------------------------------------------------------- actions out
+
+    async def _phone(self, command: str) -> None:
+        if not self.sim_phone:
+            self.notify("This PBX has no desk-phone control: use your phone.", severity="warning")
+            return
+        try:
+            await self.runtime.cti.sim_phone(self.runtime.interface, command)
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"{command} failed: {exc}", severity="error")
+
+    async def action_answer(self) -> None:
+        if self.desk.state.phase == "ringing":
+            await self._phone("answer")
+
+    async def action_hold(self) -> None:
+        phase = self.desk.state.phase
+        if phase == "talking":
+            await self._phone("hold")
+        elif phase == "held":
+            await self._phone("unhold")
+
+    async def action_hangup(self) -> None:
+        if self.desk.state.phase in ("ringing", "talking", "held"):
+            await self._phone("hangup")
+
+    async def action_toggle_ready(self) -> None:
+        await self._set_ready(not self._ready, "break")
+
+    async def _set_ready(self, ready: bool, reason: str) -> None:
+        try:
+            await self.runtime.set_ready(ready, reason=reason)
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"could not change state: {exc}", severity="error")
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+__all__ = ["AgentScreen", "LinkState"]

@@ -1,0 +1,189 @@
+"""After-call work: disposition, notes (saved as typed), ticket link, FCR, CSAT, a timer.
+
+The interaction row is already in `wrapup`; this screen only fills it in. Every edit is saved
+as a draft a moment after typing stops, so a crash or kill loses at most that moment, and a
+restarted console offers the draft back (see `AgentScreen.offer_unfinished`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Button, Checkbox, Footer, Label, Select, Static, TextArea
+
+from console.services.interactions import (
+    InteractionError,
+    InteractionLog,
+    InteractionRecord,
+    WrapUp,
+    WrapUpError,
+)
+from console.services.screenpop import TicketSummary
+from console.widgets.format import duration
+
+DRAFT_DELAY = 0.4  # seconds after the last keystroke before the draft is saved
+NO_TICKET = -1
+
+
+class WrapUpScreen(ModalScreen[bool]):
+    """Fill in and submit the wrap-up of one interaction; dismisses True when saved."""
+
+    CSS_PATH = "wrapup.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save wrap-up", priority=True),
+        Binding("ctrl+e", "extend", "Extend time"),
+    ]
+
+    def __init__(
+        self,
+        interactions: InteractionLog,
+        record: InteractionRecord,
+        *,
+        tickets: tuple[TicketSummary, ...] = (),
+        limit_seconds: float = 120.0,
+        clock: Callable[[], datetime] | None = None,
+        title: str = "",
+    ) -> None:
+        super().__init__()
+        self.interactions = interactions
+        self.record = record
+        self.tickets = tickets
+        self.limit = limit_seconds
+        self.extended = False
+        self._clock = clock
+        self._title = title
+        self._draft_timer: Timer | None = None
+        self.saved_drafts = 0
+
+    def compose(self) -> ComposeResult:
+        record = self.record
+        options = [(d.label, d.code) for d in self.interactions.catalog]
+        tickets = [(f"#{t.id} {t.subject}"[:60], t.id) for t in self.tickets]
+        with Vertical(id="wrapup"):
+            yield Static(Content.styled(f"Wrap-up  {self._title}", "bold"), id="wrap-title")
+            yield Static("", id="wrap-timer")
+            yield Select(
+                options,
+                prompt="Disposition",
+                value=record.disposition or Select.NULL,
+                id="disposition",
+            )
+            yield TextArea(record.notes, id="notes", soft_wrap=True, show_line_numbers=False)
+            yield Select(
+                [("No ticket", NO_TICKET), *tickets],
+                value=record.ticket_id
+                if record.ticket_id in {t.id for t in self.tickets}
+                else NO_TICKET,
+                allow_blank=False,
+                id="ticket",
+            )
+            with Horizontal(id="wrap-flags"):
+                yield Checkbox(
+                    "Resolved on first contact",
+                    value=bool(record.resolved_first_contact),
+                    id="fcr",
+                )
+                yield Select(
+                    [(f"CSAT {n}", n) for n in range(1, 6)],
+                    prompt="CSAT",
+                    value=record.csat or Select.NULL,
+                    id="csat",
+                )
+            yield Label("", id="wrap-error")
+            with Horizontal(id="wrap-buttons"):
+                yield Button("Save (ctrl+s)", variant="primary", id="save")
+                yield Button("Extend (ctrl+e)", id="extend")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#notes", TextArea).focus()
+        self.set_interval(1.0, self._tick)
+        self._tick()
+
+    # ---------------------------------------------------------------- timer
+
+    def now(self) -> datetime:
+        return self._clock() if self._clock else datetime.now(UTC)
+
+    def _tick(self) -> None:
+        started = self.record.ended_at or self.record.offered_at
+        elapsed = (self.now() - started).total_seconds()
+        left = self.limit - elapsed
+        style = "bold $text-error" if left < 0 else ("$text-warning" if left < 15 else "")
+        text = f"after-call work {duration(elapsed)} of {duration(self.limit)}"
+        if left < 0:
+            text += " — over time" + ("" if self.extended else ": ctrl+e to extend once")
+        self.query_one("#wrap-timer", Static).update(Content.styled(text, style))
+
+    def action_extend(self) -> None:
+        if self.extended:
+            self.notify("The wrap-up time can be extended once.", severity="warning")
+            return
+        self.extended = True
+        self.limit *= 2
+        self.query_one("#extend", Button).disabled = True
+        self._tick()
+
+    # ---------------------------------------------------------------- drafts
+
+    @on(TextArea.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _edited(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
+
+    async def _save_draft(self) -> None:
+        disposition = self.query_one("#disposition", Select).value
+        csat = self.query_one("#csat", Select).value
+        try:
+            await self.interactions.save_draft(
+                self.record.id,
+                notes=self.query_one("#notes", TextArea).text,
+                disposition=disposition if isinstance(disposition, str) else "",
+                csat=csat if isinstance(csat, int) else None,
+                resolved_first_contact=self.query_one("#fcr", Checkbox).value,
+            )
+        except InteractionError as exc:  # e.g. notes over the limit: say so, keep typing
+            self.query_one("#wrap-error", Label).update(Content.styled(str(exc), "$text-error"))
+            return
+        self.saved_drafts += 1
+
+    # ---------------------------------------------------------------- submit
+
+    @on(Button.Pressed, "#save")
+    async def _save_pressed(self) -> None:
+        await self.action_save()
+
+    @on(Button.Pressed, "#extend")
+    def _extend_pressed(self) -> None:
+        self.action_extend()
+
+    async def action_save(self) -> None:
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+        disposition = self.query_one("#disposition", Select).value
+        ticket = self.query_one("#ticket", Select).value
+        csat = self.query_one("#csat", Select).value
+        wrap = WrapUp(
+            disposition=disposition if isinstance(disposition, str) else "",
+            notes=self.query_one("#notes", TextArea).text,
+            ticket_id=ticket if isinstance(ticket, int) and ticket != NO_TICKET else None,
+            resolved_first_contact=self.query_one("#fcr", Checkbox).value,
+            csat=csat if isinstance(csat, int) else None,
+        )
+        try:
+            await self.interactions.wrap_up(self.record.id, wrap, self.now())
+        except WrapUpError as exc:
+            self.query_one("#wrap-error", Label).update(Content.styled(str(exc), "$text-error"))
+            return
+        self.dismiss(True)

@@ -1,0 +1,34 @@
+"""Queues as the CRM defines them: which ones an agent's skills qualify them for."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from console.db import Database
+from console.models import Queue, QueueSkill
+from console.services.agents import AgentIdentity
+
+
+class QueueDirectory:
+    """Reads queue definitions."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def queues_for(self, agent: AgentIdentity) -> list[str]:
+        """Names of the queues whose every required skill the agent has at the minimum level."""
+        async with self._db.session() as session:
+            queues = (await session.execute(select(Queue.id, Queue.name).order_by(Queue.id))).all()
+            needs = (
+                await session.execute(
+                    select(QueueSkill.queue_id, QueueSkill.skill, QueueSkill.min_level)
+                )
+            ).all()
+        required: dict[int, list[tuple[str, int]]] = {}
+        for queue_id, skill, level in needs:
+            required.setdefault(queue_id, []).append((skill, level))
+        return [
+            name
+            for queue_id, name in queues
+            if all(agent.skill_level(skill) >= level for skill, level in required.get(queue_id, []))
+        ]

@@ -1,0 +1,77 @@
+"""Run the simulator as a child process for the demo (a real PBX would be elsewhere)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+_LISTENING = re.compile(rb"AMI listening on ([^\s:]+):(\d+)")
+
+
+class SimulatorError(Exception):
+    """The simulator did not start; the message is one line for the user."""
+
+
+@dataclass
+class SimulatorProcess:
+    """A `telephony_sim serve` child listening on `host:port`."""
+
+    process: asyncio.subprocess.Process
+    host: str
+    port: int
+
+    async def stop(self) -> None:
+        """Terminate the child and wait for it (kill it if it lingers)."""
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 5)
+            except TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.process.wait()
+
+
+async def start_simulator(args: Sequence[str], *, startup_s: float = 20.0) -> SimulatorProcess:
+    """Start `python -m telephony_sim serve --port 0 ARGS…` and wait for its port."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "telephony_sim",
+        "serve",
+        "--port",
+        "0",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        async with asyncio.timeout(startup_s):
+            while line := await process.stdout.readline():
+                found = _LISTENING.search(line)
+                if found:
+                    # Keep draining its output so the child never blocks on a full pipe.
+                    asyncio.get_running_loop().create_task(_drain(process.stdout))
+                    asyncio.get_running_loop().create_task(_drain(process.stderr))
+                    return SimulatorProcess(process, found[1].decode(), int(found[2]))
+    except TimeoutError:
+        pass
+    error = b""
+    if process.returncode is None:
+        process.kill()
+    with contextlib.suppress(Exception):
+        error = await asyncio.wait_for(process.stderr.read(), 2)
+    await process.wait()
+    last = error.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
+    raise SimulatorError(f"the simulator did not start: {last[0]}")
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(65536):
+        pass

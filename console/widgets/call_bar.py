@@ -1,0 +1,102 @@
+"""The call bar: call state and timers, queue, caller's wait, agent state and CTI link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from textual.content import Content
+from textual.widgets import Static
+
+from console.widgets.format import duration
+
+PHASES = {
+    "idle": ("Idle", "$text-muted"),
+    "ringing": ("RINGING", "bold reverse $text-warning"),
+    "talking": ("Talking", "bold $text-success"),
+    "held": ("ON HOLD", "bold reverse $text-accent"),
+    "wrapup": ("Wrap-up", "bold $text-primary"),
+}
+
+
+@dataclass(frozen=True)
+class CallBarModel:
+    """What the bar shows; timers are computed from the `*_since` times at each tick."""
+
+    phase: str = "idle"  # idle | ringing | talking | held | wrapup
+    phase_since: datetime | None = None
+    talk_since: datetime | None = None  # answered at (talk timer runs through holds)
+    hold_seconds: float = 0.0  # completed holds on this call
+    queue: str = ""
+    waited: float | None = None  # seconds the caller waited before it rang here
+    wrap_limit: float | None = None  # seconds allowed for after-call work
+    agent_state: str = "Logged out"
+    agent_ready: bool = False
+    link: str = "down"  # connected | reconnecting | down
+    link_detail: str = ""
+
+    def with_(self, **changes: object) -> CallBarModel:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+class CallBar(Static):
+    """A one-line status bar that ticks every second."""
+
+    DEFAULT_CSS = """
+    CallBar { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(
+        self, *, clock: Callable[[], datetime] | None = None, id: str | None = None
+    ) -> None:
+        super().__init__("", id=id, markup=False)
+        self.model = CallBarModel()
+        self._clock = clock or (lambda: datetime.now(UTC))
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self._tick)
+        self._tick()
+
+    def set_model(self, model: CallBarModel) -> None:
+        self.model = model
+        self._tick()
+
+    def _tick(self) -> None:
+        self.update(render_bar(self.model, self._clock()))
+
+
+def render_bar(model: CallBarModel, now: datetime) -> Content:
+    """The bar's content at `now` (pure, for tests)."""
+    label, style = PHASES.get(model.phase, (model.phase, ""))
+    parts: list[Content | tuple[str, str] | str] = [(f" {label} ", style)]
+    if model.phase_since and model.phase != "idle":
+        elapsed = (now - model.phase_since).total_seconds()
+        parts.append(f" {duration(elapsed)}")
+        if model.phase == "wrapup" and model.wrap_limit:
+            left = model.wrap_limit - elapsed
+            parts.append((f" ({duration(max(0, left))} left)", "$text-error" if left < 15 else ""))
+    if model.talk_since and model.phase in ("talking", "held"):
+        talk = (now - model.talk_since).total_seconds()
+        parts.append(("  talk ", "$text-muted"))
+        parts.append(duration(talk))
+        if model.hold_seconds or model.phase == "held":
+            parts.append(("  hold ", "$text-muted"))
+            held_now = 0.0
+            if model.phase == "held" and model.phase_since is not None:
+                held_now = (now - model.phase_since).total_seconds()
+            parts.append(duration(model.hold_seconds + max(0.0, held_now)))
+    if model.queue:
+        parts.append(("  queue ", "$text-muted"))
+        parts.append(model.queue)
+    if model.waited is not None:
+        parts.append(("  waited ", "$text-muted"))
+        parts.append(duration(model.waited))
+    parts.append("  │ ")
+    parts.append((model.agent_state, "$text-success" if model.agent_ready else "$text-warning"))
+    parts.append("  │ CTI ")
+    link_style = {"connected": "$text-success", "reconnecting": "bold $text-warning"}
+    parts.append((model.link, link_style.get(model.link, "bold $text-error")))
+    if model.link != "connected" and model.link_detail:
+        parts.append((f" ({model.link_detail})", "$text-muted"))
+    return Content.assemble(*parts)

@@ -1,0 +1,81 @@
+"""Display helpers shared by the widgets: durations, money, times, tier badges.
+
+Everything returns `Content` built from plain strings: untrusted text is never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from textual.content import Content
+
+TIER_STYLES = {
+    "platinum": "bold $text-accent",
+    "gold": "bold $text-warning",
+    "iron": "$text",
+    "lead": "$text-muted",
+}
+LIFECYCLE_STYLES = {
+    "declining": "$text-warning",
+    "churned": "$text-error",
+    "new": "$text-success",
+}
+CURRENCY_SYMBOLS = {"USD": "$", "GBP": "£", "EUR": "€", "CNY": "¥"}
+
+
+def duration(seconds: float | None) -> str:
+    """`75` → `1:15`, `3725` → `1:02:05`; None → `–`."""
+    if seconds is None:
+        return "–"
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def sla_remaining(seconds: int | None) -> tuple[str, str]:
+    """Time to an SLA deadline and its level: `error` overdue, `warning` under 4 h, `success`."""
+    if seconds is None:
+        return "no SLA", ""
+    if seconds < 0:
+        return f"overdue {_span(-seconds)}", "error"
+    return f"{_span(seconds)} left", "warning" if seconds < 4 * 3600 else "success"
+
+
+# Rich styles for the levels, for DataTable cells (which render Rich `Text`).
+LEVEL_STYLES = {"error": "bold red", "warning": "yellow", "success": "green", "": ""}
+
+
+def _span(seconds: int) -> str:
+    if seconds >= 2 * 86400:
+        return f"{seconds // 86400}d"
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m"
+
+
+def money(cents: int, currency: str) -> str:
+    """`123456, "USD"` → `$1,234`; unknown currencies keep their code."""
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    amount = f"{cents // 100:,}"
+    return f"{symbol}{amount}" if symbol else f"{amount} {currency}"
+
+
+def when(at: datetime, now: datetime) -> str:
+    """A compact timestamp: time today, `Mon 14:05` this week, else the date."""
+    local_now = now.astimezone(UTC)
+    local = at.astimezone(UTC)
+    if local.date() == local_now.date():
+        return local.strftime("%H:%M")
+    if 0 <= (local_now - local).days < 7:
+        return local.strftime("%a %H:%M")
+    return local.strftime("%Y-%m-%d")
+
+
+def tier_badge(tier: str) -> Content:
+    """The customer-pyramid tier as a coloured badge."""
+    return Content.styled(f" {tier.upper()} ", f"reverse {TIER_STYLES.get(tier, '$text')}")
+
+
+def lifecycle_label(stage: str) -> Content:
+    return Content.styled(stage, LIFECYCLE_STYLES.get(stage, "$text"))

@@ -1,0 +1,77 @@
+"""The real simulator in-process for console tests: engine + AMI server on a free port.
+
+"Killing" the PBX closes its AMI server while the engine (and so the call) stays up, as when
+Asterisk's manager restarts or the network drops; a restart listens on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telephony_sim.ami_actions import EngineActions
+from telephony_sim.ami_server import AmiServer
+from telephony_sim.clock import RealTimeClock
+from telephony_sim.engine import Engine, SimError
+from telephony_sim.scenarios import parse_scenario
+
+USERS = {"agent": "s3cret"}
+# Queues only: the console's agent joins them with QueueAdd, like a real agent logging in.
+SCENARIO = """
+name = "console-tests"
+[[queues]]
+name = "support"
+extension = "601"
+timeout = 300
+[[queues]]
+name = "sales"
+extension = "600"
+timeout = 300
+"""
+
+
+class Pbx:
+    """The simulator engine with an AMI server that can be stopped and restarted."""
+
+    def __init__(self, scenario: str = SCENARIO, *, sim_phone: bool = True) -> None:
+        self.engine = Engine(
+            parse_scenario(scenario, "console-tests.toml"), seed=1, clock=RealTimeClock(speed=1)
+        )
+        actions = EngineActions(self.engine, (SimError,)).actions()
+        if not sim_phone:  # what a real Asterisk offers: no desk-phone action
+            actions = {k: v for k, v in actions.items() if k != "simphone"}
+        self.actions = actions
+        self.server: AmiServer | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = AmiServer(self.actions, USERS, port=self.port)
+        self.engine.add_listener(self.server.publish_event)
+        self.port = await self.server.start()
+
+    async def stop(self) -> None:
+        assert self.server is not None
+        self.engine.remove_listener(self.server.publish_event)
+        await self.server.close()
+        self.server = None
+
+    def ring(self, number: str, name: str = "Caller", queue: str = "support") -> None:
+        """A caller dials `queue` from `number` (any format a PBX might send)."""
+        self.engine.inbound(queue, number, name)
+
+
+@asynccontextmanager
+async def running_pbx(scenario: str = SCENARIO, **kwargs: bool) -> AsyncIterator[Pbx]:
+    """A started simulator, stopped on exit."""
+    sim = Pbx(scenario, **kwargs)
+    await sim.start()
+    stop = asyncio.Event()
+    runner = asyncio.create_task(sim.engine.run(stop))
+    try:
+        yield sim
+    finally:
+        stop.set()
+        await asyncio.wait_for(runner, timeout=5)
+        if sim.server is not None:
+            await sim.stop()

@@ -1,0 +1,273 @@
+"""The agent console end to end: the real simulator over a socket, a real SQLite CRM, Pilot."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rich.console import Console
+from rich.segment import Segment
+from textual.widgets import OptionList, Select, TextArea
+
+from console.app import CallConsoleApp
+from console.cti.ami import AmiClient
+from console.cti.tracker import CallTracker
+from console.db import Database
+from console.factory import ConsoleRuntime
+from console.screens.picker import PickCustomerScreen
+from console.screens.wrapup import WrapUpScreen
+from console.services.interactions import InteractionLog
+from console.services.screenpop import ScreenPopService
+from console.widgets.profile_card import ProfileCard
+from tests.pbx import running_pbx
+from tests.ui.conftest import FAST, one_customer_number, until
+
+AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
+
+
+def make_app(db: Database, port: int) -> CallConsoleApp:
+    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
+    runtime = ConsoleRuntime(
+        db=db,
+        cti=cti,
+        screenpop=ScreenPopService(db),
+        interactions=InteractionLog(db),
+        agent_id=1,
+        interface=AGENT,
+        member_name="Demo Agent",
+        queues=("support",),
+    )
+    return CallConsoleApp(runtime=runtime)
+
+
+def interaction_row(path: Path) -> dict[str, object]:
+    con = sqlite3.connect(path)
+    con.row_factory = sqlite3.Row
+    try:
+        row = con.execute("SELECT * FROM interactions ORDER BY id DESC LIMIT 1").fetchone()
+        return dict(row)
+    finally:
+        con.close()
+
+
+async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
+    crm: Database,
+) -> None:
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.bar_model.agent_state != "Not ready")
+            await pilot.press("f6")  # ready
+            await until(lambda: screen.bar_model.agent_ready)
+            # A PBX sends the number in national format; the pop must still find the customer.
+            pbx.ring(number[2:] if number.startswith("+1") else number, "Ann Caller")
+            card = screen.query_one(ProfileCard)
+            await until(lambda: card.pop is not None and card.pop.profile is not None)
+            assert screen.desk.state.phase == "ringing"  # popped before the answer
+            assert card.pop is not None and card.pop.profile is not None
+            assert card.pop.profile.id == customer_id
+            await until(
+                lambda: (
+                    screen.desk.state.call is not None
+                    and screen.desk.state.call.interaction_id is not None
+                )
+            )
+            assert interaction_row(crm.sqlite_path)["status"] == "ringing"
+
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.pause(1.1)
+            await pilot.press("f3")
+            await until(lambda: screen.desk.state.phase == "held")
+            await pilot.pause(1.1)
+            await pilot.press("f3")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f5")
+            await until(lambda: screen.desk.state.phase == "wrapup")
+            row = interaction_row(crm.sqlite_path)
+            assert row["status"] == "wrapup"
+            assert row["customer_id"] == customer_id
+            assert row["answered_at"] is not None and row["ended_at"] is not None
+            assert row["hold_seconds"] >= 1
+            assert row["talk_seconds"] >= 1
+
+            # Wrap-up: notes are saved as drafts while typed, then submitted.
+            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            wrap = app.screen
+            assert isinstance(wrap, WrapUpScreen)
+            wrap.query_one("#disposition", Select).value = "resolved"
+            await pilot.press(*"Fixed the invoice")
+            await until(lambda: "Fixed" in str(interaction_row(crm.sqlite_path)["notes"]))
+            await pilot.pause(1.1)
+            await pilot.press("ctrl+s")
+            await until(lambda: not isinstance(app.screen, WrapUpScreen))
+            row = interaction_row(crm.sqlite_path)
+            assert row["status"] == "completed"
+            assert row["disposition"] == "resolved"
+            assert row["notes"] == "Fixed the invoice"
+            assert row["wrap_seconds"] >= 1
+            assert screen.desk.state.phase == "idle"
+
+
+async def answer_and_hang_up(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
+    """Log in, get ready, take one call from `number` and hang up (leaves the wrap-up open)."""
+    screen = app.agent_screen
+    assert screen is not None
+    press = pilot.press  # type: ignore[attr-defined]
+    await until(lambda: screen.bar_model.link == "connected")
+    await until(lambda: screen.bar_model.agent_state != "Not ready")
+    await press("f6")
+    await until(lambda: screen.bar_model.agent_ready)
+    pbx.ring(number, "Ann Caller")  # type: ignore[attr-defined]
+    await until(lambda: screen.desk.state.phase == "ringing")
+    await press("f2")
+    await until(lambda: screen.desk.state.phase == "talking")
+    await press("f5")
+    await until(lambda: isinstance(app.screen, WrapUpScreen))
+
+
+async def test_a_console_killed_mid_wrap_up_offers_the_draft_back(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await answer_and_hang_up(app, pilot, pbx, number)
+            await pilot.press(*"Half-written note")
+            await until(lambda: "Half" in str(interaction_row(crm.sqlite_path)["notes"]))
+        # The console is gone without submitting (as after a kill); a new one starts.
+        again = make_app(crm, pbx.port)
+        async with again.run_test(size=(120, 36)):
+            await until(lambda: isinstance(again.screen, WrapUpScreen))
+            wrap = again.screen
+            assert isinstance(wrap, WrapUpScreen)
+            # Let the modal finish mounting before the test tears the app down.
+            await until(lambda: all(s.query("SelectOverlay") for s in wrap.query(Select)))
+            assert wrap.query_one("#notes", TextArea).text == "Half-written note"
+    row = interaction_row(crm.sqlite_path)
+    assert row["status"] == "wrapup" and row["notes"] == "Half-written note"
+
+
+HOSTILE_NAME = (
+    "[bold red]x[/] [@click=app.quit]quit[/] [/ \x1b[31mred\x1b]8;;http://evil\x1b\\link"
+    "\x1b]8;;\x1b\\ \u202eevil\u202c " + "A" * 10_000
+)
+
+
+def rendered_segments(app: CallConsoleApp) -> list[Segment]:
+    """Every text segment of the frame the terminal would receive, with its style.
+
+    (Cursor-movement control segments are Textual's own, so they are left out.)
+    """
+    update = app.screen._compositor.render_full_update()
+    console = Console(width=app.size.width, legacy_windows=False, force_terminal=True)
+    return [s for s in console.render(update) if not s.control]
+
+
+def set_up_numbers(path: Path) -> dict[str, object]:
+    """A shared office line (two customers), and a customer with a hostile name."""
+    con = sqlite3.connect(path)
+    try:
+        shared, first = con.execute(
+            "SELECT e164, customer_id FROM phone_numbers ORDER BY id LIMIT 1"
+        ).fetchone()
+        second = con.execute(
+            "SELECT id FROM customers WHERE id != ? ORDER BY id LIMIT 1 OFFSET 5", (first,)
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO phone_numbers (customer_id, e164, kind, label) "
+            "VALUES (?, ?, 'work', 'front desk')",
+            (second, shared),
+        )
+        hostile_number, hostile = con.execute(
+            "SELECT e164, min(customer_id) FROM phone_numbers WHERE customer_id NOT IN (?, ?) "
+            "GROUP BY e164 HAVING count(*) = 1 ORDER BY e164 DESC LIMIT 1",
+            (first, second),
+        ).fetchone()
+        con.execute("UPDATE customers SET display_name = ? WHERE id = ?", (HOSTILE_NAME, hostile))
+        con.commit()
+    finally:
+        con.close()
+    return {"shared": shared, "pair": {first, second}, "hostile": hostile_number}
+
+
+async def ring_and_pop(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
+    screen = app.agent_screen
+    assert screen is not None
+    await until(lambda: screen.bar_model.link == "connected")
+    await until(lambda: screen.bar_model.agent_state != "Not ready")
+    if not screen.bar_model.agent_ready:
+        await pilot.press("f6")  # type: ignore[attr-defined]
+        await until(lambda: screen.bar_model.agent_ready)
+    pbx.ring(number, "Caller")  # type: ignore[attr-defined]
+    card = screen.query_one(ProfileCard)
+    await until(lambda: card.pop is not None and screen.desk.state.phase == "ringing")
+
+
+async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    numbers = set_up_numbers(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            card = screen.query_one(ProfileCard)
+
+            # Several customers share the number: best match shown, the picker switches.
+            await ring_and_pop(app, pilot, pbx, str(numbers["shared"]))
+            pop = card.pop
+            assert pop is not None and pop.is_ambiguous
+            assert {m.customer_id for m in pop.matches} == numbers["pair"]
+            assert "share this number" in str(card.render())
+            other = next(m.customer_id for m in pop.matches if m.customer_id != pop.profile.id)
+            await pilot.press("p")
+            await until(lambda: isinstance(app.screen, PickCustomerScreen))
+            options = app.screen.query_one(OptionList)
+            options.highlighted = [m.customer_id for m in pop.matches].index(other)
+            await pilot.press("enter")
+            await until(
+                lambda: (
+                    card.pop is not None
+                    and card.pop.profile is not None
+                    and card.pop.profile.id == other
+                )
+            )
+            await until(
+                lambda: (
+                    screen.desk.state.call is not None
+                    and screen.desk.state.call.interaction_id is not None
+                )
+            )
+            await pilot.press("f5")  # reject: rings out as missed
+            await until(lambda: screen.desk.state.phase == "idle")
+            row = interaction_row(crm.sqlite_path)
+            assert row["customer_id"] == other  # the choice is on the record
+            assert row["status"] == "missed"
+
+            # Withheld and malformed caller IDs: a clear label, nothing matched.
+            for raw, label in (("anonymous", "Withheld number"), ("12", "Unusable caller ID")):
+                await ring_and_pop(app, pilot, pbx, raw)
+                assert card.pop is not None and card.pop.profile is None
+                assert label in str(card.render())
+                await pilot.press("f5")
+                await until(lambda: screen.desk.state.phase == "idle")
+
+            # A hostile name is shown literally: no markup, no escapes, no links.
+            await ring_and_pop(app, pilot, pbx, str(numbers["hostile"]))
+            assert card.pop is not None and card.pop.profile is not None
+            await pilot.pause(0.1)
+            segments = rendered_segments(app)
+            text = "".join(s.text for s in segments)
+            assert "\x1b" not in text and "\u202e" not in text
+            assert "[@click=app.quit]quit[/]" in text  # literally, as the customer is named
+            for segment in segments:
+                style = segment.style
+                if style is not None:
+                    assert not style.link
+                    assert "@click" not in (style.meta or {})

@@ -1,0 +1,96 @@
+"""Snapshots of the main screens (pytest-textual-snapshot): review changes with
+`pytest tests/ui/test_snapshots.py --snapshot-update` and look at the SVGs before committing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from console.app import CallConsoleApp
+from console.cti.ami import AmiClient
+from console.cti.tracker import CallTracker
+from console.db import Database, open_database
+from console.factory import ConsoleRuntime
+from console.services.desk import DeskCall, DeskState
+from console.services.interactions import InteractionLog
+from console.services.screenpop import ScreenPopService
+from tests.ui.conftest import one_customer_number
+
+NOW = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
+
+
+def snapshot_app(path: Path) -> tuple[CallConsoleApp, Database]:
+    db = open_database(f"sqlite:///{path}")
+    runtime = ConsoleRuntime(
+        db=db,
+        cti=AmiClient("127.0.0.1", 1, "agent", "x", tracker=CallTracker("PJSIP/1001")),
+        screenpop=ScreenPopService(db, clock=lambda: NOW),
+        interactions=InteractionLog(db, clock=lambda: NOW),
+        agent_id=1,
+        interface="PJSIP/1001",
+        member_name="Demo Agent",
+        queues=("support",),
+        clock=lambda: NOW,
+    )
+    return CallConsoleApp(runtime=runtime, connect=False), db
+
+
+def ringing_call(number: str) -> DeskCall:
+    return DeskCall(
+        uniqueid="1761993000.1",
+        linkedid="1761993000.1",
+        queue="support",
+        caller_id=number,
+        caller_name="Ann Caller",
+        channel="PJSIP/trunk-00000001",
+        agent_channel="PJSIP/1001-00000002",
+        offered_at=NOW - timedelta(seconds=4),
+        waited=37.0,
+        phase_since=NOW - timedelta(seconds=4),
+    )
+
+
+def test_idle_console_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+    assert snap_compare(app, terminal_size=(80, 24))
+
+
+def test_ringing_call_with_the_customer_popped(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+    number, _ = one_customer_number(crm_copy)
+
+    async def ring(pilot: Pilot[None]) -> None:
+        pop = await app.runtime.screenpop.lookup(number)
+        assert app.agent_screen is not None
+        app.agent_screen.show(DeskState(ringing_call(number), pop))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=ring)
+
+
+def test_ringing_call_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+    number, _ = one_customer_number(crm_copy)
+
+    async def ring(pilot: Pilot[None]) -> None:
+        pop = await app.runtime.screenpop.lookup(number)
+        assert app.agent_screen is not None
+        app.agent_screen.show(DeskState(ringing_call(number), pop))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ring)
+
+
+def test_unknown_caller(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+
+    async def ring(pilot: Pilot[None]) -> None:
+        pop = await app.runtime.screenpop.lookup("+12125550199")
+        assert app.agent_screen is not None
+        app.agent_screen.show(DeskState(ringing_call("+12125550199"), pop))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ring)
