@@ -54,4 +54,6 @@ class FollowUp(Base):
     __table_args__ = (
         Index("ix_followups_customer_status", "customer_id", "status"),
         Index("ix_followups_status_due", "status", "due_at"),
+        # "Does this call have its follow-up?" is asked at every wrap-up.
+        Index("ix_followups_interaction", "interaction_id"),
     )

@@ -16,16 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, exists, select, update
+from sqlalchemy import Select, exists, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
 from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
 from console.models.enums import Channel, Direction, InteractionStatus
+from console.models.interaction import UNFINISHED
 from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.errors import (
     ServiceError,
@@ -41,7 +42,6 @@ IN_CALL_STATUSES = (S.RINGING, S.ACTIVE, S.HELD)
 UNFINISHED_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP)
 # A draft may be saved until the wrap-up is submitted (missed calls may get a note too).
 DRAFT_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP, S.MISSED)
-UNFINISHED_WINDOW = timedelta(days=7)
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 _MAX_SECONDS = 2**31 - 1
 
@@ -568,23 +568,17 @@ class InteractionLog:
             )
         return None if row is None else _record(row)
 
-    async def unfinished(
-        self, agent_id: int, *, within: timedelta = UNFINISHED_WINDOW, limit: int = 20
-    ) -> list[InteractionRecord]:
+    async def unfinished(self, agent_id: int, *, limit: int = 20) -> list[InteractionRecord]:
         """This agent's rows still ringing, active, held or in wrap-up, newest first.
 
-        After a crash or kill these are the calls whose draft the console offers back. Only
-        rows offered in the last `within` (7 days by default) are looked at: without a partial
-        index on the open statuses, an unbounded search reads every interaction the agent ever
-        had (~0.6 s for 125k rows on SQLite), the window keeps it to milliseconds.
+        After a crash or kill these are the calls whose draft the console offers back. The
+        condition is spelled exactly as the partial index `ix_interactions_agent_unfinished`
+        is (literal statuses, not bound parameters) so both SQLite and PostgreSQL use it:
+        milliseconds however long the agent's history.
         """
         wanted = record_id(agent_id, field="agent id", error=InteractionError)
         stmt = (
-            _SELECT.where(
-                Interaction.agent_id == wanted,
-                Interaction.status.in_(UNFINISHED_STATUSES),
-                Interaction.offered_at >= self._clock() - within,
-            )
+            _SELECT.where(Interaction.agent_id == wanted, text(UNFINISHED))
             .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
             .limit(max(1, min(limit, 200)))
         )
