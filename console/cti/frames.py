@@ -18,9 +18,10 @@ as a ``FrameError`` once its terminating empty line arrives (the parser resynchr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 #: Longest accepted line in bytes, terminator excluded. Asterisk itself stops at 1024; we are
 #: more generous because ``Variable:`` lines from third-party clients can be long.
@@ -182,6 +183,13 @@ def _checked_key(key: str) -> str:
     return key
 
 
+#: Keys already checked by `_checked_key` (bounded: keys come from code, not from peers).
+_GOOD_KEYS: set[str] = set()
+_MAX_GOOD_KEYS = 4096
+_key_of = itemgetter(0)
+_PAIR = frozenset({2})
+
+
 def clean_value(value: str) -> str:
     """``value`` with CR and LF replaced by spaces so it cannot end a line or a message."""
     if "\r" in value or "\n" in value:
@@ -189,11 +197,44 @@ def clean_value(value: str) -> str:
     return value
 
 
-def encode_text(pairs: Iterable[tuple[str, str]]) -> str:
-    """The wire text of one message (CRLF line ends, empty line at the end)."""
+def _encode_checked(pairs: Iterable[tuple[str, str]]) -> str:
     parts = [f"{_checked_key(key)}: {clean_value(value)}\r\n" for key, value in pairs]
     parts.append("\r\n")
     return "".join(parts)
+
+
+def _encode_fast(pairs: Sequence[tuple[str, str]]) -> str | None:
+    """The wire text when every pair is a known key and a str value free of CR/LF, else None.
+
+    Every event goes through here, so the work runs in C (``str.join`` over ``map``); any
+    doubt sends the message to `_encode_checked`, which gives the same text or the same error.
+    """
+    count = len(pairs)
+    if not count:
+        return None
+    try:
+        # Anything but (str, str) items raises here; len() runs first so that a one-shot
+        # iterable item is left for the checked path to consume.
+        if not _PAIR.issuperset(map(len, pairs)) or not _GOOD_KEYS.issuperset(map(_key_of, pairs)):
+            return None
+        body = "\r\n".join(map(": ".join, pairs))
+    except (TypeError, LookupError):
+        return None
+    if body.count("\n") != count - 1 or body.count("\r") != count - 1:
+        return None  # a CR or LF inside a value: the checked path cleans it
+    return body + "\r\n\r\n"
+
+
+def encode_text(pairs: Iterable[tuple[str, str]]) -> str:
+    """The wire text of one message (CRLF line ends, empty line at the end)."""
+    if not isinstance(pairs, list | tuple):
+        pairs = list(pairs)
+    text = _encode_fast(pairs)
+    if text is None:
+        text = _encode_checked(pairs)  # raises ValueError on a bad key
+        if len(_GOOD_KEYS) < _MAX_GOOD_KEYS:
+            _GOOD_KEYS.update(key for key, _value in pairs)
+    return text
 
 
 def encode(pairs: Iterable[tuple[str, str]]) -> bytes:

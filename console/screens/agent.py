@@ -30,9 +30,13 @@ from console.cti.protocol import (
     LinkStateChanged,
     TranscriptLine,
 )
+from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
+from console.screens.transfer import TransferScreen
 from console.screens.wrapup import WrapUpScreen
+from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
 from console.services.desk import AgentDesk, DeskState
+from console.services.queues import QueueDirectory
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard
 from console.widgets.tables import FollowUpTable, HistoryTable, TicketTable
@@ -48,10 +52,11 @@ class AgentScreen(Screen[None]):
     CSS_PATH = "agent.tcss"
     BINDINGS = [
         Binding("f2", "answer", "Answer"),
-        Binding("f3", "hold", "Hold/Resume"),
+        Binding("f3", "hold", "Hold"),
+        Binding("f4", "transfer", "Transfer"),
         Binding("f5", "hangup", "Hang up"),
-        Binding("f6", "toggle_ready", "Ready/Not ready"),
-        Binding("p", "pick", "Pick customer"),
+        Binding("f6", "toggle_ready", "Ready/Not"),
+        Binding("p", "pick", "Pick"),
     ]
 
     def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
@@ -125,13 +130,20 @@ class AgentScreen(Screen[None]):
         elif isinstance(event, AgentStateChanged) and event.interface in self.runtime.agent_names:
             self._agent_state(event)
         elif isinstance(event, LinkStateChanged):
-            self.sim_phone = event.sim_phone
-            self._bar(link=str(event.state), link_detail=event.detail)
+            if event.state is LinkState.CONNECTED:
+                self.sim_phone = event.sim_phone
+            self.refresh_bindings()
+            self._bar(
+                link=str(event.state),
+                link_detail=event.detail,
+                phone_control=self.sim_phone,
+            )
 
     # ---------------------------------------------------------------- drawing
 
     def show(self, state: DeskState) -> None:
         """Draw a desk snapshot: bar, card and tables."""
+        self.refresh_bindings()
         call = state.call
         self._bar(
             phase=state.phase,
@@ -176,7 +188,9 @@ class AgentScreen(Screen[None]):
             self._bar(agent_state="Logged out", agent_ready=False)
         elif event.paused:
             self._ready = False
-            self._bar(agent_state=f"Not ready: {event.reason or 'paused'}", agent_ready=False)
+            known = not_ready_reason(event.reason)
+            label = known.label if known else (event.reason or "paused")
+            self._bar(agent_state=f"Not ready: {label}", agent_ready=False)
         else:
             self._ready = True
             self._bar(agent_state="Available", agent_ready=True)
@@ -210,7 +224,7 @@ class AgentScreen(Screen[None]):
         # After-call work: no new call rings while the agent writes up this one.
         self._resume_after_wrap = self._ready
         if self._ready:
-            await self._set_ready(False, "after-call work")
+            await self._set_ready(False, AFTER_CALL_WORK.code)
         pop = self.desk.state.pop
         title = pop.profile.display_name if pop and pop.profile else call.caller_id
         self.app.push_screen(
@@ -288,11 +302,57 @@ class AgentScreen(Screen[None]):
             await self._phone("unhold")
 
     async def action_hangup(self) -> None:
-        if self.desk.state.phase in ("ringing", "talking", "held"):
+        call = self.desk.state.call
+        if call is None or call.phase not in ("ringing", "talking", "held"):
+            return
+        if self.sim_phone:
             await self._phone("hangup")
+            return
+        # A real PBX: the standard Hangup action on the agent's leg.
+        try:
+            await self.runtime.cti.hangup(call.agent_channel)
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"hang up failed: {exc}", severity="error")
+
+    async def action_transfer(self) -> None:
+        if self.desk.state.phase not in ("talking", "held"):
+            return
+        queues = await QueueDirectory(self.runtime.db).all()
+        self.app.push_screen(TransferScreen(queues), callback=self._transfer_to)
+
+    async def _transfer_to(self, extension: str | None) -> None:
+        call = self.desk.state.call
+        if extension is None or call is None or call.phase not in ("talking", "held"):
+            return
+        try:
+            await self.runtime.cti.redirect(call.channel, extension)
+        except Exception as exc:  # e.g. "Redirect failed: no such extension"
+            self.notify(f"transfer to {extension} failed: {exc}", severity="error")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Footer keys: desk-phone keys need SimPhone; call keys need a call in that phase."""
+        phase = self.desk.state.phase
+        if action in ("answer", "hold") and not self.sim_phone:
+            return None  # shown disabled: this PBX does not let the console press them
+        needs = {
+            "answer": ("ringing",),
+            "hold": ("talking", "held"),
+            "transfer": ("talking", "held"),
+            "hangup": ("ringing", "talking", "held"),
+        }
+        if action in needs and phase not in needs[action]:
+            return None
+        return True
 
     async def action_toggle_ready(self) -> None:
-        await self._set_ready(not self._ready, "break")
+        if not self._ready:
+            await self._set_ready(True, "")
+            return
+        self.app.push_screen(NotReadyScreen(), callback=self._not_ready)
+
+    async def _not_ready(self, reason: NotReadyReason | None) -> None:
+        if reason is not None:
+            await self._set_ready(False, reason.code)
 
     async def _set_ready(self, ready: bool, reason: str) -> None:
         try:
@@ -302,6 +362,3 @@ class AgentScreen(Screen[None]):
 
     def now(self) -> datetime:
         return datetime.now(UTC)
-
-
-__all__ = ["AgentScreen", "LinkState"]

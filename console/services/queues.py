@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import select
 
 from console.db import Database
 from console.models import Queue, QueueSkill
 from console.services.agents import AgentIdentity
+from console.services.text import clean_text
+
+
+@dataclass(frozen=True, slots=True)
+class QueueInfo:
+    """A queue as the CRM knows it: its name and the number (extension) callers dial."""
+
+    id: int
+    name: str
+    number: str
+    description: str
 
 
 class QueueDirectory:
@@ -31,4 +44,22 @@ class QueueDirectory:
             name
             for queue_id, name in queues
             if all(agent.skill_level(skill) >= level for skill, level in required.get(queue_id, []))
+        ]
+
+    async def all(self) -> list[QueueInfo]:
+        """Every queue, in id order (transfer targets, wallboards)."""
+        async with self._db.session() as session:
+            rows = (
+                await session.execute(
+                    select(Queue.id, Queue.name, Queue.number, Queue.description).order_by(Queue.id)
+                )
+            ).all()
+        return [
+            QueueInfo(
+                id=r[0],
+                name=clean_text(r[1], single_line=True),
+                number=r[2] or "",
+                description=clean_text(r[3] or "", single_line=True),
+            )
+            for r in rows
         ]

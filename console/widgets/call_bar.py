@@ -35,6 +35,7 @@ class CallBarModel:
     agent_ready: bool = False
     link: str = "down"  # connected | reconnecting | down
     link_detail: str = ""
+    phone_control: bool = True  # False: the PBX has no desk-phone actions; use the phone
 
     def with_(self, **changes: object) -> CallBarModel:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -99,4 +100,6 @@ def render_bar(model: CallBarModel, now: datetime) -> Content:
     parts.append((model.link, link_style.get(model.link, "bold $text-error")))
     if model.link != "connected" and model.link_detail:
         parts.append((f" ({model.link_detail})", "$text-muted"))
+    if model.link == "connected" and not model.phone_control:
+        parts.append((" · answer/hold on your phone", "$text-muted"))
     return Content.assemble(*parts)

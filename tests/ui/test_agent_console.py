@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segment
-from textual.widgets import OptionList, Select, TextArea
+from textual.widgets import Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
@@ -15,9 +15,11 @@ from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleRuntime
 from console.screens.picker import PickCustomerScreen
+from console.screens.transfer import TransferScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.interactions import InteractionLog
 from console.services.screenpop import ScreenPopService
+from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
@@ -271,3 +273,75 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
                 if style is not None:
                     assert not style.link
                     assert "@click" not in (style.meta or {})
+
+
+async def test_blind_transfer_to_another_queue(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f4")
+            await until(lambda: isinstance(app.screen, TransferScreen))
+            app.screen.query_one("#extension", Input).focus()
+            await pilot.press(*"600", "enter")  # the sales queue's extension
+            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            row = interaction_row(crm.sqlite_path)
+            assert row["transferred_to"] == "600"
+            assert row["status"] == "wrapup"
+
+
+async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events(
+    crm: Database,
+) -> None:
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx(sim_phone=False) as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            assert screen.check_action("answer", ()) is None  # shown, disabled
+            assert "answer/hold on your phone" in str(screen.query_one(CallBar).render())
+            await pilot.press("f2")  # does nothing: the agent answers on their phone
+            await pilot.pause(0.3)
+            assert screen.desk.state.phase == "ringing"
+            # The agent picks up the real phone: the console follows the events.
+            pbx.engine.phone(AGENT, "answer")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f5")  # standard Hangup on the agent's leg works everywhere
+            await until(lambda: screen.desk.state.phase == "wrapup")
+
+
+async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f3")
+            await until(lambda: screen.desk.state.phase == "held")
+            await pbx.stop()  # the AMI side goes away mid-call…
+            await until(lambda: screen.bar_model.link == "reconnecting")
+            assert "reconnecting" in str(screen.query_one(CallBar).render())
+            await pbx.start()  # …and comes back on the same port
+            await until(lambda: screen.bar_model.link == "connected")
+            assert screen.desk.state.phase == "held"  # the call state survived the resync
+            await pilot.press("f3")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f5")
+            await until(lambda: screen.desk.state.phase == "wrapup")
+            row = interaction_row(crm.sqlite_path)
+            assert row["customer_id"] == customer_id and row["status"] == "wrapup"
+            assert row["hold_seconds"] >= 0 and row["answered_at"] is not None
