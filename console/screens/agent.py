@@ -67,7 +67,7 @@ class AgentScreen(Screen[None]):
         self._events: asyncio.Queue[CtiEvent] = asyncio.Queue()
         self._ready = False
         self._resume_after_wrap = False
-        self.sim_phone = False
+        self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
 
     def compose(self) -> ComposeResult:
@@ -130,9 +130,9 @@ class AgentScreen(Screen[None]):
         elif isinstance(event, AgentStateChanged) and event.interface in self.runtime.agent_names:
             self._agent_state(event)
         elif isinstance(event, LinkStateChanged):
-            if event.state is LinkState.CONNECTED:
+            if event.state is LinkState.CONNECTED and self.sim_phone != event.sim_phone:
                 self.sim_phone = event.sim_phone
-            self.refresh_bindings()
+                self.refresh_bindings()
             self._bar(
                 link=str(event.state),
                 link_detail=event.detail,
@@ -143,7 +143,6 @@ class AgentScreen(Screen[None]):
 
     def show(self, state: DeskState) -> None:
         """Draw a desk snapshot: bar, card and tables."""
-        self.refresh_bindings()
         call = state.call
         self._bar(
             phase=state.phase,
@@ -330,17 +329,12 @@ class AgentScreen(Screen[None]):
             self.notify(f"transfer to {extension} failed: {exc}", severity="error")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Footer keys: desk-phone keys need SimPhone; call keys need a call in that phase."""
-        phase = self.desk.state.phase
+        """Desk-phone keys are shown disabled when the PBX has no SimPhone (a real Asterisk).
+
+        Keys that don't fit the call's phase stay enabled and do nothing: refreshing the
+        footer rebuilds its widgets (tens of ms), which must not happen on every ring.
+        """
         if action in ("answer", "hold") and not self.sim_phone:
-            return None  # shown disabled: this PBX does not let the console press them
-        needs = {
-            "answer": ("ringing",),
-            "hold": ("talking", "held"),
-            "transfer": ("talking", "held"),
-            "hangup": ("ringing", "talking", "held"),
-        }
-        if action in needs and phase not in needs[action]:
             return None
         return True
 
