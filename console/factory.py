@@ -15,9 +15,11 @@ from console.cti.tracker import CallTracker
 from console.db import Database
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.desk import AgentDesk
+from console.services.followups import FollowUpService
 from console.services.interactions import InteractionLog
 from console.services.queues import QueueDirectory
 from console.services.screenpop import ScreenPopService
+from console.services.tickets import TicketService
 
 
 def _utcnow() -> datetime:
@@ -93,6 +95,14 @@ class ConsoleRuntime:
     wrap_limit_seconds: float = 120.0
     clock: Callable[[], datetime] = field(default=_utcnow)
     start_ready: bool = False  # the demo agent is available as soon as they are in the queues
+
+    @property
+    def tickets(self) -> TicketService:
+        return TicketService(self.db, clock=self.clock)
+
+    @property
+    def followups(self) -> FollowUpService:
+        return FollowUpService(self.db, clock=self.clock)
 
     @property
     def agent_names(self) -> tuple[str, ...]:

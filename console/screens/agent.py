@@ -230,6 +230,9 @@ class AgentScreen(Screen[None]):
             WrapUpScreen(
                 self.runtime.interactions,
                 record,
+                agent_id=self.runtime.agent_id,
+                ticket_service=self.runtime.tickets,
+                followup_service=self.runtime.followups,
                 tickets=pop.open_tickets if pop else (),
                 limit_seconds=self.runtime.wrap_limit_seconds,
                 clock=self.runtime.clock,
@@ -272,6 +275,9 @@ class AgentScreen(Screen[None]):
             WrapUpScreen(
                 log,
                 record,
+                agent_id=self.runtime.agent_id,
+                ticket_service=self.runtime.tickets,
+                followup_service=self.runtime.followups,
                 limit_seconds=self.runtime.wrap_limit_seconds,
                 clock=self.runtime.clock,
                 title=f"(restored) {record.caller_raw}",

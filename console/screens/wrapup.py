@@ -8,7 +8,7 @@ restarted console offers the draft back (see `AgentScreen.offer_unfinished`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from textual import on
 from textual.app import ComposeResult
@@ -17,8 +17,19 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
 from textual.timer import Timer
-from textual.widgets import Button, Checkbox, Footer, Label, Select, Static, TextArea
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Input,
+    Label,
+    Select,
+    Static,
+    TextArea,
+)
 
+from console.services.errors import ServiceError
+from console.services.followups import FollowUpService
 from console.services.interactions import (
     InteractionError,
     InteractionLog,
@@ -27,10 +38,13 @@ from console.services.interactions import (
     WrapUpError,
 )
 from console.services.screenpop import TicketSummary
+from console.services.tickets import TicketService
 from console.widgets.format import duration
 
 DRAFT_DELAY = 0.4  # seconds after the last keystroke before the draft is saved
 NO_TICKET = -1
+NEW_TICKET = -2
+PRIORITIES = ("low", "normal", "high", "urgent")
 
 
 class WrapUpScreen(ModalScreen[bool]):
@@ -47,6 +61,9 @@ class WrapUpScreen(ModalScreen[bool]):
         interactions: InteractionLog,
         record: InteractionRecord,
         *,
+        agent_id: int,
+        ticket_service: TicketService | None = None,
+        followup_service: FollowUpService | None = None,
         tickets: tuple[TicketSummary, ...] = (),
         limit_seconds: float = 120.0,
         clock: Callable[[], datetime] | None = None,
@@ -55,7 +72,13 @@ class WrapUpScreen(ModalScreen[bool]):
         super().__init__()
         self.interactions = interactions
         self.record = record
+        self.agent_id = agent_id
+        self.ticket_service = ticket_service
+        self.followup_service = followup_service
         self.tickets = tickets
+        # Created during this wrap-up (kept so a retry after an error doesn't make another).
+        self.created_ticket: int | None = None
+        self.created_followup: int | None = None
         self.limit = limit_seconds
         self.extended = False
         self._clock = clock
@@ -77,14 +100,28 @@ class WrapUpScreen(ModalScreen[bool]):
                 id="disposition",
             )
             yield TextArea(record.notes, id="notes", soft_wrap=True, show_line_numbers=False)
+            can_create = self.ticket_service is not None and record.customer_id is not None
+            new = [("New ticket…", NEW_TICKET)] if can_create else []
             yield Select(
-                [("No ticket", NO_TICKET), *tickets],
+                [("No ticket", NO_TICKET), *new, *tickets],
                 value=record.ticket_id
                 if record.ticket_id in {t.id for t in self.tickets}
                 else NO_TICKET,
                 allow_blank=False,
                 id="ticket",
             )
+            with Horizontal(id="new-ticket"):
+                yield Input(placeholder="Ticket subject", id="ticket-subject", max_length=200)
+                yield Select(
+                    [(p.title(), p) for p in PRIORITIES],
+                    value="normal",
+                    allow_blank=False,
+                    id="ticket-priority",
+                )
+            with Horizontal(id="followup-row"):
+                yield Checkbox("Call back in", value=False, id="callback")
+                yield Input("24", id="callback-hours", max_length=4, restrict=r"\d*")
+                yield Label("hours", id="callback-unit")
             with Horizontal(id="wrap-flags"):
                 yield Checkbox(
                     "Resolved on first contact",
@@ -104,6 +141,9 @@ class WrapUpScreen(ModalScreen[bool]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#new-ticket").display = False
+        if self.followup_service is None or self.record.customer_id is None:
+            self.query_one("#followup-row").display = False
         self.query_one("#notes", TextArea).focus()
         self.set_interval(1.0, self._tick)
         self._tick()
@@ -133,6 +173,10 @@ class WrapUpScreen(ModalScreen[bool]):
         self._tick()
 
     # ---------------------------------------------------------------- drafts
+
+    @on(Select.Changed, "#ticket")
+    def _ticket_choice(self, event: Select.Changed) -> None:
+        self.query_one("#new-ticket").display = event.value == NEW_TICKET
 
     @on(TextArea.Changed)
     @on(Select.Changed)
@@ -174,16 +218,68 @@ class WrapUpScreen(ModalScreen[bool]):
         disposition = self.query_one("#disposition", Select).value
         ticket = self.query_one("#ticket", Select).value
         csat = self.query_one("#csat", Select).value
-        wrap = WrapUp(
-            disposition=disposition if isinstance(disposition, str) else "",
-            notes=self.query_one("#notes", TextArea).text,
-            ticket_id=ticket if isinstance(ticket, int) and ticket != NO_TICKET else None,
-            resolved_first_contact=self.query_one("#fcr", Checkbox).value,
-            csat=csat if isinstance(csat, int) else None,
-        )
+        notes = self.query_one("#notes", TextArea).text
+        if not isinstance(disposition, str):
+            self._error("choose a disposition")
+            return
         try:
+            ticket_id = await self._ticket(ticket, notes)
+            await self._followup(notes, ticket_id)
+            wrap = WrapUp(
+                disposition=disposition,
+                notes=notes,
+                ticket_id=ticket_id,
+                resolved_first_contact=self.query_one("#fcr", Checkbox).value,
+                csat=csat if isinstance(csat, int) else None,
+            )
             await self.interactions.wrap_up(self.record.id, wrap, self.now())
-        except WrapUpError as exc:
-            self.query_one("#wrap-error", Label).update(Content.styled(str(exc), "$text-error"))
+        except ServiceError as exc:  # one line; nothing already saved is lost
+            self._error(str(exc))
             return
         self.dismiss(True)
+
+    def _error(self, message: str) -> None:
+        self.query_one("#wrap-error", Label).update(Content.styled(message, "$text-error"))
+
+    async def _ticket(self, choice: object, notes: str) -> int | None:
+        """The ticket to link: an existing one, or a new one opened now (once)."""
+        if choice != NEW_TICKET:
+            return choice if isinstance(choice, int) and choice != NO_TICKET else None
+        if self.created_ticket is not None:
+            return self.created_ticket
+        assert self.ticket_service is not None and self.record.customer_id is not None
+        subject = self.query_one("#ticket-subject", Input).value.strip()
+        if not subject:
+            subject = " ".join(notes.split())[:80]
+        if not subject:
+            raise WrapUpError("give the new ticket a subject (or write notes first)")
+        priority = self.query_one("#ticket-priority", Select).value
+        created = await self.ticket_service.create(
+            self.record.customer_id,
+            subject,
+            agent_id=self.agent_id,
+            priority=priority if isinstance(priority, str) else "normal",
+            interaction_id=self.record.id,
+        )
+        self.created_ticket = created.id
+        self.notify(f"Ticket #{created.id} opened.", timeout=4)
+        return created.id
+
+    async def _followup(self, notes: str, ticket_id: int | None) -> None:
+        """Schedule the callback the agent ticked (once)."""
+        if not self.query_one("#callback", Checkbox).value or self.created_followup is not None:
+            return
+        assert self.followup_service is not None
+        raw_hours = self.query_one("#callback-hours", Input).value or "24"
+        hours = max(1, min(24 * 30, int(raw_hours)))
+        summary = " ".join(notes.split())[:200] or f"Call back {self.record.caller_raw}"
+        created = await self.followup_service.create(
+            "callback",
+            customer_id=self.record.customer_id,
+            due_at=self.now() + timedelta(hours=hours),
+            summary=summary,
+            agent_id=self.agent_id,
+            interaction_id=self.record.id,
+            ticket_id=ticket_id,
+        )
+        self.created_followup = created.id

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segment
-from textual.widgets import Input, OptionList, Select, TextArea
+from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
@@ -16,7 +16,7 @@ from console.db import Database
 from console.factory import ConsoleRuntime
 from console.screens.picker import PickCustomerScreen
 from console.screens.transfer import TransferScreen
-from console.screens.wrapup import WrapUpScreen
+from console.screens.wrapup import NEW_TICKET, WrapUpScreen
 from console.services.interactions import InteractionLog
 from console.services.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
@@ -345,3 +345,37 @@ async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -
             row = interaction_row(crm.sqlite_path)
             assert row["customer_id"] == customer_id and row["status"] == "wrapup"
             assert row["hold_seconds"] >= 0 and row["answered_at"] is not None
+
+
+async def test_wrap_up_opens_a_ticket_and_schedules_a_callback(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await answer_and_hang_up(app, pilot, pbx, number)
+            wrap = app.screen
+            assert isinstance(wrap, WrapUpScreen)
+            await pilot.press(*"Charged twice; refund promised")
+            wrap.query_one("#disposition", Select).value = "ticket_opened"
+            wrap.query_one("#ticket", Select).value = NEW_TICKET
+            await until(lambda: wrap.query_one("#new-ticket").display)
+            wrap.query_one("#ticket-subject", Input).value = "Double charge"
+            wrap.query_one("#callback", Checkbox).value = True
+            await pilot.press("ctrl+s")
+            await until(lambda: not isinstance(app.screen, WrapUpScreen))
+    row = interaction_row(crm.sqlite_path)
+    assert row["status"] == "completed" and row["disposition"] == "ticket_opened"
+    con = sqlite3.connect(crm.sqlite_path)
+    try:
+        ticket = con.execute(
+            "SELECT customer_id, subject FROM tickets WHERE id = ?", (row["ticket_id"],)
+        ).fetchone()
+        followup = con.execute(
+            "SELECT kind, customer_id, ticket_id FROM followups WHERE interaction_id = ?",
+            (row["id"],),
+        ).fetchone()
+    finally:
+        con.close()
+    assert ticket == (customer_id, "Double charge")
+    assert followup == ("callback", customer_id, row["ticket_id"])
