@@ -14,6 +14,7 @@ from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.services.agents import AgentDirectory, AgentIdentity
+from console.services.customers import CustomerService
 from console.services.desk import AgentDesk
 from console.services.followups import FollowUpService
 from console.services.interactions import InteractionLog
@@ -95,6 +96,10 @@ class ConsoleRuntime:
     wrap_limit_seconds: float = 120.0
     clock: Callable[[], datetime] = field(default=_utcnow)
     start_ready: bool = False  # the demo agent is available as soon as they are in the queues
+
+    @property
+    def customers(self) -> CustomerService:
+        return CustomerService(self.db, self.region, clock=self.clock)
 
     @property
     def tickets(self) -> TicketService:

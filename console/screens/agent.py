@@ -108,6 +108,7 @@ class AgentScreen(Screen[None]):
             self.offered += 1
             self.show(await desk.offer(event))  # the pop, before anything is written
             self.show(await desk.log_offer())
+            await self._audit_view()
         elif isinstance(event, CallAnswered) and mine:
             self.show(await desk.answered(event))
         elif isinstance(event, CallHeld) and mine:
@@ -210,6 +211,19 @@ class AgentScreen(Screen[None]):
     async def _picked(self, customer_id: int | None) -> None:
         if customer_id is not None:
             self.show(await self.desk.choose_customer(customer_id))
+            await self._audit_view()
+
+    async def _audit_view(self) -> None:
+        """The agent has seen the popped customer's record: audit it (after it is shown)."""
+        pop = self.desk.state.pop
+        if pop is None or pop.profile is None:
+            return
+        try:
+            await self.runtime.customers.record_view(
+                self.runtime.agent_id, pop.profile.id, context="screen_pop"
+            )
+        except Exception as exc:  # an audit failure must not break the call
+            self.notify(f"could not write the audit log: {exc}", severity="warning")
 
     # ---------------------------------------------------------------- wrap-up
 

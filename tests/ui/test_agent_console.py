@@ -42,6 +42,20 @@ def make_app(db: Database, port: int) -> CallConsoleApp:
     return CallConsoleApp(runtime=runtime)
 
 
+def audit_views(path: Path, customer_id: int) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return int(
+            con.execute(
+                "SELECT count(*) FROM audit_log WHERE action = 'view' "
+                "AND entity_type = 'customer' AND entity_id = ?",
+                (customer_id,),
+            ).fetchone()[0]
+        )
+    finally:
+        con.close()
+
+
 def interaction_row(path: Path) -> dict[str, object]:
     con = sqlite3.connect(path)
     con.row_factory = sqlite3.Row
@@ -80,6 +94,7 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
                 )
             )
             assert interaction_row(crm.sqlite_path)["status"] == "ringing"
+            await until(lambda: audit_views(crm.sqlite_path, customer_id) == 1)  # audited
 
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
