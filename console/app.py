@@ -21,7 +21,17 @@ class CallConsoleApp(App[None]):
     """
 
     TITLE = "callconsole"
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    BINDINGS = [
+        # Call control works over any dialog (search, picker, customer view): a ringing phone
+        # must never wait for the agent to close a window first. Not over the wrap-up, which
+        # is about a call that has ended.
+        Binding("f2", "call('answer')", "Answer", priority=True),
+        Binding("f3", "call('hold')", "Hold", priority=True),
+        Binding("f4", "call('transfer')", "Transfer", priority=True),
+        Binding("f5", "call('hangup')", "Hang up", priority=True),
+        Binding("f6", "call('toggle_ready')", "Ready/Not", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
 
     def __init__(
         self,
@@ -111,6 +121,20 @@ class CallConsoleApp(App[None]):
             f"{runtime.member_name} ({runtime.interface}) in queues {queues}; "
             f"state {screen.bar_model.agent_state}; calls offered {screen.offered}"
         )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Call keys: only once an agent is logged in, and as the agent screen allows."""
+        if action != "call":
+            return True
+        screen = self.agent_screen
+        if screen is None:
+            return False
+        return screen.check_action(str(parameters[0]), ())
+
+    async def action_call(self, action: str) -> None:
+        """Run the agent screen's call action (answer, hold, …) over whatever is on top."""
+        if self.agent_screen is not None:
+            await self.agent_screen.run_action(action)
 
     def forward(self, event: CtiEvent) -> None:
         if self.agent_screen is not None:

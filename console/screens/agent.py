@@ -51,11 +51,8 @@ class AgentScreen(Screen[None]):
 
     CSS_PATH = "agent.tcss"
     BINDINGS = [
-        Binding("f2", "answer", "Answer"),
-        Binding("f3", "hold", "Hold"),
-        Binding("f4", "transfer", "Transfer"),
-        Binding("f5", "hangup", "Hang up"),
-        Binding("f6", "toggle_ready", "Ready/Not"),
+        # F2–F6 (answer, hold, transfer, hang up, ready) are the App's: they work over any
+        # dialog, so a ringing phone never waits for the agent to close a window.
         Binding("p", "pick", "Pick"),
     ]
 
@@ -137,6 +134,7 @@ class AgentScreen(Screen[None]):
             self._bar(
                 link=str(event.state),
                 link_detail=event.detail,
+                link_since=event.since,
                 phone_control=self.sim_phone,
             )
 

@@ -35,6 +35,7 @@ class CallBarModel:
     agent_ready: bool = False
     link: str = "down"  # connected | reconnecting | down
     link_detail: str = ""
+    link_since: datetime | None = None
     phone_control: bool = True  # False: the PBX has no desk-phone actions; use the phone
 
     def with_(self, **changes: object) -> CallBarModel:
@@ -98,6 +99,8 @@ def render_bar(model: CallBarModel, now: datetime) -> Content:
     parts.append("  │ CTI ")
     link_style = {"connected": "$text-success", "reconnecting": "bold $text-warning"}
     parts.append((model.link, link_style.get(model.link, "bold $text-error")))
+    if model.link != "connected" and model.link_since is not None:
+        parts.append((f" since {model.link_since:%H:%M:%S}", "$text-muted"))
     if model.link != "connected" and model.link_detail:
         parts.append((f" ({model.link_detail})", "$text-muted"))
     if model.link == "connected" and not model.phone_control:

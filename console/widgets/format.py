@@ -79,3 +79,8 @@ def tier_badge(tier: str) -> Content:
 
 def lifecycle_label(stage: str) -> Content:
     return Content.styled(stage, LIFECYCLE_STYLES.get(stage, "$text"))
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to `width` characters with an ellipsis (names can be 200 characters long)."""
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"

@@ -394,3 +394,23 @@ async def test_wrap_up_opens_a_ticket_and_schedules_a_callback(crm: Database) ->
         con.close()
     assert ticket == (customer_id, "Double charge")
     assert followup == ("callback", customer_id, row["ticket_id"])
+
+
+async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
+    """A ringing phone never waits for the agent to close the picker (or any dialog)."""
+    assert crm.sqlite_path is not None
+    numbers = set_up_numbers(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, str(numbers["shared"]))
+            await pilot.press("p")
+            await until(lambda: isinstance(app.screen, PickCustomerScreen))
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            assert isinstance(app.screen, PickCustomerScreen)  # still open, call answered
+            await pilot.press("escape")
+            await pilot.press("f5")
+            await until(lambda: screen.desk.state.phase == "wrapup")
