@@ -10,6 +10,7 @@ from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.factory import ConsoleContext, ConsoleRuntime
 from console.screens.agent import AgentScreen
 from console.screens.login import LoginScreen
+from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.services.agents import AgentIdentity
 
 
@@ -21,10 +22,11 @@ class CallConsoleApp(App[None]):
     """
 
     TITLE = "callconsole"
+    COMMANDS = App.COMMANDS | {CustomerSearchProvider}
     BINDINGS = [
-        # Call control works over any dialog (search, picker, customer view): a ringing phone
-        # must never wait for the agent to close a window first. Not over the wrap-up, which
-        # is about a call that has ended.
+        # Call control over any dialog (search, picker, customer view): a ringing phone must
+        # never wait for the agent to close a window first. On the agent screen itself its
+        # own bindings (the same keys, listed first in its footer) are used instead.
         Binding("f2", "call('answer')", "Answer", priority=True),
         Binding("f3", "call('hold')", "Hold", priority=True),
         Binding("f4", "call('transfer')", "Transfer", priority=True),
@@ -51,6 +53,8 @@ class CallConsoleApp(App[None]):
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.joined_queues: tuple[str, ...] = ()
+        # Read by the command palette's customer search once an agent is logged in.
+        self.customer_search_source: CustomerSearchSource | None = None
 
     async def on_mount(self) -> None:
         if self.runtime is not None:
@@ -69,6 +73,9 @@ class CallConsoleApp(App[None]):
         """Show the agent screen and (unless previewing) connect to the PBX."""
         self.runtime = runtime
         self.agent_screen = AgentScreen(runtime, runtime.desk())
+        self.customer_search_source = CustomerSearchSource(
+            runtime.customers, self.agent_screen.open_customer, runtime.clock
+        )
         if self.screen_stack and isinstance(self.screen, LoginScreen):
             await self.switch_screen(self.agent_screen)
         else:
@@ -123,11 +130,11 @@ class CallConsoleApp(App[None]):
         )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Call keys: only once an agent is logged in, and as the agent screen allows."""
+        """Call keys: only over a dialog, once an agent is logged in, as the agent screen allows."""
         if action != "call":
             return True
         screen = self.agent_screen
-        if screen is None:
+        if screen is None or self.screen is screen:
             return False
         return screen.check_action(str(parameters[0]), ())
 

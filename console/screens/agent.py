@@ -30,8 +30,11 @@ from console.cti.protocol import (
     LinkStateChanged,
     TranscriptLine,
 )
+from console.screens.customer import CustomerScreen
+from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
+from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
@@ -51,9 +54,16 @@ class AgentScreen(Screen[None]):
 
     CSS_PATH = "agent.tcss"
     BINDINGS = [
-        # F2–F6 (answer, hold, transfer, hang up, ready) are the App's: they work over any
-        # dialog, so a ringing phone never waits for the agent to close a window.
+        # The App repeats F2–F6 for when a dialog is on top (see CallConsoleApp.BINDINGS).
+        Binding("f2", "answer", "Answer"),
+        Binding("f3", "hold", "Hold"),
+        Binding("f4", "transfer", "Transfer"),
+        Binding("f5", "hangup", "Hang up"),
+        Binding("f6", "toggle_ready", "Ready/Not"),
         Binding("p", "pick", "Pick"),
+        Binding("slash", "search", "Find"),
+        Binding("n", "new_customer", "New"),
+        Binding("a", "attach_number", "Attach"),
     ]
 
     def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
@@ -222,6 +232,76 @@ class AgentScreen(Screen[None]):
             )
         except Exception as exc:  # an audit failure must not break the call
             self.notify(f"could not write the audit log: {exc}", severity="warning")
+
+    # ---------------------------------------------------------------- customers
+
+    def action_search(self) -> None:
+        self.app.push_screen(
+            SearchScreen(self.runtime.customers, clock=self.runtime.clock),
+            callback=self._searched,
+        )
+
+    async def _searched(self, customer_id: int | None) -> None:
+        if customer_id is None:
+            return
+        call, pop = self.desk.state.call, self.desk.state.pop
+        if call is not None and call.phase != "wrapup" and (pop is None or pop.profile is None):
+            await self._picked(customer_id)  # the caller, found by search: on the call
+            return
+        self.open_customer(customer_id)
+
+    def open_customer(self, customer_id: int) -> None:
+        """The customer view on top of the agent screen (Escape comes back)."""
+        runtime = self.runtime
+        self.app.push_screen(
+            CustomerScreen(
+                customer_id,
+                customers=runtime.customers,
+                tickets=runtime.tickets,
+                screenpop=runtime.screenpop,
+                agent_id=runtime.agent_id,
+                clock=runtime.clock,
+                region=runtime.region,
+            )
+        )
+
+    def _unknown_caller(self) -> str | None:
+        pop = self.desk.state.pop
+        if pop is None or pop.profile is not None:
+            self.notify("Only for a caller who is not in the CRM.", timeout=3)
+            return None
+        return pop.caller.e164 or ""
+
+    def action_new_customer(self) -> None:
+        number = self._unknown_caller()
+        if number is None:
+            return
+        self.app.push_screen(
+            NewCustomerScreen(
+                self.runtime.customers,
+                agent_id=self.runtime.agent_id,
+                caller_number=number,
+                region=self.runtime.region,
+            ),
+            callback=self._picked,
+        )
+
+    def action_attach_number(self) -> None:
+        number = self._unknown_caller()
+        if not number:
+            if number == "":
+                self.notify("There is no valid number to attach.", timeout=3)
+            return
+        self.app.push_screen(
+            AttachNumberScreen(
+                self.runtime.customers,
+                agent_id=self.runtime.agent_id,
+                caller_number=number,
+                clock=self.runtime.clock,
+                region=self.runtime.region,
+            ),
+            callback=self._picked,
+        )
 
     # ---------------------------------------------------------------- wrap-up
 

@@ -14,6 +14,7 @@ from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleRuntime
+from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
@@ -414,3 +415,32 @@ async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
             await pilot.press("escape")
             await pilot.press("f5")
             await until(lambda: screen.desk.state.phase == "wrapup")
+
+
+async def test_an_unknown_caller_is_created_from_the_call(crm: Database) -> None:
+    assert crm.sqlite_path is not None
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            card = screen.query_one(ProfileCard)
+            await ring_and_pop(app, pilot, pbx, "(212) 555-0199")
+            assert card.pop is not None and card.pop.is_unknown
+            await until(
+                lambda: (
+                    screen.desk.state.call is not None
+                    and screen.desk.state.call.interaction_id is not None
+                )
+            )
+            await pilot.press("n")
+            await until(lambda: isinstance(app.screen, NewCustomerScreen))
+            await pilot.press(*"Nadia New")
+            await pilot.press("ctrl+s")
+            await until(lambda: card.pop is not None and card.pop.profile is not None)
+            assert card.pop is not None and card.pop.profile is not None
+            assert card.pop.profile.display_name == "Nadia New"
+            assert any(p.value == "+12125550199" for p in card.pop.profile.phones)
+            await until(
+                lambda: interaction_row(crm.sqlite_path)["customer_id"] == card.pop.profile.id
+            )  # type: ignore[union-attr]
