@@ -114,6 +114,7 @@ class AgentScreen(Screen[None]):
         if isinstance(event, CallOffered) and mine:
             self.offered += 1
             self.show(await desk.offer(event))  # the pop, before anything is written
+            self._search_if_no_number()
             self.show(await desk.log_offer())
             await self._audit_view()
         elif isinstance(event, CallAnswered) and mine:
@@ -249,6 +250,12 @@ class AgentScreen(Screen[None]):
             await self._picked(customer_id)  # the caller, found by search: on the call
             return
         self.open_customer(customer_id)
+
+    def _search_if_no_number(self) -> None:
+        """Withheld or unusable caller ID: the search box, focused, to find them by name."""
+        pop = self.desk.state.pop
+        if pop is not None and not pop.caller.is_valid and self.app.screen is self:
+            self.action_search()
 
     def open_customer(self, customer_id: int) -> None:
         """The customer view on top of the agent screen (Escape comes back)."""

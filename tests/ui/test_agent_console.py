@@ -16,6 +16,7 @@ from console.db import Database
 from console.factory import ConsoleRuntime
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
+from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
 from console.services.interactions import InteractionLog
@@ -273,6 +274,11 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
                 await ring_and_pop(app, pilot, pbx, raw)
                 assert card.pop is not None and card.pop.profile is None
                 assert label in str(card.render())
+                # The search box comes up focused, to find the caller by name.
+                await until(lambda: isinstance(app.screen, SearchScreen))
+                await until(lambda: isinstance(app.focused, Input))
+                await pilot.press("escape")
+                await until(lambda: app.screen is screen)
                 await pilot.press("f5")
                 await until(lambda: screen.desk.state.phase == "idle")
 
