@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from textual.app import App
 from textual.binding import Binding
 
@@ -80,6 +82,10 @@ class CallConsoleApp(App[None]):
             await self.switch_screen(self.agent_screen)
         else:
             await self.push_screen(self.agent_screen)
+        # Everything built so far (widgets, styles, caches) lives as long as the app: move it
+        # out of the collector's way. Full collections walking it paused the event loop for
+        # 50-100 ms, the tail of the ring-to-pop latency (bench/screenpop_e2e.py).
+        gc.freeze()
         if self.connect:
             self.run_worker(self._pump_cti(runtime), exclusive=True, group="cti")
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Label
 
@@ -80,7 +80,7 @@ class AgentScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock)
         with Horizontal(id="main"):
-            with VerticalScroll(id="left"):
+            with Vertical(id="left"):
                 yield ProfileCard(id="profile")
             with Vertical(id="right"):
                 yield Label("History", classes="section")
@@ -93,7 +93,6 @@ class AgentScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(TranscriptLog).display = False
         self._consume()
 
     # ---------------------------------------------------------------- events in
@@ -134,7 +133,6 @@ class AgentScreen(Screen[None]):
             call = desk.state.call
             if call is not None and event.uniqueid == call.uniqueid:
                 transcript = self.query_one(TranscriptLog)
-                transcript.display = True
                 transcript.add_line(event.speaker, event.text)
         elif isinstance(event, AgentStateChanged) and event.interface in self.runtime.agent_names:
             self._agent_state(event)
@@ -173,19 +171,17 @@ class AgentScreen(Screen[None]):
             followups = pop.followups if pop else ()
             self.query_one(TicketTable).show(tickets)
             self.query_one(FollowUpTable).show(followups, now)
-            # Empty lists take one line ("none"), not a table's worth of blank rows.
-            self.query_one(TicketTable).display = bool(tickets)
-            self.query_one(FollowUpTable).display = bool(followups)
+            # Fixed heights, no hiding: a pop repaints the panes without a new layout.
             self.query_one("#tickets-label", Label).update(
-                f"Open tickets ({len(tickets)})" if tickets else "Open tickets: none"
+                f"Open tickets ({len(tickets)})", layout=False
             )
             self.query_one("#followups-label", Label).update(
-                f"Follow-ups ({len(followups)})" if followups else "Follow-ups: none"
+                f"Follow-ups ({len(followups)})", layout=False
             )
             if pop is not None and call is not None and call.phase == "ringing":
                 transcript = self.query_one(TranscriptLog)
-                transcript.clear()
-                transcript.display = False  # shown again when the caller speaks
+                if transcript.lines:  # clearing resizes the log: only when there is something
+                    transcript.clear()
 
     def _bar(self, **changes: object) -> None:
         self.bar_model = self.bar_model.with_(**changes)

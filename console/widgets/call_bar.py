@@ -65,7 +65,8 @@ class CallBar(Static):
         self._tick()
 
     def _tick(self) -> None:
-        self.update(render_bar(self.model, self._clock()))
+        # One line, fixed size: repaint only, no layout pass (it ticks every second).
+        self.update(render_bar(self.model, self._clock()), layout=False)
 
 
 def render_bar(model: CallBarModel, now: datetime) -> Content:

@@ -1,87 +1,144 @@
-"""History, open tickets and follow-ups: read-only tables fed from a `ScreenPop`.
+"""History, open tickets and follow-ups in the screen pop: fixed-size, read-only column lists.
 
-DataTable parses plain string cells as markup, so every cell is a `Content`/`Text` object.
+These are drawn as plain styled text in a `Static` of fixed size, not as `DataTable`s: a pop
+replaces every row at once, and a DataTable's row changes resize its virtual area, which costs a
+layout pass and a full re-render (measured: most of the time between the ring and the pop being
+on screen). Interactive tables with a cursor live in the customer view.
+
+Cells are cut and padded by terminal cell width (CJK names take two cells a character), and all
+text is literal: `Content` built from plain strings, never markup.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from rich.text import Text
-from textual.widgets import DataTable
+from rich.cells import set_cell_size
+from textual.content import Content
+from textual.widgets import Static
 
 from console.services.screenpop import FollowUpSummary, InteractionSummary, TicketSummary
-from console.widgets.format import LEVEL_STYLES, sla_remaining, when
+from console.widgets.format import sla_remaining, when
+
+Cell = tuple[str, str]  # (text, style)
+_LEVEL = {"error": "bold $text-error", "warning": "$text-warning", "success": "$text-success"}
 
 
-def _cell(value: str, style: str = "") -> Text:
-    return Text(value, style=style, no_wrap=True, overflow="ellipsis")
+class ColumnList(Static):
+    """A header and rows of fixed-width columns; the last column takes what is left."""
 
+    DEFAULT_CSS = """
+    ColumnList {
+        width: 1fr; padding: 0 1; overflow: hidden; text-wrap: nowrap; text-overflow: clip;
+    }
+    """
+    COLUMNS: tuple[tuple[str, int], ...] = ()  # (header, width); width 0 = the rest
+    EMPTY = "none"
 
-class HistoryTable(DataTable[Text]):
-    """The caller's last interactions on every channel, newest first."""
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.rows: list[list[Cell]] = []
 
     def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for label, width in (("When", 10), ("Ch", 5), ("Agent", 14), ("Outcome", 14)):
-            self.add_column(label, width=width)
-        self.add_column("Note", width=40)
+        self._draw()
+
+    def on_resize(self) -> None:
+        self._draw()
+
+    def set_rows(self, rows: list[list[Cell]]) -> None:
+        """Replace the rows (each a list of (text, style) cells, one per column)."""
+        self.rows = rows
+        self._draw()
+
+    def _widths(self) -> list[int]:
+        fixed = sum(w + 2 for _, w in self.COLUMNS if w)
+        rest = max(4, self.content_size.width - fixed)
+        return [w or rest for _, w in self.COLUMNS]
+
+    def _line(self, cells: Sequence[Cell], widths: list[int]) -> Content:
+        parts: list[tuple[str, str]] = []
+        for n, ((text, style), width) in enumerate(zip(cells, widths, strict=False)):
+            one_line = " ".join(text.split())
+            fitted = one_line if len(one_line) <= 400 else one_line[:400]
+            cell = set_cell_size(fitted, width)
+            if len(fitted) > 0 and cell.rstrip() != fitted and width > 1:
+                cell = set_cell_size(fitted, width - 1) + "…"
+            parts.append((cell + ("  " if n < len(widths) - 1 else ""), style))
+        return Content.assemble(*parts)
+
+    def _draw(self) -> None:
+        widths = self._widths()
+        header = self._line([(h, "bold $text-muted") for h, _ in self.COLUMNS], widths)
+        lines = [header]
+        lines += [self._line(row, widths) for row in self.rows]
+        if not self.rows:
+            lines.append(Content.styled(self.EMPTY, "$text-muted"))
+        # Fixed size: a repaint, never a layout pass.
+        self.update(Content("\n").join(lines), layout=False)
+
+
+class HistoryTable(ColumnList):
+    """The caller's last interactions on every channel, newest first."""
+
+    COLUMNS = (("When", 10), ("Ch", 5), ("Agent", 14), ("Outcome", 14), ("Note", 0))
+    EMPTY = "no earlier contact"
 
     def show(self, history: tuple[InteractionSummary, ...], now: datetime | None = None) -> None:
         """Replace the rows with `history`."""
         now = now or datetime.now(UTC)
-        self.clear()
-        for item in history:
-            self.add_row(
-                _cell(when(item.offered_at, now)),
-                _cell(item.channel[:5]),
-                _cell(item.agent_name or "–"),
-                _cell(item.disposition or item.status),
-                _cell(item.note_excerpt),
-                key=str(item.id),
-            )
+        self.set_rows(
+            [
+                [
+                    (when(item.offered_at, now), ""),
+                    (item.channel[:5], ""),
+                    (item.agent_name or "–", ""),
+                    (item.disposition or item.status, ""),
+                    (item.note_excerpt, "$text-muted"),
+                ]
+                for item in history
+            ]
+        )
 
 
-class TicketTable(DataTable[Text]):
+class TicketTable(ColumnList):
     """Open tickets, soonest SLA first, with the time left coloured."""
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        for label, width in (("#", 7), ("Subject", 28), ("Prio", 6), ("Status", 7), ("SLA", 12)):
-            self.add_column(label, width=width)
+    COLUMNS = (("#", 7), ("Prio", 6), ("Status", 7), ("SLA", 12), ("Subject", 0))
+    EMPTY = "no open tickets"
 
     def show(self, tickets: tuple[TicketSummary, ...]) -> None:
-        self.clear()
+        rows = []
         for ticket in tickets:
             sla_text, sla_level = sla_remaining(ticket.sla_remaining_seconds)
-            self.add_row(
-                _cell(str(ticket.id)),
-                _cell(ticket.subject),
-                _cell(ticket.priority, "bold red" if ticket.priority == "urgent" else ""),
-                _cell(ticket.status),
-                _cell(sla_text, LEVEL_STYLES[sla_level]),
-                key=str(ticket.id),
+            rows.append(
+                [
+                    (str(ticket.id), ""),
+                    (ticket.priority, "bold $text-error" if ticket.priority == "urgent" else ""),
+                    (ticket.status, ""),
+                    (sla_text, _LEVEL.get(sla_level, "")),
+                    (ticket.subject, ""),
+                ]
             )
+        self.set_rows(rows)
 
 
-class FollowUpTable(DataTable[Text]):
+class FollowUpTable(ColumnList):
     """Pending callbacks, escalations and tasks for the customer."""
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        for label, width in (("Due", 10), ("Kind", 10), ("Summary", 30), ("Claimed", 14)):
-            self.add_column(label, width=width)
+    COLUMNS = (("Due", 10), ("Kind", 10), ("Claimed", 14), ("Summary", 0))
+    EMPTY = "no pending follow-ups"
 
     def show(self, followups: tuple[FollowUpSummary, ...], now: datetime | None = None) -> None:
         now = now or datetime.now(UTC)
-        self.clear()
-        for item in followups:
-            overdue = item.due_at < now
-            self.add_row(
-                _cell(when(item.due_at, now), "bold red" if overdue else ""),
-                _cell(item.kind),
-                _cell(item.summary),
-                _cell(item.claimed_by or "–"),
-                key=str(item.id),
-            )
+        self.set_rows(
+            [
+                [
+                    (when(item.due_at, now), "bold $text-error" if item.due_at < now else ""),
+                    (item.kind, ""),
+                    (item.claimed_by or "–", ""),
+                    (item.summary, ""),
+                ]
+                for item in followups
+            ]
+        )

@@ -12,7 +12,7 @@ class TranscriptLog(RichLog):
     """Lines of speech, appended as they arrive; rendered as plain text, never markup."""
 
     DEFAULT_CSS = """
-    TranscriptLog { height: 5; border-top: solid $panel-lighten-2; }
+    TranscriptLog { height: 4; border-top: solid $panel-lighten-2; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
