@@ -34,7 +34,13 @@ timeout = 300
 class Pbx:
     """The simulator engine with an AMI server that can be stopped and restarted."""
 
-    def __init__(self, scenario: str = SCENARIO, *, sim_phone: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: str = SCENARIO,
+        *,
+        sim_phone: bool = True,
+        users: dict[str, str] | None = None,
+    ) -> None:
         self.engine = Engine(
             parse_scenario(scenario, "console-tests.toml"), seed=1, clock=RealTimeClock(speed=1)
         )
@@ -42,11 +48,12 @@ class Pbx:
         if not sim_phone:  # what a real Asterisk offers: no desk-phone action
             actions = {k: v for k, v in actions.items() if k != "simphone"}
         self.actions = actions
+        self.users = users or USERS
         self.server: AmiServer | None = None
         self.port = 0
 
     async def start(self) -> None:
-        self.server = AmiServer(self.actions, USERS, port=self.port)
+        self.server = AmiServer(self.actions, self.users, port=self.port)
         self.engine.add_listener(self.server.publish_event)
         self.port = await self.server.start()
 

@@ -42,11 +42,7 @@ from console.cti.protocol import (
     QueueChanged,
 )
 from console.cti.tracker import CallTracker
-from telephony_sim.ami_actions import EngineActions
-from telephony_sim.ami_server import AmiServer
-from telephony_sim.clock import RealTimeClock
-from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
+from tests.pbx import Pbx as SimPbx
 
 USERS = {"agent": "s3cret"}
 AGENT = "PJSIP/1001"
@@ -76,34 +72,15 @@ FAST = AmiTimings(
 E = TypeVar("E")
 
 
-class Pbx:
-    """The simulator engine with an AMI server that can be stopped and restarted."""
+class Pbx(SimPbx):
+    """The simulator with this module's scenario (Alice's phone at PJSIP/1001 in support)."""
 
     def __init__(self, *, sim_phone: bool = True) -> None:
-        self.engine = Engine(
-            parse_scenario(SCENARIO, "cti.toml"), seed=1, clock=RealTimeClock(speed=1)
-        )
-        actions = EngineActions(self.engine, (SimError,)).actions()
-        if not sim_phone:  # what a real Asterisk offers: no desk-phone action
-            actions = {k: v for k, v in actions.items() if k != "simphone"}
-        self.actions = actions
-        self.server: AmiServer | None = None
-        self.port = 0
+        super().__init__(SCENARIO, sim_phone=sim_phone, users=USERS)
 
-    async def start(self) -> None:
-        self.server = AmiServer(self.actions, USERS, port=self.port)
-        self.engine.add_listener(self.server.publish_event)
-        self.port = await self.server.start()
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.engine.remove_listener(self.server.publish_event)
-        await self.server.close()
-        self.server = None
-
-    def ring(self) -> None:
+    def ring(self) -> None:  # type: ignore[override]
         """A caller dials the support queue; the phone at PJSIP/1001 rings."""
-        self.engine.inbound("support", "+14155550100", "Ann Caller")
+        super().ring("+14155550100", "Ann Caller")
 
 
 @pytest.fixture

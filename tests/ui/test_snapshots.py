@@ -58,39 +58,30 @@ def test_idle_console_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
     assert snap_compare(app, terminal_size=(80, 24))
 
 
-def test_ringing_call_with_the_customer_popped(snap_compare: Any, crm_copy: Path) -> None:
-    app, _ = snapshot_app(crm_copy)
-    number, _ = one_customer_number(crm_copy)
+def ring_with(app: CallConsoleApp, number: str) -> Any:
+    """A `run_before` that shows `number` ringing with its real pop."""
 
     async def ring(pilot: Pilot[None]) -> None:
-        pop = await app.runtime.screenpop.lookup(number)
+        pop = await app.runtime.screenpop.lookup(number)  # type: ignore[union-attr]
         assert app.agent_screen is not None
         app.agent_screen.show(DeskState(ringing_call(number), pop))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=(120, 36), run_before=ring)
+    return ring
+
+
+def test_ringing_call_with_the_customer_popped(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+    number, _ = one_customer_number(crm_copy)
+    assert snap_compare(app, terminal_size=(120, 36), run_before=ring_with(app, number))
 
 
 def test_ringing_call_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
     app, _ = snapshot_app(crm_copy)
     number, _ = one_customer_number(crm_copy)
-
-    async def ring(pilot: Pilot[None]) -> None:
-        pop = await app.runtime.screenpop.lookup(number)
-        assert app.agent_screen is not None
-        app.agent_screen.show(DeskState(ringing_call(number), pop))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(80, 24), run_before=ring)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ring_with(app, number))
 
 
 def test_unknown_caller(snap_compare: Any, crm_copy: Path) -> None:
     app, _ = snapshot_app(crm_copy)
-
-    async def ring(pilot: Pilot[None]) -> None:
-        pop = await app.runtime.screenpop.lookup("+12125550199")
-        assert app.agent_screen is not None
-        app.agent_screen.show(DeskState(ringing_call("+12125550199"), pop))
-        await pilot.pause()
-
-    assert snap_compare(app, terminal_size=(100, 30), run_before=ring)
+    assert snap_compare(app, terminal_size=(100, 30), run_before=ring_with(app, "+12125550199"))
