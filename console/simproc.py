@@ -49,6 +49,7 @@ async def start_simulator(args: Sequence[str], *, startup_s: float = 20.0) -> Si
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     assert process.stdout is not None and process.stderr is not None
     try:
@@ -70,6 +71,16 @@ async def start_simulator(args: Sequence[str], *, startup_s: float = 20.0) -> Si
     await process.wait()
     last = error.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
     raise SimulatorError(f"the simulator did not start: {last[0]}")
+
+
+def _die_with_parent() -> None:
+    """Linux: the simulator gets SIGTERM if the console dies, even by SIGKILL (no orphans)."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 async def _drain(stream: asyncio.StreamReader) -> None:

@@ -78,3 +78,42 @@ def test_demo_seeds_starts_the_simulator_and_takes_calls(tmp_path: Path) -> None
     assert "link connected" in summary
     assert "in queues sales, support, billing" in summary
     assert "state Available" in summary
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="parent-death signal is Linux-only")
+def test_killing_the_demo_never_leaves_the_simulator_running(tmp_path: Path) -> None:
+    """The demo's simulator child goes when the console goes, even on SIGKILL."""
+    import signal
+    import time
+
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path)}
+    env.pop("CALLCONSOLE_DB_URL", None)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "console", "demo", "--customers", "50", "--headless-seconds", "60"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        children: list[int] = []
+        deadline = time.monotonic() + 30
+        while not children and time.monotonic() < deadline:
+            time.sleep(0.2)
+            found = subprocess.run(["pgrep", "-P", str(demo.pid)], capture_output=True, text=True)
+            children = [int(pid) for pid in found.stdout.split()]
+        assert children, "the demo started no simulator"
+        demo.send_signal(signal.SIGKILL)
+        demo.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+            time.sleep(0.1)
+        alive = [
+            c
+            for c in children
+            if Path(f"/proc/{c}/status").exists()
+            and "zombie" not in Path(f"/proc/{c}/status").read_text()
+        ]
+        assert not alive
+    finally:
+        if demo.poll() is None:
+            demo.kill()
