@@ -224,11 +224,19 @@ async def _console(
     from console.factory import ConsoleContext, PbxAddress
 
     settings = load_settings(args.config, db_url=args.db)
+    from console.services.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
+
+    catalog = DEFAULT_CATALOG
+    if settings.dispositions is not None:
+        catalog = DispositionCatalog(
+            tuple(Disposition(**d.model_dump()) for d in settings.dispositions)
+        )
     context = ConsoleContext(
         db=database,
         pbx=PbxAddress(*pbx),
         region=settings.default_region,
         wrap_limit_seconds=float(settings.wrap_up_seconds),
+        dispositions=catalog,
     )
     runtime = None
     if password is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +18,15 @@ from pydantic_settings import (
 )
 
 from console import paths
+
+
+class DispositionSetting(BaseModel):
+    """One wrap-up disposition in settings.toml (`[[dispositions]]`)."""
+
+    code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_]+$")
+    label: str = Field(min_length=1, max_length=60)
+    requires_ticket: bool = False
+    requires_followup: bool = False
 
 
 class Settings(BaseSettings):
@@ -45,6 +54,23 @@ class Settings(BaseSettings):
     wrap_up_seconds: int = Field(
         default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
     )
+    dispositions: list[DispositionSetting] | None = Field(
+        default=None,
+        description="wrap-up dispositions in display order (default: the built-in list)",
+    )
+
+    @field_validator("dispositions")
+    @classmethod
+    def _codes_unique(
+        cls, value: list[DispositionSetting] | None
+    ) -> list[DispositionSetting] | None:
+        if value is not None:
+            codes = [d.code for d in value]
+            if not codes:
+                raise ValueError("give at least one disposition, or leave the list out")
+            if len(set(codes)) != len(codes):
+                raise ValueError("disposition codes must be unique")
+        return value
 
     @field_validator("default_region")
     @classmethod

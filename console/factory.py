@@ -16,6 +16,7 @@ from console.db import Database
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.customers import CustomerService
 from console.services.desk import AgentDesk
+from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.followups import FollowUpService
 from console.services.interactions import InteractionLog
 from console.services.queues import QueueDirectory
@@ -47,6 +48,7 @@ class ConsoleContext:
     wrap_limit_seconds: float = 120.0
     timings: AmiTimings | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
+    dispositions: DispositionCatalog = DEFAULT_CATALOG
 
     @property
     def agents(self) -> AgentDirectory:
@@ -67,7 +69,7 @@ class ConsoleContext:
             db=self.db,
             cti=cti,
             screenpop=ScreenPopService(self.db, region=self.region, clock=self.clock),
-            interactions=InteractionLog(self.db, clock=self.clock),
+            interactions=InteractionLog(self.db, clock=self.clock, catalog=self.dispositions),
             agent_id=agent.id,
             interface=agent.interface,
             member_name=agent.member_name,

@@ -13,12 +13,13 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleRuntime
+from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
+from console.services.dispositions import Disposition, DispositionCatalog
 from console.services.interactions import InteractionLog
 from console.services.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
@@ -450,3 +451,15 @@ async def test_an_unknown_caller_is_created_from_the_call(crm: Database) -> None
             await until(
                 lambda: interaction_row(crm.sqlite_path)["customer_id"] == card.pop.profile.id
             )  # type: ignore[union-attr]
+
+
+async def test_configured_dispositions_reach_the_wrap_up(crm: Database) -> None:
+    custom = DispositionCatalog((Disposition("sold", "Sale made"),))
+    context = ConsoleContext(
+        db=crm, pbx=PbxAddress("127.0.0.1", 1, "agent", "x"), dispositions=custom
+    )
+    agent = await context.agents.authenticate("demo", "demo")
+    assert agent is not None
+    runtime = await context.runtime_for(agent)
+    assert runtime.interactions.catalog is custom
+    assert runtime.interface == AGENT and "support" in runtime.queues
