@@ -85,3 +85,15 @@ def test_ringing_call_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
 def test_unknown_caller(snap_compare: Any, crm_copy: Path) -> None:
     app, _ = snapshot_app(crm_copy)
     assert snap_compare(app, terminal_size=(100, 30), run_before=ring_with(app, "+12125550199"))
+
+
+def test_ringing_call_in_the_light_theme(snap_compare: Any, crm_copy: Path) -> None:
+    app, _ = snapshot_app(crm_copy)
+    number, _ = one_customer_number(crm_copy)
+    ring = ring_with(app, number)
+
+    async def light(pilot: Pilot[None]) -> None:
+        app.theme = "textual-light"
+        await ring(pilot)
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=light)
