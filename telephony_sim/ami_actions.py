@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from console.cti.frames import Message
+from telephony_sim.outbound import OriginateRequest
 
 log = logging.getLogger(__name__)
 
@@ -47,15 +48,7 @@ class EngineLike(Protocol):
     ) -> None: ...
     def queue_remove(self, queue: str, interface: str) -> None: ...
     def queue_pause(self, interface: str, paused: bool, queue: str | None, reason: str) -> None: ...
-    def originate(
-        self,
-        channel: str,
-        exten: str,
-        context: str,
-        caller_id: str,
-        timeout_ms: int,
-        action_id: str,
-    ) -> None: ...
+    def originate(self, request: OriginateRequest) -> None: ...
     def redirect(self, channel: str, exten: str, context: str) -> None: ...
     def hangup(self, channel: str, cause: int) -> None: ...
     def phone(self, interface: str, command: str) -> None: ...
@@ -277,12 +270,14 @@ class EngineActions:
         (exten,) = require(request, "Exten", message="Exten not specified")
         timeout = _int_field(request, "Timeout", 30_000, minimum=1)
         self._engine.originate(
-            channel,
-            exten,
-            request.get("Context").strip() or "default",
-            request.get("CallerID").strip(),
-            timeout,
-            request.get("ActionID"),
+            OriginateRequest(
+                channel,
+                exten,
+                request.get("Context").strip() or "default",
+                request.get("CallerID").strip(),
+                timeout,
+                request.get("ActionID"),
+            )
         )
         return [success(request, "Originate successfully queued")]
 

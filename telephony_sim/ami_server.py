@@ -5,9 +5,11 @@ framing errors live here; every other action comes from a backend table (``ami_a
 the live engine, ``recorder`` for replays).
 
 Fan-out: an event is serialised once and the same bytes are written to every subscribed
-client; when nobody listens (and nothing records) it is not serialised at all. Each client's
-queue is its transport's write buffer: writes never block the engine, and a client whose buffer
-grows past ``max_client_buffer`` (slow, stalled or vanished) is dropped with a log line.
+client; when nobody listens (and nothing records) it is not serialised at all. What a client
+is sent during one turn of the event loop goes to its transport as one write when the turn
+ends. Each client's queue is that turn's frames plus its transport's write buffer: writes never
+block the engine, and a client more than ``max_client_buffer`` bytes behind (slow, stalled or
+vanished) is dropped with a log line.
 """
 
 from __future__ import annotations
@@ -18,12 +20,27 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Protocol
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Protocol
 
-from console.cti.frames import INVALID_UTF8, FrameError, FrameParser, Message, encode
-from telephony_sim.ami_actions import Action, ActionError, Fields, Handler, error, success
+from console.cti.frames import (
+    INVALID_UTF8,
+    FrameError,
+    FrameParser,
+    Message,
+    encode,
+    encode_text,
+)
+from telephony_sim.ami_actions import (
+    Action,
+    ActionError,
+    EngineActions,
+    EngineLike,
+    Fields,
+    Handler,
+    error,
+    success,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +54,8 @@ DEFAULT_MAX_CLIENT_BUFFER = 16 * 1024 * 1024
 #: Actions handled from one read before yielding, so a flood cannot starve other clients.
 _ACTIONS_PER_TURN = 32
 _READ_SIZE = 65_536
+#: Event names whose ``Event:`` line is kept serialised (names come from code, not peers).
+_MAX_EVENT_NAMES = 256
 
 # Asterisk's event classes (the EventMask vocabulary) for the events the simulator sends.
 _AGENT_EVENTS = frozenset(
@@ -91,20 +110,46 @@ class FrameSink(Protocol):
         """Store ``data``; ``kind`` is ``event`` (shared by all clients) or ``reply``."""
 
 
-@dataclass(eq=False)
 class _Session:
-    """One connected client."""
+    """One connected client.
 
-    number: int
-    peer: str
-    writer: asyncio.StreamWriter
-    max_buffer: int
-    username: str = ""
-    authenticated: bool = False
-    mask: frozenset[str] = _ALL
-    challenge: str = ""
-    closed: bool = False
-    parser: FrameParser = field(default_factory=FrameParser)
+    Frames sent during one turn of the event loop are collected and handed to the transport
+    as one buffer when the turn ends: one write (one system call) per client per turn instead
+    of one per frame. Order is kept, since replies and events share the same queue.
+    """
+
+    __slots__ = (
+        "authenticated",
+        "backlog",
+        "challenge",
+        "closed",
+        "loop",
+        "mask",
+        "max_buffer",
+        "number",
+        "parser",
+        "peer",
+        "pending",
+        "username",
+        "writer",
+    )
+
+    def __init__(
+        self, number: int, peer: str, writer: asyncio.StreamWriter, max_buffer: int
+    ) -> None:
+        self.number = number
+        self.peer = peer
+        self.writer = writer
+        self.max_buffer = max_buffer
+        self.username = ""
+        self.authenticated = False
+        self.mask: frozenset[str] = _ALL
+        self.challenge = ""
+        self.closed = False
+        self.parser = FrameParser()
+        self.loop = asyncio.get_running_loop()
+        self.pending: list[bytes] = []  # frames of this turn, not yet given to the transport
+        self.backlog = 0  # bytes behind: the transport's buffer plus ``pending``
 
     def wants(self, event_name: str) -> bool:
         """True when this session's EventMask lets ``event_name`` through."""
@@ -114,18 +159,37 @@ class _Session:
         """Queue ``data``; drop the client instead if it has fallen too far behind."""
         if self.closed:
             return
-        transport = self.writer.transport
-        if transport.get_write_buffer_size() > self.max_buffer:
-            log.warning(
-                "AMI client #%d %s dropped: more than %d bytes behind",
-                self.number,
-                self.peer,
-                self.max_buffer,
-            )
-            self.closed = True
-            transport.abort()
+        pending = self.pending
+        if not pending:
+            self.backlog = self.writer.transport.get_write_buffer_size()
+            self.loop.call_soon(self.flush)
+        if self.backlog > self.max_buffer:
+            self._drop()
             return
-        self.writer.write(data)
+        pending.append(data)
+        self.backlog += len(data)
+
+    def flush(self) -> None:
+        """Hand this turn's frames to the transport as one buffer."""
+        pending = self.pending
+        if not pending or self.closed:
+            pending.clear()
+            return
+        data = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        if not self.writer.transport.is_closing():
+            self.writer.write(data)
+
+    def _drop(self) -> None:
+        log.warning(
+            "AMI client #%d %s dropped: more than %d bytes behind",
+            self.number,
+            self.peer,
+            self.max_buffer,
+        )
+        self.closed = True
+        self.pending.clear()
+        self.writer.transport.abort()
 
 
 class AmiServer:
@@ -160,8 +224,10 @@ class AmiServer:
         self._server: asyncio.Server | None = None
         self._sessions: set[_Session] = set()
         self._subscribers: set[_Session] = set()
+        self._fanout: tuple[_Session, ...] = ()  # the subscribers, for the per-event loop
         self._next_number = 1
         self._started = time.time()
+        self._event_lines: dict[str, str] = {}
         self.subscribed = asyncio.Event()  # set once some client listens to events
 
     @property
@@ -182,27 +248,49 @@ class AmiServer:
             self._server.close()
         for session in list(self._sessions):
             session.closed = True
+            session.pending.clear()
             session.writer.transport.abort()
         if self._server is not None:
             await self._server.wait_closed()
 
+    def backlog(self) -> int:
+        """Bytes queued for event subscribers and not yet taken by their sockets."""
+        return sum(
+            s.writer.transport.get_write_buffer_size() + sum(map(len, s.pending))
+            for s in self._subscribers
+        )
+
     # Events ------------------------------------------------------------------------------
 
     def publish_event(self, name: str, fields: Iterable[tuple[str, str]]) -> None:
-        """Engine listener: send ``Event: name`` + ``fields`` to every subscribed client."""
+        """Engine listener: send ``Event: name`` + ``fields`` to every subscribed client.
+
+        ``fields`` may offer ``wire_text()``: its own serialised lines, the text `encode` would
+        write for them (the engine's call events cache their legs' text this way).
+        """
         if not self._subscribers and self._recorder is None:
             return  # nobody reads it: don't even serialise
-        self.publish_frame(name, encode([("Event", name), *fields]))
+        wire_text = getattr(fields, "wire_text", None)
+        if wire_text is None:
+            data = encode([("Event", name), *fields])
+        else:
+            line = self._event_lines.get(name)
+            if line is None:
+                line = encode_text([("Event", name)])[:-2]
+                if len(self._event_lines) < _MAX_EVENT_NAMES:
+                    self._event_lines[name] = line
+            data = (line + wire_text() + "\r\n").encode("utf-8", errors="replace")
+        self.publish_frame(name, data)
 
     def publish_frame(self, name: str, data: bytes) -> None:
         """Send an already serialised event frame (shared bytes) to every subscriber."""
         if self._recorder is not None:
             self._recorder.record("event", 0, data)
-        for session in tuple(self._subscribers):
-            if session.wants(name):
+        for session in self._fanout:
+            if session.mask is _ALL or session.wants(name):
                 session.send(data)
                 if session.closed:
-                    self._subscribers.discard(session)
+                    self._unsubscribe(session)
 
     # Per-client loop ---------------------------------------------------------------------
 
@@ -228,6 +316,7 @@ class AmiServer:
                         await asyncio.sleep(0)  # let other clients and the engine run
                 # Backpressure on this client only: stop reading its actions while it is not
                 # reading our answers.
+                session.flush()
                 await writer.drain()
         except (ConnectionError, OSError) as exc:
             log.info("AMI client #%d: connection lost (%s)", session.number, exc)
@@ -242,7 +331,7 @@ class AmiServer:
     def _forget(self, session: _Session) -> None:
         session.closed = True
         self._sessions.discard(session)
-        self._subscribers.discard(session)
+        self._unsubscribe(session)
 
     def _reply(self, session: _Session, fields: Fields) -> None:
         data = encode(fields)
@@ -253,6 +342,7 @@ class AmiServer:
     def _close_after_reply(self, session: _Session) -> None:
         # Let the transport flush what is queued, then close (Asterisk's behaviour on Logoff
         # and on a failed login).
+        session.flush()
         self._forget(session)
         session.writer.close()
 
@@ -381,9 +471,36 @@ class AmiServer:
         session.mask = mask
         if mask and session.authenticated and not session.closed:
             self._subscribers.add(session)
+            self._fanout = tuple(self._subscribers)
             self.subscribed.set()
         else:
-            self._subscribers.discard(session)
+            self._unsubscribe(session)
+
+    def _unsubscribe(self, session: _Session) -> None:
+        self._subscribers.discard(session)
+        self._fanout = tuple(self._subscribers)
+
+
+class PublishingEngine(EngineLike, Protocol):
+    """An engine the server can front: its AMI actions, and a listener for its events."""
+
+    def add_listener(self, fn: Callable[[str, list[tuple[str, str]]], None]) -> None: ...
+
+
+def engine_server(
+    engine: PublishingEngine,
+    engine_errors: tuple[type[Exception], ...],
+    users: Mapping[str, str],
+    **options: Any,
+) -> AmiServer:
+    """An `AmiServer` serving ``engine``'s actions and publishing its events (not started).
+
+    ``engine_errors`` are the engine's refusals (its ``SimError``); ``options`` go to
+    `AmiServer` (host, port, recorder, max_client_buffer).
+    """
+    server = AmiServer(EngineActions(engine, engine_errors).actions(), users, **options)
+    engine.add_listener(server.publish_event)
+    return server
 
 
 def _id(item: Message) -> list[tuple[str, str]]:

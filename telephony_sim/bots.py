@@ -95,10 +95,10 @@ class Bot:
             return False
         reasons = profile.break_reasons
         reason = reasons[self.rng.randrange(len(reasons))] if reasons else "Break"
-        self.acd.pause(dev.interface, True, None, reason)
+        self.acd.queue_pause(dev.interface, True, None, reason)
         self.clock.call_later(self._break_time(), self._back, dev)
         return True
 
     def _back(self, dev: Device) -> None:
         if dev.memberships and dev.interface in self.acd.devices:
-            self.acd.pause(dev.interface, False, None, "")
+            self.acd.queue_pause(dev.interface, False)

@@ -63,15 +63,14 @@ class Acd(AcdBase):
         queue.offered += 1
         chan = caller.chan
         chan.application, chan.app_data = "Queue", queue.name
-        chan.exten = queue.extension
+        chan.set_dialplan(chan.context, queue.extension)
         if self.pbx.listeners:
-            fields = chan.fields()
-            fields += [
+            extra = [
                 ("Queue", queue.name),
                 ("Position", str(idx + 1)),
                 ("Count", str(len(waiting))),
             ]
-            self.pbx.emit("QueueCallerJoin", fields)
+            self.pbx.emit_call("QueueCallerJoin", chan, extra)
         if self.qlog is not None:
             self.qlog.write(
                 self._epoch(now),
@@ -130,25 +129,23 @@ class Acd(AcdBase):
                 DOWN,
                 cchan.linkedid,
             )
-            achan.connected_num, achan.connected_name = cchan.caller_num, cchan.caller_name
+            achan.set_connected(cchan.caller_num, cchan.caller_name)
             achan.owner = caller
             achan.application, achan.app_data = "AppQueue", "(Outgoing Line)"
             dev.chan = achan
             caller.ringing.append((dev, achan))
             if pbx.listeners:
                 pbx.dial_begin(cchan, achan, dev.interface)
-                fields = cchan.fields()
-                fields += achan.fields("Dest")
-                fields += [
+                extra = [
                     ("Queue", queue.name),
                     ("Interface", dev.interface),
                     ("MemberName", m.member_name),
                 ]
-                pbx.emit("AgentCalled", fields)
+                pbx.emit_call("AgentCalled", cchan, extra, dest=achan)
                 pbx.set_state(achan, CHAN_RINGING)
                 self.set_status(dev, DEV_RINGING)
             else:
-                achan.state = CHAN_RINGING
+                achan.set_state(CHAN_RINGING)
                 dev.status = DEV_RINGING
             self.clock.call_later(queue.timeout, self._ring_timeout, dev, dev.ring_gen)
             rung.append(dev)
@@ -188,15 +185,13 @@ class Acd(AcdBase):
         m = dev.memberships.get(queue.name)
         name = m.member_name if m is not None else dev.name
         if self.pbx.listeners and dev.chan is not None:
-            fields = caller.chan.fields()
-            fields += dev.chan.fields("Dest")
-            fields += [
+            extra = [
                 ("Queue", queue.name),
                 ("Interface", dev.interface),
                 ("MemberName", name),
                 ("RingTime", str(ring_ms)),
             ]
-            self.pbx.emit("AgentRingNoAnswer", fields)
+            self.pbx.emit_call("AgentRingNoAnswer", caller.chan, extra, dest=dev.chan)
         if self.qlog is not None:
             self.qlog.write(
                 self.pbx.epoch_now(),
@@ -208,7 +203,7 @@ class Acd(AcdBase):
             )
         self._drop_ring(caller, dev, "NOANSWER", NO_ANSWER)
         if queue.autopause and m is not None and not m.paused:
-            self.pause(dev.interface, True, queue.name, "Auto-Pause")
+            self.queue_pause(dev.interface, True, queue.name, "Auto-Pause")
         if not caller.ringing:
             self.clock.call_later(queue.retry, self._retry, caller, caller.gen)
         self.device_free(dev)
@@ -261,27 +256,19 @@ class Acd(AcdBase):
         if pbx.listeners:
             pbx.set_state(achan, UP)
             pbx.dial_end(cchan, achan, "ANSWER")
-            fields = cchan.fields()
-            fields += [
-                ("Queue", queue.name),
-                ("Count", str(len(waiting))),
-                ("Position", str(position)),
-            ]
-            pbx.emit("QueueCallerLeave", fields)
-            fields = cchan.fields()
-            fields += achan.fields("Dest")
-            fields += [
+            self._leave_event(caller, queue, position)
+            extra = [
                 ("Queue", queue.name),
                 ("MemberName", name),
                 ("Interface", dev.interface),
                 ("RingTime", str(int(now - caller.ring_started))),
                 ("HoldTime", str(int(wait))),
             ]
-            pbx.emit("AgentConnect", fields)
+            pbx.emit_call("AgentConnect", cchan, extra, dest=achan)
             pbx.bridge(cchan, achan)
             self.set_status(dev, DEV_INUSE)
         else:
-            achan.state = UP
+            achan.set_state(UP)
             pbx.bridge(cchan, achan)
             dev.status = DEV_INUSE
         if self.qlog is not None:
@@ -344,9 +331,7 @@ class Acd(AcdBase):
         if reason == "caller":
             pbx.hangup(cchan)
         if pbx.listeners:
-            fields = cchan.fields()
-            fields += achan.fields("Dest")
-            fields += [
+            extra = [
                 ("Queue", queue.name),
                 ("MemberName", name),
                 ("Interface", dev.interface),
@@ -354,7 +339,7 @@ class Acd(AcdBase):
                 ("TalkTime", str(int(total))),
                 ("Reason", reason),
             ]
-            pbx.emit("AgentComplete", fields)
+            pbx.emit_call("AgentComplete", cchan, extra, dest=achan)
         pbx.hangup(achan)
         if reason == "agent":
             pbx.hangup(cchan)
@@ -447,13 +432,12 @@ class Acd(AcdBase):
 
     def _leave_event(self, caller: Caller, queue: Queue, position: int) -> None:
         if self.pbx.listeners:
-            fields = caller.chan.fields()
-            fields += [
+            extra = [
                 ("Queue", queue.name),
                 ("Count", str(len(queue.waiting))),
                 ("Position", str(position)),
             ]
-            self.pbx.emit("QueueCallerLeave", fields)
+            self.pbx.emit_call("QueueCallerLeave", caller.chan, extra)
 
     def _patience_expired(self, caller: Caller) -> None:
         if caller.state in (WAITING, RINGING) and self.clock.now() >= caller.patience_at:
@@ -468,14 +452,13 @@ class Acd(AcdBase):
         if wait <= queue.service_level:
             queue.abandoned_within += 1
         if self.pbx.listeners:
-            fields = caller.chan.fields()
-            fields += [
+            extra = [
                 ("Queue", queue.name),
                 ("Position", str(position)),
                 ("OriginalPosition", str(caller.orig_position)),
                 ("HoldTime", str(int(wait))),
             ]
-            self.pbx.emit("QueueCallerAbandon", fields)
+            self.pbx.emit_call("QueueCallerAbandon", caller.chan, extra)
         self._left_unanswered(caller, queue, position, wait, "ABANDON")
         caller.state = GONE
         self.pbx.hangup(caller.chan)
@@ -542,10 +525,10 @@ class Acd(AcdBase):
                 fields: Fields = [("Result", "Success")]
                 fields += achan.fields("Transferer")
                 fields += caller.chan.fields("Transferee")
-                fields += self.pbx._bridge_fields(achan.bridge_id, 2)
+                fields += self.pbx.bridge_fields(achan.bridge_id, 2)
                 fields += [("IsExternal", "No"), ("Context", context), ("Extension", exten)]
                 self.pbx.emit("BlindTransfer", fields)
-            caller.chan.exten, caller.chan.context = exten, context
+            caller.chan.set_dialplan(context, exten)
             caller.queue.transferred += 1
             self.end_call(caller, "transfer")
         elif caller.state in (WAITING, RINGING):

@@ -10,21 +10,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sqlite3
 import sys
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from telephony_sim.ami_actions import EngineActions, EngineLike
-from telephony_sim.ami_server import DEFAULT_HOST, DEFAULT_PORT, DEMO_USER, AmiServer
+from telephony_sim.ami_server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    DEMO_USER,
+    AmiServer,
+    PublishingEngine,
+    engine_server,
+)
+from telephony_sim.headless import format_text, parse_duration, run_report
 from telephony_sim.recorder import Recorder, RecordingError, check_recording, replay, replay_server
 
 if TYPE_CHECKING:
+    from telephony_sim.clock import VirtualClock
+    from telephony_sim.engine import Engine
+    from telephony_sim.queue_log import QueueLog
     from telephony_sim.scenarios import Scenario
 
 PROG = "telephony_sim"
@@ -35,10 +46,9 @@ class CliError(Exception):
     """A runtime problem reported as one ``telephony_sim: error: …`` line."""
 
 
-class ServableEngine(EngineLike, Protocol):
-    """What ``serve`` needs from the engine beyond the AMI actions."""
+class ServableEngine(PublishingEngine, Protocol):
+    """What ``serve`` needs from the engine: actions, events, and running on its clock."""
 
-    def add_listener(self, fn: Callable[[str, list[tuple[str, str]]], None]) -> None: ...
     async def run(self, stop_event: asyncio.Event) -> None: ...
 
 
@@ -65,24 +75,25 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65_535:
-        raise argparse.ArgumentTypeError(f"port must be 0..65535: {text!r}")
-    return value
+def _whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (inclusive)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be {low} or more, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be {high} or less, got {value}")
+        return value
+
+    return parse
 
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text!r}")
-    return value
+_port = _whole_number(0, 65_535)
+_count = _whole_number(0)
 
 
 def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +114,17 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_world_arguments(parser: argparse.ArgumentParser) -> None:
+    # What is simulated: shared by serve and run.
+    parser.add_argument("--scenario", help="scenario name or TOML file (default: steady traffic)")
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument(
+        "--bots", type=_count, default=0, metavar="N", help="add N virtual agents to every queue"
+    )
+    parser.add_argument("--db", type=Path, help="SQLite CRM database to draw caller numbers from")
+    parser.add_argument("--queue-log", type=Path, help="write an Asterisk-style queue_log here")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every sub-command."""
     parser = argparse.ArgumentParser(
@@ -112,34 +134,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the simulator as an AMI server")
     _add_listen_arguments(serve)
-    serve.add_argument("--scenario", help="scenario name or TOML file (default: steady day)")
-    serve.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    _add_world_arguments(serve)
     pace = serve.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=_positive_float, default=1.0, help="time scale (default 1)")
     pace.add_argument("--virtual", action="store_true", help="virtual time, as fast as possible")
-    serve.add_argument("--bots", type=_count, default=None, help="number of virtual agents")
-    serve.add_argument("--db", type=Path, help="SQLite CRM database to draw caller numbers from")
     serve.add_argument("--record", type=Path, help="write every frame sent to this file (JSONL)")
-    serve.add_argument("--queue-log", type=Path, help="write an Asterisk-style queue_log here")
 
     play = commands.add_parser("replay", help="serve a recording back over AMI")
     play.add_argument("file", type=Path, help="a recording made with serve --record")
     play.add_argument("--speed", type=_positive_float, default=1.0, help="time scale (default 1)")
     _add_listen_arguments(play)
 
-    _add_run_command(commands)
+    run = commands.add_parser("run", help="headless statistics run in virtual time")
+    _add_world_arguments(run)
+    run.add_argument(
+        "--virtual", action="store_true", default=True, help="virtual time (always, for a run)"
+    )
+    run.add_argument("--duration", type=parse_duration, help="e.g. 8h (default: the scenario's)")
+    run.add_argument("--report", choices=("json", "text"), default="text")
     return parser
-
-
-def _add_run_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    # The headless statistics run lives with the engine; it registers its own arguments.
-    try:
-        from telephony_sim.headless import add_run_command
-    except ModuleNotFoundError as exc:
-        if exc.name != "telephony_sim.headless":
-            raise
-        return  # engine side not built yet: serve and replay still work
-    add_run_command(commands)
 
 
 # Users -------------------------------------------------------------------------------------
@@ -215,14 +228,14 @@ async def serve_engine(
             recorder = Recorder(options.record, now=now) if now else Recorder(options.record)
         except OSError as exc:
             raise CliError(f"{options.record}: cannot write: {exc.strerror or exc}") from None
-    server = AmiServer(
-        EngineActions(engine, engine_errors).actions(),
+    server = engine_server(
+        engine,
+        engine_errors,
         options.users,
         host=options.host,
         port=options.port,
         recorder=recorder,
     )
-    engine.add_listener(server.publish_event)
     try:
         await _listen(server, options.host)
         await engine.run(stop)
@@ -230,6 +243,30 @@ async def serve_engine(
         await server.close()
         if recorder is not None:
             recorder.close()
+
+
+@dataclass(frozen=True)
+class World:
+    """What serve and run simulate: the scenario (with ``--bots`` added) and CRM numbers."""
+
+    scenario: Scenario
+    numbers: list[str]
+    customer_numbers: dict[int, str]
+
+
+def load_world(args: argparse.Namespace) -> World:
+    """The scenario named by ``--scenario`` with ``--bots`` more bots, and ``--db``'s numbers."""
+    from telephony_sim.scenario_reader import ScenarioError
+    from telephony_sim.scenarios import default_scenario, load_scenario, with_bots
+
+    try:
+        scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
+    except ScenarioError as exc:
+        raise CliError(str(exc)) from None
+    scenario = with_bots(scenario, args.bots)
+    if args.db is None:
+        return World(scenario, [], {})
+    return World(scenario, *_crm_numbers(args.db, scenario))
 
 
 def _crm_numbers(db: Path, scenario: Scenario) -> tuple[list[str], dict[int, str]]:
@@ -251,49 +288,68 @@ def _crm_numbers(db: Path, scenario: Scenario) -> tuple[list[str], dict[int, str
     return numbers, customers
 
 
+@contextlib.contextmanager
+def _queue_log(path: Path | None) -> Iterator[QueueLog | None]:
+    from telephony_sim.queue_log import QueueLog
+
+    if path is None:
+        yield None
+        return
+    try:
+        queue_log = QueueLog(path)
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        yield queue_log
+    finally:
+        queue_log.close()
+
+
+def _build_engine(
+    world: World, seed: int, clock: VirtualClock, queue_log: QueueLog | None
+) -> Engine:
+    from telephony_sim.engine import Engine, SimError
+
+    try:
+        return Engine(
+            world.scenario,
+            seed=seed,
+            clock=clock,
+            numbers=world.numbers,
+            customer_numbers=world.customer_numbers,
+            queue_log=queue_log,
+        )
+    except SimError as exc:
+        raise CliError(str(exc)) from None
+
+
 async def _serve(args: argparse.Namespace) -> None:
     from telephony_sim.clock import RealTimeClock, VirtualClock
-    from telephony_sim.engine import Engine, SimError
-    from telephony_sim.queue_log import QueueLog
-    from telephony_sim.scenario_reader import ScenarioError
-    from telephony_sim.scenarios import default_scenario, load_scenario
+    from telephony_sim.engine import SimError
 
     users = load_users(args.config, args.user, args.secret)
-    if args.bots is not None:
-        # Refuse rather than silently ignore until the engine facade takes a bot count
-        # (today bots come from the scenario's agents and bot_pools).
-        raise CliError("--bots: not supported by this engine yet; set bots in the scenario")
     clock = VirtualClock() if args.virtual else RealTimeClock(args.speed)
-    try:
-        scenario = load_scenario(args.scenario) if args.scenario else default_scenario()
-    except ScenarioError as exc:
-        raise CliError(str(exc)) from None
-    numbers, customers = _crm_numbers(args.db, scenario) if args.db else ([], {})
-    queue_log = None
-    if args.queue_log is not None:
-        try:
-            queue_log = QueueLog(args.queue_log)
-        except OSError as exc:
-            raise CliError(f"{args.queue_log}: cannot write: {exc.strerror or exc}") from None
-    try:
-        try:
-            engine = Engine(
-                scenario,
-                seed=args.seed,
-                clock=clock,
-                numbers=numbers,
-                customer_numbers=customers,
-                queue_log=queue_log,
-            )
-        except SimError as exc:
-            raise CliError(str(exc)) from None
+    world = load_world(args)
+    with _queue_log(args.queue_log) as queue_log:
+        engine = _build_engine(world, args.seed, clock, queue_log)
         stop = asyncio.Event()
         _stop_on_signals(stop)
         options = ServeOptions(args.host, args.port, users, args.record)
         await serve_engine(engine, (SimError,), options, stop, now=clock.now)
-    finally:
-        if queue_log is not None:
-            queue_log.close()
+
+
+def _run(args: argparse.Namespace) -> None:
+    from telephony_sim.clock import VirtualClock
+
+    world = load_world(args)
+    duration = args.duration if args.duration is not None else world.scenario.duration
+    with _queue_log(args.queue_log) as queue_log:
+        engine = _build_engine(world, args.seed, VirtualClock(), queue_log)
+        report = run_report(engine, duration)
+    if args.report == "json":
+        print(json.dumps(report, indent=2, allow_nan=False, default=str))
+    else:
+        print(format_text(report))
 
 
 async def _replay(args: argparse.Namespace) -> None:
@@ -329,9 +385,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "replay":
             asyncio.run(_replay(args))
         else:
-            from telephony_sim.headless import run_command
-
-            return run_command(args)
+            _run(args)
     except (CliError, RecordingError) as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 1

@@ -23,7 +23,7 @@ from telephony_sim.acd import CONNECTED, RINGING, WAITING, Caller, Device, Queue
 from telephony_sim.bots import Bot
 from telephony_sim.callflow import Acd
 from telephony_sim.clock import RealTimeClock, VirtualClock
-from telephony_sim.outbound import Dialer, Outbound
+from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
 from telephony_sim.pbx import RING, UP, Fields, Listener, Pbx, SimError
 from telephony_sim.queue_log import QueueLog
 from telephony_sim.scenarios import QueueSpec, Scenario, ScriptedCall, TranscriptLine
@@ -76,6 +76,10 @@ class Engine:
         self.pbx = Pbx(clock.now, scenario.epoch)
         self.acd = Acd(self.pbx, clock, queue_log)
         self.acd.on_connect = self._start_transcript
+        # QueueAdd, QueueRemove and QueuePause are the ACD's own operations, served as they are.
+        self.queue_add = self.acd.queue_add
+        self.queue_remove = self.acd.queue_remove
+        self.queue_pause = self.acd.queue_pause
         self.customer_numbers = dict(customer_numbers or {})
         self.dialer = Dialer(self.acd, self.rng("outbound", "dialer"))
         self._script_rng = self.rng("scripted", "numbers")
@@ -107,14 +111,13 @@ class Engine:
                 dev.bot = Bot(self.acd, clock, agent.profile, self.rng("bot", agent.interface))
             self.acd.devices[agent.interface] = dev
             for qname, penalty in agent.queues:
-                self.acd.add_member(
+                self.acd.queue_add(
                     qname,
                     agent.interface,
                     agent.name,
                     penalty,
                     agent.paused,
-                    "",
-                    agent.pause_reason,
+                    reason=agent.pause_reason,
                     dynamic=False,
                 )
         for spec in scenario.queues:
@@ -187,7 +190,7 @@ class Engine:
                     ],
                 )
         else:
-            chan.state = UP
+            chan.set_state(UP)
         if script is not None:
             caller.hangup_after = script.hangup_after
         self.acd.enter(caller, q)
@@ -222,44 +225,13 @@ class Engine:
             )
 
     # ------------------------------------------------------------------ actions
-    def queue_add(
-        self,
-        queue: str,
-        interface: str,
-        member_name: str = "",
-        penalty: int = 0,
-        paused: bool = False,
-        state_interface: str = "",
-        reason: str = "",
-    ) -> None:
-        """QueueAdd."""
-        self.acd.add_member(queue, interface, member_name, penalty, paused, state_interface, reason)
-
-    def queue_remove(self, queue: str, interface: str) -> None:
-        """QueueRemove."""
-        self.acd.remove_member(queue, interface)
-
-    def queue_pause(
-        self, interface: str, paused: bool, queue: str | None = None, reason: str = ""
-    ) -> None:
-        """QueuePause (in one queue, or in all of the member's queues)."""
-        self.acd.pause(interface, paused, queue, reason)
-
-    def originate(
-        self,
-        channel: str,
-        exten: str,
-        context: str = "from-internal",
-        caller_id: str = "",
-        timeout_ms: int = 30000,
-        action_id: str = "",
-    ) -> None:
-        """Originate (Async): the result arrives later as OriginateResponse with ``action_id``."""
-        if not channel or "/" not in channel:
-            raise SimError("Channel not specified" if not channel else "Invalid channel")
-        if not exten:
+    def originate(self, request: OriginateRequest) -> None:
+        """Originate (Async): the result comes later as OriginateResponse with its ActionID."""
+        if not request.channel or "/" not in request.channel:
+            raise SimError("Channel not specified" if not request.channel else "Invalid channel")
+        if not request.exten:
             raise SimError("Exten not specified")
-        self.dialer.originate(channel, exten, context, caller_id, timeout_ms, action_id)
+        self.dialer.originate(request)
 
     def redirect(self, channel: str, exten: str, context: str = "from-internal") -> None:
         """Redirect a caller (or the agent leg of its call) to a queue's extension."""
@@ -320,9 +292,9 @@ class Engine:
         elif command == "ready":
             self.acd.end_wrapup(dev)
             if any(m.paused for m in dev.memberships.values()):
-                self.acd.pause(interface, False, None, "")
+                self.acd.queue_pause(interface, False)
         elif command == "notready":
-            self.acd.pause(interface, True, None, "Not ready")
+            self.acd.queue_pause(interface, True, None, "Not ready")
         else:
             raise SimError(
                 f"Unknown phone command: {command} (answer|hold|unhold|hangup|ready|notready)"

@@ -75,71 +75,69 @@ class AcdBase:
                 self.pbx.emit("QueueMemberStatus", member_fields(m, now_epoch))
 
     # ------------------------------------------------------------------ members
-    def add_member(
+    def queue_add(
         self,
-        queue_name: str,
+        queue: str,
         interface: str,
         member_name: str = "",
         penalty: int = 0,
         paused: bool = False,
         state_interface: str = "",
         reason: str = "",
+        *,
         dynamic: bool = True,
-    ) -> Membership:
-        """QueueAdd: make ``interface`` a member of the queue (creating a desk phone if new)."""
-        queue = self.queues.get(queue_name)
-        if queue is None:
+    ) -> None:
+        """QueueAdd: make ``interface`` a member of ``queue`` (creating a desk phone if new)."""
+        q = self.queues.get(queue)
+        if q is None:
             raise SimError("Unable to add interface to queue: No such queue")
-        if interface in queue.members:
+        if interface in q.members:
             raise SimError("Unable to add interface: Already there")
         dev = self.devices.get(interface)
         if dev is None:
             dev = Device(interface, member_name or interface, "phone")
             self.devices[interface] = dev
         now = self.clock.now()
-        m = Membership(queue, dev, member_name, penalty, now, state_interface, dynamic)
+        m = Membership(q, dev, member_name, penalty, now, state_interface, dynamic)
         m.login_time = self._epoch(now)
         if paused:
             m.paused, m.paused_reason = True, reason
             m.last_pause = m.login_time
             m.set_staffed(False, now)
-        queue.members[interface] = m
-        dev.memberships[queue.name] = m
+        q.members[interface] = m
+        dev.memberships[q.name] = m
         if self.pbx.listeners:
             self.pbx.emit("QueueMemberAdded", member_fields(m, self.pbx.epoch_now()))
         if self.qlog is not None:
-            self.qlog.write(
-                self.pbx.epoch_now(), "NONE", queue.name, m.member_name, "ADDMEMBER", ""
-            )
+            self.qlog.write(self.pbx.epoch_now(), "NONE", q.name, m.member_name, "ADDMEMBER", "")
         if dev.available:
-            self._offer(queue)
-        return m
+            self._offer(q)
 
-    def remove_member(self, queue_name: str, interface: str) -> None:
-        """QueueRemove."""
-        queue = self.queues.get(queue_name)
-        if queue is None:
+    def queue_remove(self, queue: str, interface: str) -> None:
+        """QueueRemove: ``interface`` leaves ``queue``."""
+        q = self.queues.get(queue)
+        if q is None:
             raise SimError("Unable to remove interface from queue: No such queue")
-        m = queue.members.pop(interface, None)
+        m = q.members.pop(interface, None)
         if m is None:
             raise SimError("Unable to remove interface: Not there")
-        m.device.memberships.pop(queue_name, None)
+        m.device.memberships.pop(queue, None)
         m.set_staffed(False, self.clock.now())
         if self.pbx.listeners:
             self.pbx.emit("QueueMemberRemoved", member_fields(m, self.pbx.epoch_now()))
         if self.qlog is not None:
-            self.qlog.write(
-                self.pbx.epoch_now(), "NONE", queue_name, m.member_name, "REMOVEMEMBER", ""
-            )
-        self._check_leave_empty(queue)
+            self.qlog.write(self.pbx.epoch_now(), "NONE", queue, m.member_name, "REMOVEMEMBER", "")
+        self._check_leave_empty(q)
 
-    def pause(self, interface: str, paused: bool, queue_name: str | None, reason: str = "") -> None:
+    def queue_pause(
+        self, interface: str, paused: bool, queue: str | None = None, reason: str = ""
+    ) -> None:
         """QueuePause: pause or unpause a member in one queue or in all of its queues."""
         dev = self.devices.get(interface)
         if dev is None or not dev.memberships:
             raise SimError("Interface not found")
-        if queue_name:
-            m = dev.memberships.get(queue_name)
+        if queue:
+            m = dev.memberships.get(queue)
             if m is None:
                 raise SimError("Interface not found")
             targets = [m]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 
 from telephony_sim.acd import DEV_INUSE, DEV_NOT_INUSE, DEV_RINGING, Device
 from telephony_sim.callflow import Acd
@@ -19,6 +20,18 @@ _CALLER_ID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
 
 # OriginateResponse Reason codes (ast_control_frame_type values Asterisk reports).
 REASON_FAILED, REASON_HANGUP, REASON_NO_ANSWER, REASON_ANSWERED, REASON_BUSY = 0, 1, 3, 4, 5
+
+
+@dataclass(frozen=True, slots=True)
+class OriginateRequest:
+    """An Originate action: ring the agent's phone ``channel``, then dial ``exten``."""
+
+    channel: str
+    exten: str
+    context: str = "from-internal"
+    caller_id: str = ""
+    timeout_ms: int = 30_000
+    action_id: str = ""  # echoed by the OriginateResponse event
 
 
 def split_caller_id(caller_id: str) -> tuple[str, str]:
@@ -32,27 +45,13 @@ def split_caller_id(caller_id: str) -> tuple[str, str]:
 class Outbound:
     """One originated call: the agent's leg, then the customer's."""
 
-    __slots__ = (
-        "action_id",
-        "agent_chan",
-        "context",
-        "customer_chan",
-        "device",
-        "exten",
-        "gen",
-        "started",
-        "state",
-    )
+    __slots__ = ("agent_chan", "customer_chan", "device", "gen", "request", "started", "state")
 
-    def __init__(
-        self, device: Device, agent_chan: Channel, exten: str, context: str, action_id: str
-    ) -> None:
+    def __init__(self, device: Device, agent_chan: Channel, request: OriginateRequest) -> None:
         self.device = device
         self.agent_chan = agent_chan
         self.customer_chan: Channel | None = None
-        self.exten = exten
-        self.context = context
-        self.action_id = action_id
+        self.request = request
         self.state = "ringing"  # ringing → dialing → up → done
         self.gen = 0
         self.started = 0.0
@@ -70,11 +69,8 @@ class Dialer:
 
     def _response(
         self,
-        ob: Outbound | None,
+        request: OriginateRequest,
         chan_name: str,
-        exten: str,
-        context: str,
-        action_id: str,
         ok: bool,
         reason: int,
         uniqueid: str = "",
@@ -82,14 +78,12 @@ class Dialer:
     ) -> None:
         if not self.pbx.listeners:
             return
-        fields: Fields = []
-        if action_id:
-            fields.append(("ActionID", action_id))
+        fields: Fields = [("ActionID", request.action_id)] if request.action_id else []
         fields += [
             ("Response", "Success" if ok else "Failure"),
             ("Channel", chan_name),
-            ("Context", context),
-            ("Exten", exten),
+            ("Context", request.context),
+            ("Exten", request.exten),
             ("Application", ""),
             ("Data", ""),
             ("Reason", str(reason)),
@@ -99,44 +93,29 @@ class Dialer:
         ]
         self.pbx.emit("OriginateResponse", fields)
 
-    def originate(
-        self,
-        channel: str,
-        exten: str,
-        context: str,
-        caller_id: str,
-        timeout_ms: int,
-        action_id: str,
-    ) -> None:
-        """Ring the agent's phone ``channel`` (e.g. ``PJSIP/1001``), then dial ``exten``."""
-        num, name = split_caller_id(caller_id)
-        dev = self.acd.devices.get(channel)
+    def originate(self, request: OriginateRequest) -> None:
+        """Ring the agent's phone ``request.channel`` (``PJSIP/1001``), then dial its exten."""
+        num, name = split_caller_id(request.caller_id)
+        dev = self.acd.devices.get(request.channel)
         if dev is None or not dev.available or dev.wrap_pending is not None:
             reason = REASON_FAILED if dev is None else REASON_BUSY
             # Async originate: the failure arrives as an event, after the action's response.
             self.clock.call_later(
-                0.0,
-                self._response,
-                None,
-                channel,
-                exten,
-                context,
-                action_id,
-                False,
-                reason,
-                "",
-                (num, name),
+                0.0, self._response, request, request.channel, False, reason, "", (num, name)
             )
             return
         dev.available = False
-        chan = self.pbx.new_channel(channel, num, name, context, exten, DOWN)
-        ob = Outbound(dev, chan, exten, context, action_id)
+        chan = self.pbx.new_channel(
+            request.channel, num, name, request.context, request.exten, DOWN
+        )
+        ob = Outbound(dev, chan, request)
         ob.started = self.clock.now()
         chan.owner = ob
         dev.outbound = ob
         self.pbx.set_state(chan, RINGING)
         self.acd.set_status(dev, DEV_RINGING)
-        self.clock.call_later(max(timeout_ms, 1000) / 1000.0, self._timeout, ob, ob.gen)
+        timeout_s = max(request.timeout_ms, 1000) / 1000.0
+        self.clock.call_later(timeout_s, self._timeout, ob, ob.gen)
         if dev.bot is not None:
             self.clock.call_later(1.0 + 2.0 * self.rng.random(), self._bot_answer, ob, ob.gen)
 
@@ -150,17 +129,9 @@ class Dialer:
 
     def _fail(self, ob: Outbound, reason: int, cause: int) -> None:
         chan = ob.agent_chan
-        self._response(
-            ob,
-            chan.name.rsplit("-", 1)[0],
-            ob.exten,
-            ob.context,
-            ob.action_id,
-            False,
-            reason,
-            chan.uniqueid,
-            (chan.caller_num, chan.caller_name),
-        )
+        caller = (chan.caller_num, chan.caller_name)
+        endpoint = chan.name.rsplit("-", 1)[0]
+        self._response(ob.request, endpoint, False, reason, chan.uniqueid, caller)
         self.pbx.hangup(chan, cause)
         self._finish(ob)
 
@@ -170,23 +141,13 @@ class Dialer:
         ob.gen += 1
         achan = ob.agent_chan
         self.pbx.set_state(achan, UP)
-        self._response(
-            ob,
-            achan.name,
-            ob.exten,
-            ob.context,
-            ob.action_id,
-            True,
-            REASON_ANSWERED,
-            achan.uniqueid,
-            (achan.caller_num, achan.caller_name),
-        )
-        cchan = self.pbx.new_channel(
-            "PJSIP/trunk", ob.exten, "", ob.context, ob.exten, DOWN, achan.linkedid
-        )
+        caller = (achan.caller_num, achan.caller_name)
+        self._response(ob.request, achan.name, True, REASON_ANSWERED, achan.uniqueid, caller)
+        exten, context = ob.request.exten, ob.request.context
+        cchan = self.pbx.new_channel("PJSIP/trunk", exten, "", context, exten, DOWN, achan.linkedid)
         cchan.owner = ob
         ob.customer_chan = cchan
-        self.pbx.dial_begin(achan, cchan, f"PJSIP/{ob.exten}@trunk")
+        self.pbx.dial_begin(achan, cchan, f"PJSIP/{exten}@trunk")
         self.pbx.set_state(cchan, RINGING)
         self.clock.call_later(3.0 + 7.0 * self.rng.random(), self._customer_answer, ob, ob.gen)
 

@@ -5,12 +5,15 @@ out channel names (``PJSIP/1001-0000002a``), Uniqueids (``1700000000.42``) and L
 the table of live channels and sends events to listeners.
 
 Every emitting method is called only when somebody listens (``if pbx.listeners:``): building
-field lists is most of the cost of an event and a headless run reads none of them.
+field lists is most of the cost of an event and a headless run reads none of them. A leg's
+block of fields, and its wire text, are cached on the leg (see `Channel`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+from console.cti.frames import encode_text
 
 Fields = list[tuple[str, str]]
 Listener = Callable[[str, Fields], None]
@@ -39,25 +42,89 @@ class SimError(Exception):
     """An action failed; ``str(error)`` is the Asterisk-like message for ``Response: Error``."""
 
 
+_CHANNEL_KEYS: dict[str, tuple[str, ...]] = {
+    "": (
+        "Channel",
+        "ChannelState",
+        "ChannelStateDesc",
+        "CallerIDNum",
+        "CallerIDName",
+        "ConnectedLineNum",
+        "ConnectedLineName",
+        "Language",
+        "AccountCode",
+        "Context",
+        "Exten",
+        "Priority",
+        "Uniqueid",
+        "Linkedid",
+    )
+}
+_STATE_PAIRS: dict[tuple[str, int], tuple[tuple[str, str], ...]] = {}
+_STATE_TEXTS: dict[tuple[str, int], str] = {}
+
+
+def _state_text(prefix: str, state: int) -> str:
+    text = _STATE_TEXTS.get((prefix, state))
+    if text is None:
+        text = _STATE_TEXTS[prefix, state] = wire_lines(_state_pairs(prefix, state))
+    return text
+
+
+def _state_pairs(prefix: str, state: int) -> tuple[tuple[str, str], ...]:
+    pairs = _STATE_PAIRS.get((prefix, state))
+    if pairs is None:
+        keys = _channel_keys(prefix)
+        desc = STATE_DESC.get(state, "Unknown")
+        pairs = _STATE_PAIRS[prefix, state] = ((keys[1], str(state)), (keys[2], desc))
+    return pairs
+
+
+def _channel_keys(prefix: str) -> tuple[str, ...]:
+    keys = _CHANNEL_KEYS.get(prefix)
+    if keys is None:
+        keys = _CHANNEL_KEYS[prefix] = tuple(prefix + k for k in _CHANNEL_KEYS[""])
+    return keys
+
+
+_NO_FIELDS: Fields = []
+_NO_CACHE: dict[str, _Block] = {}
+
+#: Wire lines of (key, value) pairs already seen. Most values recur (queue and member names,
+#: states, causes, small counts, a leg's own identity in each of its events), and a dictionary
+#: hit is several times cheaper than formatting. Emptied when full, to bound memory.
+_LINES: dict[tuple[str, str], str] = {}
+_MAX_LINES = 50_000
+
+
 class Channel:
-    """One call leg."""
+    """One call leg.
+
+    Its event block (``fields()``) and the block's wire text (``wire()``) are built once per
+    prefix and kept while they hold: most of every call event is one or two such blocks, and a
+    leg appears in a dozen events. The shown values that change go through setters, which keep
+    the cache true (``set_state`` swaps just the state lines; ``set_connected`` and
+    ``set_dialplan`` drop it); their attributes are read-only. Name, Uniqueid, Linkedid, caller
+    ID and priority are fixed at creation.
+    """
 
     __slots__ = (
+        "_cache",
+        "_connected_name",
+        "_connected_num",
+        "_context",
+        "_exten",
+        "_state",
         "app_data",
         "application",
         "bridge_id",
         "caller_name",
         "caller_num",
-        "connected_name",
-        "connected_num",
-        "context",
         "created",
-        "exten",
         "linkedid",
         "name",
         "owner",
         "priority",
-        "state",
         "uniqueid",
     )
 
@@ -78,40 +145,91 @@ class Channel:
         self.linkedid = linkedid
         self.caller_num = caller_num
         self.caller_name = caller_name
-        self.connected_num = UNKNOWN
-        self.connected_name = UNKNOWN
-        self.context = context
-        self.exten = exten
+        self._connected_num = UNKNOWN
+        self._connected_name = UNKNOWN
+        self._context = context
+        self._exten = exten
         self.priority = 1
-        self.state = state
+        self._state = state
         self.created = created
         self.application = ""
         self.app_data = ""
         self.bridge_id = ""
         self.owner: object = None  # the call object this leg belongs to (set by the ACD)
+        # prefix -> its _Block; the shared empty table until first use (a headless run never
+        # gets that far).
+        self._cache = _NO_CACHE
 
-    def fields(self, prefix: str = "") -> Fields:
-        """The standard channel block of an AMI event (``Dest``/``Transferee`` prefixed)."""
-        keys = _CHANNEL_KEYS.get(prefix)
-        if keys is None:
-            keys = _CHANNEL_KEYS[prefix] = tuple(prefix + k for k in _CHANNEL_KEYS[""])
-        state = self.state
-        # zip over a tuple runs in C: this block is most of every event's cost.
-        return list(
+    @property
+    def state(self) -> int:
+        """DOWN, RING, RINGING or UP (change it with `set_state`)."""
+        return self._state
+
+    @property
+    def connected_num(self) -> str:
+        """ConnectedLineNum (change it with `set_connected`)."""
+        return self._connected_num
+
+    @property
+    def connected_name(self) -> str:
+        """ConnectedLineName (change it with `set_connected`)."""
+        return self._connected_name
+
+    @property
+    def context(self) -> str:
+        """Dial-plan context (change it with `set_dialplan`)."""
+        return self._context
+
+    @property
+    def exten(self) -> str:
+        """Dial-plan extension (change it with `set_dialplan`)."""
+        return self._exten
+
+    def set_state(self, state: int) -> None:
+        """Change the leg's state (cached blocks are brought up to date when next used)."""
+        self._state = state
+
+    def set_connected(self, num: str, name: str) -> None:
+        """Change the connected line (number and name)."""
+        if num != self._connected_num or name != self._connected_name:
+            self._connected_num = num
+            self._connected_name = name
+            self._cache = _NO_CACHE
+
+    def set_dialplan(self, context: str, exten: str) -> None:
+        """Change where in the dial plan the leg is."""
+        if context != self._context or exten != self._exten:
+            self._context = context
+            self._exten = exten
+            self._cache = _NO_CACHE
+
+    def _cached(self, prefix: str) -> _Block:
+        block = self._cache.get(prefix)
+        if block is None:
+            if self._cache is _NO_CACHE:
+                self._cache = {}
+            block = self._cache[prefix] = _Block(prefix, self._state, self._build(prefix))
+        elif block.state != self._state:
+            block = self._cache[prefix] = block.restated(self._state)
+        return block
+
+    def _build(self, prefix: str) -> tuple[tuple[str, str], ...]:
+        state = self._state
+        return tuple(
             zip(
-                keys,
+                _channel_keys(prefix),
                 (
                     self.name,
-                    _STATE_STR.get(state) or str(state),
+                    str(state),
                     STATE_DESC.get(state, "Unknown"),
                     self.caller_num or UNKNOWN,
                     self.caller_name or UNKNOWN,
-                    self.connected_num or UNKNOWN,
-                    self.connected_name or UNKNOWN,
+                    self._connected_num or UNKNOWN,
+                    self._connected_name or UNKNOWN,
                     "en",
                     "",
-                    self.context,
-                    self.exten,
+                    self._context,
+                    self._exten,
                     str(self.priority),
                     self.uniqueid,
                     self.linkedid,
@@ -120,26 +238,97 @@ class Channel:
             )
         )
 
+    def block(self, prefix: str = "") -> tuple[tuple[str, str], ...]:
+        """The standard channel block of an AMI event (``Dest``/``Transferee`` prefixed)."""
+        return self._cached(prefix).pairs
 
-_CHANNEL_KEYS: dict[str, tuple[str, ...]] = {
-    "": (
-        "Channel",
-        "ChannelState",
-        "ChannelStateDesc",
-        "CallerIDNum",
-        "CallerIDName",
-        "ConnectedLineNum",
-        "ConnectedLineName",
-        "Language",
-        "AccountCode",
-        "Context",
-        "Exten",
-        "Priority",
-        "Uniqueid",
-        "Linkedid",
-    )
-}
-_STATE_STR = {state: str(state) for state in STATE_DESC}
+    def fields(self, prefix: str = "") -> Fields:
+        """The channel block as a new list, ready to be extended with an event's own fields."""
+        return list(self.block(prefix))
+
+    def wire(self, prefix: str = "") -> str:
+        """The channel block as AMI wire text (CRLF-ended lines), as `encode` would write it."""
+        return self._cached(prefix).wire()
+
+
+class _Block:
+    """One leg's block for one prefix, in one state, with its wire text once asked for."""
+
+    __slots__ = ("head", "pairs", "prefix", "rest", "state", "text")
+
+    def __init__(
+        self,
+        prefix: str,
+        state: int,
+        pairs: tuple[tuple[str, str], ...],
+        head: str | None = None,
+        rest: str | None = None,
+    ) -> None:
+        self.prefix = prefix
+        self.state = state
+        self.pairs = pairs  # Channel, the two state pairs, then the rest
+        self.head = head  # wire text of the Channel line
+        self.rest = rest  # wire text of the pairs after the state
+        self.text: str | None = None
+
+    def restated(self, state: int) -> _Block:
+        """The same block in another state: only the two state lines differ."""
+        pairs = self.pairs[:1] + _state_pairs(self.prefix, state) + self.pairs[3:]
+        return _Block(self.prefix, state, pairs, self.head, self.rest)
+
+    def wire(self) -> str:
+        """The block's wire text (CRLF-ended lines)."""
+        text = self.text
+        if text is None:
+            if self.head is None or self.rest is None:
+                self.head = wire_lines(self.pairs[:1])
+                self.rest = wire_lines(self.pairs[3:])
+            text = self.text = self.head + _state_text(self.prefix, self.state) + self.rest
+        return text
+
+
+def wire_lines(fields: Sequence[tuple[str, str]]) -> str:
+    """``fields`` as AMI wire lines, the same text `encode_text` gives them (without the final
+    empty line), for the engine's own fields: their keys are constants of this package, and a
+    value holding CR or LF goes through the codec, which turns them into spaces."""
+    lines = _LINES
+    try:
+        return "".join(map(lines.__getitem__, fields))
+    except KeyError:
+        pass
+    if len(lines) > _MAX_LINES:
+        lines.clear()
+    for pair in fields:
+        if pair not in lines:
+            key, value = pair
+            if "\r" in value or "\n" in value:
+                lines[pair] = encode_text((pair,))[:-2]
+            else:
+                lines[pair] = f"{key}: {value}\r\n"
+    return "".join(map(lines.__getitem__, fields))
+
+
+class CallEvent(list[tuple[str, str]]):
+    """The flat field list listeners receive for an event built by `Pbx.emit_call`, which can
+    also give its wire text from the legs' cached text (``wire_text``), so the AMI server does
+    not serialise the same leg again for every event it appears in."""
+
+    __slots__ = ("_parts",)
+
+    # head fields, the legs' blocks, extra fields
+    _parts: tuple[Fields, _Block | None, _Block | None, Fields]
+
+    def wire_text(self) -> str:
+        """The serialised fields (without the ``Event:`` line and the final empty line)."""
+        head, chan, dest, extra = self._parts
+        text = wire_lines(head) if head else ""
+        if chan is not None:
+            text += chan.text or chan.wire()
+        if dest is not None:
+            text += dest.text or dest.wire()
+        if extra:
+            text += wire_lines(extra)
+        return text
 
 
 class Pbx:
@@ -186,7 +375,7 @@ class Pbx:
         )
         self.channels[chan.name] = chan
         if self.listeners:
-            self.emit("Newchannel", chan.fields())
+            self.emit_call("Newchannel", chan)
         return chan
 
     def new_bridge_id(self) -> str:
@@ -195,43 +384,59 @@ class Pbx:
         return f"{self.epoch:08x}-0000-4000-8000-{self._bridge_seq:012x}"
 
     def emit(self, event: str, fields: Fields) -> None:
-        """Send one event to every listener."""
+        """Send one event made of ``fields`` (keys: this package's constants) to every listener."""
+        self.emit_call(event, None, fields)
+
+    def emit_call(
+        self,
+        event: str,
+        chan: Channel | None,
+        extra: Fields = _NO_FIELDS,
+        *,
+        dest: Channel | None = None,
+        head: Fields = _NO_FIELDS,
+    ) -> None:
+        """Send ``head`` + ``chan``'s block + ``dest``'s ``Dest`` block + ``extra``: the shape
+        of nearly every call event, built from the legs' cached blocks (see `CallEvent`)."""
+        fields = CallEvent(head)
+        chan_entry = dest_entry = None
+        if chan is not None:
+            chan_entry = chan._cached("")
+            fields += chan_entry.pairs
+        if dest is not None:
+            dest_entry = dest._cached("Dest")
+            fields += dest_entry.pairs
+        fields += extra
+        fields._parts = (head, chan_entry, dest_entry, extra)
         for listener in self.listeners:
             listener(event, fields)
 
     def set_state(self, chan: Channel, state: int) -> None:
         """Change a leg's state, announcing it with Newstate."""
-        chan.state = state
+        chan.set_state(state)
         if self.listeners:
-            self.emit("Newstate", chan.fields())
+            self.emit_call("Newstate", chan)
 
     def hangup(self, chan: Channel, cause: int = NORMAL_CLEARING) -> None:
         """Remove a leg, announcing it with Hangup (Cause, Cause-txt)."""
         if self.channels.pop(chan.name, None) is None:
             return
         if self.listeners:
-            fields = chan.fields()
-            fields.append(("Cause", str(cause)))
-            fields.append(("Cause-txt", CAUSE_TXT.get(cause, "Unknown")))
-            self.emit("Hangup", fields)
+            cause_txt = CAUSE_TXT.get(cause, "Unknown")
+            self.emit_call("Hangup", chan, [("Cause", str(cause)), ("Cause-txt", cause_txt)])
 
     def dial_begin(self, caller: Channel, dest: Channel, dial_string: str) -> None:
         """DialBegin from ``caller`` to ``dest``."""
         if self.listeners:
-            fields = caller.fields()
-            fields += dest.fields("Dest")
-            fields.append(("DialString", dial_string))
-            self.emit("DialBegin", fields)
+            self.emit_call("DialBegin", caller, [("DialString", dial_string)], dest=dest)
 
     def dial_end(self, caller: Channel, dest: Channel, status: str) -> None:
         """DialEnd with DialStatus ANSWER, NOANSWER, CANCEL, BUSY…"""
         if self.listeners:
-            fields = caller.fields()
-            fields += dest.fields("Dest")
-            fields.append(("DialStatus", status))
-            self.emit("DialEnd", fields)
+            self.emit_call("DialEnd", caller, [("DialStatus", status)], dest=dest)
 
-    def _bridge_fields(self, bridge_id: str, count: int) -> Fields:
+    def bridge_fields(self, bridge_id: str, count: int) -> Fields:
+        """The bridge block of BridgeEnter, BridgeLeave and BlindTransfer."""
         return [
             ("BridgeUniqueid", bridge_id),
             ("BridgeType", "basic"),
@@ -247,11 +452,11 @@ class Pbx:
         bridge_id = self.new_bridge_id()
         a.bridge_id = bridge_id
         b.bridge_id = bridge_id
-        a.connected_num, a.connected_name = b.caller_num, b.caller_name
-        b.connected_num, b.connected_name = a.caller_num, a.caller_name
+        a.set_connected(b.caller_num, b.caller_name)
+        b.set_connected(a.caller_num, a.caller_name)
         if self.listeners:
-            self.emit("BridgeEnter", self._bridge_fields(bridge_id, 1) + a.fields())
-            self.emit("BridgeEnter", self._bridge_fields(bridge_id, 2) + b.fields())
+            self.emit_call("BridgeEnter", a, head=self.bridge_fields(bridge_id, 1))
+            self.emit_call("BridgeEnter", b, head=self.bridge_fields(bridge_id, 2))
 
     def unbridge(self, *chans: Channel) -> None:
         """Take legs out of their bridge (BridgeLeave for each)."""
@@ -261,26 +466,22 @@ class Pbx:
                 continue
             remaining -= 1
             if self.listeners:
-                self.emit(
-                    "BridgeLeave", self._bridge_fields(chan.bridge_id, remaining) + chan.fields()
-                )
+                head = self.bridge_fields(chan.bridge_id, remaining)
+                self.emit_call("BridgeLeave", chan, head=head)
             chan.bridge_id = ""
 
     def hold(self, chan: Channel, on: bool) -> None:
         """Hold (with MusicClass) or Unhold on a leg."""
         if self.listeners:
-            fields = chan.fields()
             if on:
-                fields.append(("MusicClass", "default"))
-            self.emit("Hold" if on else "Unhold", fields)
+                self.emit_call("Hold", chan, [("MusicClass", "default")])
+            else:
+                self.emit_call("Unhold", chan)
 
     def user_event(self, chan: Channel | None, name: str, extra: Fields) -> None:
         """``Event: UserEvent`` / ``UserEvent: name`` with custom headers."""
         if self.listeners:
-            fields = chan.fields() if chan is not None else []
-            fields.append(("UserEvent", name))
-            fields += extra
-            self.emit("UserEvent", fields)
+            self.emit_call("UserEvent", chan, [("UserEvent", name), *extra])
 
     def find(self, name: str) -> Channel:
         """The live channel called ``name``, or SimError as Asterisk words it."""

@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -146,63 +146,14 @@ class Scenario:
 
 Path_ = tuple[str | int, ...]
 
-_TOP_KEYS = {
-    "name",
-    "description",
-    "start",
-    "epoch",
-    "duration",
-    "platinum_priority",
-    "callers",
-    "queues",
-    "agents",
-    "bot_pools",
-    "calls",
-}
-_QUEUE_KEYS = {
-    "name",
-    "extension",
-    "strategy",
-    "timeout",
-    "retry",
-    "wrapuptime",
-    "joinempty",
-    "leavewhenempty",
-    "autopause",
-    "max_wait",
-    "overflow",
-    "weight",
-    "skills",
-    "service_level",
-    "short_abandon",
-    "traffic",
-}
-_BOT_KEYS = {
-    "answer_delay",
-    "miss_share",
-    "hold_share",
-    "hold_time",
-    "agent_hangup_share",
-    "break_share",
-    "break_time",
-    "break_reasons",
-}
-_CALL_KEYS = {
-    "id",
-    "at",
-    "queue",
-    "customer_id",
-    "number",
-    "name",
-    "tier",
-    "priority",
-    "patience",
-    "handle_time",
-    "hangup_after",
-    "transcript",
-    "expect",
-    "notes",
-}
+_TOP_KEYS = {"name", "description", "start", "epoch", "duration", "platinum_priority"}
+_TOP_KEYS |= {"callers", "queues", "agents", "bot_pools", "calls"}
+
+
+def _keys(spec: type[Any], *, renamed: dict[str, str] | None = None) -> set[str]:
+    """The TOML keys of a table: the spec dataclass's fields (``renamed`` field → key)."""
+    renamed = renamed or {}
+    return {renamed.get(f.name, f.name) for f in fields(spec)}
 
 
 def _table_list(r: TomlReader, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
@@ -243,7 +194,7 @@ def _traffic(r: TomlReader, t: Any, path: Path_) -> TrafficSpec:
 
 
 def _queue(r: TomlReader, q: dict[str, Any], path: Path_) -> QueueSpec:
-    r.check_keys(q, _QUEUE_KEYS, path)
+    r.check_keys(q, _keys(QueueSpec), path)
     strategy = r.string(q, "strategy", path, "ringall")
     if strategy not in STRATEGIES:
         raise r.fail(
@@ -276,7 +227,7 @@ def _queue(r: TomlReader, q: dict[str, Any], path: Path_) -> QueueSpec:
 def _profile(r: TomlReader, b: Any, path: Path_) -> BotProfile:
     if not isinstance(b, dict):
         raise r.fail(path, "bot must be a table")
-    r.check_keys(b, _BOT_KEYS, path)
+    r.check_keys(b, _keys(BotProfile), path)
     reasons = b.get("break_reasons", ["Break"])
     if not isinstance(reasons, list) or not all(isinstance(x, str) for x in reasons):
         raise r.fail((*path, "break_reasons"), "break_reasons must be a list of strings")
@@ -315,21 +266,7 @@ def _agents(r: TomlReader, data: dict[str, Any]) -> list[AgentSpec]:
     agents = []
     for i, a in enumerate(_table_list(r, data, "agents")):
         path: Path_ = ("agents", i)
-        r.check_keys(
-            a,
-            {
-                "interface",
-                "name",
-                "kind",
-                "queues",
-                "skills",
-                "wrapuptime",
-                "paused",
-                "pause_reason",
-                "bot",
-            },
-            path,
-        )
+        r.check_keys(a, _keys(AgentSpec, renamed={"profile": "bot"}), path)
         kind = r.string(a, "kind", path, "bot")
         if kind not in ("bot", "phone"):
             raise r.fail((*path, "kind"), 'kind must be "bot" or "phone"')
@@ -378,7 +315,7 @@ def _calls(r: TomlReader, data: dict[str, Any], queue_names: set[str]) -> list[S
     calls = []
     for i, c in enumerate(_table_list(r, data, "calls")):
         path: Path_ = ("calls", i)
-        r.check_keys(c, _CALL_KEYS, path)
+        r.check_keys(c, _keys(ScriptedCall), path)
         queue = r.string(c, "queue", path)
         if queue not in queue_names:
             raise r.fail((*path, "queue"), f"no queue named {queue!r}")
@@ -560,6 +497,7 @@ def default_scenario() -> Scenario:
 
 
 __all__ = [
+    "ADDED_BOT",
     "NUMBER_FORMATS",
     "STRATEGIES",
     "AgentSpec",
@@ -577,17 +515,39 @@ __all__ = [
 ]
 
 
+#: How the bots added by ``--bots`` behave: like normal_day's, they answer in 1–4 s, put one
+#: call in ten on hold and take a break after 3 % of their calls.
+ADDED_BOT = BotProfile(
+    answer_delay=Dist("uniform", 2.5, low=1.0, high=4.0),
+    hold_share=0.1,
+    break_share=0.03,
+    break_reasons=("Break", "Coffee"),
+)
+
+
 def with_bots(scenario: Scenario, count: int, queues: tuple[str, ...] = ()) -> Scenario:
-    """The scenario with ``count`` more bots (``--bots N``) in ``queues`` (default: all)."""
+    """The scenario with ``count`` more bots (``--bots N``) in ``queues`` (default: all).
+
+    They are named ``Bot 5001``, ``Bot 5002``… (skipping interfaces already taken), behave as
+    `ADDED_BOT` says and hold every skill their queues require, so each can take any call.
+    """
     if count < 0:
         raise ValueError("bot count must not be negative")
     names = queues or tuple(q.name for q in scenario.queues)
+    skills: dict[str, int] = {}
+    for spec in scenario.queues:
+        if spec.name in names:
+            for skill, level in spec.skills.items():
+                skills[skill] = max(level, skills.get(skill, 0))
+    memberships = tuple((name, 0) for name in names)
     used = {a.interface for a in scenario.agents}
     agents = list(scenario.agents)
     ext = 5001
     while len(agents) < len(scenario.agents) + count:
         interface = f"PJSIP/{ext}"
         if interface not in used:
-            agents.append(AgentSpec(interface, f"Bot {ext}", "bot", tuple((q, 0) for q in names)))
+            agents.append(
+                AgentSpec(interface, f"Bot {ext}", "bot", memberships, skills, profile=ADDED_BOT)
+            )
         ext += 1
     return replace(scenario, agents=tuple(agents))

@@ -9,16 +9,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any
 
 from console.cti.frames import FrameError, FrameParser, Message, encode
+from telephony_sim.ami_server import AmiServer, PublishingEngine, engine_server
+from telephony_sim.outbound import OriginateRequest
 
 Fields = list[tuple[str, str]]
 Listener = Callable[[str, list[tuple[str, str]]], None]
 
 
+#: The AMI account of the tests' servers (RawClient.login's default).
+USERS = {"admin": "s3cret"}
+
+
 class FakeSimError(Exception):
     """Stands in for telephony_sim.engine.SimError."""
+
+
+@contextlib.asynccontextmanager
+async def serving(
+    engine: PublishingEngine,
+    errors: tuple[type[Exception], ...] = (FakeSimError,),
+    users: Mapping[str, str] = USERS,
+    **options: Any,
+) -> AsyncIterator[AmiServer]:
+    """An AMI server in front of ``engine`` on a free port, closed afterwards."""
+    server = engine_server(engine, errors, users, port=0, **options)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.close()
 
 
 class FakeEngine:
@@ -119,21 +142,26 @@ class FakeEngine:
         if not found:
             raise FakeSimError("Interface not found")
 
-    def originate(
-        self,
-        channel: str,
-        exten: str,
-        context: str,
-        caller_id: str,
-        timeout_ms: int,
-        action_id: str,
-    ) -> None:
-        self.calls.append(("originate", channel, exten, context, caller_id, timeout_ms))
+    def originate(self, request: OriginateRequest) -> None:
+        self.calls.append(
+            (
+                "originate",
+                request.channel,
+                request.exten,
+                request.context,
+                request.caller_id,
+                request.timeout_ms,
+            )
+        )
         # The real engine answers later on its clock; a loop callback gives the same ordering.
         asyncio.get_running_loop().call_soon(
             self.emit,
             "OriginateResponse",
-            [("ActionID", action_id), ("Response", "Success"), ("Channel", channel)],
+            [
+                ("ActionID", request.action_id),
+                ("Response", "Success"),
+                ("Channel", request.channel),
+            ],
         )
 
     def redirect(self, channel: str, exten: str, context: str) -> None:

@@ -9,11 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from console.cti.frames import Message
-from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
-from tests.integration.ami_support import FakeEngine, FakeSimError, RawClient
-
-USERS = {"admin": "s3cret"}
+from tests.integration.ami_support import FakeEngine, RawClient, serving
 
 
 @pytest.fixture
@@ -23,18 +20,8 @@ async def engine() -> FakeEngine:
 
 @pytest.fixture
 async def server(engine: FakeEngine) -> AsyncIterator[AmiServer]:
-    ami = AmiServer(
-        EngineActions(engine, (FakeSimError,)).actions(),
-        USERS,
-        port=0,
-        max_client_buffer=256 * 1024,
-    )
-    engine.add_listener(ami.publish_event)
-    await ami.start()
-    try:
+    async with serving(engine, max_client_buffer=256 * 1024) as ami:
         yield ami
-    finally:
-        await ami.close()
 
 
 @pytest.fixture

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from console.cli import main as callconsole_main
+from console.simproc import start_simulator
 from telephony_sim.ami_server import DEMO_USER
 from telephony_sim.cli import CliError, ServeOptions, load_users, main, serve_engine
 from tests.integration.ami_support import FakeEngine, FakeSimError, RawClient
@@ -167,7 +169,6 @@ async def test_replay_command_in_a_subprocess(tmp_path: Path) -> None:
     [
         (["--scenario", "no-such-scenario"], "no-such-scenario:1: no such scenario"),
         (["--db", "missing.sqlite"], "missing.sqlite: no such CRM database file"),
-        (["--bots", "3"], "--bots: not supported by this engine yet"),
     ],
 )
 def test_serve_runtime_errors_are_one_line(
@@ -178,3 +179,55 @@ def test_serve_runtime_errors_are_one_line(
     assert err.startswith("telephony_sim: error: ")
     assert message in err
     assert err.count("\n") == 1
+
+
+UNSTAFFED = """
+name = "unstaffed"
+[[queues]]
+name = "sales"
+extension = "700"
+strategy = "leastrecent"
+[queues.traffic]
+rate = 600
+handle_time = 20
+"""
+
+
+async def test_serve_with_bots_staffs_the_queues_and_answers_calls(tmp_path: Path) -> None:
+    scenario = tmp_path / "unstaffed.toml"
+    scenario.write_text(UNSTAFFED, encoding="utf-8")
+    sim = await start_simulator(["--scenario", str(scenario), "--bots", "5", "--speed", "60"])
+    client = await RawClient.connect(sim.port)
+    try:
+        await client.login(*DEMO_USER, events="off")
+        await client.send(("Action", "QueueStatus"), ("Queue", "sales"))
+        items = await client.read_until(lambda m: m.get("Event") == "QueueStatusComplete")
+        members = {
+            m.get("Location"): m.get("Name") for m in items if m.get("Event") == "QueueMember"
+        }
+        assert len(members) == 5
+        assert all(name.startswith("Bot ") for name in members.values())
+
+        await client.action(("Action", "Events"), ("EventMask", "on"))
+        # 600 calls/hour at 60x: a caller every 0.1 s of wall time; bots answer after 2 s.
+        events = await client.read_until(lambda m: m.get("Event") == "AgentComplete")
+        connects = [m for m in events if m.get("Event") == "AgentConnect"]
+        assert connects and {m.get("Interface") for m in connects} <= set(members)
+    finally:
+        await client.close()
+        await sim.stop()
+
+
+def test_callconsole_sim_forwards_bots_to_the_simulator(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "unstaffed.toml"
+    scenario.write_text(UNSTAFFED, encoding="utf-8")
+    argv = ["sim", "run", "--scenario", str(scenario), "--duration", "10m", "--report", "json"]
+    assert callconsole_main([*argv, "--bots", "4"]) == 0
+    sales = json.loads(capsys.readouterr().out)["queues"]["sales"]
+    assert sales["answered"] > 50
+    with pytest.raises(SystemExit) as caught:
+        callconsole_main([*argv, "--bots", "-4"])
+    assert caught.value.code == 2
+    assert "argument --bots: must be 0 or more" in capsys.readouterr().err

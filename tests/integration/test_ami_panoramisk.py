@@ -7,23 +7,21 @@ from typing import Any
 
 from panoramisk import Manager
 
-from telephony_sim.ami_actions import EngineActions
-from telephony_sim.ami_server import AmiServer
-from tests.integration.ami_support import FakeEngine, FakeSimError
+from tests.integration.ami_support import FakeEngine, serving
 
 
 async def test_panoramisk_logs_in_pings_lists_and_gets_events() -> None:
     engine = FakeEngine()
-    server = AmiServer(
-        EngineActions(engine, (FakeSimError,)).actions(), {"admin": "s3cret"}, port=0
-    )
-    engine.add_listener(server.publish_event)
-    await server.start()
+    async with serving(engine) as server:
+        await _talk_to(server.port, engine)
+
+
+async def _talk_to(port: int, engine: FakeEngine) -> None:
     logged_in = asyncio.Event()
     events: asyncio.Queue[Any] = asyncio.Queue()
     manager = Manager(
         host="127.0.0.1",
-        port=server.port,
+        port=port,
         username="admin",
         secret="s3cret",
         loop=asyncio.get_running_loop(),
@@ -56,4 +54,3 @@ async def test_panoramisk_logs_in_pings_lists_and_gets_events() -> None:
         assert (event.channel, event.calleridnum) == ("PJSIP/trunk-7", "0612345678")
     finally:
         manager.close()
-        await server.close()

@@ -8,7 +8,7 @@ import pytest
 
 from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
-from tests.integration.ami_support import FakeEngine, FakeSimError, RawClient, names
+from tests.integration.ami_support import FakeEngine, FakeSimError, RawClient, names, serving
 
 USERS = {"admin": "s3cret", "other": "pa55"}
 
@@ -20,13 +20,8 @@ async def engine() -> FakeEngine:
 
 @pytest.fixture
 async def server(engine: FakeEngine) -> AsyncIterator[AmiServer]:
-    ami = AmiServer(EngineActions(engine, (FakeSimError,)).actions(), USERS, port=0)
-    engine.add_listener(ami.publish_event)
-    await ami.start()
-    try:
+    async with serving(engine, users=USERS) as ami:
         yield ami
-    finally:
-        await ami.close()
 
 
 @pytest.fixture

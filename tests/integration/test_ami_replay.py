@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from telephony_sim.ami_actions import EngineActions
-from telephony_sim.ami_server import AmiServer
 from telephony_sim.recorder import (
     READ_ONLY,
     Recorder,
@@ -18,34 +16,27 @@ from telephony_sim.recorder import (
     replay,
     replay_server,
 )
-from tests.integration.ami_support import FakeEngine, FakeSimError, RawClient
-
-USERS = {"admin": "s3cret"}
+from tests.integration.ami_support import USERS, FakeEngine, RawClient, serving
 
 
 async def record_a_session(path: Path) -> None:
     engine = FakeEngine()
     ticks = iter(float(n) for n in range(1000))
     recorder = Recorder(path, now=lambda: next(ticks))
-    server = AmiServer(
-        EngineActions(engine, (FakeSimError,)).actions(), USERS, port=0, recorder=recorder
-    )
-    engine.add_listener(server.publish_event)
-    await server.start()
-    a = await RawClient.connect(server.port)
-    b = await RawClient.connect(server.port)
-    try:
-        await a.login()
-        await b.login()
-        engine.emit("Newchannel", [("Channel", "PJSIP/trunk-1"), ("CallerIDName", "José")])
-        engine.emit("Hangup", [("Channel", "PJSIP/trunk-1"), ("Cause", "16")])
-        for client in (a, b):
-            await client.read_until(lambda m: m.get("Event") == "Hangup")
-    finally:
-        await a.close()
-        await b.close()
-        await server.close()
-        recorder.close()
+    async with serving(engine, recorder=recorder) as server:
+        a = await RawClient.connect(server.port)
+        b = await RawClient.connect(server.port)
+        try:
+            await a.login()
+            await b.login()
+            engine.emit("Newchannel", [("Channel", "PJSIP/trunk-1"), ("CallerIDName", "José")])
+            engine.emit("Hangup", [("Channel", "PJSIP/trunk-1"), ("Cause", "16")])
+            for client in (a, b):
+                await client.read_until(lambda m: m.get("Event") == "Hangup")
+        finally:
+            await a.close()
+            await b.close()
+    recorder.close()
 
 
 async def test_recording_holds_each_event_once_and_each_reply(tmp_path: Path) -> None:

@@ -37,6 +37,11 @@ def build(toml: str, seed: int = 1) -> tuple[Engine, Recorder]:
     return engine, Recorder(engine)
 
 
+def queue(name: str = "q", *, strategy: str = "rrmemory", extra: str = "", ext: str = "600") -> str:
+    """A [[queues]] table."""
+    return f'[[queues]]\nname = "{name}"\nextension = "{ext}"\nstrategy = "{strategy}"\n{extra}\n'
+
+
 def bot(ext: int, queues: str, extra: str = "", delay: float = 0) -> str:
     """An [[agents]] bot table answering after ``delay`` seconds."""
     return f"""

@@ -175,3 +175,37 @@ def test_any_value_stays_inside_its_frame(value: str) -> None:
     assert len(items) == 1
     assert isinstance(items[0], Message)
     assert items[0].get("Event") == ""
+
+
+def _reference_encode(pairs: list[tuple[str, str]]) -> bytes:
+    # The codec as first written (one f-string per pair): the fast path must match it.
+    text = ""
+    for key, value in pairs:
+        if not key or key != key.strip() or any(c in key for c in ":\r\n"):
+            raise ValueError(key)
+        text += f"{key}: {value.replace(chr(13), ' ').replace(chr(10), ' ')}\r\n"
+    return (text + "\r\n").encode("utf-8", errors="replace")
+
+
+any_keys = st.one_of(keys, st.text(max_size=6))
+
+
+@given(st.lists(st.tuples(any_keys, st.text(max_size=40)), max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_encode_matches_the_plain_algorithm(pairs: list[tuple[str, str]]) -> None:
+    try:
+        expected = _reference_encode(pairs)
+    except ValueError:
+        with pytest.raises(ValueError):
+            encode(pairs)
+        return
+    assert encode(pairs) == expected
+    assert encode(iter(pairs)) == expected  # any iterable, and again once keys are known
+    assert encode(tuple(pairs)) == expected
+
+
+@pytest.mark.parametrize("bad", [[("A", 1)], [("A", None)], [("A",)], [("A", "b", "c")]])
+def test_encode_refuses_malformed_pairs(bad: list[tuple[object, ...]]) -> None:
+    encode([("A", "warm the key cache")])
+    with pytest.raises((TypeError, ValueError)):
+        encode(bad)  # type: ignore[arg-type]

@@ -9,10 +9,11 @@ import pytest
 
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
+from telephony_sim.outbound import OriginateRequest
 from telephony_sim.pbx import SimError
 from telephony_sim.queue_log import QueueLog
 from telephony_sim.scenarios import parse_scenario
-from tests.unit.sim_helpers import bot, build, call
+from tests.unit.sim_helpers import bot, build, call, queue
 
 PHONE = """
 [[agents]]
@@ -26,10 +27,6 @@ queues = {queues}
 
 def phone(queues: str = '["q"]', extra: str = "") -> str:
     return PHONE.format(queues=queues, extra=extra)
-
-
-def queue(name: str = "q", strategy: str = "rrmemory", extra: str = "", ext: str = "600") -> str:
-    return f'[[queues]]\nname = "{name}"\nextension = "{ext}"\nstrategy = "{strategy}"\n{extra}\n'
 
 
 def test_ring_no_answer_reports_ms_and_reoffers_after_retry() -> None:
@@ -242,7 +239,9 @@ def test_redirect_blind_transfers_a_connected_caller_to_another_queue() -> None:
 def test_originate_rings_the_agent_then_the_customer() -> None:
     engine, rec = build(queue() + phone())
     engine.originate(
-        "PJSIP/1001", "+14155550199", "from-internal", '"Callback" <600>', 20000, "cb-1"
+        OriginateRequest(
+            "PJSIP/1001", "+14155550199", "from-internal", '"Callback" <600>', 20000, "cb-1"
+        )
     )
     engine.run_virtual(1)
     assert rec.named("OriginateResponse") == []
@@ -253,7 +252,9 @@ def test_originate_rings_the_agent_then_the_customer() -> None:
     assert len(rec.named("BridgeEnter")) == 2
     engine.phone("PJSIP/1001", "hangup")
     assert not engine.pbx.channels
-    engine.originate("PJSIP/1001", "+14155550199", "from-internal", "", 5000, "cb-2")
+    engine.originate(
+        OriginateRequest("PJSIP/1001", "+14155550199", timeout_ms=5000, action_id="cb-2")
+    )
     engine.run_virtual(10)
     fail = [f for _t, f in rec.named("OriginateResponse") if f["ActionID"] == "cb-2"]
     assert (fail[0]["Response"], fail[0]["Reason"]) == ("Failure", "3")

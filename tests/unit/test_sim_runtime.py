@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +18,9 @@ from console.services.metrics import (
     occupancy,
     service_level,
 )
+from telephony_sim.cli import main
 from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.headless import add_run_command, run_command
 from telephony_sim.scenarios import default_scenario
 from tests.unit.sim_helpers import bot, build, call
 
@@ -115,19 +115,19 @@ def test_metric_definitions() -> None:
     assert service_level(empty) is None and asa(empty) is None and occupancy(empty) is None
 
 
-def _args(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_run_command(parser.add_subparsers(dest="command"))
-    return parser.parse_args(["run", *argv])
-
-
 def test_headless_run_prints_a_json_report(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        run_command(
-            _args("--scenario", "normal_day", "--duration", "2h", "--seed", "4", "--report", "json")
-        )
-        == 0
-    )
+    argv = [
+        "run",
+        "--scenario",
+        "normal_day",
+        "--duration",
+        "2h",
+        "--seed",
+        "4",
+        "--report",
+        "json",
+    ]
+    assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["duration_s"] == 7200 and report["seed"] == 4
     support = report["queues"]["support"]
@@ -147,10 +147,56 @@ def test_headless_run_prints_a_json_report(capsys: pytest.CaptureFixture[str]) -
 
 
 def test_headless_run_text_report_and_errors(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run_command(_args("--duration", "30m", "--bots", "2")) == 0
+    assert main(["run", "--duration", "30m", "--bots", "2"]) == 0
     out = capsys.readouterr().out
     assert "support" in out and "ASA" in out
-    assert run_command(_args("--scenario", "nope")) == 1
+    assert main(["run", "--scenario", "nope"]) == 1
     assert "no such scenario" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        _args("--duration", "forever")
+        main(["run", "--duration", "forever"])
+
+
+NO_AGENTS = """
+name = "unstaffed"
+[[queues]]
+name = "sales"
+strategy = "leastrecent"
+[queues.traffic]
+rate = 120
+handle_time = 60
+patience = "5m"
+"""
+
+
+def test_headless_run_with_bots_answers_calls(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "unstaffed.toml"
+    scenario.write_text(NO_AGENTS, encoding="utf-8")
+    argv = ["run", "--scenario", str(scenario), "--duration", "1h", "--report", "json"]
+
+    assert main(argv) == 0
+    nobody = json.loads(capsys.readouterr().out)["queues"]["sales"]
+    assert nobody["answered"] == 0 and nobody["abandoned"] > 50
+
+    assert main([*argv, "--bots", "3"]) == 0
+    staffed = json.loads(capsys.readouterr().out)["queues"]["sales"]
+    assert staffed["offered"] > 50
+    assert staffed["answered"] >= 0.9 * staffed["offered"]  # 2 Erlangs on 3 bots
+    assert 0 < staffed["occupancy"] < 1
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("-1", "must be 0 or more, got -1"), ("many", "expected a whole number, got 'many'")],
+)
+@pytest.mark.parametrize("command", ["run", "serve"])
+def test_bad_bot_counts_get_one_clear_line_and_status_2(
+    command: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([command, "--bots", value])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1] == f"telephony_sim {command}: error: argument --bots: {message}"
+    assert "Traceback" not in err

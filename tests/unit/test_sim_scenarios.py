@@ -12,6 +12,7 @@ import pytest
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from telephony_sim.scenarios import (
+    ADDED_BOT,
     ScenarioError,
     default_scenario,
     load_scenario,
@@ -135,6 +136,28 @@ def test_default_scenario_and_with_bots() -> None:
     scenario = with_bots(default_scenario(), 5)
     assert len(scenario.agents) == 15
     assert len({a.interface for a in scenario.agents}) == 15
+    added = scenario.agents[10:]
+    assert [a.name for a in added] == [f"Bot {n}" for n in range(5001, 5006)]
+    assert all(a.kind == "bot" and a.profile == ADDED_BOT for a in added)
+    with pytest.raises(ValueError):
+        with_bots(default_scenario(), -1)
+
+
+def test_added_bots_have_the_skills_their_queues_require() -> None:
+    # normal_day's billing queue needs billing >= 1: the added bots must be able to take it.
+    scenario = with_bots(load_scenario("normal_day"), 2)
+    bots = scenario.agents[-2:]
+    assert all(a.skills == {"billing": 1} for a in bots)
+    assert all({q for q, _penalty in a.queues} == {"support", "billing"} for a in bots)
+    engine = Engine(scenario, seed=2, clock=VirtualClock())
+    connected: set[tuple[str, str]] = set()
+    engine.add_listener(
+        lambda n, f: (
+            connected.add((dict(f)["Queue"], dict(f)["Interface"])) if n == "AgentConnect" else None
+        )
+    )
+    engine.run_virtual(4 * 3600)
+    assert {("billing", a.interface) for a in bots} <= connected
 
 
 BAD_CASES = [

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.unit.sim_helpers import bot, build, call
-
-
-def queue(strategy: str, extra: str = "") -> str:
-    return f'[[queues]]\nname = "q"\nextension = "600"\nstrategy = "{strategy}"\n{extra}\n'
-
+from tests.unit.sim_helpers import bot, build, call, queue
 
 ABC = bot(2001, '["q"]') + bot(2002, '["q"]') + bot(2003, '["q"]')
 
 
 def test_linear_always_rings_the_first_free_member_in_order() -> None:
     calls = "".join(call(t) for t in (0, 20, 40, 60))
-    engine, rec = build(queue("linear") + ABC + calls)
+    engine, rec = build(queue(strategy="linear") + ABC + calls)
     engine.run_virtual(100)
     assert rec.connected() == ["PJSIP/2001"] * 4
 
 
 def test_rrmemory_goes_round_from_the_last_member_rung() -> None:
     calls = "".join(call(t) for t in (0, 20, 40, 60))
-    engine, rec = build(queue("rrmemory") + ABC + calls)
+    engine, rec = build(queue(strategy="rrmemory") + ABC + calls)
     engine.run_virtual(100)
     assert rec.connected() == ["PJSIP/2001", "PJSIP/2002", "PJSIP/2003", "PJSIP/2001"]
 
@@ -37,13 +32,13 @@ AB = bot(2001, '["q"]') + bot(2002, '["q"]')
 
 
 def test_leastrecent_picks_the_member_idle_longest() -> None:
-    engine, rec = build(queue("leastrecent") + AB + HISTORY)
+    engine, rec = build(queue(strategy="leastrecent") + AB + HISTORY)
     engine.run_virtual(300)
     assert rec.connected() == ["PJSIP/2001", "PJSIP/2002", "PJSIP/2001", "PJSIP/2001", "PJSIP/2001"]
 
 
 def test_fewestcalls_picks_the_member_with_fewest_completed_calls() -> None:
-    engine, rec = build(queue("fewestcalls") + AB + HISTORY)
+    engine, rec = build(queue(strategy="fewestcalls") + AB + HISTORY)
     engine.run_virtual(300)
     assert rec.connected()[-1] == "PJSIP/2002"
     assert rec.connected()[:4] == ["PJSIP/2001", "PJSIP/2002", "PJSIP/2001", "PJSIP/2001"]
@@ -51,7 +46,7 @@ def test_fewestcalls_picks_the_member_with_fewest_completed_calls() -> None:
 
 def test_ringall_rings_everyone_and_the_first_to_answer_wins() -> None:
     agents = bot(2001, '["q"]', delay=3) + bot(2002, '["q"]', delay=1)
-    engine, rec = build(queue("ringall") + agents + call(0))
+    engine, rec = build(queue(strategy="ringall") + agents + call(0))
     engine.run_virtual(30)
     assert rec.called() == ["PJSIP/2001", "PJSIP/2002"]
     assert rec.connected() == ["PJSIP/2002"]
@@ -68,7 +63,7 @@ def test_random_spreads_calls_and_repeats_under_the_same_seed() -> None:
     four = ABC + bot(2004, '["q"]')
 
     def picks(seed: int) -> list[str]:
-        engine, rec = build(queue("random") + four + calls, seed=seed)
+        engine, rec = build(queue(strategy="random") + four + calls, seed=seed)
         engine.run_virtual(700)
         return rec.connected()
 
@@ -88,7 +83,7 @@ def test_lower_penalty_first_higher_only_when_none_lower_is_free(strategy: str) 
     )
     # First call keeps the penalty-0 member busy for 100 s; the second must go to penalty 2.
     calls = call(0, handle=100) + call(10, handle=5) + call(200)
-    engine, rec = build(queue(strategy) + agents + calls)
+    engine, rec = build(queue(strategy=strategy) + agents + calls)
     engine.run_virtual(300)
     assert rec.called() == ["PJSIP/2002", "PJSIP/2001", "PJSIP/2002"]
 
@@ -100,6 +95,6 @@ def test_skills_only_members_with_the_required_level_are_rung() -> None:
         + bot(2003, '["q"]')
     )
     calls = call(0, handle=5) + call(20, handle=5)
-    engine, rec = build(queue("linear", "skills = { billing = 2 }") + agents + calls)
+    engine, rec = build(queue(strategy="linear", extra="skills = { billing = 2 }") + agents + calls)
     engine.run_virtual(60)
     assert rec.called() == ["PJSIP/2002", "PJSIP/2002"]
