@@ -96,7 +96,9 @@ class CallConsoleApp(App[None]):
         try:
             await cti.start()
         except AmiAuthError as exc:
-            self.notify(f"The PBX refused the login: {exc}", severity="error", timeout=30)
+            self.notify(
+                f"The PBX refused the login: {exc}", severity="error", timeout=30, markup=False
+            )
         async for event in stream:
             self.forward(event)
             if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
@@ -108,12 +110,13 @@ class CallConsoleApp(App[None]):
         try:
             joined = await runtime.log_in_to_queues()
         except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"could not log in to the queues: {exc}", severity="error")
+            self.notify(f"could not log in to the queues: {exc}", severity="error", markup=False)
         else:
             if not joined:
                 self.notify(
                     "None of your queues exist on this PBX: no calls will ring here.",
                     severity="warning",
+                    markup=False,
                 )
         self.joined_queues = tuple(joined)
         if self.agent_screen is not None and not self._restored:

@@ -205,7 +205,7 @@ class AgentScreen(Screen[None]):
     def action_pick(self) -> None:
         pop = self.desk.state.pop
         if pop is None or not pop.is_ambiguous:
-            self.notify("Only one customer has this number.", timeout=3)
+            self.notify("Only one customer has this number.", timeout=3, markup=False)
             return
         chosen = pop.profile.id if pop.profile else None
         self.app.push_screen(
@@ -228,7 +228,7 @@ class AgentScreen(Screen[None]):
                 self.runtime.agent_id, pop.profile.id, context="screen_pop"
             )
         except Exception as exc:  # an audit failure must not break the call
-            self.notify(f"could not write the audit log: {exc}", severity="warning")
+            self.notify(f"could not write the audit log: {exc}", severity="warning", markup=False)
 
     # ---------------------------------------------------------------- customers
 
@@ -271,7 +271,7 @@ class AgentScreen(Screen[None]):
     def _unknown_caller(self) -> str | None:
         pop = self.desk.state.pop
         if pop is None or pop.profile is not None:
-            self.notify("Only for a caller who is not in the CRM.", timeout=3)
+            self.notify("Only for a caller who is not in the CRM.", timeout=3, markup=False)
             return None
         return pop.caller.e164 or ""
 
@@ -293,7 +293,7 @@ class AgentScreen(Screen[None]):
         number = self._unknown_caller()
         if not number:
             if number == "":
-                self.notify("There is no valid number to attach.", timeout=3)
+                self.notify("There is no valid number to attach.", timeout=3, markup=False)
             return
         self.app.push_screen(
             AttachNumberScreen(
@@ -365,6 +365,7 @@ class AgentScreen(Screen[None]):
             f"Unfinished wrap-up from {record.offered_at:%H:%M} offered back "
             f"({record.caller_raw or 'unknown caller'}).",
             timeout=8,
+            markup=False,
         )
         self.app.push_screen(
             WrapUpScreen(
@@ -383,12 +384,16 @@ class AgentScreen(Screen[None]):
 
     async def _phone(self, command: str) -> None:
         if not self.sim_phone:
-            self.notify("This PBX has no desk-phone control: use your phone.", severity="warning")
+            self.notify(
+                "This PBX has no desk-phone control: use your phone.",
+                severity="warning",
+                markup=False,
+            )
             return
         try:
             await self.runtime.cti.sim_phone(self.runtime.interface, command)
         except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"{command} failed: {exc}", severity="error")
+            self.notify(f"{command} failed: {exc}", severity="error", markup=False)
 
     async def action_answer(self) -> None:
         if self.desk.state.phase == "ringing":
@@ -412,7 +417,7 @@ class AgentScreen(Screen[None]):
         try:
             await self.runtime.cti.hangup(call.agent_channel)
         except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"hang up failed: {exc}", severity="error")
+            self.notify(f"hang up failed: {exc}", severity="error", markup=False)
 
     async def action_transfer(self) -> None:
         if self.desk.state.phase not in ("talking", "held"):
@@ -427,7 +432,7 @@ class AgentScreen(Screen[None]):
         try:
             await self.runtime.cti.redirect(call.channel, extension)
         except Exception as exc:  # e.g. "Redirect failed: no such extension"
-            self.notify(f"transfer to {extension} failed: {exc}", severity="error")
+            self.notify(f"transfer to {extension} failed: {exc}", severity="error", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Desk-phone keys are shown disabled when the PBX has no SimPhone (a real Asterisk).
@@ -453,7 +458,7 @@ class AgentScreen(Screen[None]):
         try:
             await self.runtime.set_ready(ready, reason=reason)
         except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"could not change state: {exc}", severity="error")
+            self.notify(f"could not change state: {exc}", severity="error", markup=False)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

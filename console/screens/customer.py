@@ -237,7 +237,7 @@ class CustomerScreen(Screen[None]):
             await self.customers.record_view(self.agent_id, self.customer_id)
             self.viewed = True
         except ServiceError as exc:
-            self.notify(f"could not record the view: {exc}", severity="warning")
+            self.notify(f"could not record the view: {exc}", severity="warning", markup=False)
         await self._load_page()
         await self._load_tickets()
         self.loaded = True
@@ -283,7 +283,7 @@ class CustomerScreen(Screen[None]):
         try:
             rows = await self.tickets.open_for(self.customer_id)
         except ServiceError as exc:
-            self.notify(f"could not load the tickets: {exc}", severity="error")
+            self.notify(f"could not load the tickets: {exc}", severity="error", markup=False)
             return
         # Recent closed tickets: the ones the contacts shown so far refer to.
         known = {t.id for t in rows}
@@ -339,7 +339,7 @@ class CustomerScreen(Screen[None]):
                 self.customer_id, self.page_size, before=self.next_cursor
             )
         except ServiceError as exc:
-            self.notify(f"could not load the history: {exc}", severity="error")
+            self.notify(f"could not load the history: {exc}", severity="error", markup=False)
             return
         finally:
             self._loading_page = False
@@ -427,7 +427,9 @@ class CustomerScreen(Screen[None]):
 
     async def _edited(self, changed: frozenset[str] | None) -> None:
         if changed:
-            self.notify("Saved: " + ", ".join(sorted(changed)).replace("_", " "), timeout=4)
+            self.notify(
+                "Saved: " + ", ".join(sorted(changed)).replace("_", " "), timeout=4, markup=False
+            )
             await self._load_profile()
 
     def action_add_number(self) -> None:
@@ -446,7 +448,7 @@ class CustomerScreen(Screen[None]):
 
     async def _number_added(self, e164: str | None) -> None:
         if e164:
-            self.notify(f"Added {e164}", timeout=4)
+            self.notify(f"Added {e164}", timeout=4, markup=False)
             await self._load_profile()
 
     @on(DataTable.RowSelected, "#cust-ticket-table")

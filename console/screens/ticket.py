@@ -208,7 +208,7 @@ class TicketScreen(Screen[bool]):
         self.changed = True
         self.detail = TicketDetail(ticket, self.detail.comments)
         self._draw_ticket(ticket)
-        self.notify(f"Ticket #{ticket.id} is now {ticket.status.value}.", timeout=3)
+        self.notify(f"Ticket #{ticket.id} is now {ticket.status.value}.", timeout=3, markup=False)
 
     def action_back(self) -> None:
         self.dismiss(self.changed)

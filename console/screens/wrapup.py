@@ -165,7 +165,7 @@ class WrapUpScreen(ModalScreen[bool]):
 
     def action_extend(self) -> None:
         if self.extended:
-            self.notify("The wrap-up time can be extended once.", severity="warning")
+            self.notify("The wrap-up time can be extended once.", severity="warning", markup=False)
             return
         self.extended = True
         self.limit *= 2
@@ -262,7 +262,7 @@ class WrapUpScreen(ModalScreen[bool]):
             interaction_id=self.record.id,
         )
         self.created_ticket = created.id
-        self.notify(f"Ticket #{created.id} opened.", timeout=4)
+        self.notify(f"Ticket #{created.id} opened.", timeout=4, markup=False)
         return created.id
 
     async def _followup(self, notes: str, ticket_id: int | None) -> None:

@@ -46,3 +46,29 @@ def test_single_line_and_max_length() -> None:
 def test_output_never_carries_control_codes(raw: str) -> None:
     assert terminal_safe(clean_text(raw), allowed="\n\t")
     assert terminal_safe(clean_text(raw, single_line=True))
+
+
+def test_every_notification_is_plain_text() -> None:
+    """Textual's notify() parses markup by default; ours carry error and customer text."""
+    import ast
+    from pathlib import Path
+
+    import console
+
+    missing = []
+    for path in Path(console.__file__).parent.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "notify"
+            ):
+                plain = any(
+                    k.arg == "markup"
+                    and isinstance(k.value, ast.Constant)
+                    and k.value.value is False
+                    for k in node.keywords
+                )
+                if not plain:
+                    missing.append(f"{path.name}:{node.lineno}")
+    assert not missing, missing
