@@ -296,7 +296,10 @@ class InteractionLog:
             await conn.execute(
                 insert(Interaction)
                 .values(**values)
-                .on_conflict_do_nothing(index_elements=["uniqueid", "agent_id"])
+                .on_conflict_do_nothing(
+                    index_elements=["uniqueid", "agent_id"],
+                    index_where=Interaction.uniqueid.is_not(None),
+                )
             )
             # Rang out here once (ring-no-answer) and is offered to this agent again: the same
             # row rings again; it keeps its first offer time and takes the longer wait.

@@ -99,6 +99,34 @@ def test_volumes_and_shapes_are_realistic(seeded: Path) -> None:
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_the_seeded_database_passes_integrity_check(seeded: Path) -> None:
+    """The load skips CHECK constraints for speed; this re-checks them, and every index."""
+    con = sqlite3.connect(seeded)
+    assert con.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    indexes = {n for (n,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert {"uq_interactions_uniqueid_agent_id", "ix_interactions_agent_unfinished"} <= indexes
+
+
+def first_id(con: sqlite3.Connection) -> int:
+    return int(con.execute("SELECT min(id) FROM interactions").fetchone()[0])
+
+
+def test_integrity_check_would_see_a_seeded_value_outside_its_check(
+    seeded: Path, tmp_path: Path
+) -> None:
+    """Proof the test above can fail: the same pragma the load uses lets a bad value in."""
+    import shutil
+
+    copy = tmp_path / "bad.db"
+    shutil.copy(seeded, copy)
+    con = sqlite3.connect(copy)
+    con.execute("PRAGMA ignore_check_constraints=ON")
+    con.execute("UPDATE interactions SET channel = 'pigeon' WHERE id = ?", (first_id(con),))
+    con.commit()
+    con.execute("PRAGMA ignore_check_constraints=OFF")
+    assert "CHECK constraint failed" in con.execute("PRAGMA integrity_check").fetchone()[0]
+
+
 def test_every_seeded_number_is_valid_e164(seeded: Path) -> None:
     con = sqlite3.connect(seeded)
     numbers = [n for (n,) in con.execute("SELECT DISTINCT e164 FROM phone_numbers")]
