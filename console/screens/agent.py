@@ -14,7 +14,6 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Label
 
 from console.cti.protocol import (
@@ -31,6 +30,7 @@ from console.cti.protocol import (
     TranscriptLine,
 )
 from console.screens.customer import CustomerScreen
+from console.screens.frames import PromptRepaint
 from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from console.factory import ConsoleRuntime
 
 
-class AgentScreen(Screen[None]):
+class AgentScreen(PromptRepaint):
     """Where an agent spends the shift."""
 
     CSS_PATH = "agent.tcss"
