@@ -8,7 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from console.models.base import Base, utcnow
-from console.models.enums import Role, str_enum
+from console.models.enums import Presence, Role, str_enum
 
 
 class Agent(Base):
@@ -28,6 +28,14 @@ class Agent(Base):
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What routing knows of the agent's console: presence, and the console's last heartbeat
+    # (a console that stops beating is gone: its presence no longer counts, its leases lapse).
+    presence: Mapped[Presence] = mapped_column(
+        str_enum(Presence), default=Presence.OFFLINE, server_default="offline"
+    )
+    presence_at: Mapped[datetime | None]
+    heartbeat_at: Mapped[datetime | None]
+    last_routed_at: Mapped[datetime | None]  # round-robin: who was given work longest ago
 
     skills: Mapped[list[AgentSkill]] = relationship(back_populates="agent", lazy="raise")
 

@@ -103,6 +103,25 @@ class FollowUpStatus(StrEnum):
 PENDING_FOLLOWUP_STATUSES = (FollowUpStatus.PENDING, FollowUpStatus.CLAIMED)
 
 
+class FollowUpOrigin(StrEnum):
+    """How a follow-up came to exist."""
+
+    AGENT = "agent"  # scheduled by an agent (wrap-up, customer screen)
+    ABANDONED = "abandoned"  # a known customer hung up in the queue
+    OVERFLOW = "overflow"  # the queue's max wait sent the caller to a callback
+    DISPOSITION = "disposition"  # the wrap-up disposition requires one
+    ESCALATION = "escalation"  # created by the SLA engine
+
+
+class Presence(StrEnum):
+    """An agent's console presence, as routing sees it."""
+
+    OFFLINE = "offline"
+    READY = "ready"
+    NOT_READY = "not_ready"
+    BUSY = "busy"  # on a call or in wrap-up
+
+
 def str_enum(enum_cls: type[StrEnum], length: int = 16) -> SqlEnum:
     """A column type storing the enum's value as VARCHAR with a CHECK constraint."""
     values: Any = lambda cls: [member.value for member in cls]  # noqa: E731

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from console.models.base import Base, utcnow
-from console.models.enums import FollowUpKind, FollowUpStatus, str_enum
+from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, str_enum
 
 
 class FollowUp(Base):
@@ -27,7 +28,12 @@ class FollowUp(Base):
     )
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
     summary: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[FollowUpOrigin] = mapped_column(
+        str_enum(FollowUpOrigin), default=FollowUpOrigin.AGENT, server_default="agent"
+    )
+    # When it should be worked (a callback's next attempt) and by when it must be done (SLA).
     due_at: Mapped[datetime]
+    sla_due_at: Mapped[datetime | None]
     # Target: a queue, a skill (with minimum level) or one agent (agent_only: nobody else).
     target_queue_id: Mapped[int | None] = mapped_column(
         ForeignKey("queues.id", ondelete="SET NULL")
@@ -44,7 +50,16 @@ class FollowUp(Base):
     lease_expires_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0)
+    overdue_at: Mapped[datetime | None]  # when the SLA engine found it overdue
+    escalated_at: Mapped[datetime | None]  # its last escalation step
+    snoozed_until: Mapped[datetime | None]
+    snooze_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    last_attempt_at: Mapped[datetime | None]  # a callback's last dial
+    last_outcome: Mapped[str] = mapped_column(String(20), default="", server_default="")
     rule: Mapped[str] = mapped_column(String(80), default="")
+    # The routing decision as made (rule, why it matched, target, strategy, retry policy,
+    # escalation chain, chosen agent): what `callconsole routing explain` prints.
+    routing: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -56,4 +71,9 @@ class FollowUp(Base):
         Index("ix_followups_status_due", "status", "due_at"),
         # "Does this call have its follow-up?" is asked at every wrap-up.
         Index("ix_followups_interaction", "interaction_id"),
+        # A queue's unclaimed pool in worklist order; one agent's and one claimer's items.
+        Index("ix_followups_pool", "status", "target_queue_id", "priority", "due_at"),
+        Index("ix_followups_target_agent", "target_agent_id", "status"),
+        Index("ix_followups_claimed_by", "claimed_by", "status"),
+        Index("ix_followups_sla", "status", "sla_due_at"),
     )
