@@ -176,6 +176,17 @@ class CallAbandoned:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallbackRequested:
+    """A caller left a queue for a callback (max wait reached; UserEvent: CallbackRequest)."""
+
+    uniqueid: str
+    queue: str
+    number: str  # the number to call back, as the PBX has it
+    waited: int | None  # seconds in the queue
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AgentStateChanged:
     """A queue member's state changed (one event per member and queue)."""
 
@@ -273,7 +284,13 @@ class ActiveCall:
 
 CallEvent = CallOffered | CallAnswered | CallHeld | CallResumed | CallTransferred | CallEnded
 CtiEvent = (
-    CallEvent | CallAbandoned | AgentStateChanged | QueueChanged | TranscriptLine | LinkStateChanged
+    CallEvent
+    | CallAbandoned
+    | CallbackRequested
+    | AgentStateChanged
+    | QueueChanged
+    | TranscriptLine
+    | LinkStateChanged
 )
 
 __all__ = [
@@ -281,6 +298,7 @@ __all__ = [
     "ActiveCall",
     "AgentStateChanged",
     "CallAbandoned",
+    "CallbackRequested",
     "CallAnswered",
     "CallEnded",
     "CallEvent",

@@ -36,6 +36,7 @@ from console.cti.protocol import (
     ActiveCall,
     AgentStateChanged,
     CallAbandoned,
+    CallbackRequested,
     CallState,
     CtiEvent,
     EndReason,
@@ -408,7 +409,10 @@ class CallTracker:
         return True
 
     def _on_user_event(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        if msg.get("UserEvent").strip().lower() != "transcript":
+        kind = msg.get("UserEvent").strip().lower()
+        if kind == "callbackrequest":
+            return self._on_callback_request(msg, at, out)
+        if kind != "transcript":
             return self._ignore()
         call = self._book.ours(need(msg, "Uniqueid"))
         if call is None:
@@ -420,6 +424,21 @@ class CallTracker:
                 speaker=msg.get("Speaker").strip() or "caller",
                 text=msg.get("Text"),
                 script=msg.get("Script"),
+                at=at,
+            )
+        )
+        return True
+
+    def _on_callback_request(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        uniqueid = need(msg, "Uniqueid")
+        if not self._once.add(("callback", uniqueid)):
+            return self._duplicate()
+        out.append(
+            CallbackRequested(
+                uniqueid=uniqueid,
+                queue=msg.get("Queue").strip(),
+                number=msg.get("Number").strip(),
+                waited=as_int(msg.get("WaitTime")),
                 at=at,
             )
         )

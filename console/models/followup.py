@@ -31,6 +31,9 @@ class FollowUp(Base):
     origin: Mapped[FollowUpOrigin] = mapped_column(
         str_enum(FollowUpOrigin), default=FollowUpOrigin.AGENT, server_default="agent"
     )
+    # Work created from an event carries the event's key ("abandoned:<uniqueid>"), so the
+    # several consoles that all see the event create it once.
+    source_key: Mapped[str | None] = mapped_column(String(120))
     # When it should be worked (a callback's next attempt) and by when it must be done (SLA).
     due_at: Mapped[datetime]
     sla_due_at: Mapped[datetime | None]
@@ -76,4 +79,11 @@ class FollowUp(Base):
         Index("ix_followups_target_agent", "target_agent_id", "status"),
         Index("ix_followups_claimed_by", "claimed_by", "status"),
         Index("ix_followups_sla", "status", "sla_due_at"),
+        Index(
+            "uq_followups_source_key",
+            "source_key",
+            unique=True,
+            sqlite_where=text("source_key IS NOT NULL"),
+            postgresql_where=text("source_key IS NOT NULL"),
+        ),
     )

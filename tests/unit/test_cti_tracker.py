@@ -15,6 +15,7 @@ from console.cti.protocol import (
     UNKNOWN_CALLER,
     AgentStateChanged,
     CallAbandoned,
+    CallbackRequested,
     CallAnswered,
     CallEnded,
     CallEvent,
@@ -396,6 +397,25 @@ def test_transcript_lines_follow_the_agents_call(tracker: CallTracker) -> None:
         "Hello, my card was charged twice",
         "s1",
     )
+
+
+def test_a_callback_request_is_reported_once_for_any_queue(tracker: CallTracker) -> None:
+    request = ev(
+        "UserEvent",
+        chan("", CALLER),
+        UserEvent="CallbackRequest",
+        Queue="billing",
+        Number="+14155550100",
+        WaitTime="300",
+    )
+    (asked,) = events_of(feed(tracker, request), CallbackRequested)
+    assert (asked.uniqueid, asked.queue, asked.number, asked.waited) == (
+        CALLER[1],
+        "billing",
+        "+14155550100",
+        300,
+    )
+    assert feed(tracker, request) == []  # a repeated frame (resync) is not a second request
 
 
 def test_a_timestamp_header_dates_the_event(tracker: CallTracker) -> None:
