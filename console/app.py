@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 
 from textual.app import App
 from textual.binding import Binding
 
 from console.cti.ami import AmiAuthError
-from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
+from console.cti.protocol import (
+    CallAbandoned,
+    CallbackRequested,
+    CtiEvent,
+    LinkState,
+    LinkStateChanged,
+)
 from console.factory import ConsoleContext, ConsoleRuntime
 from console.screens.agent import AgentScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.services.agents import AgentIdentity
+
+# Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
+UPKEEP_SECONDS = 15.0
 
 
 class CallConsoleApp(App[None]):
@@ -88,6 +98,34 @@ class CallConsoleApp(App[None]):
         gc.freeze()
         if self.connect:
             self.run_worker(self._pump_cti(runtime), exclusive=True, group="cti")
+            self.run_worker(self._routing_upkeep(runtime), exclusive=True, group="routing")
+
+    async def _routing_upkeep(self, runtime: ConsoleRuntime) -> None:
+        """Every console: heartbeat, then SLA pass (route strays, overdue, escalations)."""
+        presence, sla = runtime.presence, runtime.sla
+        warned = False
+        while True:
+            try:
+                await presence.heartbeat(runtime.agent_id)
+                await sla.tick()
+                warned = False
+            except Exception as exc:  # the database is away: say so once, keep trying
+                if not warned:
+                    self.notify(
+                        f"Follow-up routing paused: {exc}", severity="warning", markup=False
+                    )
+                    warned = True
+            await asyncio.sleep(UPKEEP_SECONDS)
+
+    async def _auto_followup(self, runtime: ConsoleRuntime, event: CtiEvent) -> None:
+        auto = runtime.auto_followups
+        try:
+            if isinstance(event, CallAbandoned):
+                await auto.on_abandoned(event)
+            elif isinstance(event, CallbackRequested):
+                await auto.on_callback_request(event)
+        except Exception as exc:  # the next SLA pass routes any stray
+            self.notify(f"Could not record a callback: {exc}", severity="warning", markup=False)
 
     async def _pump_cti(self, runtime: ConsoleRuntime) -> None:
         """Forward every CTI event to the agent screen, in order; log in once connected."""
@@ -101,6 +139,8 @@ class CallConsoleApp(App[None]):
             )
         async for event in stream:
             self.forward(event)
+            if isinstance(event, CallAbandoned | CallbackRequested):
+                self.run_worker(self._auto_followup(runtime, event), group="auto-followups")
             if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
                 await self._after_connect(runtime)
 

@@ -1,4 +1,4 @@
-"""`callconsole` command line: demo, seed, db, sim.
+"""`callconsole` command line: demo, seed, db, routing, sim.
 
 Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
 line on stderr and a non-zero exit, never a traceback. Slow imports are deferred into the
@@ -74,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="migrate the database to the newest schema")
     db_commands.add_parser("current", help="show the schema revision")
 
+    routing = commands.add_parser("routing", help="follow-up routing rules")
+    routing_commands = routing.add_subparsers(
+        dest="routing_command", metavar="ACTION", required=True
+    )
+    check = routing_commands.add_parser(
+        "check", help="validate a rules file (on top of the shipped defaults)"
+    )
+    check.add_argument("file", metavar="FILE", help="routing rules TOML file")
+
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
     )
@@ -93,6 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "run": _run,
         "seed": _seed,
         "db": _db,
+        "routing": _routing,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -140,6 +150,23 @@ async def _db(args: argparse.Namespace) -> int:
         return 0
     finally:
         await database.dispose()
+
+
+async def _routing(args: argparse.Namespace) -> int:
+    """`routing check FILE`: the file's rules with the defaults, or its first error (exit 2)."""
+    from console.services.routing_rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(args.file)
+    except RulesError as exc:
+        print(exc, file=sys.stderr)  # "file:line: message", as editors expect
+        return 2
+    own = sum(not rule.shipped for rule in rules.rules)
+    noun = "rule" if own == 1 else "rules"
+    print(f"{args.file}: {own} {noun} OK (+ defaults: {len(rules.rules) - own})")
+    for warning in rules.warnings():
+        print(warning, file=sys.stderr)
+    return 0
 
 
 async def _seed(args: argparse.Namespace) -> int:
@@ -231,12 +258,19 @@ async def _console(
         catalog = DispositionCatalog(
             tuple(Disposition(**d.model_dump()) for d in settings.dispositions)
         )
+    from console.services.routing_rules import RulesError, load_rules
+
+    try:
+        rules = load_rules(str(settings.routing_rules) if settings.routing_rules else None)
+    except RulesError as exc:
+        raise CommandError(f"routing rules: {exc}") from None
     context = ConsoleContext(
         db=database,
         pbx=PbxAddress(*pbx),
         region=settings.default_region,
         wrap_limit_seconds=float(settings.wrap_up_seconds),
         dispositions=catalog,
+        rules=rules,
     )
     runtime = None
     if password is not None:

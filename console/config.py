@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     wrap_up_seconds: int = Field(
         default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
     )
+    routing_rules: Path | None = Field(
+        default=None,
+        description="follow-up routing rules (TOML) over the shipped defaults; see docs/routing.md",
+    )
     dispositions: list[DispositionSetting] | None = Field(
         default=None,
         description="wrap-up dispositions in display order (default: the built-in list)",

@@ -13,14 +13,20 @@ from datetime import UTC, datetime
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
+from console.models.enums import Presence
 from console.services.agents import AgentDirectory, AgentIdentity
+from console.services.auto_followups import AutoFollowUps
 from console.services.customers import CustomerService
 from console.services.desk import AgentDesk
 from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.followups import FollowUpService
 from console.services.interactions import InteractionLog
+from console.services.presence import AgentPresence
 from console.services.queues import QueueDirectory
+from console.services.router import Router
+from console.services.routing_rules import RuleSet, load_rules
 from console.services.screenpop import ScreenPopService
+from console.services.sla import SlaEngine
 from console.services.tickets import TicketService
 
 
@@ -49,6 +55,7 @@ class ConsoleContext:
     timings: AmiTimings | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
     dispositions: DispositionCatalog = DEFAULT_CATALOG
+    rules: RuleSet = field(default_factory=load_rules)
 
     @property
     def agents(self) -> AgentDirectory:
@@ -78,6 +85,7 @@ class ConsoleContext:
             region=self.region,
             wrap_limit_seconds=self.wrap_limit_seconds,
             clock=self.clock,
+            rules=self.rules,
         )
 
 
@@ -98,6 +106,7 @@ class ConsoleRuntime:
     wrap_limit_seconds: float = 120.0
     clock: Callable[[], datetime] = field(default=_utcnow)
     start_ready: bool = False  # the demo agent is available as soon as they are in the queues
+    rules: RuleSet = field(default_factory=load_rules)
 
     @property
     def customers(self) -> CustomerService:
@@ -110,6 +119,22 @@ class ConsoleRuntime:
     @property
     def followups(self) -> FollowUpService:
         return FollowUpService(self.db, clock=self.clock)
+
+    @property
+    def router(self) -> Router:
+        return Router(self.db, self.rules, clock=self.clock)
+
+    @property
+    def sla(self) -> SlaEngine:
+        return SlaEngine(self.db, self.router, clock=self.clock)
+
+    @property
+    def auto_followups(self) -> AutoFollowUps:
+        return AutoFollowUps(self.router, self.screenpop)
+
+    @property
+    def presence(self) -> AgentPresence:
+        return AgentPresence(self.db, clock=self.clock)
 
     @property
     def agent_names(self) -> tuple[str, ...]:
@@ -156,3 +181,4 @@ class ConsoleRuntime:
     async def set_ready(self, ready: bool, *, reason: str = "") -> None:
         """Available (unpause) or not ready with a reason code, in all the agent's queues."""
         await self.cti.queue_pause(self.interface, not ready, reason="" if ready else reason)
+        await self.presence.set(self.agent_id, Presence.READY if ready else Presence.NOT_READY)

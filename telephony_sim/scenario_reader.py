@@ -1,70 +1,19 @@
 """Located errors for TOML files: typed getters that report ``file:line: key: message``.
 
-tomllib gives no positions for values, so the line of an offending key is found by scanning the
-text: array-of-tables headers are counted to reach the n-th ``[[queues]]``, sub-tables narrow
-the block, then the key's own line is searched for (falling back to inline tables).
+Lines are found by `console.located_toml.locate_key` (tomllib gives no positions for values).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
+from console.located_toml import locate_key, parse_duration
 from telephony_sim.traffic import DISTRIBUTIONS, Dist
 
 
 class ScenarioError(ValueError):
     """A scenario file is invalid; the message starts with ``file:line:``."""
-
-
-_DURATION = re.compile(
-    r"^\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
-)
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
-
-
-def locate_key(text: str, path: tuple[str | int, ...]) -> int:
-    """Best-effort 1-based line of the key at ``path`` (e.g. ("queues", 1, "strategy"))."""
-    lines = text.splitlines()
-    headers = []
-    for i, line in enumerate(lines):
-        m = _HEADER.match(line)
-        if m:
-            headers.append((i, m.group(2), m.group(1) == "[["))
-    lo, hi, best, table = 0, len(lines), 0, ""
-    i = 0
-    while i < len(path):
-        key = str(path[i])
-        name = f"{table}.{key}" if table else key
-        inside = [h for h in headers if lo <= h[0] < hi]
-        if i + 1 < len(path) and isinstance(path[i + 1], int):
-            arr = [h for h in inside if h[2] and h[1] == name]
-            n = int(path[i + 1])
-            if n < len(arr):
-                start = arr[n][0]
-                nxt = [h[0] for h in inside if h[0] > start and not h[1].startswith(name + ".")]
-                lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
-                i += 2
-                continue
-        sub = [h for h in inside if not h[2] and h[1] == name]
-        if sub:
-            start = sub[0][0]
-            nxt = [h[0] for h in inside if h[0] > start]
-            lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
-            i += 1
-            continue
-        own_end = next((h[0] for h in inside), hi)
-        plain = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
-        for j in range(lo, own_end):
-            if plain.match(lines[j]):
-                return j + 1
-        inline = re.compile(rf"\b{re.escape(key)}\s*=")
-        for j in range(lo, hi):
-            if inline.search(lines[j]):
-                return j + 1
-        break
-    return best + 1
 
 
 class TomlReader:
@@ -151,10 +100,9 @@ class TomlReader:
         if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
             return float(value)
         if isinstance(value, str):
-            m = _DURATION.match(value)
-            if m and any(m.groups()) and value.strip():
-                h, mi, s = (float(g) if g else 0.0 for g in m.groups())
-                return h * 3600 + mi * 60 + s
+            seconds = parse_duration(value)
+            if seconds is not None:
+                return seconds
         raise self.fail(path, f'bad duration {value!r} (use seconds or e.g. "90s", "5m", "1h30m")')
 
     def dist(self, value: Any, path: tuple[str | int, ...], allow_none: bool = False) -> Dist:

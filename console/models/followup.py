@@ -34,6 +34,8 @@ class FollowUp(Base):
     # Work created from an event carries the event's key ("abandoned:<uniqueid>"), so the
     # several consoles that all see the event create it once.
     source_key: Mapped[str | None] = mapped_column(String(120))
+    # The number a callback dials (E.164); the customer's own numbers when empty.
+    callback_number: Mapped[str | None] = mapped_column(String(20))
     # When it should be worked (a callback's next attempt) and by when it must be done (SLA).
     due_at: Mapped[datetime]
     sla_due_at: Mapped[datetime | None]

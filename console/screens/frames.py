@@ -10,8 +10,8 @@ it. `FrameCapTimer` keeps the cap — never two repaints closer than one period 
 a change after a quiet period paints at once, a change right after a paint waits out the rest of
 the period.
 
-Checked against Textual 8.2 (pinned in pyproject.toml); `tests/ui/test_frames.py` fails if the
-screen stops creating its update timer through `set_interval`.
+Checked against Textual 8.2 (pinned in pyproject.toml); `tests/ui/test_repaint_timer.py` fails
+if the screen stops creating its update timer through `set_interval`.
 """
 
 from __future__ import annotations

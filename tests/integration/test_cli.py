@@ -117,3 +117,53 @@ def test_killing_the_demo_never_leaves_the_simulator_running(tmp_path: Path) -> 
     finally:
         if demo.poll() is None:
             demo.kill()
+
+
+def test_routing_check_accepts_a_rules_file_and_warns_when_it_can_fall_through(
+    tmp_path: Path,
+) -> None:
+    good = tmp_path / "rules.toml"
+    good.write_text(
+        '[[rule]]\nname = "billing"\nwhen = { ticket_category = "billing" }\n'
+        'target = { queue = "tier2" }\n\n[[rule]]\nname = "gold"\nwhen = { tier = "gold" }\n'
+        'target = { queue = "vip" }\n',
+        encoding="utf-8",
+    )
+    result = run("routing", "check", str(good), tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{good}: 2 rules OK (+ defaults: 8)"
+    assert result.stderr == ""
+
+    alone = tmp_path / "alone.toml"
+    alone.write_text(
+        'replace_defaults = true\n\n[[rule]]\nname = "gold"\nwhen = { tier = "gold" }\n'
+        'target = { queue = "vip" }\n',
+        encoding="utf-8",
+    )
+    result = run("routing", "check", str(alone), tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"{alone}: 1 rule OK (+ defaults: 0)"
+    assert result.stderr.startswith(f"{alone}:3: warning: no rule matches everything")
+
+
+def test_routing_check_reports_the_first_mistake_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[rule]]\nname = "vip"\ntarget = { queue = "vip" }\n\n[[rule]]\nname = "late"\n'
+        'target = { queue = "support" }\ndue_in = "soon"\n',
+        encoding="utf-8",
+    )
+    result = run("routing", "check", str(bad), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert one_line_error(result) == (
+        f"{bad}:8: rule 'late': due_in: bad duration 'soon' "
+        '(use e.g. "90s", "15m", "1h30m", "1d")'
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_routing_check_of_a_missing_file_says_so(tmp_path: Path) -> None:
+    result = run("routing", "check", str(tmp_path / "nope.toml"), tmp_path=tmp_path)
+    assert result.returncode == 2
+    assert one_line_error(result) == f"{tmp_path / 'nope.toml'}: no such file"

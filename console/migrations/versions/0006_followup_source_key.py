@@ -1,5 +1,8 @@
 """Follow-ups created from a CTI event carry its key, unique: several consoles, one follow-up
 
+And a callback carries the number to call (E.164): a caller who asked for a callback may be
+unknown to the CRM.
+
 Revision ID: 0006
 Revises: 0005
 Create Date: 2026-11-23 15:30:00
@@ -21,6 +24,7 @@ HAS_KEY = "source_key IS NOT NULL"
 def upgrade() -> None:
     with op.batch_alter_table("followups") as batch:
         batch.add_column(sa.Column("source_key", sa.String(120), nullable=True))
+        batch.add_column(sa.Column("callback_number", sa.String(20), nullable=True))
     op.create_index(
         "uq_followups_source_key",
         "followups",
@@ -34,4 +38,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("uq_followups_source_key", table_name="followups")
     with op.batch_alter_table("followups") as batch:
+        batch.drop_column("callback_number")
         batch.drop_column("source_key")
