@@ -32,6 +32,13 @@ def _non_negative_int(raw: str) -> int:
     return value
 
 
+def _positive_int(raw: str) -> int:
+    value = _non_negative_int(raw)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
 def _iso_date(raw: str) -> date:
     try:
         return date.fromisoformat(raw)
@@ -82,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="validate a rules file (on top of the shipped defaults)"
     )
     check.add_argument("file", metavar="FILE", help="routing rules TOML file")
+    explain = routing_commands.add_parser(
+        "explain", help="how a follow-up was routed: the rule, why, who was eligible"
+    )
+    explain.add_argument("followup_id", metavar="ID", type=_positive_int, help="follow-up id")
 
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
@@ -153,6 +164,60 @@ async def _db(args: argparse.Namespace) -> int:
 
 
 async def _routing(args: argparse.Namespace) -> int:
+    """`routing check FILE` / `routing explain ID`."""
+    if args.routing_command == "explain":
+        return await _routing_explain(args)
+    return _routing_check(args)
+
+
+async def _routing_explain(args: argparse.Namespace) -> int:
+    """Print the stored decision, the rules' verdicts now and the eligible agents."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from console.config import load_settings
+    from console.services.router import Router, RoutingError
+    from console.services.routing_rules import RulesError, load_rules
+
+    settings = load_settings(args.config, db_url=args.db)
+    try:
+        rules = load_rules(str(settings.routing_rules) if settings.routing_rules else None)
+    except RulesError as exc:
+        raise CommandError(f"routing rules: {exc}") from None
+    database = _open(args)
+    try:
+        await database.check()
+        try:
+            why = await Router(database, rules).explain(args.followup_id)
+        except RoutingError as exc:
+            raise CommandError(str(exc)) from None
+    finally:
+        await database.dispose()
+    out = Console(highlight=False, soft_wrap=True)
+    stored = why.stored
+    head = f"follow-up {why.followup_id}: {why.status}, escalation level {why.escalation_level}"
+    out.print(Text(head))
+    if stored.get("rule"):
+        out.print(Text(f"routed by rule {stored['rule']!r} ({stored.get('source', '?')})"))
+        for reason in stored.get("reasons", []):
+            out.print(Text(f"  because {reason}"))
+        out.print(Text(f"  assigned: {stored.get('assigned_why', '-')}"))
+        out.print(Text(f"  eligible then: {stored.get('eligible', '?')} agents"))
+    else:
+        out.print(Text("not routed by a rule yet"))
+    out.print(Text("the rules now:"))
+    for trace in why.trace:
+        mark = "match" if trace.matched else "no"
+        out.print(Text(f"  {mark:5} {trace.rule} ({trace.source}): {trace.detail}"))
+    ready = sum(m.available for m in why.eligible)
+    out.print(Text(f"eligible now: {len(why.eligible)} agents, {ready} available"))
+    for member in why.eligible[:10]:
+        state = "available" if member.available else "away"
+        out.print(Text(f"  {member.name} ({state}, {member.load} open)"))
+    return 0
+
+
+def _routing_check(args: argparse.Namespace) -> int:
     """`routing check FILE`: the file's rules with the defaults, or its first error (exit 2)."""
     from console.services.routing_rules import RulesError, load_rules
 

@@ -51,7 +51,13 @@ from console.services import audit as audit_actions
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError, record_id
 from console.services.presence import FRESH_FOR
-from console.services.routing_rules import FollowUpFacts, RouteDecision, RuleSet, Target
+from console.services.routing_rules import (
+    FollowUpFacts,
+    RouteDecision,
+    RuleSet,
+    RuleTrace,
+    Target,
+)
 
 ROUTE = "route"
 _AVAILABLE = (Presence.READY, Presence.BUSY)
@@ -111,6 +117,19 @@ class Routed:
     agent_only: bool
     why: str  # how the agent was chosen, in words
     eligible: int  # agents who could take it from the pool
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """`routing explain`: the decision as stored, the rules' verdicts now, who could take it."""
+
+    followup_id: int
+    status: str
+    escalation_level: int
+    stored: dict[str, Any]  # the routing snapshot ({} when never routed)
+    facts: FollowUpFacts
+    trace: tuple[RuleTrace, ...]
+    eligible: tuple[StaffMember, ...]  # available first, then by load
 
 
 _FACTS = (
@@ -259,6 +278,40 @@ class Router:
             staff = await self.staff(conn)
             (routed,) = await self._route_rows(conn, staff, [fid], by_agent_id)
         return routed
+
+    async def explain(self, followup_id: int) -> Explanation:
+        """How the follow-up was routed (its stored decision) and how the rules see it now."""
+        fid = record_id(followup_id, field="follow-up id", error=RoutingError)
+        now = self._clock()
+        async with self._db.write_connection() as conn:  # one consistent snapshot
+            row = (
+                await conn.execute(
+                    select(FollowUp.status, FollowUp.routing, FollowUp.escalation_level).where(
+                        FollowUp.id == fid
+                    )
+                )
+            ).first()
+            if row is None:
+                raise RoutingError(f"follow-up {fid} does not exist")
+            facts = await self.facts(conn, fid, now)
+            staff = await self.staff(conn)
+        trace = self.rules.explain(facts)
+        decision = self.rules.route(facts) if trace and trace[-1].matched else None
+        eligible: list[StaffMember] = []
+        if decision is not None:
+            target = decision.target
+            queue_id = staff.queue_ids.get(target.queue) if target.queue else None
+            eligible = staff.eligible(queue_id, target.skill, target.min_level)
+        routing = dict(row.routing or {})
+        return Explanation(
+            followup_id=fid,
+            status=str(row.status),
+            escalation_level=row.escalation_level,
+            stored=routing,
+            facts=facts,
+            trace=tuple(trace),
+            eligible=tuple(sorted(eligible, key=lambda m: (not m.available, m.load, m.id))),
+        )
 
     # ------------------------------------------------------------ the work
 

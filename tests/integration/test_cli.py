@@ -167,3 +167,38 @@ def test_routing_check_of_a_missing_file_says_so(tmp_path: Path) -> None:
     result = run("routing", "check", str(tmp_path / "nope.toml"), tmp_path=tmp_path)
     assert result.returncode == 2
     assert one_line_error(result) == f"{tmp_path / 'nope.toml'}: no such file"
+
+
+def test_routing_explain_shows_the_rule_why_and_who(tmp_path: Path) -> None:
+    import asyncio
+
+    from console.db import open_database
+    from console.models.enums import FollowUpKind, FollowUpOrigin
+    from console.services.router import Router
+    from console.services.routing_rules import load_rules
+
+    db = tmp_path / "crm.db"
+    assert (
+        run("--db", f"sqlite:///{db}", "seed", "--customers", "200", tmp_path=tmp_path).returncode
+        == 0
+    )
+
+    async def route_one() -> int:
+        database = open_database(f"sqlite:///{db}")
+        try:
+            routed = await Router(database, load_rules()).create(
+                FollowUpKind.TASK, origin=FollowUpOrigin.AGENT, customer_id=7, summary="x"
+            )
+            assert routed is not None
+            return routed.followup_id
+        finally:
+            await database.dispose()
+
+    fid = asyncio.run(route_one())
+    shown = run("--db", f"sqlite:///{db}", "routing", "explain", str(fid), tmp_path=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert f"follow-up {fid}: pending" in shown.stdout
+    assert "routed by rule '" in shown.stdout and "  because " in shown.stdout
+    assert "match " in shown.stdout and "eligible now:" in shown.stdout
+    missing = run("--db", f"sqlite:///{db}", "routing", "explain", "999999", tmp_path=tmp_path)
+    assert "follow-up 999999 does not exist" in one_line_error(missing)
