@@ -1,4 +1,5 @@
-"""AMI actions that reach into the PBX: queue and call control, snapshots, the Sim desk phone.
+"""AMI actions that reach into the PBX: queue and call control, snapshots, the Sim desk phone
+and the Sim callback customers (SimOutbound).
 
 The AMI server (``ami_server``) owns sessions, login and framing; this module maps the rest of
 the AMI vocabulary onto the engine facade, with Asterisk 20's field names and messages.
@@ -10,10 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from console.cti.frames import Message
-from telephony_sim.outbound import OriginateRequest
+from telephony_sim.outbound import OUTCOMES, OriginateRequest
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ class EngineLike(Protocol):
     def redirect(self, channel: str, exten: str, context: str) -> None: ...
     def hangup(self, channel: str, cause: int) -> None: ...
     def phone(self, interface: str, command: str) -> None: ...
+
+
+@runtime_checkable
+class OutboundScripting(Protocol):
+    """An engine whose dialled customers can be scripted (SimOutbound). Optional: an engine
+    without it (a test fake, a stand-in PBX) just does not offer the action."""
+
+    def outbound_outcome(self, number: str, outcome: str, count: int) -> int: ...
 
 
 Handler = Callable[[Message], list[Fields]]
@@ -172,6 +181,9 @@ class EngineActions:
             Action("Hangup", "Hangup channel.", self.hangup),
             Action("SimPhone", "Simulator only: press a button on a desk phone.", self.phone),
         ]
+        if isinstance(self._engine, OutboundScripting):
+            synopsis = "Simulator only: choose what a dialled customer does."
+            table.append(Action("SimOutbound", synopsis, self.outbound))
         return {action.name.lower(): self._guarded(action) for action in table}
 
     def _guarded(self, action: Action) -> Action:
@@ -305,3 +317,26 @@ class EngineActions:
             raise ActionError(f"Unknown SimPhone command: {command} (use one of {allowed})")
         self._engine.phone(interface, command)
         return [success(request, "Phone command accepted")]
+
+    def outbound(self, request: Message) -> list[Fields]:
+        """SimOutbound (simulator only): Number + Outcome answer|noanswer|busy|failed, Count."""
+        number, outcome = require(
+            request, "Number", "Outcome", message="Need 'Number' and 'Outcome' parameters."
+        )
+        outcome = outcome.lower()
+        if outcome not in OUTCOMES:
+            allowed = ", ".join(OUTCOMES)
+            raise ActionError(f"Unknown SimOutbound outcome: {outcome} (use one of {allowed})")
+        count = _int_field(request, "Count", 1, minimum=1)
+        engine = self._engine
+        assert isinstance(engine, OutboundScripting)  # the action is only offered then
+        pending = engine.outbound_outcome(number, outcome, count)
+        return [
+            success(
+                request,
+                "Outbound outcome scripted",
+                ("Number", number),
+                ("Outcome", outcome),
+                ("Pending", str(pending)),
+            )
+        ]

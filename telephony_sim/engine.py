@@ -81,7 +81,12 @@ class Engine:
         self.queue_remove = self.acd.queue_remove
         self.queue_pause = self.acd.queue_pause
         self.customer_numbers = dict(customer_numbers or {})
-        self.dialer = Dialer(self.acd, self.rng("outbound", "dialer"))
+        self.dialer = Dialer(
+            self.acd,
+            self.rng("outbound", "dialer"),
+            profile=scenario.outbound,
+            outcome_rng=self.rng("outbound", "outcomes"),
+        )
         self._script_rng = self.rng("scripted", "numbers")
         start = clock.now()
         for spec in scenario.queues:
@@ -232,6 +237,12 @@ class Engine:
         if not request.exten:
             raise SimError("Exten not specified")
         self.dialer.originate(request)
+
+    def outbound_outcome(self, number: str, outcome: str, count: int = 1) -> int:
+        """SimOutbound: the next ``count`` dials to ``number`` get ``outcome`` (answer,
+        noanswer, busy, failed) whatever the scenario's shares; returns how many dials to the
+        number are now scripted."""
+        return self.dialer.script(number, outcome, count)
 
     def redirect(self, channel: str, exten: str, context: str = "from-internal") -> None:
         """Redirect a caller (or the agent leg of its call) to a queue's extension."""

@@ -2,24 +2,58 @@
 
 The agent's phone rings first (a bot answers by itself, a human with SimPhone answer); once it
 is answered the OriginateResponse goes out with the action's ActionID, then the simulated
-customer's phone rings, answers after a few seconds and is bridged to the agent. Against a
-real Asterisk the same Originate (Async) gives the same sequence of events.
+customer's phone is dialled through the trunk. What the customer does is an *outcome*:
+
+========  ==============================================================================
+answer    rings ``ring_seconds``, answers: ``DialEnd`` ANSWER and both legs are bridged
+noanswer  rings until Dial gives up: ``DialEnd`` NOANSWER, both legs hung up (cause 19)
+busy      no ringing, ~1 s: ``DialEnd`` BUSY, both legs hung up (cause 17, SIP 486)
+failed    no ringing, ~0.5 s: ``DialEnd`` CONGESTION, both legs hung up (cause 34, SIP 503)
+========  ==============================================================================
+
+A number that is not a dial string (letters, nothing) cannot be routed: ``DialEnd``
+CHANUNAVAIL at once, both legs hung up with cause 3 (No route to destination). These are the
+DialStatus values and causes app_dial publishes for the same trunk answers on a real
+Asterisk; the OriginateResponse is the same whatever the customer does, since it only reports
+the agent's leg.
+
+The outcome of a dial is, in order: the next one scripted for that number (``script``, the
+SimOutbound action), else a draw from the scenario's ``[outbound]`` shares (`OutboundProfile`,
+with its own random stream), else answer.
 """
 
 from __future__ import annotations
 
 import random
 import re
+from collections import deque
 from dataclasses import dataclass
 
 from telephony_sim.acd import DEV_INUSE, DEV_NOT_INUSE, DEV_RINGING, Device
 from telephony_sim.callflow import Acd
-from telephony_sim.pbx import DOWN, NO_ANSWER, RINGING, UP, Channel, Fields
+from telephony_sim.pbx import DOWN, NO_ANSWER, RINGING, UP, Channel, Fields, SimError
 
 _CALLER_ID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
+# What a dialled number may be spelt with besides its digits (dropped before matching).
+_SEPARATORS = re.compile(r"[\s\-().]")
+_DIAL_STRING = re.compile(r"\+?[0-9*#]+")
 
 # OriginateResponse Reason codes (ast_control_frame_type values Asterisk reports).
 REASON_FAILED, REASON_HANGUP, REASON_NO_ANSWER, REASON_ANSWERED, REASON_BUSY = 0, 1, 3, 4, 5
+
+# What the customer does when dialled.
+ANSWER, NOANSWER, BUSY, FAILED = "answer", "noanswer", "busy", "failed"
+OUTCOMES = (ANSWER, NOANSWER, BUSY, FAILED)
+
+# Q.850 causes of the unsuccessful dials (see pbx.CAUSE_TXT for their Cause-txt).
+USER_BUSY, CONGESTION, NO_ROUTE = 17, 34, 3
+# outcome → (DialStatus, cause of both legs' Hangup); answer has neither.
+_ENDINGS = {
+    NOANSWER: ("NOANSWER", NO_ANSWER),
+    BUSY: ("BUSY", USER_BUSY),
+    FAILED: ("CONGESTION", CONGESTION),
+}
+_UNROUTABLE = ("CHANUNAVAIL", NO_ROUTE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +68,57 @@ class OriginateRequest:
     action_id: str = ""  # echoed by the OriginateResponse event
 
 
+@dataclass(frozen=True, slots=True)
+class OutboundProfile:
+    """A scenario's ``[outbound]`` table: how dialled customers behave.
+
+    The four shares add up to 1. ``ring_seconds`` is how long the phone rings before an answer
+    (uniform between the two); ``no_answer_seconds`` how long an unanswered phone rings before
+    Dial gives up (None: what is left of the Originate's Timeout, at least 1 s).
+    """
+
+    answer: float = 1.0
+    no_answer: float = 0.0
+    busy: float = 0.0
+    failed: float = 0.0
+    ring_seconds: tuple[float, float] = (3.0, 10.0)
+    no_answer_seconds: float | None = None
+
+    def draw(self, rng: random.Random) -> str:
+        """One outcome, with the configured probabilities."""
+        shares = ((ANSWER, self.answer), (NOANSWER, self.no_answer), (BUSY, self.busy))
+        r = rng.random()
+        for outcome, share in shares:
+            if r < share:
+                return outcome
+            r -= share
+        if self.failed > 0:
+            return FAILED
+        # Rounding left r just above the shares: the last outcome that can happen.
+        return next(o for o, s in reversed(shares) if s > 0)
+
+
+#: Today's behaviour: every customer answers after 3–10 s.
+ALWAYS_ANSWER = OutboundProfile()
+
+
 def split_caller_id(caller_id: str) -> tuple[str, str]:
     """``"Name" <number>`` → (number, name); a bare value is the number."""
     m = _CALLER_ID.match(caller_id or "")
     if m:
         return m.group(2).strip(), m.group(1).strip()
     return (caller_id or "").strip(), ""
+
+
+def dial_key(number: str) -> str:
+    """``number`` without spaces, dashes, dots and brackets: ``+1 (415) 555-0100`` and
+    ``+14155550100`` are the same dial."""
+    return _SEPARATORS.sub("", number or "")
+
+
+def is_dial_string(number: str) -> bool:
+    """Whether the trunk can route ``number``: digits (with * and #), an optional leading +."""
+    return _DIAL_STRING.fullmatch(dial_key(number)) is not None
 
 
 class Outbound:
@@ -58,14 +137,62 @@ class Outbound:
 
 
 class Dialer:
-    """Runs Originate requests against the ACD's devices."""
+    """Runs Originate requests against the ACD's devices.
 
-    def __init__(self, acd: Acd, rng: random.Random, talk_mean: float = 180.0) -> None:
+    ``rng`` times the calls (bot answers, rings, talk); ``profile`` and ``outcome_rng`` decide
+    what customers do (no profile: they always answer, drawing nothing from ``outcome_rng``).
+    """
+
+    def __init__(
+        self,
+        acd: Acd,
+        rng: random.Random,
+        talk_mean: float = 180.0,
+        profile: OutboundProfile | None = None,
+        outcome_rng: random.Random | None = None,
+    ) -> None:
         self.acd = acd
         self.pbx = acd.pbx
         self.clock = acd.clock
         self.rng = rng
         self.talk_mean = talk_mean
+        self.profile = profile
+        self.outcome_rng = outcome_rng or random.Random(0)
+        # dial key → [outcome, dials left] entries, used first to last (SimOutbound).
+        self.scripted: dict[str, deque[list[str | int]]] = {}
+
+    # Scripting ---------------------------------------------------------------------------
+
+    def script(self, number: str, outcome: str, count: int = 1) -> int:
+        """The next ``count`` dials to ``number`` get ``outcome`` (after any already scripted);
+        returns how many dials to the number are now scripted."""
+        if outcome not in OUTCOMES:
+            raise SimError(f"Unknown outcome: {outcome} (use one of {', '.join(OUTCOMES)})")
+        if not is_dial_string(number):
+            raise SimError(f"Invalid Number: {number!r} is not a dial string")
+        if count < 1:
+            raise SimError("Invalid Count: must be at least 1")
+        queue = self.scripted.setdefault(dial_key(number), deque())
+        queue.append([outcome, count])
+        return sum(int(n) for _o, n in queue)
+
+    def _outcome(self, number: str) -> str:
+        queue = self.scripted.get(dial_key(number))
+        if queue:
+            entry = queue[0]
+            outcome, left = str(entry[0]), int(entry[1]) - 1
+            if left:
+                entry[1] = left
+            else:
+                queue.popleft()
+                if not queue:
+                    del self.scripted[dial_key(number)]
+            return outcome
+        if self.profile is not None:
+            return self.profile.draw(self.outcome_rng)
+        return ANSWER
+
+    # The agent's leg -----------------------------------------------------------------------
 
     def _response(
         self,
@@ -135,8 +262,10 @@ class Dialer:
         self.pbx.hangup(chan, cause)
         self._finish(ob)
 
+    # The customer's leg ----------------------------------------------------------------------
+
     def agent_answer(self, ob: Outbound) -> None:
-        """The agent picked up: report success, then ring the customer."""
+        """The agent picked up: report success, then dial the customer."""
         ob.state = "dialing"
         ob.gen += 1
         achan = ob.agent_chan
@@ -144,12 +273,46 @@ class Dialer:
         caller = (achan.caller_num, achan.caller_name)
         self._response(ob.request, achan.name, True, REASON_ANSWERED, achan.uniqueid, caller)
         exten, context = ob.request.exten, ob.request.context
+        routable = is_dial_string(exten)
+        outcome = self._outcome(exten) if routable else FAILED
         cchan = self.pbx.new_channel("PJSIP/trunk", exten, "", context, exten, DOWN, achan.linkedid)
         cchan.owner = ob
         ob.customer_chan = cchan
         self.pbx.dial_begin(achan, cchan, f"PJSIP/{exten}@trunk")
-        self.pbx.set_state(cchan, RINGING)
-        self.clock.call_later(3.0 + 7.0 * self.rng.random(), self._customer_answer, ob, ob.gen)
+        if not routable:
+            self.clock.call_later(0.0, self._customer_fails, ob, ob.gen, *_UNROUTABLE)
+            return
+        if outcome in (ANSWER, NOANSWER):
+            self.pbx.set_state(cchan, RINGING)
+        if outcome == ANSWER:
+            low, high = (self.profile or ALWAYS_ANSWER).ring_seconds
+            delay = low + (high - low) * self.rng.random()
+            self.clock.call_later(delay, self._customer_answer, ob, ob.gen)
+            return
+        if outcome == NOANSWER:
+            delay = self._no_answer_ring(ob)
+        elif outcome == BUSY:
+            delay = 0.5 + self.rng.random()  # the 486 comes back within a second or so
+        else:
+            delay = 0.2 + 0.6 * self.rng.random()  # the 503 too
+        self.clock.call_later(delay, self._customer_fails, ob, ob.gen, *_ENDINGS[outcome])
+
+    def _no_answer_ring(self, ob: Outbound) -> float:
+        """How long an unanswered customer rings: the scenario's ``no_answer_seconds``, else
+        what is left of the Originate's Timeout (at least a second)."""
+        if self.profile is not None and self.profile.no_answer_seconds is not None:
+            return self.profile.no_answer_seconds
+        timeout_s = max(ob.request.timeout_ms, 1000) / 1000.0
+        return max(timeout_s - (self.clock.now() - ob.started), 1.0)
+
+    def _customer_fails(self, ob: Outbound, gen: int, status: str, cause: int) -> None:
+        """No answer, busy or failed: Dial ends, then the customer's and the agent's legs go."""
+        if ob.gen != gen or ob.state != "dialing" or ob.customer_chan is None:
+            return
+        self.pbx.dial_end(ob.agent_chan, ob.customer_chan, status)
+        self.pbx.hangup(ob.customer_chan, cause)
+        self.pbx.hangup(ob.agent_chan, cause)
+        self._finish(ob)
 
     def _customer_answer(self, ob: Outbound, gen: int) -> None:
         if ob.gen != gen or ob.state != "dialing" or ob.customer_chan is None:

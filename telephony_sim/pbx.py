@@ -26,6 +26,7 @@ STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 
 # Hangup causes (Q.850) with Asterisk's Cause-txt.
 CAUSE_TXT = {
+    3: "No route to destination",
     16: "Normal Clearing",
     17: "User busy",
     19: "No user responding",

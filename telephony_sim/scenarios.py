@@ -29,6 +29,9 @@ patience). Top level::
     [[calls]]                      # id, at, queue, customer_id, number, name, tier, priority,
                                    # patience, handle_time, hangup_after, expect = [...], notes,
                                    # transcript = [{ at = "2s", text = "…", speaker = "caller" }]
+    [outbound]                     # customers dialled by Originate: answer, no_answer, busy,
+                                   # failed (shares adding up to 1), ring_seconds = [3, 10],
+                                   # no_answer_seconds (absent: every customer answers)
 
 Errors are reported as ``file:line: message``: TOML syntax errors with tomllib's line, semantic
 errors with the line of the offending key (found by scanning the text).
@@ -46,6 +49,7 @@ from typing import Any
 
 from telephony_sim.acd import STRATEGIES
 from telephony_sim.bots import BotProfile
+from telephony_sim.outbound import OutboundProfile
 from telephony_sim.scenario_reader import ScenarioError, TomlReader
 from telephony_sim.traffic import NUMBER_FORMATS, CallerMix, Dist
 
@@ -141,13 +145,15 @@ class Scenario:
     queues: tuple[QueueSpec, ...] = ()
     agents: tuple[AgentSpec, ...] = ()
     calls: tuple[ScriptedCall, ...] = ()
+    outbound: OutboundProfile | None = None  # None: every dialled customer answers
     source: str = "<builtin>"
 
 
 Path_ = tuple[str | int, ...]
 
 _TOP_KEYS = {"name", "description", "start", "epoch", "duration", "platinum_priority"}
-_TOP_KEYS |= {"callers", "queues", "agents", "bot_pools", "calls"}
+_TOP_KEYS |= {"callers", "queues", "agents", "bot_pools", "calls", "outbound"}
+_SHARES = ("answer", "no_answer", "busy", "failed")
 
 
 def _keys(spec: type[Any], *, renamed: dict[str, str] | None = None) -> set[str]:
@@ -399,6 +405,60 @@ def _callers(r: TomlReader, data: dict[str, Any]) -> CallerMix:
     return mix
 
 
+def _ring_seconds(r: TomlReader, value: Any, path: Path_) -> tuple[float, float]:
+    """``[low, high]`` durations (a single duration: always that long)."""
+    if not isinstance(value, list):
+        seconds = r.duration(value, path)
+        return seconds, seconds
+    if len(value) != 2:
+        raise r.fail(path, "ring_seconds must be [low, high] (seconds or durations)")
+    low = r.duration(value[0], (*path, 0))
+    high = r.duration(value[1], (*path, 1))
+    if high < low:
+        raise r.fail((*path, 1), "ring_seconds: high must not be below low")
+    return low, high
+
+
+def _outbound(r: TomlReader, data: dict[str, Any]) -> OutboundProfile | None:
+    if "outbound" not in data:
+        return None
+    o = data["outbound"]
+    path: Path_ = ("outbound",)
+    if not isinstance(o, dict):
+        raise r.fail(path, "outbound must be a table")
+    r.check_keys(o, {*_SHARES, "ring_seconds", "no_answer_seconds"}, path)
+    others = {key: r.share(o, key, path, 0.0) for key in _SHARES[1:]}
+    rest = sum(others.values())
+    if "answer" in o:
+        answer = r.share(o, "answer", path, 1.0)
+        if abs(answer + rest - 1.0) > 1e-6:
+            raise r.fail(
+                path,
+                f"answer + no_answer + busy + failed must add up to 1 (they add up to "
+                f"{answer + rest:g})",
+            )
+    elif rest > 1.0 + 1e-6:
+        last = [key for key in _SHARES[1:] if key in o][-1]
+        raise r.fail(
+            (*path, last), f"no_answer + busy + failed must not exceed 1 (they add up to {rest:g})"
+        )
+    else:
+        answer = max(0.0, 1.0 - rest)
+    no_answer = None
+    if "no_answer_seconds" in o:
+        no_answer = r.duration(o["no_answer_seconds"], (*path, "no_answer_seconds"))
+        if no_answer <= 0:
+            raise r.fail((*path, "no_answer_seconds"), "no_answer_seconds must be positive")
+    return OutboundProfile(
+        answer=answer,
+        no_answer=others["no_answer"],
+        busy=others["busy"],
+        failed=others["failed"],
+        ring_seconds=_ring_seconds(r, o.get("ring_seconds", [3, 10]), (*path, "ring_seconds")),
+        no_answer_seconds=no_answer,
+    )
+
+
 def _parse(data: dict[str, Any], r: TomlReader) -> Scenario:
     r.check_keys(data, _TOP_KEYS, ())
     queues = [_queue(r, q, ("queues", i)) for i, q in enumerate(_table_list(r, data, "queues"))]
@@ -436,6 +496,7 @@ def _parse(data: dict[str, Any], r: TomlReader) -> Scenario:
         queues=tuple(queues),
         agents=tuple(agents),
         calls=tuple(_calls(r, data, names)),
+        outbound=_outbound(r, data),
         source=r.source,
     )
 

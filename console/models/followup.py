@@ -81,6 +81,7 @@ class FollowUp(Base):
         Index("ix_followups_target_agent", "target_agent_id", "status"),
         Index("ix_followups_claimed_by", "claimed_by", "status"),
         Index("ix_followups_sla", "status", "sla_due_at"),
+        Index("ix_followups_lease", "status", "lease_expires_at"),  # lapsed claims
         Index(
             "uq_followups_source_key",
             "source_key",

@@ -7,13 +7,13 @@ so the change and its audit entry commit together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,15 +86,30 @@ class AuditLog:
         details: Mapping[str, Any] | None = None,
     ) -> None:
         """Append one entry inside the caller's write transaction."""
+        await self.add_many(conn, [(actor_agent_id, action, entity_type, entity_id, details)])
+
+    async def add_many(
+        self,
+        conn: AsyncConnection,
+        entries: Sequence[tuple[int | None, str, str, int | None, Mapping[str, Any] | None]],
+    ) -> None:
+        """Append entries (actor, action, entity type, entity id, details) in one statement."""
+        if not entries:
+            return
+        at = self._clock()
         await conn.execute(
-            insert(AuditRow).values(
-                at=self._clock(),
-                actor_agent_id=actor_agent_id,
-                action=clean_text(action, single_line=True, max_length=32),
-                entity_type=clean_text(entity_type, single_line=True, max_length=32),
-                entity_id=entity_id,
-                details=_json_safe(dict(details or {})),
-            )
+            insert(cast(Table, AuditRow.__table__)),  # Core: no ORM bookkeeping per row
+            [
+                dict(
+                    at=at,
+                    actor_agent_id=actor,
+                    action=clean_text(action, single_line=True, max_length=32),
+                    entity_type=clean_text(entity_type, single_line=True, max_length=32),
+                    entity_id=entity_id,
+                    details=_json_safe(dict(details or {})),
+                )
+                for actor, action, entity_type, entity_id, details in entries
+            ],
         )
 
     async def for_entity(

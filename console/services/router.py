@@ -19,6 +19,7 @@ fresh console heartbeat and presence ready or busy (not ready and offline agents
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,10 +57,13 @@ from console.services.routing_rules import (
     RouteDecision,
     RuleSet,
     RuleTrace,
+    Strategy,
     Target,
 )
 
 ROUTE = "route"
+_NEVER = datetime.min.replace(tzinfo=UTC)
+PoolKey = tuple[int | None, str | None, int]  # (queue id, skill, minimum level)
 _AVAILABLE = (Presence.READY, Presence.BUSY)
 
 
@@ -88,12 +92,60 @@ class Staff:
     members: dict[int, StaffMember]
     queue_ids: dict[str, int]
     queue_needs: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    pools: dict[PoolKey, list[StaffMember]] = field(default_factory=dict)
+    heaps: dict[tuple[PoolKey, Strategy], list[tuple[tuple[Any, ...], int]]] = field(
+        default_factory=dict
+    )
 
     def serves(self, member: StaffMember, queue_id: int) -> bool:
         return all(member.skills.get(s, 0) >= lvl for s, lvl in self.queue_needs.get(queue_id, []))
 
     def eligible(self, queue_id: int | None, skill: str | None, level: int) -> list[StaffMember]:
-        """Agents (role agent) who may take pool work for this target."""
+        """Agents (role agent) who may take pool work for this target (computed once)."""
+        key: PoolKey = (queue_id, skill, level)
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = self._eligible(queue_id, skill, level)
+        return pool
+
+    def pick(self, key: PoolKey, strategy: Strategy) -> StaffMember | None:
+        """The strategy's choice among the pool's available agents, or None.
+
+        A heap per pool and strategy, built once per snapshot; assignments only ever raise an
+        agent's key (more load, a later last-routed time), so a stale entry is simply re-pushed
+        with its current key when it reaches the top.
+        """
+        heap = self.heaps.get((key, strategy))
+        if heap is None:
+            queue_id, skill, level = key
+            heap = self.heaps[(key, strategy)] = [
+                (self._key(m, strategy, queue_id, skill), m.id)
+                for m in self.eligible(queue_id, skill, level)
+                if m.available
+            ]
+            heapq.heapify(heap)
+        queue_id, skill, _ = key
+        while heap:
+            stored, member_id = heap[0]
+            member = self.members[member_id]
+            current = self._key(member, strategy, queue_id, skill)
+            if current == stored:
+                return member
+            heapq.heapreplace(heap, (current, member_id))
+        return None
+
+    def _key(
+        self, m: StaffMember, strategy: Strategy, queue_id: int | None, skill: str | None
+    ) -> tuple[Any, ...]:
+        if strategy == "round_robin":
+            return (m.last_routed_at or _NEVER, m.id)
+        if strategy == "best_skill":
+            needs = [s for s, _ in self.queue_needs.get(queue_id, [])] if queue_id else []
+            score = sum(m.skills.get(s, 0) for s in (*needs, *([skill] if skill else [])))
+            return (-score, m.load, m.id)
+        return (m.load, m.id)  # least_loaded, and sticky's fallback
+
+    def _eligible(self, queue_id: int | None, skill: str | None, level: int) -> list[StaffMember]:
         out = []
         for m in self.members.values():
             if m.role is not Role.AGENT:
@@ -462,15 +514,19 @@ class Router:
                 await conn.execute(
                     update(Agent).where(Agent.id.in_(chosen)).values(last_routed_at=now)
                 )
-            for routed in out:
-                await self._audit.add(
-                    conn,
-                    by_agent_id,
-                    ROUTE,
-                    "followup",
-                    routed.followup_id,
-                    {"rule": routed.decision.rule, "agent": routed.agent_id, "why": routed.why},
-                )
+            await self._audit.add_many(
+                conn,
+                [
+                    (
+                        by_agent_id,
+                        ROUTE,
+                        "followup",
+                        routed.followup_id,
+                        {"rule": routed.decision.rule, "agent": routed.agent_id, "why": routed.why},
+                    )
+                    for routed in out
+                ],
+            )
         return out
 
     def assign(
@@ -510,28 +566,19 @@ class Router:
             if person is not None and person.available:
                 return done(person, f"{label}: {person.name}", 1)
         pool = staff.eligible(queue_id, target.skill, target.min_level)
-        ready, n = [m for m in pool if m.available], len(pool)
-        if not ready:
-            return done(None, f"nobody available of {n} eligible; left to the pool", n)
+        n = len(pool)
         strategy = decision.strategy
         if strategy == "sticky" and last_served is not None:
-            previous = next((m for m in ready if m.id == last_served), None)
-            if previous is not None:
+            previous = staff.members.get(last_served)
+            if previous is not None and previous.available and previous in pool:
                 return done(previous, f"sticky: last served the customer ({previous.name})", n)
+        pick = staff.pick((queue_id, target.skill, target.min_level), strategy)
+        if pick is None:
+            return done(None, f"nobody available of {n} eligible; left to the pool", n)
         if strategy == "round_robin":
-            oldest = datetime.min.replace(tzinfo=UTC)
-            pick = min(ready, key=lambda m: (m.last_routed_at or oldest, m.id))
             return done(pick, f"round robin: {pick.name}", n)
         if strategy == "best_skill":
-            needs = (staff.queue_needs.get(queue_id, []) if queue_id is not None else []) + (
-                [(target.skill, target.min_level)] if target.skill else []
-            )
-            pick = max(
-                ready,
-                key=lambda m: (sum(m.skills.get(s, 0) for s, _ in needs), -m.load, -m.id),
-            )
             return done(pick, f"best skill: {pick.name}", n)
-        pick = min(ready, key=lambda m: (m.load, m.id))
         return done(pick, f"least loaded: {pick.name} ({pick.load} open)", n)
 
     @staticmethod

@@ -1,0 +1,164 @@
+"""Follow-up routing at scale: decisions per second, and claim latency under contention.
+
+    python bench/routing.py [--db PATH] [--pending 100000] [--agents 500] [--claimers 50]
+
+Builds (or reuses) a SQLite CRM seeded with `callconsole seed` (20,000 customers), adds agents
+up to `--agents` (ready, fresh heartbeat, skills spread over the queues) and `--pending`
+unrouted pending follow-ups spread over those customers and their calls. Then:
+
+1. routes every one of them with `Router.route_pending` (the shipped default rules: facts
+   gathered in the database, rules matched, an agent chosen by the rule's strategy, the
+   decision written back with its audit entry) and prints decisions per second;
+2. runs `--claimers` consoles at once (each its own connection pool), each claiming with
+   `Worklist.claim_next` as fast as it can for a fixed number of claims, and prints the claim
+   latency p50/p95/p99 and the number of distinct follow-ups claimed (must equal the claims).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import shutil
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from console.db import open_database
+from console.models import Agent, AgentSkill, Customer, FollowUp
+from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, Presence, Role
+from console.services.router import Router
+from console.services.routing_rules import load_rules
+from console.services.seeding import SKILLS, SeedPlan, seed_database
+from console.services.worklist import Worklist
+
+NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # the day after the seed's as-of date
+
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    q = statistics.quantiles(samples, n=100, method="inclusive")
+    return q[49], q[94], q[98]
+
+
+async def build(path: Path, pending: int, agents: int) -> None:
+    base = path.with_name("routing-base.db")
+    if not base.exists():
+        db = open_database(f"sqlite:///{base}")
+        await seed_database(db, SeedPlan(customers=20_000, seed=5, as_of=date(2026, 11, 1)))
+        await db.dispose()
+    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        stale.unlink(missing_ok=True)  # an old WAL beside a fresh copy would corrupt it
+    shutil.copy(base, path)
+    db = open_database(f"sqlite:///{path}")
+    rng = random.Random(11)
+    async with db.write_connection() as conn:
+        have = await conn.scalar(select(func.count()).select_from(Agent))
+        top = await conn.scalar(select(func.max(Agent.id)))
+        rows, skills = [], []
+        for n in range(int(top or 0) + 1, int(top or 0) + 1 + agents - int(have or 0)):
+            rows.append(
+                dict(
+                    id=n,
+                    login=f"bench{n}",
+                    display_name=f"Bench Agent {n}",
+                    role=Role.AGENT,
+                    team=rng.choice(("Red", "Blue", "Green")),
+                    extension=str(5000 + n),
+                    interface=f"PJSIP/{5000 + n}",
+                    created_at=NOW,
+                )
+            )
+            for skill in rng.sample(SKILLS, 3):
+                skills.append(dict(agent_id=n, skill=skill, level=rng.randrange(1, 11)))
+        if rows:
+            await conn.execute(insert(Agent), rows)
+            await conn.execute(insert(AgentSkill), skills)
+        await conn.execute(
+            Agent.__table__.update().values(presence=Presence.READY, heartbeat_at=NOW)
+        )
+        customers = int(await conn.scalar(select(func.max(Customer.id))) or 1)
+        kinds = (FollowUpKind.CALLBACK, FollowUpKind.TASK, FollowUpKind.ESCALATION)
+        origins = (FollowUpOrigin.AGENT, FollowUpOrigin.ABANDONED, FollowUpOrigin.DISPOSITION)
+        batch = [
+            dict(
+                kind=rng.choice(kinds),
+                status=FollowUpStatus.PENDING,
+                origin=rng.choice(origins),
+                customer_id=rng.randrange(1, customers + 1),
+                summary="bench",
+                due_at=NOW + timedelta(minutes=rng.randrange(-600, 600)),  # half due now
+                priority=rng.randrange(1, 6),
+                created_at=NOW,
+                updated_at=NOW,
+            )
+            for _ in range(pending)
+        ]
+        await conn.execute(insert(FollowUp), batch)
+    await db.dispose()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", type=Path, default=Path("bench/data/routing.db"))
+    parser.add_argument("--pending", type=int, default=100_000)
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--claimers", type=int, default=50)
+    parser.add_argument("--claims", type=int, default=40, help="claims per claimer")
+    args = parser.parse_args()
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    print(f"building {args.db} …", file=sys.stderr)
+    await build(args.db, args.pending, args.agents)
+    url = f"sqlite:///{args.db}"
+
+    db = open_database(url)
+    router = Router(db, load_rules(), clock=lambda: NOW)
+    started = time.perf_counter()
+    routed = await router.route_pending()
+    seconds = time.perf_counter() - started
+    await db.dispose()
+    print(
+        f"routed {routed:,} follow-ups for {args.agents} agents in {seconds:.1f} s: "
+        f"{routed / seconds:,.0f} decisions/s"
+    )
+
+    async with open_database(url).session() as session:
+        agent_ids = list(
+            (await session.execute(select(Agent.id).where(Agent.role == Role.AGENT))).scalars()
+        )
+    latencies: list[float] = []
+    claimed: list[int] = []
+
+    async def claimer(agent_id: int) -> None:
+        cdb = open_database(url)
+        worklist = Worklist(cdb, clock=lambda: NOW)
+        try:
+            for _ in range(args.claims):
+                t = time.perf_counter()
+                item = await worklist.claim_next(agent_id)
+                latencies.append((time.perf_counter() - t) * 1000)
+                if item is None:
+                    return
+                claimed.append(item.id)
+        finally:
+            await cdb.dispose()
+
+    rng = random.Random(3)
+    chosen = rng.sample(agent_ids, min(args.claimers, len(agent_ids)))
+    started = time.perf_counter()
+    await asyncio.gather(*(claimer(a) for a in chosen))
+    seconds = time.perf_counter() - started
+    p50, p95, p99 = percentiles(latencies)
+    print(
+        f"{len(chosen)} consoles claiming at once: {len(claimed):,} claims in {seconds:.1f} s "
+        f"({len(claimed) / seconds:,.0f}/s), {len(set(claimed)):,} distinct; "
+        f"claim latency p50 {p50:.1f} ms  p95 {p95:.1f} ms  p99 {p99:.1f} ms"
+    )
+    return 0 if len(set(claimed)) == len(claimed) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
