@@ -127,6 +127,8 @@ class CallBook:
         at: datetime,
         out: list[CtiEvent],
         resync: bool = False,
+        direction: str = "inbound",
+        action_id: str = "",
     ) -> None:
         """The call rings on the agent's leg ``leg``: CallOffered."""
         call.phase, call.leg, call.offer_queue = CallState.OFFERED, leg, queue
@@ -150,6 +152,8 @@ class CallBook:
                 waited=waited,
                 at=at,
                 resync=resync,
+                direction=direction,
+                action_id=action_id,
             )
         )
 

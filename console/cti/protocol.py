@@ -67,6 +67,8 @@ class EndReason(StrEnum):
     ANSWERED_ELSEWHERE = "elsewhere"  # another member answered first (ringall)
     ABANDONED = "abandoned"  # the caller hung up while it was ringing for the agent
     CANCELLED = "cancelled"  # the ring stopped for another reason (timeout, queue rules)
+    BUSY = "busy"  # an outbound call: the customer's line was busy
+    FAILED = "failed"  # an outbound call: the number could not be reached
     UNKNOWN = "unknown"  # it ended while the CTI link was down (found missing on resync)
 
 
@@ -88,6 +90,11 @@ class CallOffered:
     waited: float | None
     at: datetime
     resync: bool = False
+    #: "outbound" for a call this console originated (a callback): `caller_id` is the number
+    #: dialled, `action_id` the Originate's ActionID, and NO_ANSWER/BUSY/FAILED endings are
+    #: the customer's.
+    direction: str = "inbound"
+    action_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,6 +180,16 @@ class CallAbandoned:
     waited: int | None  # seconds in the queue (QueueCallerAbandon.HoldTime)
     at: datetime
     resync: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OriginateFailed:
+    """An Originate from this console never reached the customer: the agent's own phone did
+    not answer or was unavailable (OriginateResponse: Failure)."""
+
+    action_id: str
+    reason: int | None  # Asterisk's Reason: 0 failed, 1 hung up, 3 no answer, 5 busy
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -287,6 +304,7 @@ CtiEvent = (
     CallEvent
     | CallAbandoned
     | CallbackRequested
+    | OriginateFailed
     | AgentStateChanged
     | QueueChanged
     | TranscriptLine
@@ -311,6 +329,7 @@ __all__ = [
     "EndReason",
     "LinkState",
     "LinkStateChanged",
+    "OriginateFailed",
     "QueueChanged",
     "TranscriptLine",
 ]

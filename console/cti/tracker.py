@@ -40,11 +40,20 @@ from console.cti.protocol import (
     CallState,
     CtiEvent,
     EndReason,
+    OriginateFailed,
     QueueChanged,
     TranscriptLine,
 )
 
 _CAUSE_NO_ANSWER, _CAUSE_ANSWERED_ELSEWHERE = 19, 26
+# DialEnd DialStatus of an outbound call's customer leg -> how the call ended.
+_DIAL_ENDINGS = {
+    "NOANSWER": EndReason.NO_ANSWER,
+    "BUSY": EndReason.BUSY,
+    "CANCEL": EndReason.CANCELLED,
+    "CONGESTION": EndReason.FAILED,
+    "CHANUNAVAIL": EndReason.FAILED,
+}
 _COMPLETE_REASONS = {
     "caller": EndReason.CALLER,
     "agent": EndReason.AGENT,
@@ -62,7 +71,6 @@ _IGNORED = frozenset(
         "newconnectedline",
         "varset",
         "dialbegin",
-        "dialend",
         "dialstate",
         "bridgecreate",
         "bridgedestroy",
@@ -70,7 +78,6 @@ _IGNORED = frozenset(
         "bridgeleave",
         "musiconholdstart",
         "musiconholdstop",
-        "originateresponse",
         "attendedtransfer",  # agents transfer blind (Redirect); consults are not tracked
         "agentdump",
         "queuememberpenalty",
@@ -138,7 +145,11 @@ class CallTracker:
             "queuememberpause": self._on_member,
             "queuememberremoved": self._on_member_removed,
             "userevent": self._on_user_event,
+            "originateresponse": self._on_originate_response,
+            "dialend": self._on_dial_end,
         }
+        # Outbound calls this agent's phone placed: the customer's leg -> the call.
+        self._dialled: dict[str, CallRecord] = {}
 
     # Queries -------------------------------------------------------------------------------
 
@@ -390,6 +401,10 @@ class CallTracker:
                 reason = call.complete_reason or gone
             self._book.end(call, reason, at, out)
             return True
+        dialled = self._dialled.pop(uid, None)
+        if dialled is not None:  # the customer of an outbound call hung up
+            dialled.caller_gone = True
+            return True
         call = self._book.calls.get(uid)
         if call is None:
             return self._ignore()  # a channel this tracker never followed (or stale)
@@ -427,6 +442,59 @@ class CallTracker:
                 at=at,
             )
         )
+        return True
+
+    # Outbound (Originate) -------------------------------------------------------------------
+
+    def _our_channel(self, channel: str) -> bool:
+        """`PJSIP/1001-0000002a` (or the bare interface) is this agent's phone."""
+        device = channel.rsplit("-", 1)[0] if "-" in channel else channel
+        return device in self._interfaces or channel in self._interfaces
+
+    def _on_originate_response(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        """The agent's phone answered an Originate (offer the outbound call) or never did."""
+        if not self._our_channel(msg.get("Channel").strip()):
+            return self._ignore()
+        action_id = msg.get("ActionID").strip()
+        if msg.get("Response").strip().lower() != "success":
+            if not self._once.add(("originate", action_id)):
+                return self._duplicate()
+            out.append(
+                OriginateFailed(action_id=action_id, reason=as_int(msg.get("Reason")), at=at)
+            )
+            return True
+        leg = need(msg, "Uniqueid")
+        if leg in self._book.legs or leg in self._book.finished:
+            return self._duplicate()
+        number = msg.get("Exten").strip()
+        call = self._book.calls[leg] = CallRecord(leg, leg, msg.get("Channel"), number, "")
+        self._book.offer(
+            call,
+            queue="",
+            leg=leg,
+            agent_channel=msg.get("Channel"),
+            interface=self.agent,
+            member_name="",
+            waited=None,
+            at=at,
+            out=out,
+            direction="outbound",
+            action_id=action_id,
+        )
+        return True
+
+    def _on_dial_end(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        """The customer's phone answered (CallAnswered) or did not (CallEnded)."""
+        call = self._book.ours(msg.get("Uniqueid").strip())
+        if call is None or call.phase is not CallState.OFFERED:
+            return self._ignore()
+        status = msg.get("DialStatus").strip().upper()
+        if status == "ANSWER":
+            self._dialled[msg.get("DestUniqueid").strip()] = call
+            self._book.answer(call, at, out)
+            return True
+        reason = _DIAL_ENDINGS.get(status, EndReason.FAILED)
+        self._book.end(call, reason, at, out)
         return True
 
     def _on_callback_request(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:

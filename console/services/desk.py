@@ -45,6 +45,7 @@ class InteractionWriter(Protocol):
         customer_id: int | None,
         offered_at: datetime,
         wait_seconds: int,
+        direction: str = ...,
     ) -> object: ...
 
     async def answered(self, interaction_id: int, at: datetime) -> object: ...
@@ -76,6 +77,8 @@ class DeskCall:
     ended_at: datetime | None = None
     end_reason: str = ""
     interaction_id: int | None = None
+    direction: str = "inbound"  # "outbound": a callback this console dialled
+    action_id: str = ""  # the Originate's ActionID, for an outbound call
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +131,8 @@ class AgentDesk:
             offered_at=event.at,
             waited=event.waited,
             phase_since=event.at,
+            direction=event.direction,
+            action_id=event.action_id,
         )
         self.state = DeskState(call, pop)
         return self.state
@@ -150,6 +155,7 @@ class AgentDesk:
             customer_id=customer,
             offered_at=call.offered_at,
             wait_seconds=int(call.waited or 0),
+            direction=call.direction,
         )
         interaction_id = getattr(record, "id", record)
         assert isinstance(interaction_id, int)

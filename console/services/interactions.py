@@ -31,6 +31,7 @@ from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.errors import (
     ServiceError,
     aware,
+    choice,
     free_text,
     one_line,
     record_id,
@@ -243,6 +244,7 @@ class InteractionLog:
         customer_id: int | None,
         offered_at: datetime,
         wait_seconds: float = 0,
+        direction: Direction | str = Direction.INBOUND,
     ) -> InteractionRecord:
         """Create the row for a call ringing this agent, or return the one already there.
 
@@ -279,7 +281,7 @@ class InteractionLog:
             "wait_seconds": wait,
             "status": S.RINGING,
             "channel": Channel.VOICE,
-            "direction": Direction.INBOUND,
+            "direction": choice(Direction, direction, field="direction", error=InteractionError),
             "updated_at": self._clock(),
         }
         queue = truncated(queue_name, 80)

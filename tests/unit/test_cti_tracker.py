@@ -26,6 +26,7 @@ from console.cti.protocol import (
     CallTransferred,
     CtiEvent,
     EndReason,
+    OriginateFailed,
     QueueChanged,
     TranscriptLine,
 )
@@ -635,3 +636,58 @@ name = "Ann Caller"
         [Message((("Event", n), *f)) for n, f in engine.core_show_channels_items()],
     )
     assert calls(tracker.rebuild(snap)) == []
+
+
+# Outbound (Originate) ------------------------------------------------------------------------
+
+
+def originate_response(ok: bool, **extra: str) -> Message:
+    fields = dict(
+        ActionID="cc-1-7",
+        Response="Success" if ok else "Failure",
+        Channel=f"{AGENT}-0000000a" if ok else AGENT,
+        Exten="+14155550100",
+        Reason="4" if ok else "3",
+        Uniqueid="1700000100.10" if ok else "<null>",
+    )
+    return ev("OriginateResponse", **(fields | extra))
+
+
+def dial_end(status: str) -> Message:
+    return ev(
+        "DialEnd",
+        Uniqueid="1700000100.10",
+        DestUniqueid="1700000100.11",
+        DialStatus=status,
+    )
+
+
+def test_an_originated_call_is_offered_as_outbound_and_ends_by_its_dial_status(
+    tracker: CallTracker,
+) -> None:
+    (offered,) = events_of(feed(tracker, originate_response(True)), CallOffered)
+    assert (offered.direction, offered.action_id, offered.caller_id) == (
+        "outbound",
+        "cc-1-7",
+        "+14155550100",
+    )
+    assert feed(tracker, originate_response(True)) == []  # repeated: nothing new
+    (ended,) = events_of(feed(tracker, dial_end("BUSY")), CallEnded)
+    assert (ended.reason, ended.answered) == (EndReason.BUSY, False)
+
+
+def test_an_answered_outbound_call_ends_when_a_leg_hangs_up(tracker: CallTracker) -> None:
+    feed(tracker, originate_response(True))
+    assert kinds(feed(tracker, dial_end("ANSWER"))) == ["CallAnswered"]
+    assert feed(tracker, ev("Hangup", Uniqueid="1700000100.11", Cause="16")) == []
+    (ended,) = events_of(feed(tracker, ev("Hangup", Uniqueid="1700000100.10")), CallEnded)
+    assert (ended.reason, ended.answered) == (EndReason.CALLER, True)
+
+
+def test_an_originate_that_never_reached_the_agent_is_reported_and_others_ignored(
+    tracker: CallTracker,
+) -> None:
+    (failed,) = events_of(feed(tracker, originate_response(False)), OriginateFailed)
+    assert (failed.action_id, failed.reason) == ("cc-1-7", 3)
+    other = originate_response(True, Channel="PJSIP/2002-00000001")
+    assert feed(tracker, other) == []  # another agent's phone
