@@ -26,7 +26,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from console.db import open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp
@@ -44,16 +44,25 @@ def percentiles(samples: list[float]) -> tuple[float, float, float]:
     return q[49], q[94], q[98]
 
 
-async def build(path: Path, pending: int, agents: int) -> None:
-    base = path.with_name("routing-base.db")
-    if not base.exists():
-        db = open_database(f"sqlite:///{base}")
-        await seed_database(db, SeedPlan(customers=20_000, seed=5, as_of=date(2026, 11, 1)))
+PLAN = SeedPlan(customers=20_000, seed=5, as_of=date(2026, 11, 1))
+
+
+async def build(url: str, pending: int, agents: int) -> None:
+    if url.startswith("sqlite"):
+        path = Path(url.removeprefix("sqlite:///"))
+        base = path.with_name("routing-base.db")
+        if not base.exists():
+            db = open_database(f"sqlite:///{base}")
+            await seed_database(db, PLAN)
+            await db.dispose()
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)  # an old WAL beside a fresh copy would corrupt it
+        shutil.copy(base, path)
+    else:  # a fresh PostgreSQL database
+        db = open_database(url)
+        await seed_database(db, PLAN)
         await db.dispose()
-    for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-        stale.unlink(missing_ok=True)  # an old WAL beside a fresh copy would corrupt it
-    shutil.copy(base, path)
-    db = open_database(f"sqlite:///{path}")
+    db = open_database(url)
     rng = random.Random(11)
     async with db.write_connection() as conn:
         have = await conn.scalar(select(func.count()).select_from(Agent))
@@ -77,9 +86,7 @@ async def build(path: Path, pending: int, agents: int) -> None:
         if rows:
             await conn.execute(insert(Agent), rows)
             await conn.execute(insert(AgentSkill), skills)
-        await conn.execute(
-            Agent.__table__.update().values(presence=Presence.READY, heartbeat_at=NOW)
-        )
+        await conn.execute(update(Agent).values(presence=Presence.READY, heartbeat_at=NOW))
         customers = int(await conn.scalar(select(func.max(Customer.id))) or 1)
         kinds = (FollowUpKind.CALLBACK, FollowUpKind.TASK, FollowUpKind.ESCALATION)
         origins = (FollowUpOrigin.AGENT, FollowUpOrigin.ABANDONED, FollowUpOrigin.DISPOSITION)
@@ -104,15 +111,30 @@ async def build(path: Path, pending: int, agents: int) -> None:
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", type=Path, default=Path("bench/data/routing.db"))
+    parser.add_argument(
+        "--pg",
+        action="store_true",
+        help="run on a throwaway PostgreSQL server (Debian's postgresql) instead of SQLite",
+    )
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--claimers", type=int, default=50)
     parser.add_argument("--claims", type=int, default=40, help="claims per claimer")
     args = parser.parse_args()
+    if args.pg:
+        from tests.pg import postgres_server
+
+        with postgres_server() as raw:
+            url = raw.replace("postgresql://", "postgresql+asyncpg://", 1)
+            return await run(args, url)
     args.db.parent.mkdir(parents=True, exist_ok=True)
-    print(f"building {args.db} …", file=sys.stderr)
-    await build(args.db, args.pending, args.agents)
-    url = f"sqlite:///{args.db}"
+    return await run(args, f"sqlite:///{args.db}")
+
+
+async def run(args: argparse.Namespace, url: str) -> int:
+    print(f"building {url} …", file=sys.stderr)
+    await build(url, args.pending, args.agents)
+    print(f"database: {url.split('://')[0]}")
 
     db = open_database(url)
     router = Router(db, load_rules(), clock=lambda: NOW)

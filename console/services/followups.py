@@ -19,6 +19,7 @@ from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
 from console.models.enums import (
     PENDING_FOLLOWUP_STATUSES,
     FollowUpKind,
+    FollowUpOrigin,
     FollowUpStatus,
 )
 from console.services import audit as audit_actions
@@ -35,6 +36,7 @@ from console.services.errors import (
 from console.services.text import clean_text
 
 PENDING_LIMIT = 50
+CHOSEN_BY_AGENT = "chosen by agent"  # FollowUp.rule when the agent named the target
 MAX_SUMMARY = 2000
 # A due time a little in the past is "now" typed slowly; more than this is a mistake.
 PAST_GRACE = timedelta(minutes=5)
@@ -149,13 +151,17 @@ class FollowUpService:
         agent_only: bool = False,
         interaction_id: int | None = None,
         ticket_id: int | None = None,
+        origin: FollowUpOrigin | str = FollowUpOrigin.AGENT,
     ) -> FollowUpRecord:
         """Schedule a callback, escalation or task; returns it as stored.
+
+        Without an explicit target the rules route it (`Router.route`, or the next SLA pass).
 
         A callback needs a customer (someone to call); `agent_only` needs a target agent.
         Unknown customers, queues, agents, interactions or tickets raise FollowUpError.
         """
         what = choice(FollowUpKind, kind, field="kind", error=FollowUpError)
+        source = choice(FollowUpOrigin, origin, field="origin", error=FollowUpError)
         due = aware(due_at, field="due time", error=FollowUpError)
         now = self._clock()
         if due < now - PAST_GRACE:
@@ -210,6 +216,7 @@ class FollowUpService:
                     insert(FollowUp)
                     .values(
                         kind=what,
+                        origin=source,
                         status=FollowUpStatus.PENDING,
                         customer_id=customer,
                         interaction_id=call,
@@ -220,6 +227,8 @@ class FollowUpService:
                         target_queue_id=queue_id,
                         target_agent_id=agent,
                         agent_only=bool(agent_only),
+                        # An agent's own choice of target stands: the rules route the rest.
+                        rule=CHOSEN_BY_AGENT if queue_id is not None or agent is not None else "",
                         created_at=now,
                         updated_at=now,
                     )

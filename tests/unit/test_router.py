@@ -290,3 +290,20 @@ async def test_a_callback_request_is_kept_even_for_an_unknown_number(crm: Databa
         assert (
             await s.scalar(select(PhoneNumber.id).where(PhoneNumber.e164 == "+12025550199")) is None
         )
+
+
+async def test_an_agents_own_target_stands_and_the_rest_is_routed(crm: Database) -> None:
+    from console.services.followups import CHOSEN_BY_AGENT, FollowUpService
+
+    clock = Clock()
+    service = FollowUpService(crm, clock=clock)
+    chosen = await service.create(
+        "task", customer_id=1, due_at=T0, summary="mine", agent_id=1, target_queue="billing"
+    )
+    open_ = await service.create(
+        "callback", customer_id=1, due_at=T0, summary="rules", agent_id=1, origin="disposition"
+    )
+    assert await Router(crm, load_rules(), clock=clock).route_pending() == 1
+    kept, routed = await followup(crm, chosen.id), await followup(crm, open_.id)
+    assert (kept.rule, kept.target_queue_id) == (CHOSEN_BY_AGENT, 3)
+    assert routed.rule not in ("", CHOSEN_BY_AGENT) and routed.origin == "disposition"
