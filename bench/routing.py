@@ -1,6 +1,7 @@
 """Follow-up routing at scale: decisions per second, and claim latency under contention.
 
     python bench/routing.py [--db PATH] [--pending 100000] [--agents 500] [--claimers 50]
+    PYTHONPATH=. python bench/routing.py --pg      # the same on a throwaway PostgreSQL
 
 Builds (or reuses) a SQLite CRM seeded with `callconsole seed` (20,000 customers), adds agents
 up to `--agents` (ready, fresh heartbeat, skills spread over the queues) and `--pending`

@@ -28,6 +28,7 @@ from console.services.routing_rules import RuleSet, load_rules
 from console.services.screenpop import ScreenPopService
 from console.services.sla import SlaEngine
 from console.services.tickets import TicketService
+from console.services.worklist import Worklist
 
 
 def _utcnow() -> datetime:
@@ -119,6 +120,10 @@ class ConsoleRuntime:
     @property
     def followups(self) -> FollowUpService:
         return FollowUpService(self.db, clock=self.clock)
+
+    @property
+    def worklist(self) -> Worklist:
+        return Worklist(self.db, clock=self.clock)
 
     @property
     def router(self) -> Router:

@@ -35,7 +35,9 @@ from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
+from console.screens.team import TeamScreen
 from console.screens.transfer import TransferScreen
+from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
 from console.services.desk import AgentDesk, DeskState
@@ -64,6 +66,8 @@ class AgentScreen(PromptRepaint):
         Binding("slash", "search", "Find"),
         Binding("n", "new_customer", "New"),
         Binding("a", "attach_number", "Attach"),
+        Binding("w", "worklist", "Worklist"),
+        Binding("t", "team", "Team"),  # supervisors only (check_action)
     ]
 
     def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
@@ -442,7 +446,30 @@ class AgentScreen(PromptRepaint):
         """
         if action in ("answer", "hold") and not self.sim_phone:
             return None
+        if action == "team":
+            return self.is_supervisor  # hidden for everyone else
         return True
+
+    @property
+    def is_supervisor(self) -> bool:
+        agent = self.runtime.agent
+        return agent is not None and agent.is_supervisor
+
+    # ---------------------------------------------------------------- follow-ups
+
+    def action_worklist(self) -> None:
+        runtime = self.runtime
+        self.app.push_screen(
+            WorklistScreen(runtime.worklist, agent_id=runtime.agent_id, clock=runtime.clock)
+        )
+
+    def action_team(self) -> None:
+        runtime = self.runtime
+        if self.is_supervisor:
+            team = TeamScreen(
+                runtime.worklist, runtime.db, supervisor_id=runtime.agent_id, clock=runtime.clock
+            )
+            self.app.push_screen(team)
 
     async def action_toggle_ready(self) -> None:
         if not self._ready:
