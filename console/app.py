@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 
 from textual.app import App
@@ -17,6 +18,7 @@ from console.cti.protocol import (
     LinkStateChanged,
 )
 from console.factory import ConsoleContext, ConsoleRuntime
+from console.models.enums import Presence
 from console.screens.agent import AgentScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
@@ -101,12 +103,15 @@ class CallConsoleApp(App[None]):
             self.run_worker(self._routing_upkeep(runtime), exclusive=True, group="routing")
 
     async def _routing_upkeep(self, runtime: ConsoleRuntime) -> None:
-        """Every console: heartbeat, then SLA pass (route strays, overdue, escalations)."""
-        presence, sla = runtime.presence, runtime.sla
+        """Every console: heartbeat and lease renewal, lapsed leases back to the pool, then the
+        SLA pass (route strays, overdue, escalations)."""
+        presence, sla, worklist = runtime.presence, runtime.sla, runtime.worklist
         warned = False
         while True:
             try:
                 await presence.heartbeat(runtime.agent_id)
+                await worklist.renew(runtime.agent_id)
+                await worklist.reclaim_expired()
                 await sla.tick()
                 warned = False
             except Exception as exc:  # the database is away: say so once, keep trying
@@ -198,4 +203,9 @@ class CallConsoleApp(App[None]):
 
     async def on_unmount(self) -> None:
         if self.connect and self.runtime is not None:
-            await self.runtime.cti.close()
+            runtime = self.runtime
+            await runtime.cti.close()
+            # Logged out: my claims go back to the pool, routing stops counting on me.
+            with contextlib.suppress(Exception):
+                await runtime.worklist.release_all(runtime.agent_id)
+                await runtime.presence.set(runtime.agent_id, Presence.OFFLINE)

@@ -16,6 +16,7 @@ from console.db import Database
 from console.models.enums import Presence
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.auto_followups import AutoFollowUps
+from console.services.callbacks import CallbackDialer, PlacedCall
 from console.services.customers import CustomerService
 from console.services.desk import AgentDesk
 from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
@@ -57,6 +58,8 @@ class ConsoleContext:
     clock: Callable[[], datetime] = field(default=_utcnow)
     dispositions: DispositionCatalog = DEFAULT_CATALOG
     rules: RuleSet = field(default_factory=load_rules)
+    # Callbacks this console is dialling: Originate ActionID -> follow-up id.
+    dialling: dict[str, int] = field(default_factory=dict)
 
     @property
     def agents(self) -> AgentDirectory:
@@ -108,6 +111,8 @@ class ConsoleRuntime:
     clock: Callable[[], datetime] = field(default=_utcnow)
     start_ready: bool = False  # the demo agent is available as soon as they are in the queues
     rules: RuleSet = field(default_factory=load_rules)
+    # Callbacks this console is dialling: Originate ActionID -> follow-up id.
+    dialling: dict[str, int] = field(default_factory=dict)
 
     @property
     def customers(self) -> CustomerService:
@@ -136,6 +141,21 @@ class ConsoleRuntime:
     @property
     def auto_followups(self) -> AutoFollowUps:
         return AutoFollowUps(self.router, self.screenpop)
+
+    @property
+    def callbacks(self) -> CallbackDialer:
+        return CallbackDialer(
+            self.db, self.worklist, self.router, region=self.region, clock=self.clock
+        )
+
+    async def call_back(self, followup_id: int) -> PlacedCall:
+        """Claim and dial a callback from this agent's phone (answered for them on the
+        simulator, whose desk phone the console drives; a real phone is picked up by hand)."""
+        placed = await self.callbacks.place(self.cti, self.agent_id, self.interface, followup_id)
+        self.dialling[placed.action_id] = placed.followup_id
+        if self.cti.capabilities.sim_phone:
+            await self.cti.sim_phone(self.interface, "answer")
+        return placed
 
     @property
     def presence(self) -> AgentPresence:

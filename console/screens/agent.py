@@ -27,6 +27,7 @@ from console.cti.protocol import (
     CtiEvent,
     LinkState,
     LinkStateChanged,
+    OriginateFailed,
     TranscriptLine,
 )
 from console.screens.customer import CustomerScreen
@@ -40,7 +41,9 @@ from console.screens.transfer import TransferScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
+from console.services.callbacks import AGENT_AWAY, ANSWERED
 from console.services.desk import AgentDesk, DeskState
+from console.services.errors import ServiceError
 from console.services.queues import QueueDirectory
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard
@@ -129,10 +132,15 @@ class AgentScreen(PromptRepaint):
         elif isinstance(event, CallTransferred) and mine:
             self.show(await desk.transferred(event))
         elif isinstance(event, CallEnded) and mine:
+            dialled = desk.state.call
             state = await desk.ended(event)
             self.show(state)
+            if dialled is not None and dialled.uniqueid == event.uniqueid:
+                await self._callback_outcome(dialled.action_id, event)
             if state.phase == "wrapup":
                 await self._start_wrap_up()
+        elif isinstance(event, OriginateFailed):
+            await self._callback_outcome(event.action_id, None)
         elif isinstance(event, TranscriptLine):
             call = desk.state.call
             if call is not None and event.uniqueid == call.uniqueid:
@@ -340,9 +348,34 @@ class AgentScreen(PromptRepaint):
             callback=self._wrapped,
         )
 
+    async def _callback_outcome(self, action_id: str, ended: CallEnded | None) -> None:
+        """A callback this console dialled is over: reschedule, escalate or close it."""
+        followup_id = self.runtime.dialling.pop(action_id, None) if action_id else None
+        if followup_id is None:
+            return
+        outcome = AGENT_AWAY
+        if ended is not None:
+            outcome = ANSWERED if ended.answered else str(ended.reason)
+        try:
+            settled = await self.runtime.callbacks.settle(
+                self.runtime.agent_id, followup_id, outcome
+            )
+        except ServiceError as exc:
+            self.notify(f"Callback {followup_id}: {exc}", severity="error", markup=False)
+            return
+        if settled.escalated:
+            note = "no attempts left: escalated"
+        elif settled.next_attempt is not None:
+            note = f"next try {settled.next_attempt.astimezone():%a %H:%M}"
+        else:
+            note = settled.status
+        self.notify(f"Callback {followup_id}: {outcome}; {note}", timeout=6, markup=False)
+
     async def _wrapped(self, saved: bool | None) -> None:
         if not saved:
             return
+        # A follow-up the wrap-up scheduled is routed now, with the call's disposition known.
+        self.run_worker(self.runtime.router.route_pending(), group="routing")
         if self.desk.state.phase == "wrapup":
             self.show(self.desk.finish_wrap_up())
         if self._resume_after_wrap:
@@ -460,8 +493,18 @@ class AgentScreen(PromptRepaint):
     def action_worklist(self) -> None:
         runtime = self.runtime
         self.app.push_screen(
-            WorklistScreen(runtime.worklist, agent_id=runtime.agent_id, clock=runtime.clock)
+            WorklistScreen(
+                runtime.worklist,
+                agent_id=runtime.agent_id,
+                clock=runtime.clock,
+                call_back=runtime.call_back if self.app_connected else None,
+            )
         )
+
+    @property
+    def app_connected(self) -> bool:
+        """Whether this console talks to a PBX (not a preview)."""
+        return bool(getattr(self.app, "connect", False))
 
     def action_team(self) -> None:
         runtime = self.runtime

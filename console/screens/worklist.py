@@ -26,7 +26,9 @@ from textual.events import DescendantFocus, Resize
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
+from console.cti.ami_types import AmiError
 from console.models.enums import FollowUpKind, FollowUpStatus
+from console.services.errors import ServiceError
 from console.services.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
 from console.widgets.format import LEVEL_STYLES, clip, sla_remaining, when
 from console.widgets.forms import ErrorLine, FieldRow
@@ -306,6 +308,7 @@ class WorklistScreen(Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("a", "accept", "Accept"),
         Binding("n", "next", "Next due"),
+        Binding("c", "call_back", "Call back"),
         Binding("d", "done", "Done"),
         Binding("s", "snooze", "Snooze"),
         Binding("h", "hand_back", "Hand back"),
@@ -319,9 +322,11 @@ class WorklistScreen(Screen[None]):
         agent_id: int,
         clock: Callable[[], datetime],
         refresh_seconds: float = REFRESH_SECONDS,
+        call_back: Callable[[int], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__()
         self.worklist = worklist
+        self.call_back = call_back  # dials a callback (None: no phone, e.g. a preview)
         self.agent_id = agent_id
         self.clock = clock
         self.refresh_seconds = refresh_seconds
@@ -452,6 +457,10 @@ class WorklistScreen(Screen[None]):
             return True if self._acceptable(self.current()) else None
         if action in ("done", "snooze", "hand_back"):
             return True if self._held(self.current()) else None
+        if action == "call_back":
+            item = self.current()
+            dialable = item is not None and item.kind is FollowUpKind.CALLBACK
+            return True if self.call_back is not None and dialable else None
         return True
 
     # ---------------------------------------------------------------- actions
@@ -491,6 +500,19 @@ class WorklistScreen(Screen[None]):
             if claimed is None:
                 self.notify("Nothing due for you", markup=False)
         self._after(claimed)
+
+    async def action_call_back(self) -> None:
+        """Claim the highlighted callback and dial it; the call pops on the agent screen."""
+        item = self.current()
+        if self.call_back is None or item is None or item.kind is not FollowUpKind.CALLBACK:
+            return
+        try:
+            await self.call_back(item.id)
+        except (ServiceError, AmiError) as exc:  # one line; the worklist stays
+            self.notify(f"Could not call back: {exc}", severity="error", markup=False)
+            self.load()
+            return
+        self.dismiss()
 
     def action_done(self) -> None:
         item = self.current()

@@ -273,6 +273,9 @@ class WrapUpScreen(ModalScreen[bool]):
         raw_hours = self.query_one("#callback-hours", Input).value or "24"
         hours = max(1, min(24 * 30, int(raw_hours)))
         summary = " ".join(notes.split())[:200] or f"Call back {self.record.caller_raw}"
+        code = self.query_one("#disposition", Select).value
+        chosen = self.interactions.catalog.get(code) if isinstance(code, str) else None
+        required = chosen is not None and chosen.requires_followup
         created = await self.followup_service.create(
             "callback",
             customer_id=self.record.customer_id,
@@ -281,5 +284,6 @@ class WrapUpScreen(ModalScreen[bool]):
             agent_id=self.agent_id,
             interaction_id=self.record.id,
             ticket_id=ticket_id,
+            origin="disposition" if required else "agent",
         )
         self.created_followup = created.id

@@ -142,8 +142,11 @@ class SeedSql:
         return capacity // PHONE_SLOTS - 1
 
     def _counter(self) -> str:
+        # PostgreSQL types the counter as integer, and products like i * 3 * 1000003 pass 2^31
+        # from a few hundred customers on: count in bigint there (SQLite's are 64-bit anyway).
+        first = str(self.first) if self.dialect == "sqlite" else f"CAST({self.first} AS bigint)"
         return (
-            f"WITH RECURSIVE n(i) AS (SELECT {self.first} UNION ALL SELECT i + 1 FROM n "
+            f"WITH RECURSIVE n(i) AS (SELECT {first} UNION ALL SELECT i + 1 FROM n "
             f"WHERE i < {self.customers})"
         )
 

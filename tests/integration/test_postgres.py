@@ -35,14 +35,15 @@ async def test_upgrade_from_empty_matches_the_models(pg_db: Database) -> None:
 
 
 async def test_seed_and_pop_on_postgres(pg_db: Database) -> None:
-    plan = SeedPlan(customers=300, seed=5, as_of=date(2026, 11, 1))
+    # 3,000: PostgreSQL's integer arithmetic overflowed past a few hundred customers once.
+    plan = SeedPlan(customers=3000, seed=5, as_of=date(2026, 11, 1))
     summary = await seed_database(pg_db, plan)
-    assert summary.counts["customers"] == 300
+    assert summary.counts["customers"] == 3000
     async with pg_db.session() as s:
         ratio = await s.scalar(select(func.count()).select_from(Interaction)) or 0
         number = await s.scalar(select(PhoneNumber.e164).order_by(PhoneNumber.id).limit(1))
         # Sequences were moved past the explicit ids: a new customer gets a fresh id.
-    assert 3.5 < ratio / 300 < 6.5
+    assert 3.5 < ratio / 3000 < 6.5
     async with pg_db.write() as s:
         s.add(Customer(display_name="New Person"))
     pop = await ScreenPopService(pg_db).lookup(number)

@@ -59,6 +59,17 @@ def audit_views(path: Path, customer_id: int) -> int:
         con.close()
 
 
+def followup_outcome(path: Path, followup_id: int) -> str:
+    con = sqlite3.connect(path)
+    try:
+        row = con.execute(
+            "SELECT last_outcome FROM followups WHERE id = ?", (followup_id,)
+        ).fetchone()
+        return str(row[0])
+    finally:
+        con.close()
+
+
 def interaction_row(path: Path) -> dict[str, object]:
     con = sqlite3.connect(path)
     con.row_factory = sqlite3.Row
@@ -463,3 +474,62 @@ async def test_configured_dispositions_reach_the_wrap_up(crm: Database) -> None:
     runtime = await context.runtime_for(agent)
     assert runtime.interactions.catalog is custom
     assert runtime.interface == AGENT and "support" in runtime.queues
+
+
+async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_busy(
+    crm: Database,
+) -> None:
+    from sqlalchemy import select
+
+    from console.models import FollowUp
+    from console.models.enums import FollowUpKind, FollowUpOrigin
+    from console.screens.worklist import WorklistScreen
+    from console.services.router import Router
+    from console.services.routing_rules import load_rules
+
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    routed = await Router(crm, load_rules()).create(
+        FollowUpKind.CALLBACK,
+        origin=FollowUpOrigin.AGENT,
+        customer_id=customer_id,
+        summary="promised a call back",
+    )
+    assert routed is not None
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.bar_model.agent_state != "Not ready")
+            scripted = await app.runtime.cti.send_action(  # type: ignore[union-attr]
+                "SimOutbound", Number=number, Outcome="busy"
+            )
+            assert scripted.ok
+            await pilot.press("w")
+            await until(lambda: isinstance(app.screen, WorklistScreen))
+            worklist = app.screen
+            assert isinstance(worklist, WorklistScreen)
+            await until(lambda: worklist.loads > 0)
+            table = "mine" if str(routed.followup_id) in worklist.items["mine"] else "available"
+            worklist.query_one(f"#{table}").focus()
+            await until(lambda: worklist.current() is not None)
+            while (current := worklist.current()) is not None and current.id != routed.followup_id:
+                await pilot.press("down")
+            await pilot.press("c")
+            await until(lambda: app.screen is screen)  # back on the agent screen: the pop
+            card = screen.query_one(ProfileCard)
+            await until(lambda: card.pop is not None and card.pop.profile is not None)
+            assert card.pop is not None and card.pop.profile is not None
+            assert card.pop.profile.id == customer_id
+            await until(lambda: screen.desk.state.phase == "idle", within=10)
+            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, routed.followup_id))
+            async with crm.session() as s:
+                row = (
+                    await s.scalars(select(FollowUp).where(FollowUp.id == routed.followup_id))
+                ).one()
+            assert (row.attempts, row.last_outcome, row.status) == (1, "busy", "pending")
+            assert row.claimed_by is None and row.due_at > row.last_attempt_at  # retry later
+            logged = interaction_row(crm.sqlite_path)
+            assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
