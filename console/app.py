@@ -18,7 +18,7 @@ from console.cti.protocol import (
     LinkStateChanged,
 )
 from console.factory import ConsoleContext, ConsoleRuntime
-from console.models.enums import Presence
+from console.models.enums import FollowUpKind, Presence
 from console.screens.agent import AgentScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
@@ -67,6 +67,7 @@ class CallConsoleApp(App[None]):
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.joined_queues: tuple[str, ...] = ()
+        self._offered_callbacks: set[int] = set()  # due callbacks already announced
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
 
@@ -113,6 +114,7 @@ class CallConsoleApp(App[None]):
                 await worklist.renew(runtime.agent_id)
                 await worklist.reclaim_expired()
                 await sla.tick()
+                await self._offer_due_callback(runtime)
                 warned = False
             except Exception as exc:  # the database is away: say so once, keep trying
                 if not warned:
@@ -121,6 +123,25 @@ class CallConsoleApp(App[None]):
                     )
                     warned = True
             await asyncio.sleep(UPKEEP_SECONDS)
+
+    async def _offer_due_callback(self, runtime: ConsoleRuntime) -> None:
+        """An idle, ready agent is told (once) about a callback that is due for them."""
+        screen = self.agent_screen
+        if screen is None or screen.desk.state.phase != "idle" or not screen.bar_model.agent_ready:
+            return
+        now = runtime.clock()
+        for item in await runtime.worklist.mine(runtime.agent_id, limit=50):
+            due = item.kind is FollowUpKind.CALLBACK and item.due_at <= now
+            if due and item.claimed_by is None and item.id not in self._offered_callbacks:
+                self._offered_callbacks.add(item.id)
+                who = item.customer_name or "a caller"
+                self.notify(
+                    f"Callback due: {who} — press w, then c to call",
+                    title=f"Follow-up {item.id}",
+                    timeout=20,
+                    markup=False,
+                )
+                return
 
     async def _auto_followup(self, runtime: ConsoleRuntime, event: CtiEvent) -> None:
         auto = runtime.auto_followups

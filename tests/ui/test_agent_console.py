@@ -533,3 +533,43 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert row.claimed_by is None and row.due_at > row.last_attempt_at  # retry later
             logged = interaction_row(crm.sqlite_path)
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
+
+
+async def test_a_due_callback_is_announced_once_to_the_idle_ready_agent(
+    crm: Database, monkeypatch: object
+) -> None:
+    from sqlalchemy import update
+
+    import console.app
+    from console.models import FollowUp
+    from console.models.enums import FollowUpKind, FollowUpOrigin
+    from console.services.router import Router
+    from console.services.routing_rules import load_rules
+
+    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
+    routed = await Router(crm, load_rules()).create(
+        FollowUpKind.CALLBACK, origin=FollowUpOrigin.AGENT, customer_id=5, summary="ring back"
+    )
+    assert routed is not None
+    async with crm.write_connection() as conn:  # for the demo agent, due now
+        await conn.execute(
+            update(FollowUp)
+            .where(FollowUp.id == routed.followup_id)
+            .values(target_agent_id=1, due_at=FollowUp.created_at)
+        )
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.bar_model.agent_state != "Not ready")
+            await pilot.press("f6")
+            await until(lambda: screen.bar_model.agent_ready)
+
+            def announced() -> list[str]:
+                return [n.message for n in app._notifications if "Callback due" in n.message]
+
+            await until(lambda: len(announced()) == 1)
+            await pilot.pause(0.6)  # more upkeep passes: still once
+            assert len(announced()) == 1
