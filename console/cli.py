@@ -271,7 +271,8 @@ async def _demo(args: argparse.Namespace) -> int:
         raise CommandError("the demo needs a SQLite database (the simulator reads its numbers)")
     secret = secrets.token_urlsafe(16)  # this demo's own PBX login
     sim_args = ["--scenario", "demo", "--db", str(database.sqlite_path), "--seed", str(args.seed)]
-    sim = await start_simulator([*sim_args, "--user", "callconsole", "--secret", secret])
+    # "--secret=…": a token that starts with "-" must not read as an option.
+    sim = await start_simulator([*sim_args, "--user", "callconsole", f"--secret={secret}"])
     try:
         return await _console(
             args,

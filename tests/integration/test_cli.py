@@ -202,3 +202,19 @@ def test_routing_explain_shows_the_rule_why_and_who(tmp_path: Path) -> None:
     assert "match " in shown.stdout and "eligible now:" in shown.stdout
     missing = run("--db", f"sqlite:///{db}", "routing", "explain", "999999", tmp_path=tmp_path)
     assert "follow-up 999999 does not exist" in one_line_error(missing)
+
+
+async def test_the_demo_simulator_accepts_a_secret_that_starts_with_a_dash() -> None:
+    """The demo's random secret once began with "-" and read as an option: the demo died."""
+    from console.cti.ami import AmiClient
+    from console.simproc import start_simulator
+
+    sim = await start_simulator(["--user", "callconsole", "--secret=-starts-with-a-dash"])
+    try:
+        client = AmiClient("127.0.0.1", sim.port, "callconsole", "-starts-with-a-dash")
+        await client.start()
+        await client.wait_connected()
+        assert (await client.send_action("Ping")).ok
+        await client.close()
+    finally:
+        await sim.stop()
