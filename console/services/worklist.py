@@ -260,7 +260,9 @@ def _sources(queues: int) -> tuple[_Source, ...]:
         for priority in PRIORITIES
     ]
     return (
-        *((where, (FollowUp.due_at, FollowUp.id)) for where in pools),
+        # The equal columns lead the ORDER BY: PostgreSQL then sees ix_followups_pool's order
+        # (it does not take `IS NULL` as a constant) instead of sorting the queue-less pool.
+        *((where, (FollowUp.target_queue_id, *_ORDER)) for where in pools),
         ((FollowUp.target_agent_id == _ME, *pending, _DUE), _ORDER),
         ((FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW, _ELIGIBLE, _DUE), _ORDER),
     )
