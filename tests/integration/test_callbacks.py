@@ -5,9 +5,8 @@ rule's retry policy until the attempts run out and it escalates."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,14 +15,14 @@ from sqlalchemy import select
 from console.cti.ami import AmiClient
 from console.cti.protocol import CallAnswered, CallEnded, CallOffered, EndReason, LinkState
 from console.cti.tracker import CallTracker
-from console.db import Database, open_database
+from console.db import Database
 from console.models import Agent, FollowUp, Interaction
 from console.models.enums import FollowUpKind, FollowUpOrigin, Role
 from console.services.callbacks import ANSWERED, CallbackDialer
 from console.services.router import Router
 from console.services.routing_rules import load_rules
-from console.services.seeding import SeedPlan, seed_database
 from console.services.worklist import Worklist
+from tests.crm import T0, Clock, copy_of, seed_file
 from tests.pbx import SCENARIO, running_pbx
 from tests.ui.conftest import FAST
 
@@ -31,38 +30,19 @@ AGENT = "PJSIP/1001"  # the seeded demo agent's phone
 OUTBOUND = (
     SCENARIO + '\n[outbound]\nanswer = 1.0\nring_seconds = [0.2, 0.4]\nno_answer_seconds = "0.5s"\n'
 )
-T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, inside the 08:00-20:00 window
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("callbacks") / "crm.db"
-
-    async def build() -> None:
-        db = open_database(f"sqlite:///{path}")
-        await seed_database(db, SeedPlan(customers=200, seed=4, as_of=date(2026, 11, 1), agents=4))
-        await db.dispose()
-
-    asyncio.run(build())
-    return path
+    return seed_file(
+        tmp_path_factory.mktemp("callbacks") / "crm.db", customers=200, seed=4, agents=4
+    )
 
 
 @pytest.fixture
 async def crm(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    shutil.copy(seeded, tmp_path / "crm.db")
-    db = open_database(f"sqlite:///{tmp_path / 'crm.db'}")
-    try:
+    async with copy_of(seeded, tmp_path) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 async def next_of(stream: object, kind: type, within: float = 10.0) -> object:

@@ -4,17 +4,16 @@ driven by a controllable clock, automatic callbacks from CTI events."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, update
 
 from console.cti.protocol import CallAbandoned, CallbackRequested
-from console.db import Database, open_database
+from console.db import Database
 from console.models import Agent, Customer, FollowUp, PhoneNumber
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpKind, FollowUpOrigin, Presence, Role
@@ -22,42 +21,19 @@ from console.services.auto_followups import AutoFollowUps
 from console.services.router import Router, RoutingError
 from console.services.routing_rules import RouteDecision, load_rules
 from console.services.screenpop import ScreenPopService
-from console.services.seeding import SeedPlan, seed_database
 from console.services.sla import SlaEngine
-
-T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.crm import T0, Clock, copy_of, seed_file
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("router") / "crm.db"
-
-    async def build() -> None:
-        db = open_database(f"sqlite:///{path}")
-        await seed_database(db, SeedPlan(customers=300, seed=3, as_of=date(2026, 11, 1), agents=6))
-        await db.dispose()
-
-    asyncio.run(build())
-    return path
+    return seed_file(tmp_path_factory.mktemp("router") / "crm.db", customers=300, seed=3, agents=6)
 
 
 @pytest.fixture
 async def crm(seeded: Path, tmp_path: Path) -> AsyncIterator[Database]:
-    path = tmp_path / "crm.db"
-    shutil.copy(seeded, path)
-    db = open_database(f"sqlite:///{path}")
-    try:
+    async with copy_of(seeded, tmp_path) as db:
         yield db
-    finally:
-        await db.dispose()
 
 
 async def everyone_ready(db: Database, at: datetime) -> None:
