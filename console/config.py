@@ -18,6 +18,7 @@ from pydantic_settings import (
 )
 
 from console import paths
+from console.services.metrics import AbandonTreatment, MetricDefinitions
 
 
 class DispositionSetting(BaseModel):
@@ -58,10 +59,36 @@ class Settings(BaseSettings):
         default=None,
         description="follow-up routing rules (TOML) over the shipped defaults; see docs/routing.md",
     )
+    sl_threshold: float = Field(
+        default=20.0, ge=0, description="service-level threshold, seconds (docs/metrics.md)"
+    )
+    sl_treatment: AbandonTreatment = Field(
+        default=AbandonTreatment.ABANDONS_AGAINST,
+        description="abandons in the service level: abandons_against, asterisk_sl, asterisk_sl2",
+    )
+    short_abandon_seconds: float = Field(
+        default=5.0, ge=0, description="abandons with a shorter wait are not counted"
+    )
+    fcr_window_days: int = Field(
+        default=7, ge=1, le=365, description="a repeat contact within this many days is not FCR"
+    )
+    queue_targets: Path | None = Field(
+        default=None,
+        description="per-queue targets and alert thresholds (TOML) over the shipped defaults",
+    )
     dispositions: list[DispositionSetting] | None = Field(
         default=None,
         description="wrap-up dispositions in display order (default: the built-in list)",
     )
+
+    def metric_definitions(self) -> MetricDefinitions:
+        """The metric definitions these settings choose (one set for every view)."""
+        return MetricDefinitions(
+            sl_threshold=self.sl_threshold,
+            treatment=self.sl_treatment,
+            short_abandon=self.short_abandon_seconds,
+            fcr_window_days=self.fcr_window_days,
+        )
 
     @field_validator("dispositions")
     @classmethod

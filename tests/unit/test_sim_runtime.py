@@ -105,8 +105,8 @@ def test_metric_definitions() -> None:
         busy_time=14400.0,
         staffed_time=18000.0,
     )
-    assert service_level(f, AbandonTreatment.SL1) == pytest.approx(60 / 95)
-    assert service_level(f, AbandonTreatment.SL2) == pytest.approx(60 / 80)
+    assert service_level(f, AbandonTreatment.ABANDONS_AGAINST) == pytest.approx(60 / 95)
+    assert service_level(f, AbandonTreatment.ASTERISK_SL) == pytest.approx(60 / 80)
     assert asa(f) == pytest.approx(20.0)
     assert aht(f) == pytest.approx(180.0)
     assert abandon_rate(f) == pytest.approx(15 / 95)
