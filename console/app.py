@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from datetime import datetime
+from functools import partial
 
 from textual.app import App
 from textual.binding import Binding
@@ -20,12 +22,15 @@ from console.cti.protocol import (
 from console.factory import ConsoleContext, ConsoleRuntime
 from console.models.enums import FollowUpKind, Presence
 from console.screens.agent import AgentScreen
+from console.screens.callback_offer import CALL, CallbackOfferScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.services.agents import AgentIdentity
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
 UPKEEP_SECONDS = 15.0
+# A callback the agent put off is offered again after this long.
+REOFFER_SECONDS = 300.0
 
 
 class CallConsoleApp(App[None]):
@@ -67,7 +72,7 @@ class CallConsoleApp(App[None]):
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.joined_queues: tuple[str, ...] = ()
-        self._offered_callbacks: set[int] = set()  # due callbacks already announced
+        self._offered_callbacks: dict[int, datetime] = {}  # follow-up -> when offered
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
 
@@ -125,23 +130,36 @@ class CallConsoleApp(App[None]):
             await asyncio.sleep(UPKEEP_SECONDS)
 
     async def _offer_due_callback(self, runtime: ConsoleRuntime) -> None:
-        """An idle, ready agent is told (once) about a callback that is due for them."""
+        """An idle, ready agent with nothing open is offered a callback due for them: Enter
+        dials it (the same pop as an inbound call), Esc puts it off for a few minutes."""
         screen = self.agent_screen
-        if screen is None or screen.desk.state.phase != "idle" or not screen.bar_model.agent_ready:
+        if screen is None or self.screen is not screen or screen.desk.state.phase != "idle":
+            return
+        if not screen.bar_model.agent_ready:
             return
         now = runtime.clock()
         for item in await runtime.worklist.mine(runtime.agent_id, limit=50):
             due = item.kind is FollowUpKind.CALLBACK and item.due_at <= now
-            if due and item.claimed_by is None and item.id not in self._offered_callbacks:
-                self._offered_callbacks.add(item.id)
-                who = item.customer_name or "a caller"
-                self.notify(
-                    f"Callback due: {who} — press w, then c to call",
-                    title=f"Follow-up {item.id}",
-                    timeout=20,
-                    markup=False,
+            offered = self._offered_callbacks.get(item.id)
+            if offered is not None and (now - offered).total_seconds() < REOFFER_SECONDS:
+                continue
+            if due and item.claimed_by is None:
+                self._offered_callbacks[item.id] = now
+                await self.push_screen(
+                    CallbackOfferScreen(item, now),
+                    callback=partial(self._callback_offer_answered, runtime, item.id),
                 )
                 return
+
+    async def _callback_offer_answered(
+        self, runtime: ConsoleRuntime, followup_id: int, answer: str | None
+    ) -> None:
+        if answer != CALL:
+            return
+        try:
+            await runtime.call_back(followup_id)
+        except Exception as exc:  # taken by someone else, no PBX…: one line, keep going
+            self.notify(f"Could not call back: {exc}", severity="error", markup=False)
 
     async def _auto_followup(self, runtime: ConsoleRuntime, event: CtiEvent) -> None:
         auto = runtime.auto_followups

@@ -535,20 +535,26 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
 
 
-async def test_a_due_callback_is_announced_once_to_the_idle_ready_agent(
+async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials_it(
     crm: Database, monkeypatch: object
 ) -> None:
-    from sqlalchemy import update
+    from sqlalchemy import select, update
 
     import console.app
     from console.models import FollowUp
     from console.models.enums import FollowUpKind, FollowUpOrigin
+    from console.screens.callback_offer import CallbackOfferScreen
     from console.services.router import Router
     from console.services.routing_rules import load_rules
 
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
     monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     routed = await Router(crm, load_rules()).create(
-        FollowUpKind.CALLBACK, origin=FollowUpOrigin.AGENT, customer_id=5, summary="ring back"
+        FollowUpKind.CALLBACK,
+        origin=FollowUpOrigin.AGENT,
+        customer_id=customer_id,
+        summary="ring back",
     )
     assert routed is not None
     async with crm.write_connection() as conn:  # for the demo agent, due now
@@ -566,10 +572,27 @@ async def test_a_due_callback_is_announced_once_to_the_idle_ready_agent(
             await until(lambda: screen.bar_model.agent_state != "Not ready")
             await pilot.press("f6")
             await until(lambda: screen.bar_model.agent_ready)
-
-            def announced() -> list[str]:
-                return [n.message for n in app._notifications if "Callback due" in n.message]
-
-            await until(lambda: len(announced()) == 1)
-            await pilot.pause(0.6)  # more upkeep passes: still once
-            assert len(announced()) == 1
+            # Offered; Esc puts it off, and it is not offered again straight away.
+            await until(lambda: isinstance(app.screen, CallbackOfferScreen))
+            await pilot.press("escape")
+            await until(lambda: app.screen is screen)
+            await pilot.pause(0.7)  # several upkeep passes
+            assert app.screen is screen
+            # Once the put-off time has passed it is offered again; Enter dials it.
+            monkeypatch.setattr(console.app, "REOFFER_SECONDS", 0.0)  # type: ignore[attr-defined]
+            scripted = await app.runtime.cti.send_action(  # type: ignore[union-attr]
+                "SimOutbound", Number=number, Outcome="busy"
+            )
+            assert scripted.ok
+            await until(lambda: isinstance(app.screen, CallbackOfferScreen))
+            await pilot.press("enter")
+            card = screen.query_one(ProfileCard)
+            await until(lambda: card.pop is not None and card.pop.profile is not None)
+            assert card.pop is not None and card.pop.profile is not None
+            assert card.pop.profile.id == customer_id
+            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, routed.followup_id))
+            async with crm.session() as s:
+                row = (
+                    await s.scalars(select(FollowUp).where(FollowUp.id == routed.followup_id))
+                ).one()
+            assert (row.attempts, row.last_outcome) == (1, "busy")
