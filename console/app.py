@@ -19,12 +19,13 @@ from console.cti.protocol import (
     LinkState,
     LinkStateChanged,
 )
-from console.factory import ConsoleContext, ConsoleRuntime
+from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime
 from console.models.enums import FollowUpKind, Presence
 from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, CallbackOfferScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
+from console.screens.wallboard import WallboardScreen
 from console.services.agents import AgentIdentity
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
@@ -107,6 +108,8 @@ class CallConsoleApp(App[None]):
         if self.connect:
             self.run_worker(self._pump_cti(runtime), exclusive=True, group="cti")
             self.run_worker(self._routing_upkeep(runtime), exclusive=True, group="routing")
+            if runtime.live is not None:  # a supervisor: keep the live board reconciled
+                self.run_worker(runtime.live.feed.run(), exclusive=True, group="live-board")
 
     async def _routing_upkeep(self, runtime: ConsoleRuntime) -> None:
         """Every console: heartbeat and lease renewal, lapsed leases back to the pool, then the
@@ -248,3 +251,56 @@ class CallConsoleApp(App[None]):
             with contextlib.suppress(Exception):
                 await runtime.worklist.release_all(runtime.agent_id)
                 await runtime.presence.set(runtime.agent_id, Presence.OFFLINE)
+
+
+class WallboardApp(App[None]):
+    """The wallboard alone, for a wall TV (`callconsole wallboard`): no login, no database.
+
+    The CTI client in ``live`` feeds the board; ``connect=False`` draws it without a link
+    (snapshots), ``started=True`` when the caller already started the client.
+    """
+
+    TITLE = "callconsole wallboard"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True), Binding("q", "quit", "Quit")]
+
+    def __init__(
+        self,
+        live: LiveRuntime,
+        *,
+        large: bool = False,
+        connect: bool = True,
+        started: bool = False,
+    ) -> None:
+        super().__init__()
+        self.live = live
+        self.large = large
+        self.connect = connect
+        self.started = started
+
+    async def on_mount(self) -> None:
+        await self.push_screen(WallboardScreen(self.live, large=self.large, standalone=True))
+        if self.connect:
+            self.run_worker(self._follow(), exclusive=True, group="live-board")
+
+    async def _follow(self) -> None:
+        if not self.started:
+            try:
+                await self.live.cti.start()
+            except AmiAuthError as exc:
+                self.notify(f"The PBX refused the login: {exc}", severity="error", markup=False)
+                return
+        await self.live.feed.run()
+
+    def summary(self) -> str:
+        """One line on what the board saw (the headless smoke check prints it)."""
+        snapshot = self.live.board.snapshot()
+        waiting = sum(q.waiting for q in snapshot.queues)
+        return (
+            f"link {self.live.cti.link_state.state}; {len(snapshot.queues)} queues, "
+            f"{len(snapshot.agents)} agents, {waiting} waiting; "
+            f"events {snapshot.events_seen}, reconciles {self.live.feed.reconciles}"
+        )
+
+    async def on_unmount(self) -> None:
+        if self.connect:
+            await self.live.cti.close()

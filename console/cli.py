@@ -1,4 +1,4 @@
-"""`callconsole` command line: demo, seed, db, routing, sim.
+"""`callconsole` command line: demo, seed, db, routing, report, sim.
 
 Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
 line on stderr and a non-zero exit, never a traceback. Slow imports are deferred into the
@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,16 @@ def _iso_date(raw: str) -> date:
         return date.fromisoformat(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a date like 2026-11-01, got {raw!r}") from None
+
+
+def _date_or_time(raw: str) -> datetime:
+    """``2026-11-01`` (midnight) or ``2026-11-01T08:30`` / ``2026-11-01 08:30[+01:00]``."""
+    try:
+        return datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a date like 2026-11-01 or a time like 2026-11-01T08:30, got {raw!r}"
+        ) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +104,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     explain.add_argument("followup_id", metavar="ID", type=_positive_int, help="follow-up id")
 
+    report = commands.add_parser(
+        "report",
+        help="queue figures from the queue_log, FCR from the interactions (docs/metrics.md)",
+        description="Rows for [--from, --to): a call counts in the period it entered the queue. "
+        "Times without a zone are local time.",
+    )
+    report.add_argument(
+        "--from", dest="start", type=_date_or_time, required=True, metavar="DATE|DATETIME"
+    )
+    report.add_argument(
+        "--to",
+        dest="end",
+        type=_date_or_time,
+        metavar="DATE|DATETIME",
+        help="end of the period, not included (default: now)",
+    )
+    report.add_argument("--by", choices=("queue", "agent", "day", "hour"), default="queue")
+    report.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    report.add_argument(
+        "--queue-log", type=Path, metavar="PATH", help="the PBX's queue_log (default: settings)"
+    )
+
+    # Supervisors: the wallboard alone, for a wall TV (no login, no database).
+    wallboard = commands.add_parser(
+        "wallboard", help="the live wallboard against the configured PBX (for a wall TV)"
+    )
+    wallboard.add_argument(
+        "--large", action="store_true", help="large-screen mode: big digits, few figures"
+    )
+    wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
+
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
     )
@@ -114,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seed": _seed,
         "db": _db,
         "routing": _routing,
+        "report": _report,
+        "wallboard": _wallboard,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -234,6 +277,55 @@ def _routing_check(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _report(args: argparse.Namespace) -> int:
+    """`report`: a usage problem (no queue_log, unreadable file, empty period) exits 2."""
+    from rich.console import Console
+
+    from console.config import load_settings
+    from console.schema import schema_state
+    from console.services.reports import (
+        GroupBy,
+        ReportError,
+        ReportService,
+        print_table,
+        to_csv,
+        to_json,
+    )
+
+    settings = load_settings(args.config, db_url=args.db)
+    queue_log = args.queue_log or settings.queue_log
+    database = _open(args)
+    try:
+        await database.check()
+        if not (await schema_state(database)).is_current:
+            raise CommandError(
+                f"{database.url.render_as_string(hide_password=True)}: the schema is not "
+                f"current; run `{PROG} db upgrade` first"
+            )
+        service = ReportService(database, queue_log, settings.metric_definitions())
+        end = args.end if args.end is not None else datetime.now()
+        try:
+            report = await service.build(args.start, end, GroupBy(args.by))
+        except ReportError as exc:
+            print(f"{PROG} report: error: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        await database.dispose()
+    warning = report.stats.message()
+    if warning is not None:
+        print(f"{PROG} report: warning: {warning}", file=sys.stderr)
+    if args.format == "csv":
+        sys.stdout.write(to_csv(report))
+    elif args.format == "json":
+        print(to_json(report))
+    else:
+        console = Console(highlight=False)
+        if not console.is_terminal:  # into a file or a pipe: don't wrap at 80 columns
+            console.width = 160
+        print_table(report, console)
+    return 0
+
+
 async def _seed(args: argparse.Namespace) -> int:
     from console.services.seeding import SeedPlan, parse_locales
 
@@ -337,6 +429,8 @@ async def _console(
         wrap_limit_seconds=float(settings.wrap_up_seconds),
         dispositions=catalog,
         rules=rules,
+        definitions=settings.metric_definitions(),
+        targets=_queue_targets(settings),
     )
     runtime = None
     if password is not None:
@@ -352,6 +446,54 @@ async def _console(
         return 0
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause(headless)
+        print(app.summary())
+    return 0
+
+
+def _queue_targets(settings: Any) -> Any:
+    """The per-queue targets of the settings (a bad file is one line)."""
+    from console.services.alerts import TargetsError, load_targets
+
+    try:
+        return load_targets(settings.queue_targets)
+    except TargetsError as exc:
+        raise CommandError(f"queue targets: {exc}") from None
+
+
+async def _wallboard(args: argparse.Namespace) -> int:
+    """`wallboard [--large]`: the board alone against the configured PBX; no login."""
+    import logging
+
+    from console.app import WallboardApp
+    from console.config import load_settings
+    from console.cti.ami import AmiAuthError
+    from console.cti.protocol import LinkState
+    from console.factory import PbxAddress, build_live
+
+    settings = load_settings(args.config, db_url=args.db)
+    pbx = PbxAddress(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    live = build_live(
+        pbx, definitions=settings.metric_definitions(), targets=_queue_targets(settings)
+    )
+    quiet = logging.getLogger("console.cti.ami")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # a failed first attempt is this command's one line
+    try:
+        await live.cti.start()
+    except AmiAuthError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        quiet.setLevel(level)
+    if live.cti.link_state.state is not LinkState.CONNECTED:
+        detail = live.cti.link_state.detail
+        await live.cti.close()
+        raise CommandError(detail)
+    app = WallboardApp(live, large=args.large, started=True)
+    if args.headless_seconds is None:
+        await app.run_async()
+        return 0
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(args.headless_seconds)
         print(app.summary())
     return 0
 

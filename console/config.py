@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         default=None,
         description="per-queue targets and alert thresholds (TOML) over the shipped defaults",
     )
+    queue_log: Path | None = Field(
+        default=None,
+        description="the PBX's queue_log file, read by `callconsole report` (docs/metrics.md)",
+    )
     dispositions: list[DispositionSetting] | None = Field(
         default=None,
         description="wrap-up dispositions in display order (default: the built-in list)",

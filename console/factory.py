@@ -2,19 +2,22 @@
 
 `ConsoleContext` is what the console knows before anyone logs in (database, PBX address,
 settings); `ConsoleRuntime` is a logged-in agent's: their identity, CTI link and services.
+`LiveRuntime` is what the supervisor's live views (wallboard, agent grid) need; a supervisor's
+runtime carries one, and `callconsole wallboard` builds one with no login at all.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import Presence
 from console.services.agents import AgentDirectory, AgentIdentity
+from console.services.alerts import TargetBook, load_targets
 from console.services.auto_followups import AutoFollowUps
 from console.services.callbacks import CallbackDialer, PlacedCall
 from console.services.customers import CustomerService
@@ -22,6 +25,9 @@ from console.services.desk import AgentDesk
 from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.followups import FollowUpService
 from console.services.interactions import InteractionLog
+from console.services.live_board import LiveBoard
+from console.services.live_feed import LiveFeed, SupervisorActions
+from console.services.metrics import MetricDefinitions
 from console.services.presence import AgentPresence
 from console.services.queues import QueueDirectory
 from console.services.router import Router
@@ -47,6 +53,60 @@ class PbxAddress:
 
 
 @dataclass
+class LiveRuntime:
+    """The supervisor's live views: the board fed by the CTI link, its feed, the targets."""
+
+    board: LiveBoard
+    feed: LiveFeed
+    actions: SupervisorActions
+    cti: AmiClient
+    targets: TargetBook
+    definitions: MetricDefinitions
+    clock: Callable[[], float]  # epoch seconds: the screens' "now"
+
+
+def build_live(
+    pbx: PbxAddress,
+    *,
+    definitions: MetricDefinitions | None = None,
+    targets: TargetBook | None = None,
+    timings: AmiTimings | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    tracker: CallTracker | None = None,
+    tz: tzinfo | None = None,
+) -> LiveRuntime:
+    """A CTI client whose every event frame feeds a `LiveBoard`, and what reads the board.
+
+    ``tracker``: a supervisor's own call tracker (their console is an agent's too); None for
+    the wall TV, which follows no phone. ``tz``: where "today" starts (None: the system's zone).
+    """
+    definitions = definitions or MetricDefinitions()
+
+    def epoch() -> float:
+        return clock().timestamp()
+
+    board = LiveBoard(definitions, clock=epoch, tz=tz)
+    cti = AmiClient(
+        pbx.host,
+        pbx.port,
+        pbx.user,
+        pbx.secret,
+        tracker=tracker,
+        timings=timings,
+        on_frame=board.feed,
+    )
+    return LiveRuntime(
+        board=board,
+        feed=LiveFeed(board, cti),
+        actions=SupervisorActions(cti),
+        cti=cti,
+        targets=targets if targets is not None else load_targets(None),
+        definitions=definitions,
+        clock=epoch,
+    )
+
+
+@dataclass
 class ConsoleContext:
     """Everything needed before login: the database, the PBX, the settings."""
 
@@ -60,21 +120,37 @@ class ConsoleContext:
     rules: RuleSet = field(default_factory=load_rules)
     # Callbacks this console is dialling: Originate ActionID -> follow-up id.
     dialling: dict[str, int] = field(default_factory=dict)
+    definitions: MetricDefinitions = field(default_factory=MetricDefinitions)
+    targets: TargetBook | None = None  # per-queue targets (None: the shipped ones)
 
     @property
     def agents(self) -> AgentDirectory:
         return AgentDirectory(self.db)
 
     async def runtime_for(self, agent: AgentIdentity) -> ConsoleRuntime:
-        """The logged-in agent's runtime: CTI client following their phone, their queues."""
-        cti = AmiClient(
-            self.pbx.host,
-            self.pbx.port,
-            self.pbx.user,
-            self.pbx.secret,
-            tracker=CallTracker(agent.interface, clock=self.clock),
-            timings=self.timings,
-        )
+        """The logged-in agent's runtime: CTI client following their phone, their queues;
+        for a supervisor, the client also feeds the live board."""
+        tracker = CallTracker(agent.interface, clock=self.clock)
+        live: LiveRuntime | None = None
+        if agent.is_supervisor:
+            live = build_live(
+                self.pbx,
+                definitions=self.definitions,
+                targets=self.targets,
+                timings=self.timings,
+                clock=self.clock,
+                tracker=tracker,
+            )
+            cti = live.cti
+        else:
+            cti = AmiClient(
+                self.pbx.host,
+                self.pbx.port,
+                self.pbx.user,
+                self.pbx.secret,
+                tracker=tracker,
+                timings=self.timings,
+            )
         queues = await QueueDirectory(self.db).queues_for(agent)
         return ConsoleRuntime(
             db=self.db,
@@ -90,6 +166,7 @@ class ConsoleContext:
             wrap_limit_seconds=self.wrap_limit_seconds,
             clock=self.clock,
             rules=self.rules,
+            live=live,
         )
 
 
@@ -113,6 +190,7 @@ class ConsoleRuntime:
     rules: RuleSet = field(default_factory=load_rules)
     # Callbacks this console is dialling: Originate ActionID -> follow-up id.
     dialling: dict[str, int] = field(default_factory=dict)
+    live: LiveRuntime | None = None  # supervisors: the wallboard's and agent grid's board
 
     @property
     def customers(self) -> CustomerService:

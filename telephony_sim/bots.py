@@ -9,7 +9,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from telephony_sim.acd import CONNECTED, Caller, Device
+from telephony_sim.acd import CONNECTED, Caller, Device, Membership
 from telephony_sim.clock import VirtualClock
 from telephony_sim.traffic import Dist
 
@@ -85,7 +85,12 @@ class Bot:
             self.acd.end_call(caller, "agent" if agent else "caller")
 
     def on_free(self, dev: Device) -> bool:
-        """Called when the bot could take a call; True when it goes on a break instead."""
+        """Called when the bot could take a call; True when it goes on a break instead.
+
+        The break pauses only the queues the bot is not already paused in (a supervisor may
+        have paused it in some), and its end unpauses only the pauses the bot made itself and
+        nobody changed since: a supervisor's "not ready" or "log out" outlasts the break.
+        """
         profile = self.profile
         if not profile.break_share or not dev.memberships:
             return False
@@ -95,10 +100,29 @@ class Bot:
             return False
         reasons = profile.break_reasons
         reason = reasons[self.rng.randrange(len(reasons))] if reasons else "Break"
-        self.acd.queue_pause(dev.interface, True, None, reason)
-        self.clock.call_later(self._break_time(), self._back, dev)
+        free = [m for m in dev.memberships.values() if not m.paused]
+        if len(free) == len(dev.memberships):
+            self.acd.queue_pause(dev.interface, True, None, reason)
+        else:
+            for m in free:
+                self.acd.queue_pause(dev.interface, True, m.queue.name, reason)
+        mine = tuple((m, m.last_pause) for m in free)
+        self.clock.call_later(self._break_time(), self._back, dev, mine, reason)
         return True
 
-    def _back(self, dev: Device) -> None:
-        if dev.memberships and dev.interface in self.acd.devices:
+    def _back(self, dev: Device, mine: tuple[tuple[Membership, float], ...], reason: str) -> None:
+        if not dev.memberships or dev.interface not in self.acd.devices:
+            return
+        still = [
+            m
+            for m, paused_at in mine
+            if m.queue.members.get(dev.interface) is m
+            and m.paused
+            and m.paused_reason == reason
+            and m.last_pause == paused_at
+        ]
+        if len(still) == len(dev.memberships):
             self.acd.queue_pause(dev.interface, False)
+        else:
+            for m in still:
+                self.acd.queue_pause(dev.interface, False, m.queue.name)

@@ -109,7 +109,9 @@ class AcdBase:
         if self.pbx.listeners:
             self.pbx.emit("QueueMemberAdded", member_fields(m, self.pbx.epoch_now()))
         if self.qlog is not None:
-            self.qlog.write(self.pbx.epoch_now(), "NONE", q.name, m.member_name, "ADDMEMBER", "")
+            # As app_queue's add_to_queue: data "PAUSED" for a member added paused.
+            data = "PAUSED" if paused else ""
+            self.qlog.write(self.pbx.epoch_now(), "NONE", q.name, m.member_name, "ADDMEMBER", data)
         if dev.available:
             self._offer(q)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
@@ -40,9 +41,12 @@ class Pbx:
         *,
         sim_phone: bool = True,
         users: dict[str, str] | None = None,
+        speed: float = 1.0,
     ) -> None:
         self.engine = Engine(
-            parse_scenario(scenario, "console-tests.toml"), seed=1, clock=RealTimeClock(speed=1)
+            parse_scenario(scenario, "console-tests.toml"),
+            seed=1,
+            clock=RealTimeClock(speed=speed),
         )
         actions = EngineActions(self.engine, (SimError,)).actions()
         if not sim_phone:  # what a real Asterisk offers: no desk-phone action
@@ -69,7 +73,7 @@ class Pbx:
 
 
 @asynccontextmanager
-async def running_pbx(scenario: str = SCENARIO, **kwargs: bool) -> AsyncIterator[Pbx]:
+async def running_pbx(scenario: str = SCENARIO, **kwargs: Any) -> AsyncIterator[Pbx]:
     """A started simulator, stopped on exit."""
     sim = Pbx(scenario, **kwargs)
     await sim.start()

@@ -30,6 +30,7 @@ from console.cti.protocol import (
     OriginateFailed,
     TranscriptLine,
 )
+from console.screens.agent_grid import AgentGridScreen
 from console.screens.customer import CustomerScreen
 from console.screens.frames import PromptRepaint
 from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
@@ -38,6 +39,7 @@ from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.team import TeamScreen
 from console.screens.transfer import TransferScreen
+from console.screens.wallboard import WallboardScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
@@ -71,6 +73,8 @@ class AgentScreen(PromptRepaint):
         Binding("a", "attach_number", "Attach"),
         Binding("w", "worklist", "Worklist"),
         Binding("t", "team", "Team"),  # supervisors only (check_action)
+        Binding("b", "wallboard", "Wallboard"),  # supervisors only
+        Binding("g", "agent_grid", "Agents"),  # supervisors only
     ]
 
     def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
@@ -481,6 +485,8 @@ class AgentScreen(PromptRepaint):
             return None
         if action == "team":
             return self.is_supervisor  # hidden for everyone else
+        if action in ("wallboard", "agent_grid"):
+            return self.is_supervisor and self.runtime.live is not None
         return True
 
     @property
@@ -513,6 +519,23 @@ class AgentScreen(PromptRepaint):
                 runtime.worklist, runtime.db, supervisor_id=runtime.agent_id, clock=runtime.clock
             )
             self.app.push_screen(team)
+
+    def action_wallboard(self) -> None:
+        live = self.runtime.live
+        if self.is_supervisor and live is not None:
+            self.app.push_screen(WallboardScreen(live))
+
+    def action_agent_grid(self) -> None:
+        runtime, live = self.runtime, self.runtime.live
+        if self.is_supervisor and live is not None:
+            self.app.push_screen(
+                AgentGridScreen(
+                    live,
+                    db=runtime.db,
+                    worklist=runtime.worklist,
+                    supervisor_id=runtime.agent_id,
+                )
+            )
 
     async def action_toggle_ready(self) -> None:
         if not self._ready:

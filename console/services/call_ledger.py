@@ -10,13 +10,17 @@ Rules (docs/metrics.md):
   ``exit`` end the wait; ``complete`` ends the conversation. An event for a visit the ledger
   never saw enter (the source started mid-call) opens it, back-dated by the wait it reports.
 - ``exit`` (a caller who left without an agent) is provisional: Asterisk sends
-  QueueCallerLeave *before* AgentConnect, so a ``connect`` for the same visit turns it into an
-  answer.
+  QueueCallerLeave *before* AgentConnect, so a ``connect`` (or an ``abandon``) for the same
+  visit overrides it.
 - After-call work: an agent's pause with an after-call-work reason, started after their last
-  completed call and before their next answer, is that call's wrap-up, until the agent
-  unpauses, pauses for another reason or logs out. A PBX's automatic ``wrapuptime`` is not
-  logged anywhere (not in queue_log), so it is not handle time.
+  completed call and before their next answer or any pause for another reason (a break after
+  the call is not work on it), is that call's wrap-up until the agent unpauses, pauses for
+  another reason or logs out. An agent already in an after-call-work pause when the call's
+  completion arrives (the two can race) starts its wrap-up at that moment. A PBX's automatic
+  ``wrapuptime`` is not logged anywhere (not in queue_log), so it is not handle time.
 - Staffed time per queue: a member logged in and not paused, or paused for after-call work.
+  With ``keep_intervals`` the ledger also keeps each staffed interval (agent, queue, start,
+  end), so a report can split staffed time by agent, day or hour.
 """
 
 from __future__ import annotations
@@ -29,6 +33,16 @@ from console.services.metrics import Outcome, QueueCall
 #: Pause reasons that mean after-call work (the console's own code is "acw").
 DEFAULT_ACW_REASONS = frozenset({"acw", "after-call work", "wrap-up", "wrapup"})
 _RECENT = 4096  # ended visits kept for late or repeated frames
+
+
+@dataclass(frozen=True, slots=True)
+class StaffedInterval:
+    """``agent`` was staffed in ``queue`` from ``start`` to ``end`` (epoch seconds)."""
+
+    agent: str
+    queue: str
+    start: float
+    end: float
 
 
 @dataclass(slots=True)
@@ -57,10 +71,13 @@ class CallLedger:
         acw_reasons: frozenset[str] = DEFAULT_ACW_REASONS,
         *,
         since: float | None = None,
+        keep_intervals: bool = False,
     ) -> None:
         self.acw_reasons = frozenset(r.strip().lower() for r in acw_reasons)
         #: Visits entered before this epoch are not kept, staffed time before it not counted.
         self.since = since
+        # Closed staffed intervals (reports only: a wallboard running for weeks keeps none).
+        self._intervals: list[StaffedInterval] | None = [] if keep_intervals else None
         self.visits: list[QueueCall] = []
         self._open: dict[tuple[str, str], QueueCall] = {}  # waiting or talking
         self._recent: dict[tuple[str, str], QueueCall] = {}  # lately ended, for late frames
@@ -82,6 +99,16 @@ class CallLedger:
             if q == queue and m.staffed:
                 total += max(0.0, now - self._clip(m.since))
         return total
+
+    def staffed_intervals(self, now: float) -> Iterator[StaffedInterval]:
+        """Every staffed interval kept so far, open ones ending at ``now`` (``keep_intervals``)."""
+        if self._intervals is None:
+            raise RuntimeError("this ledger keeps no intervals (keep_intervals=False)")
+        yield from self._intervals
+        for (agent, queue), m in self._members.items():
+            start = self._clip(m.since)
+            if m.staffed and now > start:
+                yield StaffedInterval(agent, queue, start, now)
 
     def wrapping(self, agent: str) -> QueueCall | None:
         """The call whose after-call work ``agent`` is doing, if any."""
@@ -112,15 +139,26 @@ class CallLedger:
     def abandon(self, callid: str, queue: str, wait: float, at: float) -> None:
         """The caller hung up while waiting."""
         call = self._visit(callid, queue, at - wait)
-        if call.outcome is Outcome.WAITING:
+        if call.outcome in (Outcome.WAITING, Outcome.EXITED):  # an exit is provisional
             call.outcome, call.wait = Outcome.ABANDONED, max(0.0, wait)
             self._close(call)
 
-    def exit(self, callid: str, queue: str, wait: float, at: float) -> None:
-        """The caller left without an agent (provisional: see the module docstring)."""
-        call = self._open.get((callid, queue))
+    def exit(
+        self, callid: str, queue: str, wait: float | None, at: float, *, back_date: bool = False
+    ) -> None:
+        """The caller left without an agent (provisional: see the module docstring).
+
+        ``wait`` None: the time since the visit entered. ``back_date``: a visit never seen
+        entering is opened, back-dated by ``wait`` (for sources whose wait is reliable, such as
+        queue_log; AMI's QueueCallerLeave carries none, so it leaves unseen visits alone).
+        """
+        key = (callid, queue)
+        call = self._open.get(key)
+        if call is None and back_date and key not in self._recent:
+            call = self._open_visit(key, at - (wait or 0.0))
         if call is not None and call.outcome is Outcome.WAITING:
-            call.outcome, call.wait = Outcome.EXITED, max(0.0, wait)
+            spent = at - call.entered_at if wait is None else wait
+            call.outcome, call.wait = Outcome.EXITED, max(0.0, spent)
             self._close(call)
 
     def hold(self, callid: str, queue: str, seconds: float) -> None:
@@ -152,6 +190,8 @@ class CallLedger:
         call.hold = min(call.hold, call.talk)
         self._close(call)
         self._last_done[call.agent] = call
+        if self._any_acw(call.agent):  # the ACW pause came first: wrap-up starts now
+            self._start_wrap(call.agent, at)
         return call
 
     # Members -------------------------------------------------------------------------------
@@ -173,8 +213,10 @@ class CallLedger:
             m = self._members[key] = _Membership()
         acw = paused and reason.strip().lower() in self.acw_reasons
         if m.staffed:
-            spent = max(0.0, at - self._clip(m.since))
-            self._staffed[queue] = self._staffed.get(queue, 0.0) + spent
+            start = self._clip(m.since)
+            self._staffed[queue] = self._staffed.get(queue, 0.0) + max(0.0, at - start)
+            if self._intervals is not None and at > start:
+                self._intervals.append(StaffedInterval(agent, queue, start, at))
         m.logged_in, m.paused, m.acw = logged_in, paused and logged_in, acw and logged_in
         if m.staffed:
             m.since = at
@@ -183,8 +225,11 @@ class CallLedger:
         # After-call work is per agent: the first ACW pause starts it, anything else ends it.
         if m.acw:
             self._start_wrap(agent, at)
-        elif agent in self._wrapping and not self._any_acw(agent):
-            self._end_wrap(agent, at)
+        else:
+            if m.paused:  # another pause: a later ACW pause is no longer this call's
+                self._last_done.pop(agent, None)
+            if agent in self._wrapping and not self._any_acw(agent):
+                self._end_wrap(agent, at)
 
     # Internals -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ Two layers:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -47,8 +48,11 @@ class MetricDefinitions:
     fcr_window_days: int = 7
 
     def __post_init__(self) -> None:
-        if self.sl_threshold < 0 or self.short_abandon < 0 or self.fcr_window_days < 1:
+        # ``not x >= 0`` also refuses NaN, which every comparison would silently fail.
+        if not (self.sl_threshold >= 0 and self.short_abandon >= 0 and self.fcr_window_days >= 1):
             raise ValueError("thresholds must be >= 0 and the FCR window >= 1 day")
+        if math.isinf(self.sl_threshold) or math.isinf(self.short_abandon):
+            raise ValueError("thresholds must be finite")
 
     def describe_sl(self) -> str:
         """The active service-level definition, e.g. ``SL = answered ≤20s / answered``."""
