@@ -20,13 +20,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wallboard_scenario import BOTS, QUEUES, scenario_toml  # noqa: E402
+from wallboard_scenario import BOTS, QUEUES, scenario_toml
 
-from console.cti.frames import Message  # noqa: E402
-from console.services.live_board import LiveBoard  # noqa: E402
-from telephony_sim.clock import VirtualClock  # noqa: E402
-from telephony_sim.engine import Engine  # noqa: E402
-from telephony_sim.scenarios import parse_scenario  # noqa: E402
+from console.cti.frames import Message
+from console.services.live_board import LiveBoard
+from telephony_sim.clock import VirtualClock
+from telephony_sim.engine import Engine
+from telephony_sim.scenarios import parse_scenario
 
 
 def record(minutes: float) -> tuple[list[Message], list[Message], float]:

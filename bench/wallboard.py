@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from wallboard_scenario import BOTS, QUEUES, write_scenario  # noqa: E402
+from wallboard_scenario import BOTS, QUEUES, write_scenario
 
 
 def _free_port() -> int:
