@@ -27,9 +27,12 @@ from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
 from console.services.agents import AgentIdentity
+from console.services.alerts import AlertAudit
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
 UPKEEP_SECONDS = 15.0
+# How often a supervisor's console checks the alert thresholds against the live board.
+ALERT_SECONDS = 1.0
 # A callback the agent put off is offered again after this long.
 REOFFER_SECONDS = 300.0
 
@@ -110,6 +113,11 @@ class CallConsoleApp(App[None]):
             self.run_worker(self._routing_upkeep(runtime), exclusive=True, group="routing")
             if runtime.live is not None:  # a supervisor: keep the live board reconciled
                 self.run_worker(runtime.live.feed.run(), exclusive=True, group="live-board")
+                live, audit = runtime.live, AlertAudit(runtime.db)
+                self.set_interval(ALERT_SECONDS, partial(self._check_alerts, live, audit))
+
+    async def _check_alerts(self, live: LiveRuntime, audit: AlertAudit) -> None:
+        await check_alerts(self, live, audit)
 
     async def _routing_upkeep(self, runtime: ConsoleRuntime) -> None:
         """Every console: heartbeat and lease renewal, lapsed leases back to the pool, then the
@@ -253,6 +261,26 @@ class CallConsoleApp(App[None]):
                 await runtime.presence.set(runtime.agent_id, Presence.OFFLINE)
 
 
+async def check_alerts(app: App[None], live: LiveRuntime, audit: AlertAudit | None) -> None:
+    """Evaluate the alert thresholds; a raised alert is announced, every change is audited."""
+    try:
+        changes = live.check_alerts()
+    except Exception as exc:  # a board bug must not stop the console: say it once a tick
+        app.log.error(f"alerts: {exc}")
+        return
+    for change in changes:
+        if change.raised:
+            alert = change.alert
+            app.notify(
+                f"{alert.label}: {alert.subject}", title="Alert", severity="warning", markup=False
+            )
+    if audit is not None and changes:
+        try:
+            await audit.record(changes)
+        except Exception as exc:  # the database is away: the alert log still has them
+            app.log.error(f"alerts not audited: {exc}")
+
+
 class WallboardApp(App[None]):
     """The wallboard alone, for a wall TV (`callconsole wallboard`): no login, no database.
 
@@ -279,6 +307,7 @@ class WallboardApp(App[None]):
 
     async def on_mount(self) -> None:
         await self.push_screen(WallboardScreen(self.live, large=self.large, standalone=True))
+        self.set_interval(ALERT_SECONDS, partial(check_alerts, self, self.live, None))
         if self.connect:
             self.run_worker(self._follow(), exclusive=True, group="live-board")
 

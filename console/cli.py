@@ -431,6 +431,7 @@ async def _console(
         rules=rules,
         definitions=settings.metric_definitions(),
         targets=_queue_targets(settings),
+        queue_log=settings.queue_log,
     )
     runtime = None
     if password is not None:

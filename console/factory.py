@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+from pathlib import Path
 
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import Presence
 from console.services.agents import AgentDirectory, AgentIdentity
-from console.services.alerts import TargetBook, load_targets
+from console.services.alerts import AlertChange, AlertLog, TargetBook, load_targets
 from console.services.auto_followups import AutoFollowUps
 from console.services.callbacks import CallbackDialer, PlacedCall
 from console.services.customers import CustomerService
@@ -30,6 +31,7 @@ from console.services.live_feed import LiveFeed, SupervisorActions
 from console.services.metrics import MetricDefinitions
 from console.services.presence import AgentPresence
 from console.services.queues import QueueDirectory
+from console.services.reports import ReportService
 from console.services.router import Router
 from console.services.routing_rules import RuleSet, load_rules
 from console.services.screenpop import ScreenPopService
@@ -63,6 +65,12 @@ class LiveRuntime:
     targets: TargetBook
     definitions: MetricDefinitions
     clock: Callable[[], float]  # epoch seconds: the screens' "now"
+    alerts: AlertLog = field(default_factory=AlertLog)  # evaluated every second by the app
+    reports: ReportService | None = None  # the report screen's source (needs the queue_log)
+
+    def check_alerts(self) -> list[AlertChange]:
+        """Evaluate the alert thresholds against the board now; the alerts raised/cleared."""
+        return self.alerts.evaluate(self.board.snapshot(), self.targets)
 
 
 def build_live(
@@ -74,6 +82,7 @@ def build_live(
     clock: Callable[[], datetime] = _utcnow,
     tracker: CallTracker | None = None,
     tz: tzinfo | None = None,
+    reports: ReportService | None = None,
 ) -> LiveRuntime:
     """A CTI client whose every event frame feeds a `LiveBoard`, and what reads the board.
 
@@ -103,6 +112,7 @@ def build_live(
         targets=targets if targets is not None else load_targets(None),
         definitions=definitions,
         clock=epoch,
+        reports=reports,
     )
 
 
@@ -122,6 +132,7 @@ class ConsoleContext:
     dialling: dict[str, int] = field(default_factory=dict)
     definitions: MetricDefinitions = field(default_factory=MetricDefinitions)
     targets: TargetBook | None = None  # per-queue targets (None: the shipped ones)
+    queue_log: Path | None = None  # the PBX's queue_log, for the supervisor's report screen
 
     @property
     def agents(self) -> AgentDirectory:
@@ -140,6 +151,7 @@ class ConsoleContext:
                 timings=self.timings,
                 clock=self.clock,
                 tracker=tracker,
+                reports=ReportService(self.db, self.queue_log, self.definitions),
             )
             cti = live.cti
         else:

@@ -39,6 +39,9 @@ class WallboardScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "toggle_large", "Large/normal"),
+        Binding("a", "alerts", "Alerts"),
+        Binding("s", "staffing", "Staffing"),
+        Binding("r", "report", "Report"),
     ]
 
     def __init__(
@@ -81,6 +84,8 @@ class WallboardScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             return not self.standalone
+        if action == "report":
+            return self.live.reports is not None  # the wall TV has no database
         return True
 
     # ---------------------------------------------------------------- drawing
@@ -142,6 +147,31 @@ class WallboardScreen(Screen[None]):
         self.set_class(self.large, "-large")
         self._names = None
         self.redraw()
+
+    def action_alerts(self) -> None:
+        from console.screens.alerts import AlertsScreen
+
+        self.app.push_screen(AlertsScreen(self.live.alerts, clock=self.live.clock))
+
+    def action_staffing(self) -> None:
+        from console.screens.staffing import StaffingScreen
+
+        board = self.live.board
+        self.app.push_screen(
+            StaffingScreen(
+                board.snapshot,
+                self.live.targets,
+                recent_calls=board.visits,
+                observed_since=board.day_start,
+                definitions=self.live.definitions,
+            )
+        )
+
+    def action_report(self) -> None:
+        from console.screens.report import ReportScreen
+
+        if self.live.reports is not None:
+            self.app.push_screen(ReportScreen(self.live.reports, self.live.definitions))
 
     def action_back(self) -> None:
         if not self.standalone:

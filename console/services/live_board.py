@@ -583,6 +583,10 @@ class LiveBoard:
 
     # Reading -------------------------------------------------------------------------------
 
+    def visits(self) -> list[QueueCall]:
+        """Today's queue visits so far (the staffing panel's recent traffic)."""
+        return list(self._ledger.visits)
+
     def snapshot(self, now: float | None = None) -> BoardSnapshot:
         """Every queue and agent at ``now`` (default: the board's clock)."""
         now = self.clock() if now is None else now

@@ -461,3 +461,38 @@ async def test_wallboard_command_runs_against_the_pbx(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("link connected; 3 queues, 6 agents")
     assert "reconciles 1" in result.stdout
+
+
+async def test_a_long_wait_raises_an_alert_that_the_wallboard_announces_and_lists() -> None:
+    from console.screens.alerts import AlertsScreen
+    from console.screens.staffing import StaffingScreen
+
+    live = build_live(PbxAddress("127.0.0.1", 1, "x", "x"))
+    now = live.clock()
+    live.board.feed(
+        Message(
+            (
+                ("Event", "QueueCallerJoin"),
+                ("Timestamp", f"{now - 300:.3f}"),  # joined five minutes ago, still waiting
+                ("Queue", "support"),
+                ("Uniqueid", "1700000000.1"),
+                ("Channel", "PJSIP/trunk-00000001"),
+                ("CallerIDNum", "+15551234567"),
+                ("Position", "1"),
+                ("Count", "1"),
+            )
+        )
+    )
+    app = WallboardApp(live, connect=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await until(lambda: any("Longest wait" in n.message for n in app._notifications))
+        assert [a.subject for a in live.alerts.open()] == ["support"]
+        await pilot.press("a")
+        await until(lambda: isinstance(app.screen, AlertsScreen))
+        await pilot.press("escape")
+        await pilot.press("s")
+        await until(lambda: isinstance(app.screen, StaffingScreen))
+        await pilot.press("escape")
+        await pilot.press("r")  # the wall TV has no database: no report
+        await pilot.pause()
+        assert isinstance(app.screen, WallboardScreen)
