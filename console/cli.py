@@ -71,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--customers", type=_non_negative_int, default=2000)
     demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument(
+        "--as",
+        dest="role",
+        choices=("agent", "supervisor"),
+        default="agent",
+        help="log in as the demo agent (default) or the demo supervisor (wallboard b, grid g)",
+    )
     # Smoke checks and CI: run without a terminal for N seconds, then print what happened.
     demo.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
@@ -363,6 +370,9 @@ async def _demo(args: argparse.Namespace) -> int:
         raise CommandError("the demo needs a SQLite database (the simulator reads its numbers)")
     secret = secrets.token_urlsafe(16)  # this demo's own PBX login
     sim_args = ["--scenario", "demo", "--db", str(database.sqlite_path), "--seed", str(args.seed)]
+    # The PBX's queue_log beside the database: the supervisor's report screen reads it.
+    queue_log = database.sqlite_path.with_name(database.sqlite_path.stem + "-queue_log")
+    sim_args += ["--queue-log", str(queue_log)]
     # "--secret=…": a token that starts with "-" must not read as an option.
     sim = await start_simulator([*sim_args, "--user", "callconsole", f"--secret={secret}"])
     try:
@@ -370,8 +380,9 @@ async def _demo(args: argparse.Namespace) -> int:
             args,
             database,
             pbx=("127.0.0.1", sim.port, "callconsole", secret),
-            login="demo",
+            login="super" if args.role == "supervisor" else "demo",
             password="demo",
+            queue_log=queue_log,
         )
     finally:
         await sim.stop()
@@ -402,6 +413,7 @@ async def _console(
     pbx: tuple[str, int, str, str],
     login: str,
     password: str | None = None,
+    queue_log: Path | None = None,
 ) -> int:
     """Open the console: logged in already when a password is given (the demo)."""
     from console.app import CallConsoleApp
@@ -431,7 +443,7 @@ async def _console(
         rules=rules,
         definitions=settings.metric_definitions(),
         targets=_queue_targets(settings),
-        queue_log=settings.queue_log,
+        queue_log=queue_log or settings.queue_log,
     )
     runtime = None
     if password is not None:

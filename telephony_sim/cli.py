@@ -15,9 +15,10 @@ import logging
 import signal
 import sqlite3
 import sys
+import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -331,6 +332,10 @@ async def _serve(args: argparse.Namespace) -> None:
     clock = VirtualClock() if args.virtual else RealTimeClock(args.speed)
     world = load_world(args)
     with _queue_log(args.queue_log) as queue_log:
+        if not args.virtual:
+            # A PBX in real time stamps queue_log lines and Uniqueids with the wall clock, as
+            # Asterisk does, so reports on its queue_log cover today, not the scenario's epoch.
+            world = replace(world, scenario=replace(world.scenario, epoch=int(time.time())))
         engine = _build_engine(world, args.seed, clock, queue_log)
         stop = asyncio.Event()
         _stop_on_signals(stop)

@@ -20,7 +20,8 @@ class QueueLog:
 
     def __init__(self, target: Path | TextIO) -> None:
         if isinstance(target, Path):
-            self._stream: TextIO = target.open("a", encoding="utf-8", newline="\n")
+            # Line-buffered, as Asterisk writes it: a report read meanwhile sees whole lines.
+            self._stream: TextIO = target.open("a", encoding="utf-8", newline="\n", buffering=1)
             self._owned = True
         else:
             self._stream = target

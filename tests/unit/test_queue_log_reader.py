@@ -243,3 +243,14 @@ def test_parse_line_fails_only_with_a_reason(text: str) -> None:
     else:
         assert line.event and line.event == line.event.upper()
         assert line.epoch >= 0
+
+
+def test_the_simulators_queue_log_file_shows_each_line_at_once(tmp_path: Path) -> None:
+    from telephony_sim.queue_log import QueueLog
+
+    path = tmp_path / "queue_log"
+    log = QueueLog(path)
+    log.write(1_795_000_000, "1.1", "support", "", "ENTERQUEUE", "", "+15551234567", 1)
+    # Not closed yet: a report reading the file now sees the whole line, as with Asterisk.
+    assert path.read_text(encoding="utf-8").endswith("|ENTERQUEUE||+15551234567|1\n")
+    log.close()
