@@ -20,13 +20,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from console.db import Database
+from console.screens.choice import ChoiceScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import AgentLoad, PickAgentScreen, active_agents
 from console.screens.worklist import cell, highlighted_key, restore_cursor
@@ -118,38 +118,14 @@ def row_values(row: GridRow, now: float) -> tuple[Cell, ...]:
     )
 
 
-class PickQueueScreen(ModalScreen[str | None]):
+class PickQueueScreen(ChoiceScreen[str]):
     """Which queue to log the agent out of; dismisses with its name, None to cancel."""
 
-    DEFAULT_CSS = """
-    PickQueueScreen { align: center middle; }
-    PickQueueScreen #pick-queue { width: 48; height: auto; border: thick $primary;
-                                  background: $surface; padding: 0 1; }
-    PickQueueScreen OptionList { height: auto; max-height: 12; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
     def __init__(self, agent: str, queues: tuple[str, ...]) -> None:
-        super().__init__()
+        title = Content.assemble("Log ", (agent, "bold"), " out of…")
+        super().__init__(title, [(str(i), Content(q), q) for i, q in enumerate(queues)])
         self.agent = agent
         self.queues = queues
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="pick-queue"):
-            yield Label(Content.assemble("Log ", (self.agent, "bold"), " out of…"))
-            yield OptionList(*(Option(Content(q), id=str(i)) for i, q in enumerate(self.queues)))
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        assert event.option.id is not None
-        self.dismiss(self.queues[int(event.option.id)])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class GridTable(DataTable[Text]):

@@ -19,16 +19,16 @@ from sqlalchemy import and_, func, or_, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.events import Resize
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Checkbox, DataTable, Footer, Label, OptionList, Select, Static
-from textual.widgets.option_list import Option
+from textual.screen import Screen
+from textual.widgets import Checkbox, DataTable, Footer, Label, Select, Static
 
 from console.db import Database
 from console.models import Agent, FollowUp
 from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpStatus
+from console.screens.choice import ChoiceScreen
 from console.screens.worklist import (
     DUE,
     KIND,
@@ -127,51 +127,26 @@ def holder_id(item: WorkItem) -> int | None:
     return item.target_agent_id
 
 
-class PickAgentScreen(ModalScreen[AgentLoad | None]):
+class PickAgentScreen(ChoiceScreen[AgentLoad]):
     """Choose whom to give follow-ups to; dismisses with the agent, None to cancel."""
 
-    DEFAULT_CSS = """
-    PickAgentScreen { align: center middle; }
-    PickAgentScreen #pick-agent { width: 64; height: auto; max-height: 80%;
-                                  border: thick $primary; background: $surface; padding: 0 1; }
-    PickAgentScreen OptionList { height: auto; max-height: 16; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
     def __init__(self, agents: list[AgentLoad], count: int) -> None:
-        super().__init__()
+        noun = "follow-up" if count == 1 else "follow-ups"
+        options = [
+            (
+                str(agent.id),
+                Content.assemble(
+                    (fit(agent.name, 28), "bold"),
+                    ("  " + fit(agent.team or "—", 10), "$text-muted"),
+                    f"  {agent.open} open",
+                ),
+                agent,
+            )
+            for agent in agents
+        ]
+        super().__init__(Content.styled(f"Reassign {count} {noun} to…", "bold"), options, width=64)
         self.agents = {str(agent.id): agent for agent in agents}
         self.count = count
-
-    def compose(self) -> ComposeResult:
-        noun = "follow-up" if self.count == 1 else "follow-ups"
-        with Vertical(id="pick-agent"):
-            yield Label(Content.styled(f"Reassign {self.count} {noun} to…", "bold"))
-            yield OptionList(
-                *(
-                    Option(
-                        Content.assemble(
-                            (fit(agent.name, 28), "bold"),
-                            ("  " + fit(agent.team or "—", 10), "$text-muted"),
-                            f"  {agent.open} open",
-                        ),
-                        id=key,
-                    )
-                    for key, agent in self.agents.items()
-                )
-            )
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
-    @on(OptionList.OptionSelected)
-    def _chosen(self, event: OptionList.OptionSelected) -> None:
-        assert event.option.id is not None
-        self.dismiss(self.agents[event.option.id])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 class TeamTable(DataTable[Text]):
