@@ -7,6 +7,7 @@ sd, low, high }`` (lognormal by its own mean and standard deviation; ``none`` fo
 patience). Top level::
 
     name = "normal_day"            description = "…"
+    difficulty = "medium"          # easy | medium | hard (shown to trainers)
     start = "08:00"                # time of day at virtual t = 0 (drives the rate profile)
     epoch = 1700000000             # Unix time at t = 0 (Uniqueids, queue_log)
     duration = "8h"                # default run length
@@ -32,6 +33,14 @@ patience). Top level::
     [outbound]                     # customers dialled by Originate: answer, no_answer, busy,
                                    # failed (shares adding up to 1), ring_seconds = [3, 10],
                                    # no_answer_seconds (absent: every customer answers)
+    [rubric]                       # pass_mark (0-100, default 80); scores the scripted calls
+    [[rubric.criteria]]            # id, kind, weight (> 0, default 1), call (default: every
+                                   # scripted call), label, and per kind: disposition (code =
+                                   # "c" | ["c", …]), ticket_created (category, priority),
+                                   # followup_created (followup, routed_to), identity (outcome =
+                                   # "confirmed" | "customer_created"), answer_within /
+                                   # hold_at_most / wrapup_at_most (seconds), note_keywords
+                                   # (keywords, any), transferred_to (to), not_abandoned
 
 Errors are reported as ``file:line: message``: TOML syntax errors with tomllib's line, semantic
 errors with the line of the offending key (found by scanning the text).
@@ -50,6 +59,17 @@ from typing import Any
 from telephony_sim.acd import STRATEGIES
 from telephony_sim.bots import BotProfile
 from telephony_sim.outbound import OutboundProfile
+from telephony_sim.rubric import (
+    CRITERION_KINDS,
+    DIFFICULTIES,
+    FOLLOWUP_KINDS,
+    IDENTITY_OUTCOMES,
+    TICKET_PRIORITIES,
+    Criterion,
+    Rubric,
+    describe_criterion,
+    parse_rubric,
+)
 from telephony_sim.scenario_reader import ScenarioError, TomlReader
 from telephony_sim.traffic import NUMBER_FORMATS, CallerMix, Dist
 
@@ -131,6 +151,7 @@ class ScriptedCall:
     notes: str = ""
 
 
+#: How hard a scenario is for a trainee (shown in the trainer's scenario list).
 @dataclass(frozen=True)
 class Scenario:
     """A whole scenario file, validated."""
@@ -147,12 +168,15 @@ class Scenario:
     calls: tuple[ScriptedCall, ...] = ()
     outbound: OutboundProfile | None = None  # None: every dialled customer answers
     source: str = "<builtin>"
+    difficulty: str = "medium"  # easy | medium | hard
+    rubric: Rubric | None = None  # how trainees are scored on the scripted calls
 
 
 Path_ = tuple[str | int, ...]
 
 _TOP_KEYS = {"name", "description", "start", "epoch", "duration", "platinum_priority"}
 _TOP_KEYS |= {"callers", "queues", "agents", "bot_pools", "calls", "outbound"}
+_TOP_KEYS |= {"difficulty", "rubric"}
 _SHARES = ("answer", "no_answer", "busy", "failed")
 
 
@@ -459,6 +483,7 @@ def _outbound(r: TomlReader, data: dict[str, Any]) -> OutboundProfile | None:
     )
 
 
+# Per kind: (required keys, optional keys) besides id, kind, weight, call and label.
 def _parse(data: dict[str, Any], r: TomlReader) -> Scenario:
     r.check_keys(data, _TOP_KEYS, ())
     queues = [_queue(r, q, ("queues", i)) for i, q in enumerate(_table_list(r, data, "queues"))]
@@ -481,6 +506,13 @@ def _parse(data: dict[str, Any], r: TomlReader) -> Scenario:
         for qname, _pen in agent.queues:
             if qname not in names:
                 raise r.fail(("agents",), f"{agent.interface}: no queue named {qname!r}")
+    calls = _calls(r, data, names)
+    for i, call in enumerate(calls):
+        if any(other.id == call.id for other in calls[:i]):
+            raise r.fail(("calls", i, "id"), f"duplicate call id {call.id!r}")
+    difficulty = r.string(data, "difficulty", (), "medium")
+    if difficulty not in DIFFICULTIES:
+        raise r.fail(("difficulty",), f"difficulty must be one of {', '.join(DIFFICULTIES)}")
     start = r.string(data, "start", (), "08:00")
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", start)
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
@@ -495,9 +527,11 @@ def _parse(data: dict[str, Any], r: TomlReader) -> Scenario:
         callers=_callers(r, data),
         queues=tuple(queues),
         agents=tuple(agents),
-        calls=tuple(_calls(r, data, names)),
+        calls=tuple(calls),
         outbound=_outbound(r, data),
         source=r.source,
+        difficulty=difficulty,
+        rubric=parse_rubric(r, data, calls, queues),
     )
 
 
@@ -559,16 +593,24 @@ def default_scenario() -> Scenario:
 
 __all__ = [
     "ADDED_BOT",
+    "CRITERION_KINDS",
+    "DIFFICULTIES",
+    "FOLLOWUP_KINDS",
+    "IDENTITY_OUTCOMES",
     "NUMBER_FORMATS",
     "STRATEGIES",
+    "TICKET_PRIORITIES",
     "AgentSpec",
+    "Criterion",
     "QueueSpec",
+    "Rubric",
     "Scenario",
     "ScenarioError",
     "ScriptedCall",
     "TrafficSpec",
     "TranscriptLine",
     "default_scenario",
+    "describe_criterion",
     "load_scenario",
     "parse_scenario",
     "shipped_scenarios",
