@@ -96,6 +96,7 @@ class CallConsoleApp(App[None]):
     async def start_agent(self, runtime: ConsoleRuntime) -> None:
         """Show the agent screen and (unless previewing) connect to the PBX."""
         self.runtime = runtime
+        runtime.recorder.start(on_warning=self._recording_warning)  # the session's recording
         self.agent_screen = AgentScreen(runtime, runtime.desk())
         self.customer_search_source = CustomerSearchSource(
             runtime.customers, self.agent_screen.open_customer, runtime.clock
@@ -193,6 +194,7 @@ class CallConsoleApp(App[None]):
                 f"The PBX refused the login: {exc}", severity="error", timeout=30, markup=False
             )
         async for event in stream:
+            runtime.recorder.record_event(event)  # buffered: written later, never awaited here
             self.forward(event)
             if isinstance(event, CallAbandoned | CallbackRequested):
                 self.run_worker(self._auto_followup(runtime, event), group="auto-followups")
@@ -259,6 +261,11 @@ class CallConsoleApp(App[None]):
             with contextlib.suppress(Exception):
                 await runtime.worklist.release_all(runtime.agent_id)
                 await runtime.presence.set(runtime.agent_id, Presence.OFFLINE)
+        if self.runtime is not None:
+            await self.runtime.recorder.stop()  # what is still buffered, then the session's end
+
+    def _recording_warning(self, message: str) -> None:
+        self.notify(message, title="Recording", severity="warning", markup=False)
 
 
 async def check_alerts(app: App[None], live: LiveRuntime, audit: AlertAudit | None) -> None:

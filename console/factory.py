@@ -8,6 +8,7 @@ runtime carries one, and `callconsole wallboard` builds one with no login at all
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -16,7 +17,7 @@ from pathlib import Path
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.models.enums import Presence
+from console.models.enums import Presence, SessionKind
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.alerts import AlertChange, AlertLog, TargetBook, load_targets
 from console.services.auto_followups import AutoFollowUps
@@ -31,6 +32,7 @@ from console.services.live_feed import LiveFeed, SupervisorActions
 from console.services.metrics import MetricDefinitions
 from console.services.presence import AgentPresence
 from console.services.queues import QueueDirectory
+from console.services.recording import NullRecorder, SessionRecorder
 from console.services.reports import ReportService
 from console.services.router import Router
 from console.services.routing_rules import RuleSet, load_rules
@@ -133,6 +135,9 @@ class ConsoleContext:
     definitions: MetricDefinitions = field(default_factory=MetricDefinitions)
     targets: TargetBook | None = None  # per-queue targets (None: the shipped ones)
     queue_log: Path | None = None  # the PBX's queue_log, for the supervisor's report screen
+    # What the sessions started here are recorded as (a trainer's console: training + run).
+    session_kind: SessionKind = SessionKind.LIVE
+    training_run_id: int | None = None
 
     @property
     def agents(self) -> AgentDirectory:
@@ -164,6 +169,14 @@ class ConsoleContext:
                 timings=self.timings,
             )
         queues = await QueueDirectory(self.db).queues_for(agent)
+        recorder = SessionRecorder(
+            self.db,
+            agent_id=agent.id,
+            kind=self.session_kind,
+            training_run_id=self.training_run_id,
+            clock=self.clock,
+            details={"login": agent.login, "interface": agent.interface, "queues": queues},
+        )
         return ConsoleRuntime(
             db=self.db,
             cti=cti,
@@ -179,6 +192,7 @@ class ConsoleContext:
             clock=self.clock,
             rules=self.rules,
             live=live,
+            recorder=recorder,
         )
 
 
@@ -203,22 +217,24 @@ class ConsoleRuntime:
     # Callbacks this console is dialling: Originate ActionID -> follow-up id.
     dialling: dict[str, int] = field(default_factory=dict)
     live: LiveRuntime | None = None  # supervisors: the wallboard's and agent grid's board
+    # The session's recording (CTI events, agent actions); started and stopped by the app.
+    recorder: SessionRecorder | NullRecorder = field(default_factory=NullRecorder)
 
     @property
     def customers(self) -> CustomerService:
-        return CustomerService(self.db, self.region, clock=self.clock)
+        return CustomerService(self.db, self.region, clock=self.clock, recorder=self.recorder)
 
     @property
     def tickets(self) -> TicketService:
-        return TicketService(self.db, clock=self.clock)
+        return TicketService(self.db, clock=self.clock, recorder=self.recorder)
 
     @property
     def followups(self) -> FollowUpService:
-        return FollowUpService(self.db, clock=self.clock)
+        return FollowUpService(self.db, clock=self.clock, recorder=self.recorder)
 
     @property
     def worklist(self) -> Worklist:
-        return Worklist(self.db, clock=self.clock)
+        return Worklist(self.db, clock=self.clock, recorder=self.recorder)
 
     @property
     def router(self) -> Router:
@@ -243,6 +259,7 @@ class ConsoleRuntime:
         simulator, whose desk phone the console drives; a real phone is picked up by hand)."""
         placed = await self.callbacks.place(self.cti, self.agent_id, self.interface, followup_id)
         self.dialling[placed.action_id] = placed.followup_id
+        self.recorder.record_action("callback_dialled", **dataclasses.asdict(placed))
         if self.cti.capabilities.sim_phone:
             await self.cti.sim_phone(self.interface, "answer")
         return placed
@@ -296,4 +313,5 @@ class ConsoleRuntime:
     async def set_ready(self, ready: bool, *, reason: str = "") -> None:
         """Available (unpause) or not ready with a reason code, in all the agent's queues."""
         await self.cti.queue_pause(self.interface, not ready, reason="" if ready else reason)
+        self.recorder.record_action("ready" if ready else "not_ready", reason=reason)
         await self.presence.set(self.agent_id, Presence.READY if ready else Presence.NOT_READY)

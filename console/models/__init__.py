@@ -8,14 +8,17 @@ from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
 from console.models.queue import Queue, QueueSkill
+from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
 
 __all__ = [
     "Agent",
+    "AgentAction",
     "AgentSkill",
     "AuditLog",
     "Base",
     "CallEvent",
+    "ConsoleSession",
     "Customer",
     "EmailAddress",
     "FollowUp",

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from console.models.base import Base, utcnow
@@ -27,6 +35,8 @@ class Agent(Base):
     # "scrypt$n$r$p$salt_hex$hash_hex" (console.services.passwords).
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Trainer views and replays mask customer data; an agent with this may unmask (audited).
+    can_unmask: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # What routing knows of the agent's console: presence, and the console's last heartbeat
     # (a console that stops beating is gone: its presence no longer counts, its leases lapse).

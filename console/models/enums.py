@@ -122,6 +122,13 @@ class Presence(StrEnum):
     BUSY = "busy"  # on a call or in wrap-up
 
 
+class SessionKind(StrEnum):
+    """What a console session was: real work, or a trainee's scripted run."""
+
+    LIVE = "live"
+    TRAINING = "training"
+
+
 def str_enum(enum_cls: type[StrEnum], length: int = 16) -> SqlEnum:
     """A column type storing the enum's value as VARCHAR with a CHECK constraint."""
     values: Any = lambda cls: [member.value for member in cls]  # noqa: E731

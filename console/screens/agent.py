@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.app import ComposeResult
@@ -124,6 +124,7 @@ class AgentScreen(PromptRepaint):
         if isinstance(event, CallOffered) and mine:
             self.offered += 1
             self.show(await desk.offer(event))  # the pop, before anything is written
+            self._record("pop_shown", pop=desk.state.pop)  # buffered: costs microseconds
             self._search_if_no_number()
             self.show(await desk.log_offer())
             await self._audit_view()
@@ -232,6 +233,7 @@ class AgentScreen(PromptRepaint):
     async def _picked(self, customer_id: int | None) -> None:
         if customer_id is not None:
             self.show(await self.desk.choose_customer(customer_id))
+            self._record("customer_chosen", customer_id=customer_id, pop=self.desk.state.pop)
             await self._audit_view()
 
     async def _audit_view(self) -> None:
@@ -272,6 +274,7 @@ class AgentScreen(PromptRepaint):
     def open_customer(self, customer_id: int) -> None:
         """The customer view on top of the agent screen (Escape comes back)."""
         runtime = self.runtime
+        self._record("customer_opened", customer_id=customer_id)
         self.app.push_screen(
             CustomerScreen(
                 customer_id,
@@ -344,6 +347,7 @@ class AgentScreen(PromptRepaint):
                 agent_id=self.runtime.agent_id,
                 ticket_service=self.runtime.tickets,
                 followup_service=self.runtime.followups,
+                recorder=self.runtime.recorder,
                 tickets=pop.open_tickets if pop else (),
                 limit_seconds=self.runtime.wrap_limit_seconds,
                 clock=self.runtime.clock,
@@ -367,6 +371,7 @@ class AgentScreen(PromptRepaint):
         except ServiceError as exc:
             self.notify(f"Callback {followup_id}: {exc}", severity="error", markup=False)
             return
+        self._record("callback_outcome", followup_id=followup_id, outcome=outcome, settled=settled)
         if settled.escalated:
             note = "no attempts left: escalated"
         elif settled.next_attempt is not None:
@@ -415,6 +420,7 @@ class AgentScreen(PromptRepaint):
                 agent_id=self.runtime.agent_id,
                 ticket_service=self.runtime.tickets,
                 followup_service=self.runtime.followups,
+                recorder=self.runtime.recorder,
                 limit_seconds=self.runtime.wrap_limit_seconds,
                 clock=self.runtime.clock,
                 title=f"(restored) {record.caller_raw}",
@@ -431,6 +437,7 @@ class AgentScreen(PromptRepaint):
                 markup=False,
             )
             return
+        self._record(command)  # answer, hold, unhold, hangup: what the agent asked for
         try:
             await self.runtime.cti.sim_phone(self.runtime.interface, command)
         except Exception as exc:  # one clear line; the console keeps running
@@ -455,6 +462,7 @@ class AgentScreen(PromptRepaint):
             await self._phone("hangup")
             return
         # A real PBX: the standard Hangup action on the agent's leg.
+        self._record("hangup")
         try:
             await self.runtime.cti.hangup(call.agent_channel)
         except Exception as exc:  # one clear line; the console keeps running
@@ -470,6 +478,7 @@ class AgentScreen(PromptRepaint):
         call = self.desk.state.call
         if extension is None or call is None or call.phase not in ("talking", "held"):
             return
+        self._record("transfer", target=extension)
         try:
             await self.runtime.cti.redirect(call.channel, extension)
         except Exception as exc:  # e.g. "Redirect failed: no such extension"
@@ -552,6 +561,16 @@ class AgentScreen(PromptRepaint):
             await self.runtime.set_ready(ready, reason=reason)
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not change state: {exc}", severity="error", markup=False)
+
+    def _record(self, kind: str, **details: Any) -> None:
+        """Record an agent action in the session's recording, on the current call if any."""
+        call = self.desk.state.call
+        self.runtime.recorder.record_action(
+            kind,
+            call_id=call.linkedid if call else None,
+            interaction_id=call.interaction_id if call else None,
+            **details,
+        )
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -37,6 +38,7 @@ from console.services.interactions import (
     WrapUp,
     WrapUpError,
 )
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.screenpop import TicketSummary
 from console.services.tickets import TicketService
 from console.widgets.format import duration
@@ -64,6 +66,7 @@ class WrapUpScreen(ModalScreen[bool]):
         agent_id: int,
         ticket_service: TicketService | None = None,
         followup_service: FollowUpService | None = None,
+        recorder: ActionRecorder | None = None,
         tickets: tuple[TicketSummary, ...] = (),
         limit_seconds: float = 120.0,
         clock: Callable[[], datetime] | None = None,
@@ -75,6 +78,7 @@ class WrapUpScreen(ModalScreen[bool]):
         self.agent_id = agent_id
         self.ticket_service = ticket_service
         self.followup_service = followup_service
+        self.recorder = recorder or NO_RECORDING  # the agent's session recording
         self.tickets = tickets
         # Created during this wrap-up (kept so a retry after an error doesn't make another).
         self.created_ticket: int | None = None
@@ -147,6 +151,7 @@ class WrapUpScreen(ModalScreen[bool]):
         self.query_one("#notes", TextArea).focus()
         self.set_interval(1.0, self._tick)
         self._tick()
+        self._record("wrap_up_opened", status=self.record.status)
 
     # ---------------------------------------------------------------- timer
 
@@ -189,18 +194,20 @@ class WrapUpScreen(ModalScreen[bool]):
     async def _save_draft(self) -> None:
         disposition = self.query_one("#disposition", Select).value
         csat = self.query_one("#csat", Select).value
+        draft: dict[str, Any] = dict(
+            notes=self.query_one("#notes", TextArea).text,
+            disposition=disposition if isinstance(disposition, str) else "",
+            csat=csat if isinstance(csat, int) else None,
+            resolved_first_contact=self.query_one("#fcr", Checkbox).value,
+        )
         try:
-            await self.interactions.save_draft(
-                self.record.id,
-                notes=self.query_one("#notes", TextArea).text,
-                disposition=disposition if isinstance(disposition, str) else "",
-                csat=csat if isinstance(csat, int) else None,
-                resolved_first_contact=self.query_one("#fcr", Checkbox).value,
-            )
+            saved = await self.interactions.save_draft(self.record.id, **draft)
         except InteractionError as exc:  # e.g. notes over the limit: say so, keep typing
             self.query_one("#wrap-error", Label).update(Content.styled(str(exc), "$text-error"))
             return
         self.saved_drafts += 1
+        if saved:  # what was saved, not every keystroke
+            self._record("notes_saved", **draft)
 
     # ---------------------------------------------------------------- submit
 
@@ -232,11 +239,26 @@ class WrapUpScreen(ModalScreen[bool]):
                 resolved_first_contact=self.query_one("#fcr", Checkbox).value,
                 csat=csat if isinstance(csat, int) else None,
             )
-            await self.interactions.wrap_up(self.record.id, wrap, self.now())
+            done = await self.interactions.wrap_up(self.record.id, wrap, self.now())
         except ServiceError as exc:  # one line; nothing already saved is lost
             self._error(str(exc))
             return
+        self._record(
+            "wrap_up_saved",
+            disposition=done.disposition,
+            category=done.category,
+            notes=done.notes,
+            ticket_id=done.ticket_id,
+            followup_id=self.created_followup,
+            csat=done.csat,
+            resolved_first_contact=done.resolved_first_contact,
+            wrap_seconds=done.wrap_seconds,
+        )
         self.dismiss(True)
+
+    def _record(self, kind: str, **details: Any) -> None:
+        call_id = self.record.linkedid or None
+        self.recorder.record_action(kind, call_id=call_id, interaction_id=self.record.id, **details)
 
     def _error(self, message: str) -> None:
         self.query_one("#wrap-error", Label).update(Content.styled(message, "$text-error"))

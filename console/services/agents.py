@@ -67,6 +67,9 @@ class AgentIdentity:
     interface: str  # the AMI queue-member interface, e.g. PJSIP/1001
     member_name: str  # the MemberName sent with QueueAdd
     skills: tuple[SkillLevel, ...]
+    # May see customer data unmasked in trainer views and replays (each unmask is audited;
+    # console.services.masking). A frozen field: read-only, as the permission was at login.
+    can_unmask: bool = False
 
     @property
     def is_supervisor(self) -> bool:
@@ -91,6 +94,7 @@ _AGENT = select(
     Agent.interface,
     Agent.password_hash,
     Agent.active,
+    Agent.can_unmask,
 )
 _SKILLS = select(AgentSkill.skill, AgentSkill.level).order_by(AgentSkill.skill)
 
@@ -128,6 +132,7 @@ def _identity(row: Sequence[Any], skills: Sequence[Sequence[Any]]) -> AgentIdent
         interface=_text(row[6], 80),
         member_name=name,
         skills=tuple(SkillLevel(_text(s[0], 40), int(s[1])) for s in skills),
+        can_unmask=bool(row[9]),
     )
 
 

@@ -34,6 +34,7 @@ from console.services.errors import (
     require,
 )
 from console.services.phones import NumberStatus, normalise
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.text import clean_text
 
 TIMELINE_MAX = 200
@@ -106,11 +107,13 @@ class CustomerService:
         audit: AuditLog | None = None,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recorder: ActionRecorder | None = None,
     ) -> None:
         self._db = db
         self._region = region
         self._clock = clock
         self._audit = audit or AuditLog(db, clock=clock)
+        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     # ------------------------------------------------------------ search
 
@@ -192,6 +195,9 @@ class CustomerService:
             await self._audit.add(
                 conn, agent_id, audit_actions.CREATE, "customer", customer_id, details
             )
+        self._recorder.record_action(
+            "customer_created", customer_id=customer_id, name=name, phone=phone, email=address
+        )
         return customer_id
 
     async def attach_number(
@@ -235,6 +241,7 @@ class CustomerService:
                     customer,
                     {"phone_added": e164, "kind": phone_kind, "label": text_label},
                 )
+        self._recorder.record_action("number_attached", customer_id=customer, e164=e164)
         return e164
 
     async def update_profile(
@@ -301,6 +308,7 @@ class CustomerService:
             await self._audit.add(
                 conn, agent_id, audit_actions.UPDATE, "customer", customer, details
             )
+        self._recorder.record_action("customer_updated", customer_id=customer, changes=changes)
         return frozenset(changes)
 
     async def record_view(

@@ -33,6 +33,7 @@ from console.services.errors import (
     record_id,
     require,
 )
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.text import clean_text
 
 PENDING_LIMIT = 50
@@ -132,10 +133,12 @@ class FollowUpService:
         audit: AuditLog | None = None,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recorder: ActionRecorder | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._audit = audit or AuditLog(db, clock=clock)
+        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     async def create(
         self,
@@ -245,7 +248,11 @@ class FollowUpService:
                 {"kind": what, "customer_id": customer, "due_at": due, "interaction": call},
             )
             row = (await conn.execute(_SELECT.where(FollowUp.id == followup_id))).mappings().one()
-        return _record(row)
+        created = _record(row)
+        self._recorder.record_action(
+            "followup_created", interaction_id=call, followup=created, origin=source
+        )
+        return created
 
     async def pending_for(self, customer_id: int) -> list[FollowUpRecord]:
         """The customer's pending and claimed follow-ups, soonest due first."""

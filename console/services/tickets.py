@@ -28,6 +28,7 @@ from console.services.errors import (
     record_id,
     require,
 )
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.text import clean_text
 
 SLA_HOURS = {
@@ -134,10 +135,12 @@ class TicketService:
         audit: AuditLog | None = None,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        recorder: ActionRecorder | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._audit = audit or AuditLog(db, clock=clock)
+        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     def _record(self, row: Mapping[Any, Any]) -> TicketRecord:
         due = row["sla_due_at"]
@@ -284,7 +287,9 @@ class TicketService:
                 ticket_id,
                 {"customer_id": customer, "subject": text, "priority": level, "interaction": call},
             )
-            return await self._locked(conn, ticket_id)
+            created = await self._locked(conn, ticket_id)
+        self._recorder.record_action("ticket_created", interaction_id=call, ticket=created)
+        return created
 
     async def comment(self, ticket_id: int, body: str, *, agent_id: int) -> TicketCommentRecord:
         """Add a comment by `agent_id`; the body is sanitised (line breaks kept)."""
@@ -308,7 +313,9 @@ class TicketService:
             await self._audit.add(
                 conn, agent_id, audit_actions.COMMENT, "ticket", wanted, {"comment_id": comment_id}
             )
-        return TicketCommentRecord(comment_id, wanted, agent_id, _text(author), text, now)
+        comment = TicketCommentRecord(comment_id, wanted, agent_id, _text(author), text, now)
+        self._recorder.record_action("ticket_commented", ticket_id=wanted, comment=comment)
+        return comment
 
     async def set_status(
         self, ticket_id: int, status: TicketStatus | str, *, agent_id: int
@@ -339,7 +346,11 @@ class TicketService:
                 wanted,
                 {"from": current.status, "to": target},
             )
-            return await self._locked(conn, wanted)
+            moved = await self._locked(conn, wanted)
+        self._recorder.record_action(
+            "ticket_status", ticket_id=wanted, old=current.status, new=target
+        )
+        return moved
 
     async def _locked(self, conn: AsyncConnection, ticket_id: int) -> TicketRecord:
         row = (

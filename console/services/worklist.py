@@ -61,6 +61,7 @@ from console.models.base import from_db_time
 from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpKind, FollowUpStatus, Role
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.text import clean_text
 
 T = TypeVar("T")
@@ -68,6 +69,12 @@ T = TypeVar("T")
 # Audit actions (audit_log.action) of the worklist's changes.
 CLAIM, COMPLETE, SNOOZE, HAND_BACK = "claim", "complete", "snooze", "hand_back"
 REASSIGN, RELEASE, RECLAIM = "reassign", "release", "reclaim"
+# The holder's moves as the session recording names them.
+_RECORDED = {
+    COMPLETE: "followup_completed",
+    SNOOZE: "followup_snoozed",
+    HAND_BACK: "followup_handed_back",
+}
 
 MAX_LIST = 1000
 MAX_BULK = 1000
@@ -370,6 +377,7 @@ class Worklist:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lease: timedelta = timedelta(minutes=5),
+        recorder: ActionRecorder | None = None,
     ) -> None:
         if lease <= timedelta(0):
             raise ValueError("the lease must be positive")
@@ -377,6 +385,7 @@ class Worklist:
         self._clock = clock
         self._audit = audit or AuditLog(db, clock=clock)
         self._lease = lease
+        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     def _params(self, me: int) -> dict[str, Any]:
         now = aware(self._clock(), field="clock", error=ClaimError)
@@ -469,6 +478,7 @@ class Worklist:
                 raise await _refusal(conn, fid, params)
 
         await self._in_write(work)
+        self._recorder.record_action("followup_claimed", followup_id=fid)
         return await self._get(fid, params["now"])
 
     async def claim_next(self, agent_id: int) -> WorkItem | None:
@@ -485,6 +495,7 @@ class Worklist:
             take = partial(self._take_next, stmt=stmt, params=params | queues)
             fid = await self._in_write(take)
             if fid is not None:
+                self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
                 return await self._get(fid, params["now"])
             if self._db.is_sqlite or not await self._any_left(params):
                 return None  # SQLite serialises writers: no row was hidden by another's lock
@@ -592,6 +603,7 @@ class Worklist:
             await self._audit.add(conn, me, action, "followup", fid, said)
 
         await self._in_write(work)
+        self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
         return await self._get(fid, params["now"])
 
     async def release_all(self, agent_id: int, *, reason: str = "logout") -> int:
