@@ -15,6 +15,7 @@ from console.cti.ami import AmiAuthError
 from console.cti.protocol import (
     CallAbandoned,
     CallbackRequested,
+    CallOffered,
     CtiEvent,
     LinkState,
     LinkStateChanged,
@@ -22,7 +23,7 @@ from console.cti.protocol import (
 from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime
 from console.models.enums import FollowUpKind, Presence
 from console.screens.agent import AgentScreen
-from console.screens.callback_offer import CALL, CallbackOfferScreen
+from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
@@ -166,6 +167,8 @@ class CallConsoleApp(App[None]):
     async def _callback_offer_answered(
         self, runtime: ConsoleRuntime, followup_id: int, answer: str | None
     ) -> None:
+        if answer == RANG:
+            self._offered_callbacks.pop(followup_id, None)  # not seen through: offer again
         if answer != CALL:
             return
         try:
@@ -250,6 +253,8 @@ class CallConsoleApp(App[None]):
             await self.agent_screen.run_action(action)
 
     def forward(self, event: CtiEvent) -> None:
+        if isinstance(event, CallOffered) and isinstance(self.screen, CallbackOfferScreen):
+            self.screen.step_aside()  # the ringing call's pop must not sit under the offer
         if self.agent_screen is not None:
             self.agent_screen.feed(event)
 

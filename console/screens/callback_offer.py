@@ -15,6 +15,19 @@ from console.services.worklist import WorkItem
 from console.widgets.format import when as stamp
 
 CALL, LATER = "call", "later"
+RANG = "rang"  # a call rang meanwhile: the offer steps aside and comes back when idle again
+
+
+def lateness(seconds: float) -> str:
+    """How late, roughly: "" under a minute, then minutes, hours or days."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return ""
+    if minutes < 120:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
 
 
 class CallbackOfferScreen(ModalScreen[str]):
@@ -40,8 +53,8 @@ class CallbackOfferScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         item = self.item
-        late = max(0, int((self.now - item.due_at).total_seconds() // 60))
-        when = f"due {stamp(item.due_at, self.now)}" + (f", {late} min late" if late else "")
+        late = lateness(max(0.0, (self.now - item.due_at).total_seconds()))
+        when = f"due {stamp(item.due_at, self.now)}" + (f", {late} late" if late else "")
         tries = f"attempt {item.attempts + 1}" if item.attempts else "first attempt"
         with Vertical(id="offer"):
             yield Label(Content.styled(f"Callback due — follow-up {item.id}", "bold"))
@@ -57,3 +70,7 @@ class CallbackOfferScreen(ModalScreen[str]):
 
     def action_later(self) -> None:
         self.dismiss(LATER)
+
+    def step_aside(self) -> None:
+        """A call is ringing: close without an answer (offered again once idle)."""
+        self.dismiss(RANG)

@@ -596,3 +596,49 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
                     await s.scalars(select(FollowUp).where(FollowUp.id == routed.followup_id))
                 ).one()
             assert (row.attempts, row.last_outcome) == (1, "busy")
+
+
+async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
+    crm: Database, monkeypatch: object
+) -> None:
+    from sqlalchemy import update
+
+    import console.app
+    from console.models import FollowUp
+    from console.models.enums import FollowUpKind, FollowUpOrigin
+    from console.screens.callback_offer import CallbackOfferScreen
+    from console.services.router import Router
+    from console.services.routing_rules import load_rules
+
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
+    routed = await Router(crm, load_rules()).create(
+        FollowUpKind.CALLBACK,
+        origin=FollowUpOrigin.AGENT,
+        customer_id=customer_id,
+        summary="ring back",
+    )
+    assert routed is not None
+    async with crm.write_connection() as conn:
+        await conn.execute(
+            update(FollowUp)
+            .where(FollowUp.id == routed.followup_id)
+            .values(target_agent_id=1, due_at=FollowUp.created_at)
+        )
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.bar_model.agent_state != "Not ready")
+            await pilot.press("f6")
+            await until(lambda: screen.bar_model.agent_ready)
+            await until(lambda: isinstance(app.screen, CallbackOfferScreen))
+            pbx.ring(number)
+            await until(lambda: screen.desk.state.phase == "ringing")
+            await until(lambda: app.screen is screen)  # the pop is in front, not the offer
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            assert app.screen is screen  # not offered during the call
