@@ -98,6 +98,8 @@ class QueueTile(Vertical):
             self.query_one(f"#{part}", Static).update(content, layout=False)
 
     def _spark(self, part: str, points: list[float]) -> None:
+        if len(points) < 2:
+            points = []  # Textual draws a lone sample as a full bar: no trend yet, a baseline
         if self._shown.get(part) != points:
             self._shown[part] = points
             self.query_one(f"#{part}", Sparkline).data = points

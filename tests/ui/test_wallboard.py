@@ -496,3 +496,20 @@ async def test_a_long_wait_raises_an_alert_that_the_wallboard_announces_and_list
         await pilot.press("r")  # the wall TV has no database: no report
         await pilot.pause()
         assert isinstance(app.screen, WallboardScreen)
+
+
+async def test_a_sparkline_with_one_sample_is_a_baseline_not_a_full_bar() -> None:
+    from textual.app import App, ComposeResult
+    from textual.widgets import Sparkline
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield QueueTile("support")
+
+    async with One().run_test() as pilot:
+        tile = pilot.app.query_one(QueueTile)
+        spark = tile.query_one("#qt-wait-spark", Sparkline)
+        tile._spark("qt-wait-spark", [0.0])  # Textual would draw one sample as a full bar
+        assert list(spark.data or []) == []
+        tile._spark("qt-wait-spark", [0.0, 2.0])
+        assert list(spark.data or []) == [0.0, 2.0]
