@@ -496,6 +496,7 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
         summary="promised a call back",
     )
     assert routed is not None
+    followup_id = routed.followup_id
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -512,10 +513,10 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             worklist = app.screen
             assert isinstance(worklist, WorklistScreen)
             await until(lambda: worklist.loads > 0)
-            table = "mine" if str(routed.followup_id) in worklist.items["mine"] else "available"
+            table = "mine" if str(followup_id) in worklist.items["mine"] else "available"
             worklist.query_one(f"#{table}").focus()
             await until(lambda: worklist.current() is not None)
-            while (current := worklist.current()) is not None and current.id != routed.followup_id:
+            while (current := worklist.current()) is not None and current.id != followup_id:
                 await pilot.press("down")
             await pilot.press("c")
             await until(lambda: app.screen is screen)  # back on the agent screen: the pop
@@ -524,32 +525,26 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert card.pop is not None and card.pop.profile is not None
             assert card.pop.profile.id == customer_id
             await until(lambda: screen.desk.state.phase == "idle", within=10)
-            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, routed.followup_id))
+            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, followup_id))
             async with crm.session() as s:
-                row = (
-                    await s.scalars(select(FollowUp).where(FollowUp.id == routed.followup_id))
-                ).one()
+                row = (await s.scalars(select(FollowUp).where(FollowUp.id == followup_id))).one()
             assert (row.attempts, row.last_outcome, row.status) == (1, "busy", "pending")
             assert row.claimed_by is None and row.due_at > row.last_attempt_at  # retry later
             logged = interaction_row(crm.sqlite_path)
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
 
 
-async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials_it(
-    crm: Database, monkeypatch: object
-) -> None:
-    from sqlalchemy import select, update
+async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]:
+    """A callback routed to the demo agent and due now: (number, customer id, follow-up id)."""
+    from sqlalchemy import update
 
-    import console.app
     from console.models import FollowUp
     from console.models.enums import FollowUpKind, FollowUpOrigin
-    from console.screens.callback_offer import CallbackOfferScreen
     from console.services.router import Router
     from console.services.routing_rules import load_rules
 
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
-    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     routed = await Router(crm, load_rules()).create(
         FollowUpKind.CALLBACK,
         origin=FollowUpOrigin.AGENT,
@@ -557,12 +552,26 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
         summary="ring back",
     )
     assert routed is not None
-    async with crm.write_connection() as conn:  # for the demo agent, due now
+    async with crm.write_connection() as conn:
         await conn.execute(
             update(FollowUp)
             .where(FollowUp.id == routed.followup_id)
             .values(target_agent_id=1, due_at=FollowUp.created_at)
         )
+    return number, customer_id, routed.followup_id
+
+
+async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials_it(
+    crm: Database, monkeypatch: object
+) -> None:
+    from sqlalchemy import select
+
+    import console.app
+    from console.models import FollowUp
+    from console.screens.callback_offer import CallbackOfferScreen
+
+    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
+    number, customer_id, followup_id = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -590,42 +599,21 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
             await until(lambda: card.pop is not None and card.pop.profile is not None)
             assert card.pop is not None and card.pop.profile is not None
             assert card.pop.profile.id == customer_id
-            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, routed.followup_id))
+            await until(lambda: "busy" in followup_outcome(crm.sqlite_path, followup_id))
             async with crm.session() as s:
-                row = (
-                    await s.scalars(select(FollowUp).where(FollowUp.id == routed.followup_id))
-                ).one()
+                row = (await s.scalars(select(FollowUp).where(FollowUp.id == followup_id))).one()
             assert (row.attempts, row.last_outcome) == (1, "busy")
 
 
 async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
     crm: Database, monkeypatch: object
 ) -> None:
-    from sqlalchemy import update
 
     import console.app
-    from console.models import FollowUp
-    from console.models.enums import FollowUpKind, FollowUpOrigin
     from console.screens.callback_offer import CallbackOfferScreen
-    from console.services.router import Router
-    from console.services.routing_rules import load_rules
 
-    assert crm.sqlite_path is not None
-    number, customer_id = one_customer_number(crm.sqlite_path)
     monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
-    routed = await Router(crm, load_rules()).create(
-        FollowUpKind.CALLBACK,
-        origin=FollowUpOrigin.AGENT,
-        customer_id=customer_id,
-        summary="ring back",
-    )
-    assert routed is not None
-    async with crm.write_connection() as conn:
-        await conn.execute(
-            update(FollowUp)
-            .where(FollowUp.id == routed.followup_id)
-            .values(target_agent_id=1, due_at=FollowUp.created_at)
-        )
+    number, _customer, _followup = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
