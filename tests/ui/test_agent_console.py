@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segment
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
@@ -14,6 +15,7 @@ from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
+from console.screens.agent import AgentScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
@@ -534,6 +536,17 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
 
 
+async def ready_agent(app: CallConsoleApp, pilot: Pilot[None]) -> AgentScreen:
+    """Wait for the CTI link and the queue login, then go ready (F6); the agent screen."""
+    screen = app.agent_screen
+    assert screen is not None
+    await until(lambda: screen.bar_model.link == "connected")
+    await until(lambda: screen.bar_model.agent_state != "Not ready")
+    await pilot.press("f6")
+    await until(lambda: screen.bar_model.agent_ready)
+    return screen
+
+
 async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]:
     """A callback routed to the demo agent and due now: (number, customer id, follow-up id)."""
     from sqlalchemy import update
@@ -575,12 +588,7 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            await until(lambda: screen.bar_model.agent_state != "Not ready")
-            await pilot.press("f6")
-            await until(lambda: screen.bar_model.agent_ready)
+            screen = await ready_agent(app, pilot)
             # Offered; Esc puts it off, and it is not offered again straight away.
             await until(lambda: isinstance(app.screen, CallbackOfferScreen))
             await pilot.press("escape")
@@ -617,12 +625,7 @@ async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            await until(lambda: screen.bar_model.agent_state != "Not ready")
-            await pilot.press("f6")
-            await until(lambda: screen.bar_model.agent_ready)
+            screen = await ready_agent(app, pilot)
             await until(lambda: isinstance(app.screen, CallbackOfferScreen))
             pbx.ring(number)
             await until(lambda: screen.desk.state.phase == "ringing")
