@@ -95,6 +95,10 @@ class CallOffered:
     #: the customer's.
     direction: str = "inbound"
     action_id: str = ""
+    #: A scenario's scripted call (the simulator's `UserEvent: ScriptedCall` on this call's
+    #: Linkedid): the script id and, when a trainer's run plays it, the run id. "" otherwise.
+    script: str = ""
+    training_run: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -268,6 +272,19 @@ class TranscriptLine:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class TrainingChanged:
+    """A trainer's run started or ended on this agent's phone (simulator only:
+    `UserEvent: TrainingStarted` / `TrainingFinished`, see docs/cti.md)."""
+
+    run_id: str
+    scenario: str
+    interface: str
+    state: str  # "started" | "finished" (every scripted call ended) | "stopped" (by the trainer)
+    calls: int  # scripted calls in the run
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LinkStateChanged:
     """The CTI link changed state.
 
@@ -308,6 +325,7 @@ CtiEvent = (
     | AgentStateChanged
     | QueueChanged
     | TranscriptLine
+    | TrainingChanged
     | LinkStateChanged
 )
 
@@ -331,5 +349,6 @@ __all__ = [
     "LinkStateChanged",
     "OriginateFailed",
     "QueueChanged",
+    "TrainingChanged",
     "TranscriptLine",
 ]
