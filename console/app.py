@@ -7,6 +7,7 @@ import contextlib
 import gc
 from datetime import datetime
 from functools import partial
+from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
@@ -29,6 +30,9 @@ from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
 from console.services.agents import AgentIdentity
 from console.services.alerts import AlertAudit
+
+if TYPE_CHECKING:
+    from console.services.training import RunRecord
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
 UPKEEP_SECONDS = 15.0
@@ -117,6 +121,38 @@ class CallConsoleApp(App[None]):
                 self.run_worker(runtime.live.feed.run(), exclusive=True, group="live-board")
                 live, audit = runtime.live, AlertAudit(runtime.db)
                 self.set_interval(ALERT_SECONDS, partial(self._check_alerts, live, audit))
+        if runtime.agent is not None and runtime.agent.is_trainer:
+            self.open_trainer()  # a trainer's console opens on the training screen
+
+    def open_trainer(self) -> None:
+        """The trainer's screen: scenarios, trainees online, runs (trainers only)."""
+        from console.paths import data_dir
+        from console.screens.trainer import TrainerScreen
+
+        runtime = self.runtime
+        if runtime is None or runtime.agent is None or not runtime.agent.is_trainer:
+            return
+        self.push_screen(
+            TrainerScreen(
+                runtime.training,
+                runtime.cti,
+                trainer_id=runtime.agent_id,
+                export_dir=runtime.export_dir or data_dir() / "exports",
+                open_watch=partial(self.watch_run, runtime),
+            )
+        )
+
+    def watch_run(self, runtime: ConsoleRuntime, run: RunRecord, follow: bool) -> None:
+        """The trainee's console, read-only: live (`follow`) or replayed from the start."""
+        self.run_worker(self._open_run_view(runtime, run, follow), group="replay")
+
+    async def _open_run_view(self, runtime: ConsoleRuntime, run: RunRecord, follow: bool) -> None:
+        from console.screens.run_view import open_run_view
+
+        try:
+            await open_run_view(self, runtime, run, follow=follow)
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"could not open run {run.id}: {exc}", severity="error", markup=False)
 
     async def _check_alerts(self, live: LiveRuntime, audit: AlertAudit) -> None:
         await check_alerts(self, live, audit)

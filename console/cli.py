@@ -74,9 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--as",
         dest="role",
-        choices=("agent", "supervisor"),
+        choices=("agent", "supervisor", "trainer"),
         default="agent",
-        help="log in as the demo agent (default) or the demo supervisor (wallboard b, grid g)",
+        help="log in as the demo agent (default), the demo supervisor (wallboard b, grid g) "
+        "or the demo trainer (scenarios, runs, score cards)",
     )
     # Smoke checks and CI: run without a terminal for N seconds, then print what happened.
     demo.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
@@ -142,6 +143,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
+    from console.cli_training import add_parser as add_training
+
+    add_training(commands, _positive_int)
+
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
     )
@@ -164,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "routing": _routing,
         "report": _report,
         "wallboard": _wallboard,
+        "training": _training,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -380,13 +386,19 @@ async def _demo(args: argparse.Namespace) -> int:
             args,
             database,
             pbx=("127.0.0.1", sim.port, "callconsole", secret),
-            login="super" if args.role == "supervisor" else "demo",
+            login={"supervisor": "super", "trainer": "trainer"}.get(args.role, "demo"),
             password="demo",
             queue_log=queue_log,
         )
     finally:
         await sim.stop()
         await database.dispose()
+
+
+async def _training(args: argparse.Namespace) -> int:
+    from console.cli_training import run
+
+    return await run(args, lambda: _open(args))
 
 
 async def _run(args: argparse.Namespace) -> int:

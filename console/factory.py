@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
@@ -40,6 +41,9 @@ from console.services.screenpop import ScreenPopService
 from console.services.sla import SlaEngine
 from console.services.tickets import TicketService
 from console.services.worklist import Worklist
+
+if TYPE_CHECKING:
+    from console.services.training import TrainingService
 
 
 def _utcnow() -> datetime:
@@ -138,6 +142,9 @@ class ConsoleContext:
     # What the sessions started here are recorded as (a trainer's console: training + run).
     session_kind: SessionKind = SessionKind.LIVE
     training_run_id: int | None = None
+    # A trainer's own scenarios (e.g. made from recorded calls) and where exports are written.
+    training_dir: Path | None = None
+    export_dir: Path | None = None
 
     @property
     def agents(self) -> AgentDirectory:
@@ -193,6 +200,8 @@ class ConsoleContext:
             rules=self.rules,
             live=live,
             recorder=recorder,
+            training_dir=self.training_dir,
+            export_dir=self.export_dir,
         )
 
 
@@ -219,6 +228,15 @@ class ConsoleRuntime:
     live: LiveRuntime | None = None  # supervisors: the wallboard's and agent grid's board
     # The session's recording (CTI events, agent actions); started and stopped by the app.
     recorder: SessionRecorder | NullRecorder = field(default_factory=NullRecorder)
+    training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
+    export_dir: Path | None = None  # score cards and scenarios written by the console
+
+    @property
+    def training(self) -> TrainingService:
+        from console.services.training import ScenarioLibrary, TrainingService
+
+        library = ScenarioLibrary(self.training_dir)
+        return TrainingService(self.db, library, clock=self.clock, region=self.region)
 
     @property
     def customers(self) -> CustomerService:

@@ -55,6 +55,7 @@ class Device:
         "ringing",
         "skills",
         "status",
+        "training",
         "wrap_gen",
         "wrap_pending",
         "wrapuptime",
@@ -86,6 +87,8 @@ class Device:
         self.outbound: Outbound | None = None  # an originated call on this phone
         self.busy_time = 0.0
         self.bot: Bot | None = None
+        # A trainer's run holds this phone: it is offered only the run's (pinned) callers.
+        self.training = False
 
 
 class Membership:
@@ -163,6 +166,7 @@ class Caller:
         "joined",
         "orig_position",
         "patience_at",
+        "pinned",
         "priority",
         "queue",
         "ring_started",
@@ -199,6 +203,8 @@ class Caller:
         self.hold_started: float | None = None
         self.script = script
         self.hangup_after: float | None = None  # caller ends a call with a human agent
+        # A training run's caller: offered to this phone only, until it leaves it for good.
+        self.pinned: Device | None = None
 
 
 class Queue:
@@ -244,6 +250,7 @@ class Queue:
         self.rng = rng or random.Random(name)
         self.members: dict[str, Membership] = {}  # by interface, in insertion order
         self.waiting: list[Caller] = []
+        self.pinned_waiting = 0  # waiting callers pinned to one phone (training runs)
         self.rr_last = -1  # index in member order of the last member rung (rrmemory)
         # Counters (see console/services/metrics.py for what they feed).
         self.offered = 0
@@ -277,10 +284,20 @@ class Queue:
             idx -= 1
         return idx
 
-    def pick_members(self) -> list[Membership]:
-        """Members to ring for the next caller under this queue's strategy (may be empty)."""
+    def pick_members(self, pinned: Device | None = None) -> list[Membership]:
+        """Members to ring for the next caller under this queue's strategy (may be empty).
+
+        A caller ``pinned`` to a phone (a training run's) rings that phone only, when it is a
+        free, unpaused member, whatever its skills; other callers never ring a phone in
+        training mode.
+        """
+        if pinned is not None:
+            m = self.members.get(pinned.interface)
+            return [m] if m is not None and pinned.available and not m.paused else []
         free = [
-            m for m in self.members.values() if m.device.available and not m.paused and m.skilled
+            m
+            for m in self.members.values()
+            if m.device.available and not m.paused and m.skilled and not m.device.training
         ]
         if not free:
             return free

@@ -1,5 +1,5 @@
-"""AMI actions that reach into the PBX: queue and call control, snapshots, the Sim desk phone
-and the Sim callback customers (SimOutbound).
+"""AMI actions that reach into the PBX: queue and call control, snapshots, the Sim desk phone,
+the Sim callback customers (SimOutbound) and trainers' runs (SimTraining).
 
 The AMI server (``ami_server``) owns sessions, login and framing; this module maps the rest of
 the AMI vocabulary onto the engine facade, with Asterisk 20's field names and messages.
@@ -9,6 +9,7 @@ Each handler takes the request and returns the messages to send back, ActionID i
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
@@ -24,6 +25,7 @@ Fields = list[tuple[str, str]]
 Item = tuple[str, list[tuple[str, str]]]
 
 PHONE_COMMANDS = ("answer", "hold", "unhold", "hangup", "ready", "notready")
+TRAINING_COMMANDS = ("start", "stop")
 _TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
 
 
@@ -61,6 +63,15 @@ class OutboundScripting(Protocol):
     without it (a test fake, a stand-in PBX) just does not offer the action."""
 
     def outbound_outcome(self, number: str, outcome: str, count: int) -> int: ...
+
+
+@runtime_checkable
+class TrainingControl(Protocol):
+    """An engine that can play a scenario's scripted calls to a trainee (SimTraining).
+    Optional, like `OutboundScripting`."""
+
+    def training_start(self, interface: str, scenario: str, run_id: str, lead: float) -> int: ...
+    def training_stop(self, interface: str) -> None: ...
 
 
 Handler = Callable[[Message], list[Fields]]
@@ -155,6 +166,19 @@ def _int_field(request: Message, key: str, default: int, *, minimum: int = 0) ->
     return value
 
 
+def _float_field(request: Message, key: str, default: float) -> float:
+    raw = request.get(key).strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ActionError(f"Invalid {key}: {raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ActionError(f"Invalid {key}: {raw!r} is not a number")
+    return value
+
+
 class EngineActions:
     """Handlers for the PBX actions, bound to one engine.
 
@@ -184,6 +208,9 @@ class EngineActions:
         if isinstance(self._engine, OutboundScripting):
             synopsis = "Simulator only: choose what a dialled customer does."
             table.append(Action("SimOutbound", synopsis, self.outbound))
+        if isinstance(self._engine, TrainingControl):
+            synopsis = "Simulator only: play a scenario's scripted calls to a trainee's phone."
+            table.append(Action("SimTraining", synopsis, self.training))
         return {action.name.lower(): self._guarded(action) for action in table}
 
     def _guarded(self, action: Action) -> Action:
@@ -340,3 +367,23 @@ class EngineActions:
                 ("Pending", str(pending)),
             )
         ]
+
+    def training(self, request: Message) -> list[Fields]:
+        """SimTraining (simulator only): Command start|stop (default start), Interface; for
+        start also Scenario, RunId and Lead (seconds before the first call, default 3)."""
+        command = request.get("Command").strip().lower() or "start"
+        if command not in TRAINING_COMMANDS:
+            allowed = ", ".join(TRAINING_COMMANDS)
+            raise ActionError(f"Unknown SimTraining command: {command} (use one of {allowed})")
+        engine = self._engine
+        assert isinstance(engine, TrainingControl)  # the action is only offered then
+        if command == "stop":
+            (interface,) = require(request, "Interface", message="Need 'Interface' parameter.")
+            engine.training_stop(interface)
+            return [success(request, "Training stopped")]
+        interface, scenario = require(
+            request, "Interface", "Scenario", message="Need 'Interface' and 'Scenario' parameters."
+        )
+        lead = _float_field(request, "Lead", 3.0)
+        calls = engine.training_start(interface, scenario, request.get("RunId"), lead)
+        return [success(request, "Training started", ("Calls", str(calls)))]

@@ -9,6 +9,7 @@ Events are built only when a listener is attached (``if self.pbx.listeners``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from telephony_sim.acd import (
     CONNECTED,
@@ -42,16 +43,23 @@ from telephony_sim.pbx import (
 class Acd(AcdBase):
     """The call flow between callers, queues and members."""
 
+    #: Hook set by the engine's training runs: a pinned caller left its phone for good (hung
+    #: up, abandoned, sent away, or transferred / overflowed to another queue).
+    on_release: Callable[[Caller, Device], None] | None = None
+
     # ------------------------------------------------------------------ callers
     def enter(self, caller: Caller, queue: Queue) -> bool:
         """A caller runs Queue(): join (or be refused by joinempty); False when refused."""
         now = self.clock.now()
+        first = caller.queue is None
+        if not first:
+            self._release(caller)  # transferred or overflowed: served by the new queue's members
         if not queue.joinempty and not queue.has_staff():
             queue.rejected += 1
             caller.state = GONE
             self.pbx.hangup(caller.chan, NORMAL_CLEARING)
+            self._release(caller)
             return False
-        first = caller.queue is None
         caller.queue = queue
         caller.joined = now
         caller.state = WAITING
@@ -59,6 +67,8 @@ class Acd(AcdBase):
         waiting = queue.waiting
         idx = queue.position_for(caller.priority)
         waiting.insert(idx, caller)
+        if caller.pinned is not None:
+            queue.pinned_waiting += 1
         caller.orig_position = idx + 1
         queue.offered += 1
         chan = caller.chan
@@ -89,17 +99,27 @@ class Acd(AcdBase):
         return True
 
     def _offer(self, queue: Queue) -> None:
-        """Ring free members for waiting callers, in queue order, while both remain."""
+        """Ring free members for waiting callers, in queue order, while both remain.
+
+        A pinned caller whose phone is busy does not hold up the callers behind it; once no
+        member is free for the others, only pinned callers are still looked at.
+        """
         waiting = queue.waiting
         i = 0
+        others = True  # members may still be free for callers that are not pinned
         while i < len(waiting):
             caller = waiting[i]
-            if caller.state != WAITING:
+            if caller.state != WAITING or not (others or caller.pinned is not None):
                 i += 1
                 continue
-            members = queue.pick_members()
+            members = queue.pick_members(caller.pinned)
             if not members:
-                return
+                if caller.pinned is None:
+                    if not queue.pinned_waiting:
+                        return
+                    others = False
+                i += 1
+                continue
             self._ring(caller, members)
             if i < len(waiting) and waiting[i] is caller:
                 i += 1
@@ -240,6 +260,8 @@ class Acd(AcdBase):
         waiting = queue.waiting
         position = waiting.index(caller) + 1
         del waiting[position - 1]
+        if caller.pinned is not None:
+            queue.pinned_waiting -= 1
         caller.state = CONNECTED
         caller.device = dev
         achan = caller.agent_chan = dev.chan
@@ -292,6 +314,14 @@ class Acd(AcdBase):
     def _caller_ends(self, caller: Caller, gen: int) -> None:
         if caller.gen == gen and caller.state == CONNECTED:
             self.end_call(caller, "caller")
+
+    def _release(self, caller: Caller) -> None:
+        """A pinned caller leaves its phone for good: unpin it and tell the training run."""
+        dev = caller.pinned
+        if dev is not None:
+            caller.pinned = None
+            if self.on_release is not None:
+                self.on_release(caller, dev)
 
     def hold(self, dev: Device, on: bool) -> None:
         """The agent puts the connected caller on hold, or takes them off it."""
@@ -375,6 +405,7 @@ class Acd(AcdBase):
             self.clock.call_later(wrap, self._wrap_end, dev, dev.wrap_gen)
         else:
             self.device_free(dev)
+        self._release(caller)
 
     def _wrap_end(self, dev: Device, gen: int) -> None:
         if dev.wrap_gen != gen or dev.wrap_pending is None:
@@ -402,6 +433,10 @@ class Acd(AcdBase):
         dev.available = True
         if dev.bot is not None and dev.bot.on_free(dev):
             return  # the bot went on a break
+        self.offer_device(dev)
+
+    def offer_device(self, dev: Device) -> None:
+        """Offer a free device the waiting callers of its queues (heavier queues first)."""
         queues = [m.queue for m in dev.memberships.values() if m.queue.waiting]
         if len(queues) > 1:
             # Heavier queues first, then the one whose head caller waited longest.
@@ -421,6 +456,8 @@ class Acd(AcdBase):
             self._drop_ring(caller, dev, "CANCEL", NORMAL_CLEARING)
         position = queue.waiting.index(caller) + 1
         del queue.waiting[position - 1]
+        if caller.pinned is not None:
+            queue.pinned_waiting -= 1
         wait = self.clock.now() - caller.joined
         if wait > queue.longest_wait:
             queue.longest_wait = wait
@@ -462,6 +499,7 @@ class Acd(AcdBase):
         self._left_unanswered(caller, queue, position, wait, "ABANDON")
         caller.state = GONE
         self.pbx.hangup(caller.chan)
+        self._release(caller)
 
     def _left_unanswered(
         self, caller: Caller, queue: Queue, position: int, wait: float, qlog_event: str
@@ -504,6 +542,7 @@ class Acd(AcdBase):
             )
         caller.state = GONE
         self.pbx.hangup(caller.chan)
+        self._release(caller)
 
     def _check_leave_empty(self, queue: Queue) -> None:
         """leavewhenempty: with nobody left to answer, waiting callers leave the queue."""
@@ -515,6 +554,7 @@ class Acd(AcdBase):
             self._left_unanswered(caller, q, position, wait, "EXITEMPTY")
             caller.state = GONE
             self.pbx.hangup(caller.chan)
+            self._release(caller)
 
     def transfer(self, caller: Caller, target: Queue, exten: str, context: str) -> None:
         """Blind-transfer the caller to another queue (from talk or straight from waiting)."""

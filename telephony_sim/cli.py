@@ -307,7 +307,11 @@ def _queue_log(path: Path | None) -> Iterator[QueueLog | None]:
 
 
 def _build_engine(
-    world: World, seed: int, clock: VirtualClock, queue_log: QueueLog | None
+    world: World,
+    seed: int,
+    clock: VirtualClock,
+    queue_log: QueueLog | None,
+    crm_db: Path | None = None,
 ) -> Engine:
     from telephony_sim.engine import Engine, SimError
 
@@ -319,6 +323,7 @@ def _build_engine(
             numbers=world.numbers,
             customer_numbers=world.customer_numbers,
             queue_log=queue_log,
+            crm_db=crm_db,  # training runs (SimTraining) look their customers up there
         )
     except SimError as exc:
         raise CliError(str(exc)) from None
@@ -336,7 +341,7 @@ async def _serve(args: argparse.Namespace) -> None:
             # A PBX in real time stamps queue_log lines and Uniqueids with the wall clock, as
             # Asterisk does, so reports on its queue_log cover today, not the scenario's epoch.
             world = replace(world, scenario=replace(world.scenario, epoch=int(time.time())))
-        engine = _build_engine(world, args.seed, clock, queue_log)
+        engine = _build_engine(world, args.seed, clock, queue_log, args.db)
         stop = asyncio.Event()
         _stop_on_signals(stop)
         options = ServeOptions(args.host, args.port, users, args.record)

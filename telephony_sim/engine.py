@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from pathlib import Path
 
 from console.services.metrics import QueueFigures
 from telephony_sim import snapshot
@@ -26,9 +27,10 @@ from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
 from telephony_sim.pbx import RING, UP, Fields, Listener, Pbx, SimError
 from telephony_sim.queue_log import QueueLog
-from telephony_sim.scenarios import QueueSpec, Scenario, ScriptedCall, TranscriptLine
+from telephony_sim.scenarios import AgentSpec, QueueSpec, Scenario, ScriptedCall, TranscriptLine
 from telephony_sim.stats import queue_figures, queue_report
 from telephony_sim.traffic import ArrivalProcess, CallerIdSource, generate_us_number
+from telephony_sim.training import Training
 
 __all__ = ["Engine", "SimError"]
 
@@ -69,6 +71,7 @@ class Engine:
         numbers: Sequence[str] = (),
         customer_numbers: dict[int, str] | None = None,
         queue_log: QueueLog | None = None,
+        crm_db: Path | None = None,
     ) -> None:
         self.scenario = scenario
         self.seed = seed
@@ -81,6 +84,9 @@ class Engine:
         self.queue_remove = self.acd.queue_remove
         self.queue_pause = self.acd.queue_pause
         self.customer_numbers = dict(customer_numbers or {})
+        self.crm_db = crm_db  # read (read-only) when a training run names customers
+        self.training = Training(self)
+        self.acd.on_release = self.training.on_release
         self.dialer = Dialer(
             self.acd,
             self.rng("outbound", "dialer"),
@@ -90,41 +96,9 @@ class Engine:
         self._script_rng = self.rng("scripted", "numbers")
         start = clock.now()
         for spec in scenario.queues:
-            self.acd.add_queue(
-                Queue(
-                    spec.name,
-                    extension=spec.extension,
-                    strategy=spec.strategy,
-                    timeout=spec.timeout,
-                    retry=spec.retry,
-                    wrapuptime=spec.wrapuptime,
-                    joinempty=spec.joinempty,
-                    autopause=spec.autopause,
-                    leavewhenempty=spec.leavewhenempty,
-                    max_wait=spec.max_wait,
-                    overflow=spec.overflow,
-                    weight=spec.weight,
-                    skills=spec.skills,
-                    service_level=spec.service_level,
-                    short_abandon=spec.short_abandon,
-                    rng=self.rng("strategy", spec.name),
-                )
-            )
+            self.acd.add_queue(self.queue_from_spec(spec))
         for agent in scenario.agents:
-            dev = Device(agent.interface, agent.name, agent.kind, agent.skills, agent.wrapuptime)
-            if agent.kind == "bot":
-                dev.bot = Bot(self.acd, clock, agent.profile, self.rng("bot", agent.interface))
-            self.acd.devices[agent.interface] = dev
-            for qname, penalty in agent.queues:
-                self.acd.queue_add(
-                    qname,
-                    agent.interface,
-                    agent.name,
-                    penalty,
-                    agent.paused,
-                    reason=agent.pause_reason,
-                    dynamic=False,
-                )
+            self.add_agent(agent)
         for spec in scenario.queues:
             if spec.traffic is not None:
                 feed = _Feed(self.acd.queues[spec.name], spec, self, numbers)
@@ -137,6 +111,46 @@ class Engine:
     def rng(self, purpose: str, name: str) -> random.Random:
         """The random stream for one purpose and object, derived from the seed."""
         return random.Random(f"{self.seed}:{purpose}:{name}")
+
+    def queue_from_spec(self, spec: QueueSpec) -> Queue:
+        """A queue configured as ``spec`` says (its random traffic is not started here)."""
+        return Queue(
+            spec.name,
+            extension=spec.extension,
+            strategy=spec.strategy,
+            timeout=spec.timeout,
+            retry=spec.retry,
+            wrapuptime=spec.wrapuptime,
+            joinempty=spec.joinempty,
+            autopause=spec.autopause,
+            leavewhenempty=spec.leavewhenempty,
+            max_wait=spec.max_wait,
+            overflow=spec.overflow,
+            weight=spec.weight,
+            skills=spec.skills,
+            service_level=spec.service_level,
+            short_abandon=spec.short_abandon,
+            rng=self.rng("strategy", spec.name),
+        )
+
+    def add_agent(self, agent: AgentSpec, queues: Collection[str] | None = None) -> None:
+        """Add a bot or desk phone with its static memberships (only those in ``queues``,
+        when given)."""
+        dev = Device(agent.interface, agent.name, agent.kind, agent.skills, agent.wrapuptime)
+        if agent.kind == "bot":
+            dev.bot = Bot(self.acd, self.clock, agent.profile, self.rng("bot", agent.interface))
+        self.acd.devices[agent.interface] = dev
+        for qname, penalty in agent.queues:
+            if queues is None or qname in queues:
+                self.acd.queue_add(
+                    qname,
+                    agent.interface,
+                    agent.name,
+                    penalty,
+                    agent.paused,
+                    reason=agent.pause_reason,
+                    dynamic=False,
+                )
 
     # ------------------------------------------------------------------ listeners
     def add_listener(self, fn: Listener) -> None:
@@ -170,8 +184,15 @@ class Engine:
         handle_time: float = 180.0,
         patience: float = math.inf,
         script: ScriptedCall | None = None,
+        *,
+        pinned: Device | None = None,
+        training_run: str = "",
     ) -> Caller:
-        """A call arrives from the trunk and enters ``queue``; returns its ACD record."""
+        """A call arrives from the trunk and enters ``queue``; returns its ACD record.
+
+        ``pinned`` (a training run's call) rings that phone only; ``training_run`` is the run's
+        id, added to the ScriptedCall user event.
+        """
         q = self.acd.queues.get(queue)
         if q is None:
             raise SimError(f"No such queue: {queue}")
@@ -180,20 +201,20 @@ class Engine:
             "PJSIP/trunk", caller_num, caller_name, "from-pstn", q.extension, RING
         )
         caller = Caller(chan, priority, handle_time, patience, self.clock.now(), script)
+        caller.pinned = pinned
         chan.owner = caller
         if pbx.listeners:
             pbx.set_state(chan, UP)
             if script is not None:
-                pbx.user_event(
-                    chan,
-                    "ScriptedCall",
-                    [
-                        ("Script", script.id),
-                        ("CustomerId", str(script.customer_id or "")),
-                        ("Tier", script.tier),
-                        ("Expect", ",".join(script.expect)),
-                    ],
-                )
+                extra = [
+                    ("Script", script.id),
+                    ("CustomerId", str(script.customer_id or "")),
+                    ("Tier", script.tier),
+                    ("Expect", ",".join(script.expect)),
+                ]
+                if training_run:
+                    extra.append(("TrainingRun", training_run))
+                pbx.user_event(chan, "ScriptedCall", extra)
         else:
             chan.set_state(UP)
         if script is not None:
@@ -243,6 +264,15 @@ class Engine:
         noanswer, busy, failed) whatever the scenario's shares; returns how many dials to the
         number are now scripted."""
         return self.dialer.script(number, outcome, count)
+
+    def training_start(self, interface: str, scenario: str, run_id: str, lead: float = 3.0) -> int:
+        """SimTraining start: play ``scenario``'s scripted calls to the desk phone
+        ``interface`` (see telephony_sim/training.py); returns how many calls the run has."""
+        return self.training.start(interface, scenario, run_id, lead)
+
+    def training_stop(self, interface: str) -> None:
+        """SimTraining stop: end the training run on ``interface``."""
+        self.training.stop(interface)
 
     def redirect(self, channel: str, exten: str, context: str = "from-internal") -> None:
         """Redirect a caller (or the agent leg of its call) to a queue's extension."""

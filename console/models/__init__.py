@@ -10,6 +10,7 @@ from console.models.interaction import Interaction
 from console.models.queue import Queue, QueueSkill
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
+from console.models.training import TrainingRun
 
 __all__ = [
     "Agent",
@@ -28,6 +29,7 @@ __all__ = [
     "QueueSkill",
     "Ticket",
     "TicketComment",
+    "TrainingRun",
     "UtcDateTime",
     "utcnow",
 ]

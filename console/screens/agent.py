@@ -28,6 +28,7 @@ from console.cti.protocol import (
     LinkState,
     LinkStateChanged,
     OriginateFailed,
+    TrainingChanged,
     TranscriptLine,
 )
 from console.screens.agent_grid import AgentGridScreen
@@ -47,6 +48,7 @@ from console.services.callbacks import AGENT_AWAY, ANSWERED
 from console.services.desk import AgentDesk, DeskState
 from console.services.errors import ServiceError
 from console.services.queues import QueueDirectory
+from console.services.text import clean_text
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard
 from console.widgets.tables import FollowUpTable, HistoryTable, TicketTable
@@ -75,6 +77,7 @@ class AgentScreen(PromptRepaint):
         Binding("t", "team", "Team"),  # supervisors only (check_action)
         Binding("b", "wallboard", "Wallboard"),  # supervisors only
         Binding("g", "agent_grid", "Agents"),  # supervisors only
+        Binding("T", "trainer", "Training"),  # trainers only
     ]
 
     def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
@@ -87,6 +90,7 @@ class AgentScreen(PromptRepaint):
         self._resume_after_wrap = False
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
+        self.training_run = ""  # a trainer's run playing on this phone now
 
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock)
@@ -153,6 +157,8 @@ class AgentScreen(PromptRepaint):
                 transcript.add_line(event.speaker, event.text)
         elif isinstance(event, AgentStateChanged) and event.interface in self.runtime.agent_names:
             self._agent_state(event)
+        elif isinstance(event, TrainingChanged) and event.interface in self.runtime.agent_names:
+            self._training(event)
         elif isinstance(event, LinkStateChanged):
             if event.state is LinkState.CONNECTED and self.sim_phone != event.sim_phone:
                 self.sim_phone = event.sim_phone
@@ -496,6 +502,8 @@ class AgentScreen(PromptRepaint):
             return self.is_supervisor  # hidden for everyone else
         if action in ("wallboard", "agent_grid"):
             return self.is_supervisor and self.runtime.live is not None
+        if action == "trainer":
+            return self.runtime.agent is not None and self.runtime.agent.is_trainer
         return True
 
     @property
@@ -533,6 +541,21 @@ class AgentScreen(PromptRepaint):
         live = self.runtime.live
         if self.is_supervisor and live is not None:
             self.app.push_screen(WallboardScreen(live))
+
+    def action_trainer(self) -> None:
+        open_trainer = getattr(self.app, "open_trainer", None)
+        if self.runtime.agent is not None and self.runtime.agent.is_trainer and open_trainer:
+            open_trainer()
+
+    def _training(self, event: TrainingChanged) -> None:
+        """A trainer's run on this phone: the scripted calls that follow are training."""
+        scenario = clean_text(event.scenario, max_length=80, single_line=True)
+        if event.state == "started":
+            message = f"Training: {scenario} ({event.calls} scripted calls) starts now"
+        else:
+            message = f"Training run {scenario} {event.state}"
+        self.notify(message, title="Training", timeout=8, markup=False)
+        self.training_run = event.run_id if event.state == "started" else ""
 
     def action_agent_grid(self) -> None:
         runtime, live = self.runtime, self.runtime.live
