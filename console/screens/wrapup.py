@@ -39,14 +39,16 @@ from console.services.interactions import (
     WrapUpError,
 )
 from console.services.recording import NO_RECORDING, ActionRecorder
+from console.services.router import Router
 from console.services.screenpop import TicketSummary
-from console.services.tickets import TicketService
+from console.services.tickets import TICKET_CATEGORIES, TicketService
 from console.widgets.format import duration
 
 DRAFT_DELAY = 0.4  # seconds after the last keystroke before the draft is saved
 NO_TICKET = -1
 NEW_TICKET = -2
 PRIORITIES = ("low", "normal", "high", "urgent")
+ESCALATION_DUE = timedelta(hours=4)  # the shipped escalation rule's SLA
 
 
 class WrapUpScreen(ModalScreen[bool]):
@@ -66,6 +68,7 @@ class WrapUpScreen(ModalScreen[bool]):
         agent_id: int,
         ticket_service: TicketService | None = None,
         followup_service: FollowUpService | None = None,
+        router: Router | None = None,
         recorder: ActionRecorder | None = None,
         tickets: tuple[TicketSummary, ...] = (),
         limit_seconds: float = 120.0,
@@ -78,11 +81,13 @@ class WrapUpScreen(ModalScreen[bool]):
         self.agent_id = agent_id
         self.ticket_service = ticket_service
         self.followup_service = followup_service
+        self.router = router  # routes the follow-ups made here at once (else the SLA pass)
         self.recorder = recorder or NO_RECORDING  # the agent's session recording
         self.tickets = tickets
         # Created during this wrap-up (kept so a retry after an error doesn't make another).
         self.created_ticket: int | None = None
         self.created_followup: int | None = None
+        self.created_escalation: int | None = None
         self.limit = limit_seconds
         self.extended = False
         self._clock = clock
@@ -117,6 +122,12 @@ class WrapUpScreen(ModalScreen[bool]):
             with Horizontal(id="new-ticket"):
                 yield Input(placeholder="Ticket subject", id="ticket-subject", max_length=200)
                 yield Select(
+                    [(c.title(), c) for c in TICKET_CATEGORIES],
+                    value="general",
+                    allow_blank=False,
+                    id="ticket-category",
+                )
+                yield Select(
                     [(p.title(), p) for p in PRIORITIES],
                     value="normal",
                     allow_blank=False,
@@ -126,6 +137,7 @@ class WrapUpScreen(ModalScreen[bool]):
                 yield Checkbox("Call back in", value=False, id="callback")
                 yield Input("24", id="callback-hours", max_length=4, restrict=r"\d*")
                 yield Label("hours", id="callback-unit")
+                yield Checkbox("Escalate", value=False, id="escalate")
             with Horizontal(id="wrap-flags"):
                 yield Checkbox(
                     "Resolved on first contact",
@@ -276,10 +288,12 @@ class WrapUpScreen(ModalScreen[bool]):
         if not subject:
             raise WrapUpError("give the new ticket a subject (or write notes first)")
         priority = self.query_one("#ticket-priority", Select).value
+        category = self.query_one("#ticket-category", Select).value
         created = await self.ticket_service.create(
             self.record.customer_id,
             subject,
             agent_id=self.agent_id,
+            category=category if isinstance(category, str) else "general",
             priority=priority if isinstance(priority, str) else "normal",
             interaction_id=self.record.id,
         )
@@ -288,7 +302,8 @@ class WrapUpScreen(ModalScreen[bool]):
         return created.id
 
     async def _followup(self, notes: str, ticket_id: int | None) -> None:
-        """Schedule the callback the agent ticked (once)."""
+        """Schedule the callback and the escalation the agent ticked (each once)."""
+        await self._escalation(notes, ticket_id)
         if not self.query_one("#callback", Checkbox).value or self.created_followup is not None:
             return
         assert self.followup_service is not None
@@ -309,3 +324,34 @@ class WrapUpScreen(ModalScreen[bool]):
             origin="disposition" if required else "agent",
         )
         self.created_followup = created.id
+        await self._route(created.id, "Callback")
+
+    async def _escalation(self, notes: str, ticket_id: int | None) -> None:
+        if not self.query_one("#escalate", Checkbox).value or self.created_escalation is not None:
+            return
+        assert self.followup_service is not None
+        summary = " ".join(notes.split())[:200] or f"Escalated call from {self.record.caller_raw}"
+        created = await self.followup_service.create(
+            "escalation",
+            customer_id=self.record.customer_id,
+            due_at=self.now() + ESCALATION_DUE,
+            summary=summary,
+            agent_id=self.agent_id,
+            priority=2,
+            interaction_id=self.record.id,
+            ticket_id=ticket_id,
+        )
+        self.created_escalation = created.id
+        await self._route(created.id, "Escalation")
+
+    async def _route(self, followup_id: int, what: str) -> None:
+        """Route a follow-up made here now, so the agent sees where it went (if routing
+        fails, the next SLA pass routes it: the follow-up is saved either way)."""
+        if self.router is None:
+            return
+        try:
+            routed = await self.router.route(followup_id, by_agent_id=self.agent_id)
+        except ServiceError:
+            return
+        where = routed.decision.target.describe()
+        self.notify(f"{what} routed to {where} ({routed.decision.rule})", timeout=4, markup=False)

@@ -41,6 +41,9 @@ OPEN_LIMIT = 50
 COMMENT_LIMIT = 500
 _RESOLVED = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
+#: The categories agents choose from when opening a ticket (free text is accepted too).
+TICKET_CATEGORIES = ("general", "billing", "technical", "complaint", "sales", "account", "delivery")
+
 
 class TicketError(ServiceError):
     """A ticket request was refused; nothing was changed."""
