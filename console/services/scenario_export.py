@@ -17,6 +17,10 @@ and a made-up name, both drawn from `seed`, no `customer_id`, and every free tex
 summary, ticket category, the scenario's name and description) goes through
 `masking.mask_text` with every name, number and email the recording holds about the caller.
 The header comment then leaves out the call's Linkedid and gives only the day it was recorded.
+
+A customer created during the call is recorded without the call (CustomerService knows no
+call): to see it, pass the agent's records around the call (`SessionLog.for_agent`); the first
+answered call in them is the one made into the scenario.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import math
 import re
 import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, is_dataclass
+from dataclasses import dataclass, is_dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -67,7 +71,10 @@ MIN_TALK = 5  # seconds: a caller who hangs up at once leaves nothing to train o
 #: stayed on: they wait this much longer than the recorded talk for the trainee to finish.
 CALLER_GRACE = 15
 ANSWER_FLOOR, HOLD_FLOOR, WRAP_FLOOR = 10, 60, 60  # the rubric's limits are never stricter
-_AUTOMATIC_ORIGINS = frozenset({"abandoned", "overflow"})  # follow-ups nobody chose
+# Weights: a missed ticket or follow-up costs more than a missed time limit, a missed transfer
+# alone fails the run (as in the shipped transfer_to_tier2); every other criterion weighs 1.
+ACTION_WEIGHT, TRANSFER_WEIGHT = 2, 3
+_AUTOMATIC_ORIGINS = frozenset({"abandoned", "overflow", "escalation"})  # not the agent's
 _DISPOSITION_CODE = re.compile(r"[a-z0-9_]{1,40}")  # as telephony_sim.rubric accepts
 # Made-up callers: 555-0100…0199 numbers are reserved for fiction in the NANP.
 _AREA_CODES = ("202", "206", "303", "312", "404", "503", "602", "617", "713", "919")
@@ -102,7 +109,6 @@ class _Call:
     transcript: tuple[_Said, ...]
     disposition: str
     notes: str
-    category: str
     wrap: float | None  # None: no wrap-up saved
     tickets: tuple[tuple[str, str], ...]  # (category, priority)
     followups: tuple[tuple[str, str], ...]  # (kind, routed_to)
@@ -134,9 +140,13 @@ def scenario_from_call(
     With several calls in `records`, the first answered one is used.
     """
     call = _read_call(records)
+    known = call.known
 
     def hide(text: str) -> str:
-        return mask_text(text, call.known, region) if mask else clean_text(text)
+        return mask_text(text, known, region) if mask else clean_text(text)
+
+    if mask:  # ticket categories are free text too (masking.py masks TicketRecord.category)
+        call = replace(call, tickets=tuple((_line(hide(c), 40), p) for c, p in call.tickets))
 
     title = _line(hide(name), 120) or "recorded call"
     call_id = _slug(title)
@@ -162,7 +172,7 @@ def scenario_from_call(
         {"at": _seconds(s.offset), "text": hide(s.text), "speaker": s.speaker}
         for s in call.transcript
     ]
-    identity = _identity(call, mask, scripted)
+    identity = _identity(scripted, call.customer_created)
     scripted["expect"] = _expect(call, targets, identity=identity)
     scripted["notes"] = _line(hide(_summary(call)), 1000)
     agents = [
@@ -201,98 +211,54 @@ def scenario_from_call(
 
 def _read_call(records: Sequence[Recorded]) -> _Call:
     events = [(r, e) for r in records if isinstance(r, RecordedEvent) if (e := r.event())]
-    offers = [(r, e) for r, e in events if isinstance(e, CallOffered)]
-    if not offers:
-        raise ScenarioExportError(
-            "the recording holds no offered call (no CallOffered event): nothing to replay"
-        )
-    offered_ids = {e.linkedid for _r, e in offers}
-    answer = next(
-        ((r, e) for r, e in events if isinstance(e, CallAnswered) and e.linkedid in offered_ids),
-        None,
-    )
-    if answer is None:
-        first = offers[0][1]
-        raise ScenarioExportError(
-            f"the recorded call to {first.queue or 'the queue'} was never answered: "
-            "a training scenario replays an answered call"
-        )
-    answer_rec, answered = answer
+    offer_rec, offer, answer_rec, answered = _answered_offer(events)
     linkedid, agent = answered.linkedid, answer_rec.agent_id
 
-    def ours(r: Recorded) -> bool:
+    def ours(r: Recorded) -> bool:  # a transferred call is in the next agent's recording too
         return agent is None or r.agent_id in (None, agent)
 
-    call_events = [
-        (r, e) for r, e in events if getattr(e, "linkedid", None) == linkedid and ours(r)
-    ]
-    offer_rec, offer = next(
-        (
-            (r, e)
-            for r, e in reversed(call_events)
-            if isinstance(e, CallOffered) and _order(r) <= _order(answer_rec)
-        ),
-        next((r, e) for r, e in offers if e.linkedid == linkedid),
-    )
-    assert isinstance(offer, CallOffered)
-    ring = (
-        float(answered.ring_time)
-        if answered.ring_time is not None
-        else (answered.at - offer.at).total_seconds()
-    )
-    after = [(r, e) for r, e in call_events if _order(r) >= _order(answer_rec)]
-    ended = next(((r, e) for r, e in after if isinstance(e, CallEnded)), None)
-    moved = next((e for _r, e in after if isinstance(e, CallTransferred)), None)
+    mine = [(r, e) for r, e in events if getattr(e, "linkedid", None) == linkedid and ours(r)]
+    after = [(r, e) for r, e in mine if _order(r) >= _order(answer_rec)]
+    ends = [(r, e) for r, e in after if isinstance(e, CallEnded)]
+    moves = [e for _r, e in after if isinstance(e, CallTransferred)]
     end_at = (
-        ended[1].at
-        if ended is not None
-        else moved.at
-        if moved is not None
-        else max(_event_at(r, e) for r, e in after)
+        ends[0][1].at
+        if ends
+        else moves[0].at
+        if moves
+        else max(getattr(e, "at", r.at) for r, e in after)
     )
     actions = _actions(records, linkedid, ours, offer_rec.at)
-    wrapped = [a for a in actions if a.kind == "wrap_up_saved"]
-    wrap = wrapped[-1].details if wrapped else {}
-    wrap_seconds = _number(wrap.get("wrap_seconds"))
-    if wrapped and wrap_seconds is None:
-        since = ended[0].at if ended is not None else offer_rec.at
-        wrap_seconds = max(0.0, (wrapped[-1].at - since).total_seconds())
+    wrapped = next((a for a in reversed(actions) if a.kind == "wrap_up_saved"), None)
+    wrap = wrapped.details if wrapped is not None else {}
     pops = [a.details["pop"] for a in actions if isinstance(a.details.get("pop"), Mapping)]
-    created = [a for a in actions if a.kind == "customer_created"]
-    known: dict[str, None] = {}
-    for value in _known(pops, created, actions, (e for _r, e in call_events)):
-        known.setdefault(value, None)
-    transfer = moved.target if moved is not None else ""
-    if not transfer:
-        transfer = next(
-            (_text(a.details.get("target")) for a in reversed(actions) if a.kind == "transfer"),
-            "",
-        )
-    ending = ended[1] if ended is not None else None
-    assert ending is None or isinstance(ending, CallEnded)
+    transfer = moves[0].target if moves else ""
+    transfer = transfer or next(
+        (_text(a.details.get("target")) for a in reversed(actions) if a.kind == "transfer"), ""
+    )
+    ring = answered.ring_time
     return _Call(
         linkedid=linkedid,
         queue=_line(offer.queue or answered.queue, 80) or "support",
         caller_id=_line(offer.caller_id, 80),
         caller_name=_line(offer.caller_name, 80),
         offered_at=offer.at,
-        ring=max(0.0, ring),
+        ring=max(0.0, ring if ring is not None else (answered.at - offer.at).total_seconds()),
         talk=max(0.0, (end_at - answered.at).total_seconds()),
-        caller_hung_up=ending is not None and ending.reason is EndReason.CALLER,
-        hold=_hold(call_events, answer_rec, end_at),
+        caller_hung_up=bool(ends) and ends[0][1].reason is EndReason.CALLER,
+        hold=_hold(after, end_at),
         transcript=tuple(
             _Said(
                 max(0.0, (e.at - answered.at).total_seconds()),
                 _line(e.speaker, 40) or "caller",
                 clean_text(e.text),
             )
-            for _r, e in call_events
+            for _r, e in mine
             if isinstance(e, TranscriptLine) and e.text.strip()
         ),
         disposition=_text(wrap.get("disposition")),
         notes=clean_text(wrap.get("notes") if isinstance(wrap.get("notes"), str) else ""),
-        category=_text(wrap.get("category")),
-        wrap=wrap_seconds if wrapped else None,
+        wrap=_wrap_seconds(wrapped, ends[0][0] if ends else offer_rec),
         tickets=tuple(
             dict.fromkeys(
                 _ticket(a.details, _text(wrap.get("category")))
@@ -307,19 +273,37 @@ def _read_call(records: Sequence[Recorded]) -> _Call:
         ),
         transfer=_line(transfer, 80),
         customer_id=_customer_id(actions),
-        customer_created=bool(created),
+        customer_created=any(a.kind == "customer_created" for a in actions),
         tier=_tier(pops),
-        known=tuple(known),
+        known=tuple(dict.fromkeys(v for v in _known(pops, actions, (e for _r, e in mine)) if v)),
     )
+
+
+def _answered_offer(
+    events: Sequence[tuple[RecordedEvent, CtiEvent]],
+) -> tuple[RecordedEvent, CallOffered, RecordedEvent, CallAnswered]:
+    """The first answered call, and the ring at its agent's phone that was answered."""
+    offers = [(r, e) for r, e in events if isinstance(e, CallOffered)]
+    if not offers:
+        raise ScenarioExportError(
+            "the recording holds no offered call (no CallOffered event): nothing to replay"
+        )
+    offered = {e.linkedid for _r, e in offers}
+    answers = [(r, e) for r, e in events if isinstance(e, CallAnswered) and e.linkedid in offered]
+    if not answers:
+        raise ScenarioExportError(
+            f"the recorded call to {offers[0][1].queue or 'the queue'} was never answered: "
+            "a training scenario replays an answered call"
+        )
+    answer_rec, answered = answers[0]
+    same = [(r, e) for r, e in offers if e.linkedid == answered.linkedid]
+    rang = [(r, e) for r, e in same if r.agent_id == answer_rec.agent_id and r.at <= answer_rec.at]
+    offer_rec, offer = (rang or same)[-1]  # after a ring-no-answer, the offer answered
+    return offer_rec, offer, answer_rec, answered
 
 
 def _order(r: Recorded) -> tuple[datetime, str, int]:
     return (r.at, r.session_id, r.seq)
-
-
-def _event_at(r: RecordedEvent, e: CtiEvent) -> datetime:
-    at = getattr(e, "at", None)
-    return at if isinstance(at, datetime) else r.at
 
 
 def _actions(
@@ -332,26 +316,19 @@ def _actions(
     that names no call, such as a customer created from the pop) taken while it lasted."""
     actions = [r for r in records if isinstance(r, RecordedAction) and ours(r)]
     interactions = {a.interaction_id for a in actions if a.call_id == linkedid} - {None}
-    tied = [a for a in actions if a.call_id == linkedid or a.interaction_id in interactions]
-    if not tied:
-        return []
-    until = max(a.at for a in tied)
+    tied = {id(a) for a in actions if a.call_id == linkedid or a.interaction_id in interactions}
+    until = max((a.at for a in actions if id(a) in tied), default=since)
     return [
         a
         for a in actions
-        if a in tied or (a.call_id is None and a.interaction_id is None and since <= a.at <= until)
+        if id(a) in tied
+        or (a.call_id is None and a.interaction_id is None and since <= a.at <= until and tied)
     ]
 
 
-def _hold(
-    call_events: Sequence[tuple[RecordedEvent, CtiEvent]],
-    answer_rec: RecordedEvent,
-    end_at: datetime,
-) -> float:
+def _hold(after_answer: Sequence[tuple[RecordedEvent, CtiEvent]], end_at: datetime) -> float:
     total, since = 0.0, None
-    for r, e in call_events:
-        if _order(r) < _order(answer_rec):
-            continue
+    for _r, e in after_answer:
         if isinstance(e, CallHeld) and since is None:
             since = e.at
         elif isinstance(e, CallResumed) and since is not None:
@@ -360,6 +337,14 @@ def _hold(
     if since is not None:  # still on hold when the call ended
         total += max(0.0, (end_at - since).total_seconds())
     return total
+
+
+def _wrap_seconds(wrapped: RecordedAction | None, ended: Recorded) -> float | None:
+    """The wrap-up's length as the console saved it, else from the call's end to the save."""
+    if wrapped is None:
+        return None
+    saved = _number(wrapped.details.get("wrap_seconds"))
+    return saved if saved is not None else max(0.0, (wrapped.at - ended.at).total_seconds())
 
 
 def _ticket(details: Mapping[str, Any], wrap_category: str) -> tuple[str, str]:
@@ -402,19 +387,13 @@ def _customer_id(actions: Sequence[RecordedAction]) -> int | None:
 
 
 def _tier(pops: Sequence[Mapping[str, Any]]) -> str:
-    for pop in reversed(pops):
-        profile = pop.get("profile")
-        matches = pop.get("matches")
-        if isinstance(profile, Mapping) and _text(profile.get("tier")):
-            return _line(_text(profile["tier"]), 20).lower()
-        if isinstance(matches, list) and len(matches) == 1 and isinstance(matches[0], Mapping):
-            return _line(_text(matches[0].get("tier")), 20).lower()
-    return ""
+    """The tier of the customer the last pop showed."""
+    profile = pops[-1].get("profile") if pops else None
+    return _line(_text(profile.get("tier")), 20).lower() if isinstance(profile, Mapping) else ""
 
 
 def _known(
     pops: Iterable[Mapping[str, Any]],
-    created: Iterable[RecordedAction],
     actions: Iterable[RecordedAction],
     events: Iterable[CtiEvent],
 ) -> Iterable[str]:
@@ -426,11 +405,11 @@ def _known(
     for e in events:
         if isinstance(e, CallOffered):
             yield from (v for v in (e.caller_id, e.caller_name) if not _withheld(v))
-    for a in created:
-        yield from (_text(a.details.get(key)) for key in ("name", "phone", "email"))
     for a in actions:
         ticket = a.details.get("ticket")
-        if a.kind == "ticket_created" and isinstance(ticket, Mapping):
+        if a.kind == "customer_created":
+            yield from (_text(a.details.get(key)) for key in ("name", "phone", "email"))
+        elif a.kind == "ticket_created" and isinstance(ticket, Mapping):
             yield _text(ticket.get("customer_name"))
 
 
@@ -466,7 +445,7 @@ def _dataclass_in(hint: Any) -> type | None:
 
 
 def _queues(
-    call: _Call, extensions: Mapping[str, str], hide: Any
+    call: _Call, extensions: Mapping[str, str], hide: Callable[[str], str]
 ) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
     """The call's queue, and the queue it was transferred to (with the names and extensions
     a `transferred_to` criterion accepts), unless that is the same queue."""
@@ -488,14 +467,17 @@ def _caller(call: _Call, seed: int, region: str) -> tuple[str, str]:
     digest = hashlib.sha256(f"callconsole-scenario-export:{seed}".encode()).digest()
     real = normalise(call.caller_id, region).e164
     avoid = {w.casefold() for v in call.known for w in re.findall(r"\w+", v)}
-    number = call.caller_id if _withheld(call.caller_id) else ""
-    for step in range(100):
-        if number:
-            break
-        area = _AREA_CODES[(digest[0] + step) % len(_AREA_CODES)]
-        candidate = f"+1{area}555{100 + (digest[1] + step) % 100:04d}"
-        if candidate != real and not any(candidate[2:] in v for v in call.known):
-            number = candidate
+    taken = {real, *(re.sub(r"\D", "", v)[-10:] for v in call.known)}
+    candidates = (
+        f"+1{_AREA_CODES[(digest[0] + step) % len(_AREA_CODES)]}555"
+        f"{100 + (digest[1] + step) % 100:04d}"
+        for step in range(200)
+    )
+    number = (
+        call.caller_id
+        if _withheld(call.caller_id)
+        else next(c for c in candidates if c not in taken and c[2:] not in taken)
+    )
     for i in range(len(_FIRST_NAMES) * len(_LAST_NAMES)):
         first = _FIRST_NAMES[(digest[2] + i) % len(_FIRST_NAMES)]
         last = _LAST_NAMES[(digest[3] + i // len(_FIRST_NAMES)) % len(_LAST_NAMES)]
@@ -504,13 +486,13 @@ def _caller(call: _Call, seed: int, region: str) -> tuple[str, str]:
     return number, "Pat Doe"
 
 
-def _identity(call: _Call, mask: bool, scripted: Mapping[str, Any]) -> str:
-    """The identity outcome the recorded agent reached that the scenario can ask for."""
-    if call.customer_created and "customer_id" not in scripted:
-        return "customer_created"
-    if "customer_id" in scripted and not mask:
+def _identity(scripted: Mapping[str, Any], customer_created: bool) -> str:
+    """The identity outcome the recorded agent reached that the scripted call can ask for:
+    the caller's own record kept (a call with a customer_id, so only unmasked), or a record
+    created for a caller the scenario presents as unknown."""
+    if "customer_id" in scripted:
         return "confirmed"
-    return ""
+    return "customer_created" if customer_created else ""
 
 
 def _expect(call: _Call, targets: tuple[str, ...], *, identity: str) -> list[str]:
@@ -542,21 +524,21 @@ def _criteria(call: _Call, targets: tuple[str, ...], identity: str) -> list[dict
         criteria.append({"id": "disposition", "kind": "disposition", "code": call.disposition})
     if identity:
         criteria.append({"id": "identity", "kind": "identity", "outcome": identity})
-    tickets = [t for t in call.tickets if t[0]]
-    for n, (category, priority) in enumerate(tickets, 1):
-        ticket: dict[str, Any] = {"id": _nth("ticket", n), "kind": "ticket_created"}
-        ticket |= {"category": category, "weight": 2}
-        if priority:
-            ticket["priority"] = priority
-        criteria.append(ticket)
+    for n, (category, priority) in enumerate((t for t in call.tickets if t[0]), 1):
+        ticket: dict[str, Any] = {"id": f"ticket-{n}" if n > 1 else "ticket"}
+        ticket["kind"] = "ticket_created"
+        ticket |= (
+            {"category": category, "priority": priority} if priority else {"category": category}
+        )
+        criteria.append(ticket | {"weight": ACTION_WEIGHT})
     for n, (kind, routed) in enumerate(call.followups, 1):
-        followup: dict[str, Any] = {"id": _nth("followup", n), "kind": "followup_created"}
-        followup |= {"followup": kind, "weight": 2}
-        if routed:
-            followup["routed_to"] = routed
-        criteria.append(followup)
+        followup: dict[str, Any] = {"id": f"followup-{n}" if n > 1 else "followup"}
+        followup["kind"] = "followup_created"
+        followup |= {"followup": kind, "routed_to": routed} if routed else {"followup": kind}
+        criteria.append(followup | {"weight": ACTION_WEIGHT})
     if targets:
-        criteria.append({"id": "transfer", "kind": "transferred_to", "to": targets[0], "weight": 2})
+        transfer = {"id": "transfer", "kind": "transferred_to", "to": targets[0]}
+        criteria.append(transfer | {"weight": TRANSFER_WEIGHT})
     return criteria
 
 
@@ -647,10 +629,6 @@ def _up(seconds: float) -> int:
 def _seconds(value: float) -> float | int:
     rounded = round(value, 1)
     return int(rounded) if rounded == int(rounded) else rounded
-
-
-def _nth(base: str, n: int) -> str:
-    return base if n == 1 else f"{base}-{n}"
 
 
 def _slug(title: str) -> str:
