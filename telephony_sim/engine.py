@@ -223,9 +223,12 @@ class Engine:
         return caller
 
     def _scripted_call(self, call: ScriptedCall) -> None:
-        number = call.number
-        if number is None and call.customer_id is not None:
+        # The customer's number in the CRM (--db) first, so the pop finds them; the file's
+        # `number` stands in when there is none (docs/scenarios.md).
+        number = None
+        if call.customer_id is not None:
             number = self.customer_numbers.get(call.customer_id)
+        number = number or call.number
         if number is None:
             number = generate_us_number(self._script_rng)
         priority = call.priority

@@ -13,8 +13,8 @@ desk phone of the running engine. `Training.start` then:
 - makes the phone a member of each scripted call's queue it is not in, paused only if it is
   paused in all its other queues (with their reason); the run takes those memberships away
   when it ends;
-- schedules the calls at ``now + lead + (call.at - first call's at)``, with the caller number
-  from the call, else its customer's first number in the CRM database (``--db``, read now),
+- schedules the calls at ``now + lead + (call.at - first call's at)``, with the caller number:
+  its customer's first number in the CRM database (``--db``, read now), else the call's own,
   else one drawn from the run's own random stream (``engine.rng("training", run_id)``).
 
 Events: ``UserEvent: TrainingStarted`` (RunId, Scenario, Interface, Calls) once set up, and
@@ -135,20 +135,23 @@ class Training:
         return run.calls
 
     def _numbers(self, scenario: Scenario, run_id: str) -> list[str]:
-        """Each call's caller number: its own, its customer's from the CRM, or a drawn one."""
+        """Each call's caller number: its customer's first number in the CRM, else its own
+        `number`, else a drawn one (docs/scenarios.md: `number` is used when no customer
+        number is found, so a trainee's pop finds the scenario's customer in this CRM)."""
         db = self.engine.crm_db
         rng = self.engine.rng("training", run_id)
         known: dict[int, str | None] = {}
         numbers = []
         for call in scenario.calls:
-            number = call.number
-            if number is None and call.customer_id is not None and db is not None:
+            number = None
+            if call.customer_id is not None and db is not None:
                 if call.customer_id not in known:
                     try:
                         known[call.customer_id] = load_customer_number(db, call.customer_id)
                     except (sqlite3.Error, OSError) as exc:
                         raise SimError(f"{db}: cannot read customer numbers: {exc}") from None
                 number = known[call.customer_id]
+            number = number or call.number
             numbers.append(number if number is not None else generate_us_number(rng))
         return numbers
 

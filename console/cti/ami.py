@@ -12,7 +12,9 @@ Only standard actions are used on the core path (Login, ListCommands, QueueStatu
 CoreShowChannels, Ping, Logoff), so a real Asterisk works. The simulator's desk-phone action
 (``SimPhone``) is detected once per login, from ListCommands or, where that is refused, by
 trying it and seeing ``Invalid/unknown command``; `Capabilities.sim_phone` and
-`LinkStateChanged.sim_phone` tell the UI whether to offer answer/hold/hangup buttons.
+`LinkStateChanged.sim_phone` tell the UI whether to offer answer/hold/hangup buttons. The
+trainer's ``SimTraining`` (`start_training`, `stop_training`) is detected the same way
+(`Capabilities.sim_training`).
 
 Failure policy: refused credentials stop the client (`AmiAuthError`, state ``down``) instead
 of retrying them; everything else (refused connection, silence, a dropped socket, garbage) is
@@ -44,9 +46,9 @@ from console.cti.ami_types import (
     AmiTimings,
     AmiUnsupported,
     Backoff,
-    Capabilities,
     ClientStats,
 )
+from console.cti.ami_types import Capabilities as _StandardCapabilities
 from console.cti.frames import FrameError, FrameParser, Message, encode
 from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.cti.tracker import CallTracker, Snapshot
@@ -73,6 +75,20 @@ log = logging.getLogger(__name__)
 _READ_SIZE = 65_536
 #: Events held back during one resync; past this the PBX is flooding us and we start over.
 _MAX_HELD_EVENTS = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities(_StandardCapabilities):
+    """What the connected PBX offers beyond standard AMI (see `ami_types.Capabilities`),
+    plus the simulator's trainer runs."""
+
+    sim_training: bool = False  # the simulator's SimTraining action
+
+
+def _unknown_action(result: ActionResult) -> bool:
+    """A refusal meaning the PBX has no such action (Asterisk's wording)."""
+    refusal = result.message.strip().lower()
+    return refusal.startswith(("invalid/unknown command", "permission denied"))
 
 
 class EventStream:
@@ -294,6 +310,39 @@ class AmiClient:
             raise AmiUnsupported("this PBX has no SimPhone: use the agent's own phone")
         return await self.send_action("SimPhone", Interface=interface, Command=command)
 
+    async def start_training(
+        self, interface: str, scenario: str, run_id: str, *, lead: float = 3.0
+    ) -> int:
+        """Simulator only: play ``scenario``'s scripted calls to the desk phone ``interface``
+        as run ``run_id``, the first ``lead`` seconds from now; returns how many calls the run
+        has. Raises `AmiError` with the PBX's message when it refuses, `AmiUnsupported`
+        against a PBX without SimTraining."""
+        if not self.capabilities.sim_training:
+            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
+        result = await self.send_action(
+            "SimTraining",
+            Command="start",
+            Interface=interface,
+            Scenario=scenario,
+            RunId=run_id,
+            Lead=repr(float(lead)),
+        )
+        if not result.ok:
+            raise AmiError(result.message or "SimTraining refused")
+        calls = result.response.get("Calls").strip()
+        if not calls.isdigit():
+            raise AmiProtocolError(f"SimTraining: no call count in the answer ({calls!r})")
+        return int(calls)
+
+    async def stop_training(self, interface: str) -> None:
+        """Simulator only: end the training run on ``interface``. Raises `AmiError` with the
+        PBX's message when it refuses (no run there), `AmiUnsupported` without SimTraining."""
+        if not self.capabilities.sim_training:
+            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
+        result = await self.send_action("SimTraining", Command="stop", Interface=interface)
+        if not result.ok:
+            raise AmiError(result.message or "SimTraining refused")
+
     async def queue_pause(
         self, interface: str, paused: bool, *, queue: str = "", reason: str = ""
     ) -> ActionResult:
@@ -450,12 +499,20 @@ class AmiClient:
         if listed.ok:
             names = {key.lower() for key, _value in listed.response}
             actions = frozenset(names - {"response", "actionid", "message"})
-            return Capabilities(sim_phone="simphone" in actions, actions=actions)
-        # ListCommands refused: try the action once; a PBX without it says it is unknown.
-        probe = await self._request(link, [("Action", "SimPhone")], timeout)
-        refusal = probe.message.strip().lower()
-        unknown = refusal.startswith(("invalid/unknown command", "permission denied"))
-        return Capabilities(sim_phone=not unknown)
+            return Capabilities(
+                sim_phone="simphone" in actions,
+                actions=actions,
+                sim_training="simtraining" in actions,
+            )
+        # ListCommands refused: try each action once (incomplete, so it does nothing); a PBX
+        # without it says it is unknown.
+        phone = await self._request(link, [("Action", "SimPhone")], timeout)
+        training = await self._request(
+            link, [("Action", "SimTraining"), ("Command", "stop")], timeout
+        )
+        return Capabilities(
+            sim_phone=not _unknown_action(phone), sim_training=not _unknown_action(training)
+        )
 
     async def _snapshot(self, link: _Link) -> Snapshot:
         timeout = self._timings.action_timeout

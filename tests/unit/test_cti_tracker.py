@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -28,6 +29,7 @@ from console.cti.protocol import (
     EndReason,
     OriginateFailed,
     QueueChanged,
+    TrainingChanged,
     TranscriptLine,
 )
 from console.cti.tracker import CallTracker, Snapshot
@@ -691,3 +693,114 @@ def test_an_originate_that_never_reached_the_agent_is_reported_and_others_ignore
     assert (failed.action_id, failed.reason) == ("cc-1-7", 3)
     other = originate_response(True, Channel="PJSIP/2002-00000001")
     assert feed(tracker, other) == []  # another agent's phone
+
+
+# Scripted calls and trainers' runs (simulator only) ------------------------------------------
+
+
+def scripted_call(script: str = "s1", run: str = "", linked: str = LINKED) -> Message:
+    block = [(k, linked if k == "Linkedid" else v) for k, v in chan("", CALLER)]
+    extra = {"TrainingRun": run} if run else {}
+    return ev("UserEvent", block, UserEvent="ScriptedCall", Script=script, Tier="", **extra)
+
+
+def training(event: str, iface: str = AGENT, **fields: str) -> Message:
+    values = {"RunId": "run-7", "Scenario": "drill", "Interface": iface, "Calls": "2"} | fields
+    return ev("UserEvent", UserEvent=event, **{k: v for k, v in values.items() if v != "-"})
+
+
+def test_a_scripted_calls_offers_name_the_script_and_run_until_the_call_ends(
+    tracker: CallTracker,
+) -> None:
+    assert feed(tracker, scripted_call("needs-tier2", "run-7")) == []
+    assert feed(tracker, scripted_call("needs-tier2", "run-7")) == []  # repeated: nothing new
+    feed(tracker, join())
+    (offered,) = events_of(feed(tracker, agent("AgentCalled")), CallOffered)
+    assert (offered.script, offered.training_run) == ("needs-tier2", "run-7")
+    feed(tracker, agent("AgentRingNoAnswer", RingTime="15000"))
+    again = agent("AgentCalled", ("PJSIP/1001-00000004", "1700000000.4"))
+    (reoffered,) = events_of(feed(tracker, again), CallOffered)
+    assert (reoffered.script, reoffered.training_run) == ("needs-tier2", "run-7")
+    feed(tracker, hangup(CALLER))
+    # The call is over: a later call on the same Linkedid (ids restart) is not scripted.
+    feed(tracker, join())
+    later = agent("AgentCalled", ("PJSIP/1001-00000005", "1700000000.5"))
+    (plain,) = events_of(feed(tracker, later), CallOffered)
+    assert (plain.script, plain.training_run) == ("", "")
+
+
+def test_a_scripted_call_outside_a_run_and_the_memory_bound(tracker: CallTracker) -> None:
+    feed(tracker, scripted_call("lonely"))
+    (offered,) = events_of(feed(tracker, join(), agent("AgentCalled")), CallOffered)
+    assert (offered.script, offered.training_run) == ("lonely", "")
+    # Thousands of scripted calls whose ends were never seen: the oldest are forgotten.
+    for n in range(2000):
+        feed(tracker, scripted_call(f"s{n}", "r", linked=f"1700009999.{n}"))
+    feed(tracker, agent("AgentRingNoAnswer", RingTime="15000"))  # the call itself goes on
+    later = agent("AgentCalled", ("PJSIP/1001-00000006", "1700000000.6"))
+    (forgotten,) = events_of(feed(tracker, later), CallOffered)
+    assert forgotten.script == ""
+    assert tracker.stats.malformed == 0
+
+
+def test_training_runs_on_the_agents_phone_become_training_changed(tracker: CallTracker) -> None:
+    (started,) = events_of(feed(tracker, training("TrainingStarted")), TrainingChanged)
+    assert started == TrainingChanged(
+        run_id="run-7", scenario="drill", interface=AGENT, state="started", calls=2, at=T0
+    )
+    assert feed(tracker, training("TrainingStarted")) == []  # repeated
+    assert feed(tracker, training("TrainingStarted", iface="PJSIP/2002")) == []  # not ours
+    done = training("TrainingFinished", Reason="done")
+    (finished,) = events_of(feed(tracker, done), TrainingChanged)
+    assert (finished.state, finished.calls) == ("finished", 2)
+    stop = training("TrainingFinished", RunId="run-8", Reason="stopped", Calls="two")
+    (stopped,) = events_of(feed(tracker, stop), TrainingChanged)
+    assert (stopped.run_id, stopped.state, stopped.calls) == ("run-8", "stopped", 0)
+    bare = training("TrainingFinished", RunId="run-9", Calls="-", Scenario="-")
+    (odd,) = events_of(feed(tracker, bare), TrainingChanged)  # no Reason, Calls or Scenario
+    assert (odd.state, odd.calls, odd.scenario) == ("finished", 0, "")
+    assert tracker.stats.malformed == 0
+
+
+def test_a_training_run_on_the_simulator_reaches_the_tracker(tmp_path: Path) -> None:
+    drill = tmp_path / "drill.toml"
+    drill.write_text(
+        """
+name = "drill"
+[[queues]]
+name = "q"
+[[calls]]
+id = "first"
+queue = "q"
+number = "+14155550111"
+hangup_after = 10
+""",
+        encoding="utf-8",
+    )
+    engine, _rec = build(
+        '[[queues]]\nname = "q"\n[[agents]]\ninterface = "PJSIP/1001"\nkind = "phone"\n'
+        'queues = ["q"]\n'
+    )
+    tracker = CallTracker(AGENT)
+    events: list[CtiEvent] = []
+    engine.add_listener(
+        lambda name, fields: events.extend(tracker.feed(Message((("Event", name), *fields))))
+    )
+    engine.training_start(AGENT, str(drill), "run-1", 1)
+    engine.run_virtual(2)
+    engine.phone(AGENT, "answer")
+    engine.run_virtual(20)
+    changes = events_of(events, TrainingChanged)
+    assert [(c.run_id, c.scenario, c.state, c.calls) for c in changes] == [
+        ("run-1", "drill", "started", 1),
+        ("run-1", "drill", "finished", 1),
+    ]
+    (offered,) = events_of(events, CallOffered)
+    assert (offered.script, offered.training_run, offered.caller_id) == (
+        "first",
+        "run-1",
+        "+14155550111",
+    )
+    names = [type(e).__name__ for e in events if isinstance(e, CallEnded | TrainingChanged)]
+    assert names == ["TrainingChanged", "CallEnded", "TrainingChanged"]
+    assert tracker.stats.unknown == {} and tracker.stats.malformed == 0
