@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from telephony_sim.ami_actions import EngineActions
@@ -42,11 +43,13 @@ class Pbx:
         sim_phone: bool = True,
         users: dict[str, str] | None = None,
         speed: float = 1.0,
+        crm_db: Path | None = None,
     ) -> None:
         self.engine = Engine(
             parse_scenario(scenario, "console-tests.toml"),
             seed=1,
             clock=RealTimeClock(speed=speed),
+            crm_db=crm_db,  # training runs read their customers' numbers from it
         )
         actions = EngineActions(self.engine, (SimError,)).actions()
         if not sim_phone:  # what a real Asterisk offers: no desk-phone action

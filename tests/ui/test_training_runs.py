@@ -1,0 +1,270 @@
+"""Training runs end to end, for every shipped scenario with scripted calls.
+
+The real simulator plays the scenario to the trainee's phone (SimTraining); the trainee's real
+console (Pilot) takes the calls with the keys an agent uses; the run is scored from what the
+console recorded. A trainee doing the right things scores 100; a sloppy run fails exactly the
+criteria it violated. Each test plays the sloppy run first, then the right one, on one console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, Input, Select, TextArea
+
+from console.app import CallConsoleApp
+from console.db import Database
+from console.factory import ConsoleContext, PbxAddress
+from console.screens.agent import AgentScreen
+from console.screens.new_customer import NewCustomerScreen
+from console.screens.transfer import TransferScreen
+from console.screens.wrapup import NEW_TICKET, WrapUpScreen
+from console.services.scoring import ScoreCard
+from console.services.training import TrainingService
+from console.widgets.profile_card import ProfileCard
+from tests.pbx import running_pbx
+from tests.ui.conftest import FAST, until
+from tests.ui.test_agent_console import ready_agent
+
+# The demo floor's queues, as the CRM numbers them; training adds the scenario's others.
+FLOOR = """
+name = "training-floor"
+[[queues]]
+name = "sales"
+extension = "600"
+[[queues]]
+name = "support"
+extension = "601"
+[[queues]]
+name = "billing"
+extension = "602"
+"""
+
+
+@dataclass(frozen=True)
+class Handling:
+    """What the trainee does on one scripted call."""
+
+    disposition: str
+    notes: str
+    ticket: tuple[str, str] | None = None  # (category, priority) of a new ticket
+    callback: bool = False
+    escalate: bool = False
+    new_customer: str = ""  # create the caller as this customer
+    transfer: str = ""  # blind-transfer to this extension instead of hanging up
+
+
+@dataclass(frozen=True)
+class Drill:
+    scenario: str
+    right: tuple[Handling, ...]
+    sloppy: tuple[Handling, ...]
+    sloppy_fails: frozenset[str]
+    speed: float = 4.0  # simulated seconds per second: ring timeouts stay >= 3 s
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+DRILLS = [
+    Drill(
+        "platinum_billing_dispute",
+        right=(
+            Handling(
+                "escalated",
+                "Charged twice for the annual plan; refund promised today.",
+                ticket=("billing", "high"),
+                escalate=True,
+            ),
+        ),
+        sloppy=(Handling("resolved", "Charged twice for the annual plan.", escalate=True),),
+        sloppy_fails=frozenset({"ticket", "disposition", "notes"}),
+    ),
+    Drill(
+        "angry_repeat_caller",
+        right=(
+            Handling(
+                "callback_scheduled",
+                "Router fault again; customer threatens to cancel.",
+                callback=True,
+                escalate=True,
+            ),
+        ),
+        sloppy=(Handling("info_given", "Router fault again.", escalate=True),),
+        sloppy_fails=frozenset({"callback", "disposition", "notes"}),
+    ),
+    Drill(
+        "unknown_caller",
+        right=(
+            Handling(
+                "callback_scheduled",
+                "New bakery wants a quote for 3 lines.",
+                callback=True,
+                new_customer="Bella Baker",
+            ),
+        ),
+        sloppy=(Handling("info_given", "Bakery asked for a quote."),),
+        sloppy_fails=frozenset({"customer", "callback", "disposition"}),
+    ),
+    Drill(
+        "callback_request",
+        right=(Handling("resolved", "Sent a copy of the invoice by email."),),
+        sloppy=(Handling("no_action", "Sent it."),),
+        sloppy_fails=frozenset({"disposition", "notes"}),
+    ),
+    Drill(
+        "transfer_to_tier2",
+        right=(
+            Handling(
+                "transferred",
+                "VPN drops since the firmware update; sent to tier 2.",
+                ticket=("technical", "normal"),
+                transfer="603",
+            ),
+        ),
+        sloppy=(Handling("resolved", "VPN drops since the firmware update."),),
+        sloppy_fails=frozenset({"ticket", "transfer", "disposition"}),
+    ),
+    Drill(
+        "demo",
+        right=(
+            Handling("ticket_opened", "Charged twice this month.", ticket=("billing", "normal")),
+            Handling("ticket_opened", "Outage in the area.", ticket=("technical", "high")),
+        ),
+        sloppy=(
+            Handling("ticket_opened", "Asked about the invoice.", ticket=("billing", "normal")),
+            Handling("resolved", "Outage in the area."),
+        ),
+        sloppy_fails=frozenset({"billing-notes", "outage-ticket"}),
+        speed=10.0,  # its second call comes 160 simulated seconds after the first
+    ),
+]
+
+
+async def take_call(app: CallConsoleApp, pilot: Pilot[None], screen: AgentScreen, h: Handling):  # noqa: ANN201
+    """Answer the ringing call and handle it as `h` says, with the agent's keys."""
+    card = screen.query_one(ProfileCard)
+    await until(lambda: screen.desk.state.phase == "ringing" and card.pop is not None, within=60)
+    await pilot.press("f2")
+    await until(lambda: screen.desk.state.phase == "talking")
+    if h.new_customer:
+        await until(lambda: (c := screen.desk.state.call) is not None and c.interaction_id)
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, NewCustomerScreen))
+        await pilot.press(*h.new_customer)
+        await pilot.press("ctrl+s")
+        await until(lambda: card.pop is not None and card.pop.profile is not None)
+    if h.transfer:
+        await pilot.press("f4")
+        await until(lambda: isinstance(app.screen, TransferScreen))
+        app.screen.query_one("#extension", Input).focus()
+        await pilot.press(*h.transfer, "enter")
+    else:
+        await pilot.press("f5")
+    await until(lambda: isinstance(app.screen, WrapUpScreen))
+    wrap = app.screen
+    assert isinstance(wrap, WrapUpScreen)
+    wrap.query_one("#notes", TextArea).load_text(h.notes)
+    wrap.query_one("#disposition", Select).value = h.disposition
+    if h.ticket is not None:
+        wrap.query_one("#ticket", Select).value = NEW_TICKET
+        await until(lambda: wrap.query_one("#new-ticket").display)
+        wrap.query_one("#ticket-subject", Input).value = h.notes[:40]
+        wrap.query_one("#ticket-category", Select).value = h.ticket[0]
+        wrap.query_one("#ticket-priority", Select).value = h.ticket[1]
+    wrap.query_one("#callback", Checkbox).value = h.callback
+    wrap.query_one("#escalate", Checkbox).value = h.escalate
+    await pilot.pause()
+    await pilot.press("ctrl+s")
+    await until(lambda: not isinstance(app.screen, WrapUpScreen), within=10)
+
+
+async def play(
+    training: TrainingService,
+    link: object,
+    app: CallConsoleApp,
+    pilot: Pilot[None],
+    screen: AgentScreen,
+    scenario: str,
+    handling: tuple[Handling, ...],
+) -> ScoreCard:
+    """One run of `scenario` played to the console's agent, handled call by call; its card."""
+    await until(lambda: screen.bar_model.agent_ready, within=10)
+    trainees: list[object] = []
+
+    async def online() -> bool:
+        trainees[:] = await training.trainees()
+        return bool(trainees)
+
+    async with asyncio.timeout(10):
+        while not await online():
+            await asyncio.sleep(0.1)
+    (trainee,) = trainees
+    run = await training.start(
+        link,  # type: ignore[arg-type]
+        trainer_id=None,
+        trainee=trainee,  # type: ignore[arg-type]
+        scenario_key=scenario,
+        lead=1.0,
+    )
+    for h in handling:
+        await take_call(app, pilot, screen, h)
+    async with asyncio.timeout(30):
+        while not (await training.progress(run.id)).ready_to_score:
+            await asyncio.sleep(0.2)
+    return await training.score(run.id)
+
+
+def customer_values(path: Path) -> set[str]:
+    """Every customer name and number the scenario calls could have shown."""
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute(
+            "SELECT c.display_name, p.e164 FROM interactions i "
+            "JOIN customers c ON c.id = i.customer_id "
+            "JOIN phone_numbers p ON p.customer_id = c.id"
+        ).fetchall()
+    finally:
+        con.close()
+    return {v for row in rows for v in row if v}
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("drill", DRILLS, ids=[d.scenario for d in DRILLS])
+async def test_a_right_run_scores_100_and_a_sloppy_one_fails_exactly_its_mistakes(
+    crm: Database, drill: Drill
+) -> None:
+    assert crm.sqlite_path is not None
+    async with running_pbx(FLOOR, crm_db=crm.sqlite_path, speed=drill.speed) as pbx:
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        agent = await context.agents.authenticate("demo", "demo")
+        assert agent is not None
+        runtime = await context.runtime_for(agent)
+        app = CallConsoleApp(runtime=runtime)
+        training = TrainingService(crm)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready_agent(app, pilot)
+            sloppy = await play(
+                training, runtime.cti, app, pilot, screen, drill.scenario, drill.sloppy
+            )
+            right = await play(
+                training, runtime.cti, app, pilot, screen, drill.scenario, drill.right
+            )
+    failed = {r.id: r.evidence for r in sloppy.results if not r.passed}
+    assert set(failed) == drill.sloppy_fails, failed
+    assert not sloppy.passed or sloppy.total < 100
+    assert right.total == 100.0, {r.id: r.evidence for r in right.results if not r.passed}
+    assert right.passed
+    # The cards are stored masked: no customer's name or number in them, in either format.
+    raw = customer_values(crm.sqlite_path)
+    for card in (sloppy, right):
+        for text in (card.to_json(), card.to_markdown()):
+            leaked = [v for v in raw if v.casefold() in text.casefold()]
+            assert not leaked, leaked
+    history = await training.history(agent.id)
+    assert [r.total for r in history] == [100.0, sloppy.total]
