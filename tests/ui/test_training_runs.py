@@ -144,7 +144,9 @@ DRILLS = [
 ]
 
 
-async def take_call(app: CallConsoleApp, pilot: Pilot[None], screen: AgentScreen, h: Handling):  # noqa: ANN201
+async def take_call(
+    app: CallConsoleApp, pilot: Pilot[None], screen: AgentScreen, h: Handling
+) -> None:
     """Answer the ringing call and handle it as `h` says, with the agent's keys."""
     card = screen.query_one(ProfileCard)
     await until(lambda: screen.desk.state.phase == "ringing" and card.pop is not None, within=60)
@@ -200,7 +202,7 @@ async def play(
         return bool(trainees)
 
     async with asyncio.timeout(10):
-        while not await online():
+        while not await online():  # noqa: ASYNC110 - polling the database is the point
             await asyncio.sleep(0.1)
     (trainee,) = trainees
     run = await training.start(
@@ -213,7 +215,7 @@ async def play(
     for h in handling:
         await take_call(app, pilot, screen, h)
     async with asyncio.timeout(30):
-        while not (await training.progress(run.id)).ready_to_score:
+        while not (await training.progress(run.id)).ready_to_score:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
     return await training.score(run.id)
 
