@@ -139,6 +139,7 @@ class CallConsoleApp(App[None]):
                 trainer_id=runtime.agent_id,
                 export_dir=runtime.export_dir or data_dir() / "exports",
                 open_watch=partial(self.watch_run, runtime),
+                hint=runtime.trainee_hint,
             )
         )
 

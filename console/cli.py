@@ -381,6 +381,9 @@ async def _demo(args: argparse.Namespace) -> int:
     sim_args += ["--queue-log", str(queue_log)]
     # "--secret=…": a token that starts with "-" must not read as an option.
     sim = await start_simulator([*sim_args, "--user", "callconsole", f"--secret={secret}"])
+    hint = ""
+    if args.role == "trainer":  # the trainee joins this demo's PBX from another terminal
+        hint = _trainee_settings(database, sim.port, secret)
     try:
         return await _console(
             args,
@@ -389,6 +392,7 @@ async def _demo(args: argparse.Namespace) -> int:
             login={"supervisor": "super", "trainer": "trainer"}.get(args.role, "demo"),
             password="demo",
             queue_log=queue_log,
+            trainee_hint=hint,
         )
     finally:
         await sim.stop()
@@ -399,6 +403,23 @@ async def _training(args: argparse.Namespace) -> int:
     from console.cli_training import run
 
     return await run(args, lambda: _open(args))
+
+
+def _trainee_settings(database: Any, port: int, secret: str) -> str:
+    """Write the settings a trainee's console needs to join the demo's PBX and database;
+    returns the line telling the trainer how to start it."""
+    import json
+
+    path = database.sqlite_path.with_name("demo-trainee.toml")
+    url = database.url.render_as_string(hide_password=False)
+    lines = [f"db_url = {json.dumps(url)}", "ami_host = \"127.0.0.1\"", f"ami_port = {port}"]
+    lines += ["ami_user = \"callconsole\"", f"ami_secret = {json.dumps(secret)}"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)  # it holds this demo's PBX password
+    return (
+        f"Trainee: in another terminal run `{PROG} --config {path} run --agent demo` "
+        "(password demo), then go ready (F6)."
+    )
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -426,6 +447,7 @@ async def _console(
     login: str,
     password: str | None = None,
     queue_log: Path | None = None,
+    trainee_hint: str = "",
 ) -> int:
     """Open the console: logged in already when a password is given (the demo)."""
     from console.app import CallConsoleApp
@@ -456,6 +478,7 @@ async def _console(
         definitions=settings.metric_definitions(),
         targets=_queue_targets(settings),
         queue_log=queue_log or settings.queue_log,
+        trainee_hint=trainee_hint,
     )
     runtime = None
     if password is not None:

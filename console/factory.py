@@ -145,6 +145,7 @@ class ConsoleContext:
     # A trainer's own scenarios (e.g. made from recorded calls) and where exports are written.
     training_dir: Path | None = None
     export_dir: Path | None = None
+    trainee_hint: str = ""  # how a trainee joins this PBX (the demo prints its own command)
 
     @property
     def agents(self) -> AgentDirectory:
@@ -202,6 +203,7 @@ class ConsoleContext:
             recorder=recorder,
             training_dir=self.training_dir,
             export_dir=self.export_dir,
+            trainee_hint=self.trainee_hint,
         )
 
 
@@ -230,6 +232,7 @@ class ConsoleRuntime:
     recorder: SessionRecorder | NullRecorder = field(default_factory=NullRecorder)
     training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
     export_dir: Path | None = None  # score cards and scenarios written by the console
+    trainee_hint: str = ""  # shown to a trainer while no trainee is online
 
     @property
     def training(self) -> TrainingService:

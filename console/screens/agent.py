@@ -91,6 +91,7 @@ class AgentScreen(PromptRepaint):
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
         self.training_run = ""  # a trainer's run playing on this phone now
+        self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
 
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock)
@@ -211,17 +212,25 @@ class AgentScreen(PromptRepaint):
         self.query_one(CallBar).set_model(self.bar_model)
 
     def _agent_state(self, event: AgentStateChanged) -> None:
-        if not event.logged_in:
+        """The agent's state over all their queues: one queue left (a supervisor's QueueRemove,
+        a training run's queue taken away) does not log them out of the others."""
+        if event.logged_in:
+            self._memberships[event.queue] = (event.paused, event.reason)
+        else:
+            self._memberships.pop(event.queue, None)
+        states = list(self._memberships.values())
+        if not states:
             self._ready = False
             self._bar(agent_state="Logged out", agent_ready=False)
-        elif event.paused:
-            self._ready = False
-            known = not_ready_reason(event.reason)
-            label = known.label if known else (event.reason or "paused")
-            self._bar(agent_state=f"Not ready: {label}", agent_ready=False)
-        else:
+        elif any(not paused for paused, _reason in states):
             self._ready = True
             self._bar(agent_state="Available", agent_ready=True)
+        else:
+            self._ready = False
+            reason = next((r for _p, r in states if r), "")
+            known = not_ready_reason(reason)
+            label = known.label if known else (reason or "paused")
+            self._bar(agent_state=f"Not ready: {label}", agent_ready=False)
 
     # ---------------------------------------------------------------- several matches
 

@@ -12,7 +12,6 @@ here is masked (console.services.masking); the screen only draws what the servic
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +70,7 @@ class TrainerScreen(Screen[None]):
         trainer_id: int | None,
         export_dir: Path,
         open_watch: Callable[[RunRecord, bool], Any] | None = None,
-        clock: Callable[[], datetime] | None = None,
+        hint: str = "",
     ) -> None:
         super().__init__()
         self.training = training
@@ -79,6 +78,7 @@ class TrainerScreen(Screen[None]):
         self.trainer_id = trainer_id
         self.export_dir = export_dir
         self.open_watch = open_watch  # (run, follow) -> push the read-only console view
+        self.hint = hint or "A trainee appears here once their console is logged in."
         self.scenarios: list[ScenarioEntry] = []
         self.trainees: list[Trainee] = []
         self.runs: list[RunRecord] = []
@@ -94,6 +94,7 @@ class TrainerScreen(Screen[None]):
             with Vertical(id="trainee-pane"):
                 yield Label("Trainees online", classes="section")
                 yield DataTable(id="trainees", cursor_type="row", zebra_stripes=True)
+                yield Static(Text(self.hint, style="dim"), id="trainee-hint")
         yield Label("Runs", classes="section")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -148,6 +149,7 @@ class TrainerScreen(Screen[None]):
             )
         if self.trainees:
             trainees.move_cursor(row=min(keep, len(self.trainees) - 1))
+        self.query_one("#trainee-hint").display = not self.trainees
         self._draw_runs()
 
     def _draw_runs(self) -> None:
