@@ -1,0 +1,48 @@
+"""Open a training run's read-only console view: live (following the trainee's recording as it
+is written) or replayed from the run's start. Customer data is masked (the trainer's views
+never show it; console.services.masking)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from console.screens.replay import ReplayScreen
+from console.services.masking import Masker
+from console.services.replay import LiveTail, Replay, ReplaySources
+from console.services.training import TrainingError
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from console.factory import ConsoleRuntime
+    from console.services.training import RunRecord
+
+
+async def open_run_view(
+    app: App[None], runtime: ConsoleRuntime, run: RunRecord, *, follow: bool
+) -> ReplayScreen:
+    """Push the run's view; TrainingError when the run has no recorded session."""
+    if not run.session_id:
+        raise TrainingError(f"run {run.id} has no recorded trainee session")
+    masker = Masker(runtime.region)
+    what = f"Run {run.id}: {run.scenario_name} · {run.trainee_name}"
+    screen: ReplayScreen
+    if follow:
+        tail = LiveTail(runtime.db, run.session_id, masker=masker)
+        screen = ReplayScreen(tail, title=f"{what} (live)", follow=True, clock=runtime.clock)
+    else:
+        sources = ReplaySources(runtime.db)
+        start = run.started_at or run.created_at
+        end = run.finished_at or datetime.now(UTC)
+        records = await sources.session(run.session_id, start=start, end=end)
+        names = await sources.agent_names(run.trainee_id)
+        # Decoding and masking an hour of records takes about a second: not on the UI loop.
+        replay = await asyncio.to_thread(
+            partial(Replay, records, masker=masker, start=start, end=end, agent_names=names)
+        )
+        screen = ReplayScreen(replay, title=what, play=True, clock=runtime.clock)
+    await app.push_screen(screen)
+    return screen
