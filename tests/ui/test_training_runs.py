@@ -300,6 +300,7 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
     by itself once the trainee has wrapped up; card, exports and history show no customer."""
     from textual.widgets import DataTable
 
+    from console.screens.replay import ReplayScreen
     from console.screens.scorecard import HistoryScreen, ScoreCardScreen
     from console.screens.trainer import TrainerScreen
 
@@ -333,7 +334,20 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
                 assert "callback_request" in about and "medium" in about
                 await pp.press("s")
                 await until(lambda: any(r.status == "running" for r in trainer.runs))
+                # Watch the trainee live: their console, read-only, as they take the call.
+                await until(lambda: screen.desk.state.phase == "ringing", within=30)
+                await pp.press("w")
+                await until(lambda: isinstance(trainer_app.screen, ReplayScreen))
+                watch = trainer_app.screen
+                assert isinstance(watch, ReplayScreen) and watch.follow
+                await until(lambda: watch.frame.phase == "ringing", within=10)
+                await until(lambda: watch.frame.pop is not None)
+                watched = [trainer_app.export_screenshot()]
                 await take_call(trainee_app, tp, screen, DRILLS[3].right[0])
+                await until(lambda: watch.frame.outcome is not None, within=10)
+                watched.append(trainer_app.export_screenshot())
+                await pp.press("escape")
+                await until(lambda: isinstance(trainer_app.screen, TrainerScreen))
                 await until(lambda: any(r.total is not None for r in trainer.runs), within=30)
                 (run,) = trainer.runs
                 assert run.total == 100.0 and run.passed and run.trainee_name == "Demo Agent"
@@ -351,5 +365,6 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
     assert [p.suffix for p in exports] == [".json", ".md"]
     raw = customer_values(crm.sqlite_path, before)
     assert raw  # the call was linked to its customer: there is something to leak
-    for text in [shown, history, *(p.read_text() for p in exports)]:
+    assert "callback_request" in watched[0] and "LIVE" in watched[0]
+    for text in [*watched, shown, history, *(p.read_text() for p in exports)]:
         assert not leaks(text, raw)
