@@ -368,3 +368,63 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
     assert "callback_request" in watched[0] and "LIVE" in watched[0]
     for text in [*watched, shown, history, *(p.read_text() for p in exports)]:
         assert not leaks(text, raw)
+
+
+@pytest.mark.timeout(240)
+async def test_a_recorded_call_becomes_a_masked_scenario_the_simulator_plays(
+    crm: Database, tmp_path: Path
+) -> None:
+    """A real call, recorded, made into a scenario file (customer data masked), put in the
+    trainer's own folder, played by the simulator to a trainee and scored."""
+    from console.services.recording import SessionLog
+    from console.services.scenario_export import scenario_from_call
+    from console.services.training import ScenarioLibrary
+
+    assert crm.sqlite_path is not None
+    before = last_interaction(crm.sqlite_path)
+    own = tmp_path / "scenarios"
+    own.mkdir()
+    async with running_pbx(FLOOR, crm_db=crm.sqlite_path, speed=4.0) as pbx:
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        agent = await context.agents.authenticate("demo", "demo")
+        assert agent is not None
+        runtime = await context.runtime_for(agent)
+        app = CallConsoleApp(runtime=runtime)
+        training = TrainingService(crm, ScenarioLibrary(own))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await ready_agent(app, pilot)
+            original = DRILLS[3]  # callback_request, handled right
+            await play(training, runtime.cti, app, pilot, screen, original.scenario, original.right)
+            con = sqlite3.connect(crm.sqlite_path)
+            (linkedid,) = con.execute(
+                "SELECT linkedid FROM interactions WHERE id > ? AND answered_at IS NOT NULL",
+                (before,),
+            ).fetchone()
+            con.close()
+            raw = customer_values(crm.sqlite_path, before)
+            await runtime.recorder.flush()
+            text = scenario_from_call(await SessionLog(crm).for_call(linkedid), name="replayed")
+            assert not leaks(text, raw)
+            (own / "replayed.toml").write_text(text, encoding="utf-8")
+            (entry,) = [e for e in training.library.entries() if e.source == "mine"]
+            assert entry.trainable and entry.name == "replayed"
+            card = await play(
+                training,
+                runtime.cti,
+                app,
+                pilot,
+                screen,
+                entry.key,
+                (Handling("resolved", "Copy sent."),),  # what the recorded agent did
+            )
+    assert card.total == 100.0, {r.id: r.evidence for r in card.results if not r.passed}
+    kinds = {r.kind for r in card.results}
+    assert {"disposition", "answer_within", "wrapup_at_most"} <= kinds
+    con = sqlite3.connect(crm.sqlite_path)
+    customer, number = con.execute(
+        "SELECT customer_id, caller_e164 FROM interactions ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    con.close()
+    assert customer is None and number not in raw  # the made-up caller is no one in the CRM
