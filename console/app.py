@@ -139,6 +139,9 @@ class CallConsoleApp(App[None]):
                 trainer_id=runtime.agent_id,
                 export_dir=runtime.export_dir or data_dir() / "exports",
                 open_watch=partial(self.watch_run, runtime),
+                open_unmasked=(
+                    partial(self.replay_unmasked, runtime) if runtime.agent.can_unmask else None
+                ),
                 hint=runtime.trainee_hint,
             )
         )
@@ -147,11 +150,18 @@ class CallConsoleApp(App[None]):
         """The trainee's console, read-only: live (`follow`) or replayed from the start."""
         self.run_worker(self._open_run_view(runtime, run, follow), group="replay")
 
-    async def _open_run_view(self, runtime: ConsoleRuntime, run: RunRecord, follow: bool) -> None:
+    def replay_unmasked(self, runtime: ConsoleRuntime, run: RunRecord, reason: str) -> None:
+        """The run replayed with customer data shown: for a viewer with the permission, audited
+        with the reason given."""
+        self.run_worker(self._open_run_view(runtime, run, False, reason), group="replay")
+
+    async def _open_run_view(
+        self, runtime: ConsoleRuntime, run: RunRecord, follow: bool, unmask_reason: str = ""
+    ) -> None:
         from console.screens.run_view import open_run_view
 
         try:
-            await open_run_view(self, runtime, run, follow=follow)
+            await open_run_view(self, runtime, run, follow=follow, unmask_reason=unmask_reason)
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not open run {run.id}: {exc}", severity="error", markup=False)
 

@@ -10,7 +10,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from console.screens.replay import ReplayScreen
-from console.services.masking import Masker
+from console.services.masking import Masker, MaskingService
 from console.services.replay import LiveTail, Replay, ReplaySources
 from console.services.training import TrainingError
 
@@ -22,13 +22,27 @@ if TYPE_CHECKING:
 
 
 async def open_run_view(
-    app: App[None], runtime: ConsoleRuntime, run: RunRecord, *, follow: bool
+    app: App[None],
+    runtime: ConsoleRuntime,
+    run: RunRecord,
+    *,
+    follow: bool,
+    unmask_reason: str = "",
 ) -> ReplayScreen:
-    """Push the run's view; TrainingError when the run has no recorded session."""
+    """Push the run's view; TrainingError when the run has no recorded session.
+
+    With `unmask_reason` the replay shows customer data as recorded: only for a viewer with the
+    unmask permission, and audited with the reason (MaskingError otherwise, nothing shown)."""
     if not run.session_id:
         raise TrainingError(f"run {run.id} has no recorded trainee session")
-    masker = Masker(runtime.region)
+    masker: Masker | None = Masker(runtime.region)
     what = f"Run {run.id}: {run.scenario_name} · {run.trainee_name}"
+    if unmask_reason and not follow:
+        if runtime.agent is None:
+            raise TrainingError("unmasking needs a logged-in viewer")
+        viewer = MaskingService(runtime.db, runtime.agent, clock=runtime.clock)
+        await viewer.allow_raw("training_run", run.id, unmask_reason)
+        masker, what = None, f"{what} (UNMASKED)"
     screen: ReplayScreen
     if follow:
         tail = LiveTail(runtime.db, run.session_id, masker=masker)

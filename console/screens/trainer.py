@@ -23,6 +23,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from console.screens.reason import ReasonScreen
 from console.screens.scorecard import HistoryScreen, ScoreCardScreen
 from console.services.training import (
     FINISHED,
@@ -58,6 +59,7 @@ class TrainerScreen(Screen[None]):
         Binding("S", "score_now", "Score now", show=False),
         Binding("h", "history", "History"),
         Binding("p", "replay", "Replay"),
+        Binding("U", "replay_unmasked", "Replay unmasked"),  # with the unmask permission
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "close", "Close"),
     ]
@@ -70,6 +72,7 @@ class TrainerScreen(Screen[None]):
         trainer_id: int | None,
         export_dir: Path,
         open_watch: Callable[[RunRecord, bool], Any] | None = None,
+        open_unmasked: Callable[[RunRecord, str], Any] | None = None,
         hint: str = "",
     ) -> None:
         super().__init__()
@@ -78,6 +81,7 @@ class TrainerScreen(Screen[None]):
         self.trainer_id = trainer_id
         self.export_dir = export_dir
         self.open_watch = open_watch  # (run, follow) -> push the read-only console view
+        self.open_unmasked = open_unmasked  # (run, reason): only for a trainer who may unmask
         self.hint = hint or "A trainee appears here once their console is logged in."
         self.scenarios: list[ScenarioEntry] = []
         self.trainees: list[Trainee] = []
@@ -252,6 +256,28 @@ class TrainerScreen(Screen[None]):
         if run is not None and self.open_watch is not None:
             self.open_watch(run, False)
 
+    def action_replay_unmasked(self) -> None:
+        run, open_unmasked = self._run(), self.open_unmasked
+        if run is None or open_unmasked is None:
+            return
+
+        def asked(reason: str | None) -> None:
+            if reason:
+                open_unmasked(run, reason)
+
+        self.app.push_screen(
+            ReasonScreen(
+                "Why do you need the customer data unmasked? (audit-logged)",
+                placeholder="e.g. checking the caller was verified correctly",
+            ),
+            callback=asked,
+        )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "replay_unmasked":
+            return self.open_unmasked is not None  # hidden without the permission
+        return True
+
     async def action_card(self) -> None:
         run = self._run()
         if run is None:
@@ -300,8 +326,7 @@ class TrainerScreen(Screen[None]):
                 continue
             if progress.ready_to_score and run.id not in self._scoring:
                 await self._score(run.id, show=False)
-        if running:
-            self.action_refresh()
+        self.action_refresh()  # trainees come and go; runs change
 
     async def _score(self, run_id: int, *, show: bool) -> None:
         self._scoring.add(run_id)

@@ -393,7 +393,8 @@ _KEPT: dict[type, frozenset[str]] = {
         (TicketCommentRecord, "author_name"),
         (
             CallOffered,
-            "uniqueid linkedid queue interface member_name agent_channel direction action_id",
+            "uniqueid linkedid queue interface member_name agent_channel direction action_id"
+            " script training_run",
         ),
         (TranscriptLine, "uniqueid linkedid speaker script"),
     )
@@ -593,6 +594,22 @@ class MaskingService:
         no unmask permission (checked at login and again in the database, so a permission
         withdrawn since counts), the agent is deactivated, or `reason` is empty.
         """
+        kept = self._raw_behind.get(id(subject))
+        raw: T = kept[1] if kept is not None and kept[0] is subject else subject  # type: ignore[assignment]
+        entity_type, entity_id, details = _audited_entity(raw)
+        await self._audited(
+            entity_type, entity_id, reason, {"subject": type(raw).__name__, **details}
+        )
+        return raw
+
+    async def allow_raw(self, entity_type: str, entity_id: int | None, reason: str) -> None:
+        """Let the viewer see a whole recording unmasked (a replay of a run or a call):
+        refused and audited exactly as `unmask`; the caller then builds its view unmasked."""
+        await self._audited(entity_type, entity_id, reason, {"subject": "recording"})
+
+    async def _audited(
+        self, entity_type: str, entity_id: int | None, reason: str, details: dict[str, Any]
+    ) -> None:
         if Masker.masks_for(self._viewer, unmask_requested=True):
             raise MaskingError(NOT_ALLOWED)
         why = one_line(
@@ -602,15 +619,7 @@ class MaskingService:
             required=True,
             error=MaskingError,
         )
-        kept = self._raw_behind.get(id(subject))
-        raw: T = kept[1] if kept is not None and kept[0] is subject else subject  # type: ignore[assignment]
-        entity_type, entity_id, details = _audited_entity(raw)
-        details = {
-            "reason": why,
-            "subject": type(raw).__name__,
-            "role": self._viewer.role.value,
-            **details,
-        }
+        details = {"reason": why, "role": self._viewer.role.value, **details}
         async with self._db.write_connection() as conn:
             allowed = (
                 await conn.execute(
@@ -620,4 +629,3 @@ class MaskingService:
             if allowed is None or not allowed[0] or not allowed[1]:
                 raise MaskingError(NOT_ALLOWED)
             await self._audit.add(conn, self._viewer.id, UNMASK, entity_type, entity_id, details)
-        return raw

@@ -300,6 +300,7 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
     by itself once the trainee has wrapped up; card, exports and history show no customer."""
     from textual.widgets import DataTable
 
+    from console.screens.reason import ReasonScreen
     from console.screens.replay import ReplayScreen
     from console.screens.scorecard import HistoryScreen, ScoreCardScreen
     from console.screens.trainer import TrainerScreen
@@ -314,6 +315,10 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
             export_dir=tmp_path / "exports",
         )
         trainee_agent = await context.agents.authenticate("demo", "demo")
+        con = sqlite3.connect(crm.sqlite_path)  # this trainer may unmask (audited)
+        con.execute("UPDATE agents SET can_unmask = 1 WHERE login = 'trainer'")
+        con.commit()
+        con.close()
         trainer_agent = await context.agents.authenticate("trainer", "demo")
         assert trainee_agent is not None and trainer_agent is not None
         trainee_app = CallConsoleApp(runtime=await context.runtime_for(trainee_agent))
@@ -360,14 +365,47 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
                 await pp.press("h")
                 await until(lambda: isinstance(trainer_app.screen, HistoryScreen))
                 history = trainer_app.export_screenshot()
+                await pp.press("escape")
+                await until(lambda: isinstance(trainer_app.screen, TrainerScreen))
+                # The replay, masked, then unmasked with a reason (audited).
+                await pp.press("p")
+                await until(lambda: isinstance(trainer_app.screen, ReplayScreen))
+                replay = trainer_app.screen
+                assert isinstance(replay, ReplayScreen) and not replay.follow
+                await pp.press("end")
+                await until(lambda: replay.frame.outcome is not None)
+                replayed = trainer_app.export_screenshot()
+                await pp.press("escape")
+                await until(lambda: isinstance(trainer_app.screen, TrainerScreen))
+                await pp.press("U")
+                await until(lambda: isinstance(trainer_app.screen, ReasonScreen))
+                await pp.press(*"coaching review", "enter")
+                await until(lambda: isinstance(trainer_app.screen, ReplayScreen))
+                raw_replay = trainer_app.screen
+                assert isinstance(raw_replay, ReplayScreen)
+                assert "UNMASKED" in raw_replay.title_text
+                pops = [
+                    raw_replay.replay.frame_at_index(i).pop
+                    for i in range(len(raw_replay.replay.records))
+                ]
+                pop = next(p for p in pops if p is not None and p.profile is not None)
+                assert pop.profile is not None
     assert "100.0" in history and "callback_request" in history
     exports = sorted((tmp_path / "exports").iterdir())
     assert [p.suffix for p in exports] == [".json", ".md"]
     raw = customer_values(crm.sqlite_path, before)
     assert raw  # the call was linked to its customer: there is something to leak
     assert "callback_request" in watched[0] and "LIVE" in watched[0]
-    for text in [*watched, shown, history, *(p.read_text() for p in exports)]:
+    for text in [*watched, shown, history, replayed, *(p.read_text() for p in exports)]:
         assert not leaks(text, raw)
+    assert pop.profile.display_name in raw  # the unmasked replay shows the real customer
+    con = sqlite3.connect(crm.sqlite_path)
+    audited = con.execute(
+        "SELECT entity_type, entity_id, details FROM audit_log WHERE action = 'unmask'"
+    ).fetchall()
+    con.close()
+    assert [(t, i) for t, i, _d in audited] == [("training_run", run.id)]
+    assert "coaching review" in audited[0][2]
 
 
 @pytest.mark.timeout(240)

@@ -543,6 +543,24 @@ async def test_unmask_refused_writes_nothing_returns_nothing(crm: Database, why:
     assert await audit_count(crm) == before
 
 
+@pytest.mark.parametrize("allowed", [True, False])
+async def test_a_whole_recording_is_unmasked_only_with_the_permission_and_audited(
+    crm: Database, allowed: bool
+) -> None:
+    viewer = await trainer(crm, can_unmask=allowed)
+    service = MaskingService(crm, viewer, clock=Clock())
+    before = await audit_count(crm)
+    if not allowed:
+        with pytest.raises(MaskingError, match="not allowed"):
+            await service.allow_raw("training_run", 7, "coaching review")
+        assert await audit_count(crm) == before
+        return
+    await service.allow_raw("training_run", 7, "coaching review")
+    [(actor, entity, entity_id, at, details)] = await unmask_rows(crm)
+    assert (actor, entity, entity_id, at) == (viewer.id, "training_run", 7, T0)
+    assert details["reason"] == "coaching review" and details["subject"] == "recording"
+
+
 def test_who_sees_masked_data() -> None:
     def viewer(can_unmask: bool) -> AgentIdentity:
         return AgentIdentity(1, "t", "T", Role.TRAINER, "", "", "", "T", (), can_unmask)
