@@ -412,8 +412,8 @@ def _trainee_settings(database: Any, port: int, secret: str) -> str:
 
     path = database.sqlite_path.with_name("demo-trainee.toml")
     url = database.url.render_as_string(hide_password=False)
-    lines = [f"db_url = {json.dumps(url)}", "ami_host = \"127.0.0.1\"", f"ami_port = {port}"]
-    lines += ["ami_user = \"callconsole\"", f"ami_secret = {json.dumps(secret)}"]
+    lines = [f"db_url = {json.dumps(url)}", 'ami_host = "127.0.0.1"', f"ami_port = {port}"]
+    lines += ['ami_user = "callconsole"', f"ami_secret = {json.dumps(secret)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)  # it holds this demo's PBX password
     return (
