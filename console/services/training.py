@@ -29,7 +29,7 @@ from console.models.queue import Queue
 from console.services.errors import ServiceError
 from console.services.masking import Masker
 from console.services.presence import FRESH_FOR
-from console.services.recording import Recorded, RecordedEvent, SessionLog
+from console.services.recording import Recorded, RecordedAction, RecordedEvent, SessionLog
 from console.services.scoring import CriterionResult, ScoreCard, score
 from console.services.text import clean_text
 from console.services.trainee_run import (
@@ -346,11 +346,17 @@ class TrainingService:
             for r in records
         )
         facts = await self._interactions(run, list(linked.values()))
+        # A wrap-up counts once its `wrap_up_saved` is in the recording: the recorder writes in
+        # order, so everything the trainee did before it (tickets…) is readable too.
+        saved = {
+            r.interaction_id
+            for r in records
+            if isinstance(r, RecordedAction) and r.kind == "wrap_up_saved"
+        }
         wrapped = 0
         for linkedid in linked.values():
-            rows = [f for f in facts if f.linkedid == linkedid]
-            handled = [f for f in rows if f.answered_at is not None]
-            if not handled or any(f.wrapped_at is not None for f in handled):
+            handled = [f for f in facts if f.linkedid == linkedid and f.answered_at is not None]
+            if not handled or any(f.id in saved for f in handled):
                 wrapped += 1  # never answered: nothing to wrap up
         if sim_done and run.status == RUNNING:
             await self._set(run_id, status=FINISHED, finished_at=self._clock())

@@ -13,6 +13,7 @@ import html
 import re
 import sqlite3
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from console.screens.agent import AgentScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
+from console.services.replay import Replay, ReplaySources
 from console.services.scoring import ScoreCard
 from console.services.training import TrainingService
 from console.widgets.profile_card import ProfileCard
@@ -146,14 +148,31 @@ DRILLS = [
 ]
 
 
+Seen = list[tuple[datetime, str, int | None]]
+
+
+def look(screen: AgentScreen, seen: Seen | None) -> None:
+    """Note what the trainee's screen shows now: the call's phase and the popped customer."""
+    if seen is not None:
+        pop = screen.query_one(ProfileCard).pop
+        profile = pop.profile.id if pop is not None and pop.profile is not None else None
+        seen.append((screen.runtime.clock(), screen.desk.state.phase, profile))
+
+
 async def take_call(
-    app: CallConsoleApp, pilot: Pilot[None], screen: AgentScreen, h: Handling
+    app: CallConsoleApp,
+    pilot: Pilot[None],
+    screen: AgentScreen,
+    h: Handling,
+    seen: Seen | None = None,
 ) -> None:
     """Answer the ringing call and handle it as `h` says, with the agent's keys."""
     card = screen.query_one(ProfileCard)
     await until(lambda: screen.desk.state.phase == "ringing" and card.pop is not None, within=60)
+    look(screen, seen)
     await pilot.press("f2")
     await until(lambda: screen.desk.state.phase == "talking")
+    look(screen, seen)
     if h.new_customer:
         await until(lambda: (c := screen.desk.state.call) is not None and c.interaction_id)
         await pilot.press("n")
@@ -169,6 +188,7 @@ async def take_call(
     else:
         await pilot.press("f5")
     await until(lambda: isinstance(app.screen, WrapUpScreen))
+    look(screen, seen)
     wrap = app.screen
     assert isinstance(wrap, WrapUpScreen)
     wrap.query_one("#notes", TextArea).load_text(h.notes)
@@ -184,6 +204,8 @@ async def take_call(
     await pilot.pause()
     await pilot.press("ctrl+s")
     await until(lambda: not isinstance(app.screen, WrapUpScreen), within=10)
+    await until(lambda: screen.desk.state.phase == "idle")
+    look(screen, seen)
 
 
 async def play(
@@ -194,6 +216,7 @@ async def play(
     screen: AgentScreen,
     scenario: str,
     handling: tuple[Handling, ...],
+    seen: Seen | None = None,
 ) -> ScoreCard:
     """One run of `scenario` played to the console's agent, handled call by call; its card."""
     await until(lambda: screen.bar_model.agent_ready, within=10)
@@ -215,7 +238,7 @@ async def play(
         lead=1.0,
     )
     for h in handling:
-        await take_call(app, pilot, screen, h)
+        await take_call(app, pilot, screen, h, seen)
     async with asyncio.timeout(30):
         while not (await training.progress(run.id)).ready_to_score:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
@@ -276,9 +299,11 @@ async def test_a_right_run_scores_100_and_a_sloppy_one_fails_exactly_its_mistake
             sloppy = await play(
                 training, runtime.cti, app, pilot, screen, drill.scenario, drill.sloppy
             )
+            seen: Seen = []
             right = await play(
-                training, runtime.cti, app, pilot, screen, drill.scenario, drill.right
+                training, runtime.cti, app, pilot, screen, drill.scenario, drill.right, seen
             )
+            await runtime.recorder.flush()
     failed = {r.id: r.evidence for r in sloppy.results if not r.passed}
     assert set(failed) == drill.sloppy_fails, failed
     assert not sloppy.passed or sloppy.total < 100
@@ -291,6 +316,26 @@ async def test_a_right_run_scores_100_and_a_sloppy_one_fails_exactly_its_mistake
             assert not leaks(text, raw)
     history = await training.history(agent.id)
     assert [r.total for r in history] == [100.0, sloppy.total]
+    # Replaying the run shows what the trainee's screen showed, moment by moment.
+    run = history[0]
+    assert run.session_id is not None and run.started_at is not None
+    sources = ReplaySources(crm)
+    end = datetime.now(UTC)
+    replay = Replay(
+        await sources.session(run.session_id, start=run.started_at, end=end),
+        start=run.started_at,
+        end=end,
+        agent_names=await sources.agent_names(agent.id),
+    )
+    replayed = []
+    for at, _phase, _profile in seen:
+        frame = replay.frame_at(replay.offset(at))
+        profile = frame.pop.profile.id if frame.pop and frame.pop.profile else None
+        replayed.append((at, frame.phase, profile))
+    assert replayed == seen
+    assert [phase for _at, phase, _p in seen] == ["ringing", "talking", "wrapup", "idle"] * len(
+        drill.right
+    )
 
 
 async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_card(
