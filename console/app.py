@@ -32,6 +32,8 @@ from console.services.agents import AgentIdentity
 from console.services.alerts import AlertAudit
 
 if TYPE_CHECKING:
+    from console.screens.replay import ReplayScreen
+    from console.services.replay import Replay
     from console.services.training import RunRecord
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
@@ -392,3 +394,33 @@ class WallboardApp(App[None]):
     async def on_unmount(self) -> None:
         if self.connect:
             await self.live.cti.close()
+
+
+class ReplayApp(App[None]):
+    """`callconsole replay`: one recording in the read-only console view, nothing else."""
+
+    TITLE = "callconsole replay"
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+
+    def __init__(self, replay: Replay, *, title: str, speed: float = 1.0) -> None:
+        super().__init__()
+        self.replay = replay
+        self.replay_title = title
+        self.speed = speed
+        self.view: ReplayScreen
+
+    async def on_mount(self) -> None:
+        from console.screens.replay import ReplayScreen
+
+        self.view = ReplayScreen(self.replay, title=self.replay_title, speed=self.speed)
+        await self.push_screen(self.view)
+
+    def summary(self) -> str:
+        """What the headless smoke run saw (CI)."""
+        frame = self.view.frame
+        shown = frame.count if frame is not None else 0
+        return (
+            f"replayed {shown} of {len(self.replay.records)} records, "
+            f"at {self.view.position:.0f} s of {self.replay.duration:.0f} s, "
+            f"{self.view.repaints} repaints"
+        )

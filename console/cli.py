@@ -144,8 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
     from console.cli_training import add_parser as add_training
+    from console.cli_training import add_replay_parser as add_replay
 
     add_training(commands, _positive_int)
+    add_replay(commands, _positive_int, _date_or_time)
 
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
@@ -170,6 +172,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": _report,
         "wallboard": _wallboard,
         "training": _training,
+        "replay": _replay,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -420,6 +423,12 @@ def _trainee_settings(database: Any, port: int, secret: str) -> str:
         f"Trainee: in another terminal run `{PROG} --config {path} run --agent demo` "
         "(password demo), then go ready (F6)."
     )
+
+
+async def _replay(args: argparse.Namespace) -> int:
+    from console.cli_training import replay
+
+    return await replay(args, lambda: _open(args))
 
 
 async def _run(args: argparse.Namespace) -> int:

@@ -36,6 +36,25 @@ def add_parser(commands: Any, positive_int: Callable[[str], int]) -> None:
     export.add_argument("--seed", type=int, default=1, help="seed of the fake caller identity")
 
 
+def add_replay_parser(commands: Any, positive_int: Callable[[str], int], when: Any) -> None:
+    """Register `replay`: a recorded call, shift or training run, masked, read-only."""
+    replay = commands.add_parser(
+        "replay",
+        help="replay a recorded call, an agent's shift or a training run (customer data masked)",
+        description="A read-only console view at 0.5x-16x: space play/pause, +/- speed, "
+        ". step, arrows seek, 0-9 jump, Esc quit. Customer data is always masked here; "
+        "a trainer with the unmask permission can replay a run unmasked from their console.",
+    )
+    what = replay.add_mutually_exclusive_group(required=True)
+    what.add_argument("--call", metavar="LINKEDID", help="one call (every console that had it)")
+    what.add_argument("--agent", metavar="LOGIN", help="an agent's shift (with --from/--to)")
+    what.add_argument("--run", type=positive_int, metavar="ID", help="a training run")
+    replay.add_argument("--from", dest="start", type=when, metavar="DATE|DATETIME")
+    replay.add_argument("--to", dest="end", type=when, metavar="DATE|DATETIME")
+    replay.add_argument("--speed", type=float, default=1.0, help="0.5, 1, 2, 4, 8 or 16")
+    replay.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
+
+
 class UsageError(Exception):
     """One line for the user; exit status 2."""
 
@@ -169,6 +188,83 @@ async def _export_scenario(args: argparse.Namespace, database: Any) -> int:
         raise UsageError(str(exc)) from None
     _write(text, args.output)
     return 0
+
+
+async def replay(args: argparse.Namespace, open_database: Callable[[], Any]) -> int:
+    """`replay`: load the records, mask them, open the read-only view (exit 2: bad request)."""
+    database = open_database()
+    try:
+        await database.check()
+        try:
+            source, title = await _replay_source(args, database)
+        except UsageError as exc:
+            print(f"{PROG} replay: error: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        await database.dispose()
+    from console.app import ReplayApp
+
+    app = ReplayApp(source, title=title, speed=args.speed)
+    if args.headless_seconds is None:
+        await app.run_async()
+        return 0
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.press("space")
+        await pilot.pause(args.headless_seconds)
+        print(app.summary())
+    return 0
+
+
+async def _replay_source(args: argparse.Namespace, database: Any) -> tuple[Any, str]:
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+    from functools import partial
+
+    from sqlalchemy import select
+
+    from console.models import Agent
+    from console.services.masking import Masker
+    from console.services.replay import Replay, ReplaySources
+    from console.services.training import TrainingError, TrainingService
+
+    sources = ReplaySources(database)
+    start = end = None
+    names: tuple[str, ...] = ()
+    if args.call:
+        records = await sources.call(args.call)
+        title = f"Call {args.call}"
+    elif args.agent:
+        async with database.session() as session:
+            agent_id = await session.scalar(select(Agent.id).where(Agent.login == args.agent))
+        if agent_id is None:
+            raise UsageError(f"no agent with login {args.agent!r}")
+        end = args.end or datetime.now(UTC)
+        start = args.start or end - timedelta(hours=8)
+        if start.tzinfo is None or end.tzinfo is None:
+            start, end = start.astimezone(UTC), end.astimezone(UTC)
+        if start >= end:
+            raise UsageError("--from must be before --to")
+        records = await sources.shift(agent_id, start, end)
+        if args.start is None:  # the last 8 hours: start where the agent's records start
+            start = min((r.at for r in records if r.at >= start), default=start)
+        names = await sources.agent_names(agent_id)
+        title = f"Shift of {args.agent}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
+    else:
+        try:
+            run = await TrainingService(database).run(args.run)
+        except TrainingError as exc:
+            raise UsageError(str(exc)) from None
+        if not run.session_id:
+            raise UsageError(f"run {run.id} has no recorded trainee session")
+        start = run.started_at or run.created_at
+        end = run.finished_at or datetime.now(UTC)
+        records = await sources.session(run.session_id, start=start, end=end)
+        names = await sources.agent_names(run.trainee_id)
+        title = f"Run {run.id}: {run.scenario_name} · {run.trainee_name}"
+    if not records:
+        raise UsageError("nothing recorded there")
+    build = partial(Replay, records, masker=Masker(), start=start, end=end, agent_names=names)
+    return await asyncio.to_thread(build), title
 
 
 def _write(text: str, output: Path | None) -> None:
