@@ -269,7 +269,8 @@ async def run(seconds: float | None, calls: int, masked: bool) -> None:
 
     from console.screens.replay import ReplayScreen
     from console.services.masking import Masker
-    from console.services.replay import Replay, ReplaySources
+    from console.services.replay import Replay
+    from console.services.replay_sources import ReplaySources
     from console.services.replay_state import apply
 
     rng = random.Random(7)

@@ -224,7 +224,8 @@ async def _replay_source(args: argparse.Namespace, database: Any) -> tuple[Any, 
 
     from console.models import Agent
     from console.services.masking import Masker
-    from console.services.replay import Replay, ReplaySources
+    from console.services.replay import Replay
+    from console.services.replay_sources import ReplaySources
     from console.services.training import TrainingError, TrainingService
 
     sources = ReplaySources(database)

@@ -14,7 +14,7 @@ CoreShowChannels, Ping, Logoff), so a real Asterisk works. The simulator's desk-
 trying it and seeing ``Invalid/unknown command``; `Capabilities.sim_phone` and
 `LinkStateChanged.sim_phone` tell the UI whether to offer answer/hold/hangup buttons. The
 trainer's ``SimTraining`` (`start_training`, `stop_training`) is detected the same way
-(`Capabilities.sim_training`).
+(`Capabilities.sim_training`). Both live in ``console.cti.ami_sim``.
 
 Failure policy: refused credentials stop the client (`AmiAuthError`, state ``down``) instead
 of retrying them; everything else (refused connection, silence, a dropped socket, garbage) is
@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from console.cti.ami_sim import SimActions, probe_capabilities
 from console.cti.ami_types import (
     ActionResult,
     AmiAuthError,
@@ -46,9 +47,9 @@ from console.cti.ami_types import (
     AmiTimings,
     AmiUnsupported,
     Backoff,
+    Capabilities,
     ClientStats,
 )
-from console.cti.ami_types import Capabilities as _StandardCapabilities
 from console.cti.frames import FrameError, FrameParser, Message, encode
 from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.cti.tracker import CallTracker, Snapshot
@@ -75,20 +76,6 @@ log = logging.getLogger(__name__)
 _READ_SIZE = 65_536
 #: Events held back during one resync; past this the PBX is flooding us and we start over.
 _MAX_HELD_EVENTS = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class Capabilities(_StandardCapabilities):
-    """What the connected PBX offers beyond standard AMI (see `ami_types.Capabilities`),
-    plus the simulator's trainer runs."""
-
-    sim_training: bool = False  # the simulator's SimTraining action
-
-
-def _unknown_action(result: ActionResult) -> bool:
-    """A refusal meaning the PBX has no such action (Asterisk's wording)."""
-    refusal = result.message.strip().lower()
-    return refusal.startswith(("invalid/unknown command", "permission denied"))
 
 
 class EventStream:
@@ -155,13 +142,14 @@ class _Link:
         self.writer.transport.abort()
 
 
-class AmiClient:
+class AmiClient(SimActions):
     """A self-healing AMI connection feeding a `CallTracker`; see the module docstring.
 
     ``tracker`` (optional) turns events into typed call/queue events; without it the client
     only reports link states and answers actions. ``on_event`` is called (synchronously, on
     the loop) with every typed event, as `events()` streams receive them; ``on_frame`` with
-    every raw AMI event frame (e.g. OriginateResponse, for services that need one).
+    every raw AMI event frame (e.g. OriginateResponse, for services that need one). The
+    simulator's actions (`sim_phone`, `start_training`, `stop_training`) come from `SimActions`.
     """
 
     def __init__(
@@ -302,46 +290,6 @@ class AmiClient:
             else:
                 pairs.extend((key, str(v)) for v in value)
         return await self._request(link, pairs, self._timings.action_timeout)
-
-    async def sim_phone(self, interface: str, command: str) -> ActionResult:
-        """Simulator only: press a desk-phone button (answer, hold, unhold, hangup, ready,
-        notready). Raises `AmiUnsupported` against a PBX without SimPhone (a real Asterisk)."""
-        if not self.capabilities.sim_phone:
-            raise AmiUnsupported("this PBX has no SimPhone: use the agent's own phone")
-        return await self.send_action("SimPhone", Interface=interface, Command=command)
-
-    async def start_training(
-        self, interface: str, scenario: str, run_id: str, *, lead: float = 3.0
-    ) -> int:
-        """Simulator only: play ``scenario``'s scripted calls to the desk phone ``interface``
-        as run ``run_id``, the first ``lead`` seconds from now; returns how many calls the run
-        has. Raises `AmiError` with the PBX's message when it refuses, `AmiUnsupported`
-        against a PBX without SimTraining."""
-        if not self.capabilities.sim_training:
-            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
-        result = await self.send_action(
-            "SimTraining",
-            Command="start",
-            Interface=interface,
-            Scenario=scenario,
-            RunId=run_id,
-            Lead=repr(float(lead)),
-        )
-        if not result.ok:
-            raise AmiError(result.message or "SimTraining refused")
-        calls = result.response.get("Calls").strip()
-        if not calls.isdigit():
-            raise AmiProtocolError(f"SimTraining: no call count in the answer ({calls!r})")
-        return int(calls)
-
-    async def stop_training(self, interface: str) -> None:
-        """Simulator only: end the training run on ``interface``. Raises `AmiError` with the
-        PBX's message when it refuses (no run there), `AmiUnsupported` without SimTraining."""
-        if not self.capabilities.sim_training:
-            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
-        result = await self.send_action("SimTraining", Command="stop", Interface=interface)
-        if not result.ok:
-            raise AmiError(result.message or "SimTraining refused")
 
     async def queue_pause(
         self, interface: str, paused: bool, *, queue: str = "", reason: str = ""
@@ -495,24 +443,7 @@ class AmiClient:
 
     async def _probe_capabilities(self, link: _Link) -> Capabilities:
         timeout = self._timings.action_timeout
-        listed = await self._request(link, [("Action", "ListCommands")], timeout)
-        if listed.ok:
-            names = {key.lower() for key, _value in listed.response}
-            actions = frozenset(names - {"response", "actionid", "message"})
-            return Capabilities(
-                sim_phone="simphone" in actions,
-                actions=actions,
-                sim_training="simtraining" in actions,
-            )
-        # ListCommands refused: try each action once (incomplete, so it does nothing); a PBX
-        # without it says it is unknown.
-        phone = await self._request(link, [("Action", "SimPhone")], timeout)
-        training = await self._request(
-            link, [("Action", "SimTraining"), ("Command", "stop")], timeout
-        )
-        return Capabilities(
-            sim_phone=not _unknown_action(phone), sim_training=not _unknown_action(training)
-        )
+        return await probe_capabilities(lambda pairs: self._request(link, pairs, timeout))
 
     async def _snapshot(self, link: _Link) -> Snapshot:
         timeout = self._timings.action_timeout

@@ -64,6 +64,7 @@ class Capabilities:
 
     sim_phone: bool = False  # the simulator's SimPhone desk-phone action
     actions: frozenset[str] = frozenset()  # lower-case action names, when ListCommands answered
+    sim_training: bool = False  # the simulator's SimTraining action (trainer runs)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ It also keeps every queue's waiting callers and every member's state, for wallbo
 remembers which calls are a scenario's scripted calls (``UserEvent: ScriptedCall``, by Linkedid,
 until the call's first leg hangs up) so their ``CallOffered`` names the script and the
 trainer's run; a trainer's run on this agent's phone (``UserEvent: TrainingStarted`` /
-``TrainingFinished``) becomes `TrainingChanged`.
+``TrainingFinished``) becomes `TrainingChanged` (both in ``scripted.py``).
 
 Robustness rules (the link can drop, a resync replays events the snapshot already reflects):
 a frame that would not change anything (a second AgentConnect, a Hold while held, an
@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from console.cti.board import ON_HOLD, QueueBoard
@@ -41,20 +41,16 @@ from console.cti.protocol import (
     AgentStateChanged,
     CallAbandoned,
     CallbackRequested,
-    CallOffered,
     CallState,
     CtiEvent,
     EndReason,
     OriginateFailed,
     QueueChanged,
-    TrainingChanged,
     TranscriptLine,
 )
+from console.cti.scripted import ScriptedCalls, training_changed
 
 _CAUSE_NO_ANSWER, _CAUSE_ANSWERED_ELSEWHERE = 19, 26
-#: Scripted calls remembered at most (the oldest is forgotten first): bounded memory even when
-#: calls' Hangups are missed.
-_MAX_SCRIPTS = 1024
 # DialEnd DialStatus of an outbound call's customer leg -> how the call ended.
 _DIAL_ENDINGS = {
     "NOANSWER": EndReason.NO_ANSWER,
@@ -159,8 +155,7 @@ class CallTracker:
         }
         # Outbound calls this agent's phone placed: the customer's leg -> the call.
         self._dialled: dict[str, CallRecord] = {}
-        # Scripted calls (UserEvent: ScriptedCall): Linkedid -> (script id, training run id).
-        self._scripts: dict[str, tuple[str, str]] = {}
+        self._scripts = ScriptedCalls()  # UserEvent: ScriptedCall, by Linkedid
 
     # Queries -------------------------------------------------------------------------------
 
@@ -199,17 +194,8 @@ class CallTracker:
             return []
         if changed:
             self.stats.handled += 1
-        if self._scripts and out:
-            self._tag_scripted(out)
+        self._scripts.tag(out)
         return out
-
-    def _tag_scripted(self, out: list[CtiEvent]) -> None:
-        """Name the script and training run on the offers of scripted calls."""
-        for i, event in enumerate(out):
-            if isinstance(event, CallOffered):
-                script = self._scripts.get(event.linkedid)
-                if script is not None:
-                    out[i] = replace(event, script=script[0], training_run=script[1])
 
     def _at(self, message: Message) -> datetime:
         stamp = as_float(message.get("Timestamp")) if "Timestamp" in message else None
@@ -404,8 +390,7 @@ class CallTracker:
     def _on_hangup(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         uid = need(msg, "Uniqueid")
         cause, cause_text = as_int(msg.get("Cause")), msg.get("Cause-txt")
-        if msg.get("Linkedid").strip() == uid:
-            self._scripts.pop(uid, None)  # the call's first leg is gone: so is the call
+        self._scripts.hung_up(msg, uid)
         call = self._book.by_leg(uid)
         if call is not None:  # the agent's leg: the call is over for the agent
             if call.cause is None:
@@ -451,7 +436,7 @@ class CallTracker:
         if kind == "callbackrequest":
             return self._on_callback_request(msg, at, out)
         if kind == "scriptedcall":
-            return self._on_scripted_call(msg)
+            return self._scripts.remember(msg) or self._duplicate()
         if kind in ("trainingstarted", "trainingfinished"):
             return self._on_training(msg, kind == "trainingfinished", at, out)
         if kind != "transcript":
@@ -471,43 +456,14 @@ class CallTracker:
         )
         return True
 
-    # Scripted calls and training runs (simulator only) -------------------------------------
-
-    def _on_scripted_call(self, msg: Message) -> bool:
-        """Remember a scripted call's script and run until its first leg hangs up."""
-        linkedid = msg.get("Linkedid").strip() or need(msg, "Uniqueid")
-        entry = (msg.get("Script").strip(), msg.get("TrainingRun").strip())
-        if self._scripts.get(linkedid) == entry:
-            return self._duplicate()
-        self._scripts.pop(linkedid, None)  # re-inserted as the newest
-        self._scripts[linkedid] = entry
-        if len(self._scripts) > _MAX_SCRIPTS:
-            del self._scripts[next(iter(self._scripts))]
-        return True
-
     def _on_training(self, msg: Message, finished: bool, at: datetime, out: list[CtiEvent]) -> bool:
         """A trainer's run started or ended on this agent's phone (others' are ignored)."""
-        interface = msg.get("Interface").strip()
-        if interface not in self._interfaces:
+        if msg.get("Interface").strip() not in self._interfaces:
             return self._ignore()
-        state = "started"
-        if finished:
-            stopped = msg.get("Reason").strip().lower() == "stopped"
-            state = "stopped" if stopped else "finished"
-        run_id = msg.get("RunId").strip()
-        if not self._once.add(("training", interface, run_id, state)):
+        event = training_changed(msg, finished, at)
+        if not self._once.add(("training", event.interface, event.run_id, event.state)):
             return self._duplicate()
-        calls = as_int(msg.get("Calls"))
-        out.append(
-            TrainingChanged(
-                run_id=run_id,
-                scenario=msg.get("Scenario").strip(),
-                interface=interface,
-                state=state,
-                calls=calls if calls is not None and calls >= 0 else 0,
-                at=at,
-            )
-        )
+        out.append(event)
         return True
 
     # Outbound (Originate) -------------------------------------------------------------------
@@ -614,8 +570,7 @@ class CallTracker:
             self._rebuild_calls(snapshot.channels, at, out, snapshot.queue_status is not None)
         if snapshot.queue_status is not None:
             self._board.emit_all(at, out)
-        if self._scripts and out:
-            self._tag_scripted(out)
+        self._scripts.tag(out)
         return out
 
     def _resync_waiting(self, entry: Message) -> None:

@@ -27,7 +27,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from console.services.replay import LiveTail, Replay, ReplayPlayer
+from console.services.replay import Replay, ReplayPlayer
+from console.services.replay_sources import LiveTail
 from console.services.replay_state import ReplayFrame, WrapOutcome
 from console.services.text import clean_text
 from console.widgets.action_log import ActionLog

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 from console.screens.replay import ReplayScreen
 from console.services.masking import Masker, MaskingService
-from console.services.replay import LiveTail, Replay, ReplaySources
+from console.services.replay import Replay
+from console.services.replay_sources import LiveTail, ReplaySources
 from console.services.training import TrainingError
 
 if TYPE_CHECKING:

@@ -20,7 +20,8 @@ from console.db import Database
 from console.screens.replay import ReplayScreen
 from console.services.masking import Masker
 from console.services.recording import RecordedEvent, SessionRecorder
-from console.services.replay import LiveTail, Replay
+from console.services.replay import Replay
+from console.services.replay_sources import LiveTail
 from console.widgets.action_log import ActionLog
 from console.widgets.profile_card import ProfileCard
 from console.widgets.transcript import TranscriptLog

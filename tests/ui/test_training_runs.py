@@ -27,7 +27,8 @@ from console.screens.agent import AgentScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.replay import Replay, ReplaySources
+from console.services.replay import Replay
+from console.services.replay_sources import ReplaySources
 from console.services.scoring import ScoreCard
 from console.services.training import TrainingService
 from console.widgets.profile_card import ProfileCard

@@ -48,7 +48,8 @@ from console.services.recording import (
     _json_safe,  # what the recorder writes for action details
     encode_event,
 )
-from console.services.replay import SPEEDS, LiveTail, Replay, ReplayPlayer, ReplaySources
+from console.services.replay import SPEEDS, Replay, ReplayPlayer
+from console.services.replay_sources import LiveTail, ReplaySources
 from console.services.replay_state import ReplayFrame, apply, decode_pop
 from console.services.screenpop import (
     ContactPoint,
@@ -805,7 +806,7 @@ async def test_the_live_tail_returns_only_what_is_new(db: Database) -> None:
 async def test_the_live_tail_reads_a_big_backlog_in_batches(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import console.services.replay as replay_module
+    import console.services.replay_sources as replay_module
 
     monkeypatch.setattr(replay_module, "TAIL_BATCH", 4)
     monkeypatch.setattr(
