@@ -211,7 +211,8 @@ async def replay(args: argparse.Namespace, open_database: Callable[[], Any]) -> 
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("space")
         await pilot.pause(args.headless_seconds)
-        print(app.summary())
+        summary = app.summary()
+    print(summary)  # outside the app: inside, Textual captures stdout
     return 0
 
 
