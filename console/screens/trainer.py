@@ -218,10 +218,18 @@ class TrainerScreen(Screen[None]):
     async def action_start(self) -> None:
         entry, trainee = self._scenario(), self._trainee()
         if entry is None or not entry.trainable:
-            self.notify("pick a scenario with scripted calls and a rubric", severity="warning")
+            self.notify(
+                "pick a scenario with scripted calls and a rubric",
+                severity="warning",
+                markup=False,
+            )
             return
         if trainee is None:
-            self.notify("no trainee online: their console must be logged in", severity="warning")
+            self.notify(
+                "no trainee online: their console must be logged in",
+                severity="warning",
+                markup=False,
+            )
             return
         try:
             run = await self.training.start(
