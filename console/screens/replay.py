@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from textual import events, on, work
@@ -108,6 +108,7 @@ class ReplayScreen(Screen[None]):
         Binding("home", "to_start", "Start", show=False),
         Binding("end", "to_end", "End/live"),
         *(Binding(str(d), f"fraction({d})", f"{d * 10}%", show=False) for d in range(10)),
+        Binding("x", "make_scenario", "Make scenario"),  # when the opener allows it
         Binding("escape", "close", "Close"),
     ]
 
@@ -123,8 +124,11 @@ class ReplayScreen(Screen[None]):
         monotonic: Callable[[], float] = time.monotonic,
         refresh_seconds: float = REFRESH_SECONDS,
         poll_seconds: float = POLL_SECONDS,
+        make_scenario: Callable[[str], Awaitable[str]] | None = None,
     ) -> None:
         super().__init__()
+        # Linkedid of the call shown -> where a training scenario made from it was written.
+        self.make_scenario = make_scenario
         if follow and not isinstance(source, LiveTail):
             raise ValueError("following needs a LiveTail")
         self.title_text = clean_text(title, single_line=True, max_length=200)
@@ -412,6 +416,26 @@ class ReplayScreen(Screen[None]):
 
     def action_fraction(self, tenths: int) -> None:
         self._control(lambda p, now: p.seek_fraction(tenths / 10, now))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "make_scenario":
+            return self.make_scenario is not None  # hidden where nobody can use it
+        return True
+
+    async def action_make_scenario(self) -> None:
+        """A training scenario from the call shown now (customer data masked)."""
+        frame, make = self.frame, self.make_scenario
+        if make is None:
+            return
+        if frame is None or not frame.linkedid:
+            self.notify("seek to a call first", severity="warning", markup=False)
+            return
+        try:
+            where = await make(frame.linkedid)
+        except Exception as exc:  # e.g. the call was never answered: one line
+            self.notify(f"no scenario: {exc}", severity="error", markup=False)
+            return
+        self.notify(f"scenario written: {where}", timeout=8, markup=False)
 
     def action_close(self) -> None:
         if len(self.app.screen_stack) > 1:

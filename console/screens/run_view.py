@@ -9,11 +9,12 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING
 
+from console.paths import data_dir
 from console.screens.replay import ReplayScreen
 from console.services.masking import Masker, MaskingService
 from console.services.replay import Replay
 from console.services.replay_sources import LiveTail, ReplaySources
-from console.services.training import TrainingError
+from console.services.training import TrainingError, save_scenario_from_call
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -58,6 +59,14 @@ async def open_run_view(
         replay = await asyncio.to_thread(
             partial(Replay, records, masker=masker, start=start, end=end, agent_names=names)
         )
-        screen = ReplayScreen(replay, title=what, play=True, clock=runtime.clock)
+        folder = runtime.training_dir or data_dir() / "scenarios"
+
+        async def make_scenario(linkedid: str) -> str:
+            name = f"from-run-{run.id}-{run.scenario_name}"
+            return str(await save_scenario_from_call(runtime.db, linkedid, folder, name))
+
+        screen = ReplayScreen(
+            replay, title=what, play=True, clock=runtime.clock, make_scenario=make_scenario
+        )
     await app.push_screen(screen)
     return screen

@@ -116,6 +116,9 @@ class TrainerScreen(Screen[None]):
 
     # ------------------------------------------------------------ loading
 
+    def on_screen_resume(self) -> None:
+        self.load_scenarios()  # a replay may have made a scenario (x)
+
     def load_scenarios(self) -> None:
         self.scenarios = self.training.library.entries()
         table = self.query_one("#scenarios", DataTable)

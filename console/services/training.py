@@ -14,6 +14,7 @@ name the customer, and trainer views and exports never show customer data.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -506,4 +507,36 @@ def export_scorecard(card: ScoreCard, run_id: int, fmt: str, directory: Path) ->
         path.write_text(card.to_markdown() if fmt == "md" else card.to_json(), encoding="utf-8")
     except OSError as exc:
         raise TrainingError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return path
+
+
+async def save_scenario_from_call(db: Database, linkedid: str, folder: Path, name: str) -> Path:
+    """A training scenario made from the recorded call `linkedid`, customer data masked
+    (console.services.scenario_export), written as `<folder>/<name>.toml` (never over another
+    file: `-2`, `-3`… are added). TrainingError with one line if it cannot be made."""
+    from console.services.scenario_export import scenario_from_call
+
+    records = await SessionLog(db).for_call(linkedid)
+    if not records:
+        raise TrainingError(f"nothing recorded for call {linkedid}")
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", name).strip("-").lower() or "from-call"
+    try:
+        text = scenario_from_call(records, name=slug, mask=True)
+    except ServiceError as exc:
+        raise TrainingError(str(exc)) from None
+    return await asyncio.to_thread(_write_new, folder, slug, text)
+
+
+def _write_new(folder: Path, slug: str, text: str) -> Path:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path, n = folder / f"{slug}.toml", 1
+        while path.exists():
+            n += 1
+            path = folder / f"{slug}-{n}.toml"
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise TrainingError(
+            f"cannot write the scenario in {folder}: {exc.strerror or exc}"
+        ) from None
     return path

@@ -359,6 +359,7 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
             pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"),
             timings=FAST,
             export_dir=tmp_path / "exports",
+            training_dir=tmp_path / "scenarios",
         )
         trainee_agent = await context.agents.authenticate("demo", "demo")
         con = sqlite3.connect(crm.sqlite_path)  # this trainer may unmask (audited)
@@ -421,8 +422,15 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
                 await pp.press("end")
                 await until(lambda: replay.frame.outcome is not None)
                 replayed = trainer_app.export_screenshot()
+                # x: the call shown becomes a scenario in the trainer's own folder.
+                await pp.press("5")
+                await until(lambda: bool(replay.frame.linkedid))
+                await pp.press("x")
+                await until(lambda: any((tmp_path / "scenarios").glob("*.toml")))
                 await pp.press("escape")
                 await until(lambda: isinstance(trainer_app.screen, TrainerScreen))
+                mine = [e for e in trainer.scenarios if e.source == "mine"]
+                assert len(mine) == 1 and mine[0].trainable, mine
                 await pp.press("U")
                 await until(lambda: isinstance(trainer_app.screen, ReasonScreen))
                 await pp.press(*"coaching review", "enter")
@@ -442,7 +450,8 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
     raw = customer_values(crm.sqlite_path, before)
     assert raw  # the call was linked to its customer: there is something to leak
     assert "callback_request" in watched[0] and "LIVE" in watched[0]
-    for text in [*watched, shown, history, replayed, *(p.read_text() for p in exports)]:
+    made = [p.read_text() for p in (tmp_path / "scenarios").glob("*.toml")]
+    for text in [*watched, shown, history, replayed, *made, *(p.read_text() for p in exports)]:
         assert not leaks(text, raw)
     assert pop.profile.display_name in raw  # the unmasked replay shows the real customer
     con = sqlite3.connect(crm.sqlite_path)
