@@ -577,6 +577,7 @@ class AgentScreen(PromptRepaint):
                     db=runtime.db,
                     worklist=runtime.worklist,
                     supervisor_id=runtime.agent_id,
+                    recorder=runtime.recorder,
                 )
             )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -33,6 +33,7 @@ from console.screens.worklist import cell, highlighted_key, restore_cursor
 from console.services.agents import NotReadyReason, not_ready_reason
 from console.services.errors import ServiceError
 from console.services.live_types import AgentActivity, AgentLive
+from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.roster import RosterEntry, load_roster, open_followup_ids
 from console.services.worklist import Worklist
 from console.widgets.format import duration
@@ -151,11 +152,13 @@ class AgentGridScreen(Screen[None]):
         db: Database | None = None,
         worklist: Worklist | None = None,
         supervisor_id: int | None = None,
+        recorder: ActionRecorder | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
         roster_seconds: float = ROSTER_SECONDS,
     ) -> None:
         super().__init__()
         self.live = live
+        self.recorder = recorder or NO_RECORDING  # the supervisor's own session recording
         self.db = db
         self.worklist = worklist
         self.supervisor_id = supervisor_id
@@ -338,12 +341,15 @@ class AgentGridScreen(Screen[None]):
             self.notify("Highlight an agent first.", timeout=3, markup=False)
         return row
 
-    async def _act(self, what: str, action: Callable[[], Awaitable[None]]) -> None:
+    async def _act(
+        self, what: str, action: Callable[[], Awaitable[None]], kind: str, **details: Any
+    ) -> None:
         try:
             await action()
         except ServiceError as exc:
             self.notify(str(exc), severity="error", markup=False)
         else:
+            self.recorder.record_action(kind, **details)  # in the supervisor's recording
             self.notify(what, timeout=4, markup=False)
 
     def action_not_ready(self) -> None:
@@ -357,6 +363,9 @@ class AgentGridScreen(Screen[None]):
                 await self._act(
                     f"{name}: not ready ({reason.label})",
                     lambda: self.live.actions.force_not_ready(interface, reason.code),
+                    "supervisor_not_ready",
+                    interface=interface,
+                    reason=reason.code,
                 )
 
         self.app.push_screen(NotReadyScreen(), callback=chosen)
@@ -365,7 +374,12 @@ class AgentGridScreen(Screen[None]):
         row = self._need_selection()
         if row is not None:
             interface = row.agent.interface
-            await self._act(f"{row.name}: ready", lambda: self.live.actions.make_ready(interface))
+            await self._act(
+                f"{row.name}: ready",
+                lambda: self.live.actions.make_ready(interface),
+                "supervisor_ready",
+                interface=interface,
+            )
 
     def action_log_out(self) -> None:
         row = self._need_selection()
@@ -381,6 +395,9 @@ class AgentGridScreen(Screen[None]):
                 await self._act(
                     f"{name}: logged out of {queue}",
                     lambda: self.live.actions.log_out(interface, queue),
+                    "supervisor_log_out",
+                    interface=interface,
+                    queue=queue,
                 )
 
         self.app.push_screen(PickQueueScreen(name, row.agent.queues), callback=chosen)

@@ -32,6 +32,7 @@ from console.screens.wallboard import WallboardScreen
 from console.services.agents import AgentIdentity
 from console.services.interactions import InteractionLog
 from console.services.live_types import AgentActivity
+from console.services.recording import SessionLog
 from console.services.screenpop import ScreenPopService
 from console.widgets.queue_tile import BigQueueTile, QueueTile
 from telephony_sim.clock import VirtualClock
@@ -378,6 +379,18 @@ async def test_supervisor_keys_and_grid_actions_reach_the_bots(crm: Database) ->
             await pilot.press("enter")
             await until(lambda: bot not in pbx.engine.acd.queues[queue].members)
             await until(lambda: queue not in grid.rows[bot].agent.queues)
+            # What the supervisor did is in their own session's recording.
+            await runtime.recorder.flush()
+            done = [
+                (r.kind, r.details.get("interface"))
+                for r in await SessionLog(crm).for_session(runtime.recorder.session_id)
+                if r.kind.startswith("supervisor_")
+            ]
+            assert done == [
+                ("supervisor_not_ready", bot),
+                ("supervisor_ready", bot),
+                ("supervisor_log_out", bot),
+            ]
 
             # Reassign Anthony's open follow-ups to another agent.
             fid = await add_followup(crm, target_agent_id=ANTHONY)
