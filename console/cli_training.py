@@ -259,7 +259,7 @@ async def _replay_source(args: argparse.Namespace, database: Any) -> tuple[Any, 
         if not run.session_id:
             raise UsageError(f"run {run.id} has no recorded trainee session")
         start = run.started_at or run.created_at
-        end = run.finished_at or datetime.now(UTC)
+        end = run.scored_at or run.finished_at or datetime.now(UTC)  # through the wrap-ups
         records = await sources.session(run.session_id, start=start, end=end)
         names = await sources.agent_names(run.trainee_id)
         title = f"Run {run.id}: {run.scenario_name} · {run.trainee_name}"

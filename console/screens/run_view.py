@@ -52,7 +52,7 @@ async def open_run_view(
     else:
         sources = ReplaySources(runtime.db)
         start = run.started_at or run.created_at
-        end = run.finished_at or datetime.now(UTC)
+        end = run.scored_at or run.finished_at or datetime.now(UTC)  # through the wrap-ups
         records = await sources.session(run.session_id, start=start, end=end)
         names = await sources.agent_names(run.trainee_id)
         # Decoding and masking an hour of records takes about a second: not on the UI loop.
