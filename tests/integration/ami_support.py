@@ -261,3 +261,18 @@ class RawClient:
 
 def names(messages: Sequence[Message], key: str = "Event") -> list[str]:
     return [m.get(key) for m in messages]
+
+
+async def assert_sim_only(client: RawClient, action: str, *fields: tuple[str, str]) -> None:
+    """`action` is listed by the simulator that has it, and is unknown (as on a real Asterisk)
+    to a server whose engine lacks it."""
+    assert action in await client.action(("Action", "ListCommands"))
+    async with serving(FakeEngine()) as fake:
+        other = await RawClient.connect(fake.port)
+        try:
+            await other.login(events="off")
+            assert action not in await other.action(("Action", "ListCommands"))
+            refused = await other.action(("Action", action), *fields)
+            assert refused.get("Message").startswith(f"Invalid/unknown command: {action}.")
+        finally:
+            await other.close()

@@ -25,7 +25,7 @@ from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine, SimError
 from telephony_sim.scenarios import parse_scenario
-from tests.integration.ami_support import USERS, FakeEngine, RawClient, serving
+from tests.integration.ami_support import USERS, FakeEngine, RawClient, assert_sim_only, serving
 
 TRAINEE = "PJSIP/1001"
 FLOOR = """
@@ -262,17 +262,7 @@ async def test_refusals_get_one_clear_error_and_the_server_keeps_going(
 
 
 async def test_sim_training_is_listed_only_where_the_engine_has_it(client: RawClient) -> None:
-    listed = await client.action(("Action", "ListCommands"))
-    assert "SimTraining" in listed
-    async with serving(FakeEngine()) as fake:
-        other = await RawClient.connect(fake.port)
-        try:
-            await other.login(events="off")
-            assert "SimTraining" not in await other.action(("Action", "ListCommands"))
-            refused = await other.action(("Action", "SimTraining"), ("Interface", TRAINEE))
-            assert refused.get("Message").startswith("Invalid/unknown command: SimTraining.")
-        finally:
-            await other.close()
+    await assert_sim_only(client, "SimTraining", ("Interface", TRAINEE))
 
 
 # The console's client and tracker ----------------------------------------------------------
