@@ -236,9 +236,11 @@ class ConsoleRuntime:
 
     @property
     def training(self) -> TrainingService:
+        from console.paths import data_dir
         from console.services.training import ScenarioLibrary, TrainingService
 
-        library = ScenarioLibrary(self.training_dir)
+        # The trainer's own scenarios: where `x` in a replay and export-scenario put them.
+        library = ScenarioLibrary(self.training_dir or data_dir() / "scenarios")
         return TrainingService(self.db, library, clock=self.clock, region=self.region)
 
     @property
