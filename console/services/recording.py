@@ -645,10 +645,15 @@ class SessionLog:
         )
         return await self._merged(events, actions, limit)
 
-    async def for_session(self, session_id: str, *, limit: int | None = None) -> list[Recorded]:
-        """One console session from login to logout."""
+    async def for_session(
+        self, session_id: str, *, since: datetime | None = None, limit: int | None = None
+    ) -> list[Recorded]:
+        """One console session from login to logout (from `since` on, when given)."""
         events = select(*_EVENT_COLUMNS).where(CallEvent.session_id == session_id)
         actions = select(*_ACTION_COLUMNS).where(AgentAction.session_id == session_id)
+        if since is not None:
+            events = events.where(CallEvent.received_at >= since)
+            actions = actions.where(AgentAction.at >= since)
         return await self._merged(events, actions, limit)
 
     async def sessions(self, agent_id: int, start: datetime, end: datetime) -> list[SessionInfo]:

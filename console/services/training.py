@@ -18,7 +18,7 @@ import asyncio
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +45,8 @@ from telephony_sim.scenarios import Scenario, load_scenario, shipped_scenarios
 
 RUNNING, FINISHED, STOPPED, FAILED, SCORED = "running", "finished", "stopped", "failed", "scored"
 _DIFFICULTY_ORDER = {"easy": 0, "medium": 1, "hard": 2}
+# The run starts on the trainer's clock, its records carry the trainee console's: allow this.
+CLOCK_SKEW = timedelta(minutes=2)
 
 
 class TrainingError(ServiceError):
@@ -434,9 +436,12 @@ class TrainingService:
         )
 
     async def _records(self, run: RunRecord) -> list[Recorded]:
+        """The trainee's records since the run began (a whole shift's are not needed: the
+        trainer's screen asks every couple of seconds)."""
         if not run.session_id:
             return []
-        return list(await SessionLog(self._db).for_session(run.session_id))
+        since = (run.started_at or run.created_at) - CLOCK_SKEW
+        return list(await SessionLog(self._db).for_session(run.session_id, since=since))
 
     async def _interactions(
         self, run: RunRecord, linkedids: Sequence[str]
