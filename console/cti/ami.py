@@ -459,8 +459,14 @@ class AmiClient(SimActions):
         )
 
     async def _keepalive(self, link: _Link) -> None:
+        """Ping every ``ping_interval`` for the link's whole life; drop it on a missed Pong.
+
+        Any answer, even an error or an unreadable one, proves the PBX is alive and the loop
+        goes on: a PBX that hangs later is still detected within ping_interval + ping_timeout
+        of its last answer. Only silence (or the link closing) ends the loop.
+        """
         timings = self._timings
-        while True:
+        while not link.closed.done():
             await asyncio.sleep(timings.ping_interval)
             try:
                 await self._request(link, [("Action", "Ping")], timings.ping_timeout)
@@ -468,8 +474,12 @@ class AmiClient(SimActions):
                 self.stats.missed_pongs += 1
                 link.abort(f"no Pong within {timings.ping_timeout:g}s: the PBX stopped answering")
                 return
-            except AmiError:
+            except (AmiConnectionLost, AmiNotConnected):
                 return  # the link closed meanwhile
+            except AmiError as exc:
+                # An unreadable answer is still an answer: the peer is alive. Keep pinging.
+                self.stats.bad_pongs += 1
+                log.warning("AMI: unreadable answer to Ping (%s); still pinging", exc)
 
     # Reading -------------------------------------------------------------------------------
 

@@ -107,4 +107,5 @@ class ClientStats:
     malformed_frames: int = 0  # unparseable frames, or frames neither Event nor Response
     unmatched_responses: int = 0  # answers to no pending action (late, after a timeout)
     missed_pongs: int = 0
+    bad_pongs: int = 0  # Ping answers that could not be read (the link stays up)
     tracker_errors: int = 0  # bugs caught around the tracker (logged with a traceback)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 import pytest
@@ -379,8 +379,10 @@ class MutePbx:
     server, like Asterisk, does not know. It also sends one malformed frame after login.
     """
 
-    def __init__(self, *, list_commands: bool) -> None:
+    def __init__(self, *, list_commands: bool, pongs: Sequence[str] = ()) -> None:
         self.list_commands = list_commands
+        # How the first pings are answered ("garbage", "error", "pong"); silence after them.
+        self.pongs = list(pongs)
         self.connections = 0
         self.pings = 0
         self.probed_simphone = False
@@ -414,6 +416,14 @@ class MutePbx:
             ]
         if name == "ping":
             self.pings += 1
+            how = self.pongs.pop(0) if self.pongs else "silence"
+            if how == "pong":
+                return [[*ok, ("Ping", "Pong")]]
+            if how == "error":
+                return [[("Response", "Error"), action_id, ("Message", "Permission denied")]]
+            if how == "garbage":
+                # Names the Ping's ActionID, but a line over the 8 KB limit makes it unreadable.
+                return [[*ok, ("Ping", "x" * 9000)]]
             return []  # the silence under test
         if name == "simphone":
             self.probed_simphone = True
@@ -472,6 +482,23 @@ async def test_keepalive_drops_a_silent_server_and_reconnects(
         assert client.stats.missed_pongs == 1 and server.pings >= 1
         await until(stream, is_link(LinkState.CONNECTED), wait_s=3)
         assert server.connections == 2
+
+
+async def test_keepalive_goes_on_after_unreadable_and_error_answers() -> None:
+    """Any answer proves the PBX alive, a garbled one too; a later hang is still detected."""
+    server = MutePbx(list_commands=True, pongs=["garbage", "error", "pong"])
+    port = await server.start()
+    try:
+        client = make_client(port)
+        async with running(client) as stream:
+            await until(stream, is_link(LinkState.CONNECTED))
+            down = await until(stream, is_link(LinkState.RECONNECTING), wait_s=10)
+            assert "no Pong" in down[-1].detail  # type: ignore[union-attr]
+            # The three answered pings, then the one nobody answered.
+            assert server.pings == 4
+            assert (client.stats.bad_pongs, client.stats.missed_pongs) == (1, 1)
+    finally:
+        await server.close()
 
 
 def test_backoff_doubles_up_to_the_cap_with_jitter_below_it() -> None:
