@@ -488,6 +488,8 @@ async def _console(
         targets=_queue_targets(settings),
         queue_log=queue_log or settings.queue_log,
         trainee_hint=trainee_hint,
+        agent_interface=settings.agent_interface.strip(),
+        agent_state_interface=settings.agent_state_interface.strip(),
     )
     runtime = None
     if password is not None:

@@ -52,6 +52,18 @@ class Settings(BaseSettings):
     ami_port: int = Field(default=5038, ge=0, le=65535)
     ami_user: str = "callconsole"
     ami_secret: str = "callconsole"
+    agent_interface: str = Field(
+        default="",
+        max_length=80,
+        description="this seat's queue-member interface where the agent record's is not the "
+        "PBX's (e.g. Local/1001@from-queue/n on FreePBX); empty: the agent record's",
+    )
+    agent_state_interface: str = Field(
+        default="",
+        max_length=80,
+        description="this seat's phone device where it differs from the member interface "
+        "(e.g. PJSIP/1001 for a Local/… member); empty: the agent record's",
+    )
     wrap_up_seconds: int = Field(
         default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
     )

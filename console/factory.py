@@ -146,6 +146,9 @@ class ConsoleContext:
     training_dir: Path | None = None
     export_dir: Path | None = None
     trainee_hint: str = ""  # how a trainee joins this PBX (the demo prints its own command)
+    # This seat's member interface and phone device, over the agent record's ("" = theirs).
+    agent_interface: str = ""
+    agent_state_interface: str = ""
 
     @property
     def agents(self) -> AgentDirectory:
@@ -154,7 +157,14 @@ class ConsoleContext:
     async def runtime_for(self, agent: AgentIdentity) -> ConsoleRuntime:
         """The logged-in agent's runtime: CTI client following their phone, their queues;
         for a supervisor, the client also feeds the live board."""
-        tracker = CallTracker(agent.interface, clock=self.clock)
+        if self.agent_interface or self.agent_state_interface:
+            agent = dataclasses.replace(
+                agent,
+                interface=self.agent_interface or agent.interface,
+                state_interface=self.agent_state_interface or agent.state_interface,
+            )
+        phones = (agent.state_interface,) if agent.state_interface else ()
+        tracker = CallTracker(agent.interface, state_interfaces=phones, clock=self.clock)
         live: LiveRuntime | None = None
         if agent.is_supervisor:
             live = build_live(
@@ -193,6 +203,7 @@ class ConsoleContext:
             agent_id=agent.id,
             interface=agent.interface,
             member_name=agent.member_name,
+            state_interface=agent.state_interface,
             queues=queues,
             agent=agent,
             region=self.region,
@@ -219,6 +230,7 @@ class ConsoleRuntime:
     interface: str  # e.g. PJSIP/1001
     member_name: str
     queues: Sequence[str]
+    state_interface: str = ""  # the phone device, where it differs from ``interface``
     agent: AgentIdentity | None = None
     region: str = "US"
     wrap_limit_seconds: float = 120.0
@@ -293,7 +305,15 @@ class ConsoleRuntime:
 
     @property
     def agent_names(self) -> tuple[str, ...]:
-        return (self.interface, self.member_name)
+        """Every name the PBX knows this agent by: the configured ones, and what the CTI
+        link learnt from the PBX's member frames (a Local member's interface and device)."""
+        names = [self.interface, self.member_name]
+        if self.state_interface:
+            names.append(self.state_interface)
+        tracker = self.cti.tracker
+        if tracker is not None:
+            names += sorted(tracker.lines.interfaces | tracker.lines.names)
+        return tuple(dict.fromkeys(n for n in names if n))
 
     def desk(self) -> AgentDesk:
         return AgentDesk(
@@ -323,14 +343,16 @@ class ConsoleRuntime:
             joined.append(queue)
             if queue in members:
                 continue  # still a member (the link dropped, the PBX did not)
-            await self.cti.send_action(
-                "QueueAdd",
-                Queue=queue,
-                Interface=self.interface,
-                MemberName=self.member_name,
-                Paused="true",
-                Reason="logged in",
-            )
+            fields = {
+                "Queue": queue,
+                "Interface": self.interface,
+                "MemberName": self.member_name,
+                "Paused": "true",
+                "Reason": "logged in",
+            }
+            if self.state_interface:
+                fields["StateInterface"] = self.state_interface
+            await self.cti.send_action("QueueAdd", **fields)
         return joined
 
     async def set_ready(self, ready: bool, *, reason: str = "") -> None:

@@ -7,7 +7,7 @@ builds the events when it does, so each event type is built in exactly one place
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from console.cti.fields import Recent, caller_text, need
@@ -54,6 +54,15 @@ class CallRecord:
     completed: bool = False  # AgentComplete seen for this offer
     complete_reason: EndReason | None = None
     talk_time: int | None = None
+    direction: str = "inbound"
+    # The agent's side of the call: the leg app_queue dialled (``leg``) and what hangs off it —
+    # a Local member's other half and the phone channel it dials. The call lives on for the
+    # agent while any of them does (Local optimisation hangs up the halves, not the phone).
+    sides: dict[str, str] = field(default_factory=dict)  # Uniqueid -> channel name
+    connecting_at: datetime | None = None  # this leg's DialEnd ANSWER, before AgentConnect
+    dial_status: str = ""  # this leg's last DialEnd status other than ANSWER
+    elsewhere: bool = False  # another member's DialEnd ANSWER for this caller was seen
+    transferer: str = ""  # the side that transferred the caller (its hang-up ends the call)
 
 
 class CallBook:
@@ -80,9 +89,33 @@ class CallBook:
         return call
 
     def by_leg(self, leg: str) -> CallRecord | None:
-        """The call whose agent leg has Uniqueid ``leg``."""
+        """The call one of whose agent-side legs has Uniqueid ``leg``."""
         uid = self.legs.get(leg)
         return self.calls.get(uid) if uid is not None else None
+
+    def by_linkedid(self, linkedid: str) -> CallRecord | None:
+        """The agent's live call with this Linkedid (the newest, if several)."""
+        found = None
+        for call in self.calls.values():
+            if call.phase is not None and call.linkedid == linkedid:
+                found = call
+        return found
+
+    def add_side(self, call: CallRecord, uniqueid: str, channel: str) -> bool:
+        """Follow one more agent-side leg of ``call``; False when it already was (or ended)."""
+        if not uniqueid or uniqueid in call.sides or uniqueid in self.finished:
+            return False
+        if uniqueid == call.uniqueid or uniqueid in self.legs:
+            return False  # the caller's own leg, or another call's side
+        call.sides[uniqueid] = channel
+        self.legs[uniqueid] = call.uniqueid
+        return True
+
+    def drop_side(self, call: CallRecord, uniqueid: str) -> None:
+        """An agent-side leg hung up."""
+        call.sides.pop(uniqueid, None)
+        self.legs.pop(uniqueid, None)
+        self.finished.add(uniqueid)
 
     def ours(self, uniqueid: str) -> CallRecord | None:
         """The agent's live call whose caller leg or agent leg has this Uniqueid."""
@@ -109,10 +142,11 @@ class CallBook:
         return calls
 
     def forget_leg(self, call: CallRecord) -> None:
-        """Stop following the call's agent leg, and treat later frames about it as stale."""
-        if call.leg:
-            self.legs.pop(call.leg, None)
-            self.finished.add(call.leg)
+        """Stop following the call's agent-side legs; later frames about them are stale."""
+        for leg in {call.leg, *call.sides} - {""}:
+            self.legs.pop(leg, None)
+            self.finished.add(leg)
+        call.sides = {}
 
     def offer(
         self,
@@ -137,6 +171,9 @@ class CallBook:
         call.member_name = member_name or call.interface
         call.cause, call.cause_text, call.abandoned, call.transferred = None, "", False, False
         call.completed, call.complete_reason, call.talk_time = False, None, None
+        call.direction, call.connecting_at, call.dial_status = direction, None, ""
+        call.elsewhere, call.transferer = False, ""
+        call.sides = {leg: agent_channel}
         self.legs[leg] = call.uniqueid
         out.append(
             CallOffered(
@@ -167,8 +204,9 @@ class CallBook:
         ring_time: int | None = None,
         resync: bool = False,
     ) -> None:
-        """The agent answered: CallAnswered."""
+        """The agent answered: CallAnswered (at the leg's DialEnd ANSWER when it was seen)."""
         call.phase = CallState.CONNECTED
+        at, call.connecting_at = call.connecting_at or at, None
         out.append(
             CallAnswered(
                 uniqueid=call.uniqueid,

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from console.cti.board import ON_HOLD, QueueBoard
-from console.cti.calls import TALKING, CallBook
+from console.cti.calls import TALKING, CallBook, CallRecord
 from console.cti.fields import Malformed, need
 from console.cti.frames import Message
+from console.cti.lines import AgentLines, device_of, interface_device
 from console.cti.protocol import CallState, CtiEvent, EndReason
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ class TrackerResync:
     stats: TrackerStats
     _board: QueueBoard
     _book: CallBook
-    _interfaces: set[str]
+    lines: AgentLines
 
     def _resync_waiting(self, entry: Message) -> None:
         try:
@@ -37,10 +38,6 @@ class TrackerResync:
         except Malformed:
             return  # already counted by the board
         call.queue, call.joined_at = queue, self._board.joined_at(queue, call.uniqueid)
-
-    def _our_interface(self, channel: str) -> str | None:
-        # Asterisk names a leg "<interface>-<sequence>" (PJSIP/1001-0000002a).
-        return next((i for i in self._interfaces if channel.startswith(i + "-")), None)
 
     def _rebuild_calls(
         self, items: Sequence[Message], at: datetime, out: list[CtiEvent], hold_known: bool
@@ -55,31 +52,47 @@ class TrackerResync:
             chans[item.get("Uniqueid").strip()] = item
         # CoreShowChannels does not say "on hold"; the member's device state (QueueStatus) does.
         on_hold = hold_known and any(
-            m.status == ON_HOLD and m.interface in self._interfaces for m in self._board.members()
+            m.status == ON_HOLD and self.lines.member(m.interface, m.member_name)
+            for m in self._board.members()
         )
-        members = self._board.interfaces() | self._interfaces
-        seen: dict[str, tuple[Message, Message, CallState]] = {}
-        for leg in chans.values():
-            if self._our_interface(leg.get("Channel")) is None:
-                continue
-            caller = _caller_leg(leg, chans, members)
+        devices = {interface_device(i) for i in self._board.interfaces()} | self.lines.devices
+        # The agent's channels, by call (Linkedid): a direct member's phone leg, or a Local
+        # member's halves and the phone its ;2 dialled (or only the phone, once optimised).
+        ours: dict[str, list[Message]] = {}
+        for chan in chans.values():
+            if self.lines.owns(chan.get("Channel")):
+                ours.setdefault(chan.get("Linkedid").strip(), []).append(chan)
+        seen: dict[str, tuple[Message, Message, CallState, list[Message]]] = {}
+        for linkedid, legs in ours.items():
+            caller = _caller_leg(linkedid, chans, devices)
             if caller is None:
                 continue  # not a queue call (e.g. an outbound call from the agent's phone)
+            leg = _primary_leg(caller, legs)
             phase = CallState.OFFERED
             if leg.get("ChannelState").strip() == "6" and leg.get("BridgeId").strip():
                 phase = CallState.HELD if on_hold else CallState.CONNECTED
-            seen[caller.get("Uniqueid").strip()] = (leg, caller, phase)
+            seen[caller.get("Uniqueid").strip()] = (leg, caller, phase, legs)
         for call in list(self._book.calls.values()):
             found = seen.get(call.uniqueid)
-            if call.phase is not None and (
-                found is None or found[0].get("Uniqueid").strip() != call.leg
-            ):
+            if call.phase is not None and not _same_call(call, found):
                 call.caller_gone = call.uniqueid not in chans
                 self._book.end(call, EndReason.UNKNOWN, at, out, resync=True)
             elif call.phase is None and call.uniqueid not in chans:
                 del self._book.calls[call.uniqueid]  # its Hangup was missed
-        for leg, caller, phase in seen.values():
+        for leg, caller, phase, legs in seen.values():
             self._resync_call(leg, caller, phase, at, out, hold_known)
+            live = self._book.calls.get(caller.get("Uniqueid").strip())
+            if live is not None and live.phase is not None:
+                self._resync_sides(live, leg, legs)
+
+    def _resync_sides(self, call: CallRecord, leg: Message, legs: list[Message]) -> None:
+        """The call's sides are what the PBX shows now; its leg, the one bridged (or ringing)."""
+        for uid in set(call.sides) - {m.get("Uniqueid").strip() for m in legs}:
+            self._book.drop_side(call, uid)
+        call.leg = leg.get("Uniqueid").strip()
+        call.agent_channel = leg.get("Channel")
+        for m in legs:
+            self._book.add_side(call, m.get("Uniqueid").strip(), m.get("Channel"))
 
     def _resync_call(
         self,
@@ -98,7 +111,14 @@ class TrackerResync:
             if caller.get("Application").strip().lower() == "queue":
                 # Asterisk's ApplicationData is "queue,options,…".
                 queue = caller.get("ApplicationData").split(",")[0].strip() or queue
-            interface = self._our_interface(leg.get("Channel")) or self.agent
+            interface = next(
+                (
+                    m.interface
+                    for m in self._board.members()
+                    if m.queue == queue and self.lines.member(m.interface, m.member_name)
+                ),
+                self.agent,
+            )
             member = self._board.member(queue, interface)
             waited = None
             if phase is CallState.OFFERED and call.joined_at is not None:
@@ -121,18 +141,53 @@ class TrackerResync:
             self._book.hold(call, phase is CallState.HELD, at, out, resync=True)
 
 
-def _caller_leg(leg: Message, chans: dict[str, Message], members: set[str]) -> Message | None:
-    """The caller's leg of the call ``leg`` (an agent's leg) belongs to, from CoreShowChannels."""
-    linkedid = leg.get("Linkedid").strip()
+def _same_call(
+    call: CallRecord, found: tuple[Message, Message, CallState, list[Message]] | None
+) -> bool:
+    """Whether the call the tracker follows is still there, on the same ring or talk.
+
+    A talking call stays when any of its sides still talks to the caller (after a Local
+    optimisation the phone replaced the half that was bridged); a ringing one only on the
+    same leg (a new leg is a new ring, after this one ended unseen).
+    """
+    if found is None:
+        return False
+    leg, _caller, phase, legs = found
+    if call.phase in TALKING:
+        return phase in TALKING and bool(
+            {m.get("Uniqueid").strip() for m in legs} & ({call.leg} | set(call.sides))
+        )
+    return leg.get("Uniqueid").strip() == call.leg
+
+
+def _primary_leg(caller: Message, legs: list[Message]) -> Message:
+    """The agent's leg of a call: the one in the caller's bridge; else the leg app_queue
+    dialled (a Local member's ;1, running AppQueue); else the phone itself."""
+    bridge = caller.get("BridgeId").strip()
+    if bridge:
+        for m in legs:
+            if m.get("BridgeId").strip() == bridge:
+                return m
+    return min(
+        legs,
+        key=lambda m: (
+            m.get("Application").strip().lower() != "appqueue",
+            not m.get("Channel").strip().endswith(";1"),
+            m.get("Uniqueid").strip(),
+        ),
+    )
+
+
+def _caller_leg(linkedid: str, chans: dict[str, Message], devices: set[str]) -> Message | None:
+    """The caller's leg of the call ``linkedid`` names, from CoreShowChannels."""
     # A queue caller's leg runs Queue() for the whole call, waiting and talking alike; this
     # also keeps calls the agent dials out (no Queue() anywhere) from looking like offers.
     candidates = [
         c
-        for uid, c in chans.items()
-        if uid != leg.get("Uniqueid").strip()
-        and c.get("Linkedid").strip() == linkedid
+        for c in chans.values()
+        if c.get("Linkedid").strip() == linkedid
         and c.get("Application").strip().lower() == "queue"
-        and not any(c.get("Channel").startswith(i + "-") for i in members)
+        and device_of(c.get("Channel")) not in devices
     ]
     # Prefer the call's first leg (its Uniqueid is the Linkedid).
     candidates.sort(key=lambda c: c.get("Uniqueid").strip() != linkedid)

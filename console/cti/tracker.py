@@ -36,6 +36,8 @@ from console.cti.board import QueueBoard
 from console.cti.calls import TALKING, CallBook, CallRecord
 from console.cti.fields import Malformed, Recent, as_float, as_int, need
 from console.cti.frames import Message
+from console.cti.legs import LegEvents
+from console.cti.lines import AgentLines, local_partner
 from console.cti.protocol import (
     ActiveCall,
     AgentStateChanged,
@@ -51,15 +53,6 @@ from console.cti.protocol import (
 from console.cti.resync import TrackerResync
 from console.cti.scripted import ScriptedCalls, training_changed
 
-_CAUSE_NO_ANSWER, _CAUSE_ANSWERED_ELSEWHERE = 19, 26
-# DialEnd DialStatus of an outbound call's customer leg -> how the call ended.
-_DIAL_ENDINGS = {
-    "NOANSWER": EndReason.NO_ANSWER,
-    "BUSY": EndReason.BUSY,
-    "CANCEL": EndReason.CANCELLED,
-    "CONGESTION": EndReason.FAILED,
-    "CHANUNAVAIL": EndReason.FAILED,
-}
 _COMPLETE_REASONS = {
     "caller": EndReason.CALLER,
     "agent": EndReason.AGENT,
@@ -70,21 +63,18 @@ _IGNORED = frozenset(
     {
         "fullybooted",
         "shutdown",
-        "newchannel",
         "newstate",
         "newexten",
         "newcallerid",
         "newconnectedline",
         "varset",
-        "dialbegin",
         "dialstate",
         "bridgecreate",
         "bridgedestroy",
-        "bridgeenter",
         "bridgeleave",
-        "musiconholdstart",
-        "musiconholdstop",
-        "attendedtransfer",  # agents transfer blind (Redirect); consults are not tracked
+        "bridgemerge",
+        "localbridge",
+        "localoptimizationend",
         "agentdump",
         "queuememberpenalty",
         "queuememberringinuse",
@@ -114,25 +104,32 @@ class Snapshot:
     channels: Sequence[Message] | None
 
 
-class CallTracker(TrackerResync):
+class CallTracker(LegEvents, TrackerResync):
     """Turns AMI events into typed CTI events for one agent; see the module docstring.
 
     ``agent`` is the agent's queue interface (``PJSIP/1001``) or member name; ``clock`` gives
     the ``at`` of events whose frame carries no ``Timestamp`` (default: now, UTC).
     """
 
-    def __init__(self, agent: str, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        agent: str,
+        *,
+        state_interfaces: Sequence[str] = (),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         if not agent.strip():
             raise ValueError("the tracker needs the agent's interface or member name")
         self.agent = agent.strip()
         self.stats = TrackerStats()
         self._board = QueueBoard()
         self._clock = clock or (lambda: datetime.now(UTC))
-        # The agent may be named by interface or by member name: each is learnt from the other
-        # through the QueueMember frames that carry both.
-        self._interfaces = {self.agent}
-        self._names = {self.agent}
+        # The agent may be named by interface, member name or state interface: each is learnt
+        # from the others through the QueueMember frames that carry them together.
+        self.lines = AgentLines(self.agent, state_interfaces)
         self._book = CallBook(self.agent)
+        # Live Local channel halves by name -> Uniqueid, to find a member leg's other half.
+        self._locals: dict[str, str] = {}
         self._once = Recent()  # one-shot events already counted (abandons, completions)
         self._handlers: dict[str, Callable[[Message, datetime, list[CtiEvent]], bool]] = {
             "queuecallerjoin": self._on_join,
@@ -153,6 +150,13 @@ class CallTracker(TrackerResync):
             "userevent": self._on_user_event,
             "originateresponse": self._on_originate_response,
             "dialend": self._on_dial_end,
+            "dialbegin": self._on_dial_begin,
+            "newchannel": self._on_new_channel,
+            "bridgeenter": self._on_bridge_enter,
+            "musiconholdstart": self._on_music,
+            "musiconholdstop": self._on_music,
+            "attendedtransfer": self._on_attended_transfer,
+            "localoptimizationbegin": self._on_local_optimization,
         }
         # Outbound calls this agent's phone placed: the customer's leg -> the call.
         self._dialled: dict[str, CallRecord] = {}
@@ -208,20 +212,10 @@ class CallTracker(TrackerResync):
         return self._clock()
 
     def _ours(self, msg: Message) -> bool:
-        return msg.get("Interface") in self._interfaces or msg.get("MemberName") in self._names
+        return self.lines.member(msg.get("Interface"), msg.get("MemberName"))
 
-    def _ignore(self) -> bool:
-        self.stats.ignored += 1
-        return False
-
-    def _duplicate(self) -> bool:
-        self.stats.duplicates += 1
-        return False
-
-    def _learn(self, state: AgentStateChanged) -> None:
-        if state.interface in self._interfaces or state.member_name in self._names:
-            self._interfaces.add(state.interface)
-            self._names.add(state.member_name)
+    def _learn(self, state: AgentStateChanged, state_interface: str = "") -> None:
+        self.lines.learn(state.interface, state.member_name, state_interface)
 
     # Queue callers -------------------------------------------------------------------------
 
@@ -278,14 +272,24 @@ class CallTracker(TrackerResync):
         if call.phase is CallState.OFFERED:
             # Still ringing, on a leg whose end we never saw: follow the new leg, no new offer.
             self._book.forget_leg(call)
-            self._book.legs[leg], call.leg = call.uniqueid, leg
-            call.agent_channel = msg.get("DestChannel")
+            call.leg, call.agent_channel = leg, msg.get("DestChannel")
+            self._book.add_side(call, leg, call.agent_channel)
+            self._follow_partner(call)
             return True
         waited = as_float(msg.get("HoldTime") or msg.get("Wait"))
         if waited is None and call.joined_at is not None and call.queue == queue:
             waited = max(0.0, (at - call.joined_at).total_seconds())
         self._offer_from(call, msg, queue, leg, waited, at, out)
+        self._follow_partner(call)
         return True
+
+    def _follow_partner(self, call: CallRecord) -> None:
+        """A Local member's leg (``…;1``): its other half (``;2``, which rings the phone) is a
+        side of the call too."""
+        partner = local_partner(call.agent_channel.strip())
+        uid = self._locals.get(partner) if partner else None
+        if uid:
+            self._book.add_side(call, uid, partner)
 
     def _offer_from(
         self,
@@ -350,7 +354,7 @@ class CallTracker(TrackerResync):
         counted = self._once.add(("complete", uid, msg.get("DestUniqueid").strip()))
         if counted:
             self._board.count(queue, "completed", at, out)
-        call = self._agent_call(msg) if self._ours(msg) else None
+        call = self._completed_call(msg) if self._ours(msg) else None
         if call is None or call.phase not in TALKING or call.completed:
             return counted or self._duplicate()
         call.completed = True
@@ -365,72 +369,25 @@ class CallTracker(TrackerResync):
             self._book.end(call, call.complete_reason or EndReason.CALLER, at, out)
         return True
 
-    def _on_hold(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        call = self._book.ours(need(msg, "Uniqueid"))
-        if call is None or call.phase not in TALKING:
-            return self._ignore()  # not ours, or Hold before Connect
-        held = msg.get("Event").strip().lower() == "hold"
-        if (call.phase is CallState.HELD) == held:
-            return self._duplicate()
-        self._book.hold(call, held, at, out)
-        return True
+    def _completed_call(self, msg: Message) -> CallRecord | None:
+        """The agent's talking call an AgentComplete is about.
 
-    def _on_blind_transfer(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        call = self._book.ours(msg.get("TransfererUniqueid").strip()) or self._book.ours(
-            msg.get("TransfereeUniqueid").strip()
-        )
-        if call is None or call.phase not in TALKING:
-            return self._ignore()
-        if msg.get("Result").strip().lower() not in ("", "success"):
-            return self._ignore()  # a failed transfer leaves the call where it was
-        if call.transferred:
-            return self._duplicate()
-        self._book.transfer(call, msg.get("Extension"), msg.get("Context"), at, out)
-        return True
-
-    def _on_hangup(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        uid = need(msg, "Uniqueid")
-        cause, cause_text = as_int(msg.get("Cause")), msg.get("Cause-txt")
-        self._scripts.hung_up(msg, uid)
-        call = self._book.by_leg(uid)
-        if call is not None:  # the agent's leg: the call is over for the agent
-            if call.cause is None:
-                call.cause, call.cause_text = cause, cause_text
-            if call.phase is CallState.OFFERED:
-                if call.abandoned or call.caller_gone:
-                    reason = EndReason.ABANDONED
-                elif cause == _CAUSE_ANSWERED_ELSEWHERE:
-                    reason = EndReason.ANSWERED_ELSEWHERE
-                elif cause == _CAUSE_NO_ANSWER:
-                    reason = EndReason.NO_ANSWER
-                else:
-                    reason = EndReason.CANCELLED
-            else:
-                gone = EndReason.CALLER if call.caller_gone else EndReason.AGENT
-                reason = call.complete_reason or gone
-            self._book.end(call, reason, at, out)
-            return True
-        dialled = self._dialled.pop(uid, None)
-        if dialled is not None:  # the customer of an outbound call hung up
-            dialled.caller_gone = True
-            return True
-        call = self._book.calls.get(uid)
-        if call is None:
-            return self._ignore()  # a channel this tracker never followed (or stale)
-        call.caller_gone = True
-        self._board.leave(call.queue, uid, at, out)  # in case its QueueCallerLeave was missed
-        if call.phase is None:
-            del self._book.calls[uid]
-            return True
-        if call.cause is None:
-            call.cause, call.cause_text = cause, cause_text
-        if call.phase is CallState.OFFERED:
-            self._book.end(call, EndReason.ABANDONED, at, out)
-        elif call.completed:
-            self._book.end(call, call.complete_reason or EndReason.CALLER, at, out)
-        # else: still talking as far as we know; AgentComplete or the agent leg's Hangup
-        # closes it, with the talk time.
-        return True
+        Usually its ``DestUniqueid`` is the member leg; with a Local member whose halves were
+        optimised away it can name another side, or (asterisk/asterisk#393) carry the member's
+        channel where the caller's should be: the caller's Uniqueid, then the Linkedid decide.
+        """
+        for key in ("DestUniqueid", "Uniqueid"):
+            call = self._book.by_leg(msg.get(key).strip())
+            if call is not None and call.phase in TALKING:
+                return call
+        call = self._book.calls.get(msg.get("Uniqueid").strip())
+        if call is not None and call.phase in TALKING:
+            return call
+        for key in ("Linkedid", "DestLinkedid"):
+            call = self._book.by_linkedid(msg.get(key).strip())
+            if call is not None and call.phase in TALKING:
+                return call
+        return None
 
     def _on_user_event(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         kind = msg.get("UserEvent").strip().lower()
@@ -459,7 +416,7 @@ class CallTracker(TrackerResync):
 
     def _on_training(self, msg: Message, finished: bool, at: datetime, out: list[CtiEvent]) -> bool:
         """A trainer's run started or ended on this agent's phone (others' are ignored)."""
-        if msg.get("Interface").strip() not in self._interfaces:
+        if msg.get("Interface").strip() not in self.lines.interfaces:
             return self._ignore()
         event = training_changed(msg, finished, at)
         if not self._once.add(("training", event.interface, event.run_id, event.state)):
@@ -470,9 +427,9 @@ class CallTracker(TrackerResync):
     # Outbound (Originate) -------------------------------------------------------------------
 
     def _our_channel(self, channel: str) -> bool:
-        """`PJSIP/1001-0000002a` (or the bare interface) is this agent's phone."""
-        device = channel.rsplit("-", 1)[0] if "-" in channel else channel
-        return device in self._interfaces or channel in self._interfaces
+        """`PJSIP/1001-0000002a`, `Local/1001@from-queue-…;1` (or the bare interface) is one of
+        this agent's channels."""
+        return self.lines.owns(channel)
 
     def _on_originate_response(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         """The agent's phone answered an Originate (offer the outbound call) or never did."""
@@ -506,20 +463,6 @@ class CallTracker(TrackerResync):
         )
         return True
 
-    def _on_dial_end(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        """The customer's phone answered (CallAnswered) or did not (CallEnded)."""
-        call = self._book.ours(msg.get("Uniqueid").strip())
-        if call is None or call.phase is not CallState.OFFERED:
-            return self._ignore()
-        status = msg.get("DialStatus").strip().upper()
-        if status == "ANSWER":
-            self._dialled[msg.get("DestUniqueid").strip()] = call
-            self._book.answer(call, at, out)
-            return True
-        reason = _DIAL_ENDINGS.get(status, EndReason.FAILED)
-        self._book.end(call, reason, at, out)
-        return True
-
     def _on_callback_request(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         uniqueid = need(msg, "Uniqueid")
         if not self._once.add(("callback", uniqueid)):
@@ -541,7 +484,7 @@ class CallTracker(TrackerResync):
         state = self._board.member_event(msg, at, out)
         if state is None:
             return self._duplicate()
-        self._learn(state)
+        self._learn(state, msg.get("StateInterface"))
         return True
 
     def _on_member_removed(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
@@ -564,6 +507,11 @@ class CallTracker(TrackerResync):
             self.stats.malformed += self._board.rebuild(snapshot.queue_status, at, out)
             for state in self._board.members():
                 self._learn(state)
+            for item in snapshot.queue_status:
+                if item.get("Event").strip().lower() == "queuemember":
+                    self.lines.learn(
+                        item.get("Location"), item.get("Name"), item.get("StateInterface")
+                    )
             for item in snapshot.queue_status:
                 if item.get("Event").strip().lower() == "queueentry":
                     self._resync_waiting(item)

@@ -32,6 +32,9 @@ class Agent(Base):
     extension: Mapped[str] = mapped_column(String(20), default="")
     # The AMI queue-member interface of the agent's phone, e.g. PJSIP/1001.
     interface: Mapped[str] = mapped_column(String(80), default="")
+    # The phone device where it differs from the member interface: a FreePBX member
+    # Local/1001@from-queue/n rings PJSIP/1001. "" when the interface is the phone itself.
+    state_interface: Mapped[str] = mapped_column(String(80), default="", server_default="")
     # "scrypt$n$r$p$salt_hex$hash_hex" (console.services.passwords).
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -52,6 +52,8 @@ class Interaction(Base):
     wrapped_at: Mapped[datetime | None]
     hold_started_at: Mapped[datetime | None]
     wait_seconds: Mapped[int] = mapped_column(Integer, default=0)  # time in queue before offer
+    # How long the agent's phone rang (AgentConnect's RingTime when the PBX gave it).
+    ring_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     talk_seconds: Mapped[int] = mapped_column(Integer, default=0)
     hold_seconds: Mapped[int] = mapped_column(Integer, default=0)
     wrap_seconds: Mapped[int] = mapped_column(Integer, default=0)
@@ -61,6 +63,8 @@ class Interaction(Base):
     csat: Mapped[int | None] = mapped_column(SmallInteger)
     resolved_first_contact: Mapped[bool | None] = mapped_column(Boolean)
     transferred_to: Mapped[str] = mapped_column(String(80), default="")
+    # Why the call ended for the agent: console.cti.protocol.EndReason's value ("" = not yet).
+    end_reason: Mapped[str] = mapped_column(String(20), default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     __table_args__ = (

@@ -133,17 +133,11 @@ class AgentScreen(PromptRepaint):
             self._search_if_no_number()
             self.show(await desk.log_offer())
             await self._audit_view()
-        elif isinstance(event, CallAnswered) and mine:
-            self.show(await desk.answered(event))
-        elif isinstance(event, CallHeld) and mine:
-            self.show(await desk.held(event))
-        elif isinstance(event, CallResumed) and mine:
-            self.show(await desk.resumed(event))
-        elif isinstance(event, CallTransferred) and mine:
-            self.show(await desk.transferred(event))
+        elif isinstance(event, CallAnswered | CallHeld | CallResumed | CallTransferred) and mine:
+            self.show(await desk.handle(event))
         elif isinstance(event, CallEnded) and mine:
             dialled = desk.state.call
-            state = await desk.ended(event)
+            state = await desk.handle(event)
             self.show(state)
             if dialled is not None and dialled.uniqueid == event.uniqueid:
                 await self._callback_outcome(dialled.action_id, event)
@@ -480,8 +474,14 @@ class AgentScreen(PromptRepaint):
             return
         # A real PBX: the standard Hangup action on the agent's leg.
         self._record("hangup")
+        channel = call.agent_channel
+        tracker = self.runtime.cti.tracker
+        if tracker is not None:
+            # The leg may have changed since the answer (Local channel optimisation).
+            live = [c for c in tracker.active_calls() if c.uniqueid == call.uniqueid]
+            channel = live[0].agent_channel if live else channel
         try:
-            await self.runtime.cti.hangup(call.agent_channel)
+            await self.runtime.cti.hangup(channel)
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"hang up failed: {exc}", severity="error", markup=False)
 

@@ -70,6 +70,9 @@ class AgentIdentity:
     # May see customer data unmasked in trainer views and replays (each unmask is audited;
     # console.services.masking). A frozen field: read-only, as the permission was at login.
     can_unmask: bool = False
+    # The phone device where it differs from ``interface`` (a Local/1001@from-queue/n member
+    # rings PJSIP/1001); "" when the interface is the phone itself.
+    state_interface: str = ""
 
     @property
     def is_supervisor(self) -> bool:
@@ -95,6 +98,7 @@ _AGENT = select(
     Agent.password_hash,
     Agent.active,
     Agent.can_unmask,
+    Agent.state_interface,
 )
 _SKILLS = select(AgentSkill.skill, AgentSkill.level).order_by(AgentSkill.skill)
 
@@ -133,6 +137,7 @@ def _identity(row: Sequence[Any], skills: Sequence[Sequence[Any]]) -> AgentIdent
         member_name=name,
         skills=tuple(SkillLevel(_text(s[0], 40), int(s[1])) for s in skills),
         can_unmask=bool(row[9]),
+        state_interface=_text(row[10], 80),
     )
 
 

@@ -23,6 +23,7 @@ from console.cti.protocol import (
     CallOffered,
     CallResumed,
     CallTransferred,
+    CtiEvent,
 )
 from console.services.phones import normalise
 from console.services.screenpop import ScreenPop, ScreenPopService
@@ -48,12 +49,19 @@ class InteractionWriter(Protocol):
         direction: str = ...,
     ) -> object: ...
 
-    async def answered(self, interaction_id: int, at: datetime) -> object: ...
+    async def answered(
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        wait_seconds: int | None = ...,
+        ring_seconds: int | None = ...,
+    ) -> object: ...
     async def held(self, interaction_id: int, at: datetime) -> object: ...
     async def resumed(self, interaction_id: int, at: datetime) -> object: ...
     async def transferred(self, interaction_id: int, target: str, at: datetime) -> object: ...
-    async def ended(self, interaction_id: int, at: datetime) -> object: ...
-    async def missed(self, interaction_id: int, at: datetime) -> object: ...
+    async def ended(self, interaction_id: int, at: datetime, *, reason: str = ...) -> object: ...
+    async def missed(self, interaction_id: int, at: datetime, *, reason: str = ...) -> object: ...
     async def set_customer(self, interaction_id: int, customer_id: int | None) -> object: ...
 
 
@@ -180,7 +188,12 @@ class AgentDesk:
         if call is None or call.phase != "ringing":
             return self.state
         if call.interaction_id is not None:
-            await self._log.answered(call.interaction_id, event.at)
+            await self._log.answered(
+                call.interaction_id,
+                event.at,
+                wait_seconds=event.hold_time,
+                ring_seconds=event.ring_time,
+            )
         return self._update(
             call,
             phase="talking",
@@ -227,11 +240,11 @@ class AgentDesk:
             hold += max(0.0, (event.at - call.phase_since).total_seconds())
         if call.answered_at is None:
             if call.interaction_id is not None:
-                await self._log.missed(call.interaction_id, event.at)
+                await self._log.missed(call.interaction_id, event.at, reason=str(event.reason))
             self.state = DeskState()
             return self.state
         if call.interaction_id is not None:
-            await self._log.ended(call.interaction_id, event.at)
+            await self._log.ended(call.interaction_id, event.at, reason=str(event.reason))
         return self._update(
             call,
             phase="wrapup",
@@ -240,6 +253,28 @@ class AgentDesk:
             hold_seconds=hold,
             end_reason=str(event.reason),
         )
+
+    async def handle(self, event: CtiEvent) -> DeskState:
+        """Apply one of the agent's CTI events; the desk's state afterwards.
+
+        An offer is popped and logged in one go here (a screen that must draw the pop before
+        the ring is written calls `offer` and `log_offer` itself). Other events leave the
+        desk as it was.
+        """
+        if isinstance(event, CallOffered):
+            await self.offer(event)
+            return await self.log_offer()
+        if isinstance(event, CallAnswered):
+            return await self.answered(event)
+        if isinstance(event, CallHeld):
+            return await self.held(event)
+        if isinstance(event, CallResumed):
+            return await self.resumed(event)
+        if isinstance(event, CallTransferred):
+            return await self.transferred(event)
+        if isinstance(event, CallEnded):
+            return await self.ended(event)
+        return self.state
 
     def finish_wrap_up(self) -> DeskState:
         """The wrap-up was saved: the desk is free for the next call."""

@@ -91,6 +91,7 @@ class InteractionRecord:
     wrapped_at: datetime | None
     hold_started_at: datetime | None
     wait_seconds: int
+    ring_seconds: int
     talk_seconds: int
     hold_seconds: int
     wrap_seconds: int
@@ -100,6 +101,7 @@ class InteractionRecord:
     csat: int | None
     resolved_first_contact: bool | None
     transferred_to: str
+    end_reason: str
     updated_at: datetime
 
     @property
@@ -144,6 +146,7 @@ def _record(row: Mapping[str, Any]) -> InteractionRecord:
         wrapped_at=row["wrapped_at"],
         hold_started_at=row["hold_started_at"],
         wait_seconds=row["wait_seconds"],
+        ring_seconds=row["ring_seconds"],
         talk_seconds=row["talk_seconds"],
         hold_seconds=row["hold_seconds"],
         wrap_seconds=row["wrap_seconds"],
@@ -153,6 +156,7 @@ def _record(row: Mapping[str, Any]) -> InteractionRecord:
         csat=row["csat"],
         resolved_first_contact=row["resolved_first_contact"],
         transferred_to=row["transferred_to"] or "",
+        end_reason=row["end_reason"] or "",
         updated_at=row["updated_at"],
     )
 
@@ -165,10 +169,24 @@ def _seconds(start: datetime, end: datetime) -> int:
 # Each takes the current row and returns the columns to change ({} = nothing to do).
 
 
-def _answer(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+def _seconds_or(value: int | None, default: int) -> int:
+    """A PBX-reported duration when it is a sane number of seconds, else ``default``."""
+    return value if isinstance(value, int) and 0 <= value <= _MAX_SECONDS else default
+
+
+def _answer(
+    row: Mapping[str, Any], at: datetime, wait: int | None = None, ring: int | None = None
+) -> dict[str, Any]:
     if row["status"] != S.RINGING or row["answered_at"] is not None:
         return {}
-    return {"status": S.ACTIVE, "answered_at": max(at, row["offered_at"])}
+    answered = max(at, row["offered_at"])
+    return {
+        "status": S.ACTIVE,
+        "answered_at": answered,
+        # The PBX's figures (AgentConnect HoldTime / RingTime) beat the console's estimates.
+        "wait_seconds": _seconds_or(wait, row["wait_seconds"]),
+        "ring_seconds": _seconds_or(ring, _seconds(row["offered_at"], answered)),
+    }
 
 
 def _hold(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
@@ -189,10 +207,10 @@ def _resume(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
     }
 
 
-def _end(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+def _end(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
     status = row["status"]
     if status == S.RINGING:
-        return {"status": S.MISSED, "ended_at": max(at, row["offered_at"])}
+        return _miss(row, at, reason)
     if status not in (S.ACTIVE, S.HELD):
         return {}
     # A row written by another tool may lack answered_at; the offer time is the safe floor.
@@ -206,13 +224,20 @@ def _end(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
         "hold_started_at": None,
         "hold_seconds": min(_MAX_SECONDS, hold),
         "talk_seconds": max(0, _seconds(answered, end) - hold),
+        "end_reason": row["end_reason"] or reason[:20],
     }
 
 
-def _miss(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+def _miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
     if row["status"] != S.RINGING:
         return {}
-    return {"status": S.MISSED, "ended_at": max(at, row["offered_at"])}
+    end = max(at, row["offered_at"])
+    return {
+        "status": S.MISSED,
+        "ended_at": end,
+        "ring_seconds": _seconds(row["offered_at"], end),
+        "end_reason": reason[:20],
+    }
 
 
 class InteractionLog:
@@ -313,7 +338,11 @@ class InteractionLog:
                     Interaction.status == S.MISSED,
                 )
                 .values(
-                    status=S.RINGING, ended_at=None, wait_seconds=wait, updated_at=self._clock()
+                    status=S.RINGING,
+                    ended_at=None,
+                    end_reason="",
+                    wait_seconds=wait,
+                    updated_at=self._clock(),
                 )
             )
             row = (
@@ -340,9 +369,22 @@ class InteractionLog:
 
     # ------------------------------------------------------------ call steps
 
-    async def answered(self, interaction_id: int, at: datetime) -> InteractionRecord:
-        """The agent answered: ringing → active."""
-        return await self._step(interaction_id, at, _answer)
+    async def answered(
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        wait_seconds: int | None = None,
+        ring_seconds: int | None = None,
+    ) -> InteractionRecord:
+        """The agent answered: ringing → active.
+
+        ``wait_seconds`` / ``ring_seconds``: the PBX's own queue wait and ring time
+        (AgentConnect's HoldTime and RingTime), kept over the console's estimates.
+        """
+        return await self._step(
+            interaction_id, at, lambda row, when: _answer(row, when, wait_seconds, ring_seconds)
+        )
 
     async def held(self, interaction_id: int, at: datetime) -> InteractionRecord:
         """The call was put on hold: active → held."""
@@ -352,13 +394,21 @@ class InteractionLog:
         """The call came off hold: held → active, the hold time added to hold_seconds."""
         return await self._step(interaction_id, at, _resume)
 
-    async def ended(self, interaction_id: int, at: datetime) -> InteractionRecord:
-        """The agent's leg ended: answered → wrapup (talk = end − answer − hold); else missed."""
-        return await self._step(interaction_id, at, _end)
+    async def ended(
+        self, interaction_id: int, at: datetime, *, reason: str = ""
+    ) -> InteractionRecord:
+        """The agent's leg ended: answered → wrapup (talk = end − answer − hold); else missed.
 
-    async def missed(self, interaction_id: int, at: datetime) -> InteractionRecord:
-        """It rang but this agent never answered (ring-no-answer, caller abandoned)."""
-        return await self._step(interaction_id, at, _miss)
+        ``reason``: why (an `EndReason` value); a reason already stored (transfer) stays.
+        """
+        return await self._step(interaction_id, at, lambda row, when: _end(row, when, reason))
+
+    async def missed(
+        self, interaction_id: int, at: datetime, *, reason: str = ""
+    ) -> InteractionRecord:
+        """It rang but this agent never answered (ring-no-answer, caller abandoned, another
+        member answered first); ``reason`` says which."""
+        return await self._step(interaction_id, at, lambda row, when: _miss(row, when, reason))
 
     async def transferred(
         self, interaction_id: int, target: str, at: datetime
@@ -374,12 +424,12 @@ class InteractionLog:
 
         def change(row: Mapping[str, Any], when: datetime) -> dict[str, Any]:
             if row["status"] in (S.ACTIVE, S.HELD):
-                values = _end(row, when) | {"transferred_to": where}
+                values = _end(row, when, "transfer") | {"transferred_to": where}
                 if prefill and not row["disposition"]:
                     values["disposition"] = prefill
                 return values
             if row["status"] == S.WRAPUP and not row["transferred_to"]:
-                return {"transferred_to": where}
+                return {"transferred_to": where, "end_reason": "transfer"}
             return {}
 
         return await self._step(interaction_id, at, change)

@@ -386,7 +386,7 @@ _KEPT: dict[type, frozenset[str]] = {
         (InteractionSummary, "channel direction status agent_name queue_name"),
         (TicketSummary, "priority status assignee"),
         (FollowUpSummary, "kind status claimed_by"),
-        (InteractionRecord, "queue_name uniqueid linkedid"),
+        (InteractionRecord, "queue_name uniqueid linkedid end_reason"),
         (TimelineEntry, "channel direction status agent_name queue_name"),
         (CustomerHit, "kind tier lifecycle"),
         (TicketRecord, "assignee_name assignee_team"),
