@@ -62,6 +62,7 @@ class CallRecord:
     connecting_at: datetime | None = None  # this leg's DialEnd ANSWER, before AgentConnect
     dial_status: str = ""  # this leg's last DialEnd status other than ANSWER
     elsewhere: bool = False  # another member's DialEnd ANSWER for this caller was seen
+    leaving: bool = False  # the caller's HangupRequest: hanging up (its Hangup comes later)
     transferer: str = ""  # the side that transferred the caller (its hang-up ends the call)
 
 
@@ -172,7 +173,7 @@ class CallBook:
         call.cause, call.cause_text, call.abandoned, call.transferred = None, "", False, False
         call.completed, call.complete_reason, call.talk_time = False, None, None
         call.direction, call.connecting_at, call.dial_status = direction, None, ""
-        call.elsewhere, call.transferer = False, ""
+        call.elsewhere, call.transferer, call.leaving = False, "", False
         call.sides = {leg: agent_channel}
         self.legs[leg] = call.uniqueid
         out.append(

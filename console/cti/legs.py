@@ -239,6 +239,15 @@ class LegEvents:
         self._book.end(call, call.complete_reason or gone, at, out)
         return True
 
+    def _on_hangup_request(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
+        """The caller is hanging up (HangupRequest comes before app_queue cancels the members'
+        legs, and the Hangup itself after): an offer that ends now was abandoned."""
+        call = self._book.calls.get(msg.get("Uniqueid").strip())
+        if call is None or call.phase is None:
+            return self._ignore()
+        call.leaving = True
+        return True
+
     # Hold and transfers ----------------------------------------------------------------------
 
     def _on_hold(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
@@ -292,7 +301,7 @@ class LegEvents:
 
 def _unanswered(call: CallRecord, cause: int | None) -> EndReason:
     """Why an offer ended without an answer, from what the tracker saw of it."""
-    if call.abandoned or call.caller_gone:
+    if call.abandoned or call.caller_gone or call.leaving:
         return EndReason.ABANDONED
     if call.elsewhere or cause == _CAUSE_ANSWERED_ELSEWHERE:
         return EndReason.ANSWERED_ELSEWHERE

@@ -79,8 +79,6 @@ _IGNORED = frozenset(
         "queuememberpenalty",
         "queuememberringinuse",
         "devicestatechange",
-        "softhanguprequest",
-        "hanguprequest",
     }
 )
 
@@ -157,6 +155,8 @@ class CallTracker(LegEvents, TrackerResync):
             "musiconholdstop": self._on_music,
             "attendedtransfer": self._on_attended_transfer,
             "localoptimizationbegin": self._on_local_optimization,
+            "hanguprequest": self._on_hangup_request,
+            "softhanguprequest": self._on_hangup_request,
         }
         # Outbound calls this agent's phone placed: the customer's leg -> the call.
         self._dialled: dict[str, CallRecord] = {}

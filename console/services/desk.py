@@ -162,7 +162,7 @@ class AgentDesk:
             caller_name="" if call.caller_name == "<unknown>" else call.caller_name,
             customer_id=customer,
             offered_at=call.offered_at,
-            wait_seconds=int(call.waited or 0),
+            wait_seconds=round(call.waited or 0),
             direction=call.direction,
         )
         interaction_id = getattr(record, "id", record)
