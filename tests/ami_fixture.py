@@ -297,7 +297,7 @@ def parse(path: Path) -> Fixture:
         raise FixtureError(f"{path}: no 'agent' line")
     if not sources:
         raise FixtureError(f"{path}: no '# source:' line naming the Asterisk code or doc")
-    if not any(s.kind in ("connect", "reconnect") for s in steps):
+    if not any(s.kind == "connect" for s in steps):
         steps.insert(0, Step(0, "connect"))
         queue_status = {k + 1: v for k, v in queue_status.items()}
         queue_status.setdefault(0, [])
@@ -470,6 +470,8 @@ class FixturePbx:
         self.port = 0
         self.logins = 0
         self.actions: list[str] = []
+        #: The fixture time of the last snapshot served: "now" for the console's resync.
+        self.snapshot_at = 0.0
 
     async def __aenter__(self) -> FixturePbx:
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -526,8 +528,9 @@ class FixturePbx:
                     if name in ("queuestatus", "coreshowchannels") and not snapshots_left:
                         for frame in self._section():
                             if frame is None:
-                                await writer.drain()
-                                writer.transport.abort()
+                                # Close after what was written is flushed (abort would drop it).
+                                writer.close()
+                                await writer.wait_closed()
                                 return
                             writer.write(encode(frame))
                         snapshots_left = {"never"}
@@ -566,6 +569,7 @@ class FixturePbx:
         if name == "ping":
             return [[*ok, ("Ping", "Pong"), ("Timestamp", f"{EPOCH + self.playback.now:.6f}")]]
         if name in ("queuestatus", "coreshowchannels"):
+            self.snapshot_at = self.playback.now
             items = (
                 self.fixture.queue_status.get(connect, [])
                 if name == "queuestatus"

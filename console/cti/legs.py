@@ -122,9 +122,11 @@ class LegEvents:
         """``SwapUniqueid``: a channel takes a side's place in a bridge (Local optimisation)."""
         swapped = msg.get("SwapUniqueid").strip()
         call = self._book.by_leg(swapped) if swapped else None
-        if call is None:
+        channel = msg.get("Channel").strip()
+        if call is None or not self.lines.owns(channel):
+            # Not ours, or a transfer target swapped in for the agent (AttendedTransfer says).
             return self._ignore()
-        added = self._book.add_side(call, msg.get("Uniqueid").strip(), msg.get("Channel").strip())
+        added = self._book.add_side(call, msg.get("Uniqueid").strip(), channel)
         return added or self._duplicate()
 
     def _on_local_optimization(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:

@@ -85,7 +85,7 @@ async def run_fixture(fixture: Fixture, db: Database) -> Run:
         tracker = CallTracker(
             fixture.agent,
             state_interfaces=[fixture.state_interface] if fixture.state_interface else (),
-            clock=lambda: datetime.fromtimestamp(EPOCH + pbx.playback.now, UTC),
+            clock=lambda: datetime.fromtimestamp(EPOCH + pbx.snapshot_at, UTC),
         )
         done = asyncio.Event()
 
