@@ -48,9 +48,13 @@ class Device:
         "chan",
         "interface",
         "kind",
+        "local_two",
         "memberships",
         "name",
+        "optimize",
         "outbound",
+        "phone",
+        "phone_chan",
         "ring_gen",
         "ringing",
         "skills",
@@ -68,8 +72,22 @@ class Device:
         kind: str = "phone",
         skills: dict[str, int] | None = None,
         wrapuptime: float | None = None,
+        state_interface: str = "",
     ) -> None:
         self.interface = interface
+        # A FreePBX-style member "Local/1001@from-queue/n" rings through a Local channel whose
+        # ;2 half dials the phone (``phone``: the state interface, else PJSIP/<exten>); without
+        # "/n" the halves optimise away once answered. A direct member is its own phone.
+        self.phone = interface
+        self.optimize = False
+        if interface[:6].lower() == "local/":
+            exten, _at, rest = interface[6:].partition("@")
+            device = state_interface.strip()
+            usable = "/" in device and not device.lower().startswith("hint:")
+            self.phone = device if usable else f"PJSIP/{exten}"
+            self.optimize = "n" not in rest.partition("/")[2]
+        self.local_two: Channel | None = None  # the Local member's ;2 half, while it lives
+        self.phone_chan: Channel | None = None  # the phone's own leg of the current call
         self.name = name
         self.kind = kind  # "bot" or "phone"
         self.skills = dict(skills or {})
@@ -79,7 +97,7 @@ class Device:
         self.status = DEV_NOT_INUSE
         self.call: Caller | None = None  # connected or ringing caller
         self.ringing = False
-        self.chan: Channel | None = None  # this phone's leg of the current call
+        self.chan: Channel | None = None  # the leg app_queue dialled (;1 for a Local member)
         self.ring_gen = 0  # invalidates stale ring timeouts / bot answers
         self.wrap_gen = 0
         # (queue, membership, start) while in wrap-up, so "ready" can end it early.

@@ -24,7 +24,7 @@ Fields = list[tuple[str, str]]
 #: A snapshot item as the engine returns it: (event name, fields without Event/ActionID).
 Item = tuple[str, list[tuple[str, str]]]
 
-PHONE_COMMANDS = ("answer", "hold", "unhold", "hangup", "ready", "notready")
+PHONE_COMMANDS = ("answer", "hold", "unhold", "hangup", "busy", "ready", "notready")
 TRAINING_COMMANDS = ("start", "stop")
 _TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
 
@@ -63,6 +63,13 @@ class OutboundScripting(Protocol):
     without it (a test fake, a stand-in PBX) just does not offer the action."""
 
     def outbound_outcome(self, number: str, outcome: str, count: int) -> int: ...
+
+
+@runtime_checkable
+class BlindTransferring(Protocol):
+    """An engine that transfers a bridged call from the transferer's side (BlindTransfer)."""
+
+    def blind_transfer(self, channel: str, exten: str, context: str) -> None: ...
 
 
 @runtime_checkable
@@ -205,6 +212,9 @@ class EngineActions:
             Action("Hangup", "Hangup channel.", self.hangup),
             Action("SimPhone", "Simulator only: press a button on a desk phone.", self.phone),
         ]
+        if isinstance(self._engine, BlindTransferring):
+            synopsis = "Blind transfer channel(s) to the given destination"
+            table.append(Action("BlindTransfer", synopsis, self.blind_transfer))
         if isinstance(self._engine, OutboundScripting):
             synopsis = "Simulator only: choose what a dialled customer does."
             table.append(Action("SimOutbound", synopsis, self.outbound))
@@ -326,6 +336,14 @@ class EngineActions:
         (exten,) = require(request, "Exten", message="Exten not specified")
         self._engine.redirect(channel, exten, request.get("Context").strip())
         return [success(request, "Redirect successful")]
+
+    def blind_transfer(self, request: Message) -> list[Fields]:
+        """BlindTransfer: Channel (the transferer) and Exten required; Context optional."""
+        (channel,) = require(request, "Channel", message="No channel specified")
+        (exten,) = require(request, "Exten", message="No extension specified")
+        assert isinstance(self._engine, BlindTransferring)
+        self._engine.blind_transfer(channel, exten, request.get("Context").strip())
+        return [success(request, "Transfer succeeded")]
 
     def hangup(self, request: Message) -> list[Fields]:
         """Hangup: Channel required; Cause defaults to 16 (normal clearing)."""

@@ -25,18 +25,16 @@ from telephony_sim.acd import (
     Membership,
     Queue,
 )
+from telephony_sim.legs import answer_legs, hang_up_legs, optimise_away, ring_legs
+from telephony_sim.legs import hold as legs_hold
 from telephony_sim.members import AcdBase
 from telephony_sim.pbx import (
     ANSWERED_ELSEWHERE,
-    DOWN,
     NO_ANSWER,
     NORMAL_CLEARING,
-    UP,
+    USER_BUSY,
     Fields,
     SimError,
-)
-from telephony_sim.pbx import (
-    RINGING as CHAN_RINGING,
 )
 
 
@@ -81,6 +79,7 @@ class Acd(AcdBase):
                 ("Count", str(len(waiting))),
             ]
             self.pbx.emit_call("QueueCallerJoin", chan, extra)
+            self.pbx.music(chan, True)  # queue_exec(): music on hold while waiting
         if self.qlog is not None:
             self.qlog.write(
                 self._epoch(now),
@@ -125,12 +124,10 @@ class Acd(AcdBase):
                 i += 1
 
     def _ring(self, caller: Caller, members: list[Membership]) -> None:
-        pbx = self.pbx
         queue = caller.queue
         assert queue is not None
         caller.state = RINGING
         caller.ring_started = self.clock.now()
-        cchan = caller.chan
         rung: list[Device] = []
         for m in members:
             dev = m.device
@@ -138,34 +135,12 @@ class Acd(AcdBase):
             dev.ringing = True
             dev.call = caller
             dev.ring_gen += 1
-            # The member's leg shows the member as its caller ID and the caller as its connected
-            # line, as a dialled PJSIP channel does once connected-line updates arrive.
-            achan = pbx.new_channel(
-                dev.interface,
-                dev.interface.rpartition("/")[2],
-                m.member_name,
-                "from-queue",
-                queue.extension,
-                DOWN,
-                cchan.linkedid,
-            )
-            achan.set_connected(cchan.caller_num, cchan.caller_name)
-            achan.owner = caller
-            achan.application, achan.app_data = "AppQueue", "(Outgoing Line)"
-            dev.chan = achan
-            caller.ringing.append((dev, achan))
-            if pbx.listeners:
-                pbx.dial_begin(cchan, achan, dev.interface)
-                extra = [
-                    ("Queue", queue.name),
-                    ("Interface", dev.interface),
-                    ("MemberName", m.member_name),
-                ]
-                pbx.emit_call("AgentCalled", cchan, extra, dest=achan)
-                pbx.set_state(achan, CHAN_RINGING)
+            # apps/app_queue.c ring_entry(): Newchannel, AgentCalled, DialBegin (legs.py).
+            leg = dev.chan = ring_legs(self.pbx, dev, caller, m.member_name, queue.name)
+            caller.ringing.append((dev, leg))
+            if self.pbx.listeners:
                 self.set_status(dev, DEV_RINGING)
             else:
-                achan.set_state(CHAN_RINGING)
                 dev.status = DEV_RINGING
             self.clock.call_later(queue.timeout, self._ring_timeout, dev, dev.ring_gen)
             rung.append(dev)
@@ -175,18 +150,15 @@ class Acd(AcdBase):
             if dev.bot is not None and dev.ringing and dev.call is caller:
                 dev.bot.on_ring(dev, dev.ring_gen)
 
-    def _drop_ring(self, caller: Caller, dev: Device, status: str, cause: int) -> None:
-        """End one member's ringing leg (DialEnd + Hangup) and free the device."""
-        chan = dev.chan
+    def _drop_ring(self, caller: Caller, dev: Device, cause: int) -> None:
+        """Hang up one member's ringing legs and free the device (its DialEnds are sent by
+        the caller of this method, in app_queue's order)."""
         caller.ringing = [(d, c) for d, c in caller.ringing if d is not dev]
         dev.ringing = False
         dev.call = None
-        dev.chan = None
         dev.ring_gen += 1
         dev.available = True
-        if chan is not None:
-            self.pbx.dial_end(caller.chan, chan, status)
-            self.pbx.hangup(chan, cause)
+        hang_up_legs(self.pbx, dev, cause, ringing=True)
         self.set_status(dev, DEV_NOT_INUSE)
 
     def _ring_timeout(self, dev: Device, gen: int) -> None:
@@ -194,16 +166,26 @@ class Acd(AcdBase):
             return
         self.no_answer(dev)
 
-    def no_answer(self, dev: Device) -> None:
-        """A member did not answer in time (or rejected): AgentRingNoAnswer, retry later."""
+    def no_answer(self, dev: Device, *, busy: bool = False) -> None:
+        """A member did not answer in time, rejected, or was busy: AgentRingNoAnswer, retry.
+
+        apps/app_queue.c wait_for_answer(): a ring timing out gives rna() (AgentRingNoAnswer,
+        then with autopause QueueMemberPause "Auto-Pause"), DialEnd NOANSWER, and from
+        hangupcalls() DialEnd CANCEL and the Hangup; a busy phone (AST_CONTROL_BUSY) gives
+        DialEnd BUSY, rna() with RingTime counted in whole seconds, and the Hangup (cause 17).
+        """
         caller = dev.call
         if caller is None or not dev.ringing:
             raise SimError("Phone is not ringing")
         queue = caller.queue
         assert queue is not None
         ring_ms = int((self.clock.now() - caller.ring_started) * 1000)
+        if busy:
+            ring_ms = int(self.clock.now() - caller.ring_started) * 1000
         m = dev.memberships.get(queue.name)
         name = m.member_name if m is not None else dev.name
+        if busy and dev.chan is not None:
+            self.pbx.dial_end(caller.chan, dev.chan, "BUSY")
         if self.pbx.listeners and dev.chan is not None:
             extra = [
                 ("Queue", queue.name),
@@ -221,9 +203,12 @@ class Acd(AcdBase):
                 "RINGNOANSWER",
                 ring_ms,
             )
-        self._drop_ring(caller, dev, "NOANSWER", NO_ANSWER)
-        if queue.autopause and m is not None and not m.paused:
+        if queue.autopause and m is not None and not m.paused and not busy:
             self.queue_pause(dev.interface, True, queue.name, "Auto-Pause")
+        if not busy and dev.chan is not None:
+            self.pbx.dial_end(caller.chan, dev.chan, "NOANSWER")
+            self.pbx.dial_end(caller.chan, dev.chan, "CANCEL")
+        self._drop_ring(caller, dev, USER_BUSY if busy else NO_ANSWER)
         if not caller.ringing:
             self.clock.call_later(queue.retry, self._retry, caller, caller.gen)
         self.device_free(dev)
@@ -241,14 +226,22 @@ class Acd(AcdBase):
             if gen is not None:
                 return  # a bot's stale answer: the ring ended meanwhile
             raise SimError("Phone is not ringing")
-        others = [d for d, _c in caller.ringing if d is not dev]
-        for other in others:
-            self._drop_ring(caller, other, "CANCEL", ANSWERED_ELSEWHERE)
+        # apps/app_queue.c wait_for_answer(): the winner's DialEnd ANSWER, then every other
+        # member's DialEnd CANCEL; try_calling() -> hangupcalls(): CANCEL again, Hangup (26).
+        others = [(d, c) for d, c in caller.ringing if d is not dev]
         dev.ringing = False
         dev.ring_gen += 1
+        answer_legs(self.pbx, dev)
+        assert dev.chan is not None
+        self.pbx.dial_end(caller.chan, dev.chan, "ANSWER")
+        for _other, chan in others:
+            self.pbx.dial_end(caller.chan, chan, "CANCEL")
+        for other, chan in others:
+            self.pbx.dial_end(caller.chan, chan, "CANCEL")
+            self._drop_ring(caller, other, ANSWERED_ELSEWHERE)
         caller.ringing = []
         self._connect(caller, dev)
-        for other in others:
+        for other, _chan in others:
             self.device_free(other)
 
     def _connect(self, caller: Caller, dev: Device) -> None:
@@ -275,24 +268,26 @@ class Acd(AcdBase):
         m = dev.memberships.get(queue.name)
         name = m.member_name if m is not None else dev.name
         cchan = caller.chan
+        # try_calling(): ast_moh_stop(), leave_queue(), AgentConnect, then the bridge.
         if pbx.listeners:
-            pbx.set_state(achan, UP)
-            pbx.dial_end(cchan, achan, "ANSWER")
+            pbx.music(cchan, False)
             self._leave_event(caller, queue, position)
             extra = [
                 ("Queue", queue.name),
                 ("MemberName", name),
                 ("Interface", dev.interface),
-                ("RingTime", str(int(now - caller.ring_started))),
                 ("HoldTime", str(int(wait))),
+                ("RingTime", str(int(now - caller.ring_started))),
             ]
             pbx.emit_call("AgentConnect", cchan, extra, dest=achan)
-            pbx.bridge(cchan, achan)
+            bridge = pbx.bridge(cchan, achan)
+            pbx.var_set(cchan, "BRIDGEPEER", achan.name)
             self.set_status(dev, DEV_INUSE)
         else:
-            achan.set_state(UP)
-            pbx.bridge(cchan, achan)
+            bridge = pbx.bridge(cchan, achan)
             dev.status = DEV_INUSE
+        if dev.optimize:
+            optimise_away(pbx, dev, caller, bridge)
         if self.qlog is not None:
             self.qlog.write(
                 self._epoch(now),
@@ -337,8 +332,7 @@ class Acd(AcdBase):
             assert caller.hold_started is not None
             caller.hold_total += now - caller.hold_started
             caller.hold_started = None
-        if self.pbx.listeners:
-            self.pbx.hold(dev.chan, on)
+        legs_hold(self.pbx, dev, caller, on)
         self.set_status(dev, DEV_ONHOLD if on else DEV_INUSE)
 
     def end_call(self, caller: Caller, reason: str) -> None:
@@ -357,11 +351,11 @@ class Acd(AcdBase):
         m = dev.memberships.get(queue.name)
         name = m.member_name if m is not None else dev.name
         cchan = caller.chan
-        pbx.unbridge(cchan, achan)
-        if reason == "caller":
-            pbx.hangup(cchan)
+        local_n = dev.local_two is not None  # a /n member: ;1 talks to the caller, ;2 to the phone
+        phone = dev.phone_chan or achan
+        complete: Fields = []
         if pbx.listeners:
-            extra = [
+            complete = [
                 ("Queue", queue.name),
                 ("MemberName", name),
                 ("Interface", dev.interface),
@@ -369,10 +363,41 @@ class Acd(AcdBase):
                 ("TalkTime", str(int(total))),
                 ("Reason", reason),
             ]
-            pbx.emit_call("AgentComplete", cchan, extra, dest=achan)
-        pbx.hangup(achan)
-        if reason == "agent":
+
+        def agent_complete() -> None:
+            if complete:
+                pbx.emit_call("AgentComplete", cchan, complete, dest=achan)
+
+        # apps/app_queue.c handle_hangup() sends AgentComplete on the caller's or the member's
+        # HangupRequest, before the hang-ups; it runs on a stasis thread, and a /n member's
+        # arrives after its Local chain has unwound. handle_blind_transfer(): Reason transfer,
+        # only when the transfer happened in the queue's own bridge (not a /n member's).
+        if reason == "caller":
+            pbx.hangup_request(cchan)
+            if not local_n:
+                agent_complete()
             pbx.hangup(cchan)
+            hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
+            if local_n:
+                agent_complete()
+        elif reason == "agent":
+            pbx.hangup_request(phone)
+            if local_n:
+                pbx.hangup(phone)
+                if dev.local_two is not None:
+                    pbx.hangup(dev.local_two)
+                pbx.hangup_request(achan)
+            agent_complete()
+            pbx.hangup(achan)
+            dev.chan = dev.local_two = dev.phone_chan = None
+            pbx.device_state(dev.phone, "NOT_INUSE")
+            pbx.unbridge(cchan)
+            pbx.hangup(cchan)
+        else:
+            if not local_n:
+                agent_complete()
+            pbx.unbridge(cchan)
+            hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
         if self.qlog is not None:
             event = {"caller": "COMPLETECALLER", "agent": "COMPLETEAGENT"}.get(reason)
             if event is None:
@@ -451,9 +476,15 @@ class Acd(AcdBase):
         """Take a waiting or ringing caller out of its queue (rings cancelled, devices freed)."""
         queue = caller.queue
         assert queue is not None
-        freed = [d for d, _c in caller.ringing]
-        for dev in freed:
-            self._drop_ring(caller, dev, "CANCEL", NORMAL_CLEARING)
+        # wait_for_answer() "Got hung up": DialEnd CANCEL for each ringing member; try_calling()
+        # out: hangupcalls(): CANCEL again and the Hangup.
+        ringing = list(caller.ringing)
+        for _dev, chan in ringing:
+            self.pbx.dial_end(caller.chan, chan, "CANCEL")
+        for dev, chan in ringing:
+            self.pbx.dial_end(caller.chan, chan, "CANCEL")
+            self._drop_ring(caller, dev, NORMAL_CLEARING)
+        freed = [d for d, _c in ringing]
         position = queue.waiting.index(caller) + 1
         del queue.waiting[position - 1]
         if caller.pinned is not None:
@@ -481,7 +512,10 @@ class Acd(AcdBase):
             self.abandon(caller)
 
     def abandon(self, caller: Caller) -> None:
-        """The waiting caller hangs up: QueueCallerAbandon, QueueCallerLeave, Hangup."""
+        """The waiting caller hangs up: HangupRequest (main/channel.c, before app_queue reads
+        the hang-up), the ringing legs cancelled, QueueCallerAbandon, QueueCallerLeave, Hangup
+        (apps/app_queue.c queue_exec(): record_abandoned(), leave_queue())."""
+        self.pbx.hangup_request(caller.chan)
         queue, position, wait = self._leave(caller)
         queue.abandoned += 1
         if wait < queue.short_abandon:
@@ -557,16 +591,31 @@ class Acd(AcdBase):
             self._release(caller)
 
     def transfer(self, caller: Caller, target: Queue, exten: str, context: str) -> None:
-        """Blind-transfer the caller to another queue (from talk or straight from waiting)."""
+        """Blind-transfer the caller to another queue (from talk or straight from waiting).
+
+        From talk, as the phone's REFER or the BlindTransfer action does it (main/bridge.c
+        ast_bridge_transfer_blind()): an Unhold for the transferer (held or not), then
+        BlindTransfer (main/stasis_bridges.c blind_transfer_to_ami(): Transferer = the
+        agent's phone, Transferee = its bridge peer — the caller, or a /n member's ;2 half —
+        the bridge, IsExternal Yes), AgentComplete Reason transfer, the legs torn down.
+        Simplified: a /n member's ;1/;2 halves hang up at once instead of carrying the caller
+        on to the target.
+        """
         if caller.state == CONNECTED:
             dev, achan = caller.device, caller.agent_chan
             assert dev is not None and achan is not None and caller.queue is not None
+            if caller.hold_started is not None:
+                self.hold(dev, False)
+            phone = dev.phone_chan or achan
+            peer = dev.local_two or caller.chan
             if self.pbx.listeners:
+                self.pbx.hold(phone, False)
+                bridge = phone.bridge_id
                 fields: Fields = [("Result", "Success")]
-                fields += achan.fields("Transferer")
-                fields += caller.chan.fields("Transferee")
-                fields += self.pbx.bridge_fields(achan.bridge_id, 2)
-                fields += [("IsExternal", "No"), ("Context", context), ("Extension", exten)]
+                fields += phone.fields("Transferer")
+                fields += peer.fields("Transferee")
+                fields += self.pbx.bridge_fields(bridge, len(self.pbx.bridges.get(bridge, [])))
+                fields += [("IsExternal", "Yes"), ("Context", context), ("Extension", exten)]
                 self.pbx.emit("BlindTransfer", fields)
             caller.chan.set_dialplan(context, exten)
             caller.queue.transferred += 1

@@ -136,7 +136,14 @@ class Engine:
     def add_agent(self, agent: AgentSpec, queues: Collection[str] | None = None) -> None:
         """Add a bot or desk phone with its static memberships (only those in ``queues``,
         when given)."""
-        dev = Device(agent.interface, agent.name, agent.kind, agent.skills, agent.wrapuptime)
+        dev = Device(
+            agent.interface,
+            agent.name,
+            agent.kind,
+            agent.skills,
+            agent.wrapuptime,
+            state_interface=agent.state_interface,
+        )
         if agent.kind == "bot":
             dev.bot = Bot(self.acd, self.clock, agent.profile, self.rng("bot", agent.interface))
         self.acd.devices[agent.interface] = dev
@@ -148,6 +155,7 @@ class Engine:
                     agent.name,
                     penalty,
                     agent.paused,
+                    state_interface=agent.state_interface,
                     reason=agent.pause_reason,
                     dynamic=False,
                 )
@@ -290,6 +298,20 @@ class Engine:
             raise SimError("Extension does not exist.")
         self.acd.transfer(caller, target, exten, context)
 
+    def blind_transfer(self, channel: str, exten: str, context: str = "") -> None:
+        """BlindTransfer (main/manager.c action_blind_transfer): the transferer ``channel``
+        (the agent's phone leg) sends its bridge peer, the caller, to ``exten``."""
+        chan = self.pbx.channels.get(channel)
+        if chan is None:
+            raise SimError("Channel specified does not exist")
+        caller = chan.owner
+        if not isinstance(caller, Caller) or caller.state != CONNECTED or chan is caller.chan:
+            raise SimError("Transfer not permitted")
+        target = self.acd.by_exten.get(exten)
+        if target is None:
+            raise SimError("Transfer invalid")
+        self.acd.transfer(caller, target, exten, context or "from-internal")
+
     def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel, ending whatever call it belongs to."""
         chan = self.pbx.find(channel)
@@ -312,7 +334,9 @@ class Engine:
 
     def phone(self, interface: str, command: str) -> None:
         """SimPhone: a human agent's desk phone (answer, hold, unhold, hangup, ready, notready)."""
-        dev = self.acd.devices.get(interface)
+        dev = self.acd.devices.get(interface) or next(
+            (d for d in self.acd.devices.values() if d.phone == interface), None
+        )
         if dev is None:
             raise SimError(f"No such phone: {interface}")
         command = command.strip().lower()
@@ -322,6 +346,10 @@ class Engine:
                 self.dialer.agent_answer(ob)
             else:
                 self.acd.answer(dev)
+        elif command == "busy":
+            if not dev.ringing:
+                raise SimError("Phone is not ringing")
+            self.acd.no_answer(dev, busy=True)  # 486 Busy Here
         elif command in ("hold", "unhold"):
             self.acd.hold(dev, command == "hold")
         elif command == "hangup":

@@ -95,10 +95,12 @@ class AcdBase:
             raise SimError("Unable to add interface: Already there")
         dev = self.devices.get(interface)
         if dev is None:
-            dev = Device(interface, member_name or interface, "phone")
+            dev = Device(
+                interface, member_name or interface, "phone", state_interface=state_interface
+            )
             self.devices[interface] = dev
         now = self.clock.now()
-        m = Membership(q, dev, member_name, penalty, now, state_interface, dynamic)
+        m = Membership(q, dev, member_name, penalty, now, state_interface or dev.phone, dynamic)
         m.login_time = self._epoch(now)
         if paused:
             m.paused, m.paused_reason = True, reason

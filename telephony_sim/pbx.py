@@ -35,6 +35,7 @@ CAUSE_TXT = {
     34: "Circuit/channel congestion",
 }
 NORMAL_CLEARING = 16
+USER_BUSY = 17
 NO_ANSWER = 19
 ANSWERED_ELSEWHERE = 26
 
@@ -343,6 +344,8 @@ class Pbx:
         self._uid = 0
         self._chan_seq = 0
         self._bridge_seq = 0
+        self._local_seq = 0
+        self.bridges: dict[str, list[Channel]] = {}  # bridge id -> its channels, in order
 
     def epoch_now(self) -> float:
         """Unix time of the current simulated instant."""
@@ -378,6 +381,49 @@ class Pbx:
         if self.listeners:
             self.emit_call("Newchannel", chan)
         return chan
+
+    def new_local_pair(
+        self, interface: str, caller_num: str, caller_name: str, linkedid: str
+    ) -> tuple[Channel, Channel]:
+        """The two halves of a Local channel for ``Local/<exten>@<context>[/opts]``.
+
+        As main/core_unreal.c ast_unreal_new_channels() names and creates them:
+        ``Local/1001@from-queue-<8 hex>;1`` (Down) then ``;2`` (Ring), both with the
+        requestor's Linkedid (main/core_local.c local_request()); options never show.
+        """
+        exten, _at, rest = interface[6:].partition("@")
+        context = rest.split("/", 1)[0] or "default"
+        self._local_seq += 1
+        base = f"Local/{exten}@{context}-{self._local_seq:08x}"
+        halves = []
+        for suffix, state in ((";1", DOWN), (";2", RING)):
+            self._uid += 1
+            now = self._now()
+            chan = Channel(
+                base + suffix,
+                f"{self.epoch + int(now)}.{self._uid}",
+                linkedid,
+                caller_num,
+                caller_name,
+                context,
+                exten,
+                now,
+                state,
+            )
+            self.channels[chan.name] = chan
+            if self.listeners:
+                self.emit_call("Newchannel", chan)
+            halves.append(chan)
+        one, two = halves
+        if self.listeners:
+            optimise = "No" if "/n" in interface[6:].partition("@")[2] else "Yes"
+            self.emit_call(
+                "LocalBridge",
+                None,
+                [("Context", context), ("Exten", exten), ("LocalOptimization", optimise)],
+                head=[*one.block("LocalOne"), *two.block("LocalTwo")],
+            )
+        return one, two
 
     def new_bridge_id(self) -> str:
         """A bridge identifier shaped like Asterisk's (a UUID)."""
@@ -418,10 +464,18 @@ class Pbx:
         if self.listeners:
             self.emit_call("Newstate", chan)
 
+    def hangup_request(self, chan: Channel, cause: int = NORMAL_CLEARING) -> None:
+        """HangupRequest: the leg is asked to hang up (main/channel.c
+        ast_queue_hangup_with_cause()); its Hangup follows once it is torn down."""
+        if self.listeners and chan.name in self.channels:
+            self.emit_call("HangupRequest", chan, [("Cause", str(cause))])
+
     def hangup(self, chan: Channel, cause: int = NORMAL_CLEARING) -> None:
         """Remove a leg, announcing it with Hangup (Cause, Cause-txt)."""
         if self.channels.pop(chan.name, None) is None:
             return
+        if chan.bridge_id:
+            self.unbridge(chan)
         if self.listeners:
             cause_txt = CAUSE_TXT.get(cause, "Unknown")
             self.emit_call("Hangup", chan, [("Cause", str(cause)), ("Cause-txt", cause_txt)])
@@ -448,28 +502,50 @@ class Pbx:
             ("BridgeVideoSourceMode", "none"),
         ]
 
-    def bridge(self, a: Channel, b: Channel) -> None:
-        """Put two legs in a new basic bridge (BridgeEnter for each)."""
+    def bridge(self, a: Channel, b: Channel) -> str:
+        """Put two legs in a new basic bridge (BridgeCreate, BridgeEnter for each); its id."""
         bridge_id = self.new_bridge_id()
-        a.bridge_id = bridge_id
-        b.bridge_id = bridge_id
+        self.bridges[bridge_id] = []
         a.set_connected(b.caller_num, b.caller_name)
         b.set_connected(a.caller_num, a.caller_name)
         if self.listeners:
-            self.emit_call("BridgeEnter", a, head=self.bridge_fields(bridge_id, 1))
-            self.emit_call("BridgeEnter", b, head=self.bridge_fields(bridge_id, 2))
+            self.emit("BridgeCreate", self.bridge_fields(bridge_id, 0))
+        self.enter(bridge_id, a)
+        self.enter(bridge_id, b)
+        return bridge_id
+
+    def enter(self, bridge_id: str, chan: Channel, swap: Channel | None = None) -> None:
+        """BridgeEnter (``SwapUniqueid`` when ``chan`` takes ``swap``'s place, which then
+        leaves: main/bridge.c bridge_channel_internal_push())."""
+        members = self.bridges.setdefault(bridge_id, [])
+        if chan.bridge_id:
+            self.unbridge(chan)
+        members.append(chan)
+        chan.bridge_id = bridge_id
+        if self.listeners:
+            extra = [("SwapUniqueid", swap.uniqueid)] if swap is not None else []
+            head = self.bridge_fields(bridge_id, len(members))
+            self.emit_call("BridgeEnter", chan, extra, head=head)
+        if swap is not None:
+            self.unbridge(swap)
 
     def unbridge(self, *chans: Channel) -> None:
-        """Take legs out of their bridge (BridgeLeave for each)."""
-        remaining = sum(1 for c in chans if c.bridge_id)
+        """Take legs out of their bridge (BridgeLeave for each; BridgeDestroy once empty)."""
         for chan in chans:
-            if not chan.bridge_id:
+            bridge_id = chan.bridge_id
+            if not bridge_id:
                 continue
-            remaining -= 1
-            if self.listeners:
-                head = self.bridge_fields(chan.bridge_id, remaining)
-                self.emit_call("BridgeLeave", chan, head=head)
+            members = self.bridges.get(bridge_id, [])
+            if chan in members:
+                members.remove(chan)
             chan.bridge_id = ""
+            if self.listeners:
+                head = self.bridge_fields(bridge_id, len(members))
+                self.emit_call("BridgeLeave", chan, head=head)
+            if not members:
+                self.bridges.pop(bridge_id, None)
+                if self.listeners:
+                    self.emit("BridgeDestroy", self.bridge_fields(bridge_id, 0))
 
     def hold(self, chan: Channel, on: bool) -> None:
         """Hold (with MusicClass) or Unhold on a leg."""
@@ -478,6 +554,35 @@ class Pbx:
                 self.emit_call("Hold", chan, [("MusicClass", "default")])
             else:
                 self.emit_call("Unhold", chan)
+
+    def music(self, chan: Channel, on: bool) -> None:
+        """MusicOnHoldStart (Class) / MusicOnHoldStop on the leg that hears the music."""
+        if self.listeners:
+            if on:
+                self.emit_call("MusicOnHoldStart", chan, [("Class", "default")])
+            else:
+                self.emit_call("MusicOnHoldStop", chan)
+
+    def device_state(self, device: str, state: str) -> None:
+        """DeviceStateChange (main/devicestate.c devstate_to_ami): NOT_INUSE, INUSE, RINGING,
+        ONHOLD, UNAVAILABLE…"""
+        if self.listeners:
+            self.emit("DeviceStateChange", [("Device", device), ("State", state)])
+
+    def new_exten(self, chan: Channel, application: str, data: str) -> None:
+        """Newexten: the leg runs a dial-plan application (noise every real PBX sends)."""
+        chan.application, chan.app_data = application, data
+        if self.listeners:
+            self.emit_call(
+                "Newexten",
+                chan,
+                [("Extension", chan.exten), ("Application", application), ("AppData", data)],
+            )
+
+    def var_set(self, chan: Channel, name: str, value: str) -> None:
+        """VarSet (noise: a channel variable was set)."""
+        if self.listeners:
+            self.emit_call("VarSet", chan, [("Variable", name), ("Value", value)])
 
     def user_event(self, chan: Channel | None, name: str, extra: Fields) -> None:
         """``Event: UserEvent`` / ``UserEvent: name`` with custom headers."""

@@ -120,6 +120,9 @@ class AgentSpec:
     paused: bool = False
     pause_reason: str = ""
     profile: BotProfile = field(default_factory=BotProfile)
+    # The phone behind a Local-channel member ("Local/1001@from-queue/n" rings PJSIP/1001);
+    # "" for a direct member, or to derive PJSIP/<exten> from the Local interface.
+    state_interface: str = ""
 
 
 @dataclass(frozen=True)
@@ -315,6 +318,7 @@ def _agents(r: TomlReader, data: dict[str, Any]) -> list[AgentSpec]:
                 else None,
                 paused=r.boolean(a, "paused", path, False),
                 pause_reason=r.string(a, "pause_reason", path, ""),
+                state_interface=r.string(a, "state_interface", path, ""),
                 profile=_profile(r, a.get("bot", {}), (*path, "bot")),
             )
         )

@@ -321,7 +321,15 @@ def _survivor(call: CallRecord) -> tuple[str, str]:
 
 
 def _attended_target(msg: Message) -> str:
-    """Where an attended transfer sent the caller: the consulted party's number."""
+    """Where an attended transfer sent the caller: the consulted party's number.
+
+    A DTMF / Atxfer transfer dials the target through ``Local/<exten>@<context>`` (main/
+    bridge_basic.c dial_transfer()): its exten is the target. A phone's REFER names the
+    consulted channel, whose caller ID is its number.
+    """
+    target = msg.get("TransferTargetChannel").strip()
+    if target[:6].lower() == "local/":
+        return target[6:].partition("@")[0]
     for key in (
         "TransferTargetCallerIDNum",
         "SecondTransfererConnectedLineNum",

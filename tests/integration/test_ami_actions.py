@@ -110,7 +110,7 @@ async def test_queue_add_then_remove(client: RawClient, engine: FakeEngine) -> N
         (
             [("Action", "SimPhone"), ("Interface", "PJSIP/1001"), ("Command", "explode")],
             "Unknown SimPhone command: explode "
-            "(use one of answer, hold, unhold, hangup, ready, notready)",
+            "(use one of answer, hold, unhold, hangup, busy, ready, notready)",
         ),
     ],
 )

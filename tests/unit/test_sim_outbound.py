@@ -92,6 +92,7 @@ def unsuccessful(status: str, cause: str, ringing: bool) -> list[tuple[str, str]
                 ("Newstate", "PJSIP/trunk Ringing"),
                 ("Newstate", "PJSIP/trunk Up"),
                 ("DialEnd", "ANSWER"),
+                ("BridgeCreate", ""),
                 ("BridgeEnter", "PJSIP/1001"),
                 ("BridgeEnter", "PJSIP/trunk"),
             ],

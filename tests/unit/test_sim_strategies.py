@@ -54,8 +54,12 @@ def test_ringall_rings_everyone_and_the_first_to_answer_wins() -> None:
     assert connect["RingTime"] == "1"
     loser_hangups = [f for _t, f in rec.named("Hangup") if f["Channel"].startswith("PJSIP/2001-")]
     assert [(f["Cause"], f["Cause-txt"]) for f in loser_hangups] == [("26", "Answered elsewhere")]
+    # apps/app_queue.c: wait_for_answer() cancels the loser once, hangupcalls() once more.
     cancel = [f for _t, f in rec.named("DialEnd") if f["DialStatus"] == "CANCEL"]
-    assert [f["DestChannel"].split("-")[0] for f in cancel] == ["PJSIP/2001"]
+    assert [f["DestChannel"].split("-")[0] for f in cancel] == ["PJSIP/2001", "PJSIP/2001"]
+    # ...and the winner's DialEnd ANSWER comes first.
+    statuses = [f["DialStatus"] for _t, f in rec.named("DialEnd")]
+    assert statuses == ["ANSWER", "CANCEL", "CANCEL"]
 
 
 def test_random_spreads_calls_and_repeats_under_the_same_seed() -> None:
