@@ -21,7 +21,7 @@ import pytest
 
 from console.cti.ami import AmiClient
 from console.cti.frames import Message
-from console.cti.protocol import CtiEvent
+from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.services.desk import AgentDesk
@@ -96,7 +96,7 @@ class SimRun:
     _tick: itertools.count[int] = field(default_factory=itertools.count)
     _waiter: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
-    _logins: int = 0
+    up: asyncio.Event = field(default_factory=asyncio.Event)  # set by each "connected"
 
     def publish(self, name: str, fields: list[tuple[str, str]]) -> None:
         # Asterisk with timestampevents = yes: the tracker dates events by the PBX's clock.
@@ -111,7 +111,7 @@ class SimRun:
 
     async def stop_server(self) -> None:
         assert self.server is not None
-        self._logins = self.client.stats.connections if self.client is not None else 0
+        self.up.clear()
         await self.server.close()
         self.server = None
 
@@ -137,12 +137,8 @@ class SimRun:
 
     async def connected(self) -> None:
         """Wait until the (re)connected console has resynchronised."""
-        client = self.client
-        assert client is not None
         async with asyncio.timeout(20):
-            while client.stats.connections <= self._logins:  # a new login, not the old link
-                await asyncio.sleep(0.01)
-            await client.wait_connected()
+            await self.up.wait()  # a new login and resync, not the old link
         await self.sync()
 
     def caller(self) -> Caller:
@@ -351,6 +347,8 @@ async def play(name: str, db: Database) -> tuple[list[CtiEvent], list[dict[str, 
 
     async def consume() -> None:
         async for event in stream:
+            if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
+                sim.up.set()
             if isinstance(event, CALL_EVENTS):
                 sim.events.append(event)
                 await desk.handle(event)
