@@ -168,6 +168,12 @@ class CallTracker(LegEvents, TrackerResync):
         """The agent's calls right now (ringing, talking or held), oldest first."""
         return self._book.active()
 
+    def agent_channel(self, uniqueid: str, default: str = "") -> str:
+        """The agent's leg of the live call ``uniqueid`` now (it changes when a Local member's
+        halves optimise away), for Hangup and BlindTransfer; ``default`` when not live."""
+        call = self._book.ours(uniqueid)
+        return call.agent_channel if call is not None and call.agent_channel else default
+
     def queues(self) -> dict[str, QueueChanged]:
         """The current state of every known queue."""
         return self._board.views(self._clock())
@@ -350,7 +356,9 @@ class CallTracker(LegEvents, TrackerResync):
         return True
 
     def _on_agent_complete(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
-        uid, queue = need(msg, "Uniqueid"), need(msg, "Queue")
+        queue = need(msg, "Queue")
+        # asterisk/asterisk#393: with a Local member the caller's block may be missing.
+        uid = msg.get("Uniqueid").strip() or need(msg, "DestUniqueid")
         counted = self._once.add(("complete", uid, msg.get("DestUniqueid").strip()))
         if counted:
             self._board.count(queue, "completed", at, out)

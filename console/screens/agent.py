@@ -474,14 +474,10 @@ class AgentScreen(PromptRepaint):
             return
         # A real PBX: the standard Hangup action on the agent's leg.
         self._record("hangup")
-        channel = call.agent_channel
         tracker = self.runtime.cti.tracker
-        if tracker is not None:
-            # The leg may have changed since the answer (Local channel optimisation).
-            live = [c for c in tracker.active_calls() if c.uniqueid == call.uniqueid]
-            channel = live[0].agent_channel if live else channel
+        channel = tracker.agent_channel(call.uniqueid, call.agent_channel) if tracker else ""
         try:
-            await self.runtime.cti.hangup(channel)
+            await self.runtime.cti.hangup(channel or call.agent_channel)
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"hang up failed: {exc}", severity="error", markup=False)
 
@@ -496,10 +492,27 @@ class AgentScreen(PromptRepaint):
         if extension is None or call is None or call.phase not in ("talking", "held"):
             return
         self._record("transfer", target=extension)
+        cti = self.runtime.cti
+        tracker = cti.tracker
+        agent_channel = (
+            tracker.agent_channel(call.uniqueid, call.agent_channel)
+            if tracker
+            else call.agent_channel
+        )
+        actions = cti.capabilities.actions
         try:
-            await self.runtime.cti.redirect(call.channel, extension)
-        except Exception as exc:  # e.g. "Redirect failed: no such extension"
+            if not actions or "blindtransfer" in actions:
+                # The transferer's side, as a phone's REFER does: the PBX reports it
+                # (BlindTransfer, AgentComplete transfer) and the log follows the events.
+                result = await cti.blind_transfer(agent_channel, extension)
+            else:  # an Asterisk older than 12: move the caller with Redirect
+                result = await cti.redirect(call.channel, extension)
+        except Exception as exc:  # the link is down, or no answer came
             self.notify(f"transfer to {extension} failed: {exc}", severity="error", markup=False)
+            return
+        if not result.ok:  # e.g. "Transfer invalid" / "Extension does not exist"
+            reason = result.message or "refused by the PBX"
+            self.notify(f"transfer to {extension} failed: {reason}", severity="error", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Desk-phone keys are shown disabled when the PBX has no SimPhone (a real Asterisk).

@@ -250,6 +250,14 @@ async def local_member_optimised(sim: SimRun) -> None:
     await sim.step(1)
 
 
+async def local_optimised_caller_hangs_up(sim: SimRun) -> None:
+    # The simulator's AgentComplete keeps the caller's block; the console's result is the same.
+    await answered(sim, "PJSIP/1001")
+    await sim.step(45)
+    sim.caller_hangs_up()
+    await sim.step(1)
+
+
 async def reconnect_while_ringing(sim: SimRun) -> None:
     sim.ring()
     await sim.step(2)
@@ -297,6 +305,7 @@ DRIVERS: dict[str, tuple[Driver, dict[str, object]]] = {
     "blind_transfer_direct": (blind_transfer_direct, {}),
     "local_member_n": (lambda sim: with_hold(sim, times=1), {}),
     "local_member_optimised": (local_member_optimised, {}),
+    "agentcomplete_member_only": (local_optimised_caller_hangs_up, {}),
     "reconnect_while_ringing": (reconnect_while_ringing, {}),
     "reconnect_while_talking": (reconnect_while_talking, {}),
     "reconnect_after_hangup": (reconnect_after_hangup, {}),
