@@ -292,7 +292,9 @@ class ConsoleRuntime:
     async def call_back(self, followup_id: int) -> PlacedCall:
         """Claim and dial a callback from this agent's phone (answered for them on the
         simulator, whose desk phone the console drives; a real phone is picked up by hand)."""
-        placed = await self.callbacks.place(self.cti, self.agent_id, self.interface, followup_id)
+        # From the phone itself: a Local member interface would run the queue's dial plan.
+        phone = self.state_interface or self.interface
+        placed = await self.callbacks.place(self.cti, self.agent_id, phone, followup_id)
         self.dialling[placed.action_id] = placed.followup_id
         self.recorder.record_action("callback_dialled", **dataclasses.asdict(placed))
         if self.cti.capabilities.sim_phone:

@@ -695,6 +695,36 @@ def test_an_originate_that_never_reached_the_agent_is_reported_and_others_ignore
     assert feed(tracker, other) == []  # another agent's phone
 
 
+@pytest.mark.parametrize(
+    "channel",
+    ["PJSIP/1001-0000000a", "Local/1001@from-queue-0000abcd;1", "Local/1001@from-queue-0000abcd;2"],
+)
+def test_a_local_members_originate_is_recognised_by_its_phone_or_its_halves(channel: str) -> None:
+    local = CallTracker("Local/1001@from-queue/n", state_interfaces=["PJSIP/1001"])
+    (offered,) = events_of(feed(local, originate_response(True, Channel=channel)), CallOffered)
+    assert offered.direction == "outbound"
+    other = originate_response(True, Channel="Local/1002@from-queue-0000abce;1", Uniqueid="9.9")
+    assert feed(local, other) == []  # another member's halves
+
+
+def test_the_agents_device_is_learnt_from_its_member_frames() -> None:
+    """Configured by member name only: QueueMember's Location/StateInterface name the rest."""
+    local = CallTracker("Alice")
+    member = ev(
+        "QueueMemberStatus",
+        Queue="support",
+        MemberName="Alice",
+        Interface="Local/1001@from-queue/n",
+        StateInterface="PJSIP/1001",
+        Status="1",
+        Paused="0",
+    )
+    feed(local, member)
+    assert local.lines.owns("PJSIP/1001-0000000a")
+    assert local.lines.owns("Local/1001@from-queue-0000abcd;2")
+    assert not local.lines.owns("PJSIP/1002-0000000b")
+
+
 # Scripted calls and trainers' runs (simulator only) ------------------------------------------
 
 
