@@ -725,6 +725,29 @@ def test_the_agents_device_is_learnt_from_its_member_frames() -> None:
     assert not local.lines.owns("PJSIP/1002-0000000b")
 
 
+NOISE = [
+    "Newexten",
+    "VarSet",
+    "RTCPSent",
+    "RTCPReceived",
+    "Cdr",
+    "CEL",
+    "DialState",
+    "DeviceStateChange",
+    "NewConnectedline",
+    "LocalBridge",
+    "BridgeCreate",
+    "BridgeDestroy",
+]
+
+
+def test_a_real_pbxs_everyday_noise_is_ignored_not_unknown(tracker: CallTracker) -> None:
+    for name in NOISE:
+        assert feed(tracker, ev(name, Channel="PJSIP/3001-00000001", Uniqueid="1.1")) == []
+    assert not tracker.stats.unknown
+    assert tracker.stats.ignored == len(NOISE)
+
+
 # Scripted calls and trainers' runs (simulator only) ------------------------------------------
 
 
