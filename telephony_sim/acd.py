@@ -35,6 +35,7 @@ DEV_NOT_INUSE, DEV_INUSE, DEV_UNAVAILABLE, DEV_RINGING, DEV_ONHOLD = 1, 2, 5, 6,
 
 # Caller states.
 WAITING, RINGING, CONNECTED, GONE = 0, 1, 2, 3
+LINKED = 4  # attended-transferred: bridged on to a Local chain, no longer this queue's call
 
 
 class Device:
@@ -46,6 +47,7 @@ class Device:
         "busy_time",
         "call",
         "chan",
+        "consult",
         "interface",
         "kind",
         "local_two",
@@ -87,6 +89,7 @@ class Device:
             self.phone = device if usable else f"PJSIP/{exten}"
             self.optimize = "n" not in rest.partition("/")[2]
         self.local_two: Channel | None = None  # the Local member's ;2 half, while it lives
+        self.consult: object = None  # a consult (attended) transfer in progress (consult.py)
         self.phone_chan: Channel | None = None  # the phone's own leg of the current call
         self.name = name
         self.kind = kind  # "bot" or "phone"
@@ -182,6 +185,7 @@ class Caller:
         "hold_started",
         "hold_total",
         "joined",
+        "linked",
         "orig_position",
         "patience_at",
         "pinned",
@@ -223,6 +227,9 @@ class Caller:
         self.hangup_after: float | None = None  # caller ends a call with a human agent
         # A training run's caller: offered to this phone only, until it leaves it for good.
         self.pinned: Device | None = None
+        # After an attended transfer: the other end of the Local chain (the consult call's
+        # caller, and back); either end hanging up hangs up the other.
+        self.linked: Caller | None = None
 
 
 class Queue:

@@ -67,9 +67,11 @@ class OutboundScripting(Protocol):
 
 @runtime_checkable
 class BlindTransferring(Protocol):
-    """An engine that transfers a bridged call from the transferer's side (BlindTransfer)."""
+    """An engine that transfers a bridged call from the transferer's side (BlindTransfer,
+    and Atxfer's consult transfer)."""
 
     def blind_transfer(self, channel: str, exten: str, context: str) -> None: ...
+    def atxfer(self, channel: str, exten: str, context: str) -> None: ...
 
 
 @runtime_checkable
@@ -215,6 +217,7 @@ class EngineActions:
         if isinstance(self._engine, BlindTransferring):
             synopsis = "Blind transfer channel(s) to the given destination"
             table.append(Action("BlindTransfer", synopsis, self.blind_transfer))
+            table.append(Action("Atxfer", "Attended transfer.", self.atxfer))
         if isinstance(self._engine, OutboundScripting):
             synopsis = "Simulator only: choose what a dialled customer does."
             table.append(Action("SimOutbound", synopsis, self.outbound))
@@ -344,6 +347,15 @@ class EngineActions:
         assert isinstance(self._engine, BlindTransferring)
         self._engine.blind_transfer(channel, exten, request.get("Context").strip())
         return [success(request, "Transfer succeeded")]
+
+    def atxfer(self, request: Message) -> list[Fields]:
+        """Atxfer: Channel (the transferer) and Exten required; Context optional. Asterisk only
+        queues the transfer feature's DTMF: the outcome is an AttendedTransfer event."""
+        (channel,) = require(request, "Channel", message="No channel specified")
+        (exten,) = require(request, "Exten", message="No extension specified")
+        assert isinstance(self._engine, BlindTransferring)
+        self._engine.atxfer(channel, exten, request.get("Context").strip())
+        return [success(request, "Atxfer successfully queued")]
 
     def hangup(self, request: Message) -> list[Fields]:
         """Hangup: Channel required; Cause defaults to 16 (normal clearing)."""

@@ -25,6 +25,7 @@ from telephony_sim.acd import (
     Membership,
     Queue,
 )
+from telephony_sim.consult import hang_up_linked
 from telephony_sim.legs import answer_legs, hang_up_legs, optimise_away, ring_legs
 from telephony_sim.legs import hold as legs_hold
 from telephony_sim.members import AcdBase
@@ -361,7 +362,7 @@ class Acd(AcdBase):
                 ("Interface", dev.interface),
                 ("HoldTime", str(int(wait))),
                 ("TalkTime", str(int(total))),
-                ("Reason", reason),
+                ("Reason", "transfer" if reason == "attended" else reason),
             ]
 
         def agent_complete() -> None:
@@ -393,6 +394,9 @@ class Acd(AcdBase):
             pbx.device_state(dev.phone, "NOT_INUSE")
             pbx.unbridge(cchan)
             pbx.hangup(cchan)
+        elif reason == "attended":  # consult.complete(): the caller stays, on the Local chain
+            agent_complete()
+            hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
         else:
             if not local_n:
                 agent_complete()
@@ -400,8 +404,12 @@ class Acd(AcdBase):
             hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
         if self.qlog is not None:
             event = {"caller": "COMPLETECALLER", "agent": "COMPLETEAGENT"}.get(reason)
-            if event is None:
-                data: tuple[object, ...] = (cchan.exten, cchan.context, int(wait), int(total))
+            if reason == "attended":  # log_attended_transfer(): BRIDGE|<bridge>|hold|talk|pos
+                data: tuple[object, ...] = ("BRIDGE", cchan.bridge_id, int(wait), int(total))
+                data += (caller.orig_position,)
+                event = "ATTENDEDTRANSFER"
+            elif event is None:
+                data = (cchan.exten, cchan.context, int(wait), int(total))
                 event = "TRANSFER"
             else:
                 data = (int(wait), int(total), caller.orig_position)
@@ -431,6 +439,8 @@ class Acd(AcdBase):
         else:
             self.device_free(dev)
         self._release(caller)
+        if caller.linked is not None and reason != "attended":
+            hang_up_linked(self, caller)  # the consult's caller: its Local chain unwinds
 
     def _wrap_end(self, dev: Device, gen: int) -> None:
         if dev.wrap_gen != gen or dev.wrap_pending is None:

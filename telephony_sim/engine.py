@@ -19,8 +19,8 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from console.services.metrics import QueueFigures
-from telephony_sim import snapshot
-from telephony_sim.acd import CONNECTED, RINGING, WAITING, Caller, Device, Queue
+from telephony_sim import consult, snapshot
+from telephony_sim.acd import CONNECTED, LINKED, RINGING, WAITING, Caller, Device, Queue
 from telephony_sim.bots import Bot
 from telephony_sim.callflow import Acd
 from telephony_sim.clock import RealTimeClock, VirtualClock
@@ -312,10 +312,28 @@ class Engine:
             raise SimError("Transfer invalid")
         self.acd.transfer(caller, target, exten, context or "from-internal")
 
+    def atxfer(self, channel: str, exten: str, context: str = "") -> None:
+        """Atxfer (main/manager.c action_atxfer, the attended-transfer feature): the agent's
+        leg ``channel`` starts a consult call to ``exten``; the agent hanging up completes it."""
+        chan = self.pbx.channels.get(channel)
+        if chan is None:
+            raise SimError("Channel specified does not exist")
+        caller = chan.owner
+        if not isinstance(caller, Caller) or caller.device is None or chan is caller.chan:
+            raise SimError("No call in progress")
+        dev = caller.device
+        target = self.acd.by_exten.get(exten)
+        if target is None:
+            raise SimError("Extension does not exist.")
+        consult.start(self.acd, dev, target, exten, context or "from-internal")
+
     def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel, ending whatever call it belongs to."""
         chan = self.pbx.find(channel)
         owner = chan.owner
+        if isinstance(owner, Caller) and owner.state == LINKED:
+            consult.hang_up_linked(self.acd, owner)
+            return
         if isinstance(owner, Outbound):
             self.dialer.hangup(owner)
         elif isinstance(owner, Caller):
@@ -353,7 +371,9 @@ class Engine:
         elif command in ("hold", "unhold"):
             self.acd.hold(dev, command == "hold")
         elif command == "hangup":
-            if ob is not None:
+            if dev.consult is not None:
+                consult.complete(self.acd, dev)  # the transferer hangs up: transfer done
+            elif ob is not None:
                 self.dialer.hangup(ob)
             elif dev.ringing:
                 self.acd.no_answer(dev)  # rejecting counts as not answering, as in app_queue

@@ -41,8 +41,9 @@ def ring_legs(pbx: Pbx, dev: Device, caller: Caller, member_name: str, queue: st
     cchan = caller.chan
     listening = bool(pbx.listeners)
     if dev.phone != dev.interface:
-        one, two = pbx.new_local_pair(dev.interface, cchan.caller_num, cchan.caller_name,
-                                      cchan.linkedid)
+        one, two = pbx.new_local_pair(
+            dev.interface, cchan.caller_num, cchan.caller_name, cchan.linkedid
+        )
         one.set_dialplan(one.context, cchan.exten)
         dev.local_two = two
         leg = one

@@ -326,8 +326,8 @@ def test_blind_transfer(tracker: CallTracker) -> None:
 def test_unknown_malformed_and_garbage_frames_are_counted(tracker: CallTracker) -> None:
     events = feed(
         tracker,
-        ev("PeerStatus", Peer="PJSIP/1001"),
-        ev("PeerStatus", Peer="PJSIP/1002"),
+        ev("FutureThing", Peer="PJSIP/1001"),
+        ev("FutureThing", Peer="PJSIP/1002"),
         ev("Newchannel", chan("", CALLER)),
         Message((("Response", "Success"),)),  # not an event at all
         ev("AgentCalled", Queue="support", Interface=AGENT),  # no Uniqueid / DestUniqueid
@@ -335,7 +335,7 @@ def test_unknown_malformed_and_garbage_frames_are_counted(tracker: CallTracker) 
         ev("QueueMemberStatus", Queue="support"),  # no Interface
     )
     assert events == []
-    assert tracker.stats.unknown["PeerStatus"] == 2
+    assert tracker.stats.unknown["FutureThing"] == 2
     assert tracker.stats.malformed == 4
     assert tracker.stats.ignored == 1
     # Unparseable numbers are None, not a crash.
