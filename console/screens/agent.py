@@ -485,6 +485,10 @@ class AgentScreen(PromptRepaint):
         if self.desk.state.phase not in ("talking", "held"):
             return
         queues = await QueueDirectory(self.runtime.db).all()
+        tracker = self.runtime.cti.tracker
+        on_pbx = set(tracker.queues()) if tracker is not None else set()
+        if on_pbx:  # offer only the queues this PBX has (the CRM may know more)
+            queues = [q for q in queues if q.name in on_pbx]
         self.app.push_screen(TransferScreen(queues), callback=self._transfer_to)
 
     async def _transfer_to(self, extension: str | None) -> None:

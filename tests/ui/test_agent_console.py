@@ -330,6 +330,37 @@ async def test_blind_transfer_to_another_queue(crm: Database) -> None:
             row = interaction_row(crm.sqlite_path)
             assert row["transferred_to"] == "600"
             assert row["status"] == "wrapup"
+            assert row["end_reason"] == "transfer"
+
+
+async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
+    crm: Database,
+) -> None:
+    """F4 lists only the queues the PBX has (the seeded CRM knows tier2 and vip too); a
+    transfer the PBX refuses is one line for the agent, and the call stays up."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f4")
+            await until(lambda: isinstance(app.screen, TransferScreen))
+            offered = {str(o.id) for o in app.screen.query_one(OptionList).options}
+            assert offered == {"600", "601"}  # sales and support: what the simulator runs
+            app.screen.query_one("#extension", Input).focus()
+            await pilot.press(*"9999", "enter")
+            await until(
+                lambda: any(
+                    "transfer to 9999 failed: Transfer invalid" in str(n.message)
+                    for n in app._notifications
+                )
+            )
+            assert screen.desk.state.phase == "talking"
 
 
 async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events(
