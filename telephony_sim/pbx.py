@@ -362,12 +362,26 @@ class Pbx:
         linkedid: str | None = None,
     ) -> Channel:
         """Create a leg on ``endpoint`` (``PJSIP/1001``) and announce it with Newchannel."""
-        self._uid += 1
         self._chan_seq += 1
+        name = f"{endpoint}-{self._chan_seq:08x}"
+        return self._open(name, linkedid, caller_num, caller_name, context, exten, state)
+
+    def _open(
+        self,
+        name: str,
+        linkedid: str | None,
+        caller_num: str,
+        caller_name: str,
+        context: str,
+        exten: str,
+        state: int,
+    ) -> Channel:
+        """A new live channel with the next Uniqueid, announced with Newchannel."""
+        self._uid += 1
         now = self._now()
         uniqueid = f"{self.epoch + int(now)}.{self._uid}"
         chan = Channel(
-            f"{endpoint}-{self._chan_seq:08x}",
+            name,
             uniqueid,
             linkedid or uniqueid,
             caller_num,
@@ -395,26 +409,8 @@ class Pbx:
         context = rest.split("/", 1)[0] or "default"
         self._local_seq += 1
         base = f"Local/{exten}@{context}-{self._local_seq:08x}"
-        halves = []
-        for suffix, state in ((";1", DOWN), (";2", RING)):
-            self._uid += 1
-            now = self._now()
-            chan = Channel(
-                base + suffix,
-                f"{self.epoch + int(now)}.{self._uid}",
-                linkedid,
-                caller_num,
-                caller_name,
-                context,
-                exten,
-                now,
-                state,
-            )
-            self.channels[chan.name] = chan
-            if self.listeners:
-                self.emit_call("Newchannel", chan)
-            halves.append(chan)
-        one, two = halves
+        one = self._open(base + ";1", linkedid, caller_num, caller_name, context, exten, DOWN)
+        two = self._open(base + ";2", linkedid, caller_num, caller_name, context, exten, RING)
         if self.listeners:
             optimise = "No" if "/n" in interface[6:].partition("@")[2] else "Yes"
             self.emit_call(
