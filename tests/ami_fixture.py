@@ -236,17 +236,20 @@ def parse(path: Path) -> Fixture:
             if not rest:
                 raise fail("agent needs an interface")
             agent = rest[0]
-            opts = _options(rest[1:], fail)
+            opts = _options(rest[1:])
             member = next((t for t in rest[1:] if "=" not in t), agent)
             state = opts.get("state", "")
         elif head == "chan":
             if len(rest) < 3:
                 raise fail("chan needs a key, a name and a Uniqueid")
             key, name, uid = rest[:3]
-            opts = _options(rest[3:], fail)
+            opts = _options(rest[3:])
             linked = opts.pop("linked", key)
             channels[key] = FixtureChannel(name=name, uniqueid=uid, linkedid=linked)
-            _apply(channels[key], opts, fail)
+            try:
+                _apply(channels[key], opts)
+            except (KeyError, ValueError) as exc:
+                raise fail(f"bad channel option: {exc}") from None
         elif head == "bridge":
             if len(rest) != 2:
                 raise fail("bridge needs a key and a uniqueid")
@@ -281,9 +284,9 @@ def parse(path: Path) -> Fixture:
         elif head == "=":
             if not rest:
                 raise fail("an expected event needs its type")
-            expected.append(Expected(rest[0], _options(rest[1:], fail)))
+            expected.append(Expected(rest[0], _options(rest[1:])))
         elif head == "==":
-            row = _options(rest, fail)
+            row = _options(rest)
         else:
             try:
                 at = float(head)
@@ -317,7 +320,8 @@ def parse(path: Path) -> Fixture:
     )
 
 
-def _options(tokens: list[str], fail: object) -> dict[str, str]:
+def _options(tokens: list[str]) -> dict[str, str]:
+    """The ``Key=Value`` tokens of a line, as a dict (other tokens are skipped)."""
     out: dict[str, str] = {}
     for token in tokens:
         key, sep, value = token.partition("=")
@@ -326,7 +330,8 @@ def _options(tokens: list[str], fail: object) -> dict[str, str]:
     return out
 
 
-def _apply(chan: FixtureChannel, opts: dict[str, str], fail: object) -> None:
+def _apply(chan: FixtureChannel, opts: dict[str, str]) -> None:
+    """Set a channel's options (``state=Up``, ``cid=…``); ValueError for an unknown one."""
     for key, value in opts.items():
         if key == "state":
             chan.state = _STATES[value] if value in _STATES else int(value)
@@ -376,7 +381,7 @@ class Playback:
         lowered = name.lower()
         if step.kind == "set":
             key, *opts = step.tokens
-            _apply(self.channels[key], _options(opts, None), None)
+            _apply(self.channels[key], _options(opts))
             return None
         fields: list[tuple[str, str]] = [("Event", name)]
         privilege = "agent,all" if lowered in _AGENT_EVENTS else "call,all"
@@ -394,7 +399,7 @@ class Playback:
             ),
             None,
         )
-        opts = _options(list(step.tokens), None)
+        opts = _options(list(step.tokens))
         first = next((c for c in chans if c in self.channels), None)
         if lowered == "newchannel" and first is not None:
             self.live.add(first)
