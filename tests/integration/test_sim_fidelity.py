@@ -294,6 +294,20 @@ async def reconnect_while_ringing(sim: SimRun) -> None:
     await sim.step(1)
 
 
+async def reconnect_still_ringing(sim: SimRun) -> None:
+    sim.ring()
+    await sim.step(1)
+    await sim.stop_server()
+    sim.engine.run_virtual(3)
+    await sim.start_server()
+    await sim.connected()
+    await sim.step(2)
+    sim.phone("PJSIP/1001", "answer")
+    await sim.step(30)
+    sim.caller_hangs_up()
+    await sim.step(1)
+
+
 async def reconnect_while_talking(sim: SimRun) -> None:
     await answered(sim, "PJSIP/1001")
     await sim.stop_server()
@@ -330,6 +344,7 @@ DRIVERS: dict[str, tuple[Driver, dict[str, object]]] = {
     "local_member_optimised": (local_member_optimised, {}),
     "agentcomplete_member_only": (local_optimised_caller_hangs_up, {}),
     "reconnect_while_ringing": (reconnect_while_ringing, {}),
+    "reconnect_still_ringing": (reconnect_still_ringing, {}),
     "reconnect_while_talking": (reconnect_while_talking, {}),
     "reconnect_after_hangup": (reconnect_after_hangup, {}),
 }
