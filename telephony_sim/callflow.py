@@ -283,6 +283,8 @@ class Acd(AcdBase):
             pbx.emit_call("AgentConnect", cchan, extra, dest=achan)
             bridge = pbx.bridge(cchan, achan)
             pbx.var_set(cchan, "BRIDGEPEER", achan.name)
+            # Media reports: noise every real PBX sends, which a console must ignore.
+            pbx.emit_call("RTCPSent", achan, [("SSRC", "0x1a2b3c4d"), ("PT", "200(SR)")])
             self.set_status(dev, DEV_INUSE)
         else:
             bridge = pbx.bridge(cchan, achan)
