@@ -489,6 +489,7 @@ async def _console(
         queue_log=queue_log or settings.queue_log,
         trainee_hint=trainee_hint,
         agent_interface=settings.agent_interface.strip(),
+        missed_call_not_ready=settings.missed_call_not_ready,
         agent_state_interface=settings.agent_state_interface.strip(),
     )
     runtime = None

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         description="this seat's phone device where it differs from the member interface "
         "(e.g. PJSIP/1001 for a Local/… member); empty: the agent record's",
     )
+    missed_call_not_ready: bool = Field(
+        default=True,
+        description="after a call rings out unanswered on the agent's phone, make them not "
+        "ready with reason Missed in all their queues (like app_queue's autopause)",
+    )
     wrap_up_seconds: int = Field(
         default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
     )

@@ -149,6 +149,7 @@ class ConsoleContext:
     # This seat's member interface and phone device, over the agent record's ("" = theirs).
     agent_interface: str = ""
     agent_state_interface: str = ""
+    missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
 
     @property
     def agents(self) -> AgentDirectory:
@@ -215,6 +216,9 @@ class ConsoleContext:
             training_dir=self.training_dir,
             export_dir=self.export_dir,
             trainee_hint=self.trainee_hint,
+            # A trainer's run goes on by itself: a missed scripted call is scored, not paused.
+            missed_call_not_ready=self.missed_call_not_ready
+            and self.session_kind is SessionKind.LIVE,
         )
 
 
@@ -245,6 +249,7 @@ class ConsoleRuntime:
     training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
     export_dir: Path | None = None  # score cards and scenarios written by the console
     trainee_hint: str = ""  # shown to a trainer while no trainee is online
+    missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
 
     @property
     def training(self) -> TrainingService:

@@ -306,9 +306,7 @@ class AmiClient(SimActions):
         """Hangup a channel (e.g. ``CallAnswered.agent_channel``); standard, works on Asterisk."""
         return await self.send_action("Hangup", Channel=channel, Cause=str(cause))
 
-    async def blind_transfer(
-        self, channel: str, exten: str, context: str = ""
-    ) -> ActionResult:
+    async def blind_transfer(self, channel: str, exten: str, context: str = "") -> ActionResult:
         """BlindTransfer (Asterisk 12+): the transferer ``channel`` sends its bridge peer to
         ``exten``; the PBX reports it (BlindTransfer, AgentComplete transfer)."""
         fields = {"Channel": channel, "Exten": exten}

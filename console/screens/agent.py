@@ -43,9 +43,9 @@ from console.screens.transfer import TransferScreen
 from console.screens.wallboard import WallboardScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.agents import AFTER_CALL_WORK, NotReadyReason, not_ready_reason
+from console.services.agents import AFTER_CALL_WORK, MISSED, NotReadyReason, not_ready_reason
 from console.services.callbacks import AGENT_AWAY, ANSWERED
-from console.services.desk import AgentDesk, DeskState
+from console.services.desk import AgentDesk, DeskCall, DeskState, rang_out
 from console.services.errors import ServiceError
 from console.services.queues import QueueDirectory
 from console.services.text import clean_text
@@ -90,6 +90,7 @@ class AgentScreen(PromptRepaint):
         self._resume_after_wrap = False
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
+        self.missed = 0  # of them, rang out unanswered on this agent's phone
         self.training_run = ""  # a trainer's run playing on this phone now
         self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
 
@@ -137,7 +138,10 @@ class AgentScreen(PromptRepaint):
             self.show(await desk.handle(event))
         elif isinstance(event, CallEnded) and mine:
             dialled = desk.state.call
+            missed = rang_out(event, dialled)
             state = await desk.handle(event)
+            if missed:
+                await self._missed(dialled)
             self.show(state)
             if dialled is not None and dialled.uniqueid == event.uniqueid:
                 await self._callback_outcome(dialled.action_id, event)
@@ -164,6 +168,25 @@ class AgentScreen(PromptRepaint):
                 link_since=event.since,
                 phone_control=self.sim_phone,
             )
+
+    async def _missed(self, call: DeskCall | None) -> None:
+        """A call rang out here: count it and, as app_queue's autopause does, make the agent
+        not ready (reason Missed) so the next caller is not offered to an empty desk."""
+        self.missed += 1
+        who = call.caller_name or call.caller_id if call is not None else "a caller"
+        if not self.runtime.missed_call_not_ready or not self._ready:
+            self.notify(f"Missed call from {who}.", severity="warning", markup=False)
+            return
+        try:
+            await self.runtime.set_ready(False, reason=MISSED.code)
+        except Exception as exc:  # the link is down: the PBX's own autopause may still apply
+            self.notify(f"Missed call; could not go Not ready: {exc}", markup=False)
+            return
+        self.notify(
+            f"Missed call from {who}: you are Not ready (Missed). F6 when you are back.",
+            severity="warning",
+            markup=False,
+        )
 
     # ---------------------------------------------------------------- drawing
 

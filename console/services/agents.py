@@ -39,11 +39,15 @@ TRAINING = NotReadyReason("training", "Training")
 COACHING = NotReadyReason("coaching", "Coaching")
 AFTER_CALL_WORK = NotReadyReason("acw", "After-call work")
 NOT_READY_REASONS: tuple[NotReadyReason, ...] = (BREAK, LUNCH, TRAINING, COACHING, AFTER_CALL_WORK)
+#: Set by the console or the PBX, never chosen: a call rang out on the agent's phone.
+MISSED = NotReadyReason("missed", "Missed")
+AUTO_PAUSE = NotReadyReason("Auto-Pause", "Missed (auto-pause)")  # app_queue's autopause
+_SYSTEM_REASONS = (MISSED, AUTO_PAUSE)
 
 
 def not_ready_reason(code: str) -> NotReadyReason | None:
     """The reason with this code (as read back from a QueueMemberPause event), or None."""
-    return next((r for r in NOT_READY_REASONS if r.code == code), None)
+    return next((r for r in NOT_READY_REASONS + _SYSTEM_REASONS if r.code == code), None)
 
 
 @dataclass(frozen=True, slots=True)

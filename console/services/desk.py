@@ -24,6 +24,7 @@ from console.cti.protocol import (
     CallResumed,
     CallTransferred,
     CtiEvent,
+    EndReason,
 )
 from console.services.phones import normalise
 from console.services.screenpop import ScreenPop, ScreenPopService
@@ -87,6 +88,18 @@ class DeskCall:
     interaction_id: int | None = None
     direction: str = "inbound"  # "outbound": a callback this console dialled
     action_id: str = ""  # the Originate's ActionID, for an outbound call
+
+
+def rang_out(event: CallEnded, call: DeskCall | None) -> bool:
+    """Whether ``event`` ends an inbound offer that rang out on this agent's phone (not taken
+    elsewhere, not abandoned): the miss after which the agent is made not ready."""
+    return (
+        call is not None
+        and call.uniqueid == event.uniqueid
+        and call.direction == "inbound"
+        and call.answered_at is None
+        and event.reason is EndReason.NO_ANSWER
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -282,6 +282,13 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
             row = interaction_row(crm.sqlite_path)
             assert row["customer_id"] == other  # the choice is on the record
             assert row["status"] == "missed"
+            assert row["end_reason"] == "noanswer"
+            # A missed call makes the agent Not ready (Missed), and says so; F6 is back.
+            await until(lambda: screen.bar_model.agent_state == "Not ready: Missed")
+            assert screen.missed == 1
+            assert any("you are Not ready (Missed)" in str(n.message) for n in app._notifications)
+            await pilot.press("f6")
+            await until(lambda: screen.bar_model.agent_state == "Available")
 
             # Withheld and malformed caller IDs: a clear label, nothing matched.
             for raw, label in (("anonymous", "Withheld number"), ("12", "Unusable caller ID")):
