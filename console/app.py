@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual.app import App
 from textual.binding import Binding
+from textual.content import Content
 
 from console.cti.ami import AmiAuthError
 from console.cti.protocol import (
@@ -25,6 +26,7 @@ from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime
 from console.models.enums import FollowUpKind, Presence
 from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
+from console.screens.choice import QuitScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
@@ -295,6 +297,28 @@ class CallConsoleApp(App[None]):
         if screen is None or self.screen is screen:
             return False
         return screen.check_action(str(parameters[0]), ())
+
+    async def action_quit(self) -> None:
+        """Quit; with a ringing or live call, or a wrap-up not saved yet, ask first."""
+        screen = self.agent_screen
+        phase = screen.desk.state.phase if screen is not None else "idle"
+        if phase == "idle" or isinstance(self.screen, QuitScreen):
+            self.exit()
+            return
+        what = {
+            "ringing": "A call is ringing for you.",
+            "wrapup": "The wrap-up is not saved yet (the draft is kept).",
+        }.get(phase, "You are on a call.")
+        options = [
+            ("stay", Content("Stay (Esc)"), False),
+            ("quit", Content("Quit anyway"), True),
+        ]
+        title = Content.assemble((what, "bold"), " Quit callconsole?")
+        self.push_screen(QuitScreen(title, options), callback=self._quit_chosen)
+
+    def _quit_chosen(self, quit_anyway: bool | None) -> None:
+        if quit_anyway:
+            self.exit()
 
     async def action_call(self, action: str) -> None:
         """Run the agent screen's call action (answer, hold, …) over whatever is on top."""

@@ -58,3 +58,7 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class QuitScreen(ChoiceScreen[bool]):
+    """"Quit callconsole?" while a call is live or a wrap-up unsaved: Stay or Quit anyway."""

@@ -16,6 +16,7 @@ from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
 from console.screens.agent import AgentScreen
+from console.screens.choice import QuitScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
@@ -671,3 +672,27 @@ async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
             assert app.screen is screen  # not offered during the call
+
+
+async def test_quitting_during_a_call_asks_first(crm: Database) -> None:
+    """ctrl+q with a live call asks; Esc stays on the call; 'Quit anyway' quits."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("ctrl+q")
+            await until(lambda: isinstance(app.screen, QuitScreen))
+            assert "A call is ringing for you." in str(app.screen.title_content)
+            await pilot.press("escape")
+            await until(lambda: app.screen is screen)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("ctrl+q")
+            await until(lambda: isinstance(app.screen, QuitScreen))
+            assert app.is_running
+            await pilot.press("down", "enter")  # "Quit anyway"
+            await until(lambda: not app.is_running)
