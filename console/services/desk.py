@@ -88,6 +88,8 @@ class DeskCall:
     interaction_id: int | None = None
     direction: str = "inbound"  # "outbound": a callback this console dialled
     action_id: str = ""  # the Originate's ActionID, for an outbound call
+    # When the logged row says it was answered (a console restarted mid-call finds it so).
+    logged_answer: datetime | None = None
 
 
 def rang_out(event: CallEnded, call: DeskCall | None) -> bool:
@@ -180,7 +182,9 @@ class AgentDesk:
         )
         interaction_id = getattr(record, "id", record)
         assert isinstance(interaction_id, int)
-        return self._update(call, interaction_id=interaction_id)
+        answered = getattr(record, "answered_at", None)
+        logged = answered if isinstance(answered, datetime) else None
+        return self._update(call, interaction_id=interaction_id, logged_answer=logged)
 
     async def choose_customer(self, customer_id: int) -> DeskState:
         """The agent picked one of several matches (or created the caller): re-pop for them."""
@@ -200,18 +204,23 @@ class AgentDesk:
         call = self._mine(event.uniqueid)
         if call is None or call.phase != "ringing":
             return self.state
+        at = event.at
+        if event.resync and call.logged_answer is not None:
+            # Found talking after a restart or reconnect: the talk began at the logged answer,
+            # not now (the PBX's snapshot has no answer time).
+            at = min(at, call.logged_answer)
         if call.interaction_id is not None:
             await self._log.answered(
                 call.interaction_id,
-                event.at,
+                at,
                 wait_seconds=event.hold_time,
                 ring_seconds=event.ring_time,
             )
         return self._update(
             call,
             phase="talking",
-            phase_since=event.at,
-            answered_at=event.at,
+            phase_since=at,
+            answered_at=at,
             channel=event.channel or call.channel,
             agent_channel=event.agent_channel or call.agent_channel,
         )

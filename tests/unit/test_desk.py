@@ -1,0 +1,125 @@
+"""AgentDesk without a terminal: the call's steps reach the interaction row, a restart mid-call
+keeps the talk timer from the logged answer (console/services/desk.py)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert
+
+from console.cti.protocol import CallAnswered, CallEnded, CallOffered, EndReason
+from console.db import Database
+from console.models import Agent
+from console.services.desk import AgentDesk, rang_out
+from console.services.interactions import InteractionLog
+from console.services.screenpop import ScreenPopService
+
+T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+
+
+async def agent(db: Database) -> int:
+    async with db.write_connection() as conn:
+        return int(
+            await conn.scalar(
+                insert(Agent)
+                .values(login="alice", display_name="Alice", interface="PJSIP/1001")
+                .returning(Agent.id)
+            )
+            or 0
+        )
+
+
+def offered(at: datetime, *, resync: bool = False) -> CallOffered:
+    return CallOffered(
+        uniqueid="1.1",
+        linkedid="1.1",
+        queue="support",
+        caller_id="+14155550123",
+        caller_name="Ann Lee",
+        interface="PJSIP/1001",
+        member_name="Alice",
+        channel="PJSIP/trunk-1",
+        agent_channel="PJSIP/1001-2",
+        waited=3.0,
+        at=at,
+        resync=resync,
+    )
+
+
+def answered(at: datetime, *, resync: bool = False) -> CallAnswered:
+    return CallAnswered(
+        uniqueid="1.1",
+        linkedid="1.1",
+        queue="support",
+        interface="PJSIP/1001",
+        member_name="Alice",
+        channel="PJSIP/trunk-1",
+        agent_channel="PJSIP/1001-2",
+        hold_time=None if resync else 5,
+        ring_time=None if resync else 2,
+        at=at,
+        resync=resync,
+    )
+
+
+def ended(at: datetime, reason: EndReason, *, answered: bool) -> CallEnded:
+    return CallEnded(
+        uniqueid="1.1",
+        linkedid="1.1",
+        queue="support",
+        interface="PJSIP/1001",
+        answered=answered,
+        reason=reason,
+        cause=16,
+        cause_text="Normal Clearing",
+        talk_time=None,
+        at=at,
+    )
+
+
+def desk(db: Database, agent_id: int) -> AgentDesk:
+    return AgentDesk(
+        agent_id=agent_id, screenpop=ScreenPopService(db), interactions=InteractionLog(db)
+    )
+
+
+async def test_a_restarted_console_times_the_talk_from_the_logged_answer(db: Database) -> None:
+    agent_id = await agent(db)
+    first = desk(db, agent_id)
+    await first.handle(offered(T0))
+    await first.handle(answered(T0 + timedelta(seconds=2)))
+    # The console is killed and started again 5 minutes into the call; the resync re-offers it.
+    second = desk(db, agent_id)
+    later = T0 + timedelta(minutes=5)
+    await second.handle(offered(later, resync=True))
+    state = await second.handle(answered(later, resync=True))
+    assert state.call is not None and state.call.answered_at == T0 + timedelta(seconds=2)
+    state = await second.handle(
+        ended(later + timedelta(seconds=58), EndReason.CALLER, answered=True)
+    )
+    assert state.phase == "wrapup"
+    row = await InteractionLog(db).get(state.call.interaction_id or 0)  # type: ignore[union-attr]
+    assert row is not None
+    assert (row.talk_seconds, row.ring_seconds, row.wait_seconds) == (356, 2, 5)
+    assert row.end_reason == "caller"
+
+
+async def test_only_a_ring_out_on_this_phone_counts_as_missed(db: Database) -> None:
+    agent_id = await agent(db)
+    d = desk(db, agent_id)
+    await d.handle(offered(T0))
+    call = d.state.call
+    for reason, missed in (
+        (EndReason.NO_ANSWER, True),
+        (EndReason.ANSWERED_ELSEWHERE, False),
+        (EndReason.ABANDONED, False),
+    ):
+        assert rang_out(ended(T0, reason, answered=False), call) is missed
+    state = await d.handle(ended(T0 + timedelta(seconds=15), EndReason.NO_ANSWER, answered=False))
+    assert state.phase == "idle"
+    row = await InteractionLog(db).get(1)
+    assert row is not None and (row.status, row.end_reason, row.ring_seconds) == (
+        "missed",
+        "noanswer",
+        15,
+    )
