@@ -382,8 +382,8 @@ async def _demo(args: argparse.Namespace) -> int:
     # The PBX's queue_log beside the database: the supervisor's report screen reads it.
     queue_log = database.sqlite_path.with_name(database.sqlite_path.stem + "-queue_log")
     sim_args += ["--queue-log", str(queue_log)]
-    # "--secret=…": a token that starts with "-" must not read as an option.
-    sim = await start_simulator([*sim_args, "--user", "callconsole", f"--secret={secret}"])
+    # The secret goes in the child's environment: a command line is readable by `ps`.
+    sim = await start_simulator([*sim_args, "--user", "callconsole"], secret=secret)
     hint = ""
     if args.role == "trainer":  # the trainee joins this demo's PBX from another terminal
         hint = _trainee_settings(database, sim.port, secret)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -37,8 +38,17 @@ class SimulatorProcess:
                 await self.process.wait()
 
 
-async def start_simulator(args: Sequence[str], *, startup_s: float = 20.0) -> SimulatorProcess:
-    """Start `python -m telephony_sim serve --port 0 ARGS…` and wait for its port."""
+async def start_simulator(
+    args: Sequence[str], *, startup_s: float = 20.0, secret: str | None = None
+) -> SimulatorProcess:
+    """Start `python -m telephony_sim serve --port 0 ARGS…` and wait for its port.
+
+    ``secret``: the ``--user``'s secret, passed in the child's environment (never on its
+    command line, which every local user can read with ``ps``).
+    """
+    env = None
+    if secret is not None:
+        env = {**os.environ, "TELEPHONY_SIM_SECRET": secret}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -49,6 +59,7 @@ async def start_simulator(args: Sequence[str], *, startup_s: float = 20.0) -> Si
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=env,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     assert process.stdout is not None and process.stderr is not None

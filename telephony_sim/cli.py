@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sqlite3
 import sys
@@ -159,13 +160,20 @@ def build_parser() -> argparse.ArgumentParser:
 # Users -------------------------------------------------------------------------------------
 
 
+#: Where ``--user``'s secret may come from instead of ``--secret``, which ``ps`` would show.
+SECRET_ENV = "TELEPHONY_SIM_SECRET"
+
+
 def load_users(config: Path | None, user: str | None, secret: str | None) -> dict[str, str]:
-    """AMI users from ``--config`` and/or ``--user/--secret``; the demo user if neither."""
+    """AMI users from ``--config`` and/or ``--user`` with ``--secret`` or, kept off the
+    command line, the TELEPHONY_SIM_SECRET environment variable; the demo user if none."""
     users: dict[str, str] = {}
     if config is not None:
         users.update(_users_from_toml(config))
+    if user is not None and secret is None:
+        secret = os.environ.get(SECRET_ENV)
     if (user is None) != (secret is None):
-        raise CliError("--user and --secret go together")
+        raise CliError(f"--user needs --secret (or {SECRET_ENV} in the environment)")
     if user is not None and secret is not None:
         if not user.strip() or not secret:
             raise CliError("--user and --secret must not be empty")

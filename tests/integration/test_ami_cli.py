@@ -52,9 +52,14 @@ def test_bad_user_config_is_one_clear_error(tmp_path: Path, content: str, messag
         load_users(config, None, None)
 
 
-def test_user_needs_secret() -> None:
-    with pytest.raises(CliError, match="--user and --secret go together"):
+def test_user_needs_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TELEPHONY_SIM_SECRET", raising=False)
+    with pytest.raises(CliError, match="--user needs --secret"):
         load_users(None, "bob", None)
+    with pytest.raises(CliError, match="--user needs --secret"):
+        load_users(None, None, "orphan")
+    monkeypatch.setenv("TELEPHONY_SIM_SECRET", "from-env")
+    assert load_users(None, "bob", None) == {"bob": "from-env"}
 
 
 @pytest.mark.parametrize(

@@ -204,13 +204,16 @@ def test_routing_explain_shows_the_rule_why_and_who(tmp_path: Path) -> None:
     assert "follow-up 999999 does not exist" in one_line_error(missing)
 
 
-async def test_the_demo_simulator_accepts_a_secret_that_starts_with_a_dash() -> None:
-    """The demo's random secret once began with "-" and read as an option: the demo died."""
+async def test_the_demo_simulators_secret_is_never_on_its_command_line() -> None:
+    """The secret travels in the environment (``ps`` shows every command line); one that
+    starts with "-" once read as an option and the demo died."""
     from console.cti.ami import AmiClient
     from console.simproc import start_simulator
 
-    sim = await start_simulator(["--user", "callconsole", "--secret=-starts-with-a-dash"])
+    sim = await start_simulator(["--user", "callconsole"], secret="-starts-with-a-dash")
     try:
+        cmdline = Path(f"/proc/{sim.process.pid}/cmdline").read_bytes()
+        assert b"starts-with-a-dash" not in cmdline and b"--user" in cmdline
         client = AmiClient("127.0.0.1", sim.port, "callconsole", "-starts-with-a-dash")
         await client.start()
         await client.wait_connected()
