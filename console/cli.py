@@ -195,12 +195,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _open(args: argparse.Namespace) -> Any:
     from console.config import load_settings
     from console.db import open_database
+    from console.paths import default_database_url
 
     settings = load_settings(args.config, db_url=args.db)
     return open_database(
         settings.db_url,
         synchronous=settings.sqlite_synchronous,
         busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        # Only the default location is created; a given path's folder must already exist.
+        create_dir=settings.db_url == default_database_url(),
     )
 
 

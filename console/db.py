@@ -10,6 +10,7 @@ sqlite3 connection, because aiosqlite costs a thread round-trip per statement.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -40,10 +41,24 @@ class DatabaseError(Exception):
     """The database cannot be used; the message is one line for the user."""
 
 
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+
+
 def normalise_url(raw: str) -> URL:
-    """Parse a database URL and pick the async driver we use for its backend."""
+    """Parse a database URL and pick the async driver we use for its backend.
+
+    A plain file path (``crm.db``, ``/srv/cc/crm.sqlite``, ``./data/crm``) means that SQLite
+    file; anything else must be a URL (``sqlite:///PATH`` or ``postgresql://…``).
+    """
+    text = raw.strip()
+    if "://" not in text and text not in ("", ":memory:"):
+        if "/" in text or text.lower().endswith(_SQLITE_SUFFIXES):
+            return make_url("sqlite+aiosqlite://").set(database=str(Path(text).expanduser()))
+        raise DatabaseError(
+            f"bad database URL {raw!r}: use sqlite:///PATH for a file, or postgresql://…"
+        )
     try:
-        url = make_url(raw.strip())
+        url = make_url(text)
     except (ArgumentError, ValueError) as exc:
         raise DatabaseError(f"bad database URL {raw!r}: {exc}") from None
     backend = url.get_backend_name()
@@ -269,19 +284,34 @@ def explain_error(url: URL, exc: BaseException) -> str:
 
 
 def open_database(
-    raw_url: str, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000, echo: bool = False
+    raw_url: str,
+    *,
+    synchronous: str = "FULL",
+    busy_timeout_ms: int = 5000,
+    echo: bool = False,
+    create_dir: bool = True,
 ) -> Database:
-    """Build (but do not connect) a Database for the URL. Raises DatabaseError on a bad URL."""
+    """Build (but do not connect) a Database for the URL. Raises DatabaseError on a bad URL.
+
+    A new SQLite file is created readable by its owner only (0600: it holds customer data).
+    ``create_dir`` False refuses a file whose folder does not exist (a mistyped path must not
+    quietly become a new, empty CRM); the CLI creates only its default location.
+    """
     url = normalise_url(raw_url)
     if url.get_backend_name() == "sqlite":
         path = Path(url.database or "").expanduser()
         url = url.set(database=str(path))
+        if not path.parent.is_dir() and not create_dir:
+            raise DatabaseError(
+                f"{path.parent} does not exist: check the path (or create the folder first)"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise DatabaseError(f"cannot create directory {path.parent}: {exc.strerror}") from None
         if path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file")
+        _create_private(path)
     try:
         engine = create_async_engine(url, echo=echo, pool_pre_ping=False)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
@@ -292,6 +322,18 @@ def open_database(
     if url.get_backend_name() == "sqlite":
         _install_sqlite_hooks(engine.sync_engine, synchronous, busy_timeout_ms)
     return Database(url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
+
+
+def _create_private(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 if it does not exist (SQLite gives its -wal and
+    -shm files the database file's permissions)."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {path}: {exc.strerror}") from None
+    os.close(fd)
 
 
 def _install_sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:

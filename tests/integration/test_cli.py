@@ -37,7 +37,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
         (["seed", "--customers", "5", "--locale", "xx_XX"], "unsupported locale"),
         (["--db", "mysql://u@h/db", "db", "upgrade"], "unsupported database"),
         (["--db", "sqlite:///:memory:", "db", "upgrade"], "in-memory"),
-        (["--db", "sqlite:////proc/no/such/dir/x.db", "db", "upgrade"], "cannot create directory"),
+        (["--db", "sqlite:////proc/no/such/dir/x.db", "db", "upgrade"], "does not exist"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -221,3 +221,13 @@ async def test_the_demo_simulators_secret_is_never_on_its_command_line() -> None
         await client.close()
     finally:
         await sim.stop()
+
+
+def test_a_db_in_a_mistyped_folder_is_one_line_and_nothing_is_created(tmp_path: Path) -> None:
+    wrong = tmp_path / "nope" / "crm.db"
+    result = run("--db", str(wrong), "db", "current", tmp_path=tmp_path)
+    assert result.returncode == 1
+    assert "does not exist" in one_line_error(result)
+    assert not wrong.parent.exists()
+    ok = run("--db", str(tmp_path / "crm.db"), "db", "upgrade", tmp_path=tmp_path)
+    assert ok.returncode == 0, ok.stderr  # a plain path is a SQLite file

@@ -148,3 +148,22 @@ async def test_an_old_database_is_upgraded_keeping_its_data(db_path: Path) -> No
         "SELECT sql FROM sqlite_master WHERE name = 'uq_interactions_uniqueid_agent_id'"
     ).fetchone()
     assert unique is not None and unique[0].startswith("CREATE UNIQUE INDEX")
+
+
+async def test_a_plain_file_path_is_a_sqlite_database_created_private(tmp_path: Path) -> None:
+    path = tmp_path / "crm.db"
+    database = open_database(str(path))
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+    assert database.is_sqlite and path.is_file()
+    assert path.stat().st_mode & 0o777 == 0o600  # customer data: owner only
+    assert open_database(f"{tmp_path}/other").is_sqlite  # a path with a folder, no suffix
+
+
+def test_a_mistyped_folder_is_refused_not_made_into_a_new_crm(tmp_path: Path) -> None:
+    wrong = tmp_path / "dta" / "crm.db"
+    with pytest.raises(DatabaseError, match="does not exist"):
+        open_database(str(wrong), create_dir=False)
+    assert not wrong.parent.exists()  # nothing was created
