@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from console.cti.frames import Message
@@ -23,6 +24,15 @@ log = logging.getLogger(__name__)
 Fields = list[tuple[str, str]]
 #: A snapshot item as the engine returns it: (event name, fields without Event/ActionID).
 Item = tuple[str, list[tuple[str, str]]]
+
+
+def default_scenario_dirs() -> list[Path]:
+    """Where a trainer's own scenarios live by default: the callconsole user data folder's
+    ``scenarios`` (the console's library writes there); ``serve --scenario-dir`` adds more."""
+    import platformdirs
+
+    return [Path(platformdirs.user_data_dir("callconsole", appauthor=False)) / "scenarios"]
+
 
 PHONE_COMMANDS = ("answer", "hold", "unhold", "hangup", "busy", "ready", "notready")
 TRAINING_COMMANDS = ("start", "stop")
@@ -195,9 +205,19 @@ class EngineActions:
     to a refused action (the engine's ``SimError``); they become ``Response: Error``.
     """
 
-    def __init__(self, engine: EngineLike, engine_errors: tuple[type[Exception], ...]) -> None:
+    def __init__(
+        self,
+        engine: EngineLike,
+        engine_errors: tuple[type[Exception], ...],
+        *,
+        scenario_dirs: Sequence[Path] | None = None,
+    ) -> None:
         self._engine = engine
         self._errors = engine_errors
+        # SimTraining reads scenario files only from these folders (shipped names always):
+        # an AMI user must not learn what files exist on the simulator's host, or their keys.
+        dirs = default_scenario_dirs() if scenario_dirs is None else scenario_dirs
+        self._scenario_dirs = tuple(Path(d).expanduser().resolve() for d in dirs)
 
     def actions(self) -> Mapping[str, Action]:
         """Every action this backend serves, keyed by lower-case name."""
@@ -398,6 +418,21 @@ class EngineActions:
             )
         ]
 
+    def _check_scenario(self, scenario: str) -> None:
+        """A shipped scenario's name, or a .toml file inside the scenario folders; the same
+        refusal for everything else, whether it exists or not."""
+        path = Path(scenario)
+        if path.suffix == "" and path.parent == Path(".") and "\\" not in scenario:
+            return  # a shipped scenario's name
+        resolved = path.expanduser().resolve()
+        inside = any(resolved.is_relative_to(d) for d in self._scenario_dirs)
+        if path.suffix.lower() != ".toml" or not inside:
+            where = ", ".join(str(d) for d in self._scenario_dirs) or "none configured"
+            raise ActionError(
+                f"{scenario}: not an allowed scenario (use a shipped scenario's name or a .toml"
+                f" file in the simulator's scenario folders: {where})"
+            )
+
     def training(self, request: Message) -> list[Fields]:
         """SimTraining (simulator only): Command start|stop (default start), Interface; for
         start also Scenario, RunId and Lead (seconds before the first call, default 3)."""
@@ -415,5 +450,6 @@ class EngineActions:
             request, "Interface", "Scenario", message="Need 'Interface' and 'Scenario' parameters."
         )
         lead = _float_field(request, "Lead", 3.0)
+        self._check_scenario(scenario)
         calls = engine.training_start(interface, scenario, request.get("RunId"), lead)
         return [success(request, "Training started", ("Calls", str(calls)))]

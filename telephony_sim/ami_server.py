@@ -20,7 +20,8 @@ import hashlib
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from console.cti.frames import (
@@ -491,14 +492,18 @@ def engine_server(
     engine: PublishingEngine,
     engine_errors: tuple[type[Exception], ...],
     users: Mapping[str, str],
+    *,
+    scenario_dirs: Sequence[Path] | None = None,
     **options: Any,
 ) -> AmiServer:
     """An `AmiServer` serving ``engine``'s actions and publishing its events (not started).
 
-    ``engine_errors`` are the engine's refusals (its ``SimError``); ``options`` go to
+    ``engine_errors`` are the engine's refusals (its ``SimError``); ``scenario_dirs`` the
+    folders SimTraining may read scenario files from (None: the default); ``options`` go to
     `AmiServer` (host, port, recorder, max_client_buffer).
     """
-    server = AmiServer(EngineActions(engine, engine_errors).actions(), users, **options)
+    actions = EngineActions(engine, engine_errors, scenario_dirs=scenario_dirs).actions()
+    server = AmiServer(actions, users, **options)
     engine.add_listener(server.publish_event)
     return server
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from telephony_sim.ami_actions import default_scenario_dirs
 from telephony_sim.ami_server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -62,6 +63,7 @@ class ServeOptions:
     port: int
     users: dict[str, str]
     record: Path | None = None
+    scenario_dirs: tuple[Path, ...] = ()  # more folders SimTraining may read scenarios from
 
 
 # Arguments ---------------------------------------------------------------------------------
@@ -105,6 +107,14 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
         type=_port,
         default=DEFAULT_PORT,
         help=f"AMI port (default {DEFAULT_PORT}; 0 picks a free one and prints it)",
+    )
+    parser.add_argument(
+        "--scenario-dir",
+        type=Path,
+        action="append",
+        metavar="DIR",
+        help="a folder SimTraining may read scenario files from (repeatable; the callconsole "
+        "data folder's scenarios/ always)",
     )
     parser.add_argument("--user", help="AMI user name (needs --secret)")
     parser.add_argument("--secret", help="secret for --user")
@@ -244,6 +254,7 @@ async def serve_engine(
         host=options.host,
         port=options.port,
         recorder=recorder,
+        scenario_dirs=[*default_scenario_dirs(), *options.scenario_dirs],
     )
     try:
         await _listen(server, options.host)
@@ -352,7 +363,9 @@ async def _serve(args: argparse.Namespace) -> None:
         engine = _build_engine(world, args.seed, clock, queue_log, args.db)
         stop = asyncio.Event()
         _stop_on_signals(stop)
-        options = ServeOptions(args.host, args.port, users, args.record)
+        options = ServeOptions(
+            args.host, args.port, users, args.record, tuple(args.scenario_dir or ())
+        )
         await serve_engine(engine, (SimError,), options, stop, now=clock.now)
 
 

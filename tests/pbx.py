@@ -7,6 +7,7 @@ Asterisk's manager restarts or the network drops; a restart listens on the same 
 from __future__ import annotations
 
 import asyncio
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -51,7 +52,9 @@ class Pbx:
             clock=RealTimeClock(speed=speed),
             crm_db=crm_db,  # training runs read their customers' numbers from it
         )
-        actions = EngineActions(self.engine, (SimError,)).actions()
+        # Trainers' scenario files in these tests are written under the temp folder.
+        dirs = [Path(tempfile.gettempdir())]
+        actions = EngineActions(self.engine, (SimError,), scenario_dirs=dirs).actions()
         if not sim_phone:  # what a real Asterisk offers: no desk-phone action
             actions = {k: v for k, v in actions.items() if k != "simphone"}
         self.actions = actions

@@ -61,4 +61,4 @@ class ChoiceScreen(ModalScreen[T | None], Generic[T]):
 
 
 class QuitScreen(ChoiceScreen[bool]):
-    """"Quit callconsole?" while a call is live or a wrap-up unsaved: Stay or Quit anyway."""
+    """ "Quit callconsole?" while a call is live or a wrap-up unsaved: Stay or Quit anyway."""

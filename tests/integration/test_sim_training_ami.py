@@ -71,8 +71,8 @@ async def engine() -> Engine:
 
 
 @pytest.fixture
-async def server(engine: Engine) -> AsyncIterator[AmiServer]:
-    async with serving(engine, (SimError,)) as ami:
+async def server(engine: Engine, tmp_path: Path) -> AsyncIterator[AmiServer]:
+    async with serving(engine, (SimError,), scenario_dirs=[tmp_path]) as ami:
         yield ami
 
 
@@ -235,9 +235,19 @@ async def test_stop_ends_the_run_before_its_calls_and_only_once(
             [("Interface", TRAINEE), ("Scenario", "{broken}"), ("RunId", "r")],
             "{broken}:4: ",
         ),
+        # Outside the scenario folders: one refusal, whether the file exists or not, and
+        # nothing read (an AMI user must not probe the simulator host's files).
         (
             [("Interface", TRAINEE), ("Scenario", "/etc/hostname"), ("RunId", "r")],
-            "/etc/hostname: not a scenario (use a shipped scenario's name or a .toml file)",
+            "/etc/hostname: not an allowed scenario (use a shipped scenario's name",
+        ),
+        (
+            [("Interface", TRAINEE), ("Scenario", "/etc/no-such.toml"), ("RunId", "r")],
+            "/etc/no-such.toml: not an allowed scenario (use a shipped scenario's name",
+        ),
+        (
+            [("Interface", TRAINEE), ("Scenario", "{tmp}/../outside.toml"), ("RunId", "r")],
+            "{tmp}/../outside.toml: not an allowed scenario",
         ),
     ],
 )
@@ -251,7 +261,8 @@ async def test_refusals_get_one_clear_error_and_the_server_keeps_going(
 ) -> None:
     broken = tmp_path / "broken.toml"
     broken.write_text('name = "b"\n[[queues]]\nname = "q"\nstrategy = "roundrobin"\n', "utf-8")
-    paths = {"drill": drill, "broken": str(broken)}
+    paths = {"drill": drill, "broken": str(broken), "tmp": str(tmp_path)}
+    (tmp_path.parent / "outside.toml").write_text('name = "secret-looking"\n', "utf-8")
     filled = [(k, v.format(**paths)) for k, v in fields]
     response = await client.action(("Action", "SimTraining"), ("ActionID", "bad"), *filled)
     assert response.pairs[:2] == (("Response", "Error"), ("ActionID", "bad"))
