@@ -258,12 +258,27 @@ class CallConsoleApp(App[None]):
     async def _after_connect(self, runtime: ConsoleRuntime) -> None:
         # After every (re)connect: a restarted PBX has forgotten its members.
         joined: list[str] = []
+        screen = self.agent_screen
+        # Supervisors and trainers join no queue until they ask (F6); after a reconnect, whoever
+        # had joined joins again (a restarted PBX has forgotten its members).
+        takes_calls = (
+            runtime.takes_calls
+            or bool(self.joined_queues)
+            or (screen is not None and screen.taking_calls)
+        )
         try:
-            joined = await runtime.log_in_to_queues()
+            if takes_calls:
+                joined = await runtime.log_in_to_queues()
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not log in to the queues: {exc}", severity="error", markup=False)
         else:
-            if not joined:
+            if not takes_calls:
+                if not self._restored:
+                    self.notify(
+                        "You are in no queue: calls will not ring here. F6 to take calls.",
+                        markup=False,
+                    )
+            elif not joined:
                 self.notify(
                     "None of your queues exist on this PBX: no calls will ring here.",
                     severity="warning",
@@ -273,7 +288,7 @@ class CallConsoleApp(App[None]):
         if self.agent_screen is not None and not self._restored:
             self._restored = True
             await self.agent_screen.offer_unfinished()
-            if runtime.start_ready:
+            if runtime.start_ready and takes_calls:
                 await runtime.set_ready(True)
 
     def summary(self) -> str:

@@ -311,6 +311,12 @@ class ConsoleRuntime:
         return AgentPresence(self.db, clock=self.clock)
 
     @property
+    def takes_calls(self) -> bool:
+        """Whether logging in joins the agent's queues: agents do; supervisors and trainers
+        (who mostly watch) join only when they ask to (F6)."""
+        return self.agent is None or not (self.agent.is_supervisor or self.agent.is_trainer)
+
+    @property
     def agent_names(self) -> tuple[str, ...]:
         """Every name the PBX knows this agent by: the configured ones, and what the CTI
         link learnt from the PBX's member frames (a Local member's interface and device)."""

@@ -91,6 +91,7 @@ class AgentScreen(PromptRepaint):
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
         self.missed = 0  # of them, rang out unanswered on this agent's phone
+        self.taking_calls = False  # a supervisor or trainer asked to take calls (F6)
         self.training_run = ""  # a trainer's run playing on this phone now
         self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
 
@@ -623,6 +624,13 @@ class AgentScreen(PromptRepaint):
 
     async def action_toggle_ready(self) -> None:
         if not self._ready:
+            if not self._memberships:  # a supervisor or trainer in no queue: join them first
+                self.taking_calls = True
+                try:
+                    await self.runtime.log_in_to_queues()
+                except Exception as exc:  # one clear line; the console keeps running
+                    self.notify(f"could not join the queues: {exc}", severity="error", markup=False)
+                    return
             await self._set_ready(True, "")
             return
         self.app.push_screen(NotReadyScreen(), callback=self._not_ready)

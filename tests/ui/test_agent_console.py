@@ -696,3 +696,36 @@ async def test_quitting_during_a_call_asks_first(crm: Database) -> None:
             assert app.is_running
             await pilot.press("down", "enter")  # "Quit anyway"
             await until(lambda: not app.is_running)
+
+
+async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Database) -> None:
+    """Supervisors and trainers mostly watch: logging in joins no queue, so no call rings them;
+    F6 joins their queues and makes them available."""
+    from console.models.enums import Role
+    from console.services.agents import AgentIdentity
+
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.agent = AgentIdentity(
+            id=1,
+            login="super",
+            display_name="Sam Supervisor",
+            role=Role.SUPERVISOR,
+            team="",
+            extension="1001",
+            interface=AGENT,
+            member_name="Demo Agent",
+            skills=(),
+        )
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(
+                lambda: any("You are in no queue" in str(n.message) for n in app._notifications)
+            )
+            assert app.joined_queues == ()
+            assert not pbx.engine.acd.queues["support"].members  # nothing rings here
+            await pilot.press("f6")
+            await until(lambda: screen.bar_model.agent_state == "Available")
+            assert AGENT in pbx.engine.acd.queues["support"].members
