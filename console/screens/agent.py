@@ -220,7 +220,8 @@ class AgentScreen(PromptRepaint):
             self.query_one("#followups-label", Label).update(
                 f"Follow-ups ({len(followups)})", layout=False
             )
-            if pop is not None and call is not None and call.phase == "ringing":
+            if pop is None or (call is not None and call.phase == "ringing"):
+                # Idle again, or a new call: the last caller's words go.
                 transcript = self.query_one(TranscriptLog)
                 if transcript.lines:  # clearing resizes the log: only when there is something
                     transcript.clear()
@@ -228,6 +229,19 @@ class AgentScreen(PromptRepaint):
     def _bar(self, **changes: object) -> None:
         self.bar_model = self.bar_model.with_(**changes)
         self.query_one(CallBar).set_model(self.bar_model)
+        self.query_one(ProfileCard).set_idle(self._idle_text())
+
+    def _idle_text(self) -> str:
+        """The idle line says why no call comes, when one cannot."""
+        model = self.bar_model
+        if model.link != "connected":
+            return "No call. The PBX link is down: calls cannot reach you until it is back."
+        if not self._memberships:
+            return "No call. You are in no queue: F6 to take calls."
+        if not self._ready:
+            state = model.agent_state.removeprefix("Not ready: ")
+            return f"No call. You are Not ready ({state}): F6 when you are back."
+        return "No call. Waiting for the next one…"
 
     def _agent_state(self, event: AgentStateChanged) -> None:
         """The agent's state over all their queues: one queue left (a supervisor's QueueRemove,

@@ -67,14 +67,22 @@ class ProfileCard(Static):
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(Content("No call. Waiting for the next one…"), id=id, markup=False)
+        self.idle_text = "No call. Waiting for the next one…"
+        super().__init__(Content(self.idle_text), id=id, markup=False)
         self.pop: ScreenPop | None = None
 
+    def set_idle(self, text: str) -> None:
+        """What the card says with no call (the agent's real state: ready, not ready…)."""
+        if text != self.idle_text:
+            self.idle_text = text
+            if self.pop is None:
+                self.update(Content(text), layout=False)
+
     def show_pop(self, pop: ScreenPop | None) -> None:
-        """Render `pop` (None clears the card)."""
+        """Render `pop` (None clears the card to its idle line)."""
         self.pop = pop
         if pop is None:
-            self.update(Content("No call. Waiting for the next one…"), layout=False)
+            self.update(Content(self.idle_text), layout=False)
             return
         lines = [caller_line(pop.caller)]
         if pop.profile is not None:

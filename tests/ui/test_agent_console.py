@@ -726,6 +726,12 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
             )
             assert app.joined_queues == ()
             assert not pbx.engine.acd.queues["support"].members  # nothing rings here
+            card = screen.query_one(ProfileCard)
+            await until(lambda: "You are in no queue: F6 to take calls" in str(card.render()))
             await pilot.press("f6")
             await until(lambda: screen.bar_model.agent_state == "Available")
             assert AGENT in pbx.engine.acd.queues["support"].members
+            await until(lambda: "Waiting for the next one" in str(card.render()))
+            # The idle line says the real state: not ready, with the reason.
+            await app.runtime.set_ready(False, reason="lunch")
+            await until(lambda: "You are Not ready (Lunch): F6" in str(card.render()))
