@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.dom import DOMNode
+from textual.screen import Screen
 
 from console.cti.ami import AmiAuthError
 from console.cti.protocol import (
@@ -65,6 +68,9 @@ class CallConsoleApp(App[None]):
         Binding("f5", "call('hangup')", "Hang up", priority=True),
         Binding("f6", "call('toggle_ready')", "Ready/Not", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
+        # Textual's own keys panel: every key of the screen in front, with what it does.
+        Binding("f1", "toggle_keys", "Keys", priority=True),
+        Binding("question_mark", "toggle_keys", "Keys", show=False),
     ]
 
     def __init__(
@@ -312,6 +318,33 @@ class CallConsoleApp(App[None]):
         if screen is None or self.screen is screen:
             return False
         return screen.check_action(str(parameters[0]), ())
+
+    def action_toggle_keys(self) -> None:
+        """F1 / ?: show or hide the keys of the screen in front (Textual's help panel)."""
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The command palette offers every action of the screen in front, by its name
+        (typing "trans" finds Transfer), besides Textual's own commands."""
+        yield from super().get_system_commands(screen)
+        seen: set[str] = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not active.enabled or not binding.description or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            keys = binding.key_display or key
+            yield SystemCommand(
+                binding.description,
+                f"{keys}: {binding.tooltip or binding.description}",
+                partial(self._run_bound, binding.action, active.node),
+            )
+
+    async def _run_bound(self, action: str, node: DOMNode) -> None:
+        await self.run_action(action, node)
 
     async def action_quit(self) -> None:
         """Quit; with a ringing or live call, or a wrap-up not saved yet, ask first."""

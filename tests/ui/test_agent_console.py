@@ -735,3 +735,27 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
             # The idle line says the real state: not ready, with the reason.
             await app.runtime.set_ready(False, reason="lunch")
             await until(lambda: "You are Not ready (Lunch): F6" in str(card.render()))
+
+
+async def test_f1_shows_the_keys_and_the_palette_finds_every_screen_action(crm: Database) -> None:
+    """F1 opens Textual's keys panel for the screen in front; the command palette offers the
+    screen's actions by name: typing "trans" finds Transfer (F4)."""
+    from textual.command import CommandPalette
+
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: app.screen is screen)
+            await pilot.press("f1")
+            await until(lambda: bool(screen.query("HelpPanel")))
+            await pilot.press("f1")
+            await until(lambda: not screen.query("HelpPanel"))
+            titles = [c.title for c in app.get_system_commands(screen)]
+            assert {"Transfer", "Answer", "Hang up", "Worklist"} <= set(titles)
+            await pilot.press("ctrl+p")
+            await until(lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*"trans")
+            results = app.screen.query_one(OptionList)
+            await until(lambda: any("Transfer" in str(o.prompt) for o in results.options))
