@@ -208,7 +208,9 @@ class AgentScreen(PromptRepaint):
         if card.pop is not pop:
             card.show_pop(pop)
             now = self.runtime.clock()
-            self.query_one(HistoryTable).show(pop.history if pop else (), now)
+            self.query_one(HistoryTable).show(
+                pop.history if pop else (), now, self._disposition_label
+            )
             tickets = pop.open_tickets if pop else ()
             followups = pop.followups if pop else ()
             self.query_one(TicketTable).show(tickets)
@@ -225,6 +227,11 @@ class AgentScreen(PromptRepaint):
                 transcript = self.query_one(TranscriptLog)
                 if transcript.lines:  # clearing resizes the log: only when there is something
                     transcript.clear()
+
+    def _disposition_label(self, code: str) -> str:
+        """A disposition as people read it ("Callback scheduled"), not its code."""
+        found = self.runtime.interactions.catalog.get(code)
+        return found.label if found is not None else code
 
     def _bar(self, **changes: object) -> None:
         self.bar_model = self.bar_model.with_(**changes)

@@ -11,7 +11,7 @@ text is literal: `Content` built from plain strings, never markup.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from rich.cells import set_cell_size
@@ -84,8 +84,13 @@ class HistoryTable(ColumnList):
     COLUMNS = (("When", 10), ("Ch", 5), ("Agent", 14), ("Outcome", 14), ("Note", 0))
     EMPTY = "no earlier contact"
 
-    def show(self, history: tuple[InteractionSummary, ...], now: datetime | None = None) -> None:
-        """Replace the rows with `history`."""
+    def show(
+        self,
+        history: tuple[InteractionSummary, ...],
+        now: datetime | None = None,
+        label: Callable[[str], str] = str,
+    ) -> None:
+        """Replace the rows with `history`; ``label`` names a disposition code for people."""
         now = now or datetime.now(UTC)
         self.set_rows(
             [
@@ -93,7 +98,7 @@ class HistoryTable(ColumnList):
                     (when(item.offered_at, now), ""),
                     (item.channel[:5], ""),
                     (item.agent_name or "–", ""),
-                    (item.disposition or item.status, ""),
+                    (label(item.disposition) if item.disposition else item.status, ""),
                     (item.note_excerpt, "$text-muted"),
                 ]
                 for item in history
