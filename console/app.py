@@ -369,9 +369,24 @@ class CallConsoleApp(App[None]):
             self.exit()
 
     async def action_call(self, action: str) -> None:
-        """Run the agent screen's call action (answer, hold, …) over whatever is on top."""
-        if self.agent_screen is not None:
-            await self.agent_screen.run_action(action)
+        """Run the agent screen's call action (answer, hold, …) over whatever is on top; an
+        answer from another screen brings the agent screen (and the caller's pop) to front."""
+        screen = self.agent_screen
+        if screen is None:
+            return
+        ringing = screen.desk.state.phase == "ringing"
+        await screen.run_action(action)
+        # A call that rang while the agent was elsewhere: its pop comes to front. A dialog the
+        # agent opened for the ringing call itself (the picker) stays.
+        if action == "answer" and ringing and screen.rang_elsewhere and self.screen is not screen:
+            self.clear_notifications()  # the ring banner
+            # Back to the caller's pop; an open wrap-up stays (it is another call's record).
+            while (
+                self.screen is not screen
+                and len(self.screen_stack) > 1
+                and type(self.screen).__name__ != "WrapUpScreen"
+            ):
+                self.pop_screen()
 
     def forward(self, event: CtiEvent) -> None:
         if isinstance(event, CallOffered) and isinstance(self.screen, CallbackOfferScreen):

@@ -493,6 +493,7 @@ async def _console(
         trainee_hint=trainee_hint,
         agent_interface=settings.agent_interface.strip(),
         missed_call_not_ready=settings.missed_call_not_ready,
+        ring_bell=settings.ring_bell,
         agent_state_interface=settings.agent_state_interface.strip(),
     )
     runtime = None

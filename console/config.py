@@ -64,6 +64,9 @@ class Settings(BaseSettings):
         description="this seat's phone device where it differs from the member interface "
         "(e.g. PJSIP/1001 for a Local/… member); empty: the agent record's",
     )
+    ring_bell: bool = Field(
+        default=True, description="ring the terminal bell when a call rings on another screen"
+    )
     missed_call_not_ready: bool = Field(
         default=True,
         description="after a call rings out unanswered on the agent's phone, make them not "

@@ -150,6 +150,7 @@ class ConsoleContext:
     agent_interface: str = ""
     agent_state_interface: str = ""
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
+    ring_bell: bool = True  # the terminal bell with a ring on another screen
 
     @property
     def agents(self) -> AgentDirectory:
@@ -219,6 +220,7 @@ class ConsoleContext:
             # A trainer's run goes on by itself: a missed scripted call is scored, not paused.
             missed_call_not_ready=self.missed_call_not_ready
             and self.session_kind is SessionKind.LIVE,
+            ring_bell=self.ring_bell,
         )
 
 
@@ -250,6 +252,7 @@ class ConsoleRuntime:
     export_dir: Path | None = None  # score cards and scenarios written by the console
     trainee_hint: str = ""  # shown to a trainer while no trainee is online
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
+    ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
 
     @property
     def training(self) -> TrainingService:

@@ -92,6 +92,7 @@ class AgentScreen(PromptRepaint):
         self.offered = 0  # calls offered to this agent since the console started
         self.missed = 0  # of them, rang out unanswered on this agent's phone
         self.taking_calls = False  # a supervisor or trainer asked to take calls (F6)
+        self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
         self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
 
@@ -131,6 +132,9 @@ class AgentScreen(PromptRepaint):
         if isinstance(event, CallOffered) and mine:
             self.offered += 1
             self.show(await desk.offer(event))  # the pop, before anything is written
+            self.rang_elsewhere = self.app.screen is not self
+            if self.rang_elsewhere:
+                self._ring_elsewhere()  # the agent is on another screen: say so there
             self._record("pop_shown", pop=desk.state.pop)  # buffered: costs microseconds
             self._search_if_no_number()
             self.show(await desk.log_offer())
@@ -169,6 +173,29 @@ class AgentScreen(PromptRepaint):
                 link_since=event.since,
                 phone_control=self.sim_phone,
             )
+
+    def _ring_elsewhere(self) -> None:
+        """A ring while another screen (worklist, customer, wallboard, a dialog) is in front:
+        a banner there with the caller, tier, queue, wait and the answer key, and the bell."""
+        call, pop = self.desk.state.call, self.desk.state.pop
+        if call is None:
+            return
+        profile = pop.profile if pop is not None else None
+        who = profile.display_name if profile is not None else call.caller_name
+        if not who or who == "<unknown>":
+            who = call.caller_id
+        tier = f" · {profile.tier.upper()}" if profile is not None and profile.tier else ""
+        queue = f" · {call.queue}" if call.queue else ""
+        waited = f" · waited {int(call.waited)}s" if call.waited is not None else ""
+        self.app.notify(
+            f"{who}{tier}{queue}{waited} — F2 answer, F5 reject",
+            title="☎ Incoming call" if call.direction == "inbound" else "☎ Callback dialling",
+            severity="warning",
+            timeout=30,
+            markup=False,
+        )
+        if self.runtime.ring_bell:
+            self.app.bell()
 
     async def _missed(self, call: DeskCall | None) -> None:
         """A call rang out here: count it and, as app_queue's autopause does, make the agent

@@ -759,3 +759,37 @@ async def test_f1_shows_the_keys_and_the_palette_finds_every_screen_action(crm: 
             await pilot.press(*"trans")
             results = app.screen.query_one(OptionList)
             await until(lambda: any("Transfer" in str(o.prompt) for o in results.options))
+
+
+async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
+    crm: Database,
+) -> None:
+    """A call that rings while the worklist is in front: a banner there (caller, tier, queue,
+    wait, the answer key) and the bell; F2 answers it and brings the caller's pop to front."""
+    from console.screens.worklist import WorklistScreen
+
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        bells: list[int] = []
+        app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.bar_model.agent_state != "Not ready")
+            if not screen.bar_model.agent_ready:
+                await pilot.press("f6")
+                await until(lambda: screen.bar_model.agent_ready)
+            await pilot.press("w")
+            await until(lambda: isinstance(app.screen, WorklistScreen))
+            pbx.ring(number, "Caller")
+            await until(lambda: any("F2 answer" in str(n.message) for n in app._notifications))
+            (banner,) = [n for n in app._notifications if "F2 answer" in str(n.message)]
+            assert banner.title == "☎ Incoming call" and "support" in str(banner.message)
+            assert bells
+            assert isinstance(app.screen, WorklistScreen)  # nothing was taken from the agent
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await until(lambda: app.screen is screen)  # the caller's pop, in front
