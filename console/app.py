@@ -362,7 +362,7 @@ class CallConsoleApp(App[None]):
             ("quit", Content("Quit anyway"), True),
         ]
         title = Content.assemble((what, "bold"), " Quit callconsole?")
-        self.push_screen(QuitScreen(title, options), callback=self._quit_chosen)
+        self.push_screen(QuitScreen(title, options, width=72), callback=self._quit_chosen)
 
     def _quit_chosen(self, quit_anyway: bool | None) -> None:
         if quit_anyway:
