@@ -64,16 +64,17 @@ class AgentScreen(PromptRepaint):
     CSS_PATH = "agent.tcss"
     BINDINGS = [
         # The App repeats F2–F6 for when a dialog is on top (see CallConsoleApp.BINDINGS).
+        # Footer order is importance order: an 80-column footer keeps the first ones.
         Binding("f2", "answer", "Answer"),
+        Binding("f5", "hangup", "Hang up"),
+        Binding("w", "worklist", "Worklist"),
+        Binding("slash", "search", "Find"),
         Binding("f3", "hold", "Hold"),
         Binding("f4", "transfer", "Transfer"),
-        Binding("f5", "hangup", "Hang up"),
         Binding("f6", "toggle_ready", "Ready/Not"),
         Binding("p", "pick", "Pick"),
-        Binding("slash", "search", "Find"),
         Binding("n", "new_customer", "New"),
         Binding("a", "attach_number", "Attach"),
-        Binding("w", "worklist", "Worklist"),
         Binding("t", "team", "Team"),  # supervisors only (check_action)
         Binding("b", "wallboard", "Wallboard"),  # supervisors only
         Binding("g", "agent_grid", "Agents"),  # supervisors only
