@@ -152,8 +152,9 @@ class WrapUpScreen(ModalScreen[bool]):
                 )
             yield Label("", id="wrap-error")
             with Horizontal(id="wrap-buttons"):
-                yield Button("Save (ctrl+s)", variant="primary", id="save")
-                yield Button("Extend (ctrl+e)", id="extend")
+                # Compact (one row): an 80x24 terminal keeps them on screen.
+                yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
+                yield Button("Extend (ctrl+e)", id="extend", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:

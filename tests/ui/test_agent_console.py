@@ -793,3 +793,27 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
             await until(lambda: app.screen is screen)  # the caller's pop, in front
+
+
+async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database) -> None:
+    """On an 80x24 terminal the wrap-up's Save and Extend are on screen, not cut off."""
+    from textual.widgets import Button
+
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(80, 24)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f5")
+            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await pilot.pause()
+            region = app.screen.region
+            for button_id in ("#save", "#extend"):
+                button = app.screen.query_one(button_id, Button)
+                await until(lambda b=button: b.region.height > 0)
+                assert region.contains_region(button.region), (button_id, button.region, region)
