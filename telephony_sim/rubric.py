@@ -117,7 +117,8 @@ def describe_criterion(c: Criterion) -> str:
     if c.kind == "wrapup_at_most":
         return f"Wrap-up done within {c.seconds:g} s"
     if c.kind == "note_keywords":
-        return f"Notes mention {'any' if c.any_keyword else 'all'} of: {', '.join(c.keywords)}"
+        shown = ", ".join(k.replace("|", " or ") for k in c.keywords)
+        return f"Notes mention {'any' if c.any_keyword else 'all'} of: {shown}"
     if c.kind == "transferred_to":
         return f"Transferred to {c.targets[0]}"
     return "Caller did not hang up before being answered"
@@ -195,16 +196,30 @@ def _criterion_params(
             raise r.fail((*path, "seconds"), f"seconds must be a finite duration {floor}")
         return {"seconds": seconds}
     if kind == "note_keywords":
+        # Each keyword is a word, or a list of phrasings any of which counts
+        # (["twice", "double charged"]); kept as one "twice|double charged" entry.
         words = c["keywords"]
-        if (
-            not isinstance(words, list)
-            or not words
-            or not all(
-                isinstance(w, str) and w.strip() and len(w) <= 60 and w.isprintable() for w in words
+        entries = (
+            [w if isinstance(w, list) else [w] for w in words] if isinstance(words, list) else []
+        )
+        if not entries or not all(
+            alts
+            and all(
+                isinstance(w, str)
+                and w.strip()
+                and len(w) <= 60
+                and w.isprintable()
+                and "|" not in w
+                for w in alts
             )
+            for alts in entries
         ):
-            raise r.fail((*path, "keywords"), "keywords must be a non-empty list of words")
-        return {"keywords": tuple(words), "any_keyword": r.boolean(c, "any", path, False)}
+            raise r.fail(
+                (*path, "keywords"),
+                "keywords must be a non-empty list of words (or lists of phrasings)",
+            )
+        joined = tuple("|".join(w.strip() for w in alts) for alts in entries)
+        return {"keywords": joined, "any_keyword": r.boolean(c, "any", path, False)}
     if kind == "transferred_to":
         return {"targets": _transfer_targets(r, c, path, queues)}
     return {}

@@ -376,8 +376,12 @@ def _note_keywords(c: Criterion, call: TraineeCall, clock: Clock) -> Verdict:
     if not call.notes.strip():
         return False, "no notes written", call.wrapped_at
     notes = call.notes.casefold()
-    found = [k for k in c.keywords if k.casefold() in notes]
-    missing = [k for k in c.keywords if k.casefold() not in notes]
+
+    def said(keyword: str) -> bool:  # "twice|double charged": any phrasing counts
+        return any(alt.strip().casefold() in notes for alt in keyword.split("|"))
+
+    found = [k.replace("|", " or ") for k in c.keywords if said(k)]
+    missing = [k.replace("|", " or ") for k in c.keywords if not said(k)]
     passed = bool(found) if c.any_keyword else not missing
     when = f" saved at {clock(call.wrapped_at)}" if call.wrapped_at else ""
     evidence = f"notes{when} mention {_words(found) or 'none of the keywords'}"

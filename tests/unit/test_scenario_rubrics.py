@@ -249,3 +249,14 @@ def test_bad_difficulty_lonely_rubric_and_duplicate_calls_are_located(
         parse_scenario(text, "s.toml")
     assert str(info.value).startswith(f"s.toml:{line}:"), str(info.value)
     assert message in str(info.value)
+
+
+def test_a_notes_keyword_may_list_phrasings() -> None:
+    """["twice", "double charged"] is one keyword any of whose phrasings counts."""
+    from telephony_sim.scenarios import load_scenario
+
+    scenario = load_scenario("platinum_billing_dispute")
+    assert scenario.rubric is not None
+    (notes,) = [c for c in scenario.rubric.criteria if c.kind == "note_keywords"]
+    assert notes.keywords[0].split("|")[:2] == ["twice", "double charged"]
+    assert notes.keywords[1] == "refund"

@@ -149,6 +149,12 @@ CASES: list[tuple[str, Criterion, dict[str, Any], bool, str]] = [
      {"notes": "customer upset"}, False, "mention none of the keywords"),
     ("notes-empty", crit("note_keywords", keywords=("x",)), {"notes": "  "}, False,
      "no notes written"),
+    # A keyword may be several phrasings (the rubric's ["twice", "double charged"]).
+    ("notes-phrasing", crit("note_keywords", keywords=("twice|double charged", "refund")),
+     {"notes": "Customer was double charged; refund today"}, True,
+     'mention "twice or double charged", "refund"'),
+    ("notes-no-phrasing", crit("note_keywords", keywords=("twice|double charged", "refund")),
+     {"notes": "charged once; refund"}, False, 'missing "twice or double charged"'),
     ("transfer-ext", crit("transferred_to", targets=("tier2", "610")),
      {"transferred_to": "610", "transferred_at": at(90)}, True, "transferred to 610 at 10:01:30"),
     ("transfer-name", crit("transferred_to", targets=("tier2", "610")),
