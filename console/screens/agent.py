@@ -230,6 +230,7 @@ class AgentScreen(PromptRepaint):
             queue=call.queue if call else "",
             waited=call.waited if call else None,
             wrap_limit=self.runtime.wrap_limit_seconds,
+            direction=call.direction if call else "inbound",
         )
         pop = state.pop
         card = self.query_one(ProfileCard)

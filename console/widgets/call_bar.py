@@ -37,6 +37,7 @@ class CallBarModel:
     link_detail: str = ""
     link_since: datetime | None = None
     phone_control: bool = True  # False: the PBX has no desk-phone actions; use the phone
+    direction: str = "inbound"  # "outbound": a callback the agent is dialling
 
     def with_(self, **changes: object) -> CallBarModel:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -72,6 +73,11 @@ class CallBar(Static):
 def render_bar(model: CallBarModel, now: datetime) -> Content:
     """The bar's content at `now` (pure, for tests)."""
     label, style = PHASES.get(model.phase, (model.phase, ""))
+    if model.direction == "outbound" and model.phase != "idle":
+        # A callback the agent places must never be mistaken for a caller ringing in.
+        label = {"ringing": "DIALLING ↗ callback"}.get(model.phase, f"↗ Callback · {label}")
+        if model.phase == "ringing":
+            style = "bold reverse $text-accent"
     parts: list[Content | tuple[str, str] | str] = [(f" {label} ", style)]
     if model.phase_since and model.phase != "idle":
         elapsed = (now - model.phase_since).total_seconds()
