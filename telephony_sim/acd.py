@@ -177,6 +177,7 @@ class Caller:
         "agent_chan",
         "chan",
         "connected_at",
+        "consult_of",
         "device",
         "first_joined",
         "gen",
@@ -230,6 +231,8 @@ class Caller:
         # After an attended transfer: the other end of the Local chain (the consult call's
         # caller, and back); either end hanging up hangs up the other.
         self.linked: Caller | None = None
+        # The consult call of an attended transfer in progress: the transferer's phone.
+        self.consult_of: Device | None = None
 
 
 class Queue:

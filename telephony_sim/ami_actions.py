@@ -82,6 +82,8 @@ class BlindTransferring(Protocol):
 
     def blind_transfer(self, channel: str, exten: str, context: str) -> None: ...
     def atxfer(self, channel: str, exten: str, context: str) -> None: ...
+    def cancel_atxfer(self, channel: str) -> None: ...
+    def play_dtmf(self, channel: str, digits: str, *, receive: bool = False) -> None: ...
 
 
 @runtime_checkable
@@ -238,6 +240,8 @@ class EngineActions:
             synopsis = "Blind transfer channel(s) to the given destination"
             table.append(Action("BlindTransfer", synopsis, self.blind_transfer))
             table.append(Action("Atxfer", "Attended transfer.", self.atxfer))
+            table.append(Action("CancelAtxfer", "Cancel an attended transfer.", self.cancel))
+            table.append(Action("PlayDTMF", "Play DTMF signal on a specific channel.", self.dtmf))
         if isinstance(self._engine, OutboundScripting):
             synopsis = "Simulator only: choose what a dialled customer does."
             table.append(Action("SimOutbound", synopsis, self.outbound))
@@ -376,6 +380,25 @@ class EngineActions:
         assert isinstance(self._engine, BlindTransferring)
         self._engine.atxfer(channel, exten, request.get("Context").strip())
         return [success(request, "Atxfer successfully queued")]
+
+    def cancel(self, request: Message) -> list[Fields]:
+        """CancelAtxfer: Channel (the transferer) required; queues the abort feature."""
+        (channel,) = require(request, "Channel", message="No channel specified")
+        assert isinstance(self._engine, BlindTransferring)
+        self._engine.cancel_atxfer(channel)
+        return [success(request, "CancelAtxfer successfully queued")]
+
+    def dtmf(self, request: Message) -> list[Fields]:
+        """PlayDTMF (apps/app_senddtmf.c manager_play_dtmf()): Channel and one Digit required;
+        ``Receive: yes`` makes the channel read it as if its phone sent it."""
+        (channel,) = require(request, "Channel", message="Channel not specified")
+        digit = request.get("Digit").strip()
+        if not digit:
+            return [error(request, "No digit specified")]
+        assert isinstance(self._engine, BlindTransferring)
+        receive = is_true(request.get("Receive"))
+        self._engine.play_dtmf(channel, digit[0], receive=receive)
+        return [success(request, "DTMF successfully queued")]
 
     def hangup(self, request: Message) -> list[Fields]:
         """Hangup: Channel required; Cause defaults to 16 (normal clearing)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from telephony_sim import consult
 from telephony_sim.acd import (
     CONNECTED,
     DEV_INUSE,
@@ -364,7 +365,7 @@ class Acd(AcdBase):
                 ("Interface", dev.interface),
                 ("HoldTime", str(int(wait))),
                 ("TalkTime", str(int(total))),
-                ("Reason", "transfer" if reason == "attended" else reason),
+                ("Reason", {"attended": "transfer", "conference": "agent"}.get(reason, reason)),
             ]
 
         def agent_complete() -> None:
@@ -396,7 +397,8 @@ class Acd(AcdBase):
             pbx.device_state(dev.phone, "NOT_INUSE")
             pbx.unbridge(cchan)
             pbx.hangup(cchan)
-        elif reason == "attended":  # consult.complete(): the caller stays, on the Local chain
+        elif reason in ("attended", "conference"):
+            # consult.complete() / leave(): the caller stays, on the Local chain
             agent_complete()
             hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
         else:
@@ -405,7 +407,11 @@ class Acd(AcdBase):
             pbx.unbridge(cchan)
             hang_up_legs(pbx, dev, NORMAL_CLEARING, ringing=False)
         if self.qlog is not None:
-            event = {"caller": "COMPLETECALLER", "agent": "COMPLETEAGENT"}.get(reason)
+            event = {
+                "caller": "COMPLETECALLER",
+                "agent": "COMPLETEAGENT",
+                "conference": "COMPLETEAGENT",
+            }.get(reason)
             if reason == "attended":  # log_attended_transfer(): BRIDGE|<bridge>|hold|talk|pos
                 data: tuple[object, ...] = ("BRIDGE", cchan.bridge_id, int(wait), int(total))
                 data += (caller.orig_position,)
@@ -441,8 +447,12 @@ class Acd(AcdBase):
         else:
             self.device_free(dev)
         self._release(caller)
-        if caller.linked is not None and reason != "attended":
+        if caller.linked is not None and reason not in ("attended", "conference"):
             hang_up_linked(self, caller)  # the consult's caller: its Local chain unwinds
+        if caller.consult_of is not None:
+            consult.target_gone(self, caller)  # a consult call's target hung up
+        if dev.consult is not None:
+            consult.caller_gone(self, dev)  # the caller hung up during a consult
 
     def _wrap_end(self, dev: Device, gen: int) -> None:
         if dev.wrap_gen != gen or dev.wrap_pending is None:

@@ -25,7 +25,7 @@ from telephony_sim.bots import Bot
 from telephony_sim.callflow import Acd
 from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
-from telephony_sim.pbx import RING, UP, Fields, Listener, Pbx, SimError
+from telephony_sim.pbx import RING, UP, Channel, Fields, Listener, Pbx, SimError
 from telephony_sim.queue_log import QueueLog
 from telephony_sim.scenarios import AgentSpec, QueueSpec, Scenario, ScriptedCall, TranscriptLine
 from telephony_sim.stats import queue_figures, queue_report
@@ -85,6 +85,7 @@ class Engine:
         self.queue_pause = self.acd.queue_pause
         self.customer_numbers = dict(customer_numbers or {})
         self.crm_db = crm_db  # read (read-only) when a training run names customers
+        self._dtmf: dict[str, str] = {}  # digits received per channel (feature codes)
         self.training = Training(self)
         self.acd.on_release = self.training.on_release
         self.dialer = Dialer(
@@ -327,10 +328,41 @@ class Engine:
             raise SimError("Extension does not exist.")
         consult.start(self.acd, dev, target, exten, context or "from-internal")
 
+    def cancel_atxfer(self, channel: str) -> None:
+        """CancelAtxfer (main/manager.c action_cancel_atxfer): queue the abort feature's DTMF
+        on the transferer ``channel``; a consult in progress goes back to the caller."""
+        self.play_dtmf(channel, "*1", receive=True)
+
+    def play_dtmf(self, channel: str, digits: str, *, receive: bool = False) -> None:
+        """PlayDTMF: with ``receive`` the digits are read as if the phone sent them, so the
+        bridge's DTMF features see them (``*1`` abort, ``*2`` complete, ``*3`` three-way
+        during a consult); without it they go out to the far end (no effect here)."""
+        chan = self.pbx.channels.get(channel)
+        if chan is None:
+            raise SimError("Channel not found")
+        dev = self._device_of(chan)
+        if not receive or dev is None or dev.consult is None:
+            return
+        buffer = self._dtmf.get(chan.name, "") + digits
+        self._dtmf[chan.name] = buffer[-2:]
+        if consult.feature(self.acd, dev, buffer[-2:]):
+            self._dtmf.pop(chan.name, None)
+
+    def _device_of(self, chan: Channel) -> Device | None:
+        """The phone whose own leg ``chan`` is (the transferer of a consult)."""
+        for dev in self.acd.devices.values():
+            if chan is dev.phone_chan or chan is dev.chan:
+                return dev
+        return None
+
     def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang up a channel, ending whatever call it belongs to."""
         chan = self.pbx.find(channel)
         owner = chan.owner
+        dev = self._device_of(chan)
+        if dev is not None and dev.consult is not None:
+            consult.complete(self.acd, dev)  # the transferer hangs up: transfer or leave
+            return
         if isinstance(owner, Caller) and owner.state == LINKED:
             consult.hang_up_linked(self.acd, owner)
             return

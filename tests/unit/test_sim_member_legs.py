@@ -116,3 +116,107 @@ def test_a_consult_transfer_holds_dials_through_local_and_completes_on_hangup() 
     engine.run_virtual(1)
     assert not engine.pbx.channels
     assert [c["Reason"] for _t, c in rec.named("AgentComplete")] == ["transfer", "caller"]
+
+
+def consulting(*, answer_target: bool = True) -> tuple[Engine, Recorder, str]:
+    """A caller talking to 1001, who consults tier 2 (2000); the consult answered or not."""
+    engine, rec = build(
+        queue(strategy="ringall")
+        + queue("tier2", ext="2000")
+        + phone("PJSIP/1001", '["q"]')
+        + phone("PJSIP/2000", '["tier2"]')
+    )
+    caller_rings(engine)
+    engine.phone("PJSIP/1001", "answer")
+    engine.run_virtual(10)
+    (leg,) = [c for c in engine.pbx.channels if c.startswith("PJSIP/1001-")]
+    engine.atxfer(leg, "2000")
+    engine.run_virtual(2)
+    if answer_target:
+        engine.phone("PJSIP/2000", "answer")
+        engine.run_virtual(5)
+    return engine, rec, leg
+
+
+def bridge_of(engine: Engine, prefix: str) -> str:
+    (chan,) = [c for n, c in engine.pbx.channels.items() if n.startswith(prefix)]
+    return chan.bridge_id
+
+
+def test_cancelling_a_consult_brings_the_agent_back_to_the_caller() -> None:
+    engine, rec, leg = consulting()
+    mark = len(rec.events)
+    engine.cancel_atxfer(leg)  # CancelAtxfer: the abort feature (*1)
+    seq = names(rec, mark)
+    # rebridge_enter(): the phone moves back and is unheld; then the consult's chain goes.
+    assert seq.index("BridgeEnter") < seq.index("Unhold") < seq.index("Hangup")
+    assert "AttendedTransfer" not in seq
+    assert bridge_of(engine, "PJSIP/1001-") == bridge_of(engine, "PJSIP/trunk-")
+    assert not any(c.startswith(("Local/", "PJSIP/2000-")) for c in engine.pbx.channels)
+    # The consulted agent's queue call ended (the Local ;2 was its caller); 1001 talks on.
+    assert [c["Reason"] for _t, c in rec.named("AgentComplete")] == ["caller"]
+    engine.phone("PJSIP/1001", "hangup")
+    assert [c["Reason"] for _t, c in rec.named("AgentComplete")] == ["caller", "agent"]
+
+
+def test_the_consulted_agent_hanging_up_rebridges_the_caller() -> None:
+    engine, rec, _leg = consulting()
+    mark = len(rec.events)
+    engine.phone("PJSIP/2000", "hangup")
+    seq = names(rec, mark)
+    assert "Unhold" in seq and "AttendedTransfer" not in seq
+    assert bridge_of(engine, "PJSIP/1001-") == bridge_of(engine, "PJSIP/trunk-")
+    assert engine.acd.devices["PJSIP/1001"].consult is None
+
+
+def test_a_consult_nobody_answers_gives_up_after_atxfernoanswertimeout() -> None:
+    engine, rec, _leg = consulting(answer_target=False)
+    assert engine.acd.devices["PJSIP/1001"].consult is not None
+    engine.run_virtual(14)  # 2 s + 14 s > 15 s since the Atxfer
+    assert engine.acd.devices["PJSIP/1001"].consult is None
+    assert [f["Queue"] for _t, f in rec.named("QueueCallerAbandon")] == ["tier2"]
+    assert bridge_of(engine, "PJSIP/1001-") == bridge_of(engine, "PJSIP/trunk-")
+
+
+def test_star_three_makes_a_conference_and_the_agent_can_leave_it() -> None:
+    engine, rec, leg = consulting()
+    mark = len(rec.events)
+    engine.play_dtmf(leg, "*", receive=True)
+    engine.play_dtmf(leg, "3", receive=True)  # features.conf atxferthreeway
+    seq = names(rec, mark)
+    assert seq.index("Unhold") < seq.index("AttendedTransfer")
+    ((_t, xfer),) = rec.named("AttendedTransfer")
+    assert xfer["DestType"] == "Threeway" and xfer["DestTransfererChannel"] == leg
+    bridge = bridge_of(engine, "PJSIP/trunk-")
+    assert bridge_of(engine, "PJSIP/1001-") == bridge == xfer["DestBridgeUniqueid"]
+    locals_ = [c for n, c in engine.pbx.channels.items() if n.endswith(";1")]
+    assert [c.bridge_id for c in locals_] == [bridge]  # all three in one bridge
+    assert not rec.named("AgentComplete")  # app_queue ignores a three-way
+    # Digits without Receive go out to the far end: no feature.
+    engine.play_dtmf(leg, "*1")
+    assert bridge_of(engine, "PJSIP/1001-") == bridge
+    engine.phone("PJSIP/1001", "hangup")  # the agent leaves; caller and tier 2 talk on
+    assert [c["Reason"] for _t, c in rec.named("AgentComplete")] == ["agent"]
+    assert leg not in engine.pbx.channels
+    assert any(c.startswith("PJSIP/2000-") for c in engine.pbx.channels)
+    (trunk,) = [c for c in engine.pbx.channels if c.startswith("PJSIP/trunk-")]
+    engine.hangup(trunk)
+    engine.run_virtual(1)
+    assert not engine.pbx.channels
+
+
+def test_the_caller_hanging_up_during_a_consult_ends_the_consult_call_too() -> None:
+    engine, _rec, _leg = consulting()
+    (trunk,) = [c for c in engine.pbx.channels if c.startswith("PJSIP/trunk-")]
+    engine.hangup(trunk)
+    engine.run_virtual(1)
+    assert not engine.pbx.channels
+    assert engine.acd.devices["PJSIP/1001"].consult is None
+
+
+def test_the_hangup_action_on_the_transferers_leg_completes_the_consult() -> None:
+    engine, rec, leg = consulting()
+    engine.hangup(leg)  # a real PBX's console completes this way (no SimPhone)
+    ((_t, xfer),) = rec.named("AttendedTransfer")
+    assert xfer["DestType"] == "Bridge"
+    assert [c["Reason"] for _t, c in rec.named("AgentComplete")] == ["transfer"]
