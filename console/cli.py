@@ -494,6 +494,7 @@ async def _console(
         agent_interface=settings.agent_interface.strip(),
         missed_call_not_ready=settings.missed_call_not_ready,
         ring_bell=settings.ring_bell,
+        atxfer_threeway=settings.atxfer_threeway,
         agent_state_interface=settings.agent_state_interface.strip(),
     )
     runtime = None

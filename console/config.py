@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     ring_bell: bool = Field(
         default=True, description="ring the terminal bell when a call rings on another screen"
     )
+    atxfer_threeway: str = Field(
+        default="*3",
+        pattern=r"^[0-9*#A-D]{1,10}$",
+        description="the PBX's three-way feature code (features.conf atxferthreeway): the "
+        "console sends it during a consult to make a conference",
+    )
     missed_call_not_ready: bool = Field(
         default=True,
         description="after a call rings out unanswered on the agent's phone, make them not "

@@ -151,6 +151,7 @@ class ConsoleContext:
     agent_state_interface: str = ""
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell with a ring on another screen
+    atxfer_threeway: str = "*3"  # features.conf atxferthreeway: a consult becomes a conference
 
     @property
     def agents(self) -> AgentDirectory:
@@ -221,6 +222,7 @@ class ConsoleContext:
             missed_call_not_ready=self.missed_call_not_ready
             and self.session_kind is SessionKind.LIVE,
             ring_bell=self.ring_bell,
+            atxfer_threeway=self.atxfer_threeway,
         )
 
 
@@ -253,6 +255,7 @@ class ConsoleRuntime:
     trainee_hint: str = ""  # shown to a trainer while no trainee is online
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
+    atxfer_threeway: str = "*3"  # the PBX's three-way feature code (PlayDTMF Receive)
 
     @property
     def training(self) -> TrainingService:

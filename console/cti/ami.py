@@ -314,6 +314,31 @@ class AmiClient(SimActions):
             fields["Context"] = context
         return await self.send_action("BlindTransfer", **fields)
 
+    async def atxfer(self, channel: str, exten: str, context: str = "") -> ActionResult:
+        """Atxfer (the attended-transfer DTMF feature, main/bridge_basic.c): the caller is held
+        and the transferer ``channel`` dials ``exten``. The transferer hanging up completes it
+        (AttendedTransfer), `cancel_atxfer` goes back to the caller."""
+        fields = {"Channel": channel, "Exten": exten}
+        if context:
+            fields["Context"] = context
+        return await self.send_action("Atxfer", **fields)
+
+    async def cancel_atxfer(self, channel: str) -> ActionResult:
+        """CancelAtxfer (Asterisk 13.18+): the atxferabort feature on the transferer."""
+        return await self.send_action("CancelAtxfer", Channel=channel)
+
+    async def feature_code(self, channel: str, code: str) -> ActionResult:
+        """Send a DTMF feature code as if ``channel``'s phone dialled it (PlayDTMF with
+        ``Receive: yes``, Asterisk 16+), e.g. features.conf atxferthreeway ``*3``. The first
+        error answer stops it."""
+        if not code:
+            raise ValueError("no feature code")
+        for digit in code:
+            result = await self.send_action("PlayDTMF", Channel=channel, Digit=digit, Receive="yes")
+            if not result.ok:
+                break
+        return result
+
     async def redirect(self, channel: str, exten: str, context: str = "") -> ActionResult:
         """Redirect (blind transfer) a channel, usually the caller's, to ``exten``."""
         fields = {"Channel": channel, "Exten": exten, "Priority": "1"}

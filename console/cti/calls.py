@@ -15,6 +15,7 @@ from console.cti.frames import Message
 from console.cti.protocol import (
     ActiveCall,
     CallAnswered,
+    CallConferenced,
     CallEnded,
     CallHeld,
     CallOffered,
@@ -51,6 +52,7 @@ class CallRecord:
     cause_text: str = ""
     abandoned: bool = False
     transferred: bool = False
+    conferenced: bool = False  # the consult joined the caller (a three-way)
     completed: bool = False  # AgentComplete seen for this offer
     complete_reason: EndReason | None = None
     talk_time: int | None = None
@@ -174,6 +176,7 @@ class CallBook:
         call.completed, call.complete_reason, call.talk_time = False, None, None
         call.direction, call.connecting_at, call.dial_status = direction, None, ""
         call.elsewhere, call.transferer, call.leaving = False, "", False
+        call.conferenced = False
         call.sides = {leg: agent_channel}
         self.legs[leg] = call.uniqueid
         out.append(
@@ -260,6 +263,18 @@ class CallBook:
                 interface=call.interface,
                 target=target,
                 context=context,
+                at=at,
+            )
+        )
+
+    def conference(self, call: CallRecord, target: str, at: datetime, out: list[CtiEvent]) -> None:
+        """The agent's consult joined the caller: CallConferenced (the call goes on)."""
+        out.append(
+            CallConferenced(
+                uniqueid=call.uniqueid,
+                linkedid=call.linkedid,
+                interface=call.interface,
+                target=target,
                 at=at,
             )
         )

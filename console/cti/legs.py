@@ -293,6 +293,13 @@ class LegEvents:
             return self._ignore()
         if msg.get("Result").strip().lower() not in ("", "success"):
             return self._ignore()
+        if msg.get("DestType").strip().lower() == "threeway":
+            # The consult joined the caller (atxferthreeway): a conference, not a transfer.
+            if call.conferenced:
+                return self._duplicate()
+            call.conferenced = True
+            self._book.conference(call, _attended_target(msg), at, out)
+            return True
         if call.transferred:
             return self._duplicate()
         call.transferer = msg.get("OrigTransfererUniqueid").strip()

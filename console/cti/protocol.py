@@ -154,6 +154,19 @@ class CallTransferred:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallConferenced:
+    """The agent's consult call joined the caller: all three talk (AttendedTransfer with
+    ``DestType: Threeway``). The call goes on for the agent until they hang up."""
+
+    uniqueid: str
+    linkedid: str
+    interface: str
+    target: str  # the consulted party's extension
+    at: datetime
+    resync: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CallEnded:
     """The call is over for the agent: closes exactly one earlier ``CallOffered``."""
 
@@ -316,7 +329,15 @@ class ActiveCall:
     state: CallState
 
 
-CallEvent = CallOffered | CallAnswered | CallHeld | CallResumed | CallTransferred | CallEnded
+CallEvent = (
+    CallOffered
+    | CallAnswered
+    | CallHeld
+    | CallResumed
+    | CallTransferred
+    | CallConferenced
+    | CallEnded
+)
 CtiEvent = (
     CallEvent
     | CallAbandoned
@@ -335,6 +356,7 @@ __all__ = [
     "AgentStateChanged",
     "CallAbandoned",
     "CallAnswered",
+    "CallConferenced",
     "CallEnded",
     "CallEvent",
     "CallHeld",

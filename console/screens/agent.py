@@ -7,6 +7,7 @@ the PBX through the CTI client; it holds no call rules of its own.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +15,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Label
+from textual.content import Content
+from textual.widgets import Footer, Label, Static
 
 from console.cti.protocol import (
     AgentStateChanged,
     CallAnswered,
+    CallConferenced,
     CallEnded,
     CallHeld,
     CallOffered,
@@ -48,6 +51,7 @@ from console.services.callbacks import AGENT_AWAY, ANSWERED
 from console.services.desk import AgentDesk, DeskCall, DeskState, rang_out
 from console.services.errors import ServiceError
 from console.services.queues import QueueDirectory
+from console.services.screenpop import ScreenPop
 from console.services.text import clean_text
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard
@@ -55,6 +59,7 @@ from console.widgets.tables import FollowUpTable, HistoryTable, TicketTable
 from console.widgets.transcript import TranscriptLog
 
 if TYPE_CHECKING:
+    from console.cti.ami_types import ActionResult
     from console.factory import ConsoleRuntime
 
 
@@ -70,7 +75,13 @@ class AgentScreen(PromptRepaint):
         Binding("w", "worklist", "Worklist"),
         Binding("slash", "search", "Find"),
         Binding("f3", "hold", "Hold"),
+        # During a consult F4 completes the transfer and F7 makes a conference (check_action
+        # enables one binding of each key at a time).
         Binding("f4", "transfer", "Transfer"),
+        Binding("f4", "complete_transfer", "Complete transfer"),
+        Binding("f7", "consult", "Consult"),
+        Binding("f7", "conference", "Conference"),
+        Binding("f8", "cancel_consult", "Back to caller"),
         Binding("f6", "toggle_ready", "Ready/Not"),
         Binding("p", "pick", "Pick"),
         Binding("n", "new_customer", "New"),
@@ -96,9 +107,11 @@ class AgentScreen(PromptRepaint):
         self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
         self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
+        self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
 
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock)
+        yield Static("", id="handoff", markup=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield ProfileCard(id="profile")
@@ -142,6 +155,16 @@ class AgentScreen(PromptRepaint):
             await self._audit_view()
         elif isinstance(event, CallAnswered | CallHeld | CallResumed | CallTransferred) and mine:
             self.show(await desk.handle(event))
+        elif isinstance(event, CallConferenced) and mine:
+            self.show(await desk.handle(event))
+            self._record("conference", target=event.target)
+            call = desk.state.call
+            party = call.conference if call is not None else event.target
+            self.notify(
+                f"Conference: you, the caller and {party}. F5 leaves them talking.",
+                timeout=6,
+                markup=False,
+            )
         elif isinstance(event, CallEnded) and mine:
             dialled = desk.state.call
             missed = rang_out(event, dialled)
@@ -231,8 +254,15 @@ class AgentScreen(PromptRepaint):
             waited=call.waited if call else None,
             wrap_limit=self.runtime.wrap_limit_seconds,
             direction=call.direction if call else "inbound",
+            consulting=call.consulting if call else "",
+            conference=call.conference if call else "",
         )
+        consult_keys = (bool(call and call.consulting), bool(call and call.conference))
+        if consult_keys != self._consult_keys:
+            self._consult_keys = consult_keys
+            self.refresh_bindings()  # F4/F7/F8 change meaning (rare: not on every ring)
         pop = state.pop
+        self._show_handoff(pop)
         card = self.query_one(ProfileCard)
         if card.pop is not pop:
             card.show_pop(pop)
@@ -256,6 +286,22 @@ class AgentScreen(PromptRepaint):
                 transcript = self.query_one(TranscriptLog)
                 if transcript.lines:  # clearing resizes the log: only when there is something
                     transcript.clear()
+
+    def _show_handoff(self, pop: ScreenPop | None) -> None:
+        """A warm handoff: who had the caller before, and what they wrote."""
+        handoff = pop.handoff if pop is not None else None
+        shown = self.query_one("#handoff", Static)
+        if handoff is None:
+            if shown.display:
+                shown.display = False
+            return
+        parts: list[tuple[str, str] | str] = [("↪ Handed over by ", "bold"), handoff.from_agent]
+        if handoff.disposition:
+            parts += [" · ", self._disposition_label(handoff.disposition)]
+        notes = " ".join(handoff.notes.split())
+        parts += [": ", notes] if notes else [("  (no notes yet)", "$text-muted")]
+        shown.update(Content.assemble(*parts))
+        shown.display = True
 
     def _disposition_label(self, code: str) -> str:
         """A disposition as people read it ("Callback scheduled"), not its code."""
@@ -543,27 +589,62 @@ class AgentScreen(PromptRepaint):
         call = self.desk.state.call
         if call is None or call.phase not in ("ringing", "talking", "held"):
             return
+        if call.consulting:
+            # Hanging up the agent's leg now would complete the transfer (Asterisk's rule):
+            # never by accident.
+            self.notify(
+                f"You are consulting {call.consulting}: F4 completes the transfer, "
+                "F7 makes a conference, F8 goes back to the caller.",
+                severity="warning",
+                markup=False,
+            )
+            return
+        await self._hang_up_leg("hangup")
+
+    async def _hang_up_leg(self, what: str) -> None:
+        """Hang up the agent's own leg: SimPhone, or the standard Hangup on a real PBX."""
+        call = self.desk.state.call
+        if call is None:
+            return
         if self.sim_phone:
+            if what != "hangup":
+                self._record(what)  # _phone records the hang-up itself
             await self._phone("hangup")
             return
-        # A real PBX: the standard Hangup action on the agent's leg.
-        self._record("hangup")
-        tracker = self.runtime.cti.tracker
-        channel = tracker.agent_channel(call.uniqueid, call.agent_channel) if tracker else ""
+        self._record(what)
         try:
-            await self.runtime.cti.hangup(channel or call.agent_channel)
+            await self.runtime.cti.hangup(self._agent_leg())
         except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"hang up failed: {exc}", severity="error", markup=False)
+            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
 
-    async def action_transfer(self) -> None:
+    def _agent_leg(self) -> str:
+        """The agent's current leg of the call (it moves with Local optimisation)."""
+        call = self.desk.state.call
+        if call is None:
+            return ""
+        tracker = self.runtime.cti.tracker
+        leg = tracker.agent_channel(call.uniqueid, call.agent_channel) if tracker else ""
+        return leg or call.agent_channel
+
+    async def _targets(self, consult: bool) -> TransferScreen | None:
         if self.desk.state.phase not in ("talking", "held"):
-            return
+            return None
         queues = await QueueDirectory(self.runtime.db).all()
         tracker = self.runtime.cti.tracker
         on_pbx = set(tracker.queues()) if tracker is not None else set()
         if on_pbx:  # offer only the queues this PBX has (the CRM may know more)
             queues = [q for q in queues if q.name in on_pbx]
-        self.app.push_screen(TransferScreen(queues), callback=self._transfer_to)
+        return TransferScreen(queues, consult=consult)
+
+    async def action_transfer(self) -> None:
+        screen = await self._targets(consult=False)
+        if screen is not None:
+            self.app.push_screen(screen, callback=self._transfer_to)
+
+    async def action_consult(self) -> None:
+        screen = await self._targets(consult=True)
+        if screen is not None:
+            self.app.push_screen(screen, callback=self._consult_to)
 
     async def _transfer_to(self, extension: str | None) -> None:
         call = self.desk.state.call
@@ -571,18 +652,12 @@ class AgentScreen(PromptRepaint):
             return
         self._record("transfer", target=extension)
         cti = self.runtime.cti
-        tracker = cti.tracker
-        agent_channel = (
-            tracker.agent_channel(call.uniqueid, call.agent_channel)
-            if tracker
-            else call.agent_channel
-        )
         actions = cti.capabilities.actions
         try:
             if not actions or "blindtransfer" in actions:
                 # The transferer's side, as a phone's REFER does: the PBX reports it
                 # (BlindTransfer, AgentComplete transfer) and the log follows the events.
-                result = await cti.blind_transfer(agent_channel, extension)
+                result = await cti.blind_transfer(self._agent_leg(), extension)
             else:  # an Asterisk older than 12: move the caller with Redirect
                 result = await cti.redirect(call.channel, extension)
         except Exception as exc:  # the link is down, or no answer came
@@ -592,6 +667,66 @@ class AgentScreen(PromptRepaint):
             reason = result.message or "refused by the PBX"
             self.notify(f"transfer to {extension} failed: {reason}", severity="error", markup=False)
 
+    async def _consult_to(self, extension: str | None) -> None:
+        """Atxfer: the caller holds, the agent's phone calls ``extension``."""
+        call = self.desk.state.call
+        if extension is None or call is None or call.phase not in ("talking", "held"):
+            return
+        self._record("consult", target=extension)
+        try:
+            result = await self.runtime.cti.atxfer(self._agent_leg(), extension)
+        except Exception as exc:  # the link is down, or no answer came
+            self.notify(f"consult {extension} failed: {exc}", severity="error", markup=False)
+            return
+        if not result.ok:  # e.g. "No call in progress" / "Extension does not exist."
+            reason = result.message or "refused by the PBX"
+            self.notify(f"consult {extension} failed: {reason}", severity="error", markup=False)
+            return
+        self.show(self.desk.consult_started(extension))
+        self.notify(
+            f"Consulting {extension}; the caller holds. F4 complete · F7 conference · "
+            "F8 back to the caller.",
+            timeout=8,
+            markup=False,
+        )
+
+    async def action_complete_transfer(self) -> None:
+        """The agent leaves the consult: the caller goes to the consulted party."""
+        call = self.desk.state.call
+        if call is not None and call.consulting:
+            await self._hang_up_leg("complete_transfer")
+
+    async def action_conference(self) -> None:
+        """The consult joins the caller (the PBX's three-way feature code)."""
+        call = self.desk.state.call
+        if call is None or not call.consulting:
+            return
+        self._record("conference_requested", target=call.consulting)
+        await self._consult_action(
+            "conference",
+            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.atxfer_threeway),
+        )
+
+    async def action_cancel_consult(self) -> None:
+        """Drop the consult and go back to the caller (CancelAtxfer)."""
+        call = self.desk.state.call
+        if call is None or not call.consulting:
+            return
+        self._record("consult_cancelled", target=call.consulting)
+        await self._consult_action(
+            "back to the caller", self.runtime.cti.cancel_atxfer(self._agent_leg())
+        )
+
+    async def _consult_action(self, what: str, request: Awaitable[ActionResult]) -> None:
+        try:
+            result = await request
+        except Exception as exc:  # the link is down, or no answer came
+            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
+            return
+        if not result.ok:
+            reason = result.message or "refused by the PBX"
+            self.notify(f"{what} failed: {reason}", severity="error", markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Desk-phone keys are shown disabled when the PBX has no SimPhone (a real Asterisk).
 
@@ -600,6 +735,11 @@ class AgentScreen(PromptRepaint):
         """
         if action in ("answer", "hold") and not self.sim_phone:
             return None
+        consulting, conference = self._consult_keys
+        if action in ("transfer", "consult"):
+            return not consulting and not (conference and action == "consult")
+        if action in ("complete_transfer", "conference", "cancel_consult"):
+            return consulting
         if action == "team":
             return self.is_supervisor  # hidden for everyone else
         if action in ("wallboard", "agent_grid"):

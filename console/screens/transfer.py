@@ -1,4 +1,8 @@
-"""Blind transfer: send the caller to a queue (or any extension) with Redirect."""
+"""Pick where a transfer goes: a queue the PBX has, or any extension.
+
+The agent screen opens it for a blind transfer (F4: the caller goes at once) and for a consult
+(F7: the agent talks to the target first while the caller holds).
+"""
 
 from __future__ import annotations
 
@@ -15,23 +19,29 @@ from console.services.queues import QueueInfo
 
 
 class TransferScreen(ModalScreen[str | None]):
-    """Pick a queue, or type an extension; dismisses with the extension to Redirect to."""
+    """Pick a queue, or type an extension; dismisses with the extension (None: cancelled)."""
 
     DEFAULT_CSS = """
     TransferScreen { align: center middle; }
-    #transfer { width: 60; height: auto; max-height: 80%; border: thick $primary;
+    #transfer { width: 76; max-width: 100%; height: auto; max-height: 80%; border: thick $primary;
                 background: $surface; padding: 0 1; }
     #transfer OptionList { height: auto; max-height: 12; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, queues: list[QueueInfo]) -> None:
+    def __init__(self, queues: list[QueueInfo], *, consult: bool = False) -> None:
         super().__init__()
         self.queues = [q for q in queues if q.number]
+        self.consult = consult
 
     def compose(self) -> ComposeResult:
+        title = (
+            "Consult first (the caller holds; then complete, conference or go back)…"
+            if self.consult
+            else "Transfer the caller now (blind) to…"
+        )
         with Vertical(id="transfer"):
-            yield Label(Content.styled("Transfer the caller to…", "bold"))
+            yield Label(Content.styled(title, "bold"))
             yield OptionList(
                 *(
                     Option(Content.assemble((q.name, "bold"), f"  ext {q.number}"), id=q.number)

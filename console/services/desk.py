@@ -18,6 +18,7 @@ from typing import Protocol
 
 from console.cti.protocol import (
     CallAnswered,
+    CallConferenced,
     CallEnded,
     CallHeld,
     CallOffered,
@@ -90,6 +91,8 @@ class DeskCall:
     action_id: str = ""  # the Originate's ActionID, for an outbound call
     # When the logged row says it was answered (a console restarted mid-call finds it so).
     logged_answer: datetime | None = None
+    consulting: str = ""  # the extension the agent is consulting (the caller holds)
+    conference: str = ""  # the extension conferenced in (all three talk)
 
 
 def rang_out(event: CallEnded, call: DeskCall | None) -> bool:
@@ -142,7 +145,9 @@ class AgentDesk:
         current = self.state.call
         if current is not None and current.uniqueid == event.uniqueid and current.phase != "wrapup":
             return self.state  # a duplicate offer (resync): keep what we have
-        pop = await self._screenpop.lookup(event.caller_id)
+        pop = await self._screenpop.lookup(
+            event.caller_id, linkedid=event.linkedid, agent_id=self.agent_id
+        )
         call = DeskCall(
             uniqueid=event.uniqueid,
             linkedid=event.linkedid,
@@ -216,6 +221,12 @@ class AgentDesk:
                 wait_seconds=event.hold_time,
                 ring_seconds=event.ring_time,
             )
+        pop = self.state.pop
+        if pop is not None and pop.handoff is not None:
+            # The agent who handed over may have written more since the ring: read it again.
+            handoff = await self._screenpop.handoff(call.linkedid, self.agent_id)
+            if handoff is not None:
+                self.state = replace(self.state, pop=replace(pop, handoff=handoff))
         return self._update(
             call,
             phase="talking",
@@ -241,8 +252,27 @@ class AgentDesk:
             await self._log.resumed(call.interaction_id, event.at)
         held = max(0.0, (event.at - call.phase_since).total_seconds())
         return self._update(
-            call, phase="talking", phase_since=event.at, hold_seconds=call.hold_seconds + held
+            call,
+            phase="talking",
+            phase_since=event.at,
+            hold_seconds=call.hold_seconds + held,
+            consulting="",  # back with the caller: a consult was cancelled or completed
         )
+
+    def consult_started(self, target: str) -> DeskState:
+        """The PBX accepted the agent's consult call to ``target`` (the caller now holds)."""
+        call = self.state.call
+        if call is None or call.phase not in ("talking", "held"):
+            return self.state
+        return self._update(call, consulting=clean_text(target, single_line=True, max_length=40))
+
+    def conferenced(self, event: CallConferenced) -> DeskState:
+        """The consult joined the caller: a three-way conference."""
+        call = self._mine(event.uniqueid)
+        if call is None:
+            return self.state
+        target = clean_text(event.target, single_line=True, max_length=40)
+        return self._update(call, consulting="", conference=target or call.consulting)
 
     async def transferred(self, event: CallTransferred) -> DeskState:
         call = self._mine(event.uniqueid)
@@ -294,6 +324,8 @@ class AgentDesk:
             return await self.resumed(event)
         if isinstance(event, CallTransferred):
             return await self.transferred(event)
+        if isinstance(event, CallConferenced):
+            return self.conferenced(event)
         if isinstance(event, CallEnded):
             return await self.ended(event)
         return self.state

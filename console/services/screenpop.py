@@ -1,9 +1,10 @@
 """The screen pop: who is calling, before the agent answers.
 
-One lookup = one worker hop running five indexed, bounded queries in one read transaction
-(see `Database.read_rows`): matching customers ranked by most recent contact; the chosen
-customer's phones and emails; the last interactions on every channel; open tickets with SLA
-remaining; pending follow-ups.
+One lookup = one worker hop running six indexed, bounded queries in one read transaction
+(see `Database.read_rows`): a warm handoff (another agent's answered leg of the same call, by
+Linkedid); matching customers ranked by most recent contact; the chosen customer's phones and
+emails; the last interactions on every channel; open tickets with SLA remaining; pending
+follow-ups.
 """
 
 from __future__ import annotations
@@ -152,6 +153,19 @@ class FollowUpSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class Handoff:
+    """A warm handoff: what the agent who had this call before (same Linkedid, a transfer or
+    a consult) chose and wrote, shared through the database so it works on any PBX."""
+
+    interaction_id: int
+    from_agent: str
+    customer_id: int | None
+    notes: str
+    disposition: str
+    at: datetime  # when that agent's leg rang
+
+
+@dataclass(frozen=True, slots=True)
 class ScreenPop:
     """Everything the agent needs before answering."""
 
@@ -162,6 +176,7 @@ class ScreenPop:
     open_tickets: tuple[TicketSummary, ...] = ()
     followups: tuple[FollowUpSummary, ...] = ()
     looked_up_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    handoff: Handoff | None = None
 
     @property
     def is_unknown(self) -> bool:
@@ -294,6 +309,43 @@ _FOLLOWUPS = (
     .limit(FOLLOWUP_LIMIT)
 )
 
+# The latest answered leg of the same call by another agent: who handed it over, and what.
+_HANDOFF = (
+    select(
+        Interaction.id,
+        Agent.display_name,
+        Interaction.customer_id,
+        Interaction.notes,
+        Interaction.disposition,
+        Interaction.offered_at,
+    )
+    .outerjoin(Agent, Agent.id == Interaction.agent_id)
+    .where(
+        Interaction.linkedid == bindparam("lid"),
+        Interaction.agent_id != bindparam("aid"),
+        Interaction.answered_at.is_not(None),
+    )
+    .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
+    .limit(1)
+)
+
+
+def _handoff(reader: RowReader, linkedid: str, agent_id: int | None) -> Handoff | None:
+    if not linkedid:
+        return None
+    rows = reader.rows(_HANDOFF, {"lid": linkedid, "aid": -1 if agent_id is None else agent_id})
+    if not rows:
+        return None
+    row = rows[0]
+    return Handoff(
+        interaction_id=row[0],
+        from_agent=_name(row[1]),
+        customer_id=row[2],
+        notes=clean_text(row[3] or "", max_length=2000),
+        disposition=row[4] or "",
+        at=_time(row[5]),
+    )
+
 
 def _time(value: Any) -> datetime:
     """A NOT NULL timestamp column as aware UTC."""
@@ -415,21 +467,45 @@ class ScreenPopService:
         self._region = region
         self._clock = clock
 
-    async def lookup(self, caller_id: object, *, customer_id: int | None = None) -> ScreenPop:
-        """Pop for a raw caller ID. `customer_id` picks one of several matches (the picker)."""
+    async def lookup(
+        self,
+        caller_id: object,
+        *,
+        customer_id: int | None = None,
+        linkedid: str = "",
+        agent_id: int | None = None,
+    ) -> ScreenPop:
+        """Pop for a raw caller ID. `customer_id` picks one of several matches (the picker).
+
+        With the call's `linkedid`, a leg of the same call that another agent answered (a
+        transfer, a consult) is a warm handoff: its customer is the one popped, and its notes
+        come with the pop (same worker hop, one more indexed query).
+        """
         caller = normalise(caller_id, self._region)
         now = self._clock()
         e164 = caller.e164
 
         def _query(reader: RowReader) -> ScreenPop:
+            handoff = _handoff(reader, linkedid, agent_id)
             matches = _matches(reader, e164) if e164 else ()
-            chosen = _choose(matches, customer_id)
+            wanted = customer_id
+            if wanted is None and handoff is not None:
+                wanted = handoff.customer_id
+            chosen = _choose(matches, wanted)
+            if wanted is not None and handoff is not None and chosen != wanted:
+                chosen = wanted  # the previous agent found them (search, attach): trust it
             if chosen is None:
-                return ScreenPop(caller, matches, looked_up_at=now)
+                return ScreenPop(caller, matches, looked_up_at=now, handoff=handoff)
             profile, history, tickets, followups = _customer_details(reader, chosen, now)
-            return ScreenPop(caller, matches, profile, history, tickets, followups, now)
+            return ScreenPop(
+                caller, matches, profile, history, tickets, followups, now, handoff=handoff
+            )
 
         return await self._db.read_rows(_query)
+
+    async def handoff(self, linkedid: str, agent_id: int) -> Handoff | None:
+        """The warm handoff of a call as it is now (the other agent may have typed more)."""
+        return await self._db.read_rows(lambda reader: _handoff(reader, linkedid, agent_id))
 
     async def for_customer(self, customer_id: int, *, caller_id: object = "") -> ScreenPop:
         """The same pop for a known customer (search results, outbound callbacks)."""

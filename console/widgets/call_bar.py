@@ -38,6 +38,8 @@ class CallBarModel:
     link_since: datetime | None = None
     phone_control: bool = True  # False: the PBX has no desk-phone actions; use the phone
     direction: str = "inbound"  # "outbound": a callback the agent is dialling
+    consulting: str = ""  # the extension the agent is consulting while the caller holds
+    conference: str = ""  # the extension in a three-way with the agent and the caller
 
     def with_(self, **changes: object) -> CallBarModel:
         return replace(self, **changes)  # type: ignore[arg-type]
@@ -78,6 +80,11 @@ def render_bar(model: CallBarModel, now: datetime) -> Content:
         label = {"ringing": "DIALLING ↗ callback"}.get(model.phase, f"↗ Callback · {label}")
         if model.phase == "ringing":
             style = "bold reverse $text-accent"
+    if model.consulting and model.phase in ("talking", "held"):
+        # The caller holds while the agent talks to the target: say what the keys do now.
+        label, style = f"CONSULTING {model.consulting} · caller holds", "bold reverse $text-warning"
+    elif model.conference and model.phase in ("talking", "held"):
+        label = f"CONFERENCE +{model.conference}"
     parts: list[Content | tuple[str, str] | str] = [(f" {label} ", style)]
     if model.phase_since and model.phase != "idle":
         elapsed = (now - model.phase_since).total_seconds()
