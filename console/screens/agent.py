@@ -50,6 +50,7 @@ from console.services.agents import AFTER_CALL_WORK, MISSED, NotReadyReason, not
 from console.services.callbacks import AGENT_AWAY, ANSWERED
 from console.services.desk import AgentDesk, DeskCall, DeskState, rang_out
 from console.services.errors import ServiceError
+from console.services.interactions import InteractionRecord
 from console.services.queues import QueueDirectory
 from console.services.screenpop import ScreenPop
 from console.services.text import clean_text
@@ -79,10 +80,11 @@ class AgentScreen(PromptRepaint):
         # enables one binding of each key at a time).
         Binding("f4", "transfer", "Transfer"),
         Binding("f4", "complete_transfer", "Complete transfer"),
+        Binding("f6", "toggle_ready", "Ready/Not"),
+        Binding("f9", "notes", "Notes"),
         Binding("f7", "consult", "Consult"),
         Binding("f7", "conference", "Conference"),
         Binding("f8", "cancel_consult", "Back to caller"),
-        Binding("f6", "toggle_ready", "Ready/Not"),
         Binding("p", "pick", "Pick"),
         Binding("n", "new_customer", "New"),
         Binding("a", "attach_number", "Attach"),
@@ -107,6 +109,7 @@ class AgentScreen(PromptRepaint):
         self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
         self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
+        self._live_notes: WrapUpScreen | None = None  # notes opened during the call (F9)
         self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
 
     def compose(self) -> ComposeResult:
@@ -456,6 +459,45 @@ class AgentScreen(PromptRepaint):
 
     # ---------------------------------------------------------------- wrap-up
 
+    def _wrap_up_screen(
+        self, record: InteractionRecord, *, title: str, live: bool = False
+    ) -> WrapUpScreen:
+        runtime, pop = self.runtime, self.desk.state.pop
+        return WrapUpScreen(
+            runtime.interactions,
+            record,
+            agent_id=runtime.agent_id,
+            ticket_service=runtime.tickets,
+            followup_service=runtime.followups,
+            router=runtime.router,
+            recorder=runtime.recorder,
+            tickets=pop.open_tickets if pop else (),
+            limit_seconds=runtime.wrap_limit_seconds,
+            clock=runtime.clock,
+            title=title,
+            live=live,
+        )
+
+    def _caller_title(self) -> str:
+        call, pop = self.desk.state.call, self.desk.state.pop
+        if pop is not None and pop.profile is not None:
+            return pop.profile.display_name
+        return call.caller_id if call is not None else ""
+
+    async def action_notes(self) -> None:
+        """F9: write the notes and disposition during the call (saved as drafts as typed)."""
+        call = self.desk.state.call
+        if call is None or call.interaction_id is None:
+            self.notify("Notes are for a call in progress.", timeout=3, markup=False)
+            return
+        if call.phase == "wrapup":
+            return  # the wrap-up is already open
+        record = await self.runtime.interactions.get(call.interaction_id)
+        if record is None:
+            return
+        self._live_notes = self._wrap_up_screen(record, title=self._caller_title(), live=True)
+        self.app.push_screen(self._live_notes, callback=self._wrapped)
+
     async def _start_wrap_up(self) -> None:
         call = self.desk.state.call
         if call is None or call.interaction_id is None:
@@ -467,23 +509,12 @@ class AgentScreen(PromptRepaint):
         self._resume_after_wrap = self._ready
         if self._ready:
             await self._set_ready(False, AFTER_CALL_WORK.code)
-        pop = self.desk.state.pop
-        title = pop.profile.display_name if pop and pop.profile else call.caller_id
+        notes = self._live_notes
+        if notes is not None and notes in self.app.screen_stack:
+            notes.call_ended(record, self._caller_title())  # the notes become the wrap-up
+            return
         self.app.push_screen(
-            WrapUpScreen(
-                self.runtime.interactions,
-                record,
-                agent_id=self.runtime.agent_id,
-                ticket_service=self.runtime.tickets,
-                followup_service=self.runtime.followups,
-                router=self.runtime.router,
-                recorder=self.runtime.recorder,
-                tickets=pop.open_tickets if pop else (),
-                limit_seconds=self.runtime.wrap_limit_seconds,
-                clock=self.runtime.clock,
-                title=title,
-            ),
-            callback=self._wrapped,
+            self._wrap_up_screen(record, title=self._caller_title()), callback=self._wrapped
         )
 
     async def _callback_outcome(self, action_id: str, ended: CallEnded | None) -> None:
@@ -511,6 +542,7 @@ class AgentScreen(PromptRepaint):
         self.notify(f"Callback {followup_id}: {outcome}; {note}", timeout=6, markup=False)
 
     async def _wrapped(self, saved: bool | None) -> None:
+        self._live_notes = None
         if not saved:
             return
         # A follow-up the wrap-up scheduled is routed now, with the call's disposition known.
@@ -543,20 +575,7 @@ class AgentScreen(PromptRepaint):
             timeout=8,
             markup=False,
         )
-        self.app.push_screen(
-            WrapUpScreen(
-                log,
-                record,
-                agent_id=self.runtime.agent_id,
-                ticket_service=self.runtime.tickets,
-                followup_service=self.runtime.followups,
-                router=self.runtime.router,
-                recorder=self.runtime.recorder,
-                limit_seconds=self.runtime.wrap_limit_seconds,
-                clock=self.runtime.clock,
-                title=f"(restored) {record.caller_raw}",
-            )
-        )
+        self.app.push_screen(self._wrap_up_screen(record, title=f"(restored) {record.caller_raw}"))
 
     # ---------------------------------------------------------------- actions out
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -43,21 +43,37 @@ from console.services.router import Router
 from console.services.screenpop import TicketSummary
 from console.services.tickets import TICKET_CATEGORIES, TicketService
 from console.widgets.format import duration
+from console.widgets.tick import Tick
 
 DRAFT_DELAY = 0.4  # seconds after the last keystroke before the draft is saved
 NO_TICKET = -1
 NEW_TICKET = -2
+OTHER_TICKET = -3  # an existing ticket typed by its number
 PRIORITIES = ("low", "normal", "high", "urgent")
 ESCALATION_DUE = timedelta(hours=4)  # the shipped escalation rule's SLA
 
 
 class WrapUpScreen(ModalScreen[bool]):
-    """Fill in and submit the wrap-up of one interaction; dismisses True when saved."""
+    """Fill in and submit the wrap-up of one interaction; dismisses True when saved.
+
+    ``live``: opened during the call (F9 on the agent screen) for the notes, disposition and
+    quality only; they are saved as drafts as the agent types, and when the call ends the same
+    screen becomes the wrap-up (`call_ended`), cursor and all.
+
+    Speed: number keys pick a disposition while the cursor is on it (where it starts when none
+    is chosen yet), and the cursor then moves to the end of the notes; ctrl+t opens a new
+    ticket, ctrl+b ticks the callback, ctrl+s saves. A simple call is two keys after hang-up
+    (a digit, ctrl+s); with a ticket and a callback, four plus typing.
+    """
 
     CSS_PATH = "wrapup.tcss"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save wrap-up", priority=True),
+        Binding("ctrl+t", "new_ticket", "New ticket", priority=True),
+        Binding("ctrl+b", "callback", "Call back", priority=True),
         Binding("ctrl+e", "extend", "Extend time"),
+        Binding("escape", "close_notes", "Back to the call"),
+        *(Binding(str(n), f"disposition({n})", show=False) for n in range(1, 10)),
     ]
 
     def __init__(
@@ -74,6 +90,7 @@ class WrapUpScreen(ModalScreen[bool]):
         limit_seconds: float = 120.0,
         clock: Callable[[], datetime] | None = None,
         title: str = "",
+        live: bool = False,
     ) -> None:
         super().__init__()
         self.interactions = interactions
@@ -90,37 +107,54 @@ class WrapUpScreen(ModalScreen[bool]):
         self.created_escalation: int | None = None
         self.limit = limit_seconds
         self.extended = False
+        self.live = live
         self._clock = clock
         self._title = title
         self._draft_timer: Timer | None = None
         self.saved_drafts = 0
+        self._codes = [d.code for d in self.interactions.catalog]
 
     def compose(self) -> ComposeResult:
         record = self.record
-        options = [(d.label, d.code) for d in self.interactions.catalog]
+        options = [
+            (f"{n}  {d.label}" if n <= 9 else d.label, d.code)
+            for n, d in enumerate(self.interactions.catalog, start=1)
+        ]
         tickets = [(f"#{t.id} {t.subject}"[:60], t.id) for t in self.tickets]
         with Vertical(id="wrapup"):
-            yield Static(Content.styled(f"Wrap-up  {self._title}", "bold"), id="wrap-title")
+            yield Static(Content.styled(self._heading(), "bold"), id="wrap-title")
             yield Static("", id="wrap-timer")
-            yield Select(
-                options,
-                prompt="Disposition",
-                value=record.disposition or Select.NULL,
-                id="disposition",
-            )
-            yield TextArea(record.notes, id="notes", soft_wrap=True, show_line_numbers=False)
+            with Horizontal(classes="field"):
+                yield Label("Disposition", classes="field-label")
+                yield Select(
+                    options,
+                    prompt="1-9 or Enter to choose",
+                    value=record.disposition or Select.NULL,
+                    id="disposition",
+                )
+            with Horizontal(classes="field"):
+                yield Label("Notes", classes="field-label")
+                yield TextArea(record.notes, id="notes", soft_wrap=True, show_line_numbers=False)
             can_create = self.ticket_service is not None and record.customer_id is not None
-            new = [("New ticket…", NEW_TICKET)] if can_create else []
-            yield Select(
-                [("No ticket", NO_TICKET), *new, *tickets],
-                value=record.ticket_id
-                if record.ticket_id in {t.id for t in self.tickets}
-                else NO_TICKET,
-                allow_blank=False,
-                id="ticket",
-            )
-            with Horizontal(id="new-ticket"):
-                yield Input(placeholder="Ticket subject", id="ticket-subject", max_length=200)
+            new = [("New ticket… (ctrl+t)", NEW_TICKET)] if can_create else []
+            with Horizontal(classes="field", id="ticket-row"):
+                yield Label("Ticket", classes="field-label")
+                yield Select(
+                    [("No ticket", NO_TICKET), *new, *tickets, ("Ticket number…", OTHER_TICKET)],
+                    value=record.ticket_id
+                    if record.ticket_id in {t.id for t in self.tickets}
+                    else NO_TICKET,
+                    allow_blank=False,
+                    id="ticket",
+                )
+                yield Input(
+                    placeholder="number", id="ticket-number", max_length=10, restrict=r"\d*"
+                )
+            with Horizontal(classes="field", id="new-ticket"):
+                yield Label("New ticket", classes="field-label")
+                yield Input(
+                    placeholder="Subject (else the notes)", id="ticket-subject", max_length=200
+                )
                 yield Select(
                     [(c.title(), c) for c in TICKET_CATEGORIES],
                     value="general",
@@ -133,14 +167,16 @@ class WrapUpScreen(ModalScreen[bool]):
                     allow_blank=False,
                     id="ticket-priority",
                 )
-            with Horizontal(id="followup-row"):
-                yield Checkbox("Call back in", value=False, id="callback")
+            with Horizontal(classes="field", id="followup-row"):
+                yield Label("Follow-up", classes="field-label")
+                yield Tick("Call back in", value=False, id="callback")
                 yield Input("24", id="callback-hours", max_length=4, restrict=r"\d*")
                 yield Label("hours", id="callback-unit")
-                yield Checkbox("Escalate", value=False, id="escalate")
-            with Horizontal(id="wrap-flags"):
-                yield Checkbox(
-                    "Resolved on first contact",
+                yield Tick("Escalate", value=False, id="escalate")
+            with Horizontal(classes="field", id="wrap-flags"):
+                yield Label("Quality", classes="field-label")
+                yield Tick(
+                    "Resolved first contact",
                     value=bool(record.resolved_first_contact),
                     id="fcr",
                 )
@@ -153,18 +189,110 @@ class WrapUpScreen(ModalScreen[bool]):
             yield Label("", id="wrap-error")
             with Horizontal(id="wrap-buttons"):
                 # Compact (one row): an 80x24 terminal keeps them on screen.
-                yield Button("Save (ctrl+s)", variant="primary", id="save", compact=True)
+                yield Button(self._save_label(), variant="primary", id="save", compact=True)
                 yield Button("Extend (ctrl+e)", id="extend", compact=True)
         yield Footer()
 
+    def _heading(self) -> str:
+        if self.live:
+            return f"Notes (call in progress)  {self._title}"
+        return f"Wrap-up  {self._title}"
+
+    def _save_label(self) -> str:
+        return "Back to the call (ctrl+s)" if self.live else "Save (ctrl+s)"
+
     def on_mount(self) -> None:
         self.query_one("#new-ticket").display = False
-        if self.followup_service is None or self.record.customer_id is None:
-            self.query_one("#followup-row").display = False
-        self.query_one("#notes", TextArea).focus()
+        self.query_one("#ticket-number").display = False
+        self._show_fields()
+        if self.query_one("#disposition", Select).value is Select.NULL:
+            self.query_one("#disposition", Select).focus()  # where a digit picks it
+        else:
+            self._to_notes()
         self.set_interval(1.0, self._tick)
         self._tick()
-        self._record("wrap_up_opened", status=self.record.status)
+        self._record("notes_opened" if self.live else "wrap_up_opened", status=self.record.status)
+
+    def _show_fields(self) -> None:
+        """During the call only what drafts keep; after it, the ticket and follow-ups too."""
+        no_followups = self.followup_service is None or self.record.customer_id is None
+        self.query_one("#ticket-row").display = not self.live
+        self.query_one("#followup-row").display = not self.live and not no_followups
+        self.query_one("#extend").display = not self.live
+
+    def _to_notes(self) -> None:
+        notes = self.query_one("#notes", TextArea)
+        notes.focus()
+        notes.move_cursor(notes.document.end)
+
+    def call_ended(self, record: InteractionRecord, title: str = "") -> None:
+        """The call this screen took notes for is over: it becomes its wrap-up."""
+        self.record = record
+        self.live = False
+        if title:
+            self._title = title
+        self.query_one("#wrap-title", Static).update(Content.styled(self._heading(), "bold"))
+        self.query_one("#save", Button).label = self._save_label()
+        self._show_fields()
+        self._tick()
+        self.refresh_bindings()
+        self._record("wrap_up_opened", status=record.status)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "disposition":
+            # Digits pick a disposition only while the cursor is on it (elsewhere they type).
+            return self._on_disposition()
+        if action == "close_notes":
+            return self.live
+        if action in ("extend", "new_ticket", "callback"):
+            return not self.live
+        return True
+
+    def on_key(self, event: events.Key) -> None:
+        """On the disposition, a digit picks one (bindings) and any other typing goes to the
+        notes: an agent who starts typing right after hang-up loses no keystroke."""
+        character = event.character
+        if (
+            not event.is_printable
+            or character is None
+            or character.isdigit()
+            or not self._on_disposition()
+        ):
+            return
+        event.stop()
+        event.prevent_default()
+        self._to_notes()
+        self.query_one("#notes", TextArea).insert(character)
+
+    def _on_disposition(self) -> bool:
+        chooser = self.query_one("#disposition", Select)
+        focused = self.focused
+        return focused is not None and (focused is chooser or chooser in focused.ancestors)
+
+    def action_disposition(self, number: int) -> None:
+        if 1 <= number <= len(self._codes):
+            self.query_one("#disposition", Select).value = self._codes[number - 1]
+            self._to_notes()
+
+    def action_new_ticket(self) -> None:
+        ticket = self.query_one("#ticket", Select)
+        if not any(value == NEW_TICKET for _label, value in ticket._options):
+            self.notify("No new ticket here: the caller is not a known customer.", markup=False)
+            return
+        ticket.value = NEW_TICKET
+        self.query_one("#new-ticket").display = True
+        self.query_one("#ticket-subject", Input).focus()
+
+    def action_callback(self) -> None:
+        box = self.query_one("#callback", Tick)
+        if self.query_one("#followup-row").display:
+            box.toggle()
+
+    async def action_close_notes(self) -> None:
+        """Escape during the call: keep the draft, back to the call."""
+        if self.live:
+            await self._save_draft()
+            self.dismiss(False)
 
     # ---------------------------------------------------------------- timer
 
@@ -172,6 +300,10 @@ class WrapUpScreen(ModalScreen[bool]):
         return self._clock() if self._clock else datetime.now(UTC)
 
     def _tick(self) -> None:
+        if self.live:
+            text = "call in progress: saved as you type; Esc back to the call"
+            self.query_one("#wrap-timer", Static).update(Content.styled(text, "$text-muted"))
+            return
         started = self.record.ended_at or self.record.offered_at
         elapsed = (self.now() - started).total_seconds()
         left = self.limit - elapsed
@@ -195,6 +327,10 @@ class WrapUpScreen(ModalScreen[bool]):
     @on(Select.Changed, "#ticket")
     def _ticket_choice(self, event: Select.Changed) -> None:
         self.query_one("#new-ticket").display = event.value == NEW_TICKET
+        number = self.query_one("#ticket-number", Input)
+        number.display = event.value == OTHER_TICKET
+        if number.display:
+            number.focus()
 
     @on(TextArea.Changed)
     @on(Select.Changed)
@@ -235,12 +371,17 @@ class WrapUpScreen(ModalScreen[bool]):
     async def action_save(self) -> None:
         if self._draft_timer is not None:
             self._draft_timer.stop()
+        if self.live:  # during the call: keep the draft, back to the call
+            await self._save_draft()
+            self.dismiss(False)
+            return
         disposition = self.query_one("#disposition", Select).value
         ticket = self.query_one("#ticket", Select).value
         csat = self.query_one("#csat", Select).value
         notes = self.query_one("#notes", TextArea).text
         if not isinstance(disposition, str):
-            self._error("choose a disposition")
+            self._error("choose a disposition (1-9)")
+            self.query_one("#disposition", Select).focus()
             return
         try:
             ticket_id = await self._ticket(ticket, notes)
@@ -255,6 +396,8 @@ class WrapUpScreen(ModalScreen[bool]):
             done = await self.interactions.wrap_up(self.record.id, wrap, self.now())
         except ServiceError as exc:  # one line; nothing already saved is lost
             self._error(str(exc))
+            if "needs a ticket" in str(exc) or "ticket #" in str(exc):
+                self.query_one("#ticket", Select).focus()  # the field the message asks for
             return
         self._record(
             "wrap_up_saved",
@@ -278,6 +421,11 @@ class WrapUpScreen(ModalScreen[bool]):
 
     async def _ticket(self, choice: object, notes: str) -> int | None:
         """The ticket to link: an existing one, or a new one opened now (once)."""
+        if choice == OTHER_TICKET:
+            typed = self.query_one("#ticket-number", Input).value.strip()
+            if not typed:
+                raise WrapUpError("type the ticket's number (or choose No ticket)")
+            return int(typed)
         if choice != NEW_TICKET:
             return choice if isinstance(choice, int) and choice != NO_TICKET else None
         if self.created_ticket is not None:

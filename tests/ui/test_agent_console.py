@@ -181,7 +181,12 @@ async def test_a_console_killed_mid_wrap_up_offers_the_draft_back(crm: Database)
             wrap = again.screen
             assert isinstance(wrap, WrapUpScreen)
             # Let the modal finish mounting before the test tears the app down.
-            await until(lambda: all(s.query("SelectOverlay") for s in wrap.query(Select)))
+            await until(
+                lambda: (
+                    wrap.query("#notes")
+                    and all(s.query("SelectOverlay") for s in wrap.query(Select))
+                )
+            )
             assert wrap.query_one("#notes", TextArea).text == "Half-written note"
     row = interaction_row(crm.sqlite_path)
     assert row["status"] == "wrapup" and row["notes"] == "Half-written note"
