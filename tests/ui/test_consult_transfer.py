@@ -93,13 +93,22 @@ def rows(path: Path) -> list[dict[str, object]]:
         con.close()
 
 
-async def consulting(app: CallConsoleApp, pilot: object, pbx: Pbx, colleague: Colleague) -> None:
-    """A call answered by the agent, then a consult to sales (600) the colleague answers."""
+async def consulting(
+    app: CallConsoleApp, pilot: object, pbx: Pbx, colleague: Colleague, notes: str = ""
+) -> None:
+    """A call answered by the agent (who writes `notes` during it), then a consult to sales
+    (600) the colleague answers."""
     screen = app.agent_screen
     assert screen is not None
     press = pilot.press  # type: ignore[attr-defined]
     await press("f2")
     await until(lambda: screen.desk.state.phase == "talking")
+    if notes:
+        await press("f9")
+        await until(lambda: isinstance(app.screen, WrapUpScreen))
+        await press(*notes)
+        await press("ctrl+s")  # back to the call; the draft is saved
+        await until(lambda: app.screen is screen)
     await press("f7")
     await until(lambda: isinstance(app.screen, TransferScreen))
     assert app.screen.consult
@@ -126,12 +135,13 @@ async def test_a_consult_completed_hands_the_caller_over_with_the_customer(
             screen = app.agent_screen
             assert screen is not None
             await ring_and_pop(app, pilot, pbx, number)
-            await consulting(app, pilot, pbx, colleague)
-            # The colleague's pop is the caller's customer, handed over by this agent.
+            await consulting(app, pilot, pbx, colleague, notes="Double charged in May")
+            # The colleague's pop is the caller's customer, handed over with the notes.
             pop = colleague.desk.state.pop
             assert pop is not None and pop.profile is not None
             assert pop.profile.id == customer
             assert pop.handoff is not None and pop.handoff.from_agent
+            assert pop.handoff.notes == "Double charged in May"
             # F5 now would complete the transfer by accident: it says what the keys do.
             await pilot.press("f5")
             await until(
@@ -217,3 +227,57 @@ async def test_a_consult_the_pbx_refuses_is_one_line_and_the_call_stays(crm: Dat
             )
             assert screen.desk.state.phase == "talking"
             assert not screen.query_one("#handoff", Static).display
+
+
+async def test_a_warm_handoff_shows_who_handed_over_their_notes_and_their_customer(
+    crm: Database,
+) -> None:
+    """The colleague takes a sales call, finds the customer (not the number's), writes notes
+    and blind-transfers to support: this agent's pop is that customer, with the notes."""
+    assert crm.sqlite_path is not None
+    number, own = one_customer_number(crm.sqlite_path)
+    con = sqlite3.connect(crm.sqlite_path)
+    try:
+        (other,) = con.execute("SELECT min(id) FROM customers WHERE id != ?", (own,)).fetchone()
+    finally:
+        con.close()
+    async with running_pbx(WITH_COLLEAGUE) as pbx, colleague_desk(crm, pbx) as colleague:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await pilot.press("f6")
+            await until(lambda: screen.bar_model.agent_ready)
+            pbx.ring(number, "Caller", queue="sales")
+            await until(lambda: colleague.desk.state.phase == "ringing")
+            pbx.engine.phone(COLLEAGUE, "answer")
+            await until(lambda: colleague.desk.state.phase == "talking")
+            await colleague.desk.choose_customer(other)  # the colleague found the right one
+            theirs = colleague.desk.state.call
+            assert theirs is not None and theirs.interaction_id is not None
+            await InteractionLog(crm).save_draft(
+                theirs.interaction_id, notes="[b]VIP[/b] wants the refund\x1b[31m today"
+            )
+            tracker = colleague.cti.tracker
+            assert tracker is not None
+            leg = tracker.agent_channel(theirs.uniqueid, theirs.agent_channel)
+            result = await colleague.cti.blind_transfer(leg, "601")  # to support: this agent
+            assert result.ok
+            await until(lambda: screen.desk.state.phase == "ringing")
+            pop = screen.desk.state.pop
+            assert pop is not None and pop.profile is not None
+            assert pop.profile.id == other  # the colleague's customer, not the number's
+            handoff = screen.query_one("#handoff", Static)
+            await until(lambda: handoff.display)
+            shown = str(handoff.render())
+            assert "Handed over by" in shown
+            assert "[b]VIP[/b] wants the refund" in shown  # text, never markup
+            assert "\x1b" not in shown  # no terminal control codes
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            assert handoff.display
+            await pilot.press("f5")
+            await until(lambda: isinstance(app.screen, WrapUpScreen))
+    mine = rows(crm.sqlite_path)[-1]
+    assert (mine["agent_id"], mine["customer_id"]) == (1, other)
