@@ -573,6 +573,8 @@ async def _has_customers(database: Any) -> bool:
 
 
 async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
+    import threading
+
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -582,20 +584,30 @@ async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
     database = _open(args)
     try:
         await database.check()
-        with Progress(
+        # The bar appears with the first stage, so a refusal (a database holding data, a lock)
+        # is the command's only line.
+        progress = Progress(
             TextColumn("{task.description:<20}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
-        ) as progress:
-            task = progress.add_task("preparing pools", total=1)
+        )
+        tasks: list[Any] = []
+        first = threading.Lock()  # stages report from the seeding threads
 
-            def report(stage: str, done: int, total: int) -> None:
-                progress.update(task, description=stage, completed=done, total=total)
+        def report(stage: str, done: int, total: int) -> None:
+            with first:
+                if not tasks:
+                    progress.start()
+                    tasks.append(progress.add_task(stage, total=total))
+            progress.update(tasks[0], description=stage, completed=done, total=total)
 
+        try:
             summary = await seed_database(database, plan, report)
+        finally:
+            progress.stop()
         counts = ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in summary.counts.items())
         size = f", {summary.database_bytes / 1e6:,.1f} MB" if summary.database_bytes else ""
         print(f"seeded {counts} in {summary.seconds:.1f} s{size}")
