@@ -10,8 +10,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from textual.screen import Screen
 
 from console.app import CallConsoleApp
 from console.cli import write_trainee_settings
@@ -19,8 +21,9 @@ from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.trainer import TrainerScreen
 from console.widgets.command import ShellCommand, shell_lines
+from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
-from tests.ui.conftest import FAST, until
+from tests.ui.conftest import FAST, one_customer_number, until
 from tests.ui.test_replay_screen import screen_text
 
 
@@ -130,3 +133,68 @@ async def test_an_argument_wider_than_the_screen_scrolls_sideways() -> None:
         assert command.lines == shell_lines(argv, 40)
         assert command.query_one(Static).size.width == max(len(x) for x in command.lines)
         assert command.max_scroll_x > 0
+
+
+def over_the_trainer_screen(front: str, app: CallConsoleApp, tmp_path: Path) -> Screen[Any]:
+    """What the trainer opens from the training screen: a run's replay (p), a trainee's
+    history (h), the unmask question (U)."""
+    from console.screens.reason import ReasonScreen
+    from console.screens.replay import ReplayScreen
+    from console.screens.scorecard import HistoryScreen
+    from console.services.masking import Masker
+    from console.services.replay import Replay
+    from tests.unit.test_replay import recorded_call
+
+    if front == "replay":
+        return ReplayScreen(Replay(recorded_call(), masker=Masker()), title="run 1 · Demo Agent")
+    if front == "history":
+        assert app.runtime is not None
+        return HistoryScreen("Demo Agent", [], app.runtime.training, export_dir=tmp_path)
+    return ReasonScreen("Why do you need the customer data unmasked? (audit-logged)")
+
+
+@pytest.mark.parametrize("front", ["trainer", "replay", "history", "unmask question"])
+async def test_a_ring_on_the_trainer_screens_is_shown_there_and_answered_from_there(
+    crm: Database, front: str, tmp_path: Path
+) -> None:
+    """A trainer who joined their queues (F6) gets a call while the training screen, or what
+    it opens (a replay, a history, the unmask question), is in front: the ring banner (caller,
+    tier, queue, the answer key) and the bell there; F2 answers and brings the caller's pop
+    to front."""
+
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        trainer = await context.agents.authenticate("trainer", "demo")
+        assert trainer is not None
+        app = CallConsoleApp(runtime=await context.runtime_for(trainer))
+        bells: list[int] = []
+        app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
+        async with app.run_test(size=(120, 36)) as pilot:
+            await until(lambda: isinstance(app.screen, TrainerScreen))
+            agent = app.agent_screen
+            assert agent is not None
+            await until(lambda: agent.bar_model.link == "connected")
+            await pilot.press("f6")  # a trainer joins their queues to take calls
+            await until(lambda: agent.bar_model.agent_ready)
+            assert isinstance(app.screen, TrainerScreen)
+            if front != "trainer":
+                opened = over_the_trainer_screen(front, app, tmp_path)
+                await app.push_screen(opened)
+                await until(lambda: app.screen is opened)
+                await pilot.pause()
+            in_front = app.screen
+            pbx.ring(number, "Caller")
+            await until(lambda: any("F2 answer" in str(n.message) for n in app._notifications))
+            (banner,) = [n for n in app._notifications if "F2 answer" in str(n.message)]
+            assert banner.title == "☎ Incoming call" and "support" in str(banner.message)
+            assert bells
+            assert app.screen is in_front  # nothing was taken from the trainer
+            await pilot.press("f2")
+            await until(lambda: agent.desk.state.phase == "talking")
+            await until(lambda: app.screen is agent)  # the caller's pop, in front
+            card = agent.query_one(ProfileCard)
+            assert card.pop is not None and card.pop.caller.e164 == number
