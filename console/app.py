@@ -152,7 +152,7 @@ class CallConsoleApp(App[None]):
                 open_unmasked=(
                     partial(self.replay_unmasked, runtime) if runtime.agent.can_unmask else None
                 ),
-                hint=runtime.trainee_hint,
+                join=runtime.trainee_join,
             )
         )
 

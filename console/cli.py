@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
@@ -387,9 +388,9 @@ async def _demo(args: argparse.Namespace) -> int:
     sim_args += ["--queue-log", str(queue_log)]
     # The secret goes in the child's environment: a command line is readable by `ps`.
     sim = await start_simulator([*sim_args, "--user", "callconsole"], secret=secret)
-    hint = ""
+    join = None
     if args.role == "trainer":  # the trainee joins this demo's PBX from another terminal
-        hint = _trainee_settings(database, sim.port, secret)
+        join = write_trainee_settings(database, sim.port, secret)
     try:
         return await _console(
             args,
@@ -398,7 +399,7 @@ async def _demo(args: argparse.Namespace) -> int:
             login={"supervisor": "super", "trainer": "trainer"}.get(args.role, "demo"),
             password="demo",
             queue_log=queue_log,
-            trainee_hint=hint,
+            trainee_join=join,
         )
     finally:
         await sim.stop()
@@ -411,21 +412,35 @@ async def _training(args: argparse.Namespace) -> int:
     return await run(args, lambda: _open(args))
 
 
-def _trainee_settings(database: Any, port: int, secret: str) -> str:
+def write_trainee_settings(database: Any, port: int, secret: str) -> Any:
     """Write the settings a trainee's console needs to join the demo's PBX and database;
-    returns the line telling the trainer how to start it."""
+    returns the command that starts it, absolute paths only (another terminal has another
+    working directory, maybe no virtualenv active)."""
     import json
 
-    path = database.sqlite_path.with_name("demo-trainee.toml")
-    url = database.url.render_as_string(hide_password=False)
+    from console.services.training import TraineeJoin
+
+    db_path = Path(database.sqlite_path).absolute()
+    path = db_path.with_name("demo-trainee.toml")
+    url = f"sqlite:///{db_path}"
     lines = [f"db_url = {json.dumps(url)}", 'ami_host = "127.0.0.1"', f"ami_port = {port}"]
     lines += ['ami_user = "callconsole"', f"ami_secret = {json.dumps(secret)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)  # it holds this demo's PBX password
-    return (
-        f"Trainee: in another terminal run `{PROG} --config {path} run --agent demo` "
-        "(password demo), then go ready (F6)."
+    return TraineeJoin(
+        argv=(*own_command(), "--config", str(path), "run", "--agent", "demo"),
+        after="Password demo; then F6 to go ready.",
     )
+
+
+def own_command() -> tuple[str, ...]:
+    """How to start this callconsole from any terminal: the ``callconsole`` script of the
+    running interpreter's environment, else ``python -m console`` with that interpreter."""
+    python = Path(sys.executable).absolute()
+    script = python.with_name(PROG)
+    if script.is_file() and os.access(script, os.X_OK):
+        return (str(script),)
+    return (str(python), "-m", "console")
 
 
 async def _replay(args: argparse.Namespace) -> int:
@@ -459,7 +474,7 @@ async def _console(
     login: str,
     password: str | None = None,
     queue_log: Path | None = None,
-    trainee_hint: str = "",
+    trainee_join: Any = None,
 ) -> int:
     """Open the console: logged in already when a password is given (the demo)."""
     from console.app import CallConsoleApp
@@ -490,7 +505,7 @@ async def _console(
         definitions=settings.metric_definitions(),
         targets=_queue_targets(settings),
         queue_log=queue_log or settings.queue_log,
-        trainee_hint=trainee_hint,
+        trainee_join=trainee_join,
         agent_interface=settings.agent_interface.strip(),
         missed_call_not_ready=settings.missed_call_not_ready,
         ring_bell=settings.ring_bell,
@@ -574,6 +589,8 @@ async def _has_customers(database: Any) -> bool:
 
 
 async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
+    import threading
+
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -583,20 +600,30 @@ async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
     database = _open(args)
     try:
         await database.check()
-        with Progress(
+        # The bar appears with the first stage, so a refusal (a database holding data, a lock)
+        # is the command's only line.
+        progress = Progress(
             TextColumn("{task.description:<20}"),
             BarColumn(),
             TextColumn("{task.completed}/{task.total}"),
             TimeElapsedColumn(),
             console=console,
             transient=False,
-        ) as progress:
-            task = progress.add_task("preparing pools", total=1)
+        )
+        tasks: list[Any] = []
+        first = threading.Lock()  # stages report from the seeding threads
 
-            def report(stage: str, done: int, total: int) -> None:
-                progress.update(task, description=stage, completed=done, total=total)
+        def report(stage: str, done: int, total: int) -> None:
+            with first:
+                if not tasks:
+                    progress.start()
+                    tasks.append(progress.add_task(stage, total=total))
+            progress.update(tasks[0], description=stage, completed=done, total=total)
 
+        try:
             summary = await seed_database(database, plan, report)
+        finally:
+            progress.stop()
         counts = ", ".join(f"{n:,} {name.replace('_', ' ')}" for name, n in summary.counts.items())
         size = f", {summary.database_bytes / 1e6:,.1f} MB" if summary.database_bytes else ""
         print(f"seeded {counts} in {summary.seconds:.1f} s{size}")

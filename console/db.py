@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import shlex
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -48,19 +50,26 @@ def normalise_url(raw: str) -> URL:
     """Parse a database URL and pick the async driver we use for its backend.
 
     A plain file path (``crm.db``, ``/srv/cc/crm.sqlite``, ``./data/crm``) means that SQLite
-    file; anything else must be a URL (``sqlite:///PATH`` or ``postgresql://…``).
+    file; anything else must be a URL (``sqlite:///PATH`` or ``postgresql://…``). SQLite URLs
+    take no ``?options`` (SQLAlchemy would ignore ``?mode=ro`` with a warning and open the file
+    read-write); libpq's ``sslmode`` becomes asyncpg's ``ssl``.
     """
     text = raw.strip()
-    if "://" not in text and text not in ("", ":memory:"):
+    shown = _hide_password(raw)
+    if not text:
+        raise DatabaseError(
+            "empty database URL: give a file path, sqlite:///PATH or postgresql://…"
+        )
+    if "://" not in text and text != ":memory:":
         if "/" in text or text.lower().endswith(_SQLITE_SUFFIXES):
             return make_url("sqlite+aiosqlite://").set(database=str(Path(text).expanduser()))
         raise DatabaseError(
-            f"bad database URL {raw!r}: use sqlite:///PATH for a file, or postgresql://…"
+            f"bad database URL {shown!r}: use sqlite:///PATH for a file, or postgresql://…"
         )
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
-        raise DatabaseError(f"bad database URL {raw!r}: {exc}") from None
+        raise DatabaseError(f"bad database URL {shown!r}: {_hide_password(str(exc))}") from None
     backend = url.get_backend_name()
     if backend == "sqlite":
         if url.drivername != "sqlite+aiosqlite":
@@ -69,14 +78,28 @@ def normalise_url(raw: str) -> URL:
             raise DatabaseError(
                 "an in-memory SQLite database cannot be shared between connections; use a file"
             )
+        if url.query:
+            raise DatabaseError(
+                f"bad database URL {shown!r}: SQLite takes no options here "
+                f"({', '.join(sorted(url.query))}); give the file alone: sqlite:///PATH"
+            )
     elif backend == "postgresql":
         if url.drivername != "postgresql+asyncpg":
             url = url.set(drivername="postgresql+asyncpg")
+        if "sslmode" in url.query and "ssl" not in url.query:  # libpq's name, asyncpg's value
+            url = url.difference_update_query(["sslmode"]).update_query_dict(
+                {"ssl": url.query["sslmode"]}
+            )
     else:
         raise DatabaseError(
-            f"unsupported database {backend!r} in {raw!r}: use sqlite:///FILE or postgresql://…"
+            f"unsupported database {backend!r} in {shown!r}: use sqlite:///FILE or postgresql://…"
         )
     return url
+
+
+def _hide_password(text: str) -> str:
+    """``scheme://user:secret@host`` with the secret replaced by ``***``."""
+    return re.sub(r"(://[^/@:\s]*:)[^@/\s]*@", r"\1***@", text)
 
 
 def describe_url(url: URL) -> str:
@@ -174,14 +197,29 @@ class Database:
         return self._sync_engine
 
     async def check(self) -> None:
-        """Open a connection once; turn driver errors into one clear line."""
+        """Open a connection once; turn driver errors into one clear line.
+
+        A SQLite file is first checked for what SQLite will need, before it touches anything:
+        the file, its folder and any ``-wal``/``-shm`` beside it writable by us (see
+        `check_sqlite_writable`).
+        """
+        if self.sqlite_path is not None:
+            check_sqlite_writable(self.sqlite_path)
         try:
             async with self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
                 if self.is_sqlite:
                     await conn.exec_driver_sql("PRAGMA schema_version")
         except (SQLAlchemyError, OSError) as exc:
-            raise DatabaseError(explain_error(self.url, exc)) from None
+            raise DatabaseError(self.explain(exc)) from None
+        except TypeError as exc:  # the driver refused an option of the URL (?name=value)
+            raise DatabaseError(
+                f"bad database URL {describe_url(self.url)}: {exc}; check its ?options"
+            ) from None
+
+    def explain(self, exc: BaseException) -> str:
+        """One line saying why this database can't be used (`explain_error`)."""
+        return explain_error(self.url, exc, busy_timeout_ms=self.busy_timeout_ms)
 
     async def dispose(self) -> None:
         """Close every pooled connection and the reader thread."""
@@ -269,18 +307,80 @@ def compile_for_sqlite(statement: Executable, params: Mapping[str, Any]) -> Comp
     )
 
 
-def explain_error(url: URL, exc: BaseException) -> str:
-    """One line saying why the database at `url` can't be used."""
+def explain_error(url: URL, exc: BaseException, *, busy_timeout_ms: int | None = None) -> str:
+    """One line saying why the database at `url` can't be used, and what to do."""
     orig = getattr(exc, "orig", None) or exc
     message = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    where = describe_url(url)
+    where = _where(url)
     if "file is not a database" in message or "malformed" in message:
-        return f"{where} is not a usable SQLite database ({message}); nothing was changed"
+        return (
+            f"{where} is not a usable SQLite database ({message}): check the path, or restore "
+            "it from a backup; nothing was changed"
+        )
+    if "database is locked" in message or "database table is locked" in message:
+        waited = "" if busy_timeout_ms is None else f" (waited {busy_timeout_ms / 1000:g} s)"
+        return (
+            f"{where} is locked by another program{waited}: close it (another callconsole "
+            "seeding or upgrading, a sqlite3 shell in a transaction) and try again; nothing "
+            "was changed"
+        )
+    if isinstance(orig, ConnectionError | TimeoutError) or "Connect call failed" in message:
+        return (
+            f"cannot reach the database server of {where} ({message}): check that it runs and "
+            "the URL's host and port"
+        )
     if "unable to open database file" in message:
-        return f"cannot open {where}: check the directory exists and is writable"
+        return f"cannot open {where}: check the folder exists and is writable by you"
     if "readonly" in message or "read-only" in message:
-        return f"{where} is read-only: {message}"
+        return (
+            f"{where} is read-only ({message}): make it and its folder writable by you, or "
+            "copy it somewhere writable; nothing was changed"
+        )
     return f"cannot use database {where}: {message}"
+
+
+def _where(url: URL) -> str:
+    """A SQLite database by its file, any other by its URL (password hidden)."""
+    if url.get_backend_name() == "sqlite" and url.database:
+        return str(url.database)
+    return describe_url(url)
+
+
+def check_sqlite_writable(path: Path) -> None:
+    """Refuse, in one line, a SQLite file this process could not write, before SQLite opens it.
+
+    In WAL mode SQLite writes beside the database even to read it (``-shm``, ``-wal``), and a
+    read-only open leaves those behind with the file's read-only mode, which then breaks the
+    next open once the file is writable again. So a read-only file, a read-only folder, or a
+    read-only ``-wal``/``-shm`` left by an earlier open are refused up front, touching
+    nothing. ``os.access`` asks the kernel with this process's own rights (root passes unless
+    it lacks CAP_DAC_OVERRIDE; a read-only mount fails for everyone).
+    """
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise DatabaseError(
+            f"{path} is read-only for you: make it writable (chmod u+rw {_q(path)}) or copy it "
+            "somewhere writable; nothing was changed"
+        )
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabaseError(
+            f"the folder {folder} is read-only for you, and SQLite must create "
+            f"{path.name}-wal and {path.name}-shm beside {path.name}: make the folder "
+            f"writable (chmod u+rwx {_q(folder)}) or copy the database somewhere writable; "
+            "nothing was changed"
+        )
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists() and not os.access(side, os.R_OK | os.W_OK):
+            raise DatabaseError(
+                f"{side} is read-only for you (left by an earlier read-only open?): make it "
+                f"writable (chmod u+rw {_q(side)}) while no program uses {path.name}; nothing "
+                "was changed"
+            )
+
+
+def _q(path: Path) -> str:
+    return shlex.quote(str(path))
 
 
 def open_database(
@@ -332,7 +432,9 @@ def _create_private(path: Path) -> None:
     except FileExistsError:
         return
     except OSError as exc:
-        raise DatabaseError(f"cannot create {path}: {exc.strerror}") from None
+        raise DatabaseError(
+            f"cannot create {path}: {exc.strerror}; choose a folder you can write (--db PATH)"
+        ) from None
     os.close(fd)
 
 

@@ -43,7 +43,7 @@ from console.services.tickets import TicketService
 from console.services.worklist import Worklist
 
 if TYPE_CHECKING:
-    from console.services.training import TrainingService
+    from console.services.training import TraineeJoin, TrainingService
 
 
 def _utcnow() -> datetime:
@@ -145,7 +145,7 @@ class ConsoleContext:
     # A trainer's own scenarios (e.g. made from recorded calls) and where exports are written.
     training_dir: Path | None = None
     export_dir: Path | None = None
-    trainee_hint: str = ""  # how a trainee joins this PBX (the demo prints its own command)
+    trainee_join: TraineeJoin | None = None  # how a trainee joins this PBX (the demo's command)
     # This seat's member interface and phone device, over the agent record's ("" = theirs).
     agent_interface: str = ""
     agent_state_interface: str = ""
@@ -217,7 +217,7 @@ class ConsoleContext:
             recorder=recorder,
             training_dir=self.training_dir,
             export_dir=self.export_dir,
-            trainee_hint=self.trainee_hint,
+            trainee_join=self.trainee_join,
             # A trainer's run goes on by itself: a missed scripted call is scored, not paused.
             missed_call_not_ready=self.missed_call_not_ready
             and self.session_kind is SessionKind.LIVE,
@@ -252,7 +252,7 @@ class ConsoleRuntime:
     recorder: SessionRecorder | NullRecorder = field(default_factory=NullRecorder)
     training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
     export_dir: Path | None = None  # score cards and scenarios written by the console
-    trainee_hint: str = ""  # shown to a trainer while no trainee is online
+    trainee_join: TraineeJoin | None = None  # shown to a trainer while no trainee is online
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
     atxfer_threeway: str = "*3"  # the PBX's three-way feature code (PlayDTMF Receive)

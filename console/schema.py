@@ -12,7 +12,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.db import Database, DatabaseError, explain_error
+from console.db import Database, DatabaseError
 
 
 class SchemaError(DatabaseError):
@@ -83,7 +83,7 @@ async def schema_state(db: Database) -> SchemaState:
     except SchemaError:
         raise
     except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseError(explain_error(db.url, exc)) from None
+        raise DatabaseError(db.explain(exc)) from None
 
 
 def _upgrade(conn: Connection) -> SchemaState:
@@ -110,4 +110,4 @@ async def upgrade(db: Database) -> SchemaState:
     except SchemaError:
         raise
     except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseError(explain_error(db.url, exc)) from None
+        raise DatabaseError(db.explain(exc)) from None

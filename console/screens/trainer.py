@@ -11,6 +11,7 @@ here is masked (console.services.masking); the screen only draws what the servic
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,10 +32,12 @@ from console.services.training import (
     RunRecord,
     ScenarioEntry,
     Trainee,
+    TraineeJoin,
     TrainingError,
     TrainingLink,
     TrainingService,
 )
+from console.widgets.command import ShellCommand
 
 POLL_SECONDS = 2.0
 
@@ -61,6 +64,7 @@ class TrainerScreen(Screen[None]):
         Binding("p", "replay", "Replay"),
         Binding("U", "replay_unmasked", "Replay unmasked"),  # with the unmask permission
         Binding("r", "refresh", "Refresh"),
+        Binding("y", "copy_join", "Copy trainee command"),  # the demo: how a trainee joins
         Binding("escape", "close", "Close"),
     ]
 
@@ -74,6 +78,7 @@ class TrainerScreen(Screen[None]):
         open_watch: Callable[[RunRecord, bool], Any] | None = None,
         open_unmasked: Callable[[RunRecord, str], Any] | None = None,
         hint: str = "",
+        join: TraineeJoin | None = None,
     ) -> None:
         super().__init__()
         self.training = training
@@ -83,6 +88,7 @@ class TrainerScreen(Screen[None]):
         self.open_watch = open_watch  # (run, follow) -> push the read-only console view
         self.open_unmasked = open_unmasked  # (run, reason): only for a trainer who may unmask
         self.hint = hint or "A trainee appears here once their console is logged in."
+        self.join = join  # the command a trainee runs to join (the demo), shown full width
         self.scenarios: list[ScenarioEntry] = []
         self.trainees: list[Trainee] = []
         self.runs: list[RunRecord] = []
@@ -99,6 +105,12 @@ class TrainerScreen(Screen[None]):
                 yield Label("Trainees online", classes="section")
                 yield DataTable(id="trainees", cursor_type="row", zebra_stripes=True)
                 yield Static(Text(self.hint, style="dim"), id="trainee-hint")
+        if self.join is not None:
+            with Vertical(id="trainee-join"):
+                yield Static(Text(self.join.before), id="join-before")
+                yield ShellCommand(self.join.argv, id="join-command")
+                after = f"{self.join.after} (y copies the command)".strip()
+                yield Static(Text(after, style="dim"), id="join-after")
         yield Label("Runs", classes="section")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -157,6 +169,8 @@ class TrainerScreen(Screen[None]):
         if self.trainees:
             trainees.move_cursor(row=min(keep, len(self.trainees) - 1))
         self.query_one("#trainee-hint").display = not self.trainees
+        if self.join is not None:
+            self.query_one("#trainee-join").display = not self.trainees
         self._draw_runs()
 
     def _draw_runs(self) -> None:
@@ -284,9 +298,18 @@ class TrainerScreen(Screen[None]):
             callback=asked,
         )
 
+    def action_copy_join(self) -> None:
+        if self.join is None:
+            return
+        # OSC 52: terminals that allow it put the exact command on the clipboard.
+        self.app.copy_to_clipboard(shlex.join(self.join.argv))
+        self.notify("the trainee's command is on the clipboard", markup=False)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "replay_unmasked":
             return self.open_unmasked is not None  # hidden without the permission
+        if action == "copy_join":
+            return self.join is not None
         return True
 
     async def action_card(self) -> None:

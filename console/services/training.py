@@ -136,6 +136,16 @@ class ScenarioLibrary:
 
 
 @dataclass(frozen=True, slots=True)
+class TraineeJoin:
+    """How a trainee's console joins the trainer's PBX and database: a command to run in
+    another terminal (`argv`, absolute paths), with a line before and after it."""
+
+    argv: tuple[str, ...]
+    before: str = "Trainee: in another terminal run"
+    after: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Trainee:
     """An agent whose console is logged in now, who can be given a run."""
 

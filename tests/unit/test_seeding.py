@@ -148,3 +148,38 @@ async def test_a_database_with_data_is_refused_untouched(seeded: Path) -> None:
 def test_bad_plans(plan: dict[str, object], message: str) -> None:
     with pytest.raises(SeedError, match=message):
         SeedPlan(**plan)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("seed_value", [1, 7, 42, 2026])
+async def test_the_shipped_scenarios_callers_have_their_tier_whatever_the_seed(
+    seed_value: int, tmp_path: Path
+) -> None:
+    """A scenario naming a customer by id and giving the caller a tier (the platinum dispute:
+    customer 1, platinum) pops a customer of that tier, alone on their number, in any seed."""
+    from telephony_sim.scenarios import load_scenario, shipped_scenarios
+
+    named = {
+        (call.customer_id, call.tier)
+        for name in shipped_scenarios()
+        for call in load_scenario(name).calls
+        if call.customer_id is not None and call.tier
+    }
+    assert (1, "platinum") in named
+    path = tmp_path / "crm.db"
+    await seed(path, customers=60, seed=seed_value, locales=("en_US", "zh_CN"))
+    con = sqlite3.connect(path)
+    try:
+        for customer_id, tier in named:
+            assert con.execute(
+                "SELECT tier, kind, organisation_id FROM customers WHERE id = ?", (customer_id,)
+            ).fetchone() == (tier, "person", None)
+            (number,) = con.execute(
+                "SELECT e164 FROM phone_numbers WHERE customer_id = ? ORDER BY id LIMIT 1",
+                (customer_id,),
+            ).fetchone()
+            owners = con.execute(
+                "SELECT count(*) FROM phone_numbers WHERE e164 = ?", (number,)
+            ).fetchone()
+            assert owners == (1,)
+    finally:
+        con.close()
