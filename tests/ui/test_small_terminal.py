@@ -10,11 +10,15 @@ from typing import Any
 from textual.app import App
 from textual.widget import Widget
 
+from console.app import WallboardApp
 from console.db import Database
+from console.screens.wallboard import WallboardScreen
 from console.widgets.profile_card import ProfileCard
+from console.widgets.queue_tile import QueueTile
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.test_agent_console import make_app, ring_and_pop
+from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
 
 SMALL = (80, 24)
 LONG_NAME = "Maximiliana Featherstonehaugh"  # with its tier badge, wider than the card at 80
@@ -65,3 +69,65 @@ async def test_the_caller_card_keeps_number_name_and_tier_whole_at_80x24(crm: Da
             # The rest of the facts are whole too (a part is never split across lines).
             assert details in shown, shown
             assert any(line.endswith(rfm) for line in shown), shown
+
+
+# ---------------------------------------------------------------------- the wallboard
+
+
+def page_of(board: WallboardScreen) -> list[str]:
+    """The queues whose tiles are on the terminal, each asserted whole inside the tiles' area."""
+    area = board.query_one("#wb-tiles").region
+    shown = []
+    for tile in board.query(QueueTile):
+        if tile.display:
+            assert area.contains_region(tile.region), (tile.queue, tile.region, area)
+            shown.append(tile.queue)
+    return shown
+
+
+async def test_the_wallboard_pages_its_queues_at_80x24_and_says_where_it_is() -> None:
+    live, _ = board_after(20, many_queues())
+    app = WallboardApp(live, connect=False)
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, WallboardScreen)
+        pager = board.query_one("#wb-pager")
+        first = page_of(board)
+        assert first and first == list(MANY_QUEUE_NAMES[: len(first)])
+        assert f"queues 1-{len(first)} of 14" in str(pager.render()), str(pager.render())
+        assert pager.region.bottom <= app.size.height - 2  # above the definitions and footer
+
+        seen = list(first)
+        for _ in MANY_QUEUE_NAMES:  # at most a page per queue: every page turn shows more
+            if seen[-1] == MANY_QUEUE_NAMES[-1]:
+                break
+            await pilot.press("pagedown")
+            await pilot.pause()
+            page = page_of(board)
+            assert page and page[-1] not in seen, (page, seen)
+            seen += [name for name in page if name not in seen]
+        assert seen == list(MANY_QUEUE_NAMES)  # every queue, in order, the last one reached
+        assert str(pager.render()).startswith(f"queues {15 - len(page)}-14 of 14")
+
+        await pilot.press("home")
+        await pilot.pause()
+        assert page_of(board) == first
+        await pilot.press("down")  # a row of tiles (one column at 80)
+        await pilot.pause()
+        assert page_of(board)[0] == MANY_QUEUE_NAMES[1]
+        await pilot.press("end")
+        await pilot.pause()
+        assert page_of(board)[-1] == MANY_QUEUE_NAMES[-1]
+
+
+async def test_a_wallboard_whose_queues_all_fit_has_no_pager() -> None:
+    live, _ = board_after(5)  # three queues
+    app = WallboardApp(live, connect=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        board = app.screen
+        assert isinstance(board, WallboardScreen)
+        assert len(page_of(board)) == 3
+        assert not board.query_one("#wb-pager").display
+        assert not board.check_action("page", (1,))
