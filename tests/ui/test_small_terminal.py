@@ -9,8 +9,9 @@ from typing import Any
 
 from textual.app import App
 from textual.widget import Widget
+from textual.widgets import DataTable
 
-from console.app import WallboardApp
+from console.app import CallConsoleApp, WallboardApp
 from console.db import Database
 from console.screens.wallboard import WallboardScreen
 from console.widgets.profile_card import ProfileCard
@@ -19,6 +20,7 @@ from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.test_agent_console import make_app, ring_and_pop
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
+from tests.ui.test_worklist_screens import open_worklist, runtime_for, seed
 
 SMALL = (80, 24)
 LONG_NAME = "Maximiliana Featherstonehaugh"  # with its tier badge, wider than the card at 80
@@ -131,3 +133,36 @@ async def test_a_wallboard_whose_queues_all_fit_has_no_pager() -> None:
         assert len(page_of(board)) == 3
         assert not board.query_one("#wb-pager").display
         assert not board.check_action("page", (1,))
+
+
+# ---------------------------------------------------------------------- the worklist
+
+WORKLIST_KEY_COLUMNS = ("Kind", "Customer", "Due", "State")
+
+
+async def test_the_worklist_keeps_kind_customer_due_and_state_whole_at_80x24(
+    crm: Database,
+) -> None:
+    ids = await seed(crm)
+    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_worklist(app, pilot)
+        for name in ("mine", "available"):
+            table = screen.query_one(f"#{name}", DataTable)
+            wide, room = table.virtual_size.width, table.scrollable_content_region.width
+            assert wide <= room, f"{name}: columns {wide} cells wide in a table showing {room}"
+            header = lines_of(app, table)[0]
+            for label in WORKLIST_KEY_COLUMNS:
+                assert f" {label} " in f"{header} ", (name, label, header)
+        shown = "\n".join(lines_of(app, screen))
+        # The key cells of the seeded follow-ups, whole: state, due time, kind.
+        for whole in ("claimed to 10:35", "escalated L1", "due 12:30", "escalation", "callback"):
+            assert whole in shown, (whole, shown)
+        # The summary is cut in the table; the highlighted row's is whole under the tables.
+        current = screen.current()
+        assert current is not None and current.id == ids["claimed"]
+        detail = screen.query_one("#wl-detail")
+        assert detail.display and "Confirm the new address" in str(detail.render())
+        await pilot.press("down")
+        await pilot.pause()
+        assert "Call back about the contract" in str(detail.render())
