@@ -33,6 +33,7 @@ from console.services.errors import ServiceError
 from console.services.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
 from console.widgets.format import LEVEL_STYLES, clip, sla_remaining, when
 from console.widgets.forms import ErrorLine, FieldRow
+from console.widgets.tables import column_widths
 
 T = TypeVar("T")
 
@@ -137,29 +138,6 @@ def item_cells(item: WorkItem, now: datetime, me: int | None = None) -> list[Tex
 
 
 ITEM_COLUMNS = (PRIORITY, KIND, CUSTOMER, SUMMARY, DUE, SLA, STATE, TRIES)
-
-
-def column_widths(
-    columns: Sequence[tuple[str, int]],
-    room: int,
-    min_summary: int = MIN_SUMMARY,
-    shrink: Sequence[tuple[str, int]] = (),
-) -> list[int]:
-    """The width of each column (width 0: the one that takes what is left, at least
-    `min_summary`) in `room` cells of text; when they want more, the `shrink` steps (label,
-    narrowest) give way in order, each only as much as still needed."""
-    widths = {label: width or min_summary for label, width in columns}
-    rest_label = next((label for label, width in columns if not width), None)
-    excess = sum(widths.values()) - room
-    for label, narrowest in shrink:
-        if excess <= 0:
-            break
-        cut = min(excess, max(0, widths[label] - narrowest))
-        widths[label] -= cut
-        excess -= cut
-    if rest_label is not None and excess < 0:
-        widths[rest_label] -= excess  # what is left over goes to the summary
-    return [widths[label] for label, _ in columns]
 
 
 def set_columns(

@@ -5,6 +5,7 @@ same screens at 80x24 and 120x40 are in test_snapshots.py."""
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
@@ -13,12 +14,15 @@ from textual.widgets import DataTable
 
 from console.app import CallConsoleApp, WallboardApp
 from console.db import Database
+from console.screens.scorecard import ScoreCardScreen
 from console.screens.wallboard import WallboardScreen
 from console.widgets.profile_card import ProfileCard
 from console.widgets.queue_tile import QueueTile
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
+from tests.ui.shift import sloppy_card
 from tests.ui.test_agent_console import make_app, ring_and_pop
+from tests.ui.test_snapshots import snapshot_app
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
 from tests.ui.test_worklist_screens import open_worklist, runtime_for, seed
 
@@ -166,3 +170,52 @@ async def test_the_worklist_keeps_kind_customer_due_and_state_whole_at_80x24(
         await pilot.press("down")
         await pilot.pause()
         assert "Call back about the contract" in str(detail.render())
+
+
+# ---------------------------------------------------------------------- the score card
+
+
+async def test_the_score_card_keeps_result_criterion_and_weight_at_80x24(
+    crm_copy: Path, tmp_path: Path
+) -> None:
+    card = sloppy_card("demo")  # two calls: the call column shows too
+    app, _ = snapshot_app(crm_copy)
+    async with app.run_test(size=SMALL) as pilot:
+        await app.push_screen(ScoreCardScreen(card, run_id=7, export_dir=tmp_path))
+        table = app.screen.query_one("#card-criteria", DataTable)
+        await until(lambda: table.row_count == len(card.results))
+        await pilot.pause()
+        wide, room = table.virtual_size.width, table.scrollable_content_region.width
+        assert wide <= room, f"columns {wide} cells wide in a table showing {room}"
+        header = lines_of(app, table)[0]
+        for label in ("Criterion", "Weight", "Call", "Evidence"):
+            assert f" {label} " in f"{header} ", (label, header)
+        # Every line the table shows, cursor row by row (it scrolls), cut into its columns.
+        columns = {str(c.label): c for c in table.ordered_columns}
+        seen: list[str] = []
+        for index in range(len(card.results)):
+            table.move_cursor(row=index, animate=False)
+            await pilot.pause()
+            seen += lines_of(app, table)[1:]
+
+        def column(label: str) -> str:
+            start = 0
+            for name, col in columns.items():
+                width = col.get_render_width(table)
+                if name == label:
+                    return " ".join(line[start : start + width].strip() for line in seen)
+                start += width
+            raise AssertionError(label)
+
+        criteria, evidence = column("Criterion"), column("Evidence")
+        for result in card.results:
+            # Its result, the start of its criterion and its weight on one line…
+            mark, first_word = ("pass" if result.passed else "FAIL"), result.label.split()[0]
+            assert any(
+                line.split()[:2] == [mark, first_word] and f"{result.weight:g}" in line.split()
+                for line in seen
+            ), (result.id, seen)
+            # …and the criterion and the evidence whole, wrapped over the row's lines.
+            assert all(word in criteria.split() for word in result.label.split()), result.label
+            for word in result.evidence.split():
+                assert word in evidence or len(word) > columns["Evidence"].width, word
