@@ -16,6 +16,7 @@ from console.app import CallConsoleApp, WallboardApp
 from console.db import Database
 from console.screens.scorecard import ScoreCardScreen
 from console.screens.wallboard import WallboardScreen
+from console.screens.wrapup import WrapUpScreen
 from console.widgets.profile_card import ProfileCard
 from console.widgets.queue_tile import QueueTile
 from tests.pbx import running_pbx
@@ -75,6 +76,34 @@ async def test_the_caller_card_keeps_number_name_and_tier_whole_at_80x24(crm: Da
             # The rest of the facts are whole too (a part is never split across lines).
             assert details in shown, shown
             assert any(line.endswith(rfm) for line in shown), shown
+
+
+async def test_the_wrap_up_shows_save_and_extend_at_80x24_with_every_row(crm: Database) -> None:
+    """With a known customer (so the follow-up row shows too) the buttons are drawn inside the
+    dialog, not under its bottom border (a region check against the screen missed that)."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=SMALL) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f5")
+            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            wrap = app.screen
+            await until(lambda: wrap.query_one("#save").region.height > 0)
+            await pilot.pause()
+            assert wrap.query_one("#followup-row").display  # the tallest wrap-up
+            dialog = wrap.query_one("#wrapup")
+            inside = dialog.scrollable_content_region
+            shown = "\n".join(lines_of(app, dialog))
+            for button_id, label in (("#save", "Save (ctrl+s)"), ("#extend", "Extend (ctrl+e)")):
+                button = wrap.query_one(button_id)
+                assert inside.contains_region(button.region), (button_id, button.region, inside)
+                assert label in shown, (label, shown)
 
 
 # ---------------------------------------------------------------------- the wallboard
