@@ -18,7 +18,7 @@ from console.screens.scorecard import ScoreCardScreen
 from console.screens.wallboard import WallboardScreen
 from console.screens.wrapup import WrapUpScreen
 from console.widgets.profile_card import ProfileCard
-from console.widgets.queue_tile import QueueTile
+from console.widgets.queue_tile import BigQueueTile, QueueTile
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
@@ -113,7 +113,7 @@ def page_of(board: WallboardScreen) -> list[str]:
     """The queues whose tiles are on the terminal, each asserted whole inside the tiles' area."""
     area = board.query_one("#wb-tiles").region
     shown = []
-    for tile in board.query(QueueTile):
+    for tile in board.query(BigQueueTile if board.large else QueueTile):
         if tile.display:
             assert area.contains_region(tile.region), (tile.queue, tile.region, area)
             shown.append(tile.queue)
@@ -154,6 +154,15 @@ async def test_the_wallboard_pages_its_queues_at_80x24_and_says_where_it_is() ->
         await pilot.press("end")
         await pilot.pause()
         assert page_of(board)[-1] == MANY_QUEUE_NAMES[-1]
+
+        await pilot.press("l")  # the wall TV's big tiles page the same way
+        await pilot.pause()
+        big = page_of(board)
+        assert big and big[-1] == MANY_QUEUE_NAMES[-1], big
+        assert str(pager.render()).startswith(f"queues {15 - len(big)}-14 of 14")
+        await pilot.press("home")
+        await pilot.pause()
+        assert page_of(board) == list(MANY_QUEUE_NAMES[: len(big)])
 
 
 async def test_a_wallboard_whose_queues_all_fit_has_no_pager() -> None:
