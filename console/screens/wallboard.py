@@ -2,6 +2,12 @@
 AHT, abandons, agents by state — coloured against each queue's targets, with an hour of
 sparklines. ``l`` switches to the large-screen mode for a wall TV (big digits, three figures).
 
+More queues than fit are paged, not scrolled: PgDn/PgUp turn a page, the arrows move a row of
+tiles, Home/End go to the first and last queues, and a line under the tiles says which are
+shown ("queues 3-4 of 14") and how many red queues are on other pages. A page holds only whole
+tiles, so a queue's coloured border is never cut off with its figures, the position is exact,
+and only the tiles shown are redrawn.
+
 The screen redraws on a timer from `LiveBoard.snapshot`, never per AMI event; the board is fed
 by the CTI link and reconciled by `LiveFeed` (console/services/live_feed.py).
 """
@@ -20,9 +26,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from console.cti.protocol import LinkState
-from console.services.alerts import queue_rag
+from console.services.alerts import Rag, queue_rag
 from console.services.live_types import BoardSnapshot
-from console.widgets.queue_tile import BigQueueTile, QueueTile
+from console.widgets.queue_tile import BigQueueTile, QueueTile, worst
 
 if TYPE_CHECKING:
     from console.factory import LiveRuntime
@@ -30,6 +36,10 @@ if TYPE_CHECKING:
 #: Redraws per second are 1 / this.
 REFRESH_SECONDS = 0.5
 TILE_WIDTH = {False: 44, True: 46}  # cells per tile column, normal and large
+# Rows a tile takes, normal and large: their CSS (queue_tile.py) gives borders + 6 lines and
+# borders + 5 (name, label, three rows of digits). A test checks each page's tiles are whole.
+TILE_HEIGHT = {False: 8, True: 7}
+CHROME_ROWS = 3  # title, definitions and footer (a row each): what the tiles never get
 
 
 class WallboardScreen(Screen[None]):
@@ -38,10 +48,17 @@ class WallboardScreen(Screen[None]):
     CSS_PATH = "wallboard.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        # Paging first: on a narrow footer it is what is kept (shown only when queues are hidden).
+        Binding("pagedown", "page(1)", "Next page"),
+        Binding("pageup", "page(-1)", "Prev page"),
         Binding("l", "toggle_large", "Large/normal"),
         Binding("a", "alerts", "Alerts"),
         Binding("s", "staffing", "Staffing"),
         Binding("r", "report", "Report"),
+        Binding("down", "row(1)", "Next row", show=False),
+        Binding("up", "row(-1)", "Previous row", show=False),
+        Binding("home", "first", "First queues", show=False),
+        Binding("end", "last", "Last queues", show=False),
     ]
 
     def __init__(
@@ -59,12 +76,16 @@ class WallboardScreen(Screen[None]):
         self.refresh_seconds = refresh_seconds
         self.tiles: dict[str, QueueTile | BigQueueTile] = {}
         self._names: list[str] | None = None  # the queues the tiles were built for
+        self.first = 0  # index (in name order) of the first queue shown
+        self.columns = 1  # tiles per row
+        self.page_size = 1  # tiles shown at once: whole rows that fit the height
         self.snapshot: BoardSnapshot | None = None
         self.redraws = 0  # tests wait on it
 
     def compose(self) -> ComposeResult:
         yield Static(id="wb-title", markup=False)
         yield Container(id="wb-tiles")
+        yield Static(id="wb-pager", markup=False)  # shown when some queues are on other pages
         yield Static(id="wb-definitions", markup=False)
         yield Footer()
 
@@ -86,6 +107,8 @@ class WallboardScreen(Screen[None]):
             return not self.standalone
         if action == "report":
             return self.live.reports is not None  # the wall TV has no database
+        if action in ("page", "row", "first", "last"):
+            return len(self.tiles) > self.page_size  # no paging keys when every queue shows
         return True
 
     # ---------------------------------------------------------------- drawing
@@ -98,9 +121,16 @@ class WallboardScreen(Screen[None]):
         if names != self._names:
             self._rebuild(names)
         targets = self.live.targets
-        for q in snapshot.queues:
-            self.tiles[q.queue].show(q, queue_rag(q, targets.for_queue(q.queue)))
+        shown = range(self.first, self.first + self.page_size)
+        red_elsewhere = 0
+        for index, q in enumerate(snapshot.queues):
+            rag = queue_rag(q, targets.for_queue(q.queue))
+            if index in shown:
+                self.tiles[q.queue].show(q, rag)
+            elif worst(rag) is Rag.RED:
+                red_elsewhere += 1
         self._title(snapshot, now)
+        self._pager(len(snapshot.queues), red_elsewhere)
         self.redraws += 1
 
     def _rebuild(self, names: list[str]) -> None:
@@ -113,7 +143,7 @@ class WallboardScreen(Screen[None]):
             box.mount_all(self.tiles.values())
         else:
             box.mount(Static("No queues yet: waiting for the PBX.", classes="wb-empty"))
-        self._columns()
+        self._layout(redraw=False)  # the redraw under way draws the page
 
     def _title(self, snapshot: BoardSnapshot, now: float) -> None:
         link = self.live.cti.link_state
@@ -132,15 +162,67 @@ class WallboardScreen(Screen[None]):
             )
         )
 
-    def _columns(self) -> None:
+    def _pager(self, total: int, red_elsewhere: int) -> None:
+        pager = self.query_one("#wb-pager", Static)
+        pager.display = total > self.page_size
+        if not pager.display:
+            return
+        last = min(total, self.first + self.page_size)
+        parts = [
+            Content.styled(f"queues {self.first + 1}-{last} of {total}", "bold"),
+            Content.styled("PgDn/PgUp for the others", "$text-muted"),
+        ]
+        if red_elsewhere:
+            parts.append(Content.styled(f"{red_elsewhere} red on other pages", "bold $text-error"))
+        pager.update(Content(" · ").join(parts), layout=False)
+
+    def _layout(self, *, redraw: bool = True) -> None:
+        """Tile columns for the width, whole rows of tiles for the height: the page."""
         box = self.query_one("#wb-tiles", Container)
         columns = max(1, self.size.width // TILE_WIDTH[self.large])
-        box.styles.grid_size_columns = min(columns, max(1, len(self.tiles)))
+        self.columns = min(columns, max(1, len(self.tiles)))
+        box.styles.grid_size_columns = self.columns
+        height = self.size.height - CHROME_ROWS  # for the tiles, and the pager if it shows
+        tile = TILE_HEIGHT[self.large]
+        if len(self.tiles) > self.columns * (height // tile):
+            height -= 1  # some queues will be on other pages: the pager line says so
+        self.page_size = self.columns * max(1, height // tile)
+        self._turn_to(self.first, redraw=redraw)
+
+    def _last_first(self) -> int:
+        """The first queue of the last page: a full page that ends with the last queue."""
+        overflow = len(self.tiles) - self.page_size
+        return 0 if overflow <= 0 else -(-overflow // self.columns) * self.columns
+
+    def _turn_to(self, first: int, *, redraw: bool = True) -> None:
+        """Show the page that starts at queue `first` (clamped), hide the other tiles."""
+        self.first = max(0, min(first, self._last_first()))
+        for index, tile in enumerate(self.tiles.values()):
+            shown = self.first <= index < self.first + self.page_size
+            if tile.display != shown:
+                tile.display = shown
+        self.refresh_bindings()
+        if redraw:
+            self.redraw()  # now, not at the next tick: hidden tiles were not drawn
 
     def on_resize(self, event: Resize) -> None:
-        self._columns()
+        self._layout()
 
     # ---------------------------------------------------------------- keys
+
+    def action_page(self, pages: int) -> None:
+        """Turn `pages` pages forward (negative: back)."""
+        self._turn_to(self.first + pages * self.page_size)
+
+    def action_row(self, rows: int) -> None:
+        """Move `rows` rows of tiles forward (negative: back)."""
+        self._turn_to(self.first + rows * self.columns)
+
+    def action_first(self) -> None:
+        self._turn_to(0)
+
+    def action_last(self) -> None:
+        self._turn_to(self._last_first())
 
     def action_toggle_large(self) -> None:
         self.large = not self.large

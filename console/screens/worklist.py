@@ -25,6 +25,7 @@ from textual.content import Content
 from textual.events import DescendantFocus, Resize
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets.data_table import ColumnKey
 
 from console.cti.ami_types import AmiError
 from console.models.enums import FollowUpKind, FollowUpStatus
@@ -32,6 +33,7 @@ from console.services.errors import ServiceError
 from console.services.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
 from console.widgets.format import LEVEL_STYLES, clip, sla_remaining, when
 from console.widgets.forms import ErrorLine, FieldRow
+from console.widgets.tables import column_widths
 
 T = TypeVar("T")
 
@@ -43,6 +45,22 @@ PRIORITY, KIND, CUSTOMER = ("P", 3), ("Kind", 10), ("Customer", 16)
 SUMMARY, DUE, SLA = ("Summary", 0), ("Due", 10), ("SLA", 13)
 STATE, TRIES = ("State", 20), ("Tries", 5)
 MIN_SUMMARY = 12
+# On a narrow table (an 80-column terminal) the columns give way in this order, each down to
+# the width given, until they fit. The key ones (kind, customer, due, state) keep enough to be
+# read: the kind and the due time all of theirs, a customer 12 cells, a state 16 ("claimed to
+# 10:35"). The summary, cut first, is shown whole under the tables for the highlighted row.
+ITEM_SHRINK = (
+    (TRIES[0], 3),
+    (PRIORITY[0], 2),
+    (SLA[0], 8),
+    (SUMMARY[0], 6),
+    (CUSTOMER[0], 12),
+    (STATE[0], 16),
+    (SLA[0], 6),
+    (SUMMARY[0], 4),
+)
+# Headers for columns narrowed below their name.
+SHORT_LABELS = {TRIES[0]: "Try", SUMMARY[0]: "Sum."}
 
 
 # ---------------------------------------------------------------------- cells
@@ -123,19 +141,23 @@ ITEM_COLUMNS = (PRIORITY, KIND, CUSTOMER, SUMMARY, DUE, SLA, STATE, TRIES)
 
 
 def set_columns(
-    table: DataTable[Text], columns: Sequence[tuple[str, int]], min_summary: int = MIN_SUMMARY
+    table: DataTable[Text],
+    columns: Sequence[tuple[str, int]],
+    min_summary: int = MIN_SUMMARY,
+    shrink: Sequence[tuple[str, int]] = (),
 ) -> bool:
-    """(Re)build `table`'s columns for its width (width 0: the summary, what is left);
-    False when they already fit."""
-    fixed = sum(width + 2 * table.cell_padding for _, width in columns)
+    """(Re)build `table`'s columns for its width (see `column_widths`); False when they
+    already fit."""
     # The vertical scrollbar is counted whether it shows or not, so rows never reflow.
-    rest = max(min_summary, table.size.width - fixed - 2 * table.cell_padding - 2)
-    widths = [width or rest for _, width in columns]
+    scrollbar = table.styles.scrollbar_size_vertical
+    room = table.size.width - scrollbar - 2 * table.cell_padding * len(columns)
+    widths = column_widths(columns, room, min_summary, shrink)
     if [c.width for c in table.columns.values()] == widths:
         return False
     table.clear(columns=True)
     for (label, _), width in zip(columns, widths, strict=True):
-        table.add_column(label, width=width, key=label)
+        header = SHORT_LABELS.get(label, label) if width < len(label) else label
+        table.add_column(header, width=width, key=label)
     return True
 
 
@@ -343,6 +365,7 @@ class WorklistScreen(Screen[None]):
         yield WorkTable(id="mine", cursor_type="row", zebra_stripes=True)
         yield Label("Available", id="available-label", classes="section")
         yield WorkTable(id="available", cursor_type="row", zebra_stripes=True)
+        yield Static(id="wl-detail", markup=False)  # a narrow table's cut summary, whole
         yield Footer()
 
     def on_mount(self) -> None:
@@ -398,11 +421,34 @@ class WorklistScreen(Screen[None]):
             table.focus()
             self._active = follow[0]
         self.refresh_bindings()
+        self._detail()
+
+    def _detail(self) -> None:
+        """Under a table too narrow for the summary: the highlighted follow-up's, whole."""
+        detail = self.query_one("#wl-detail", Static)
+        table = self.query_one("#mine", WorkTable)
+        summary = table.columns.get(ColumnKey(SUMMARY[0]))
+        narrow = summary is not None and summary.width < MIN_SUMMARY
+        if detail.display != narrow:
+            detail.display = narrow
+        item = self.current()
+        if not narrow or item is None:
+            detail.update("")
+            return
+        sla = sla_cell(item, self.now()).plain
+        detail.update(
+            Content.assemble(
+                ("▸ ", "$text-muted"),
+                " ".join(item.summary.split()),
+                ("  · ", "$text-muted"),
+                sla if sla == "no SLA" else f"SLA {sla}",
+            )
+        )
 
     def _fill(self, table: WorkTable, items: Iterable[WorkItem], now: datetime) -> None:
         name = str(table.id)
         key, index = highlighted_key(table), table.cursor_row
-        set_columns(table, ITEM_COLUMNS)
+        set_columns(table, ITEM_COLUMNS, shrink=ITEM_SHRINK)
         table.clear()
         self.items[name] = {}
         for item in items:
@@ -427,10 +473,12 @@ class WorklistScreen(Screen[None]):
         if isinstance(event.widget, WorkTable) and event.widget.id in self.items:
             self._active = str(event.widget.id)
             self.refresh_bindings()
+            self._detail()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         self.refresh_bindings()
+        self._detail()
 
     def current(self) -> WorkItem | None:
         """The follow-up under the cursor of the active table."""

@@ -77,8 +77,13 @@ def tier_badge(tier: str) -> Content:
     return Content.styled(f" {tier.upper()} ", f"reverse {TIER_STYLES.get(tier, '$text')}")
 
 
+def lifecycle_style(stage: str) -> str:
+    """The style of a lifecycle stage (warning colours for declining and churned)."""
+    return LIFECYCLE_STYLES.get(stage, "$text")
+
+
 def lifecycle_label(stage: str) -> Content:
-    return Content.styled(stage, LIFECYCLE_STYLES.get(stage, "$text"))
+    return Content.styled(stage, lifecycle_style(stage))
 
 
 def clip(text: str, width: int) -> str:

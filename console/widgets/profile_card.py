@@ -7,39 +7,70 @@ from textual.widgets import Static
 
 from console.services.phones import NumberStatus, PhoneNumberResult
 from console.services.screenpop import CustomerProfile, ScreenPop
-from console.widgets.format import lifecycle_label, money, tier_badge
+from console.widgets.format import lifecycle_style, money, tier_badge
 
 
-def caller_line(caller: PhoneNumberResult) -> Content:
-    """The caller's number for display, with region and line type, or why there is none."""
+def caller_line(caller: PhoneNumberResult, width: int = 0) -> list[Content]:
+    """The caller's number for display, with region and line type, or why there is none.
+
+    The number keeps a line of its own: region and line type follow it on the same line only
+    when both fit in `width` cells (0: any width), else on the next.
+    """
     if caller.status is NumberStatus.VALID:
+        number = Content.assemble(("☎ ", "$text-muted"), (caller.international, "bold"))
         details = ", ".join(part for part in (caller.region or "", caller.line_type) if part)
-        return Content.assemble(
-            ("☎ ", "$text-muted"),
-            (caller.international, "bold"),
-            (f"  {details}" if details else "", "$text-muted"),
-        )
+        if not details:
+            return [number]
+        after = Content.styled(f"  {details}", "$text-muted")
+        if not width or number.cell_length + after.cell_length <= width:
+            return [number + after]
+        return [number, after]
     if caller.status is NumberStatus.WITHHELD:
-        return Content.assemble(("☎ ", "$text-muted"), ("Withheld number", "bold $text-warning"))
-    return Content.assemble(
-        ("☎ ", "$text-muted"),
-        ("Unusable caller ID ", "bold $text-warning"),
-        (f"“{caller.raw or '(empty)'}”", ""),
-        (f" ({caller.reason})" if caller.reason else "", "$text-muted"),
-    )
-
-
-def profile_lines(profile: CustomerProfile) -> list[Content]:
-    """The customer record, a line per fact, all text literal."""
-    lines = [
-        Content.assemble(tier_badge(profile.tier), " ", (profile.display_name, "bold")),
+        return [Content.assemble(("☎ ", "$text-muted"), ("Withheld number", "bold $text-warning"))]
+    return [
         Content.assemble(
-            lifecycle_label(profile.lifecycle),
-            (f" · {profile.language or '?'}", ""),
-            (f" · LTV {money(profile.lifetime_value_cents, profile.currency)}", ""),
-            (" · RFM {}{}{}".format(*profile.rfm), "$text-muted"),
-        ),
+            ("☎ ", "$text-muted"),
+            ("Unusable caller ID ", "bold $text-warning"),
+            (f"“{caller.raw or '(empty)'}”", ""),
+            (f" ({caller.reason})" if caller.reason else "", "$text-muted"),
+        )
     ]
+
+
+def packed(parts: list[tuple[str, str]], width: int, separator: str = " · ") -> list[Content]:
+    """(text, style) `parts` joined by `separator` (styled as the part after it) into as few
+    lines of `width` cells as hold them, a part never split across lines (0: one line)."""
+    lines: list[Content] = []
+    for text, style in parts:
+        joined = Content.styled(separator + text, style)
+        if lines and (not width or lines[-1].cell_length + joined.cell_length <= width):
+            lines[-1] = lines[-1] + joined
+        else:
+            lines.append(Content.styled(text, style))
+    return lines
+
+
+def profile_lines(profile: CustomerProfile, width: int = 0) -> list[Content]:
+    """The customer record, a line per fact, all text literal.
+
+    The tier and the name share a line when it holds them both in `width` cells (0: any
+    width); otherwise each has its own, so neither runs into the other or into the next fact.
+    """
+    badge = tier_badge(profile.tier)
+    name = Content.styled(profile.display_name, "bold")
+    if not width or badge.cell_length + 1 + name.cell_length <= width:
+        lines = [Content.assemble(badge, " ", name)]
+    else:
+        lines = [badge, name]
+    lines += packed(
+        [
+            (profile.lifecycle, lifecycle_style(profile.lifecycle)),
+            (profile.language or "?", ""),
+            (f"LTV {money(profile.lifetime_value_cents, profile.currency)}", ""),
+            ("RFM {}{}{}".format(*profile.rfm), "$text-muted"),
+        ],
+        width,
+    )
     if profile.organisation_name:
         lines.append(Content.assemble(("org ", "$text-muted"), profile.organisation_name))
     if profile.account_owner:
@@ -78,15 +109,20 @@ class ProfileCard(Static):
             if self.pop is None:
                 self.update(Content(text), layout=False)
 
+    def on_resize(self) -> None:
+        if self.pop is not None:
+            self.show_pop(self.pop)  # the lines are laid out for the card's width
+
     def show_pop(self, pop: ScreenPop | None) -> None:
         """Render `pop` (None clears the card to its idle line)."""
         self.pop = pop
         if pop is None:
             self.update(Content(self.idle_text), layout=False)
             return
-        lines = [caller_line(pop.caller)]
+        width = self.content_size.width  # 0 before the first layout: lines as long as they go
+        lines = caller_line(pop.caller, width)
         if pop.profile is not None:
-            lines += profile_lines(pop.profile)
+            lines += profile_lines(pop.profile, width)
             match = next((m for m in pop.matches if m.customer_id == pop.profile.id), None)
             if match is not None:
                 lines.append(Content.styled(f"matched: {match.reason}", "italic $text-muted"))
@@ -99,9 +135,11 @@ class ProfileCard(Static):
                 )
         elif pop.is_unknown:
             lines.append(Content.styled("Unknown caller", "bold"))
-            lines.append(
-                Content.styled("n: new customer with this number · a: attach to one", "$text-muted")
-            )
+            keys = [
+                ("n: new customer with this number", "$text-muted"),
+                ("a: attach to one", "$text-muted"),
+            ]
+            lines += packed(keys, width)
         else:
             lines.append(Content.styled("Search for the caller: /", "$text-muted"))
         self.update(Content("\n").join(lines), layout=False)

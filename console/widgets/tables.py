@@ -7,6 +7,9 @@ on screen). Interactive tables with a cursor live in the customer view.
 
 Cells are cut and padded by terminal cell width (CJK names take two cells a character), and all
 text is literal: `Content` built from plain strings, never markup.
+
+`column_widths` fits the columns of the screens' DataTables to their width (an 80-column
+terminal): which columns give way, and how far, is the screen's to say.
 """
 
 from __future__ import annotations
@@ -23,6 +26,32 @@ from console.widgets.format import sla_remaining, when
 
 Cell = tuple[str, str]  # (text, style)
 _LEVEL = {"error": "bold $text-error", "warning": "$text-warning", "success": "$text-success"}
+
+
+def column_widths(
+    columns: Sequence[tuple[str, int]],
+    room: int,
+    min_rest: int,
+    shrink: Sequence[tuple[str, int]] = (),
+) -> list[int]:
+    """The width of each (label, width) column in `room` cells of text. The column of width
+    0 takes what is left, at least `min_rest`; when the columns want more than `room`, the
+    `shrink` steps (label, narrowest) give way in order, each only as much as still needed (a
+    column named in no step keeps its width, whatever the room: the table scrolls)."""
+    widths = {label: width or min_rest for label, width in columns}
+    rest_label = next((label for label, width in columns if not width), None)
+    excess = sum(widths.values()) - room
+    for label, narrowest in shrink:
+        if excess <= 0:
+            break
+        if label not in widths:
+            continue  # a column this table leaves out
+        cut = min(excess, max(0, widths[label] - narrowest))
+        widths[label] -= cut
+        excess -= cut
+    if rest_label is not None and excess < 0:
+        widths[rest_label] -= excess  # what is left over goes to the rest column
+    return [widths[label] for label, _ in columns]
 
 
 class ColumnList(Static):

@@ -128,10 +128,49 @@ break_time = 300
 """
 
 
-def board_after(minutes: float) -> tuple[LiveRuntime, Engine]:
-    """A live runtime whose board saw ``minutes`` of the BOTS traffic (virtual time, seed 5):
-    the same frames every run, so the snapshots are stable."""
-    engine = Engine(parse_scenario(BOTS, "wallboard-tests.toml"), seed=5, clock=VirtualClock())
+# More queues than an 80x24 (or a 120x40) board shows at once; in name order.
+MANY_QUEUE_NAMES = (
+    "billing", "claims", "collections", "complaints", "enterprise", "helpdesk", "loyalty",
+    "onboarding", "orders", "renewals", "retention", "sales", "support", "vip",
+)  # fmt: skip
+
+
+def many_queues(names: tuple[str, ...] = MANY_QUEUE_NAMES) -> str:
+    """A scenario with a queue per name, uneven traffic, and one pool of bots serving all: some
+    queues keep up, the busiest do not (red on the board)."""
+    queues = "".join(
+        f"""
+[[queues]]
+name = "{name}"
+extension = "{700 + n}"
+strategy = "rrmemory"
+timeout = 15
+retry = 2
+[queues.traffic]
+rate = {4 + 5 * (n % 4)}
+handle_time = {{ dist = "exponential", mean = 120 }}
+patience = {{ dist = "exponential", mean = 120 }}
+"""
+        for n, name in enumerate(names)
+    )
+    return f"""
+name = "many-queues"
+epoch = 1793610000
+start = "09:00"
+{queues}
+[[bot_pools]]
+count = 9
+first = 3001
+queues = {list(names)!r}
+[bot_pools.bot]
+answer_delay = {{ dist = "uniform", low = 1, high = 4 }}
+""".replace("'", '"')
+
+
+def board_after(minutes: float, scenario: str = BOTS) -> tuple[LiveRuntime, Engine]:
+    """A live runtime whose board saw ``minutes`` of `scenario`'s traffic (virtual time, seed
+    5): the same frames every run, so the snapshots are stable."""
+    engine = Engine(parse_scenario(scenario, "wallboard-tests.toml"), seed=5, clock=VirtualClock())
     now = {"t": float(engine.pbx.epoch)}
     live = build_live(
         PbxAddress("127.0.0.1", 1, "agent", "x"),
