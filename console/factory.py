@@ -19,6 +19,7 @@ from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import Presence, SessionKind
+from console.services.agent_figures import AgentFigures
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.alerts import AlertChange, AlertLog, TargetBook, load_targets
 from console.services.auto_followups import AutoFollowUps
@@ -253,6 +254,7 @@ class ConsoleRuntime:
     trainee_hint: str = ""  # shown to a trainer while no trainee is online
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
+    tz: tzinfo | None = None  # where the agent's "today" starts (None: the system's zone)
 
     @property
     def training(self) -> TrainingService:
@@ -308,6 +310,11 @@ class ConsoleRuntime:
         if self.cti.capabilities.sim_phone:
             await self.cti.sim_phone(self.interface, "answer")
         return placed
+
+    @property
+    def figures(self) -> AgentFigures:
+        """The agent's own figures for today (calls, AHT, missed rings)."""
+        return AgentFigures(self.db, clock=self.clock, tz=self.tz)
 
     @property
     def presence(self) -> AgentPresence:

@@ -90,6 +90,12 @@ def due_level(due_at: datetime, now: datetime, *, overdue: bool) -> str:
     return "warning" if due_at <= now else ""
 
 
+def elapsed(seconds: float) -> str:
+    """Time spent in a state, coarse on purpose: `<1m`, `12m`, `1h05m`."""
+    whole = max(0, int(seconds))
+    return "<1m" if whole < 60 else _span(whole)
+
+
 def _span(seconds: int) -> str:
     if seconds >= 2 * 86400:
         return f"{seconds // 86400}d"
