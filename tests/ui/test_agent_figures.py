@@ -1,5 +1,5 @@
-"""An agent's own figures on the call bar: the real simulator over a socket, a real SQLite
-CRM, Pilot (issue 15.8)."""
+"""An agent's own figures on the call bar, and missed rings on the supervisor's agent grid:
+the real simulator over a socket, a real SQLite CRM, Pilot (issue 15.2, 15.8)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 from textual.pilot import Pilot
-from textual.widgets import Select
+from textual.widgets import DataTable, Select
 
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleRuntime
+from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
 from console.screens.agent import AgentScreen
+from console.screens.agent_grid import COLUMNS, AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.interactions import InteractionLog
 from console.services.screenpop import ScreenPopService
@@ -26,6 +27,7 @@ from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
 
 AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
+SUPERVISOR_ID, SUPERVISOR = 2, "PJSIP/1002"  # seeded Sam Supervisor
 # "support" rings a member for as long as it takes; "quick" gives up on a member after 2 s
 # (Asterisk's queue `timeout`) and does not ring them again for 5 minutes (`retry`).
 SCENARIO = """
@@ -37,6 +39,15 @@ timeout = 300
 [[queues]]
 name = "quick"
 extension = "602"
+timeout = 2
+retry = 300
+"""
+# For the supervisor, whose CRM queues are support (and tier2, which this PBX lacks).
+QUICK_SUPPORT = """
+name = "grid-missed-tests"
+[[queues]]
+name = "support"
+extension = "601"
 timeout = 2
 retry = 300
 """
@@ -150,3 +161,62 @@ async def test_the_bar_shows_my_calls_aht_and_missed_rings_today(crm: Database) 
             assert re.match(r" Not ready: Missed (<1m|\d+m)  │ ", line)  # and time in it
             assert line.endswith(f"Today 2 calls · AHT {duration(handle / 2)} · 1 missed")
             assert len(line) <= 78  # inside the bar's padding at 80 columns
+
+
+async def test_a_ring_that_times_out_shows_in_the_grids_missed_column(crm: Database) -> None:
+    """The supervisor's own phone rings out (they joined their queue with F6): the grid shows
+    1 in their Missed column, as many as the PBX sent AgentRingNoAnswer for them; a new
+    console, whose board never saw that event, shows it too (it reads the interaction log)."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx(QUICK_SUPPORT) as pbx:
+        unanswered: list[str] = []
+
+        def listen(name: str, fields: list[tuple[str, str]]) -> None:
+            if name == "AgentRingNoAnswer":
+                unanswered.extend(v for k, v in fields if k == "Interface")
+
+        pbx.engine.add_listener(listen)
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        supervisor = await context.agents.get(SUPERVISOR_ID)
+        assert supervisor is not None
+
+        async def open_grid(app: CallConsoleApp, pilot: Pilot[None]) -> AgentGridScreen:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await pilot.press("f6")  # a supervisor joins their queues to take calls
+            await until(lambda: screen.bar_model.agent_ready)
+            await pilot.press("g")
+            await until(lambda: isinstance(app.screen, AgentGridScreen))
+            grid = app.screen
+            assert isinstance(grid, AgentGridScreen)
+            await until(lambda: grid.roster_loads >= 1 and SUPERVISOR in grid.rows)
+            return grid
+
+        def missed_cell(grid: AgentGridScreen) -> str:
+            column = [label for label, _ in COLUMNS].index("Missed")
+            return str(grid.query_one(DataTable).get_row(SUPERVISOR)[column])
+
+        app = CallConsoleApp(runtime=await context.runtime_for(supervisor))
+        async with app.run_test(size=(130, 36)) as pilot:
+            grid = await open_grid(app, pilot)
+            assert missed_cell(grid) == "0"
+            pbx.ring(number, "Ann")  # rings the supervisor's phone for 2 s, then gives up
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.missed == 1, within=15)
+            grid.load_roster()  # the grid reads it every 15 s; now, for the test
+            await until(lambda: missed_cell(grid) == "1")
+            assert unanswered == [SUPERVISOR]  # the PBX's own count agrees
+            assert grid.rows[SUPERVISOR].missed == 1
+
+        # A supervisor console started afresh: its board never saw the AgentRingNoAnswer.
+        again = CallConsoleApp(runtime=await context.runtime_for(supervisor))
+        async with again.run_test(size=(130, 36)) as pilot:
+            grid = await open_grid(again, pilot)
+            assert again.runtime is not None and again.runtime.live is not None
+            await until(lambda: missed_cell(grid) == "1")
+            assert unanswered == [SUPERVISOR]
