@@ -19,6 +19,7 @@ from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import Presence, SessionKind
+from console.services.agent_figures import AgentFigures
 from console.services.agents import AgentDirectory, AgentIdentity
 from console.services.alerts import AlertChange, AlertLog, TargetBook, load_targets
 from console.services.auto_followups import AutoFollowUps
@@ -256,6 +257,7 @@ class ConsoleRuntime:
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
     atxfer_threeway: str = "*3"  # the PBX's three-way feature code (PlayDTMF Receive)
+    tz: tzinfo | None = None  # where the agent's "today" starts (None: the system's zone)
 
     @property
     def training(self) -> TrainingService:
@@ -311,6 +313,11 @@ class ConsoleRuntime:
         if self.cti.capabilities.sim_phone:
             await self.cti.sim_phone(self.interface, "answer")
         return placed
+
+    @property
+    def figures(self) -> AgentFigures:
+        """The agent's own figures for today (calls, AHT, missed rings)."""
+        return AgentFigures(self.db, clock=self.clock, tz=self.tz)
 
     @property
     def presence(self) -> AgentPresence:

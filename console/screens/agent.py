@@ -63,6 +63,8 @@ if TYPE_CHECKING:
     from console.cti.ami_types import ActionResult
     from console.factory import ConsoleRuntime
 
+FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
+
 
 class AgentScreen(PromptRepaint):
     """Where an agent spends the shift."""
@@ -113,7 +115,7 @@ class AgentScreen(PromptRepaint):
         self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
 
     def compose(self) -> ComposeResult:
-        yield CallBar(id="call-bar", clock=self.runtime.clock)
+        yield CallBar(id="call-bar", clock=self.runtime.clock, agent_line=True)
         yield Static("", id="handoff", markup=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -130,6 +132,8 @@ class AgentScreen(PromptRepaint):
 
     def on_mount(self) -> None:
         self._consume()
+        self.refresh_figures()
+        self.set_interval(FIGURES_SECONDS, self.refresh_figures)
 
     # ---------------------------------------------------------------- events in
 
@@ -228,6 +232,7 @@ class AgentScreen(PromptRepaint):
         """A call rang out here: count it and, as app_queue's autopause does, make the agent
         not ready (reason Missed) so the next caller is not offered to an empty desk."""
         self.missed += 1
+        self.refresh_figures()  # the row says missed by now
         who = call.caller_name or call.caller_id if call is not None else "a caller"
         if not self.runtime.missed_call_not_ready or not self._ready:
             self.notify(f"Missed call from {who}.", severity="warning", markup=False)
@@ -312,9 +317,23 @@ class AgentScreen(PromptRepaint):
         return found.label if found is not None else code
 
     def _bar(self, **changes: object) -> None:
+        if changes.get("agent_state", self.bar_model.agent_state) != self.bar_model.agent_state:
+            changes["agent_since"] = self.runtime.clock()  # time in state starts again
         self.bar_model = self.bar_model.with_(**changes)
         self.query_one(CallBar).set_model(self.bar_model)
         self.query_one(ProfileCard).set_idle(self._idle_text())
+
+    @work(exclusive=True, group="agent-figures")
+    async def refresh_figures(self) -> None:
+        """Re-read the agent's own figures for the bar: on mount, after each wrap-up and missed
+        ring, every minute; never while a call rings (the pop goes first)."""
+        if self.desk.state.phase == "ringing":
+            return
+        try:
+            today = await self.runtime.figures.today(self.runtime.agent_id)
+        except Exception:  # the database is away: the last figures stay until the next read
+            return
+        self._bar(today=today)
 
     def _idle_text(self) -> str:
         """The idle line says why no call comes, when one cannot."""
@@ -549,6 +568,7 @@ class AgentScreen(PromptRepaint):
         self.run_worker(self.runtime.router.route_pending(), group="routing")
         if self.desk.state.phase == "wrapup":
             self.show(self.desk.finish_wrap_up())
+        self.refresh_figures()  # one more call handled, its wrap-up in the AHT
         if self._resume_after_wrap:
             self._resume_after_wrap = False
             await self._set_ready(True, "")

@@ -1,19 +1,24 @@
 """The agent grid (supervisors): every agent's state and reason, time in state, current call,
-calls handled and AHT today, open follow-ups; filtered by queue, team and state, sorted.
+calls handled and AHT today, missed rings today, open follow-ups; filtered by queue, team and
+state, sorted.
 
 Keys act on the highlighted agent: ``n`` force not ready with a reason, ``y`` ready (both
 QueuePause in all their queues), ``x`` log out of one queue (QueueRemove), ``R`` reassign all
 their open follow-ups to another agent (`Worklist.reassign`, as the team view does).
 
-Live state comes from `LiveBoard.snapshot` on a timer, never per event; names, teams and
-follow-up counts from the database every ~15 s (`load_roster`). Cells are `Text`: agent and
-caller names are never markup.
+Live state comes from `LiveBoard.snapshot` on a timer, never per event; names, teams,
+follow-up counts and missed rings from the database every ~15 s (`load_roster`). Missed rings
+are counted from the interaction log every agent's console writes (the rows the agent's own
+figures count), not from the events this console happened to see: the count survives a restart
+of the supervisor's console and can be recounted with one query; agents without a console
+(e.g. the simulator's bots) show "–". Cells are `Text`: agent and caller names are never markup.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -30,6 +35,7 @@ from console.screens.choice import ChoiceScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import AgentLoad, PickAgentScreen, active_agents
 from console.screens.worklist import cell, highlighted_key, restore_cursor
+from console.services.agent_figures import today_bounds
 from console.services.agents import NotReadyReason, not_ready_reason
 from console.services.errors import ServiceError
 from console.services.live_types import AgentActivity, AgentLive
@@ -45,15 +51,16 @@ REFRESH_SECONDS = 0.5
 ROSTER_SECONDS = 15.0
 ALL = "*all*"
 COLUMNS = (
-    ("Agent", 20),
+    ("Agent", 18),
     ("State", 10),
     ("Reason", 12),
     ("In state", 8),
-    ("Caller", 16),
-    ("Queue", 10),
+    ("Caller", 12),
+    ("Queue", 8),
     ("Call", 7),
     ("Handled", 7),
     ("AHT", 6),
+    ("Missed", 6),
     ("F-ups", 5),
     ("Team", 6),
 )
@@ -76,6 +83,7 @@ class GridRow:
     name: str  # the CRM's display name, else the PBX's member name
     team: str
     agent_id: int | None  # None: not in the CRM (e.g. a simulator bot)
+    missed: int = 0  # calls that rang out on their phone today (from the interaction log)
 
     def in_state(self, now: float) -> float:
         return max(0.0, now - self.agent.since)
@@ -87,6 +95,7 @@ SORTS: dict[str, tuple[str, Callable[[GridRow, float], tuple[object, ...]]]] = {
     "time": ("longest in state", lambda r, now: (-r.in_state(now), r.name.lower())),
     "handled": ("most handled", lambda r, now: (-r.agent.handled, r.name.lower())),
     "aht": ("longest AHT", lambda r, now: (-(r.agent.aht or 0.0), r.name.lower())),
+    "missed": ("most missed", lambda r, now: (-r.missed, r.name.lower())),
     "followups": ("most follow-ups", lambda r, now: (-r.agent.followups_open, r.name.lower())),
 }
 
@@ -114,6 +123,7 @@ def row_values(row: GridRow, now: float) -> tuple[Cell, ...]:
         (duration(now - started) if started is not None else "", ""),
         (str(a.handled), ""),
         (duration(a.aht) if a.aht is not None else "–", ""),
+        (str(row.missed) if row.agent_id is not None else "–", "bold yellow" if row.missed else ""),
         (str(a.followups_open) if row.agent_id is not None else "–", ""),
         (row.team, ""),
     )
@@ -202,8 +212,8 @@ class AgentGridScreen(Screen[None]):
         self._set_options("grid-state", "all states", [(str(a), str(a)) for a in STATE_STYLES])
         self.query_one("#grid-definitions", Static).update(
             Content.styled(
-                "Handled and AHT: today since local midnight; AHT = (talk + hold + wrap-up) / "
-                "handled · F-ups: open follow-ups held or assigned",
+                "Today from midnight: AHT = (talk + hold + wrap-up) / handled; Missed = rang "
+                "out on their phone · F-ups: open, held or assigned",
                 "$text-muted",
             )
         )
@@ -217,11 +227,12 @@ class AgentGridScreen(Screen[None]):
 
     @work(exclusive=True, group="grid-roster")
     async def load_roster(self) -> None:
-        """Names, teams and open follow-ups from the database (every ~15 s)."""
+        """Names, teams, open follow-ups and missed rings from the database (every ~15 s)."""
         if self.db is None:
             return
+        now = datetime.fromtimestamp(self.live.clock(), UTC)
         try:
-            self.roster = await load_roster(self.db)
+            self.roster = await load_roster(self.db, today_bounds(now, self.live.board.tz))
         except Exception as exc:  # the last roster stays; one clear line
             self.notify(f"could not read the agents: {exc}", severity="warning", markup=False)
             return
@@ -258,6 +269,7 @@ class AgentGridScreen(Screen[None]):
                 name=entry.name if entry is not None else a.agent,
                 team=entry.team if entry is not None else "",
                 agent_id=entry.agent_id if entry is not None else None,
+                missed=entry.missed_today if entry is not None else 0,
             )
             if queue is not None and queue not in a.queues and a.call_queue != queue:
                 continue

@@ -12,22 +12,29 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
 from console.services.worklist import WorkItem
-from console.widgets.format import when as stamp
+from console.widgets.format import LEVEL_CONTENT_STYLES, due_level, due_text, sla_remaining
 
 CALL, LATER = "call", "later"
 RANG = "rang"  # a call rang meanwhile: the offer steps aside and comes back when idle again
 
 
-def lateness(seconds: float) -> str:
-    """How late, roughly: "" under a minute, then minutes, hours or days."""
-    minutes = int(seconds // 60)
-    if minutes < 1:
-        return ""
-    if minutes < 120:
-        return f"{minutes} min"
-    if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60)} days"
+def offer_timing(item: WorkItem, now: datetime) -> Content:
+    """E.g. "due 35m ago · overdue 1h05m · attempt 2": the due time as every screen says it,
+    and "overdue" exactly when the team view counts it so (`WorkItem.overdue`), else the SLA
+    time left."""
+    due = due_text(item.due_at, now)
+    level = due_level(item.due_at, now, overdue=item.overdue)
+    parts: list[str | tuple[str, str]] = [(f"due {due}", LEVEL_CONTENT_STYLES[level])]
+    sla = item.sla_due_at
+    left = None if sla is None else int((sla - now).total_seconds())
+    if item.overdue:
+        late = sla_remaining(left)[0] if left is not None and left < 0 else "overdue"
+        parts += [" · ", (late, LEVEL_CONTENT_STYLES["error"])]
+    elif left is not None:
+        parts.append(f" · SLA {sla_remaining(max(0, left))[0]}")
+    tries = f"attempt {item.attempts + 1}" if item.attempts else "first attempt"
+    parts.append(f" · {tries}")
+    return Content.assemble(*parts)
 
 
 class CallbackOfferScreen(ModalScreen[str]):
@@ -53,13 +60,10 @@ class CallbackOfferScreen(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         item = self.item
-        late = lateness(max(0.0, (self.now - item.due_at).total_seconds()))
-        when = f"due {stamp(item.due_at, self.now)}" + (f", {late} late" if late else "")
-        tries = f"attempt {item.attempts + 1}" if item.attempts else "first attempt"
         with Vertical(id="offer"):
             yield Label(Content.styled(f"Callback due — follow-up {item.id}", "bold"))
             yield Static(Content(item.customer_name or "Unknown caller"), markup=False)
-            yield Static(Content(f"{when} · {tries}"), markup=False)
+            yield Static(offer_timing(item, self.now), id="offer-timing", markup=False)
             if item.summary:
                 yield Static(Content(item.summary), classes="summary", markup=False)
             yield Label(Content("Enter: call now    Esc: later"))

@@ -32,8 +32,11 @@ from console.services.screenpop import CustomerProfile, FollowUpSummary, ScreenP
 from console.services.text import excerpt
 from console.services.tickets import TicketRecord, TicketService
 from console.widgets.format import (
+    LEVEL_CONTENT_STYLES,
     LEVEL_STYLES,
     clip,
+    due_level,
+    due_text,
     duration,
     lifecycle_label,
     money,
@@ -89,10 +92,10 @@ def profile_view(
     if followups:
         lines += [Content(""), Content.styled("Pending follow-ups", "bold")]
         for item in followups:
-            overdue = item.due_at < now
+            level = due_level(item.due_at, now, overdue=item.overdue)
             lines.append(
                 Content.assemble(
-                    (when(item.due_at, now), "bold $text-error" if overdue else ""),
+                    (f"{due_text(item.due_at, now):<10}", LEVEL_CONTENT_STYLES[level]),
                     (f"  {item.kind}  ", muted),
                     item.summary,
                 )

@@ -31,7 +31,7 @@ from console.cti.ami_types import AmiError
 from console.models.enums import FollowUpKind, FollowUpStatus
 from console.services.errors import ServiceError
 from console.services.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
-from console.widgets.format import LEVEL_STYLES, clip, sla_remaining, when
+from console.widgets.format import LEVEL_STYLES, clip, due_level, due_text, sla_remaining, when
 from console.widgets.forms import ErrorLine, FieldRow
 from console.widgets.tables import column_widths
 
@@ -75,23 +75,15 @@ def priority_cell(priority: int) -> Text:
     return cell(f"P{priority}", "bold" if priority <= 2 else "")
 
 
-def due_text(due_at: datetime, now: datetime) -> str:
-    """`now` once due, `in 25m` within the hour, else `due 10:40` (or the day)."""
-    seconds = int((due_at - now).total_seconds())
-    if seconds <= 0:
-        return "now"
-    if seconds < 3600:
-        return f"in {max(1, seconds // 60)}m"
-    stamp = when(due_at, now)
-    return f"due {stamp}" if len(stamp) <= 5 else stamp
-
-
 def sla_cell(item: WorkItem, now: datetime) -> Text:
-    """Time left to the SLA, coloured: green, amber under 4 h, red once overdue."""
+    """Time left to the SLA, coloured green, amber under 4 h; "overdue" in red exactly when the
+    follow-up is overdue by the one rule (`WorkItem.overdue`, as the team view counts it)."""
     sla = item.sla_due_at
-    text, level = sla_remaining(None if sla is None else int((sla - now).total_seconds()))
-    if item.overdue and level != "error":  # flagged by the SLA engine
-        text, level = "overdue", "error"
+    left = None if sla is None else int((sla - now).total_seconds())
+    if item.overdue:
+        text = sla_remaining(left)[0] if left is not None and left < 0 else "overdue"
+        return cell(text, LEVEL_STYLES["error"])
+    text, level = sla_remaining(None if left is None else max(0, left))
     return cell(text, LEVEL_STYLES[level])
 
 
@@ -124,7 +116,7 @@ def attempts_text(item: WorkItem) -> str:
 
 def item_cells(item: WorkItem, now: datetime, me: int | None = None) -> list[Text]:
     """The shared columns: priority, kind, customer, summary, due, SLA, state, tries."""
-    due_style = "yellow" if item.due_at <= now else ""
+    due_style = LEVEL_STYLES[due_level(item.due_at, now, overdue=item.overdue)]
     return [
         priority_cell(item.priority),
         cell(item.kind.value),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from console.db import Database
@@ -41,6 +41,29 @@ CHOSEN_BY_AGENT = "chosen by agent"  # FollowUp.rule when the agent named the ta
 MAX_SUMMARY = 2000
 # A due time a little in the past is "now" typed slowly; more than this is a mistake.
 PAST_GRACE = timedelta(minutes=5)
+
+
+def is_overdue(sla_due_at: datetime | None, overdue_at: datetime | None, now: datetime) -> bool:
+    """Whether a follow-up is overdue: the one rule of every screen, list and prompt.
+
+    Overdue means its SLA deadline has come (``sla_due_at <= now``, no grace) or the SLA engine
+    has already marked it (``overdue_at``: the mark stays, as escalations count from it). The
+    due time is not the test: a callback due at 10:00 is *due* from 10:00 (shown in yellow)
+    and overdue only once its SLA has passed (shown in red, said "overdue"). A follow-up with
+    no SLA (not routed yet, or no rule matched) is never overdue, as the SLA engine never
+    marks it. `overdue_condition` is the same rule in SQL.
+    """
+    return overdue_at is not None or (sla_due_at is not None and sla_due_at <= now)
+
+
+def sla_passed(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """SQL: the follow-up's SLA deadline has come (what the SLA engine marks)."""
+    return FollowUp.sla_due_at <= now
+
+
+def overdue_condition(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
+    """SQL for `is_overdue` (``now`` a time or a bound parameter)."""
+    return or_(FollowUp.overdue_at.is_not(None), sla_passed(now))
 
 
 class FollowUpError(ServiceError):

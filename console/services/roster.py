@@ -1,15 +1,18 @@
-"""The agent grid's view of the database: who each queue interface is, their team, and how many
-follow-ups they have open. Read every ~15 s by the grid, never per AMI event."""
+"""The agent grid's view of the database: who each queue interface is, their team, how many
+follow-ups they have open and how many calls rang out on their phone today. Read every ~15 s by
+the grid, never per AMI event."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
 
 from console.db import Database
 from console.models import Agent, FollowUp
 from console.models.enums import PENDING_FOLLOWUP_STATUSES
+from console.services.agent_figures import missed_rings
 from console.services.text import clean_text
 
 
@@ -22,10 +25,15 @@ class RosterEntry:
     team: str
     interface: str
     followups_open: int  # pending or claimed follow-ups they hold or are assigned
+    missed_today: int = 0  # calls that rang out on their phone today (`agent_figures`)
 
 
-async def load_roster(db: Database) -> dict[str, RosterEntry]:
-    """Every active agent with a queue interface, by interface (one read)."""
+async def load_roster(
+    db: Database, today: tuple[datetime, datetime] | None = None
+) -> dict[str, RosterEntry]:
+    """Every active agent with a queue interface, by interface; with ``today`` (local midnight
+    and the next, as `agent_figures.today_bounds` gives them), their missed rings in it, from
+    the interaction log each agent's console writes (the agent screen counts the same rows)."""
     theirs = and_(
         FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
         or_(FollowUp.claimed_by == Agent.id, FollowUp.target_agent_id == Agent.id),
@@ -39,6 +47,7 @@ async def load_roster(db: Database) -> dict[str, RosterEntry]:
     )
     async with db.session() as session:
         rows = (await session.execute(stmt)).all()
+    missed = await missed_rings(db, *today) if today is not None else {}
     roster: dict[str, RosterEntry] = {}
     for agent_id, name, team, interface, count in rows:
         entry = RosterEntry(
@@ -47,6 +56,7 @@ async def load_roster(db: Database) -> dict[str, RosterEntry]:
             team=clean_text(team or "", single_line=True, max_length=60),
             interface=str(interface),
             followups_open=int(count),
+            missed_today=missed.get(int(agent_id), 0),
         )
         roster.setdefault(entry.interface, entry)  # the lowest id wins a shared phone
     return roster

@@ -40,6 +40,7 @@ from console.models import (
 from console.models.base import from_db_time
 from console.models.customer import tag_list
 from console.models.enums import OPEN_TICKET_STATUSES, PENDING_FOLLOWUP_STATUSES
+from console.services.followups import is_overdue
 from console.services.phones import PhoneNumberResult, normalise
 from console.services.text import clean_text, excerpt
 
@@ -150,6 +151,7 @@ class FollowUpSummary:
     priority: int
     summary: str
     claimed_by: str
+    overdue: bool = False  # at the lookup, by `followups.is_overdue` (its SLA)
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,6 +301,8 @@ _FOLLOWUPS = (
         FollowUp.priority,
         FollowUp.summary,
         Agent.display_name,
+        FollowUp.sla_due_at,
+        FollowUp.overdue_at,
     )
     .outerjoin(Agent, Agent.id == FollowUp.claimed_by)
     .where(
@@ -447,6 +451,7 @@ def _customer_details(
             priority=f[4],
             summary=excerpt(f[5] or "", 120),
             claimed_by=_name(f[6]),
+            overdue=is_overdue(from_db_time(f[7]), from_db_time(f[8]), now),
         )
         for f in reader.rows(_FOLLOWUPS, params)
     )

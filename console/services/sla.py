@@ -27,6 +27,7 @@ from console.db import Database
 from console.models import FollowUp
 from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpStatus
 from console.services.audit import AuditLog
+from console.services.followups import sla_passed
 from console.services.router import Router
 from console.services.routing_rules import RouteDecision
 
@@ -82,7 +83,7 @@ class SlaEngine:
                     update(FollowUp)
                     .where(
                         FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
-                        FollowUp.sla_due_at < now,
+                        sla_passed(now),  # the one rule (followups.is_overdue)
                         FollowUp.overdue_at.is_(None),
                     )
                     .values(overdue_at=now, updated_at=now, version=FollowUp.version + 1)

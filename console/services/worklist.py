@@ -61,6 +61,7 @@ from console.models.base import from_db_time
 from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpKind, FollowUpStatus, Role
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
+from console.services.followups import is_overdue, overdue_condition
 from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.text import clean_text
 
@@ -126,7 +127,7 @@ class WorkItem:
     attempts: int
     last_outcome: str
     escalation_level: int
-    overdue: bool  # past its SLA, or marked overdue by the SLA engine
+    overdue: bool  # `followups.is_overdue`: past its SLA, or marked overdue by the SLA engine
     snoozed_until: datetime | None
     snooze_reason: str
     interaction_id: int | None
@@ -187,7 +188,7 @@ def _item(row: Mapping[str, Any], now: datetime) -> WorkItem:
         status=FollowUpStatus(values["status"]),
         summary=clean_text(values["summary"] or ""),
         agent_only=bool(values["agent_only"]),
-        overdue=flagged is not None or (sla is not None and sla <= now),
+        overdue=is_overdue(sla, flagged, now),
     )
     return WorkItem(**values)
 
@@ -426,7 +427,7 @@ class Worklist:
     ) -> list[WorkItem]:
         """Open follow-ups (pending and claimed) for a supervisor: overdue first, then by
         priority and due time; with `team`, those whose holder or target is in it."""
-        overdue = or_(FollowUp.overdue_at.is_not(None), FollowUp.sla_due_at <= _NOW)
+        overdue = overdue_condition(_NOW)
         stmt = _ITEMS.where(FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
         if team:
             name = one_line(team, field="team", max_length=60, error=ClaimError)

@@ -5,7 +5,7 @@ Everything returns `Content` built from plain strings: untrusted text is never p
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from textual.content import Content
 
@@ -44,6 +44,56 @@ def sla_remaining(seconds: int | None) -> tuple[str, str]:
 
 # Rich styles for the levels, for DataTable cells (which render Rich `Text`).
 LEVEL_STYLES = {"error": "bold red", "warning": "yellow", "success": "green", "": ""}
+# The same levels as Content styles, for `Content` and `Static` lines.
+LEVEL_CONTENT_STYLES = {
+    "error": "bold $text-error",
+    "warning": "$text-warning",
+    "success": "$text-success",
+    "": "",
+}
+# Within this of now a due time is said relatively ("in 25m", "35m ago"); further, by the clock.
+RELATIVE_DUE_SECONDS = 12 * 3600
+
+
+def due_text(due_at: datetime, now: datetime, tz: tzinfo | None = None) -> str:
+    """When a follow-up is due, in the same words on every screen that shows one.
+
+    - within a minute of ``now`` either way: ``now``;
+    - due within the next 12 hours: ``in 25m``, ``in 2h10m``;
+    - due up to 12 hours ago: ``35m ago``, ``2h10m ago``;
+    - further either way, the local clock (``tz``; None: the system's zone): ``Tue 14:00``
+      within six days, else the date, ``2026-11-21``.
+
+    Near now the agent plans in minutes; further off, a day and a time is easier to plan with
+    than "in 3d4h". Whether the follow-up is *overdue* is not said here: that is
+    `console.services.followups.is_overdue` (its SLA), and `due_level` colours the text by it.
+    At most 10 characters.
+    """
+    seconds = int((due_at - now).total_seconds())
+    if -60 < seconds < 60:
+        return "now"
+    if 0 < seconds < RELATIVE_DUE_SECONDS:
+        return f"in {_span(seconds)}"
+    if 0 < -seconds < RELATIVE_DUE_SECONDS:
+        return f"{_span(-seconds)} ago"
+    local, local_now = due_at.astimezone(tz), now.astimezone(tz)
+    if abs((local.date() - local_now.date()).days) < 7:
+        return local.strftime("%a %H:%M")
+    return local.strftime("%Y-%m-%d")
+
+
+def due_level(due_at: datetime, now: datetime, *, overdue: bool) -> str:
+    """The level a due time is shown at: ``error`` overdue (past its SLA, by
+    `console.services.followups.is_overdue`), ``warning`` due (its time has come), else ""."""
+    if overdue:
+        return "error"
+    return "warning" if due_at <= now else ""
+
+
+def elapsed(seconds: float) -> str:
+    """Time spent in a state, coarse on purpose: `<1m`, `12m`, `1h05m`."""
+    whole = max(0, int(seconds))
+    return "<1m" if whole < 60 else _span(whole)
 
 
 def _span(seconds: int) -> str:

@@ -22,7 +22,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from console.services.screenpop import FollowUpSummary, InteractionSummary, TicketSummary
-from console.widgets.format import sla_remaining, when
+from console.widgets.format import LEVEL_CONTENT_STYLES, due_level, due_text, sla_remaining, when
 
 Cell = tuple[str, str]  # (text, style)
 _LEVEL = {"error": "bold $text-error", "warning": "$text-warning", "success": "$text-success"}
@@ -168,7 +168,10 @@ class FollowUpTable(ColumnList):
         self.set_rows(
             [
                 [
-                    (when(item.due_at, now), "bold $text-error" if item.due_at < now else ""),
+                    (
+                        due_text(item.due_at, now),
+                        LEVEL_CONTENT_STYLES[due_level(item.due_at, now, overdue=item.overdue)],
+                    ),
                     (item.kind, ""),
                     (item.claimed_by or "–", ""),
                     (item.summary, ""),

@@ -198,7 +198,7 @@ async def test_the_worklist_keeps_kind_customer_due_and_state_whole_at_80x24(
                 assert f" {label} " in f"{header} ", (name, label, header)
         shown = "\n".join(lines_of(app, screen))
         # The key cells of the seeded follow-ups, whole: state, due time, kind.
-        for whole in ("claimed to 10:35", "escalated L1", "due 12:30", "escalation", "callback"):
+        for whole in ("claimed to 10:35", "escalated L1", "in 2h00m", "escalation", "callback"):
             assert whole in shown, (whole, shown)
         # The summary is cut in the table; the highlighted row's is whole under the tables.
         current = screen.current()

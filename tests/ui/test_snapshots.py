@@ -25,7 +25,7 @@ from console.services.agents import AgentDirectory
 from console.services.desk import DeskCall, DeskState
 from console.services.interactions import InteractionLog
 from console.services.screenpop import ScreenPopService
-from tests.ui.conftest import one_customer_number
+from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
 from tests.ui.test_wallboard import board_after, many_queues
 from tests.ui.test_worklist_screens import DEMO, make_runtime, open_worklist, seed
@@ -45,8 +45,14 @@ def snapshot_app(path: Path) -> tuple[CallConsoleApp, Database]:
         member_name="Demo Agent",
         queues=("support",),
         clock=lambda: NOW,
+        tz=UTC,  # "today" for the bar's figures, whatever the machine's zone
     )
     return CallConsoleApp(runtime=runtime, connect=False), db
+
+
+async def figures_read(app: CallConsoleApp) -> None:
+    """The agent's own figures are on the bar (read once the screen is up)."""
+    await until(lambda: app.agent_screen is not None and app.agent_screen.bar_model.today)
 
 
 def ringing_call(number: str) -> DeskCall:
@@ -66,13 +72,19 @@ def ringing_call(number: str) -> DeskCall:
 
 def test_idle_console_at_80x24(snap_compare: Any, crm_copy: Path) -> None:
     app, _ = snapshot_app(crm_copy)
-    assert snap_compare(app, terminal_size=(80, 24))
+
+    async def idle(pilot: Pilot[None]) -> None:
+        await figures_read(app)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=idle)
 
 
 def ring_with(app: CallConsoleApp, number: str) -> Any:
     """A `run_before` that shows `number` ringing with its real pop."""
 
     async def ring(pilot: Pilot[None]) -> None:
+        await figures_read(app)
         pop = await app.runtime.screenpop.lookup(number)  # type: ignore[union-attr]
         assert app.agent_screen is not None
         app.agent_screen.show(DeskState(ringing_call(number), pop))

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select, update
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, OptionList
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
@@ -204,7 +204,7 @@ async def test_both_lists_in_order_with_due_sla_and_state(crm: Database) -> None
         assert keys(screen, "mine") == [ids["claimed"], ids["assigned"]]
         available = screen.query_one("#available", DataTable)
         billing = row_text(available, ids["billing"])
-        assert billing[0] == "P1" and billing[4] == "now" and billing[5] == "1h05m left"
+        assert billing[0] == "P1" and billing[4] == "5m ago" and billing[5] == "1h05m left"
         support = available.get_row(str(ids["support"]))
         assert str(support[5]) == "overdue 12m" and "red" in str(support[5].style)
         assert row_text(available, ids["support"])[6] == "escalated L1"
@@ -213,7 +213,7 @@ async def test_both_lists_in_order_with_due_sla_and_state(crm: Database) -> None
         assert row_text(mine, ids["claimed"])[6] == "claimed to 10:35"
         callback = row_text(mine, ids["assigned"])
         assert callback[1] == "callback" and callback[6] == "assigned" and callback[7] == "1"
-        assert callback[4] == "due 12:30"
+        assert callback[4] == "in 2h00m"
         assert ids["other"] not in keys(screen, "available") + keys(screen, "mine")
 
         # Keys follow the highlighted row: a held one can be worked, not accepted.
@@ -485,3 +485,118 @@ def test_snapshot_worklist(snap_compare: Any, crm_copy: Path) -> None:
         await open_worklist(app, pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_it)
+
+
+# ---------------------------------------------------------------------- due times and overdue
+
+
+async def one_rule_followups(db: Database) -> dict[str, int]:
+    """Callbacks for the supervisor about customer 1 (nothing else pending): one due a while
+    ago with its SLA ahead, one whose SLA deadline is now (overdue: no grace), one upcoming."""
+    async with db.write_connection() as conn:
+        await conn.execute(
+            update(FollowUp)
+            .where(FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
+            .values(status="cancelled")
+        )
+    common = {"kind": "callback", "customer_id": 1, "target_agent_id": SUPERVISOR}
+    return {
+        "due": await add_followup(
+            db,
+            **common,
+            summary="Due, SLA ahead",
+            due_at=NOW - timedelta(minutes=35),
+            sla_due_at=NOW + timedelta(hours=1),
+        ),
+        "overdue": await add_followup(
+            db,
+            **common,
+            summary="SLA out now",
+            due_at=NOW - timedelta(hours=2),
+            sla_due_at=NOW,
+        ),
+        "upcoming": await add_followup(
+            db,
+            **common,
+            summary="Later today",
+            due_at=NOW + timedelta(hours=2, minutes=10),
+            sla_due_at=NOW + timedelta(days=1),
+        ),
+    }
+
+
+async def test_a_follow_up_reads_the_same_and_is_overdue_alike_on_every_screen(
+    crm: Database,
+) -> None:
+    from console.screens.callback_offer import CallbackOfferScreen
+    from console.screens.customer import CustomerScreen
+    from console.services.desk import DeskState
+    from console.widgets.format import LEVEL_CONTENT_STYLES, LEVEL_STYLES
+    from console.widgets.tables import FollowUpTable
+
+    ids = await one_rule_followups(crm)
+    expected = {"due": "35m ago", "overdue": "2h00m ago", "upcoming": "in 2h10m"}
+    levels = {"due": "warning", "overdue": "error", "upcoming": ""}
+    summaries = {"due": "Due, SLA ahead", "overdue": "SLA out now", "upcoming": "Later today"}
+    app = CallConsoleApp(runtime=await runtime_for(crm, SUPERVISOR), connect=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: isinstance(app.screen, AgentScreen))
+        agent = app.screen
+        assert isinstance(agent, AgentScreen)
+
+        # The agent screen's follow-ups (customer 1's pop).
+        pop = await agent.runtime.screenpop.for_customer(1)
+        agent.show(DeskState(None, pop))
+        rows = agent.query_one(FollowUpTable).rows
+        by_summary = {row[3][0]: row[0] for row in rows}
+        for name, summary in summaries.items():
+            assert by_summary[summary] == (expected[name], LEVEL_CONTENT_STYLES[levels[name]])
+
+        # The worklist: the same words and the same level; "overdue" in the SLA column alone.
+        worklist = await open_worklist(app, pilot)
+        mine = worklist.query_one("#mine", DataTable)
+        for name, fid in ids.items():
+            due, sla = mine.get_row(str(fid))[4:6]
+            assert (str(due), str(due.style)) == (expected[name], LEVEL_STYLES[levels[name]])
+            assert ("overdue" in str(sla)) is (name == "overdue")
+        items = {item.id: item for item in worklist.items["mine"].values()}
+        await pilot.press("escape")
+
+        # The callback prompt says "overdue" exactly for the one the team view counts.
+        for name, fid in ids.items():
+            offer = CallbackOfferScreen(items[fid], NOW)
+            await app.push_screen(offer)
+            timing = offer.query_one("#offer-timing", Static).render()
+            assert f"due {expected[name]}" in str(timing)
+            assert ("overdue" in str(timing)) is (name == "overdue")
+            offer.dismiss(None)
+            await until(lambda: app.screen is agent)
+
+        await pilot.press("t")
+        await until(lambda: isinstance(app.screen, TeamScreen) and app.screen.loads > 0)
+        team = app.screen
+        assert isinstance(team, TeamScreen)
+        await pilot.pause()
+        assert {name: team.items[str(fid)].overdue for name, fid in ids.items()} == {
+            "due": False,
+            "overdue": True,
+            "upcoming": False,
+        }
+        table = team.query_one(DataTable)
+        for name, fid in ids.items():
+            assert str(table.get_row(str(fid))[5]) == expected[name]  # the same Due text
+        assert "1 overdue" in str(team.query_one("#team-title", Static).render())
+        loads = team.loads
+        team.query_one("#overdue-only", Checkbox).toggle()
+        await reloaded(team, pilot, loads)
+        assert list(team.items) == [str(ids["overdue"])]
+        await pilot.press("escape")
+        await until(lambda: app.screen is agent)
+
+        # The customer view's pending follow-ups: the same words again.
+        agent.open_customer(1)
+        await until(lambda: isinstance(app.screen, CustomerScreen) and app.screen.profile)
+        await pilot.pause()
+        body = str(app.screen.query_one("#cust-profile-body", Static).render())
+        for name in ids:
+            assert f"{expected[name]:<10}  callback  {summaries[name]}" in body
