@@ -419,7 +419,9 @@ class AgentScreen(PromptRepaint):
     def _search_if_no_number(self) -> None:
         """Withheld or unusable caller ID: the search box, focused, to find them by name."""
         pop = self.desk.state.pop
-        if pop is not None and not pop.caller.is_valid and self.app.screen is self:
+        if pop is None or pop.profile is not None or pop.caller.is_valid:
+            return  # a known caller, or one a colleague handed over: nothing to search
+        if self.app.screen is self:
             self.action_search()
 
     def open_customer(self, customer_id: int) -> None:

@@ -68,7 +68,7 @@ class WrapUpScreen(ModalScreen[bool]):
 
     CSS_PATH = "wrapup.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save wrap-up", priority=True),
+        Binding("ctrl+s", "save", "Save", priority=True),
         Binding("ctrl+t", "new_ticket", "New ticket", priority=True),
         Binding("ctrl+b", "callback", "Call back", priority=True),
         Binding("ctrl+e", "extend", "Extend time"),
@@ -169,7 +169,7 @@ class WrapUpScreen(ModalScreen[bool]):
                 )
             with Horizontal(classes="field", id="followup-row"):
                 yield Label("Follow-up", classes="field-label")
-                yield Tick("Call back in", value=False, id="callback")
+                yield Tick("Call back", value=False, id="callback")
                 yield Input("24", id="callback-hours", max_length=4, restrict=r"\d*")
                 yield Label("hours", id="callback-unit")
                 yield Tick("Escalate", value=False, id="escalate")

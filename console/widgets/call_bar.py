@@ -57,7 +57,8 @@ class CallBar(Static):
     """A one-line status bar that ticks every second."""
 
     DEFAULT_CSS = """
-    CallBar { height: 1; background: $panel; padding: 0 1; }
+    CallBar { height: 1; background: $panel; padding: 0 1;
+              text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(
@@ -98,7 +99,7 @@ def render_bar(model: CallBarModel, now: datetime, agent_line: bool = False) -> 
             style = "bold reverse $text-accent"
     if model.consulting and model.phase in ("talking", "held"):
         # The caller holds while the agent talks to the target: say what the keys do now.
-        label, style = f"CONSULTING {model.consulting} · caller holds", "bold reverse $text-warning"
+        label, style = f"CONSULTING {model.consulting}", "bold reverse $text-warning"
     elif model.conference and model.phase in ("talking", "held"):
         label = f"CONFERENCE +{model.conference}"
     parts: list[Content | tuple[str, str] | str] = [(f" {label} ", style)]
