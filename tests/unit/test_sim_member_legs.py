@@ -83,21 +83,8 @@ def test_without_n_the_halves_optimise_away_and_the_phone_talks_on() -> None:
 
 
 def test_a_consult_transfer_holds_dials_through_local_and_completes_on_hangup() -> None:
-    engine, rec = build(
-        queue(strategy="ringall")
-        + queue("tier2", ext="2000")
-        + phone("PJSIP/1001", '["q"]')
-        + phone("PJSIP/2000", '["tier2"]')
-    )
-    caller_rings(engine)
-    engine.phone("PJSIP/1001", "answer")
-    engine.run_virtual(10)
-    (leg,) = [c for c in engine.pbx.channels if c.startswith("PJSIP/1001-")]
-    engine.atxfer(leg, "2000")
-    assert [f["Channel"] for _t, f in rec.named("Hold")] == [leg]
-    engine.run_virtual(2)
-    engine.phone("PJSIP/2000", "answer")
-    engine.run_virtual(5)
+    engine, rec, leg = consulting()
+    assert [f["Channel"] for _t, f in rec.named("Hold")] == [leg]  # held at the Atxfer
     mark = len(rec.events)
     engine.phone("PJSIP/1001", "hangup")
     seq = names(rec, mark)
