@@ -228,21 +228,37 @@ def simulate(
     return out
 
 
-def test_erlang_a_agrees_with_a_simulated_queue() -> None:
-    rate, aht, agents, patience, threshold = 4.5 / 60, 60.0, 4, 90.0, 20.0
-    model = erlang_a(rate, aht, agents, patience, threshold)
-    calls = simulate(rate, aht, agents, patience, threshold, calls=80_000, seed=11)[2_000:]
-    batches = [calls[i::20] for i in range(20)]  # interleaved batches: one estimate each
+# Independent replications: each its own seed and warm-up, so their estimates are i.i.d. and
+# (mean - truth) / standard error follows Student's t with REPLICATIONS - 1 = 19 degrees of
+# freedom. P(|T19| > 5) is about 8e-5, so the 4 checks of one run fail by chance with
+# probability under 4e-4. `python bench/statistical_tests.py` runs 40 consecutive base seeds.
+REPLICATIONS, Z_LIMIT = 20, 5.0
+SIMULATED = (4.5 / 60, 60.0, 4, 90.0, 20.0)  # rate, AHT, agents, patience, threshold
 
-    def check(figure: float, per_batch: list[float]) -> None:
-        mean = statistics.fmean(per_batch)
-        error = statistics.stdev(per_batch) / math.sqrt(len(per_batch))
-        assert abs(mean - figure) < 4 * error + 0.004, (mean, error, figure)
 
-    check(model.p_wait, [statistics.fmean(c[0] for c in b) for b in batches])
-    check(model.p_abandon, [statistics.fmean(c[1] for c in b) for b in batches])
-    check(model.service_level, [statistics.fmean(c[3] for c in b) for b in batches])
-    check(
-        model.asa,
-        [statistics.fmean(c[2] for c in b if not c[1]) for b in batches],
-    )
+def replicated_estimates(base_seed: int) -> dict[str, list[float]]:
+    """One estimate per independent replication of p_wait, p_abandon, SL and ASA."""
+    out: dict[str, list[float]] = {"p_wait": [], "p_abandon": [], "service_level": [], "asa": []}
+    for i in range(REPLICATIONS):
+        calls = simulate(*SIMULATED, calls=4_500, seed=base_seed * 1000 + i)[500:]  # warm-up
+        out["p_wait"].append(statistics.fmean(c[0] for c in calls))
+        out["p_abandon"].append(statistics.fmean(c[1] for c in calls))
+        out["service_level"].append(statistics.fmean(c[3] for c in calls))
+        out["asa"].append(statistics.fmean(c[2] for c in calls if not c[1]))
+    return out
+
+
+def z_scores(base_seed: int) -> dict[str, float]:
+    """How many standard errors each replicated mean lies from the Erlang A figure."""
+    model = erlang_a(*SIMULATED)
+    scores = {}
+    for name, values in replicated_estimates(base_seed).items():
+        error = statistics.stdev(values) / math.sqrt(len(values))
+        scores[name] = (statistics.fmean(values) - getattr(model, name)) / error
+    return scores
+
+
+@pytest.mark.parametrize("base_seed", [0, 1, 2])
+def test_erlang_a_agrees_with_a_simulated_queue(base_seed: int) -> None:
+    scores = z_scores(base_seed)
+    assert all(abs(z) < Z_LIMIT for z in scores.values()), scores
