@@ -30,8 +30,10 @@ def main() -> None:
         for name, z in scores.items():
             worst[f"erlang A {name}"] = max(worst.get(f"erlang A {name}", 0.0), abs(z))
         failed += any(abs(z) >= erlang_a_test.Z_LIMIT for z in scores.values())
-    print(f"Erlang A vs simulation, {len(seeds)} seeds: {failed} would fail (|z| >= "
-          f"{erlang_a_test.Z_LIMIT})")
+    print(
+        f"Erlang A vs simulation, {len(seeds)} seeds: {failed} would fail (|z| >= "
+        f"{erlang_a_test.Z_LIMIT})"
+    )
     sim_failed = 0
     largest_se = [0.0, 0.0]
     for seed in seeds:
@@ -41,8 +43,10 @@ def main() -> None:
         largest_se = [max(largest_se[0], p_se), max(largest_se[1], w_se)]
         sim_failed += abs(p_z) >= sim_test.Z_LIMIT or abs(w_z) >= sim_test.Z_LIMIT
         sim_failed += p_se >= 0.03 or w_se >= 2.7
-    print(f"Erlang C vs the simulator's M/M/c, {len(seeds)} seeds: {sim_failed} would fail "
-          f"(largest SE: P(wait) {largest_se[0]:.4f}, wait {largest_se[1]:.2f} s)")
+    print(
+        f"Erlang C vs the simulator's M/M/c, {len(seeds)} seeds: {sim_failed} would fail "
+        f"(largest SE: P(wait) {largest_se[0]:.4f}, wait {largest_se[1]:.2f} s)"
+    )
     for name, z in worst.items():
         print(f"  largest |z| {name}: {z:.2f}")
 
