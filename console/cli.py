@@ -307,10 +307,10 @@ async def _report(args: argparse.Namespace) -> int:
         GroupBy,
         ReportError,
         ReportService,
-        print_table,
         to_csv,
         to_json,
     )
+    from console.widgets.report_table import print_table
 
     settings = load_settings(args.config, db_url=args.db)
     queue_log = args.queue_log or settings.queue_log

@@ -33,14 +33,20 @@ from textual.widgets import DataTable, Footer, Label, Select, Static
 from console.db import Database
 from console.screens.choice import ChoiceScreen
 from console.screens.not_ready import NotReadyScreen
-from console.screens.team import AgentLoad, PickAgentScreen, active_agents
+from console.screens.team import PickAgentScreen
 from console.screens.worklist import cell, highlighted_key, restore_cursor
 from console.services.agent_figures import today_bounds
 from console.services.agents import NotReadyReason, not_ready_reason
 from console.services.errors import ServiceError
 from console.services.live_types import AgentActivity, AgentLive
 from console.services.recording import NO_RECORDING, ActionRecorder
-from console.services.roster import RosterEntry, load_roster, open_followup_ids
+from console.services.roster import (
+    AgentLoad,
+    RosterEntry,
+    agent_loads,
+    load_roster,
+    open_followup_ids,
+)
 from console.services.worklist import Worklist
 from console.widgets.format import duration
 
@@ -430,7 +436,7 @@ class AgentGridScreen(Screen[None]):
         source = row.agent_id
         try:
             ids = await open_followup_ids(db, source)
-            agents = [a for a in await active_agents(db) if a.id != source]
+            agents = [a for a in await agent_loads(db) if a.id != source]
         except Exception as exc:
             self.notify(f"could not read the follow-ups: {exc}", severity="error", markup=False)
             return

@@ -3,19 +3,17 @@
 One table of `Worklist.team_view`, filtered by team (of the holder or the assignee) and to
 overdue ones. Rows are marked with Space (`A` marks every row shown); `R` reassigns the marked
 rows — or the highlighted one — to an agent picked from the active agents with their open load.
-That list is a plain read-only query here (`active_agents`); the change goes through
+That list is a plain read-only query here (`roster.agent_loads`); the change goes through
 `Worklist.reassign`, which checks the supervisor and writes the audit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
-from sqlalchemy import and_, func, or_, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,8 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, DataTable, Footer, Label, Select, Static
 
 from console.db import Database
-from console.models import Agent, FollowUp
-from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpStatus
+from console.models.enums import FollowUpStatus
 from console.screens.choice import ChoiceScreen
 from console.screens.worklist import (
     DUE,
@@ -42,7 +39,7 @@ from console.screens.worklist import (
     restore_cursor,
     set_columns,
 )
-from console.services.text import clean_text
+from console.services.roster import AgentLoad, agent_loads
 from console.services.worklist import ClaimError, WorkItem, Worklist
 
 ALL_TEAMS = "*all*"
@@ -61,44 +58,6 @@ TEAM_COLUMNS = (
     ("Team", 6),
 )
 MIN_SUMMARY = 10
-
-
-@dataclass(frozen=True, slots=True)
-class AgentLoad:
-    """An active agent, and how many open follow-ups they hold or are assigned."""
-
-    id: int
-    name: str
-    team: str
-    role: str
-    open: int
-
-
-async def active_agents(db: Database) -> list[AgentLoad]:
-    """Every active agent with their open load, by team then name (read-only)."""
-    theirs = and_(
-        FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
-        or_(FollowUp.claimed_by == Agent.id, FollowUp.target_agent_id == Agent.id),
-    )
-    stmt = (
-        select(Agent.id, Agent.display_name, Agent.team, Agent.role, func.count(FollowUp.id))
-        .outerjoin(FollowUp, theirs)
-        .where(Agent.active.is_(True))
-        .group_by(Agent.id, Agent.display_name, Agent.team, Agent.role)
-        .order_by(Agent.team, Agent.display_name, Agent.id)
-    )
-    async with db.session() as session:
-        rows = (await session.execute(stmt)).all()
-    return [
-        AgentLoad(
-            id=row[0],
-            name=clean_text(row[1] or "", single_line=True, max_length=120),
-            team=clean_text(row[2] or "", single_line=True, max_length=60),
-            role=str(row[3]),
-            open=int(row[4]),
-        )
-        for row in rows
-    ]
 
 
 def fit(text: str, width: int) -> str:
@@ -212,7 +171,7 @@ class TeamScreen(Screen[None]):
         overdue = self.query_one("#overdue-only", Checkbox).value
         try:
             if agents or not self.agents:
-                self.agents = await active_agents(self.db)
+                self.agents = await agent_loads(self.db)
                 self._teams()
             items = await self.worklist.team_view(
                 team=team if isinstance(team, str) and team != ALL_TEAMS else None,

@@ -61,9 +61,6 @@ from console.services.queue_log_reader import QueueLogUnreadable, ReadStats, rea
 from console.services.text import clean_text
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.table import Table
-
     from console.db import Database
 
 #: Lines read past the period's end, for the calls that entered in it and ended later.
@@ -562,38 +559,3 @@ def display_columns(width: int | None = None) -> list[tuple[str, Callable[[Repor
     """The columns that fit ``width`` (all of them when it is None or wide enough)."""
     wide = width is None or width >= WIDE
     return [(head, cell) for head, cell, essential in DISPLAY_COLUMNS if essential or wide]
-
-
-def rich_table(report: Report, width: int | None = None) -> Table:
-    """The report as a Rich table (fit for ``width``); names are `Text`, never markup."""
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
-
-    columns = display_columns(width)
-    table = Table(
-        title=Text(report.describe()),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        collapse_padding=True,
-        pad_edge=False,
-    )
-    table.add_column(report.group_by.value.capitalize(), min_width=8, max_width=24, no_wrap=True)
-    for header, _ in columns:
-        table.add_column(header, justify="right", no_wrap=True)
-    for row in report.rows:
-        table.add_row(Text(row.key), *(Text(cell(row)) for _, cell in columns))
-    table.add_section()
-    total = report.total
-    table.add_row(
-        Text("Total", style="bold"), *(Text(cell(total), style="bold") for _, cell in columns)
-    )
-    return table
-
-
-def print_table(report: Report, console: Console) -> None:
-    """The table, then the active definitions under it."""
-    from rich.text import Text
-
-    console.print(rich_table(report, console.width))
-    console.print(Text(report.definitions.describe(), style="dim"))

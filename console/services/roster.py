@@ -28,35 +28,67 @@ class RosterEntry:
     missed_today: int = 0  # calls that rang out on their phone today (`agent_figures`)
 
 
+@dataclass(frozen=True, slots=True)
+class AgentLoad:
+    """An active agent, and how many open follow-ups they hold or are assigned."""
+
+    id: int
+    name: str
+    team: str
+    role: str
+    interface: str
+    open: int
+
+
+async def agent_loads(db: Database) -> list[AgentLoad]:
+    """Every active agent with their open follow-up load, by team then name (one query: the
+    team view's reassign list, the grid's picker and `load_roster` read the same)."""
+    theirs = and_(
+        FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
+        or_(FollowUp.claimed_by == Agent.id, FollowUp.target_agent_id == Agent.id),
+    )
+    columns = (Agent.id, Agent.display_name, Agent.team, Agent.role, Agent.interface)
+    stmt = (
+        select(*columns, func.count(FollowUp.id))
+        .outerjoin(FollowUp, theirs)
+        .where(Agent.active.is_(True))
+        .group_by(*columns)
+        .order_by(Agent.team, Agent.display_name, Agent.id)
+    )
+    async with db.session() as session:
+        rows = (await session.execute(stmt)).all()
+    return [
+        AgentLoad(
+            id=int(row[0]),
+            name=clean_text(row[1] or "", single_line=True, max_length=120),
+            team=clean_text(row[2] or "", single_line=True, max_length=60),
+            role=str(row[3]),
+            interface=str(row[4] or ""),
+            open=int(row[5]),
+        )
+        for row in rows
+    ]
+
+
 async def load_roster(
     db: Database, today: tuple[datetime, datetime] | None = None
 ) -> dict[str, RosterEntry]:
     """Every active agent with a queue interface, by interface; with ``today`` (local midnight
     and the next, as `agent_figures.today_bounds` gives them), their missed rings in it, from
     the interaction log each agent's console writes (the agent screen counts the same rows)."""
-    theirs = and_(
-        FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
-        or_(FollowUp.claimed_by == Agent.id, FollowUp.target_agent_id == Agent.id),
-    )
-    stmt = (
-        select(Agent.id, Agent.display_name, Agent.team, Agent.interface, func.count(FollowUp.id))
-        .outerjoin(FollowUp, theirs)
-        .where(Agent.active.is_(True), Agent.interface != "")
-        .group_by(Agent.id, Agent.display_name, Agent.team, Agent.interface)
-        .order_by(Agent.id)
-    )
-    async with db.session() as session:
-        rows = (await session.execute(stmt)).all()
+    loads = await agent_loads(db)
     missed = await missed_rings(db, *today) if today is not None else {}
     roster: dict[str, RosterEntry] = {}
-    for agent_id, name, team, interface, count in rows:
+    for load in sorted(loads, key=lambda a: a.id):
+        if not load.interface:
+            continue
         entry = RosterEntry(
-            agent_id=int(agent_id),
-            name=clean_text(name or "", single_line=True, max_length=120),
-            team=clean_text(team or "", single_line=True, max_length=60),
-            interface=str(interface),
-            followups_open=int(count),
-            missed_today=missed.get(int(agent_id), 0),
+            agent_id=load.id,
+            name=load.name,
+            team=load.team,
+            interface=load.interface,
+            followups_open=load.open,
+            missed_today=missed.get(load.id, 0),
         )
         roster.setdefault(entry.interface, entry)  # the lowest id wins a shared phone
     return roster

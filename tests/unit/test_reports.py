@@ -25,10 +25,10 @@ from console.services.reports import (
     ReportError,
     ReportService,
     make_report,
-    print_table,
     to_csv,
     to_json,
 )
+from console.widgets.report_table import print_table
 
 DAY = datetime(2026, 11, 1, tzinfo=UTC)
 DEFS = MetricDefinitions(sl_threshold=20, short_abandon=5, fcr_window_days=7)
