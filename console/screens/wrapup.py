@@ -40,6 +40,7 @@ from console.services.interactions import (
 )
 from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.router import Router
+from console.services.routing_rules import FollowUpFacts, load_rules
 from console.services.screenpop import TicketSummary
 from console.services.tickets import TICKET_CATEGORIES, TicketService
 from console.widgets.format import duration
@@ -50,7 +51,6 @@ NO_TICKET = -1
 NEW_TICKET = -2
 OTHER_TICKET = -3  # an existing ticket typed by its number
 PRIORITIES = ("low", "normal", "high", "urgent")
-ESCALATION_DUE = timedelta(hours=4)  # the shipped escalation rule's SLA
 
 
 class WrapUpScreen(ModalScreen[bool]):
@@ -483,7 +483,7 @@ class WrapUpScreen(ModalScreen[bool]):
         created = await self.followup_service.create(
             "escalation",
             customer_id=self.record.customer_id,
-            due_at=self.now() + ESCALATION_DUE,
+            due_at=self.now() + self._escalation_due(),
             summary=summary,
             agent_id=self.agent_id,
             priority=2,
@@ -492,6 +492,20 @@ class WrapUpScreen(ModalScreen[bool]):
         )
         self.created_escalation = created.id
         await self._route(created.id, "Escalation")
+
+    def _escalation_due(self) -> timedelta:
+        """When an escalation made here is due: the SLA the routing rules give escalations
+        (the shipped rule says 4 h; a centre's own rules may say otherwise)."""
+        rules = self.router.rules if self.router is not None else load_rules()
+        code = self.query_one("#disposition", Select).value
+        facts = FollowUpFacts(
+            kind="escalation",
+            priority=2,
+            at=self.now(),
+            disposition=code if isinstance(code, str) else None,
+            handled_by_id=self.agent_id,
+        )
+        return rules.route(facts).due_in
 
     async def _route(self, followup_id: int, what: str) -> None:
         """Route a follow-up made here now, so the agent sees where it went (if routing

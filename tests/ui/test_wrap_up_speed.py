@@ -6,11 +6,15 @@ hang-up, a ticket and a callback in four plus typing."""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
+from datetime import timedelta
 
 from textual.widgets import Input, Label, Select, TextArea
 
 from console.db import Database
+from console.models.base import from_db_time
 from console.screens.wrapup import OTHER_TICKET, WrapUpScreen
+from console.services.routing_rules import load_rules
 from console.widgets.tick import Tick
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
@@ -183,3 +187,44 @@ async def test_a_checkbox_reads_without_colour_and_a_needed_ticket_is_asked_for_
             await until(lambda: not isinstance(app.screen, WrapUpScreen))
     row = interaction_row(crm.sqlite_path)
     assert row["status"] == "completed" and row["ticket_id"] == ticket_id
+
+
+async def test_an_escalation_from_the_wrap_up_is_due_when_the_routing_rules_say(
+    crm: Database,
+) -> None:
+    """Not a copy of the shipped rule's 4 h: a centre whose escalation rule says 90 min gets
+    escalations due in 90 min."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    shipped = load_rules()
+    rules = replace(
+        shipped,
+        rules=tuple(
+            replace(r, due_in=timedelta(minutes=90)) if r.name == "escalations" else r
+            for r in shipped.rules
+        ),
+    )
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.rules = rules
+        async with app.run_test(size=(80, 24)) as pilot:
+            await answer_and_hang_up(app, pilot, pbx, number)
+            wrap = app.screen
+            assert isinstance(wrap, WrapUpScreen)
+            await pilot.press("1")
+            wrap.query_one("#escalate", Tick).value = True
+            await pilot.press("ctrl+s")
+            await until(lambda: not isinstance(app.screen, WrapUpScreen))
+    row = interaction_row(crm.sqlite_path)
+    con = sqlite3.connect(crm.sqlite_path)
+    try:
+        (due,) = con.execute(
+            "SELECT due_at FROM followups WHERE interaction_id = ? AND kind = 'escalation'",
+            (row["id"],),
+        ).fetchone()
+    finally:
+        con.close()
+    wrapped, due_at = from_db_time(row["wrapped_at"]), from_db_time(due)
+    assert wrapped is not None and due_at is not None
+    assert timedelta(minutes=89) <= due_at - wrapped <= timedelta(minutes=91)
