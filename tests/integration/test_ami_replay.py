@@ -102,7 +102,9 @@ async def test_replay_paces_events_by_speed(tmp_path: Path) -> None:
         assert (await client.read()).get("Event") == "A"
         assert (await client.read()).get("Event") == "B"
         elapsed = loop.time() - started
-        assert 0.15 <= elapsed < 1.0  # 2 recorded seconds at speed 10
+        # 2 recorded seconds at speed 10 take 0.2 s: paced, not dumped at once. (One-sided:
+        # a slower machine only makes it longer.)
+        assert elapsed >= 0.15
         await player
     finally:
         await client.close()

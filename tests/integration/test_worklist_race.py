@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -143,11 +142,8 @@ async def assert_claimed_once(db: Database, ids: list[int], got: dict[int, list[
 @pytest.mark.slow
 async def test_claim_race_sqlite_one_process(db: Database, db_path: Path) -> None:
     agents, ids = await seed(db)
-    started = time.perf_counter()
     got = await race(f"sqlite:///{db_path}", agents)
-    elapsed = time.perf_counter() - started
-    await assert_claimed_once(db, ids, got)
-    assert elapsed < 30, f"{ITEMS} claims took {elapsed:.1f} s"
+    await assert_claimed_once(db, ids, got)  # how fast: bench/routing.py, not a test
 
 
 @pytest.mark.slow

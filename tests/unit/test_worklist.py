@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -518,13 +517,11 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
             statements.append((sql, params))
 
     event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
-    started = time.perf_counter()
     got = [await worklist.claim_next(t["ann"]) for _ in range(20)]
-    elapsed = time.perf_counter() - started
     event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
     assert all(g is not None and g.priority == 1 for g in got)
     assert len({g.id for g in got if g}) == 20
-    assert elapsed < 2.0, f"20 claims took {elapsed:.2f} s"
+    # Speed is bench/routing.py's; here: the claim uses the index (the plan, below).
     sql, params = statements[-1]
     path = db.sqlite_path
     assert path is not None
