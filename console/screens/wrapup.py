@@ -40,7 +40,7 @@ from console.services.interactions import (
 )
 from console.services.recording import NO_RECORDING, ActionRecorder
 from console.services.router import Router
-from console.services.routing_rules import FollowUpFacts, load_rules
+from console.services.routing_rules import load_rules
 from console.services.screenpop import TicketSummary
 from console.services.tickets import TICKET_CATEGORIES, TicketService
 from console.widgets.format import duration
@@ -494,18 +494,13 @@ class WrapUpScreen(ModalScreen[bool]):
         await self._route(created.id, "Escalation")
 
     def _escalation_due(self) -> timedelta:
-        """When an escalation made here is due: the SLA the routing rules give escalations
-        (the shipped rule says 4 h; a centre's own rules may say otherwise)."""
+        """The routing rules' SLA for escalations (not a copy of the shipped 4 h)."""
         rules = self.router.rules if self.router is not None else load_rules()
         code = self.query_one("#disposition", Select).value
-        facts = FollowUpFacts(
-            kind="escalation",
-            priority=2,
-            at=self.now(),
-            disposition=code if isinstance(code, str) else None,
-            handled_by_id=self.agent_id,
+        disposition = code if isinstance(code, str) else None
+        return rules.escalation_due(
+            self.now(), disposition=disposition, handled_by_id=self.agent_id
         )
-        return rules.route(facts).due_in
 
     async def _route(self, followup_id: int, what: str) -> None:
         """Route a follow-up made here now, so the agent sees where it went (if routing

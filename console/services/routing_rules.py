@@ -320,6 +320,19 @@ class RuleSet:
             "end the rules with one that matches everything"
         )
 
+    def escalation_due(
+        self, at: datetime, *, disposition: str | None = None, handled_by_id: int | None = None
+    ) -> timedelta:
+        """How long an escalation raised now (by an agent's wrap-up) has: its rule's SLA."""
+        facts = FollowUpFacts(
+            kind="escalation",
+            priority=2,
+            at=at,
+            disposition=disposition,
+            handled_by_id=handled_by_id,
+        )
+        return self.route(facts).due_in
+
     def explain(self, facts: FollowUpFacts) -> list[RuleTrace]:
         """Each rule's verdict in order, up to and including the first match."""
         traces = []
