@@ -21,8 +21,8 @@ from datetime import date
 from pathlib import Path
 
 from console.db import open_database
-from console.services.customers import CustomerService
-from console.services.seeding import SeedPlan, seed_database
+from console.services.crm.customers import CustomerService
+from console.services.seeding.seeding import SeedPlan, seed_database
 
 
 def samples(path: Path, count: int, rng: random.Random) -> dict[str, list[str]]:

@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from wallboard_scenario import BOTS, QUEUES, scenario_toml
 
-from console.cti.frames import Message
-from console.services.live_board import LiveBoard
+from callkit.ami_frames import Message
+from callkit.scenario import parse_scenario
+from console.services.supervision.live_board import LiveBoard
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import parse_scenario
 
 
 def record(minutes: float) -> tuple[list[Message], list[Message], float]:

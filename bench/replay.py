@@ -75,9 +75,9 @@ async def build_shift(path: Path, calls: int, rng: random.Random) -> tuple[Any, 
     """The seeded CRM and one agent's recorded hour; returns (db, agent id, records)."""
     from console.cti import protocol as p
     from console.db import open_database
-    from console.services.recording import SessionRecorder
-    from console.services.screenpop import ScreenPopService
-    from console.services.seeding import SeedPlan, seed_database
+    from console.services.desk.screenpop import ScreenPopService
+    from console.services.seeding.seeding import SeedPlan, seed_database
+    from console.services.training.recording import SessionRecorder
 
     db = open_database(f"sqlite:///{path}")
     await seed_database(db, SeedPlan(customers=2000, seed=7, as_of=date(2026, 11, 1), agents=12))
@@ -268,10 +268,10 @@ async def run(seconds: float | None, calls: int, masked: bool) -> None:
     from textual.app import App
 
     from console.screens.replay import ReplayScreen
-    from console.services.masking import Masker
-    from console.services.replay import Replay
-    from console.services.replay_sources import ReplaySources
-    from console.services.replay_state import apply
+    from console.services.training.masking import Masker
+    from console.services.training.replay import Replay
+    from console.services.training.replay_sources import ReplaySources
+    from console.services.training.replay_state import apply
 
     rng = random.Random(7)
     with tempfile.TemporaryDirectory() as tmp:

@@ -32,10 +32,10 @@ from sqlalchemy import func, insert, select, update
 from console.db import open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp
 from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, Presence, Role
-from console.services.router import Router
-from console.services.routing_rules import load_rules
-from console.services.seeding import SKILLS, SeedPlan, seed_database
-from console.services.worklist import ClaimError, Worklist
+from console.services.routing.router import Router
+from console.services.routing.routing_rules import load_rules
+from console.services.routing.worklist import ClaimError, Worklist
+from console.services.seeding.seeding import SKILLS, SeedPlan, seed_database
 
 NOW = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # the day after the seed's as-of date
 

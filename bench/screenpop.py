@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from console.db import CompiledRead, compile_for_sqlite, open_database
-from console.services import screenpop
-from console.services.phones import to_e164
-from console.services.screenpop import ScreenPopService
-from console.services.seeding import SeedPlan, seed_database
+from console.services.crm.phones import to_e164
+from console.services.desk import screenpop
+from console.services.desk.screenpop import ScreenPopService
+from console.services.seeding.seeding import SeedPlan, seed_database
 
 
 def percentiles(samples: list[float]) -> tuple[float, float, float]:

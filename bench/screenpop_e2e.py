@@ -23,20 +23,20 @@ import sys
 import time
 from pathlib import Path
 
+from callkit.scenario import parse_scenario
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import open_database
 from console.factory import ConsoleRuntime
-from console.services.interactions import InteractionLog
-from console.services.recording import NullRecorder, SessionRecorder
-from console.services.screenpop import ScreenPopService
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
+from console.services.training.recording import NullRecorder, SessionRecorder
 from console.widgets.profile_card import ProfileCard
 from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import RealTimeClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
 
 AGENT = "PJSIP/1001"
 SCENARIO = """

@@ -17,11 +17,10 @@ import argparse
 import asyncio
 import time
 
-from telephony_sim.bots import BotProfile
+from callkit.scenario import AgentSpec, QueueSpec, Scenario, TrafficSpec
+from callkit.specs import BotProfile, CallerMix, Dist
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import AgentSpec, QueueSpec, Scenario, TrafficSpec
-from telephony_sim.traffic import CallerMix, Dist
 
 _INSTANT = BotProfile(answer_delay=Dist("fixed", 0.0))
 

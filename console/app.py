@@ -33,13 +33,13 @@ from console.screens.choice import QuitScreen
 from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
-from console.services.agents import AgentIdentity
-from console.services.alerts import AlertAudit
+from console.services.crm.agents import AgentIdentity
+from console.services.supervision.alerts import AlertAudit
 
 if TYPE_CHECKING:
     from console.screens.replay import ReplayScreen
-    from console.services.replay import Replay
-    from console.services.training import RunRecord
+    from console.services.training.replay import Replay
+    from console.services.training.training import RunRecord
 
 # Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
 UPKEEP_SECONDS = 15.0

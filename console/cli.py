@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # expected kinds become one line; anything else is a bug
         from console.config import SettingsError
         from console.db import DatabaseError
-        from console.services.seeding import SeedError
+        from console.services.seeding.seeding import SeedError
         from console.simproc import SimulatorError
 
         expected = CommandError | DatabaseError | SettingsError | SeedError | SimulatorError
@@ -239,8 +239,8 @@ async def _routing_explain(args: argparse.Namespace) -> int:
     from rich.text import Text
 
     from console.config import load_settings
-    from console.services.router import Router, RoutingError
-    from console.services.routing_rules import RulesError, load_rules
+    from console.services.routing.router import Router, RoutingError
+    from console.services.routing.routing_rules import RulesError, load_rules
 
     settings = load_settings(args.config, db_url=args.db)
     try:
@@ -282,7 +282,7 @@ async def _routing_explain(args: argparse.Namespace) -> int:
 
 def _routing_check(args: argparse.Namespace) -> int:
     """`routing check FILE`: the file's rules with the defaults, or its first error (exit 2)."""
-    from console.services.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError, load_rules
 
     try:
         rules = load_rules(args.file)
@@ -303,7 +303,7 @@ async def _report(args: argparse.Namespace) -> int:
 
     from console.config import load_settings
     from console.schema import schema_state
-    from console.services.reports import (
+    from console.services.supervision.reports import (
         GroupBy,
         ReportError,
         ReportService,
@@ -347,7 +347,7 @@ async def _report(args: argparse.Namespace) -> int:
 
 
 async def _seed(args: argparse.Namespace) -> int:
-    from console.services.seeding import SeedPlan, parse_locales
+    from console.services.seeding.seeding import SeedPlan, parse_locales
 
     plan_args: dict[str, Any] = dict(
         customers=args.customers,
@@ -365,7 +365,7 @@ async def _demo(args: argparse.Namespace) -> int:
     import secrets
 
     from console.schema import upgrade
-    from console.services.seeding import SeedPlan
+    from console.services.seeding.seeding import SeedPlan
     from console.simproc import start_simulator
 
     database = _open(args)
@@ -418,7 +418,7 @@ def write_trainee_settings(database: Any, port: int, secret: str) -> Any:
     working directory, maybe no virtualenv active)."""
     import json
 
-    from console.services.training import TraineeJoin
+    from console.services.training.training import TraineeJoin
 
     db_path = Path(database.sqlite_path).absolute()
     path = db_path.with_name("demo-trainee.toml")
@@ -482,14 +482,14 @@ async def _console(
     from console.factory import ConsoleContext, PbxAddress
 
     settings = load_settings(args.config, db_url=args.db)
-    from console.services.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
+    from console.services.desk.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
 
     catalog = DEFAULT_CATALOG
     if settings.dispositions is not None:
         catalog = DispositionCatalog(
             tuple(Disposition(**d.model_dump()) for d in settings.dispositions)
         )
-    from console.services.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError, load_rules
 
     try:
         rules = load_rules(str(settings.routing_rules) if settings.routing_rules else None)
@@ -532,7 +532,7 @@ async def _console(
 
 def _queue_targets(settings: Any) -> Any:
     """The per-queue targets of the settings (a bad file is one line)."""
-    from console.services.alerts import TargetsError, load_targets
+    from console.services.supervision.alerts import TargetsError, load_targets
 
     try:
         return load_targets(settings.queue_targets)
@@ -594,7 +594,7 @@ async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from console.services.seeding import seed_database
+    from console.services.seeding.seeding import seed_database
 
     console = Console(stderr=True)
     database = _open(args)

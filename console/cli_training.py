@@ -85,7 +85,7 @@ async def run(args: argparse.Namespace, open_database: Callable[[], Any]) -> int
 
 def _library() -> Any:
     from console.paths import data_dir
-    from console.services.training import ScenarioLibrary
+    from console.services.training.training import ScenarioLibrary
 
     return ScenarioLibrary(data_dir() / "scenarios")
 
@@ -122,7 +122,7 @@ async def _history(args: argparse.Namespace, database: Any) -> int:
     from sqlalchemy import select
 
     from console.models import Agent
-    from console.services.training import TrainingService
+    from console.services.training.training import TrainingService
 
     async with database.session() as session:
         agent_id = await session.scalar(select(Agent.id).where(Agent.login == args.agent))
@@ -161,7 +161,7 @@ async def _history(args: argparse.Namespace, database: Any) -> int:
 
 
 async def _scorecard(args: argparse.Namespace, database: Any) -> int:
-    from console.services.training import TrainingError, TrainingService
+    from console.services.training.training import TrainingError, TrainingService
 
     try:
         card = await TrainingService(database, _library()).scorecard(args.run)
@@ -175,8 +175,8 @@ async def _scorecard(args: argparse.Namespace, database: Any) -> int:
 
 async def _export_scenario(args: argparse.Namespace, database: Any) -> int:
     from console.services.errors import ServiceError
-    from console.services.recording import SessionLog
-    from console.services.scenario_export import scenario_from_call
+    from console.services.training.recording import SessionLog
+    from console.services.training.scenario_export import scenario_from_call
 
     records = await SessionLog(database).for_call(args.call)
     if not records:
@@ -224,10 +224,10 @@ async def _replay_source(args: argparse.Namespace, database: Any) -> tuple[Any, 
     from sqlalchemy import select
 
     from console.models import Agent
-    from console.services.masking import Masker
-    from console.services.replay import Replay
-    from console.services.replay_sources import ReplaySources
-    from console.services.training import TrainingError, TrainingService
+    from console.services.training.masking import Masker
+    from console.services.training.replay import Replay
+    from console.services.training.replay_sources import ReplaySources
+    from console.services.training.training import TrainingError, TrainingService
 
     sources = ReplaySources(database)
     start = end = None

@@ -17,8 +17,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from callkit.metrics import AbandonTreatment, MetricDefinitions
 from console import paths
-from console.services.metrics import AbandonTreatment, MetricDefinitions
 
 
 class DispositionSetting(BaseModel):

@@ -15,36 +15,36 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callkit.metrics import MetricDefinitions
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import Presence, SessionKind
-from console.services.agent_figures import AgentFigures
-from console.services.agents import AgentDirectory, AgentIdentity
-from console.services.alerts import AlertChange, AlertLog, TargetBook, load_targets
-from console.services.auto_followups import AutoFollowUps
-from console.services.callbacks import CallbackDialer, PlacedCall
-from console.services.customers import CustomerService
-from console.services.desk import AgentDesk
-from console.services.dispositions import DEFAULT_CATALOG, DispositionCatalog
-from console.services.followups import FollowUpService
-from console.services.interactions import InteractionLog
-from console.services.live_board import LiveBoard
-from console.services.live_feed import LiveFeed, SupervisorActions
-from console.services.metrics import MetricDefinitions
-from console.services.presence import AgentPresence
-from console.services.queues import QueueDirectory
-from console.services.recording import NullRecorder, SessionRecorder
-from console.services.reports import ReportService
-from console.services.router import Router
-from console.services.routing_rules import RuleSet, load_rules
-from console.services.screenpop import ScreenPopService
-from console.services.sla import SlaEngine
-from console.services.tickets import TicketService
-from console.services.worklist import Worklist
+from console.services.crm.agents import AgentDirectory, AgentIdentity
+from console.services.crm.customers import CustomerService
+from console.services.crm.queues import QueueDirectory
+from console.services.crm.tickets import TicketService
+from console.services.desk.agent_figures import AgentFigures
+from console.services.desk.desk import AgentDesk
+from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
+from console.services.routing.auto_followups import AutoFollowUps
+from console.services.routing.callbacks import CallbackDialer, PlacedCall
+from console.services.routing.followups import FollowUpService
+from console.services.routing.presence import AgentPresence
+from console.services.routing.router import Router
+from console.services.routing.routing_rules import RuleSet, load_rules
+from console.services.routing.sla import SlaEngine
+from console.services.routing.worklist import Worklist
+from console.services.supervision.alerts import AlertChange, AlertLog, TargetBook, load_targets
+from console.services.supervision.live_board import LiveBoard
+from console.services.supervision.live_feed import LiveFeed, SupervisorActions
+from console.services.supervision.reports import ReportService
+from console.services.training.recording import NullRecorder, SessionRecorder
 
 if TYPE_CHECKING:
-    from console.services.training import TraineeJoin, TrainingService
+    from console.services.training.training import TraineeJoin, TrainingService
 
 
 def _utcnow() -> datetime:
@@ -262,7 +262,7 @@ class ConsoleRuntime:
     @property
     def training(self) -> TrainingService:
         from console.paths import data_dir
-        from console.services.training import ScenarioLibrary, TrainingService
+        from console.services.training.training import ScenarioLibrary, TrainingService
 
         # The trainer's own scenarios: where `x` in a replay and export-scenario put them.
         library = ScenarioLibrary(self.training_dir or data_dir() / "scenarios")

@@ -21,14 +21,14 @@ import math
 import random
 from typing import TYPE_CHECKING
 
+from callkit.specs import STRATEGIES
 from telephony_sim.pbx import Channel
 
 if TYPE_CHECKING:
+    from callkit.scenario import ScriptedCall
     from telephony_sim.bots import Bot
     from telephony_sim.outbound import Outbound
-    from telephony_sim.scenarios import ScriptedCall
 
-STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear")
 
 # Queue member Status values (ast_device_state) as QueueMemberStatus reports them.
 DEV_NOT_INUSE, DEV_INUSE, DEV_UNAVAILABLE, DEV_RINGING, DEV_ONHOLD = 1, 2, 5, 6, 8
@@ -280,7 +280,7 @@ class Queue:
         self.waiting: list[Caller] = []
         self.pinned_waiting = 0  # waiting callers pinned to one phone (training runs)
         self.rr_last = -1  # index in member order of the last member rung (rrmemory)
-        # Counters (see console/services/metrics.py for what they feed).
+        # Counters (see callkit/metrics.py for what they feed).
         self.offered = 0
         self.answered = 0
         self.abandoned = 0

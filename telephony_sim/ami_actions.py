@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from console.cti.frames import Message
-from telephony_sim.outbound import OUTCOMES, OriginateRequest
+from callkit.ami_frames import Message
+from callkit.specs import OUTCOMES
+from telephony_sim.outbound import OriginateRequest
 
 log = logging.getLogger(__name__)
 

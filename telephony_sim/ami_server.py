@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
-from console.cti.frames import (
+from callkit.ami_frames import (
     INVALID_UTF8,
     FrameError,
     FrameParser,

@@ -6,29 +6,14 @@ with a reason). Each bot draws from its own random stream, so its behaviour is f
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from callkit.specs import BotProfile
 from telephony_sim.acd import CONNECTED, Caller, Device, Membership
 from telephony_sim.clock import VirtualClock
-from telephony_sim.traffic import Dist
 
 if TYPE_CHECKING:
     from telephony_sim.callflow import Acd
-
-
-@dataclass(frozen=True)
-class BotProfile:
-    """How a bot behaves; shares are probabilities per call."""
-
-    answer_delay: Dist = field(default_factory=lambda: Dist("fixed", 2.0))
-    miss_share: float = 0.0  # lets the ring time out (AgentRingNoAnswer)
-    hold_share: float = 0.0
-    hold_time: Dist = field(default_factory=lambda: Dist("exponential", 30.0))
-    agent_hangup_share: float = 0.5  # AgentComplete Reason agent, else caller
-    break_share: float = 0.0  # chance of a break after each call
-    break_time: Dist = field(default_factory=lambda: Dist("exponential", 600.0))
-    break_reasons: tuple[str, ...] = ("Break",)
 
 
 class Bot:

@@ -36,10 +36,10 @@ from telephony_sim.headless import format_text, parse_duration, run_report
 from telephony_sim.recorder import Recorder, RecordingError, check_recording, replay, replay_server
 
 if TYPE_CHECKING:
+    from callkit.scenario import Scenario
     from telephony_sim.clock import VirtualClock
     from telephony_sim.engine import Engine
     from telephony_sim.queue_log import QueueLog
-    from telephony_sim.scenarios import Scenario
 
 PROG = "telephony_sim"
 log = logging.getLogger(__name__)
@@ -276,8 +276,8 @@ class World:
 
 def load_world(args: argparse.Namespace) -> World:
     """The scenario named by ``--scenario`` with ``--bots`` more bots, and ``--db``'s numbers."""
-    from telephony_sim.scenario_reader import ScenarioError
-    from telephony_sim.scenarios import default_scenario, load_scenario, with_bots
+    from callkit.scenario import default_scenario, load_scenario, with_bots
+    from callkit.scenario_reader import ScenarioError
 
     try:
         scenario = load_scenario(args.scenario) if args.scenario else default_scenario()

@@ -18,7 +18,8 @@ import random
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from console.services.metrics import QueueFigures
+from callkit.metrics import QueueFigures
+from callkit.scenario import AgentSpec, QueueSpec, Scenario, ScriptedCall, TranscriptLine
 from telephony_sim import consult, snapshot
 from telephony_sim.acd import CONNECTED, LINKED, RINGING, WAITING, Caller, Device, Queue
 from telephony_sim.bots import Bot
@@ -27,7 +28,6 @@ from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
 from telephony_sim.pbx import RING, UP, Channel, Fields, Listener, Pbx, SimError
 from telephony_sim.queue_log import QueueLog
-from telephony_sim.scenarios import AgentSpec, QueueSpec, Scenario, ScriptedCall, TranscriptLine
 from telephony_sim.stats import queue_figures, queue_report
 from telephony_sim.traffic import ArrivalProcess, CallerIdSource, generate_us_number
 from telephony_sim.training import Training
@@ -463,5 +463,5 @@ class Engine:
         return {name: queue_report(q, now) for name, q in self.acd.queues.items()}
 
     def figures(self, queue: str) -> QueueFigures:
-        """Raw QueueFigures for one queue (see console/services/metrics.py)."""
+        """Raw QueueFigures for one queue (see callkit/metrics.py)."""
         return queue_figures(self.acd.queues[queue], self.clock.now())

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 def parse_duration(text: str) -> float:
     """``8h``, ``90m``, ``1h30m``, ``3600`` → seconds (argparse type)."""
-    from telephony_sim.scenario_reader import ScenarioError, TomlReader
+    from callkit.scenario_reader import ScenarioError, TomlReader
 
     try:
         return TomlReader("--duration", "").duration(text, ())

@@ -29,6 +29,7 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
+from callkit.specs import ALWAYS_ANSWER, ANSWER, BUSY, FAILED, NOANSWER, OUTCOMES, OutboundProfile
 from telephony_sim.acd import DEV_INUSE, DEV_NOT_INUSE, DEV_RINGING, Device
 from telephony_sim.callflow import Acd
 from telephony_sim.pbx import DOWN, NO_ANSWER, RINGING, UP, Channel, Fields, SimError
@@ -40,10 +41,6 @@ _DIAL_STRING = re.compile(r"\+?[0-9*#]+")
 
 # OriginateResponse Reason codes (ast_control_frame_type values Asterisk reports).
 REASON_FAILED, REASON_HANGUP, REASON_NO_ANSWER, REASON_ANSWERED, REASON_BUSY = 0, 1, 3, 4, 5
-
-# What the customer does when dialled.
-ANSWER, NOANSWER, BUSY, FAILED = "answer", "noanswer", "busy", "failed"
-OUTCOMES = (ANSWER, NOANSWER, BUSY, FAILED)
 
 # Q.850 causes of the unsuccessful dials (see pbx.CAUSE_TXT for their Cause-txt).
 USER_BUSY, CONGESTION, NO_ROUTE = 17, 34, 3
@@ -66,40 +63,6 @@ class OriginateRequest:
     caller_id: str = ""
     timeout_ms: int = 30_000
     action_id: str = ""  # echoed by the OriginateResponse event
-
-
-@dataclass(frozen=True, slots=True)
-class OutboundProfile:
-    """A scenario's ``[outbound]`` table: how dialled customers behave.
-
-    The four shares add up to 1. ``ring_seconds`` is how long the phone rings before an answer
-    (uniform between the two); ``no_answer_seconds`` how long an unanswered phone rings before
-    Dial gives up (None: what is left of the Originate's Timeout, at least 1 s).
-    """
-
-    answer: float = 1.0
-    no_answer: float = 0.0
-    busy: float = 0.0
-    failed: float = 0.0
-    ring_seconds: tuple[float, float] = (3.0, 10.0)
-    no_answer_seconds: float | None = None
-
-    def draw(self, rng: random.Random) -> str:
-        """One outcome, with the configured probabilities."""
-        shares = ((ANSWER, self.answer), (NOANSWER, self.no_answer), (BUSY, self.busy))
-        r = rng.random()
-        for outcome, share in shares:
-            if r < share:
-                return outcome
-            r -= share
-        if self.failed > 0:
-            return FAILED
-        # Rounding left r just above the shares: the last outcome that can happen.
-        return next(o for o, s in reversed(shares) if s > 0)
-
-
-#: Today's behaviour: every customer answers after 3–10 s.
-ALWAYS_ANSWER = OutboundProfile()
 
 
 def split_caller_id(caller_id: str) -> tuple[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from console.cti.frames import encode_text
+from callkit.ami_frames import encode_text
 
 Fields = list[tuple[str, str]]
 Listener = Callable[[str, Fields], None]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
 from telephony_sim.ami_actions import Action, Fields, error
 from telephony_sim.ami_server import AmiServer
 

@@ -1,10 +1,10 @@
 """Per-queue statistics of a run, computed with the console's metric definitions
-(console/services/metrics.py) so the simulator and the wallboard never disagree.
+(callkit/metrics.py) so the simulator and the wallboard never disagree.
 """
 
 from __future__ import annotations
 
-from console.services.metrics import (
+from callkit.metrics import (
     AbandonTreatment,
     QueueFigures,
     abandon_rate,

@@ -8,18 +8,15 @@ so adding a queue to a scenario does not reshuffle the calls of the others.
 
 from __future__ import annotations
 
-import math
 import random
 import sqlite3
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import phonenumbers
 
-DISTRIBUTIONS = ("exponential", "lognormal", "fixed", "uniform", "none")
-NUMBER_FORMATS = ("e164", "plain", "intl00", "national", "spaced")
+from callkit.specs import CallerMix
 
 # Caller IDs no console should choke on (no CR/LF: those would break AMI framing itself).
 MALFORMED_IDS = (
@@ -40,71 +37,6 @@ WITHHELD_IDS = ("anonymous", "<unknown>")
 
 # Area codes for generated US numbers (real, geographic ones, so numbers validate).
 _AREA_CODES = (201, 206, 212, 213, 305, 312, 404, 415, 503, 512, 617, 702, 713, 720, 801, 917)
-
-
-class Dist:
-    """A distribution of durations in seconds: exponential, lognormal, fixed, uniform or none."""
-
-    __slots__ = ("high", "kind", "low", "mean", "sd")
-
-    def __init__(
-        self, kind: str, mean: float = 0.0, sd: float = 0.0, low: float = 0.0, high: float = 0.0
-    ) -> None:
-        if kind not in DISTRIBUTIONS:
-            raise ValueError(f"unknown distribution {kind!r}")
-        self.kind = kind
-        self.mean = mean
-        self.sd = sd
-        self.low = low
-        self.high = high
-
-    def sampler(self, rng: random.Random) -> Callable[[], float]:
-        """A zero-argument function drawing from this distribution with ``rng`` (inf for none)."""
-        kind = self.kind
-        if kind == "none":
-            return lambda: math.inf
-        if kind == "fixed":
-            value = self.mean
-            return lambda: value
-        if kind == "uniform":
-            low, high = self.low, self.high
-            return lambda: rng.uniform(low, high)
-        if kind == "exponential":
-            if self.mean <= 0:
-                return lambda: 0.0
-            return _expo(rng, self.mean)
-        # lognormal given by its own mean and standard deviation (not the log's)
-        sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2) if self.mean > 0 else 0.0
-        mu = math.log(self.mean) - sigma2 / 2 if self.mean > 0 else 0.0
-        sigma = math.sqrt(sigma2)
-        return lambda: rng.lognormvariate(mu, sigma)
-
-    def __repr__(self) -> str:
-        return f"Dist({self.kind!r}, mean={self.mean}, sd={self.sd})"
-
-
-def _expo(rng: random.Random, mean: float) -> Callable[[], float]:
-    rate = 1.0 / mean
-    expo = rng.expovariate
-    return lambda: expo(rate)
-
-
-@dataclass(frozen=True)
-class CallerMix:
-    """Shares of caller-ID kinds and of the spellings a known number arrives in."""
-
-    unknown_share: float = 0.1
-    withheld_share: float = 0.03
-    malformed_share: float = 0.01
-    formats: dict[str, float] = field(
-        default_factory=lambda: {
-            "e164": 0.5,
-            "national": 0.2,
-            "plain": 0.1,
-            "intl00": 0.1,
-            "spaced": 0.1,
-        }
-    )
 
 
 def generate_us_number(rng: random.Random) -> str:

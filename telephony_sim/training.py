@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from callkit.scenario import Scenario, ScriptedCall, load_scenario
+from callkit.scenario_reader import ScenarioError
 from telephony_sim.acd import CONNECTED, RINGING, WAITING, Caller, Device
 from telephony_sim.pbx import SimError
-from telephony_sim.scenario_reader import ScenarioError
-from telephony_sim.scenarios import Scenario, ScriptedCall, load_scenario
 from telephony_sim.traffic import generate_us_number, load_customer_number
 
 if TYPE_CHECKING:

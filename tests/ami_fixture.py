@@ -39,7 +39,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from console.cti.frames import FrameParser, Message, encode
+from callkit.ami_frames import FrameParser, Message, encode
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ami"
 EPOCH = 1_733_390_000  # 2024-12-05 09:13:20 UTC: every fixture's time 0

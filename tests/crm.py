@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from console.db import Database, open_database
-from console.services.seeding import SeedPlan, seed_database
+from console.services.seeding.seeding import SeedPlan, seed_database
 
 T0 = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday morning, the day after the seed
 

@@ -13,11 +13,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from callkit.scenario import parse_scenario
 from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import RealTimeClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
 
 USERS = {"agent": "s3cret"}
 # Queues only: the console's agent joins them with QueueAdd, like a real agent logging in.

@@ -35,6 +35,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from callkit.ami_frames import FrameError, FrameParser, Message, encode
 from console.cti.ami_sim import SimActions, probe_capabilities
 from console.cti.ami_types import (
     ActionResult,
@@ -50,7 +51,6 @@ from console.cti.ami_types import (
     Capabilities,
     ClientStats,
 )
-from console.cti.frames import FrameError, FrameParser, Message, encode
 from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.cti.tracker import CallTracker, Snapshot
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
 
 
 class AmiError(Exception):

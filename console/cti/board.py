@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from callkit.ami_frames import Message
 from console.cti.fields import Malformed, as_float, as_int, need
-from console.cti.frames import Message
 from console.cti.protocol import AgentStateChanged, CtiEvent, QueueChanged
 
 #: Asterisk device states (ast_device_state) as QueueMember* events report them.

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from callkit.ami_frames import Message
 from console.cti.fields import Recent, caller_text, need
-from console.cti.frames import Message
 from console.cti.protocol import (
     ActiveCall,
     CallAnswered,

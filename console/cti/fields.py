@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
 from console.cti.protocol import UNKNOWN_CALLER
 
 

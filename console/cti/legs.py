@@ -28,9 +28,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from callkit.ami_frames import Message
 from console.cti.calls import TALKING, CallBook, CallRecord
 from console.cti.fields import as_int, need
-from console.cti.frames import Message
 from console.cti.lines import AgentLines, is_local
 from console.cti.protocol import CallState, CtiEvent, EndReason
 

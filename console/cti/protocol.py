@@ -17,7 +17,7 @@ Conventions shared by every event:
   for a call that "reappears" after a reconnect).
 - Text fields (caller names, transcript text, pause reasons) are **untrusted** and raw: pass them
   through ``console.services.text.clean_text`` and render them as plain ``Text``/``Content``.
-  ``caller_id`` is the raw CallerIDNum for ``console.services.phones.normalise``; an empty or
+  ``caller_id`` is the raw CallerIDNum for ``console.services.crm.phones.normalise``; an empty or
   absent caller ID is ``<unknown>``, as Asterisk prints it.
 
 Life cycle of one call for one agent: ``CallOffered`` → (``CallAnswered`` → ``CallHeld`` /
@@ -244,7 +244,7 @@ class QueueChanged:
     Waiting figures are live. ``completed`` and ``abandoned`` start from the last QueueStatus
     snapshot (0 when the PBX gave none, e.g. a replay) and count the events seen since; the
     ``avg_*`` and ``service_level*`` figures come from the snapshot only (None without one):
-    the console's own metrics live in ``console.services.metrics``.
+    the console's own metrics live in ``callkit.metrics``.
     """
 
     queue: str

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from callkit.ami_frames import Message
 from console.cti.board import ON_HOLD, QueueBoard
 from console.cti.calls import TALKING, CallBook, CallRecord
 from console.cti.fields import Malformed, need
-from console.cti.frames import Message
 from console.cti.lines import AgentLines, device_of, interface_device
 from console.cti.protocol import CallState, CtiEvent, EndReason
 

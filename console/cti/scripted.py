@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from callkit.ami_frames import Message
 from console.cti.fields import as_int, need
-from console.cti.frames import Message
 from console.cti.protocol import CallOffered, CtiEvent, TrainingChanged
 
 #: Scripted calls remembered at most (the oldest is forgotten first): bounded memory even when

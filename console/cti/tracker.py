@@ -32,10 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from callkit.ami_frames import Message
 from console.cti.board import QueueBoard
 from console.cti.calls import TALKING, CallBook, CallRecord
 from console.cti.fields import Malformed, Recent, as_float, as_int, need
-from console.cti.frames import Message
 from console.cti.legs import LegEvents
 from console.cti.lines import AgentLines, local_partner
 from console.cti.protocol import (

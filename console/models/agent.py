@@ -35,7 +35,7 @@ class Agent(Base):
     # The phone device where it differs from the member interface: a FreePBX member
     # Local/1001@from-queue/n rings PJSIP/1001. "" when the interface is the phone itself.
     state_interface: Mapped[str] = mapped_column(String(80), default="", server_default="")
-    # "scrypt$n$r$p$salt_hex$hash_hex" (console.services.passwords).
+    # "scrypt$n$r$p$salt_hex$hash_hex" (console.services.crm.passwords).
     password_hash: Mapped[str] = mapped_column(String(256), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Trainer views and replays mask customer data; an agent with this may unmask (audited).

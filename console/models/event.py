@@ -14,7 +14,8 @@ from console.models.base import Base, utcnow
 class CallEvent(Base):
     """One CTI event as a console received it, kept for replay and audit. Never updated.
 
-    Written by `console.services.recording`: the typed event's class name and fields (JSON),
+    Written by `console.services.training.recording`: the typed event's class name and fields
+    (JSON),
     the session that received it and `seq`, the session's counter shared with `agent_actions`.
     """
 

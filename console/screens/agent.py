@@ -46,13 +46,13 @@ from console.screens.transfer import TransferScreen
 from console.screens.wallboard import WallboardScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.agents import AFTER_CALL_WORK, MISSED, NotReadyReason, not_ready_reason
-from console.services.callbacks import AGENT_AWAY, ANSWERED
-from console.services.desk import AgentDesk, DeskCall, DeskState, rang_out
+from console.services.crm.agents import AFTER_CALL_WORK, MISSED, NotReadyReason, not_ready_reason
+from console.services.crm.queues import QueueDirectory
+from console.services.desk.desk import AgentDesk, DeskCall, DeskState, rang_out
+from console.services.desk.interactions import InteractionRecord
+from console.services.desk.screenpop import ScreenPop
 from console.services.errors import ServiceError
-from console.services.interactions import InteractionRecord
-from console.services.queues import QueueDirectory
-from console.services.screenpop import ScreenPop
+from console.services.routing.callbacks import AGENT_AWAY, ANSWERED
 from console.services.text import clean_text
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard

@@ -35,19 +35,19 @@ from console.screens.choice import ChoiceScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import PickAgentScreen
 from console.screens.worklist import cell, highlighted_key, restore_cursor
-from console.services.agent_figures import today_bounds
-from console.services.agents import NotReadyReason, not_ready_reason
+from console.services.crm.agents import NotReadyReason, not_ready_reason
+from console.services.desk.agent_figures import today_bounds
 from console.services.errors import ServiceError
-from console.services.live_types import AgentActivity, AgentLive
-from console.services.recording import NO_RECORDING, ActionRecorder
-from console.services.roster import (
+from console.services.routing.worklist import Worklist
+from console.services.supervision.live_types import AgentActivity, AgentLive
+from console.services.supervision.roster import (
     AgentLoad,
     RosterEntry,
     agent_loads,
     load_roster,
     open_followup_ids,
 )
-from console.services.worklist import Worklist
+from console.services.training.recording import NO_RECORDING, ActionRecorder
 from console.widgets.format import duration
 
 if TYPE_CHECKING:

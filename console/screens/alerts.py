@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from console.services.alerts import Alert, AlertLog, format_seconds
+from console.services.supervision.alerts import Alert, AlertLog, format_seconds
 
 OPEN_COLUMNS = (
     "Raised",

@@ -11,7 +11,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
-from console.services.worklist import WorkItem
+from console.services.routing.worklist import WorkItem
 from console.widgets.format import LEVEL_CONTENT_STYLES, due_level, due_text, sla_remaining
 
 CALL, LATER = "call", "later"

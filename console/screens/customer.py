@@ -22,15 +22,15 @@ from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from console.screens.customer_forms import AddNumberScreen, EditProfileScreen
 from console.screens.ticket import TicketScreen
-from console.services.customers import (
+from console.services.crm.customers import (
     CustomerService,
     TimelineCursor,
     TimelineEntry,
 )
+from console.services.crm.tickets import TicketRecord, TicketService
+from console.services.desk.screenpop import CustomerProfile, FollowUpSummary, ScreenPopService
 from console.services.errors import ServiceError
-from console.services.screenpop import CustomerProfile, FollowUpSummary, ScreenPopService
 from console.services.text import excerpt
-from console.services.tickets import TicketRecord, TicketService
 from console.widgets.format import (
     LEVEL_CONTENT_STYLES,
     LEVEL_STYLES,

@@ -16,8 +16,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Select, Static, TextArea
 
 from console.models.enums import Lifecycle, Tier
-from console.services.customers import CustomerError, CustomerService
-from console.services.screenpop import CustomerProfile
+from console.services.crm.customers import CustomerError, CustomerService
+from console.services.desk.screenpop import CustomerProfile
 from console.widgets.format import clip
 from console.widgets.forms import ErrorLine, FieldRow, NumberFields
 

@@ -10,7 +10,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from console.services.agents import AgentDirectory, AgentIdentity
+from console.services.crm.agents import AgentDirectory, AgentIdentity
 
 
 class LoginScreen(Screen[AgentIdentity]):

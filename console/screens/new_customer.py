@@ -19,7 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Select, Static
 
 from console.models.enums import CustomerKind
-from console.services.customers import CustomerError, CustomerHit, CustomerService
+from console.services.crm.customers import CustomerError, CustomerHit, CustomerService
 from console.widgets.customer_search import CustomerSearch
 from console.widgets.format import clip
 from console.widgets.forms import ErrorLine, FieldRow, NumberFields

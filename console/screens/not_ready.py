@@ -6,7 +6,7 @@ from textual.binding import Binding
 from textual.content import Content
 
 from console.screens.choice import ChoiceScreen
-from console.services.agents import AFTER_CALL_WORK, NOT_READY_REASONS, NotReadyReason
+from console.services.crm.agents import AFTER_CALL_WORK, NOT_READY_REASONS, NotReadyReason
 
 
 class NotReadyScreen(ChoiceScreen[NotReadyReason]):

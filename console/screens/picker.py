@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, OptionList
 from textual.widgets.option_list import Option
 
-from console.services.screenpop import CustomerMatch
+from console.services.desk.screenpop import CustomerMatch
 from console.widgets.format import tier_badge, when
 
 

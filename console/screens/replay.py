@@ -2,7 +2,7 @@
 
 The screen looks like the agent's (call bar, caller card, history, tickets, follow-ups,
 transcript) plus the agent's action timeline, a status line and a progress bar. Frames come
-from `console.services.replay.Replay` (already masked when the viewer sees masked data: the
+from `console.services.training.replay.Replay` (already masked when the viewer sees masked data: the
 widgets never hold raw customer data); where the playback is comes from `ReplayPlayer`.
 
 It repaints from a timer (`REFRESH_SECONDS`, ~10 a second), never per record, and only the
@@ -27,10 +27,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
-from console.services.replay import Replay, ReplayPlayer
-from console.services.replay_sources import LiveTail
-from console.services.replay_state import ReplayFrame, WrapOutcome
 from console.services.text import clean_text
+from console.services.training.replay import Replay, ReplayPlayer
+from console.services.training.replay_sources import LiveTail
+from console.services.training.replay_state import ReplayFrame, WrapOutcome
 from console.widgets.action_log import ActionLog
 from console.widgets.call_bar import CallBar, CallBarModel, render_bar
 from console.widgets.format import duration

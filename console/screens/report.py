@@ -22,8 +22,8 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
-from console.services.metrics import MetricDefinitions
-from console.services.reports import (
+from callkit.metrics import MetricDefinitions
+from console.services.supervision.reports import (
     GroupBy,
     Report,
     ReportData,

@@ -1,6 +1,6 @@
 """Open a training run's read-only console view: live (following the trainee's recording as it
 is written) or replayed from the run's start. Customer data is masked (the trainer's views
-never show it; console.services.masking)."""
+never show it; console.services.training.masking)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 
 from console.paths import data_dir
 from console.screens.replay import ReplayScreen
-from console.services.masking import Masker, MaskingService
-from console.services.replay import Replay
-from console.services.replay_sources import LiveTail, ReplaySources
-from console.services.training import TrainingError, save_scenario_from_call
+from console.services.training.masking import Masker, MaskingService
+from console.services.training.replay import Replay
+from console.services.training.replay_sources import LiveTail, ReplaySources
+from console.services.training.training import TrainingError, save_scenario_from_call
 
 if TYPE_CHECKING:
     from textual.app import App
 
     from console.factory import ConsoleRuntime
-    from console.services.training import RunRecord
+    from console.services.training.training import RunRecord
 
 
 async def open_run_view(

@@ -12,8 +12,13 @@ from textual.events import Resize
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from console.services.scoring import ScoreCard
-from console.services.training import RunRecord, TrainingError, TrainingService, export_scorecard
+from console.services.training.scoring import ScoreCard
+from console.services.training.training import (
+    RunRecord,
+    TrainingError,
+    TrainingService,
+    export_scorecard,
+)
 from console.widgets.tables import column_widths
 
 RESULT, CRITERION, WEIGHT, CALL, EVIDENCE = "", "Criterion", "Weight", "Call", "Evidence"

@@ -20,7 +20,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from console.services.customers import CustomerHit, CustomerService, MatchKind
+from console.services.crm.customers import CustomerHit, CustomerService, MatchKind
 from console.services.errors import ServiceError
 from console.widgets.customer_search import CustomerSearch, hit_prompt
 

@@ -2,7 +2,8 @@
 
 For one queue (or all queues pooled) it shows what was measured — λ and AHT over the last N
 minutes of calls, the callers' patience, the agents staffed, the queue's targets — and the
-figures `console.services.staffing` computes from them. The what-if fields (agents, calls per
+figures `console.services.supervision.staffing` computes from them. The what-if fields (agents,
+calls per
 hour, AHT, patience) override the measured values; the figures follow as you type. An empty
 field means "as measured". Everything is keyboard-reachable: Tab moves between the fields,
 Ctrl+R clears the what-if, Escape goes back.
@@ -24,10 +25,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
-from console.services.alerts import QueueTargets, Rag, TargetBook, rag_for
-from console.services.live_types import BoardSnapshot
-from console.services.metrics import MetricDefinitions, QueueCall
-from console.services.staffing import (
+from callkit.metrics import MetricDefinitions, QueueCall
+from console.services.supervision.alerts import QueueTargets, Rag, TargetBook, rag_for
+from console.services.supervision.live_types import BoardSnapshot
+from console.services.supervision.staffing import (
     Prediction,
     StaffingError,
     StaffingInput,

@@ -39,8 +39,8 @@ from console.screens.worklist import (
     restore_cursor,
     set_columns,
 )
-from console.services.roster import AgentLoad, agent_loads
-from console.services.worklist import ClaimError, WorkItem, Worklist
+from console.services.routing.worklist import ClaimError, WorkItem, Worklist
+from console.services.supervision.roster import AgentLoad, agent_loads
 
 ALL_TEAMS = "*all*"
 MARK = "✓"

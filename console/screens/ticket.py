@@ -18,13 +18,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TextArea
 
 from console.models.enums import TicketStatus
-from console.services.errors import ServiceError
-from console.services.tickets import (
+from console.services.crm.tickets import (
     TicketCommentRecord,
     TicketDetail,
     TicketRecord,
     TicketService,
 )
+from console.services.errors import ServiceError
 from console.widgets.format import sla_remaining, when
 from console.widgets.forms import ErrorLine
 

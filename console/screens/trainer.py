@@ -6,7 +6,7 @@ calls to the trainee's phone. `w` watches the trainee's console live (a read-onl
 their recording that stays at the live edge), `x` stops a run, `c` shows the score card
 (scored by itself once the simulator is done and every call is wrapped up; `S` scores now),
 `h` the trainee's history, `p` replays a run from its start. Everything customer-related shown
-here is masked (console.services.masking); the screen only draws what the services return.
+here is masked (console.services.training.masking); the screen only draws what the services return.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from console.screens.reason import ReasonScreen
 from console.screens.scorecard import HistoryScreen, ScoreCardScreen
-from console.services.training import (
+from console.services.training.training import (
     FINISHED,
     RUNNING,
     RunRecord,

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from console.services.queues import QueueInfo
+from console.services.crm.queues import QueueInfo
 
 
 class TransferScreen(ModalScreen[str | None]):

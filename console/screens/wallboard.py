@@ -9,7 +9,7 @@ tiles, so a queue's coloured border is never cut off with its figures, the posit
 and only the tiles shown are redrawn.
 
 The screen redraws on a timer from `LiveBoard.snapshot`, never per AMI event; the board is fed
-by the CTI link and reconciled by `LiveFeed` (console/services/live_feed.py).
+by the CTI link and reconciled by `LiveFeed` (console/services/supervision/live_feed.py).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from console.cti.protocol import LinkState
-from console.services.alerts import Rag, queue_rag
-from console.services.live_types import BoardSnapshot
+from console.services.supervision.alerts import Rag, queue_rag
+from console.services.supervision.live_types import BoardSnapshot
 from console.widgets.queue_tile import BigQueueTile, QueueTile, worst
 
 if TYPE_CHECKING:

@@ -30,7 +30,7 @@ from textual.widgets.data_table import ColumnKey
 from console.cti.ami_types import AmiError
 from console.models.enums import FollowUpKind, FollowUpStatus
 from console.services.errors import ServiceError
-from console.services.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
+from console.services.routing.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
 from console.widgets.format import LEVEL_STYLES, clip, due_level, due_text, sla_remaining, when
 from console.widgets.forms import ErrorLine, FieldRow
 from console.widgets.tables import column_widths

@@ -29,20 +29,20 @@ from textual.widgets import (
     TextArea,
 )
 
-from console.services.errors import ServiceError
-from console.services.followups import FollowUpService
-from console.services.interactions import (
+from console.services.crm.tickets import TICKET_CATEGORIES, TicketService
+from console.services.desk.interactions import (
     InteractionError,
     InteractionLog,
     InteractionRecord,
     WrapUp,
     WrapUpError,
 )
-from console.services.recording import NO_RECORDING, ActionRecorder
-from console.services.router import Router
-from console.services.routing_rules import load_rules
-from console.services.screenpop import TicketSummary
-from console.services.tickets import TICKET_CATEGORIES, TicketService
+from console.services.desk.screenpop import TicketSummary
+from console.services.errors import ServiceError
+from console.services.routing.followups import FollowUpService
+from console.services.routing.router import Router
+from console.services.routing.routing_rules import load_rules
+from console.services.training.recording import NO_RECORDING, ActionRecorder
 from console.widgets.format import duration
 from console.widgets.tick import Tick
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from console.services.replay_state import ActionLine
+from console.services.training.replay_state import ActionLine
 
 _STYLES = {"action": "", "call": "$text-muted", "warning": "bold $text-warning"}
 

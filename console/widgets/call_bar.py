@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from textual.content import Content
 from textual.widgets import Static
 
-from console.services.agent_figures import AgentDayFigures
+from console.services.desk.agent_figures import AgentDayFigures
 from console.widgets.format import clip, duration, elapsed
 
 PHASES = {

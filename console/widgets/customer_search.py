@@ -21,7 +21,7 @@ from textual.timer import Timer
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from console.services.customers import CustomerHit
+from console.services.crm.customers import CustomerHit
 from console.services.errors import ServiceError
 from console.widgets.format import clip, lifecycle_label, tier_badge, when
 

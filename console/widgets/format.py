@@ -66,7 +66,8 @@ def due_text(due_at: datetime, now: datetime, tz: tzinfo | None = None) -> str:
 
     Near now the agent plans in minutes; further off, a day and a time is easier to plan with
     than "in 3d4h". Whether the follow-up is *overdue* is not said here: that is
-    `console.services.followups.is_overdue` (its SLA), and `due_level` colours the text by it.
+    `console.services.routing.followups.is_overdue` (its SLA), and `due_level` colours the text by
+    it.
     At most 10 characters.
     """
     seconds = int((due_at - now).total_seconds())
@@ -84,7 +85,8 @@ def due_text(due_at: datetime, now: datetime, tz: tzinfo | None = None) -> str:
 
 def due_level(due_at: datetime, now: datetime, *, overdue: bool) -> str:
     """The level a due time is shown at: ``error`` overdue (past its SLA, by
-    `console.services.followups.is_overdue`), ``warning`` due (its time has come), else ""."""
+    `console.services.routing.followups.is_overdue`), ``warning`` due (its time has come), else
+    ""."""
     if overdue:
         return "error"
     return "warning" if due_at <= now else ""

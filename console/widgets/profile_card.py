@@ -5,8 +5,8 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
-from console.services.phones import NumberStatus, PhoneNumberResult
-from console.services.screenpop import CustomerProfile, ScreenPop
+from console.services.crm.phones import NumberStatus, PhoneNumberResult
+from console.services.desk.screenpop import CustomerProfile, ScreenPop
 from console.widgets.format import lifecycle_style, money, tier_badge
 
 

@@ -16,8 +16,8 @@ from textual.content import Content
 from textual.widget import Widget
 from textual.widgets import Digits, Label, Sparkline, Static
 
-from console.services.alerts import Rag
-from console.services.live_types import QueueLive
+from console.services.supervision.alerts import Rag
+from console.services.supervision.live_types import QueueLive
 from console.widgets.format import duration
 
 #: Content styles of the verdicts (theme variables, so light and dark themes both work).

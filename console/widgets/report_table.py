@@ -1,5 +1,5 @@
 """A report as a Rich table, for the `report` command's terminal output (services stay free of
-Rich: `console.services.reports` computes, this draws)."""
+Rich: `console.services.supervision.reports` computes, this draws)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from console.services.reports import Report, display_columns
+from console.services.supervision.reports import Report, display_columns
 
 
 def rich_table(report: Report, width: int | None = None) -> Table:

@@ -21,7 +21,7 @@ from rich.cells import set_cell_size
 from textual.content import Content
 from textual.widgets import Static
 
-from console.services.screenpop import FollowUpSummary, InteractionSummary, TicketSummary
+from console.services.desk.screenpop import FollowUpSummary, InteractionSummary, TicketSummary
 from console.widgets.format import LEVEL_CONTENT_STYLES, due_level, due_text, sla_remaining, when
 
 Cell = tuple[str, str]  # (text, style)

@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
-from console.cti.frames import FrameError, FrameParser, Message, encode
+from callkit.ami_frames import FrameError, FrameParser, Message, encode
 from telephony_sim.ami_server import AmiServer, PublishingEngine, engine_server
 from telephony_sim.outbound import OriginateRequest
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
 from telephony_sim.ami_server import AmiServer
 from tests.integration.ami_support import FakeEngine, RawClient, serving
 

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from console.cti.frames import encode
+from callkit.ami_frames import encode
+from callkit.scenario import default_scenario, parse_scenario
 from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import default_scenario, parse_scenario
 from tests.integration.ami_support import RawClient, serving
 
 

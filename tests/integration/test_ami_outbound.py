@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
+from callkit.scenario import parse_scenario
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
 from tests.integration.ami_support import RawClient, assert_sim_only, serving
 
 SCENARIO = """

@@ -18,10 +18,10 @@ from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models import Agent, FollowUp, Interaction
 from console.models.enums import FollowUpKind, FollowUpOrigin, Role
-from console.services.callbacks import ANSWERED, CallbackDialer
-from console.services.router import Router
-from console.services.routing_rules import load_rules
-from console.services.worklist import Worklist
+from console.services.routing.callbacks import ANSWERED, CallbackDialer
+from console.services.routing.router import Router
+from console.services.routing.routing_rules import load_rules
+from console.services.routing.worklist import Worklist
 from tests.crm import T0, Clock, copy_of, seed_file
 from tests.pbx import SCENARIO, running_pbx
 from tests.ui.conftest import FAST

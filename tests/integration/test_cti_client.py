@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import pytest
 
+from callkit.ami_frames import FrameParser, Message, encode
 from console.cti.ami import (
     AmiAuthError,
     AmiClient,
@@ -25,7 +26,6 @@ from console.cti.ami import (
     Backoff,
     EventStream,
 )
-from console.cti.frames import FrameParser, Message, encode
 from console.cti.protocol import (
     AgentStateChanged,
     CallAnswered,

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
+from callkit.ami_frames import Message
 from console.cti.ami import AmiClient, AmiTimings, Backoff
-from console.cti.frames import Message
 from console.cti.protocol import (
     CallAbandoned,
     CallAnswered,
@@ -30,9 +30,9 @@ from console.cti.protocol import (
 )
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.services.desk import AgentDesk
-from console.services.interactions import InteractionLog, InteractionRecord
-from console.services.screenpop import ScreenPopService
+from console.services.desk.desk import AgentDesk
+from console.services.desk.interactions import InteractionLog, InteractionRecord
+from console.services.desk.screenpop import ScreenPopService
 from tests.ami_fixture import EPOCH, Expected, Fixture, FixturePbx, all_fixtures, load
 
 CALL_EVENTS = (

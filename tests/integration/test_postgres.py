@@ -13,8 +13,8 @@ from console.db import Database
 from console.models import Base, Customer, Interaction, PhoneNumber
 from console.models.base import compare_column_type
 from console.schema import head_revision, schema_state
-from console.services.screenpop import ScreenPopService
-from console.services.seeding import SeedPlan, seed_database
+from console.services.desk.screenpop import ScreenPopService
+from console.services.seeding.seeding import SeedPlan, seed_database
 
 pytestmark = pytest.mark.postgres
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
 from console.models import Interaction
-from console.services.recording import RecordedEvent, SessionLog, SessionRecorder
+from console.services.training.recording import RecordedEvent, SessionLog, SessionRecorder
 from tests.unit.test_recording import T0, Clock, offered, one_of_each_event
 
 pytestmark = pytest.mark.postgres

@@ -11,10 +11,10 @@ from console.db import Database
 from console.models import Agent, Customer
 from console.models.enums import InteractionStatus
 from console.services.audit import AuditLog
-from console.services.customers import CustomerError, CustomerService, MatchKind
-from console.services.followups import FollowUpService
-from console.services.interactions import InteractionLog, WrapUp, WrapUpError
-from console.services.tickets import TicketService
+from console.services.crm.customers import CustomerError, CustomerService, MatchKind
+from console.services.crm.tickets import TicketService
+from console.services.desk.interactions import InteractionLog, WrapUp, WrapUpError
+from console.services.routing.followups import FollowUpService
 
 pytestmark = pytest.mark.postgres
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)

@@ -19,20 +19,20 @@ from datetime import UTC, datetime
 
 import pytest
 
+from callkit.ami_frames import Message
+from callkit.scenario import parse_scenario
 from console.cti.ami import AmiClient
-from console.cti.frames import Message
 from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.services.desk import AgentDesk
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.desk.desk import AgentDesk
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from telephony_sim.acd import Caller
 from telephony_sim.ami_actions import EngineActions
 from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
 from tests.ami_fixture import all_fixtures, load
 from tests.integration.test_cti_fixtures import (
     CALL_EVENTS,

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from callkit.ami_frames import Message
+from callkit.scenario import parse_scenario
 from console.cti.ami import AmiClient, AmiError, AmiUnsupported, EventStream
-from console.cti.frames import Message
 from console.cti.protocol import (
     CallEnded,
     CallOffered,
@@ -24,7 +25,6 @@ from console.cti.tracker import CallTracker
 from telephony_sim.ami_server import AmiServer
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine, SimError
-from telephony_sim.scenarios import parse_scenario
 from tests.integration.ami_support import USERS, FakeEngine, RawClient, assert_sim_only, serving
 
 TRAINEE = "PJSIP/1001"

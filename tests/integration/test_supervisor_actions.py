@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 
 import pytest
 
+from callkit.scenario import parse_scenario
 from console.factory import LiveRuntime, PbxAddress, build_live
-from console.services.live_feed import SupervisorError
-from console.services.live_types import AgentActivity, AgentLive
+from console.services.supervision.live_feed import SupervisorError
+from console.services.supervision.live_types import AgentActivity, AgentLive
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import parse_scenario
 from tests.pbx import Pbx, running_pbx
 from tests.ui.conftest import FAST
 

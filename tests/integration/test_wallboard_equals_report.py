@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from console.cti.frames import Message
-from console.services.live_board import LiveBoard
-from console.services.metrics import AbandonTreatment, MetricDefinitions, summarise
-from console.services.reports import GroupBy, LocalTime, ReportService
+from callkit.ami_frames import Message
+from callkit.metrics import AbandonTreatment, MetricDefinitions, summarise
+from callkit.scenario import parse_scenario
+from console.services.supervision.live_board import LiveBoard
+from console.services.supervision.reports import GroupBy, LocalTime, ReportService
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from telephony_sim.queue_log import QueueLog
-from telephony_sim.scenarios import parse_scenario
 
-SCENARIOS = Path(__file__).parents[2] / "telephony_sim" / "scenarios"
+SCENARIOS = Path(__file__).parents[2] / "callkit" / "scenarios"
 
 
 @pytest.mark.parametrize(

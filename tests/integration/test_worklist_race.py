@@ -21,8 +21,8 @@ from sqlalchemy import func, insert, select
 from console.db import Database, open_database
 from console.models import Agent, AgentSkill, FollowUp, Queue, QueueSkill
 from console.models import AuditLog as AuditRow
-from console.services import worklist as worklist_module
-from console.services.worklist import Worklist
+from console.services.routing import worklist as worklist_module
+from console.services.routing.worklist import Worklist
 
 ITEMS = 1000
 CLAIMERS = 50

@@ -13,7 +13,7 @@ import pytest
 
 from console.cti.ami import AmiTimings, Backoff
 from console.db import Database, open_database
-from console.services.seeding import SeedPlan, seed_database
+from console.services.seeding.seeding import SeedPlan, seed_database
 
 FAST = AmiTimings(
     connect_timeout=2.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, timedelta
 
-from console.services.scoring import ScoreCard, score
+from console.services.training.scoring import ScoreCard, score
 from tests.unit.test_scoring import flawless_run
 
 

@@ -22,9 +22,9 @@ from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.dispositions import Disposition, DispositionCatalog
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.desk.dispositions import Disposition, DispositionCatalog
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
@@ -530,8 +530,8 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
     from console.models import FollowUp
     from console.models.enums import FollowUpKind, FollowUpOrigin
     from console.screens.worklist import WorklistScreen
-    from console.services.router import Router
-    from console.services.routing_rules import load_rules
+    from console.services.routing.router import Router
+    from console.services.routing.routing_rules import load_rules
 
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
@@ -597,8 +597,8 @@ async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]
 
     from console.models import FollowUp
     from console.models.enums import FollowUpKind, FollowUpOrigin
-    from console.services.router import Router
-    from console.services.routing_rules import load_rules
+    from console.services.routing.router import Router
+    from console.services.routing.routing_rules import load_rules
 
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
@@ -707,7 +707,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
     """Supervisors and trainers mostly watch: logging in joins no queue, so no call rings them;
     F6 joins their queues and makes them available."""
     from console.models.enums import Role
-    from console.services.agents import AgentIdentity
+    from console.services.crm.agents import AgentIdentity
 
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)

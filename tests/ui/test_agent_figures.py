@@ -19,8 +19,8 @@ from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.agent_grid import COLUMNS, AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
 from console.widgets.format import duration
 from tests.pbx import running_pbx

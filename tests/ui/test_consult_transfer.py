@@ -22,9 +22,9 @@ from console.cti.tracker import CallTracker
 from console.db import Database
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.desk import AgentDesk
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.desk.desk import AgentDesk
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
 from tests.pbx import SCENARIO, Pbx, running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until

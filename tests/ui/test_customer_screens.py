@@ -27,9 +27,9 @@ from console.screens.customer_forms import EditProfileScreen
 from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource, SearchScreen
 from console.screens.ticket import TicketScreen
-from console.services.customers import CustomerService, MatchKind
-from console.services.screenpop import ScreenPopService
-from console.services.tickets import TicketService
+from console.services.crm.customers import CustomerService, MatchKind
+from console.services.crm.tickets import TicketService
+from console.services.desk.screenpop import ScreenPopService
 from console.widgets.customer_search import CustomerSearch
 from console.widgets.forms import ErrorLine
 from tests.ui.conftest import until

@@ -16,7 +16,7 @@ from console.app import CallConsoleApp
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.recording import RecordedAction, RecordedEvent, SessionLog
+from console.services.training.recording import RecordedAction, RecordedEvent, SessionLog
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until

@@ -11,9 +11,9 @@ from textual.app import App
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Sparkline, Static
 
+from callkit.metrics import MetricDefinitions, Outcome, QueueCall
 from console.screens.report import ReportScreen
-from console.services.metrics import MetricDefinitions, Outcome, QueueCall
-from console.services.reports import GroupBy, LocalTime, ReportData, ReportService
+from console.services.supervision.reports import GroupBy, LocalTime, ReportData, ReportService
 from tests.ui.conftest import until
 
 DAY = datetime(2026, 11, 1, tzinfo=UTC)

@@ -12,8 +12,8 @@ import pytest
 from console.app import CallConsoleApp
 from console.db import open_database
 from console.factory import ConsoleContext, PbxAddress
-from console.services.seeding import SeedPlan, seed_database
-from console.services.training import Trainee, TrainingService
+from console.services.seeding.seeding import SeedPlan, seed_database
+from console.services.training.training import Trainee, TrainingService
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until

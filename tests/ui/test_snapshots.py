@@ -21,10 +21,10 @@ from console.db import Database, open_database
 from console.factory import ConsoleRuntime
 from console.screens.scorecard import ScoreCardScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.agents import AgentDirectory
-from console.services.desk import DeskCall, DeskState
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.crm.agents import AgentDirectory
+from console.services.desk.desk import DeskCall, DeskState
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
 from tests.ui.test_wallboard import board_after, many_queues

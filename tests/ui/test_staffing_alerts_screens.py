@@ -8,11 +8,11 @@ from textual.app import App
 from textual.screen import Screen
 from textual.widgets import DataTable, Input, Select, Static
 
+from callkit.metrics import Outcome, QueueCall
 from console.screens.alerts import AlertsScreen, AlertTable
 from console.screens.staffing import StaffingScreen
-from console.services.alerts import AlertLog, TargetBook
-from console.services.live_types import AgentActivity, BoardSnapshot
-from console.services.metrics import Outcome, QueueCall
+from console.services.supervision.alerts import AlertLog, TargetBook
+from console.services.supervision.live_types import AgentActivity, BoardSnapshot
 from tests.ui.conftest import until
 from tests.unit.test_alerts import agent_live, board, queue_live
 

@@ -141,8 +141,8 @@ def over_the_trainer_screen(front: str, app: CallConsoleApp, tmp_path: Path) -> 
     from console.screens.reason import ReasonScreen
     from console.screens.replay import ReplayScreen
     from console.screens.scorecard import HistoryScreen
-    from console.services.masking import Masker
-    from console.services.replay import Replay
+    from console.services.training.masking import Masker
+    from console.services.training.replay import Replay
     from tests.unit.test_replay import recorded_call
 
     if front == "replay":

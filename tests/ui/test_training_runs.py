@@ -27,10 +27,10 @@ from console.screens.agent import AgentScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.replay import Replay
-from console.services.replay_sources import ReplaySources
-from console.services.scoring import ScoreCard
-from console.services.training import TrainingService
+from console.services.training.replay import Replay
+from console.services.training.replay_sources import ReplaySources
+from console.services.training.scoring import ScoreCard
+from console.services.training.training import TrainingService
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
@@ -477,9 +477,9 @@ async def test_a_recorded_call_becomes_a_masked_scenario_the_simulator_plays(
 ) -> None:
     """A real call, recorded, made into a scenario file (customer data masked), put in the
     trainer's own folder, played by the simulator to a trainee and scored."""
-    from console.services.recording import SessionLog
-    from console.services.scenario_export import scenario_from_call
-    from console.services.training import ScenarioLibrary
+    from console.services.training.recording import SessionLog
+    from console.services.training.scenario_export import scenario_from_call
+    from console.services.training.training import ScenarioLibrary
 
     assert crm.sqlite_path is not None
     before = last_interaction(crm.sqlite_path)

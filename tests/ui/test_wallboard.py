@@ -18,8 +18,9 @@ from sqlalchemy import insert, select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Digits, OptionList, Select
 
+from callkit.ami_frames import Message
+from callkit.scenario import parse_scenario
 from console.app import CallConsoleApp, WallboardApp
-from console.cti.frames import Message
 from console.db import Database, open_database
 from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime, PbxAddress, build_live
 from console.models import FollowUp
@@ -29,15 +30,14 @@ from console.screens.agent_grid import ALL, AgentGridScreen, PickQueueScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import PickAgentScreen
 from console.screens.wallboard import WallboardScreen
-from console.services.agents import AgentIdentity
-from console.services.interactions import InteractionLog
-from console.services.live_types import AgentActivity
-from console.services.recording import SessionLog
-from console.services.screenpop import ScreenPopService
+from console.services.crm.agents import AgentIdentity
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
+from console.services.supervision.live_types import AgentActivity
+from console.services.training.recording import SessionLog
 from console.widgets.queue_tile import BigQueueTile, QueueTile
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import parse_scenario
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
 

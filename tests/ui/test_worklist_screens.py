@@ -27,9 +27,9 @@ from console.models.enums import PENDING_FOLLOWUP_STATUSES
 from console.screens.agent import AgentScreen
 from console.screens.team import PickAgentScreen, TeamScreen
 from console.screens.worklist import ReasonScreen, SnoozeScreen, WorklistScreen, parse_duration
-from console.services.agents import AgentDirectory, AgentIdentity
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.crm.agents import AgentDirectory, AgentIdentity
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 from console.widgets.forms import ErrorLine
 from tests.ui.conftest import until
 
@@ -530,7 +530,7 @@ async def test_a_follow_up_reads_the_same_and_is_overdue_alike_on_every_screen(
 ) -> None:
     from console.screens.callback_offer import CallbackOfferScreen
     from console.screens.customer import CustomerScreen
-    from console.services.desk import DeskState
+    from console.services.desk.desk import DeskState
     from console.widgets.format import LEVEL_CONTENT_STYLES, LEVEL_STYLES
     from console.widgets.tables import FollowUpTable
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from callkit.scenario import parse_scenario
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import parse_scenario
 
 Event = tuple[float, str, dict[str, str]]
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from callkit.metrics import QueueFigures, aht
 from console.db import Database
 from console.models import Agent
-from console.services.agent_figures import AgentFigures, missed_rings, today_bounds
-from console.services.interactions import InteractionLog, WrapUp
-from console.services.metrics import QueueFigures, aht
+from console.services.desk.agent_figures import AgentFigures, missed_rings, today_bounds
+from console.services.desk.interactions import InteractionLog, WrapUp
 from console.widgets.call_bar import CallBarModel, render_agent, render_bar
 
 NOW = datetime(2026, 12, 5, 15, 0, tzinfo=UTC)

@@ -7,13 +7,13 @@ import pytest
 from console.db import Database
 from console.models import Agent, AgentSkill
 from console.models.enums import Role
-from console.services.agents import (
+from console.services.audit import AuditLog
+from console.services.crm.agents import (
     NOT_READY_REASONS,
     AgentDirectory,
     not_ready_reason,
 )
-from console.services.audit import AuditLog
-from console.services.passwords import hash_password
+from console.services.crm.passwords import hash_password
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from callkit.metrics import QueueFigures, Summary
 from console.db import Database
 from console.models import AuditLog as AuditRow
-from console.services.alerts import (
+from console.services.supervision.alerts import (
     AlertAudit,
     AlertKind,
     AlertLog,
@@ -23,8 +24,12 @@ from console.services.alerts import (
     queue_rag,
     rag_for,
 )
-from console.services.live_types import AgentActivity, AgentLive, BoardSnapshot, QueueLive
-from console.services.metrics import QueueFigures, Summary
+from console.services.supervision.live_types import (
+    AgentActivity,
+    AgentLive,
+    BoardSnapshot,
+    QueueLive,
+)
 
 # ------------------------------------------------------------------ synthetic board snapshots
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.cti.frames import Message
+from callkit.ami_frames import Message
 from console.cti.protocol import (
     UNKNOWN_CALLER,
     AgentStateChanged,

@@ -10,14 +10,14 @@ from console.db import Database
 from console.models import Agent, Customer, EmailAddress, Interaction, PhoneNumber, Ticket
 from console.models.enums import Channel, CustomerKind, Lifecycle, PhoneKind, Tier
 from console.services.audit import AuditLog
-from console.services.customer_search import (
+from console.services.crm.customer_search import (
     MatchKind,
     case_variants,
     parse_query,
     prefix_upper_bound,
 )
-from console.services.customers import CustomerError, CustomerService
-from console.services.screenpop import ScreenPopService
+from console.services.crm.customers import CustomerError, CustomerService
+from console.services.desk.screenpop import ScreenPopService
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALICE = "+14155550123"

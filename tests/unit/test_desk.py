@@ -1,5 +1,5 @@
 """AgentDesk without a terminal: the call's steps reach the interaction row, a restart mid-call
-keeps the talk timer from the logged answer (console/services/desk.py)."""
+keeps the talk timer from the logged answer (console/services/desk/desk.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from sqlalchemy import insert
 from console.cti.protocol import CallAnswered, CallEnded, CallOffered, EndReason
 from console.db import Database
 from console.models import Agent
-from console.services.desk import AgentDesk, rang_out
-from console.services.interactions import InteractionLog
-from console.services.screenpop import ScreenPopService
+from console.services.desk.desk import AgentDesk, rang_out
+from console.services.desk.interactions import InteractionLog
+from console.services.desk.screenpop import ScreenPopService
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 

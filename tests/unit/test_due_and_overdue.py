@@ -14,11 +14,11 @@ from sqlalchemy import insert, select
 
 from console.db import Database
 from console.models import FollowUp
-from console.services.followups import is_overdue
-from console.services.router import Router
-from console.services.routing_rules import load_rules
-from console.services.sla import SlaEngine
-from console.services.worklist import Worklist
+from console.services.routing.followups import is_overdue
+from console.services.routing.router import Router
+from console.services.routing.routing_rules import load_rules
+from console.services.routing.sla import SlaEngine
+from console.services.routing.worklist import Worklist
 from console.widgets.format import due_level, due_text
 
 NOW = datetime(2026, 12, 1, 10, 30, tzinfo=UTC)  # a Tuesday

@@ -11,7 +11,7 @@ import statistics
 
 import pytest
 
-from console.services.erlang import (
+from console.services.supervision.erlang import (
     agents_for_asa,
     agents_for_asa_a,
     agents_for_service_level,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.cti.frames import (
+from callkit.ami_frames import (
     INVALID_UTF8,
     LINE_TOO_LONG,
     MALFORMED_LINE,

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from console.db import Database, open_database
 from console.models import Agent, Customer, FollowUp, Interaction, Ticket
 from console.models.enums import FollowUpKind, InteractionStatus
-from console.services.interactions import InteractionError, InteractionLog, WrapUp, WrapUpError
+from console.services.desk.interactions import InteractionError, InteractionLog, WrapUp, WrapUpError
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 S = InteractionStatus
@@ -336,7 +336,7 @@ async def test_the_unfinished_lookup_uses_its_partial_index(db: Database) -> Non
     """The query must match the index's condition literally, or SQLite scans the history."""
     from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-    from console.services import interactions
+    from console.services.desk import interactions
 
     stmt = interactions._SELECT.where(
         Interaction.agent_id == 1, text(interactions.UNFINISHED)

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.cti.frames import Message
-from console.services.live_board import LiveBoard, day_bounds
-from console.services.live_types import AgentActivity, AgentLive, QueueLive
-from console.services.metrics import AbandonTreatment, MetricDefinitions
+from callkit.ami_frames import Message
+from callkit.metrics import AbandonTreatment, MetricDefinitions
+from callkit.scenario import parse_scenario
+from console.services.supervision.live_board import LiveBoard, day_bounds
+from console.services.supervision.live_types import AgentActivity, AgentLive, QueueLive
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import parse_scenario
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC).timestamp()
 ANN, BOB = "PJSIP/1001", "PJSIP/1002"
@@ -509,7 +509,7 @@ def test_one_sample_a_minute_for_the_sparklines() -> None:
 
 def test_matches_the_simulators_own_figures_under_bot_traffic() -> None:
     """The demo scenario for an hour in virtual time: the board counts what the PBX did."""
-    scenario = Path(__file__).parents[2] / "telephony_sim" / "scenarios" / "demo.toml"
+    scenario = Path(__file__).parents[2] / "callkit" / "scenarios" / "demo.toml"
     engine = Engine(parse_scenario(scenario.read_text(), "demo.toml"), seed=3, clock=VirtualClock())
     board = LiveBoard(tz=UTC)
 

@@ -35,8 +35,9 @@ from console.models.enums import (
 )
 from console.models.ticket import Ticket
 from console.schema import alembic_config
-from console.services.agents import AgentDirectory, AgentIdentity
-from console.services.masking import (
+from console.services.crm.agents import AgentDirectory, AgentIdentity
+from console.services.desk.screenpop import ScreenPop, ScreenPopService
+from console.services.training.masking import (
     HIDDEN,
     MASKABLE,
     UNMASK,
@@ -50,7 +51,6 @@ from console.services.masking import (
     mask_text,
     masking_rules,
 )
-from console.services.screenpop import ScreenPop, ScreenPopService
 from tests.crm import T0, Clock, copy_of, seed_file
 
 # --- the formats, one table per function ------------------------------------------------

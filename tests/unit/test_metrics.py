@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from console.services.call_ledger import CallLedger, StaffedInterval
-from console.services.metrics import (
+from callkit.metrics import (
     AbandonTreatment,
     FigureBuilder,
     MetricDefinitions,
@@ -27,7 +26,8 @@ from console.services.metrics import (
     service_level,
     summarise,
 )
-from console.services.reports import GroupBy, LocalTime, ReportData, make_report
+from console.services.supervision.call_ledger import CallLedger, StaffedInterval
+from console.services.supervision.reports import GroupBy, LocalTime, ReportData, make_report
 
 T = AbandonTreatment
 DEFS = MetricDefinitions(sl_threshold=20, short_abandon=5)

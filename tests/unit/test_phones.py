@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.services.phones import NumberStatus, normalise, to_e164
+from console.services.crm.phones import NumberStatus, normalise, to_e164
 from tests.unit.test_text import terminal_safe
 
 

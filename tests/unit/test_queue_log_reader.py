@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.services.call_ledger import CallLedger
-from console.services.metrics import FigureBuilder, MetricDefinitions, Outcome, QueueFigures
-from console.services.queue_log_reader import (
+from callkit.metrics import FigureBuilder, MetricDefinitions, Outcome, QueueFigures
+from console.services.supervision.call_ledger import CallLedger
+from console.services.supervision.queue_log_reader import (
     MAX_LINE,
     QueueLogError,
     QueueLogLine,

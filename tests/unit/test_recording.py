@@ -39,7 +39,7 @@ from console.db import Database, open_database
 from console.models import Interaction
 from console.models.enums import SessionKind
 from console.schema import alembic_config
-from console.services.recording import (
+from console.services.training.recording import (
     RecordedAction,
     RecordedEvent,
     SessionLog,

@@ -38,20 +38,8 @@ from console.models.enums import (
     TicketStatus,
     Tier,
 )
-from console.services.masking import Masker
-from console.services.phones import normalise
-from console.services.recording import (
-    Recorded,
-    RecordedAction,
-    RecordedEvent,
-    SessionRecorder,
-    _json_safe,  # what the recorder writes for action details
-    encode_event,
-)
-from console.services.replay import SPEEDS, Replay, ReplayPlayer
-from console.services.replay_sources import LiveTail, ReplaySources
-from console.services.replay_state import ReplayFrame, apply, decode_pop
-from console.services.screenpop import (
+from console.services.crm.phones import normalise
+from console.services.desk.screenpop import (
     ContactPoint,
     CustomerMatch,
     CustomerProfile,
@@ -61,6 +49,18 @@ from console.services.screenpop import (
     ScreenPopService,
     TicketSummary,
 )
+from console.services.training.masking import Masker
+from console.services.training.recording import (
+    Recorded,
+    RecordedAction,
+    RecordedEvent,
+    SessionRecorder,
+    _json_safe,  # what the recorder writes for action details
+    encode_event,
+)
+from console.services.training.replay import SPEEDS, Replay, ReplayPlayer
+from console.services.training.replay_sources import LiveTail, ReplaySources
+from console.services.training.replay_state import ReplayFrame, apply, decode_pop
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+14155550123"
@@ -806,7 +806,7 @@ async def test_the_live_tail_returns_only_what_is_new(db: Database) -> None:
 async def test_the_live_tail_reads_a_big_backlog_in_batches(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import console.services.replay_sources as replay_module
+    import console.services.training.replay_sources as replay_module
 
     monkeypatch.setattr(replay_module, "TAIL_BATCH", 4)
     monkeypatch.setattr(

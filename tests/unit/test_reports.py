@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
+from callkit.metrics import MetricDefinitions, Outcome, QueueCall
 from console.db import Database
 from console.models import Agent, Customer, Interaction, Queue, Ticket
 from console.models.enums import Channel, InteractionStatus
-from console.services.call_ledger import StaffedInterval
-from console.services.metrics import MetricDefinitions, Outcome, QueueCall
-from console.services.reports import (
+from console.services.supervision.call_ledger import StaffedInterval
+from console.services.supervision.reports import (
     GroupBy,
     LocalTime,
     ReportData,

@@ -17,11 +17,11 @@ from console.db import Database
 from console.models import Agent, Customer, FollowUp, PhoneNumber
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpKind, FollowUpOrigin, Presence, Role
-from console.services.auto_followups import AutoFollowUps
-from console.services.router import Router, RoutingError
-from console.services.routing_rules import RouteDecision, load_rules
-from console.services.screenpop import ScreenPopService
-from console.services.sla import SlaEngine
+from console.services.desk.screenpop import ScreenPopService
+from console.services.routing.auto_followups import AutoFollowUps
+from console.services.routing.router import Router, RoutingError
+from console.services.routing.routing_rules import RouteDecision, load_rules
+from console.services.routing.sla import SlaEngine
 from tests.crm import T0, Clock, copy_of, seed_file
 
 
@@ -269,7 +269,7 @@ async def test_a_callback_request_is_kept_even_for_an_unknown_number(crm: Databa
 
 
 async def test_an_agents_own_target_stands_and_the_rest_is_routed(crm: Database) -> None:
-    from console.services.followups import CHOSEN_BY_AGENT, FollowUpService
+    from console.services.routing.followups import CHOSEN_BY_AGENT, FollowUpService
 
     clock = Clock()
     service = FollowUpService(crm, clock=clock)

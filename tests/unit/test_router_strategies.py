@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from console.models.enums import Role
-from console.services.router import Router, Staff, StaffMember
-from console.services.routing_rules import (
+from console.services.routing.router import Router, Staff, StaffMember
+from console.services.routing.routing_rules import (
     FollowUpFacts,
     RetryPolicy,
     RouteDecision,

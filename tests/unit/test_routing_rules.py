@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from console.located_toml import locate_key, parse_duration
-from console.services.routing_rules import (
+from callkit.located_toml import locate_key, parse_duration
+from console.services.routing.routing_rules import (
     AGENT_REFS,
     KINDS,
     LIFECYCLES,
@@ -234,7 +234,7 @@ def test_naive_times_are_refused() -> None:
 
 
 def test_the_shipped_defaults_load_and_end_with_a_catch_all() -> None:
-    from console.services.seeding import QUEUES, SKILLS
+    from console.services.seeding.seeding import QUEUES, SKILLS
 
     rules = load_rules()
     assert len(rules.rules) >= 6

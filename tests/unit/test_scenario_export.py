@@ -12,6 +12,7 @@ from typing import Any
 import phonenumbers
 import pytest
 
+from callkit.scenario import Scenario, parse_scenario
 from console.cti.protocol import (
     CallAnswered,
     CallEnded,
@@ -30,9 +31,11 @@ from console.models.enums import (
     TicketPriority,
     TicketStatus,
 )
-from console.services.followups import FollowUpRecord
-from console.services.phones import normalise
-from console.services.recording import (
+from console.services.crm.phones import normalise
+from console.services.crm.tickets import TicketRecord
+from console.services.desk.screenpop import ContactPoint, CustomerMatch, CustomerProfile, ScreenPop
+from console.services.routing.followups import FollowUpRecord
+from console.services.training.recording import (
     Recorded,
     RecordedAction,
     RecordedEvent,
@@ -40,11 +43,14 @@ from console.services.recording import (
     SessionRecorder,
     encode_event,
 )
-from console.services.scenario_export import ScenarioExportError, scenario_from_call
-from console.services.scoring import CreatedFollowUp, CreatedTicket, TraineeCall, TraineeRun, score
-from console.services.screenpop import ContactPoint, CustomerMatch, CustomerProfile, ScreenPop
-from console.services.tickets import TicketRecord
-from telephony_sim.scenarios import Scenario, parse_scenario
+from console.services.training.scenario_export import ScenarioExportError, scenario_from_call
+from console.services.training.scoring import (
+    CreatedFollowUp,
+    CreatedTicket,
+    TraineeCall,
+    TraineeRun,
+    score,
+)
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 PHONE = "+14155550101"

@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from console.services.dispositions import DEFAULT_CATALOG
-from console.services.seeding import QUEUES, SKILLS
-from telephony_sim.scenarios import (
+from callkit.scenario import (
     DIFFICULTIES,
     ScenarioError,
     load_scenario,
     parse_scenario,
     shipped_scenarios,
 )
+from console.services.desk.dispositions import DEFAULT_CATALOG
+from console.services.seeding.seeding import QUEUES, SKILLS
 
 # Two queues and two scripted calls (one known caller, one unknown); rubric text is appended.
 BASE = """\
@@ -253,7 +253,7 @@ def test_bad_difficulty_lonely_rubric_and_duplicate_calls_are_located(
 
 def test_a_notes_keyword_may_list_phrasings() -> None:
     """["twice", "double charged"] is one keyword any of whose phrasings counts."""
-    from telephony_sim.scenarios import load_scenario
+    from callkit.scenario import load_scenario
 
     scenario = load_scenario("platinum_billing_dispute")
     assert scenario.rubric is not None

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from console.services.scoring import (
+from callkit.scenario import Criterion, Rubric, load_scenario, shipped_scenarios
+from console.services.training.scoring import (
     CreatedFollowUp,
     CreatedTicket,
     ScoreCard,
@@ -20,7 +21,6 @@ from console.services.scoring import (
     TraineeRun,
     score,
 )
-from telephony_sim.scenarios import Criterion, Rubric, load_scenario, shipped_scenarios
 
 T0 = datetime(2024, 5, 1, 10, 0, 0, tzinfo=UTC)  # the call rings at the trainee's phone
 

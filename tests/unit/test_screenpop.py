@@ -28,8 +28,8 @@ from console.models.enums import (
     TicketStatus,
     Tier,
 )
-from console.services.phones import NumberStatus
-from console.services.screenpop import ScreenPopService
+from console.services.crm.phones import NumberStatus
+from console.services.desk.screenpop import ScreenPopService
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 ALICE = "+14155550123"

@@ -11,9 +11,9 @@ import pytest
 
 from console.db import open_database
 from console.models.base import from_db_time
-from console.services import seeding
-from console.services.phones import to_e164
-from console.services.seeding import SeedError, SeedPlan, seed_database
+from console.services.crm.phones import to_e164
+from console.services.seeding import seeding
+from console.services.seeding.seeding import SeedError, SeedPlan, seed_database
 
 AS_OF = date(2026, 11, 1)
 TABLES = ("customers", "phone_numbers", "email_addresses", "interactions", "tickets", "followups")
@@ -156,7 +156,7 @@ async def test_the_shipped_scenarios_callers_have_their_tier_whatever_the_seed(
 ) -> None:
     """A scenario naming a customer by id and giving the caller a tier (the platinum dispute:
     customer 1, platinum) pops a customer of that tier, alone on their number, in any seed."""
-    from telephony_sim.scenarios import load_scenario, shipped_scenarios
+    from callkit.scenario import load_scenario, shipped_scenarios
 
     named = {
         (call.customer_id, call.tier)

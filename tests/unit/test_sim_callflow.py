@@ -7,12 +7,12 @@ import io
 
 import pytest
 
+from callkit.scenario import parse_scenario
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from telephony_sim.outbound import OriginateRequest
 from telephony_sim.pbx import SimError
 from telephony_sim.queue_log import QueueLog
-from telephony_sim.scenarios import parse_scenario
 from tests.unit.sim_helpers import bot, build, call, queue
 
 PHONE = """

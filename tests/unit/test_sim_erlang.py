@@ -7,18 +7,17 @@ import statistics
 
 import pytest
 
-from console.services.erlang import (
+from callkit.scenario import AgentSpec, QueueSpec, Scenario, TrafficSpec
+from callkit.specs import BotProfile, CallerMix, Dist
+from console.services.supervision.erlang import (
     agents_for_service_level,
     asa,
     erlang_b,
     erlang_c,
     service_level,
 )
-from telephony_sim.bots import BotProfile
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import AgentSpec, QueueSpec, Scenario, TrafficSpec
-from telephony_sim.traffic import CallerMix, Dist
 
 
 def test_erlang_c_textbook_values() -> None:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from console.cti.frames import encode, encode_text
+from callkit.ami_frames import encode, encode_text
+from callkit.scenario import load_scenario
 from telephony_sim import pbx
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from telephony_sim.pbx import RINGING, UP, Channel
-from telephony_sim.scenarios import load_scenario
 
 
 def leg() -> Channel:
@@ -75,7 +75,7 @@ def test_a_headless_run_builds_no_event(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 ENGINE_SIDE = ["clock", "pbx", "acd", "members", "callflow", "outbound", "snapshot", "engine"]
-ENGINE_SIDE += ["stats", "traffic", "bots", "scenario_reader", "scenarios", "queue_log"]
+ENGINE_SIDE += ["stats", "traffic", "bots", "queue_log"]
 
 
 @pytest.mark.parametrize("module", ENGINE_SIDE)

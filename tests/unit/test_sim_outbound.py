@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from callkit.scenario import ScenarioError, load_scenario
+from callkit.specs import OutboundProfile
 from telephony_sim.engine import Engine
-from telephony_sim.outbound import OriginateRequest, OutboundProfile, dial_key, is_dial_string
+from telephony_sim.outbound import OriginateRequest, dial_key, is_dial_string
 from telephony_sim.pbx import SimError
-from telephony_sim.scenarios import ScenarioError, load_scenario
 from tests.unit.sim_helpers import Recorder, bot, build, call, queue
 
 NUMBER = "+14155550100"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from console.services.metrics import (
+from callkit.metrics import (
     AbandonTreatment,
     QueueFigures,
     abandon_rate,
@@ -18,10 +18,10 @@ from console.services.metrics import (
     occupancy,
     service_level,
 )
+from callkit.scenario import default_scenario
 from telephony_sim.cli import main
 from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.engine import Engine
-from telephony_sim.scenarios import default_scenario
 from tests.unit.sim_helpers import bot, build, call
 
 

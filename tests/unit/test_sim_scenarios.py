@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from telephony_sim.clock import VirtualClock
-from telephony_sim.engine import Engine
-from telephony_sim.scenarios import (
+from callkit.scenario import (
     ADDED_BOT,
     ScenarioError,
     default_scenario,
@@ -20,10 +18,12 @@ from telephony_sim.scenarios import (
     shipped_scenarios,
     with_bots,
 )
+from callkit.specs import CallerMix
+from telephony_sim.clock import VirtualClock
+from telephony_sim.engine import Engine
 from telephony_sim.traffic import (
     ArrivalProcess,
     CallerIdSource,
-    CallerMix,
     format_number,
     load_numbers_from_sqlite,
 )
@@ -253,7 +253,7 @@ def test_patience_none_never_abandons() -> None:
 
 @pytest.mark.parametrize(("e164", "region"), [("+14155550123", "US"), ("+442079460018", "GB")])
 def test_every_spelling_normalises_back_to_the_crm_number(e164: str, region: str) -> None:
-    from console.services.phones import normalise
+    from console.services.crm.phones import normalise
 
     for style in ("e164", "plain", "intl00", "national", "spaced"):
         spelled = format_number(e164, style)
@@ -261,7 +261,7 @@ def test_every_spelling_normalises_back_to_the_crm_number(e164: str, region: str
 
 
 def test_generated_unknown_numbers_are_valid() -> None:
-    from console.services.phones import normalise
+    from console.services.crm.phones import normalise
     from telephony_sim.traffic import generate_us_number
 
     rng = random.Random(9)

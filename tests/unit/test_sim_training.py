@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from callkit.scenario import load_scenario, parse_scenario
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from telephony_sim.pbx import SimError
 from telephony_sim.queue_log import QueueLog
-from telephony_sim.scenarios import load_scenario, parse_scenario
 from tests.unit.sim_helpers import Recorder
 
 TRAINEE = "PJSIP/1001"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from console.services.alerts import QueueTargets, TargetBook
-from console.services.live_types import AgentActivity, BoardSnapshot
-from console.services.metrics import MetricDefinitions, Outcome, QueueCall
-from console.services.staffing import (
+from callkit.metrics import MetricDefinitions, Outcome, QueueCall
+from console.services.supervision.alerts import QueueTargets, TargetBook
+from console.services.supervision.live_types import AgentActivity, BoardSnapshot
+from console.services.supervision.staffing import (
     StaffingError,
     StaffingInput,
     WhatIf,

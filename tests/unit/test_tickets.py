@@ -16,10 +16,10 @@ from console.models.enums import (
     TicketStatus,
 )
 from console.services.audit import AuditLog
-from console.services.followups import FollowUpError, FollowUpService
-from console.services.interactions import InteractionLog, WrapUp
-from console.services.screenpop import ScreenPopService
-from console.services.tickets import SLA_HOURS, TicketError, TicketService
+from console.services.crm.tickets import SLA_HOURS, TicketError, TicketService
+from console.services.desk.interactions import InteractionLog, WrapUp
+from console.services.desk.screenpop import ScreenPopService
+from console.services.routing.followups import FollowUpError, FollowUpService
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

@@ -12,8 +12,8 @@ import pytest
 
 from console.db import Database
 from console.models import Agent, ConsoleSession
-from console.services.scoring import ScoreCard
-from console.services.training import (
+from console.services.training.scoring import ScoreCard
+from console.services.training.training import (
     FAILED,
     SCORED,
     STOPPED,

@@ -15,9 +15,9 @@ from console.db import Database
 from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpStatus
-from console.services.agents import AgentDirectory
-from console.services.queues import QueueDirectory
-from console.services.worklist import ClaimError, Worklist, served_queue_ids
+from console.services.crm.agents import AgentDirectory
+from console.services.crm.queues import QueueDirectory
+from console.services.routing.worklist import ClaimError, Worklist, served_queue_ids
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)

@@ -1,0 +1,136 @@
+"""The value types a scenario file describes, shared by the scenario format and the simulator.
+
+Distributions of durations, the caller-ID mix, how bots and dialled customers behave, and the
+names the scenario format accepts (queue strategies, distributions, number spellings, outcomes).
+Pure: the simulator draws from them with its own random streams.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Queue strategies app_queue.c knows (the `strategy` of a scenario's queue).
+STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear")
+DISTRIBUTIONS = ("exponential", "lognormal", "fixed", "uniform", "none")
+NUMBER_FORMATS = ("e164", "plain", "intl00", "national", "spaced")
+
+
+# What the customer does when dialled.
+ANSWER, NOANSWER, BUSY, FAILED = "answer", "noanswer", "busy", "failed"
+OUTCOMES = (ANSWER, NOANSWER, BUSY, FAILED)
+
+
+class Dist:
+    """A distribution of durations in seconds: exponential, lognormal, fixed, uniform or none."""
+
+    __slots__ = ("high", "kind", "low", "mean", "sd")
+
+    def __init__(
+        self, kind: str, mean: float = 0.0, sd: float = 0.0, low: float = 0.0, high: float = 0.0
+    ) -> None:
+        if kind not in DISTRIBUTIONS:
+            raise ValueError(f"unknown distribution {kind!r}")
+        self.kind = kind
+        self.mean = mean
+        self.sd = sd
+        self.low = low
+        self.high = high
+
+    def sampler(self, rng: random.Random) -> Callable[[], float]:
+        """A zero-argument function drawing from this distribution with ``rng`` (inf for none)."""
+        kind = self.kind
+        if kind == "none":
+            return lambda: math.inf
+        if kind == "fixed":
+            value = self.mean
+            return lambda: value
+        if kind == "uniform":
+            low, high = self.low, self.high
+            return lambda: rng.uniform(low, high)
+        if kind == "exponential":
+            if self.mean <= 0:
+                return lambda: 0.0
+            return _expo(rng, self.mean)
+        # lognormal given by its own mean and standard deviation (not the log's)
+        sigma2 = math.log(1.0 + (self.sd / self.mean) ** 2) if self.mean > 0 else 0.0
+        mu = math.log(self.mean) - sigma2 / 2 if self.mean > 0 else 0.0
+        sigma = math.sqrt(sigma2)
+        return lambda: rng.lognormvariate(mu, sigma)
+
+    def __repr__(self) -> str:
+        return f"Dist({self.kind!r}, mean={self.mean}, sd={self.sd})"
+
+
+def _expo(rng: random.Random, mean: float) -> Callable[[], float]:
+    rate = 1.0 / mean
+    expo = rng.expovariate
+    return lambda: expo(rate)
+
+
+@dataclass(frozen=True)
+class CallerMix:
+    """Shares of caller-ID kinds and of the spellings a known number arrives in."""
+
+    unknown_share: float = 0.1
+    withheld_share: float = 0.03
+    malformed_share: float = 0.01
+    formats: dict[str, float] = field(
+        default_factory=lambda: {
+            "e164": 0.5,
+            "national": 0.2,
+            "plain": 0.1,
+            "intl00": 0.1,
+            "spaced": 0.1,
+        }
+    )
+
+
+@dataclass(frozen=True)
+class BotProfile:
+    """How a bot behaves; shares are probabilities per call."""
+
+    answer_delay: Dist = field(default_factory=lambda: Dist("fixed", 2.0))
+    miss_share: float = 0.0  # lets the ring time out (AgentRingNoAnswer)
+    hold_share: float = 0.0
+    hold_time: Dist = field(default_factory=lambda: Dist("exponential", 30.0))
+    agent_hangup_share: float = 0.5  # AgentComplete Reason agent, else caller
+    break_share: float = 0.0  # chance of a break after each call
+    break_time: Dist = field(default_factory=lambda: Dist("exponential", 600.0))
+    break_reasons: tuple[str, ...] = ("Break",)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundProfile:
+    """A scenario's ``[outbound]`` table: how dialled customers behave.
+
+    The four shares add up to 1. ``ring_seconds`` is how long the phone rings before an answer
+    (uniform between the two); ``no_answer_seconds`` how long an unanswered phone rings before
+    Dial gives up (None: what is left of the Originate's Timeout, at least 1 s).
+    """
+
+    answer: float = 1.0
+    no_answer: float = 0.0
+    busy: float = 0.0
+    failed: float = 0.0
+    ring_seconds: tuple[float, float] = (3.0, 10.0)
+    no_answer_seconds: float | None = None
+
+    def draw(self, rng: random.Random) -> str:
+        """One outcome, with the configured probabilities."""
+        shares = ((ANSWER, self.answer), (NOANSWER, self.no_answer), (BUSY, self.busy))
+        r = rng.random()
+        for outcome, share in shares:
+            if r < share:
+                return outcome
+            r -= share
+        if self.failed > 0:
+            return FAILED
+        # Rounding left r just above the shares: the last outcome that can happen.
+        return next(o for o, s in reversed(shares) if s > 0)
+
+
+#: Today's behaviour: every customer answers after 3–10 s.
+ALWAYS_ANSWER = OutboundProfile()

@@ -1,0 +1,648 @@
+"""The interaction log: one row per call leg and agent, written from ring to wrap-up.
+
+The row exists from the moment the call rings (`ring`) and every step (answer, hold, resume,
+transfer, hang-up, notes draft, wrap-up) is committed as it happens, so a crash or a dropped CTI
+link loses nothing already saved; `unfinished` hands the open rows back after a restart.
+
+Every step is idempotent and monotonic: a step applies only from the states it belongs to (a
+duplicate or late CTI event finds the row already past it and changes nothing), and a timestamp
+is never set earlier than the one before it (an `at` from a skewed clock is clamped). Steps read
+and update the row inside one write transaction (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE
+on PostgreSQL), so two writers can't interleave.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Select, exists, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from console.db import Database
+from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
+from console.models.enums import Channel, Direction, InteractionStatus
+from console.models.interaction import UNFINISHED
+from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
+from console.services.errors import (
+    ServiceError,
+    aware,
+    choice,
+    free_text,
+    one_line,
+    record_id,
+    truncated,
+)
+
+S = InteractionStatus
+IN_CALL_STATUSES = (S.RINGING, S.ACTIVE, S.HELD)
+UNFINISHED_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP)
+# A draft may be saved until the wrap-up is submitted (missed calls may get a note too).
+DRAFT_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP, S.MISSED)
+_E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+_MAX_SECONDS = 2**31 - 1
+
+
+class InteractionError(ServiceError):
+    """An interaction step was refused (unknown row, bad value); nothing was changed."""
+
+
+class WrapUpError(InteractionError):
+    """The wrap-up is incomplete or invalid (e.g. a disposition that needs a ticket)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """What the agent submits at the end of a contact."""
+
+    disposition: str
+    notes: str = ""
+    ticket_id: int | None = None
+    resolved_first_contact: bool = False
+    csat: int | None = None  # 1–5 when the customer gave one
+    category: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionRecord:
+    """One interaction as the console shows it. Times are aware UTC."""
+
+    id: int
+    channel: Channel
+    direction: Direction
+    status: InteractionStatus
+    agent_id: int | None
+    customer_id: int | None
+    queue_id: int | None
+    queue_name: str
+    ticket_id: int | None
+    uniqueid: str
+    linkedid: str
+    caller_raw: str
+    caller_e164: str | None
+    caller_name: str
+    offered_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime | None
+    wrapped_at: datetime | None
+    hold_started_at: datetime | None
+    wait_seconds: int
+    ring_seconds: int
+    talk_seconds: int
+    hold_seconds: int
+    wrap_seconds: int
+    disposition: str
+    category: str
+    notes: str
+    csat: int | None
+    resolved_first_contact: bool | None
+    transferred_to: str
+    end_reason: str
+    updated_at: datetime
+
+    @property
+    def is_in_call(self) -> bool:
+        """Ringing, talking or on hold."""
+        return self.status in IN_CALL_STATUSES
+
+    @property
+    def is_unfinished(self) -> bool:
+        """Not yet wrapped up (what a restart offers back)."""
+        return self.status in UNFINISHED_STATUSES
+
+    @property
+    def was_answered(self) -> bool:
+        return self.answered_at is not None
+
+
+_SELECT: Select[Any] = select(
+    *(c for c in Interaction.__table__.columns), Queue.name.label("queue_name")
+).outerjoin(Queue, Queue.id == Interaction.queue_id)
+
+
+def _record(row: Mapping[str, Any]) -> InteractionRecord:
+    return InteractionRecord(
+        id=row["id"],
+        channel=Channel(row["channel"]),
+        direction=Direction(row["direction"]),
+        status=S(row["status"]),
+        agent_id=row["agent_id"],
+        customer_id=row["customer_id"],
+        queue_id=row["queue_id"],
+        queue_name=row["queue_name"] or "",
+        ticket_id=row["ticket_id"],
+        uniqueid=row["uniqueid"] or "",
+        linkedid=row["linkedid"] or "",
+        caller_raw=row["caller_raw"] or "",
+        caller_e164=row["caller_e164"],
+        caller_name=row["caller_name"] or "",
+        offered_at=row["offered_at"],
+        answered_at=row["answered_at"],
+        ended_at=row["ended_at"],
+        wrapped_at=row["wrapped_at"],
+        hold_started_at=row["hold_started_at"],
+        wait_seconds=row["wait_seconds"],
+        ring_seconds=row["ring_seconds"],
+        talk_seconds=row["talk_seconds"],
+        hold_seconds=row["hold_seconds"],
+        wrap_seconds=row["wrap_seconds"],
+        disposition=row["disposition"] or "",
+        category=row["category"] or "",
+        notes=row["notes"] or "",
+        csat=row["csat"],
+        resolved_first_contact=row["resolved_first_contact"],
+        transferred_to=row["transferred_to"] or "",
+        end_reason=row["end_reason"] or "",
+        updated_at=row["updated_at"],
+    )
+
+
+def _seconds(start: datetime, end: datetime) -> int:
+    return min(_MAX_SECONDS, max(0, round((end - start).total_seconds())))
+
+
+# ---------------------------------------------------------------- transitions (pure)
+# Each takes the current row and returns the columns to change ({} = nothing to do).
+
+
+def _seconds_or(value: int | None, default: int) -> int:
+    """A PBX-reported duration when it is a sane number of seconds, else ``default``."""
+    return value if isinstance(value, int) and 0 <= value <= _MAX_SECONDS else default
+
+
+def _answer(
+    row: Mapping[str, Any], at: datetime, wait: int | None = None, ring: int | None = None
+) -> dict[str, Any]:
+    if row["status"] != S.RINGING or row["answered_at"] is not None:
+        return {}
+    answered = max(at, row["offered_at"])
+    return {
+        "status": S.ACTIVE,
+        "answered_at": answered,
+        # The PBX's figures (AgentConnect HoldTime / RingTime) beat the console's estimates.
+        "wait_seconds": _seconds_or(wait, row["wait_seconds"]),
+        "ring_seconds": _seconds_or(ring, _seconds(row["offered_at"], answered)),
+    }
+
+
+def _hold(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    if row["status"] != S.ACTIVE:
+        return {}
+    return {"status": S.HELD, "hold_started_at": max(at, row["answered_at"] or row["offered_at"])}
+
+
+def _resume(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    if row["status"] != S.HELD:
+        return {}
+    started = row["hold_started_at"] or row["answered_at"] or row["offered_at"]
+    held = _seconds(started, max(at, started))
+    return {
+        "status": S.ACTIVE,
+        "hold_started_at": None,
+        "hold_seconds": min(_MAX_SECONDS, row["hold_seconds"] + held),
+    }
+
+
+def _end(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
+    status = row["status"]
+    if status == S.RINGING:
+        return _miss(row, at, reason)
+    if status not in (S.ACTIVE, S.HELD):
+        return {}
+    # A row written by another tool may lack answered_at; the offer time is the safe floor.
+    answered: datetime = row["answered_at"] or row["offered_at"]
+    hold_started: datetime | None = row["hold_started_at"] if status == S.HELD else None
+    end = max(at, answered, hold_started or answered)
+    hold = row["hold_seconds"] + (_seconds(hold_started, end) if hold_started else 0)
+    return {
+        "status": S.WRAPUP,
+        "ended_at": end,
+        "hold_started_at": None,
+        "hold_seconds": min(_MAX_SECONDS, hold),
+        "talk_seconds": max(0, _seconds(answered, end) - hold),
+        "end_reason": row["end_reason"] or reason[:20],
+    }
+
+
+def _miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
+    if row["status"] != S.RINGING:
+        return {}
+    end = max(at, row["offered_at"])
+    return {
+        "status": S.MISSED,
+        "ended_at": end,
+        "ring_seconds": _seconds(row["offered_at"], end),
+        "end_reason": reason[:20],
+    }
+
+
+class InteractionLog:
+    """Writes the interaction log as CTI events and the agent's actions arrive."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        catalog: DispositionCatalog = DEFAULT_CATALOG,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self.catalog = catalog
+
+    # ------------------------------------------------------------ ring
+
+    async def ring(
+        self,
+        *,
+        uniqueid: str,
+        linkedid: str | None,
+        agent_id: int,
+        queue_name: str | None,
+        caller_raw: str,
+        caller_e164: str | None,
+        caller_name: str,
+        customer_id: int | None,
+        offered_at: datetime,
+        wait_seconds: float = 0,
+        direction: Direction | str = Direction.INBOUND,
+    ) -> InteractionRecord:
+        """Create the row for a call ringing this agent, or return the one already there.
+
+        Keyed by (uniqueid, agent_id): a repeated ring event returns the existing row
+        untouched, except that a call this agent let ring out (missed) and is offered again
+        rings again on the same row. Caller fields are sanitised and cut to fit; a
+        `customer_id` that no longer exists is stored as unknown rather than failing the ring;
+        a queue name the CRM has not seen yet is added to `queues` (the PBX owns queues, the
+        log must not lose the name).
+        """
+        key = truncated(uniqueid, 64)
+        if not key:
+            raise InteractionError("a ringing call needs its Uniqueid")
+        agent = record_id(agent_id, field="agent id", error=InteractionError)
+        customer = (
+            None
+            if customer_id is None
+            else record_id(customer_id, field="customer id", error=InteractionError)
+        )
+        at = aware(offered_at, field="offered_at", error=InteractionError)
+        e164 = caller_e164 if isinstance(caller_e164, str) and _E164.match(caller_e164) else None
+        try:
+            wait = min(_MAX_SECONDS, max(0, round(float(wait_seconds))))
+        except (TypeError, ValueError, OverflowError):
+            wait = 0
+        values = {
+            "uniqueid": key,
+            "linkedid": truncated(linkedid, 64) or None,
+            "agent_id": agent,
+            "caller_raw": truncated(caller_raw, 80),
+            "caller_e164": e164,
+            "caller_name": truncated(caller_name, 120),
+            "offered_at": at,
+            "wait_seconds": wait,
+            "status": S.RINGING,
+            "channel": Channel.VOICE,
+            "direction": choice(Direction, direction, field="direction", error=InteractionError),
+            "updated_at": self._clock(),
+        }
+        queue = truncated(queue_name, 80)
+        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        async with self._db.write_connection() as conn:
+            if await conn.scalar(select(Agent.id).where(Agent.id == agent)) is None:
+                raise InteractionError(f"agent {agent} does not exist")
+            values["queue_id"] = await self._queue_id(conn, queue) if queue else None
+            values["customer_id"] = (
+                None
+                if customer is None
+                else await conn.scalar(select(Customer.id).where(Customer.id == customer))
+            )
+            await conn.execute(
+                insert(Interaction)
+                .values(**values)
+                .on_conflict_do_nothing(
+                    index_elements=["uniqueid", "agent_id"],
+                    index_where=Interaction.uniqueid.is_not(None),
+                )
+            )
+            # Rang out here once (ring-no-answer) and is offered to this agent again: the same
+            # row rings again; it keeps its first offer time and takes the longer wait.
+            await conn.execute(
+                update(Interaction)
+                .where(
+                    Interaction.uniqueid == key,
+                    Interaction.agent_id == agent,
+                    Interaction.status == S.MISSED,
+                )
+                .values(
+                    status=S.RINGING,
+                    ended_at=None,
+                    end_reason="",
+                    wait_seconds=wait,
+                    updated_at=self._clock(),
+                )
+            )
+            row = (
+                (
+                    await conn.execute(
+                        _SELECT.where(Interaction.uniqueid == key, Interaction.agent_id == agent)
+                    )
+                )
+                .mappings()
+                .one()
+            )
+        return _record(row)
+
+    async def _queue_id(self, conn: AsyncConnection, name: str) -> int:
+        """The queue's id; a queue the CRM has not seen yet is added (the PBX owns queues)."""
+        found = await conn.scalar(select(Queue.id).where(Queue.name == name))
+        if found is not None:
+            return int(found)
+        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        await conn.execute(
+            insert(Queue).values(name=name).on_conflict_do_nothing(index_elements=["name"])
+        )
+        return int(await conn.scalar(select(Queue.id).where(Queue.name == name)) or 0)
+
+    # ------------------------------------------------------------ call steps
+
+    async def answered(
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        wait_seconds: int | None = None,
+        ring_seconds: int | None = None,
+    ) -> InteractionRecord:
+        """The agent answered: ringing → active.
+
+        ``wait_seconds`` / ``ring_seconds``: the PBX's own queue wait and ring time
+        (AgentConnect's HoldTime and RingTime), kept over the console's estimates.
+        """
+        return await self._step(
+            interaction_id, at, lambda row, when: _answer(row, when, wait_seconds, ring_seconds)
+        )
+
+    async def held(self, interaction_id: int, at: datetime) -> InteractionRecord:
+        """The call was put on hold: active → held."""
+        return await self._step(interaction_id, at, _hold)
+
+    async def resumed(self, interaction_id: int, at: datetime) -> InteractionRecord:
+        """The call came off hold: held → active, the hold time added to hold_seconds."""
+        return await self._step(interaction_id, at, _resume)
+
+    async def ended(
+        self, interaction_id: int, at: datetime, *, reason: str = ""
+    ) -> InteractionRecord:
+        """The agent's leg ended: answered → wrapup (talk = end − answer − hold); else missed.
+
+        ``reason``: why (an `EndReason` value); a reason already stored (transfer) stays.
+        """
+        return await self._step(interaction_id, at, lambda row, when: _end(row, when, reason))
+
+    async def missed(
+        self, interaction_id: int, at: datetime, *, reason: str = ""
+    ) -> InteractionRecord:
+        """It rang but this agent never answered (ring-no-answer, caller abandoned, another
+        member answered first); ``reason`` says which."""
+        return await self._step(interaction_id, at, lambda row, when: _miss(row, when, reason))
+
+    async def transferred(
+        self, interaction_id: int, target: str, at: datetime
+    ) -> InteractionRecord:
+        """The agent transferred the call to `target`: the agent's part ends here.
+
+        An active or held call ends as `ended` would (the hang-up that follows is then a
+        no-op), and an empty draft disposition becomes "transferred" when the catalog has it.
+        A transfer reported after the hang-up only records the target.
+        """
+        where = truncated(target, 80) or "(unknown)"
+        prefill = "transferred" if "transferred" in self.catalog else ""
+
+        def change(row: Mapping[str, Any], when: datetime) -> dict[str, Any]:
+            if row["status"] in (S.ACTIVE, S.HELD):
+                values = _end(row, when, "transfer") | {"transferred_to": where}
+                if prefill and not row["disposition"]:
+                    values["disposition"] = prefill
+                return values
+            if row["status"] == S.WRAPUP and not row["transferred_to"]:
+                return {"transferred_to": where, "end_reason": "transfer"}
+            return {}
+
+        return await self._step(interaction_id, at, change)
+
+    async def set_customer(self, interaction_id: int, customer_id: int | None) -> InteractionRecord:
+        """Link the interaction to the customer the agent picked or created (None: unlink)."""
+        wanted = (
+            None
+            if customer_id is None
+            else record_id(customer_id, field="customer id", error=InteractionError)
+        )
+        async with self._db.write_connection() as conn:
+            if (
+                wanted is not None
+                and await conn.scalar(select(Customer.id).where(Customer.id == wanted)) is None
+            ):
+                raise InteractionError(f"customer {wanted} does not exist")
+            return await self._apply(
+                conn,
+                interaction_id,
+                lambda row: {} if row["customer_id"] == wanted else {"customer_id": wanted},
+            )
+
+    async def _step(
+        self,
+        interaction_id: int,
+        at: datetime,
+        change: Callable[[Mapping[str, Any], datetime], dict[str, Any]],
+    ) -> InteractionRecord:
+        when = aware(at, field="event time", error=InteractionError)
+        async with self._db.write_connection() as conn:
+            return await self._apply(conn, interaction_id, lambda row: change(row, when))
+
+    async def _apply(
+        self,
+        conn: AsyncConnection,
+        interaction_id: int,
+        change: Callable[[Mapping[str, Any]], dict[str, Any]],
+    ) -> InteractionRecord:
+        row = await self._locked(conn, interaction_id)
+        values = change(row)
+        if values:
+            values["updated_at"] = self._clock()
+            await conn.execute(
+                update(Interaction).where(Interaction.id == row["id"]).values(**values)
+            )
+            row = {**row, **values}
+        return _record(row)
+
+    async def _locked(self, conn: AsyncConnection, interaction_id: int) -> Mapping[str, Any]:
+        """The row, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+        wanted = record_id(interaction_id, field="interaction id", error=InteractionError)
+        row = (
+            (
+                await conn.execute(
+                    _SELECT.where(Interaction.id == wanted).with_for_update(of=Interaction)
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
+        if row is None:
+            raise InteractionError(f"interaction {wanted} does not exist")
+        return dict(row)
+
+    # ------------------------------------------------------------ notes and wrap-up
+
+    async def save_draft(
+        self,
+        interaction_id: int,
+        *,
+        notes: str | None = None,
+        disposition: str | None = None,
+        category: str | None = None,
+        csat: int | None = None,
+        resolved_first_contact: bool | None = None,
+    ) -> bool:
+        """Save what the agent has typed so far (one UPDATE; None leaves a field as it is).
+
+        Returns False, changing nothing, when the interaction is unknown or already wrapped up
+        (a debounced save arriving after the wrap-up must not overwrite it).
+        """
+        wanted = record_id(interaction_id, field="interaction id", error=InteractionError)
+        values: dict[str, Any] = {}
+        if notes is not None:
+            values["notes"] = free_text(notes, field="notes", error=InteractionError)
+        if disposition is not None:
+            values["disposition"] = self._disposition(disposition, allow_empty=True)
+        if category is not None:
+            values["category"] = one_line(
+                category, field="category", max_length=40, error=InteractionError
+            )
+        if csat is not None:
+            values["csat"] = _csat(csat)
+        if resolved_first_contact is not None:
+            values["resolved_first_contact"] = bool(resolved_first_contact)
+        if not values:
+            return True
+        values["updated_at"] = self._clock()
+        async with self._db.write_connection() as conn:
+            result = await conn.execute(
+                update(Interaction)
+                .where(Interaction.id == wanted, Interaction.status.in_(DRAFT_STATUSES))
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
+    async def wrap_up(self, interaction_id: int, wrap: WrapUp, at: datetime) -> InteractionRecord:
+        """Submit the wrap-up: wrapup → completed, wrap_seconds = at − ended_at.
+
+        Raises WrapUpError (nothing changed) for an unknown disposition, a disposition whose
+        required ticket or follow-up is missing, or a call still in progress. Submitting again
+        after it completed returns the completed row unchanged.
+        """
+        when = aware(at, field="wrap-up time", error=WrapUpError)
+        code = self._disposition(wrap.disposition, allow_empty=False)
+        disposition = self.catalog.get(code)
+        assert disposition is not None
+        notes = free_text(wrap.notes, field="notes", error=WrapUpError)
+        category = one_line(wrap.category, field="category", max_length=40, error=WrapUpError)
+        csat = None if wrap.csat is None else _csat(wrap.csat)
+        ticket = (
+            None
+            if wrap.ticket_id is None
+            else record_id(wrap.ticket_id, field="ticket number", error=WrapUpError)
+        )
+        async with self._db.write_connection() as conn:
+            row = await self._locked(conn, interaction_id)
+            status = row["status"]
+            if status == S.COMPLETED:
+                return _record(row)
+            if status in IN_CALL_STATUSES:
+                raise WrapUpError("the call is still in progress; wrap up after it ends")
+            if status != S.WRAPUP:
+                raise WrapUpError(f"a {status.value} interaction has no wrap-up")
+            if ticket is not None and (
+                await conn.scalar(select(Ticket.id).where(Ticket.id == ticket)) is None
+            ):
+                raise WrapUpError(f"ticket #{ticket} does not exist")
+            ticket = ticket or row["ticket_id"]
+            if disposition.requires_ticket and ticket is None:
+                raise WrapUpError(
+                    f"“{disposition.label}” needs a ticket: open one or enter its number"
+                )
+            if disposition.requires_followup and not await conn.scalar(
+                select(exists().where(FollowUp.interaction_id == row["id"]))
+            ):
+                raise WrapUpError(
+                    f"“{disposition.label}” needs a follow-up: schedule it before wrapping up"
+                )
+            ended_at = row["ended_at"] or row["offered_at"]
+            wrapped_at = max(when, ended_at)
+            return await self._apply(
+                conn,
+                row["id"],
+                lambda _row: {
+                    "status": S.COMPLETED,
+                    "disposition": code,
+                    "notes": notes,
+                    "category": category or row["category"],
+                    "ticket_id": ticket,
+                    "resolved_first_contact": bool(wrap.resolved_first_contact),
+                    "csat": csat,
+                    "wrapped_at": wrapped_at,
+                    "wrap_seconds": _seconds(ended_at, wrapped_at),
+                },
+            )
+
+    def _disposition(self, code: object, *, allow_empty: bool) -> str:
+        text = truncated(code, 40)
+        if not text and allow_empty:
+            return ""
+        if text not in self.catalog:
+            if not text:
+                raise WrapUpError("choose a disposition")
+            raise WrapUpError(
+                f"unknown disposition {text!r}; choose one of {', '.join(self.catalog.codes)}"
+            )
+        return text
+
+    # ------------------------------------------------------------ reads
+
+    async def get(self, interaction_id: int) -> InteractionRecord | None:
+        """The interaction, or None if there is no such row."""
+        wanted = record_id(interaction_id, field="interaction id", error=InteractionError)
+        async with self._db.session() as session:
+            row = (
+                (await session.execute(_SELECT.where(Interaction.id == wanted)))
+                .mappings()
+                .one_or_none()
+            )
+        return None if row is None else _record(row)
+
+    async def unfinished(self, agent_id: int, *, limit: int = 20) -> list[InteractionRecord]:
+        """This agent's rows still ringing, active, held or in wrap-up, newest first.
+
+        After a crash or kill these are the calls whose draft the console offers back. The
+        condition is spelled exactly as the partial index `ix_interactions_agent_unfinished`
+        is (literal statuses, not bound parameters) so both SQLite and PostgreSQL use it:
+        milliseconds however long the agent's history.
+        """
+        wanted = record_id(agent_id, field="agent id", error=InteractionError)
+        stmt = (
+            _SELECT.where(Interaction.agent_id == wanted, text(UNFINISHED))
+            .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
+            .limit(max(1, min(limit, 200)))
+        )
+        async with self._db.session() as session:
+            rows = (await session.execute(stmt)).mappings().all()
+        return [_record(r) for r in rows]
+
+
+def _csat(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise WrapUpError(f"CSAT must be a whole number from 1 to 5, not {value!r}")
+    return value

@@ -1,0 +1,532 @@
+"""The screen pop: who is calling, before the agent answers.
+
+One lookup = one worker hop running six indexed, bounded queries in one read transaction
+(see `Database.read_rows`): a warm handoff (another agent's answered leg of the same call, by
+Linkedid); matching customers ranked by most recent contact; the chosen customer's phones and
+emails; the last interactions on every channel; open tickets with SLA remaining; pending
+follow-ups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CompoundSelect,
+    String,
+    bindparam,
+    literal,
+    nulls_last,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from console.db import Database, RowReader
+from console.models import (
+    Agent,
+    Customer,
+    EmailAddress,
+    FollowUp,
+    Interaction,
+    PhoneNumber,
+    Queue,
+    Ticket,
+)
+from console.models.base import from_db_time
+from console.models.customer import tag_list
+from console.models.enums import OPEN_TICKET_STATUSES, PENDING_FOLLOWUP_STATUSES
+from console.services.crm.phones import PhoneNumberResult, normalise
+from console.services.routing.followups import is_overdue
+from console.services.text import clean_text, excerpt
+
+HISTORY_LIMIT = 20
+MATCH_LIMIT = 50
+TICKET_LIMIT = 20
+FOLLOWUP_LIMIT = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerMatch:
+    """A customer the caller's number belongs to, and why it matched."""
+
+    customer_id: int
+    display_name: str
+    kind: str
+    tier: str
+    lifecycle: str
+    organisation_name: str
+    last_contact_at: datetime | None
+    phone_kind: str
+    phone_label: str
+
+    @property
+    def reason(self) -> str:
+        label = f" “{self.phone_label}”" if self.phone_label else ""
+        return f"caller's number is this customer's {self.phone_kind} number{label}"
+
+
+@dataclass(frozen=True, slots=True)
+class ContactPoint:
+    """A phone number or email address of a customer."""
+
+    kind: str  # "phone" or "email"
+    value: str
+    subtype: str  # mobile / landline / work / fax for phones
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerProfile:
+    """The shared customer record, as the agent sees it."""
+
+    id: int
+    kind: str
+    display_name: str
+    organisation_id: int | None
+    organisation_name: str
+    language: str
+    tier: str
+    lifecycle: str
+    rfm: tuple[int, int, int]
+    lifetime_value_cents: int
+    currency: str
+    tags: tuple[str, ...]
+    notes: str
+    account_owner: str
+    created_at: datetime
+    contact_points: tuple[ContactPoint, ...] = ()
+
+    @property
+    def phones(self) -> tuple[ContactPoint, ...]:
+        return tuple(p for p in self.contact_points if p.kind == "phone")
+
+    @property
+    def emails(self) -> tuple[ContactPoint, ...]:
+        return tuple(p for p in self.contact_points if p.kind == "email")
+
+
+@dataclass(frozen=True, slots=True)
+class InteractionSummary:
+    """One line of contact history."""
+
+    id: int
+    channel: str
+    direction: str
+    status: str
+    offered_at: datetime
+    agent_name: str
+    queue_name: str
+    disposition: str
+    note_excerpt: str
+    talk_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class TicketSummary:
+    """An open ticket and how long until its SLA is breached (negative: overdue)."""
+
+    id: int
+    subject: str
+    category: str
+    priority: str
+    status: str
+    sla_due_at: datetime | None
+    sla_remaining_seconds: int | None
+    assignee: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUpSummary:
+    """A pending callback, escalation or task for the customer."""
+
+    id: int
+    kind: str
+    status: str
+    due_at: datetime
+    priority: int
+    summary: str
+    claimed_by: str
+    overdue: bool = False  # at the lookup, by `followups.is_overdue` (its SLA)
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff:
+    """A warm handoff: what the agent who had this call before (same Linkedid, a transfer or
+    a consult) chose and wrote, shared through the database so it works on any PBX."""
+
+    interaction_id: int
+    from_agent: str
+    customer_id: int | None
+    notes: str
+    disposition: str
+    at: datetime  # when that agent's leg rang
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenPop:
+    """Everything the agent needs before answering."""
+
+    caller: PhoneNumberResult
+    matches: tuple[CustomerMatch, ...] = ()
+    profile: CustomerProfile | None = None
+    history: tuple[InteractionSummary, ...] = ()
+    open_tickets: tuple[TicketSummary, ...] = ()
+    followups: tuple[FollowUpSummary, ...] = ()
+    looked_up_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    handoff: Handoff | None = None
+
+    @property
+    def is_unknown(self) -> bool:
+        """A valid number nobody in the CRM has."""
+        return self.caller.is_valid and not self.matches
+
+    @property
+    def is_ambiguous(self) -> bool:
+        """Several customers share the number: the agent picks one."""
+        return len(self.matches) > 1
+
+
+# Statements are built once; SQLAlchemy caches their compiled form.
+_org = aliased(Customer)
+_last_contact = (
+    select(Interaction.offered_at)
+    .where(Interaction.customer_id == Customer.id)
+    .order_by(Interaction.offered_at.desc())
+    .limit(1)
+    .correlate(Customer)
+    .scalar_subquery()
+)
+_MATCHES = (
+    select(
+        Customer.id,
+        Customer.display_name,
+        Customer.kind,
+        Customer.tier,
+        Customer.lifecycle,
+        _org.display_name,
+        _last_contact.label("last_contact"),
+        PhoneNumber.kind,
+        PhoneNumber.label,
+    )
+    .select_from(PhoneNumber)
+    .join(Customer, Customer.id == PhoneNumber.customer_id)
+    .outerjoin(_org, _org.id == Customer.organisation_id)
+    .where(PhoneNumber.e164 == bindparam("e164"))
+    .order_by(nulls_last(_last_contact.desc()), Customer.id)
+    .limit(MATCH_LIMIT)
+)
+_owner = aliased(Agent)
+_PROFILE = (
+    select(
+        Customer.id,
+        Customer.kind,
+        Customer.display_name,
+        Customer.organisation_id,
+        _org.display_name,
+        Customer.language,
+        Customer.tier,
+        Customer.lifecycle,
+        Customer.rfm_recency,
+        Customer.rfm_frequency,
+        Customer.rfm_monetary,
+        Customer.lifetime_value_cents,
+        Customer.currency,
+        Customer.tags,
+        Customer.notes,
+        _owner.display_name,
+        Customer.created_at,
+    )
+    .outerjoin(_org, _org.id == Customer.organisation_id)
+    .outerjoin(_owner, _owner.id == Customer.account_owner_id)
+    .where(Customer.id == bindparam("cid"))
+)
+_CONTACT_POINTS: CompoundSelect[Any] = union_all(
+    select(
+        literal("phone").label("k"),
+        PhoneNumber.e164,
+        # Plain text, not the enum type: the email half of the union has no kind.
+        type_coerce(PhoneNumber.kind, String).label("subtype"),
+        PhoneNumber.label,
+    ).where(PhoneNumber.customer_id == bindparam("cid")),
+    select(
+        literal("email").label("k"), EmailAddress.address, literal(""), EmailAddress.label
+    ).where(EmailAddress.customer_id == bindparam("cid")),
+)
+_HISTORY = (
+    select(
+        Interaction.id,
+        Interaction.channel,
+        Interaction.direction,
+        Interaction.status,
+        Interaction.offered_at,
+        Agent.display_name,
+        Queue.name,
+        Interaction.disposition,
+        Interaction.notes,
+        Interaction.talk_seconds,
+    )
+    .outerjoin(Agent, Agent.id == Interaction.agent_id)
+    .outerjoin(Queue, Queue.id == Interaction.queue_id)
+    .where(Interaction.customer_id == bindparam("cid"))
+    .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
+    .limit(HISTORY_LIMIT)
+)
+_TICKETS = (
+    select(
+        Ticket.id,
+        Ticket.subject,
+        Ticket.category,
+        Ticket.priority,
+        Ticket.status,
+        Ticket.sla_due_at,
+        Agent.display_name,
+        Ticket.assignee_team,
+    )
+    .outerjoin(Agent, Agent.id == Ticket.assignee_agent_id)
+    .where(Ticket.customer_id == bindparam("cid"), Ticket.status.in_(OPEN_TICKET_STATUSES))
+    .order_by(nulls_last(Ticket.sla_due_at.asc()), Ticket.id)
+    .limit(TICKET_LIMIT)
+)
+_FOLLOWUPS = (
+    select(
+        FollowUp.id,
+        FollowUp.kind,
+        FollowUp.status,
+        FollowUp.due_at,
+        FollowUp.priority,
+        FollowUp.summary,
+        Agent.display_name,
+        FollowUp.sla_due_at,
+        FollowUp.overdue_at,
+    )
+    .outerjoin(Agent, Agent.id == FollowUp.claimed_by)
+    .where(
+        FollowUp.customer_id == bindparam("cid"),
+        FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
+    )
+    .order_by(FollowUp.due_at, FollowUp.priority)
+    .limit(FOLLOWUP_LIMIT)
+)
+
+# The latest answered leg of the same call by another agent: who handed it over, and what.
+_HANDOFF = (
+    select(
+        Interaction.id,
+        Agent.display_name,
+        Interaction.customer_id,
+        Interaction.notes,
+        Interaction.disposition,
+        Interaction.offered_at,
+    )
+    .outerjoin(Agent, Agent.id == Interaction.agent_id)
+    .where(
+        Interaction.linkedid == bindparam("lid"),
+        Interaction.agent_id != bindparam("aid"),
+        Interaction.answered_at.is_not(None),
+    )
+    .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
+    .limit(1)
+)
+
+
+def _handoff(reader: RowReader, linkedid: str, agent_id: int | None) -> Handoff | None:
+    if not linkedid:
+        return None
+    rows = reader.rows(_HANDOFF, {"lid": linkedid, "aid": -1 if agent_id is None else agent_id})
+    if not rows:
+        return None
+    row = rows[0]
+    return Handoff(
+        interaction_id=row[0],
+        from_agent=_name(row[1]),
+        customer_id=row[2],
+        notes=clean_text(row[3] or "", max_length=2000),
+        disposition=row[4] or "",
+        at=_time(row[5]),
+    )
+
+
+def _time(value: Any) -> datetime:
+    """A NOT NULL timestamp column as aware UTC."""
+    converted = from_db_time(value)
+    assert converted is not None
+    return converted
+
+
+def _name(value: Any) -> str:
+    return clean_text(value or "", single_line=True, max_length=200)
+
+
+def _matches(reader: RowReader, e164: str) -> tuple[CustomerMatch, ...]:
+    return tuple(
+        CustomerMatch(
+            customer_id=row[0],
+            display_name=_name(row[1]),
+            kind=str(row[2]),
+            tier=str(row[3]),
+            lifecycle=str(row[4]),
+            organisation_name=_name(row[5]),
+            last_contact_at=from_db_time(row[6]),
+            phone_kind=str(row[7]),
+            phone_label=_name(row[8]),
+        )
+        for row in reader.rows(_MATCHES, {"e164": e164})
+    )
+
+
+def _customer_details(
+    reader: RowReader, customer_id: int, now: datetime
+) -> tuple[
+    CustomerProfile | None,
+    tuple[InteractionSummary, ...],
+    tuple[TicketSummary, ...],
+    tuple[FollowUpSummary, ...],
+]:
+    params = {"cid": customer_id}
+    found = reader.rows(_PROFILE, params)
+    row = found[0] if found else None
+    if row is None:
+        return None, (), (), ()
+    points = tuple(
+        ContactPoint(kind=p[0], value=_name(p[1]), subtype=str(p[2] or ""), label=_name(p[3]))
+        for p in reader.rows(_CONTACT_POINTS, params)
+    )
+    profile = CustomerProfile(
+        id=row[0],
+        kind=str(row[1]),
+        display_name=_name(row[2]),
+        organisation_id=row[3],
+        organisation_name=_name(row[4]),
+        language=_name(row[5]),
+        tier=str(row[6]),
+        lifecycle=str(row[7]),
+        rfm=(row[8], row[9], row[10]),
+        lifetime_value_cents=row[11],
+        currency=row[12],
+        tags=tuple(_name(t) for t in tag_list(row[13])),
+        notes=clean_text(row[14] or "", max_length=2000),
+        account_owner=_name(row[15]),
+        created_at=_time(row[16]),
+        contact_points=points,
+    )
+    history = tuple(
+        InteractionSummary(
+            id=h[0],
+            channel=str(h[1]),
+            direction=str(h[2]),
+            status=str(h[3]),
+            offered_at=_time(h[4]),
+            agent_name=_name(h[5]),
+            queue_name=_name(h[6]),
+            disposition=_name(h[7]),
+            note_excerpt=excerpt(h[8] or "", 120),
+            talk_seconds=h[9],
+        )
+        for h in reader.rows(_HISTORY, params)
+    )
+    tickets = tuple(
+        TicketSummary(
+            id=t[0],
+            subject=_name(t[1]),
+            category=_name(t[2]),
+            priority=str(t[3]),
+            status=str(t[4]),
+            sla_due_at=(due := from_db_time(t[5])),
+            sla_remaining_seconds=None if due is None else int((due - now).total_seconds()),
+            assignee=_name(t[6] or t[7]),
+        )
+        for t in reader.rows(_TICKETS, params)
+    )
+    followups = tuple(
+        FollowUpSummary(
+            id=f[0],
+            kind=str(f[1]),
+            status=str(f[2]),
+            due_at=_time(f[3]),
+            priority=f[4],
+            summary=excerpt(f[5] or "", 120),
+            claimed_by=_name(f[6]),
+            overdue=is_overdue(from_db_time(f[7]), from_db_time(f[8]), now),
+        )
+        for f in reader.rows(_FOLLOWUPS, params)
+    )
+    return profile, history, tickets, followups
+
+
+class ScreenPopService:
+    """Looks up a caller in the CRM, fast enough to run before the agent answers."""
+
+    def __init__(
+        self,
+        db: Database,
+        *,
+        region: str = "US",
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._db = db
+        self._region = region
+        self._clock = clock
+
+    async def lookup(
+        self,
+        caller_id: object,
+        *,
+        customer_id: int | None = None,
+        linkedid: str = "",
+        agent_id: int | None = None,
+    ) -> ScreenPop:
+        """Pop for a raw caller ID. `customer_id` picks one of several matches (the picker).
+
+        With the call's `linkedid`, a leg of the same call that another agent answered (a
+        transfer, a consult) is a warm handoff: its customer is the one popped, and its notes
+        come with the pop (same worker hop, one more indexed query).
+        """
+        caller = normalise(caller_id, self._region)
+        now = self._clock()
+        e164 = caller.e164
+
+        def _query(reader: RowReader) -> ScreenPop:
+            handoff = _handoff(reader, linkedid, agent_id)
+            matches = _matches(reader, e164) if e164 else ()
+            wanted = customer_id
+            if wanted is None and handoff is not None:
+                wanted = handoff.customer_id
+            chosen = _choose(matches, wanted)
+            if wanted is not None and handoff is not None and chosen != wanted:
+                chosen = wanted  # the previous agent found them (search, attach): trust it
+            if chosen is None:
+                return ScreenPop(caller, matches, looked_up_at=now, handoff=handoff)
+            profile, history, tickets, followups = _customer_details(reader, chosen, now)
+            return ScreenPop(
+                caller, matches, profile, history, tickets, followups, now, handoff=handoff
+            )
+
+        return await self._db.read_rows(_query)
+
+    async def handoff(self, linkedid: str, agent_id: int) -> Handoff | None:
+        """The warm handoff of a call as it is now (the other agent may have typed more)."""
+        return await self._db.read_rows(lambda reader: _handoff(reader, linkedid, agent_id))
+
+    async def for_customer(self, customer_id: int, *, caller_id: object = "") -> ScreenPop:
+        """The same pop for a known customer (search results, outbound callbacks)."""
+        caller = normalise(caller_id, self._region)
+        now = self._clock()
+
+        def _query(reader: RowReader) -> ScreenPop:
+            profile, history, tickets, followups = _customer_details(reader, customer_id, now)
+            return ScreenPop(caller, (), profile, history, tickets, followups, now)
+
+        return await self._db.read_rows(_query)
+
+
+def _choose(matches: Sequence[CustomerMatch], wanted: int | None) -> int | None:
+    if not matches:
+        return None
+    if wanted is not None and any(m.customer_id == wanted for m in matches):
+        return wanted
+    return matches[0].customer_id

@@ -1,0 +1,3 @@
+"""Follow-up routing: the rules, the router, the worklist, callbacks, SLA escalation and
+presence.
+"""

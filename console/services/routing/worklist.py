@@ -1,0 +1,787 @@
+"""The follow-up worklist: what an agent may take, and claiming it exactly once, with leases.
+
+Who may take a follow-up (`eligible`): the agent it targets, always; anyone else only when it is
+not `agent_only` and they are in its pool — they serve its queue, if it has one (every skill the
+queue requires at its minimum level: `QueueDirectory.queues_for`'s rule, in SQL) and have its
+skill at its minimum level, if it names one. No queue and no skill: open to every agent.
+
+A claim sets `claimed_by` and a lease (five minutes by default) that the console's heartbeat
+extends (`renew`). A lapsed lease means the console is gone: anyone eligible may take the item
+over, and `reclaim_expired` puts it back in the pool; until then its holder may still finish it.
+Renewals are heartbeats, not changes: no audit entry, no `version` bump. Every other change
+writes an audit entry in its own transaction and bumps `version`.
+
+Order of `available`: what is due now by priority (1 first), due time, id; then what is
+upcoming, soonest first. `claim_next` hands out only the first *due* one (a callback due at
+three is not rung at one); an upcoming item may still be claimed by id. Snoozed items are
+hidden and cannot be claimed until their time. A snooze may end past the SLA (the agent knows
+the customer): that is allowed, and audited with `beyond_sla`.
+
+Atomicity: each change is one UPDATE whose WHERE re-checks the state it expects, in a write
+transaction (BEGIN IMMEDIATE on SQLite, which serialises writers). `claim_next` picks its row in
+the same UPDATE from per-source candidates — one per queue served, the agent's own targets, the
+queue-less pool and lapsed leases — each read in index order with LIMIT 1, so a claim costs a few
+index probes however many rows are pending. On PostgreSQL the candidates are read
+`FOR UPDATE SKIP LOCKED`: concurrent claimers take different rows without waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import cache, partial
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+    update,
+)
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
+
+from console.db import Database, RowReader
+from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill, UtcDateTime
+from console.models.base import from_db_time
+from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpKind, FollowUpStatus, Role
+from console.services.audit import AuditLog
+from console.services.errors import ServiceError, aware, free_text, one_line, record_id
+from console.services.routing.followups import is_overdue, overdue_condition
+from console.services.text import clean_text
+from console.services.training.recording import NO_RECORDING, ActionRecorder
+
+T = TypeVar("T")
+
+# Audit actions (audit_log.action) of the worklist's changes.
+CLAIM, COMPLETE, SNOOZE, HAND_BACK = "claim", "complete", "snooze", "hand_back"
+REASSIGN, RELEASE, RECLAIM = "reassign", "release", "reclaim"
+# The holder's moves as the session recording names them.
+_RECORDED = {
+    COMPLETE: "followup_completed",
+    SNOOZE: "followup_snoozed",
+    HAND_BACK: "followup_handed_back",
+}
+
+MAX_LIST = 1000
+MAX_BULK = 1000
+MAX_NOTE = 500  # what an audit entry keeps
+MAX_SNOOZE = timedelta(days=30)
+RECLAIM_BATCH = 500
+_PG_RETRIES = 20  # PostgreSQL: "nothing left" re-checked while rows are only locked by others
+_BUSY_RETRIES = 5  # SQLite: write transactions that timed out waiting for the file's lock
+
+PENDING, CLAIMED = FollowUpStatus.PENDING, FollowUpStatus.CLAIMED
+PRIORITIES = (1, 2, 3, 4, 5)  # follow-up priorities, 1 most urgent
+LOCKED_CANDIDATES = 1  # PostgreSQL: rows each source offers a claim to choose (and lock) from
+# (8 was no faster with 50 claimers: bench/routing.py --pg)
+_FINISHED = {
+    FollowUpStatus.DONE: "is done",
+    FollowUpStatus.CANCELLED: "is cancelled",
+    FollowUpStatus.FAILED: "has failed",
+}
+
+
+class ClaimError(ServiceError):
+    """A worklist request was refused; nothing was changed."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkItem:
+    """One worklist row: a follow-up, whom it is for and who holds it."""
+
+    id: int
+    kind: FollowUpKind
+    status: FollowUpStatus
+    customer_id: int | None
+    customer_name: str
+    summary: str
+    due_at: datetime
+    sla_due_at: datetime | None
+    priority: int  # 1 = most urgent
+    target_queue_id: int | None
+    target_queue_name: str
+    target_skill: str
+    target_min_level: int
+    target_agent_id: int | None
+    target_agent_name: str
+    agent_only: bool
+    claimed_by: int | None
+    claimed_by_name: str
+    claimed_at: datetime | None
+    lease_expires_at: datetime | None
+    attempts: int
+    last_outcome: str
+    escalation_level: int
+    overdue: bool  # `followups.is_overdue`: past its SLA, or marked overdue by the SLA engine
+    snoozed_until: datetime | None
+    snooze_reason: str
+    interaction_id: int | None
+    ticket_id: int | None
+    version: int
+    updated_at: datetime
+
+
+# Statements are built once with these parameters and reused (building one costs milliseconds).
+_ME = bindparam("me", type_=Integer())
+_NOW = bindparam("now", type_=UtcDateTime())
+_UNTIL = bindparam("lease_until", type_=UtcDateTime())
+_FID = bindparam("fid", type_=Integer())
+_SIZE = bindparam("size", type_=Integer())
+
+_target_agent = aliased(Agent)
+_claimer = aliased(Agent)
+# WorkItem fields read as they are stored (overdue_at is read to compute `overdue`).
+_STORED = (
+    "id kind status customer_id summary due_at sla_due_at priority target_queue_id target_skill"
+    " target_min_level target_agent_id agent_only claimed_by claimed_at lease_expires_at attempts"
+    " last_outcome escalation_level overdue_at snoozed_until snooze_reason interaction_id"
+    " ticket_id version updated_at"
+).split()
+_TEXTS = (
+    "customer_name target_queue_name target_skill target_agent_name claimed_by_name"
+    " last_outcome snooze_reason"
+).split()
+_TIMES = "due_at sla_due_at claimed_at lease_expires_at overdue_at snoozed_until updated_at".split()
+_ITEMS = (
+    select(
+        *(getattr(FollowUp, name) for name in _STORED),
+        Customer.display_name.label("customer_name"),
+        Queue.name.label("target_queue_name"),
+        _target_agent.display_name.label("target_agent_name"),
+        _claimer.display_name.label("claimed_by_name"),
+    )
+    .outerjoin(Customer, Customer.id == FollowUp.customer_id)
+    .outerjoin(Queue, Queue.id == FollowUp.target_queue_id)
+    .outerjoin(_target_agent, _target_agent.id == FollowUp.target_agent_id)
+    .outerjoin(_claimer, _claimer.id == FollowUp.claimed_by)
+)
+_ORDER = (FollowUp.priority, FollowUp.due_at, FollowUp.id)
+
+
+def _name(value: Any) -> str:
+    return clean_text(value or "", single_line=True, max_length=200)
+
+
+def _item(row: Mapping[str, Any], now: datetime) -> WorkItem:
+    """A row (from a session, or raw from `Database.read_rows`) as a WorkItem."""
+    values = dict(row)
+    values.update({key: from_db_time(values[key]) for key in _TIMES})
+    sla, flagged = values["sla_due_at"], values.pop("overdue_at")
+    values.update({key: _name(values[key]) for key in _TEXTS})
+    values.update(
+        kind=FollowUpKind(values["kind"]),
+        status=FollowUpStatus(values["status"]),
+        summary=clean_text(values["summary"] or ""),
+        agent_only=bool(values["agent_only"]),
+        overdue=is_overdue(sla, flagged, now),
+    )
+    return WorkItem(**values)
+
+
+# ------------------------------------------------------------------ eligibility, in SQL
+
+
+def served_queue_ids(agent_id: int | ColumnElement[int]) -> Select[Any]:
+    """Ids of the queues whose every required skill the agent has at the minimum level
+    (`QueueDirectory.queues_for`'s rule; a queue requiring nothing is served by everyone)."""
+    has_it = exists().where(
+        AgentSkill.agent_id == agent_id,
+        AgentSkill.skill == QueueSkill.skill,
+        AgentSkill.level >= QueueSkill.min_level,
+    )
+    return select(Queue.id).where(~exists().where(QueueSkill.queue_id == Queue.id, ~has_it))
+
+
+_HAS_SKILL = or_(
+    FollowUp.target_skill == "",
+    exists().where(
+        AgentSkill.agent_id == _ME,
+        AgentSkill.skill == FollowUp.target_skill,
+        AgentSkill.level >= FollowUp.target_min_level,
+    ),
+)
+_NOT_ONLY = FollowUp.agent_only.is_(false())
+# The follow-up is for agent :me — targeted at them, or in a pool they belong to.
+_ELIGIBLE = or_(
+    FollowUp.target_agent_id == _ME,
+    and_(
+        _NOT_ONLY,
+        or_(
+            FollowUp.target_queue_id.is_(None),
+            FollowUp.target_queue_id.in_(served_queue_ids(_ME).scalar_subquery()),
+        ),
+        _HAS_SKILL,
+    ),
+)
+_AWAKE = or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= _NOW)
+# Nobody holds it: pending and awake, or claimed with a lapsed lease.
+_CLAIMABLE = or_(
+    and_(FollowUp.status == PENDING, _AWAKE),
+    and_(FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW),
+)
+# coalesce() hides due_at from the planner: without ANALYZE statistics SQLite would take
+# ix_followups_status_due for the range and sort every due row, where ix_followups_pool's
+# (priority, due_at) order makes the first match the answer.
+_DUE_AT = func.coalesce(FollowUp.due_at, FollowUp.due_at)
+_DUE, _UPCOMING = _DUE_AT <= _NOW, _DUE_AT > _NOW
+
+
+_Source = tuple[tuple[ColumnElement[bool], ...], tuple[Any, ...]]
+
+
+@cache
+def _sources(queues: int) -> tuple[_Source, ...]:
+    """(WHERE, ORDER BY) pairs whose union is what is due now that :me may take, :q0 … being
+    the queues :me serves; each read in an index's order, so its first row is found without
+    sorting or scanning.
+
+    ix_followups_pool (status, queue, priority, due_at) serves each queue and the queue-less
+    pool, one branch per priority: there `due_at <= :now` is a range on the index, so the first
+    entry is the earliest due one. (One branch per queue ordered by priority, due_at had to
+    scan every not-yet-due row of a priority before reaching the next one: 10 ms a claim with
+    100,000 pending.) :me's own targets (ix_followups_target_agent) and lapsed leases (only
+    live claims) are few, and sorted.
+    """
+    pool_or_mine = or_(FollowUp.target_agent_id == _ME, and_(_NOT_ONLY, _HAS_SKILL))
+    pending = (FollowUp.status == PENDING, _AWAKE)
+    queues_ = [
+        FollowUp.target_queue_id == bindparam(f"q{i}", type_=Integer()) for i in range(queues)
+    ]
+    pools = [
+        (*pending, queue, FollowUp.priority == priority, FollowUp.due_at <= _NOW, pool_or_mine)
+        for queue in (*queues_, FollowUp.target_queue_id.is_(None))
+        for priority in PRIORITIES
+    ]
+    return (
+        # The equal columns lead the ORDER BY: PostgreSQL then sees ix_followups_pool's order
+        # (it does not take `IS NULL` as a constant) instead of sorting the queue-less pool.
+        *((where, (FollowUp.target_queue_id, *_ORDER)) for where in pools),
+        ((FollowUp.target_agent_id == _ME, *pending, _DUE), _ORDER),
+        ((FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW, _ELIGIBLE, _DUE), _ORDER),
+    )
+
+
+def _claim_values() -> dict[str, Any]:
+    return {
+        "status": CLAIMED,
+        "claimed_by": _ME,
+        "claimed_at": _NOW,
+        "lease_expires_at": _UNTIL,
+        "snoozed_until": None,
+        "snooze_reason": "",
+        "updated_at": _NOW,
+        "version": FollowUp.version + 1,
+    }
+
+
+@cache
+def _claim_next_statement(queues: int, lock: bool) -> Any:
+    """UPDATE … WHERE id = (the best candidate) AND still claimable AND eligible RETURNING id.
+
+    PostgreSQL (`lock`): each source offers its first `LOCKED_CANDIDATES` rows, unlocked, and
+    only the row chosen among them is locked (`FOR UPDATE SKIP LOCKED`): a claimer locks one
+    row, so concurrent claimers pass over each other's choice, not over every candidate.
+    """
+    width = LOCKED_CANDIDATES if lock else 1
+    candidates = [
+        select(select(*_ORDER[::-1]).where(*where).order_by(*order).limit(width).cte())
+        for where, order in _sources(queues)
+    ]
+    pool = union_all(*candidates).subquery("candidates")
+    if lock:
+        best = (
+            select(FollowUp.id)
+            .where(FollowUp.id.in_(select(pool.c.id)), _CLAIMABLE)
+            .order_by(*_ORDER)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    else:
+        best = select(pool.c.id).order_by(pool.c.priority, pool.c.due_at, pool.c.id).limit(1)
+    return (
+        update(FollowUp)
+        .where(FollowUp.id == best.scalar_subquery(), _CLAIMABLE, _ELIGIBLE)
+        .values(**_claim_values())
+        .returning(FollowUp.id)
+    )
+
+
+@cache
+def _available_statement(queues: int) -> Select[Any]:
+    """Due follow-ups by priority (each source's first :size), then upcoming ones soonest
+    first (read in ix_followups_status_due order, not sorted)."""
+    columns = (FollowUp.id, FollowUp.priority, FollowUp.due_at)
+    branches = [
+        select(*columns, literal(0).label("band")).where(*where).order_by(*order).limit(_SIZE)
+        for where, order in _sources(queues)
+    ]
+    upcoming = (FollowUp.due_at > _NOW, _ELIGIBLE)
+    lapsed = (FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW)
+    for where in ((FollowUp.status == PENDING, _AWAKE), lapsed):
+        branch = select(*columns, literal(1).label("band")).where(*where, *upcoming)
+        branches.append(branch.order_by(FollowUp.due_at, FollowUp.id).limit(_SIZE))
+    picked = union(*(select(b.subquery()) for b in branches)).subquery("picked")
+    first = case((picked.c.band == 0, picked.c.priority), else_=0)
+    return (
+        _ITEMS.join(picked, picked.c.id == FollowUp.id)
+        .order_by(picked.c.band, first, picked.c.due_at, picked.c.priority, picked.c.id)
+        .limit(_SIZE)
+    )
+
+
+_CLAIM_ONE = (
+    update(FollowUp)
+    .where(FollowUp.id == _FID, _CLAIMABLE, _ELIGIBLE)
+    .values(**_claim_values())
+    .returning(FollowUp.id)
+)
+_RELEASED: dict[str, Any] = {
+    "status": PENDING,
+    "claimed_by": None,
+    "claimed_at": None,
+    "lease_expires_at": None,
+}
+_RENEW_ONE = (
+    update(FollowUp)
+    .where(FollowUp.id == _FID, FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
+    .values(lease_expires_at=_UNTIL)
+    .returning(FollowUp.id)
+)
+_SERVED = served_queue_ids(_ME).order_by(Queue.id)
+_ACTOR = select(Agent.display_name, Agent.role, Agent.active).where(Agent.id == _ME)
+_ITEM_BY_ID = _ITEMS.where(FollowUp.id == _FID)
+_ITEM_KEYS = tuple(_ITEMS.selected_columns.keys())
+
+
+class Worklist:
+    """An agent's worklist and a supervisor's view of everyone's; claims follow-ups."""
+
+    def __init__(
+        self,
+        db: Database,
+        audit: AuditLog | None = None,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        lease: timedelta = timedelta(minutes=5),
+        recorder: ActionRecorder | None = None,
+    ) -> None:
+        if lease <= timedelta(0):
+            raise ValueError("the lease must be positive")
+        self._db = db
+        self._clock = clock
+        self._audit = audit or AuditLog(db, clock=clock)
+        self._lease = lease
+        self._recorder = recorder or NO_RECORDING  # the agent's session recording
+
+    def _params(self, me: int) -> dict[str, Any]:
+        now = aware(self._clock(), field="clock", error=ClaimError)
+        return {"me": me, "now": now, "lease_until": now + self._lease}
+
+    # ------------------------------------------------------------------ reading
+
+    async def mine(self, agent_id: int, *, limit: int = 200) -> list[WorkItem]:
+        """What I hold, and what targets me and nobody holds; soonest due, then priority."""
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        stmt = (
+            _ITEMS.where(
+                or_(
+                    and_(FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED),
+                    and_(FollowUp.target_agent_id == _ME, FollowUp.status == PENDING),
+                )
+            )
+            .order_by(FollowUp.due_at, FollowUp.priority, FollowUp.id)
+            .limit(_clamp(limit))
+        )
+        return await self._items(stmt, self._params(me))
+
+    async def available(self, agent_id: int, *, limit: int = 200) -> list[WorkItem]:
+        """What I may claim: due ones by priority, due time, id; then upcoming ones, soonest first.
+
+        Unclaimed (or lease lapsed) pending follow-ups of my queues' pools, needing a skill I
+        have at its level, or targeted at me; never another agent's `agent_only` ones; snoozed
+        ones once their snooze is over.
+        """
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        params = self._params(me) | {"size": _clamp(limit)}
+        _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
+        stmt = _available_statement(len(queues))
+        return await self._items(stmt, params | queues)
+
+    async def team_view(
+        self, *, team: str | None = None, overdue_only: bool = False, limit: int = 500
+    ) -> list[WorkItem]:
+        """Open follow-ups (pending and claimed) for a supervisor: overdue first, then by
+        priority and due time; with `team`, those whose holder or target is in it."""
+        overdue = overdue_condition(_NOW)
+        stmt = _ITEMS.where(FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
+        if team:
+            name = one_line(team, field="team", max_length=60, error=ClaimError)
+            stmt = stmt.where(or_(_claimer.team == name, _target_agent.team == name))
+        if overdue_only:
+            stmt = stmt.where(overdue)
+        stmt = stmt.order_by(case((overdue, 0), else_=1), *_ORDER).limit(_clamp(limit))
+        return await self._items(stmt, self._params(0))
+
+    async def _items(self, stmt: Select[Any], params: dict[str, Any]) -> list[WorkItem]:
+        async with self._db.session() as session:
+            rows = (await session.execute(stmt, params)).mappings().all()
+        return [_item(r, params["now"]) for r in rows]
+
+    async def _get(self, fid: int, now: datetime) -> WorkItem:
+        """One follow-up as a WorkItem, read in one hop (the claim's hot path)."""
+        rows = await self._db.read_rows(lambda reader: reader.rows(_ITEM_BY_ID, {"fid": fid}))
+        return _item(dict(zip(_ITEM_KEYS, rows[0], strict=True)), now)
+
+    async def _in_write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run `work` in one write transaction; a busy SQLite file (many consoles at once) is
+        retried, since nothing of a transaction that timed out waiting was kept."""
+        for attempt in range(_BUSY_RETRIES + 1):
+            try:
+                async with self._db.write_connection() as conn:
+                    return await work(conn)
+            except OperationalError as exc:
+                if "database is locked" not in str(exc.orig):
+                    raise
+                if attempt == _BUSY_RETRIES:
+                    raise ClaimError("the database is too busy right now; try again") from None
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------ claiming
+
+    async def claim(self, agent_id: int, followup_id: int) -> WorkItem:
+        """Take one follow-up; ClaimError if someone else holds it, it is not for me, it is
+        snoozed or finished. Claiming one I hold just renews its lease."""
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        fid = record_id(followup_id, field="follow-up id", error=ClaimError)
+        params = self._params(me) | {"fid": fid}
+        await self._db.read_rows(partial(_agent, me=me))
+
+        async def work(conn: AsyncConnection) -> None:
+            if await conn.scalar(_CLAIM_ONE, params) is not None:
+                details = {"lease_expires_at": params["lease_until"]}
+                await self._audit.add(conn, me, CLAIM, "followup", fid, details)
+            elif await conn.scalar(_RENEW_ONE, params) is None:
+                raise await _refusal(conn, fid, params)
+
+        await self._in_write(work)
+        self._recorder.record_action("followup_claimed", followup_id=fid)
+        return await self._get(fid, params["now"])
+
+    async def claim_next(self, agent_id: int) -> WorkItem | None:
+        """Take the first due follow-up of `available`, atomically; None when none is left.
+
+        Concurrent claimers (consoles, processes) never get the same follow-up and never miss
+        one: the pick and the claim are one UPDATE that re-checks the row.
+        """
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        for attempt in range(_PG_RETRIES + 1):
+            params = self._params(me)
+            _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
+            stmt = _claim_next_statement(len(queues), not self._db.is_sqlite)
+            take = partial(self._take_next, stmt=stmt, params=params | queues)
+            fid = await self._in_write(take)
+            if fid is not None:
+                self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
+                return await self._get(fid, params["now"])
+            if self._db.is_sqlite or not await self._any_left(params):
+                return None  # SQLite serialises writers: no row was hidden by another's lock
+            await asyncio.sleep(0.002 * (attempt + 1))
+        return None
+
+    async def _take_next(
+        self, conn: AsyncConnection, *, stmt: Any, params: dict[str, Any]
+    ) -> int | None:
+        fid: int | None = await conn.scalar(stmt, params)
+        if fid is not None:
+            details = {"lease_expires_at": params["lease_until"], "next": True}
+            await self._audit.add(conn, params["me"], CLAIM, "followup", fid, details)
+        return fid
+
+    async def _any_left(self, params: dict[str, Any]) -> bool:
+        """PostgreSQL: SKIP LOCKED passes over rows other claimers locked as candidates but
+        may not take; only an unlocked look can say nothing is left."""
+        stmt = select(FollowUp.id).where(_CLAIMABLE, _DUE, _ELIGIBLE).limit(1)
+        async with self._db.session() as session:
+            return await session.scalar(stmt, params) is not None
+
+    async def renew(self, agent_id: int) -> int:
+        """Heartbeat: extend my leases that have not lapsed; returns how many."""
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        stmt = (
+            update(FollowUp)
+            .where(
+                FollowUp.claimed_by == _ME,
+                FollowUp.status == CLAIMED,
+                FollowUp.lease_expires_at >= _NOW,
+            )
+            .values(lease_expires_at=_UNTIL)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            return int((await conn.execute(stmt, self._params(me))).rowcount or 0)
+
+        return await self._in_write(work)
+
+    # ------------------------------------------------------------------ the holder's moves
+
+    async def complete(self, agent_id: int, followup_id: int, *, note: str = "") -> WorkItem:
+        """Mark a follow-up I hold done."""
+        text = free_text(note, field="note", max_length=MAX_NOTE, error=ClaimError)
+        values = {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": _NOW}
+        return await self._as_holder(agent_id, followup_id, values, COMPLETE, {"note": text})
+
+    async def snooze(
+        self, agent_id: int, followup_id: int, until: datetime, reason: str
+    ) -> WorkItem:
+        """Put a follow-up I hold back, hidden from everyone until `until` (reason required):
+        in the future, at most MAX_SNOOZE ahead; past the SLA is allowed, audited `beyond_sla`."""
+        when = aware(until, field="snooze time", error=ClaimError)
+        why = one_line(
+            reason, field="snooze reason", max_length=200, required=True, error=ClaimError
+        )
+        now = self._params(0)["now"]
+        if when <= now:
+            raise ClaimError("the snooze time must be in the future")
+        if when - now > MAX_SNOOZE:
+            raise ClaimError(f"a snooze lasts {MAX_SNOOZE.days} days at most; reschedule instead")
+        values = {**_RELEASED, "snoozed_until": when, "snooze_reason": why}
+        details = {"until": when, "reason": why}
+        return await self._as_holder(agent_id, followup_id, values, SNOOZE, details, when)
+
+    async def hand_back(self, agent_id: int, followup_id: int, reason: str) -> WorkItem:
+        """Give a follow-up I hold back to its pool; an assignment to me goes too, unless the
+        follow-up is for me only."""
+        why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
+        mine = and_(FollowUp.target_agent_id == _ME, _NOT_ONLY)
+        values = {
+            **_RELEASED,
+            "target_agent_id": case((mine, None), else_=FollowUp.target_agent_id),
+        }
+        return await self._as_holder(agent_id, followup_id, values, HAND_BACK, {"reason": why})
+
+    async def _as_holder(
+        self,
+        agent_id: int,
+        followup_id: int,
+        values: dict[str, Any],
+        action: str,
+        details: dict[str, Any],
+        snooze_until: datetime | None = None,
+    ) -> WorkItem:
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        fid = record_id(followup_id, field="follow-up id", error=ClaimError)
+        params = self._params(me) | {"fid": fid}
+        await self._db.read_rows(partial(_agent, me=me))
+        stmt = (
+            update(FollowUp)
+            .where(FollowUp.id == _FID, FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
+            .values(**values, updated_at=_NOW, version=FollowUp.version + 1)
+            .returning(FollowUp.sla_due_at)
+        )
+
+        async def work(conn: AsyncConnection) -> None:
+            row = (await conn.execute(stmt, params)).first()
+            if row is None:
+                raise await _refusal(conn, fid, params, holder=True)
+            sla, said = row[0], details
+            if snooze_until is not None and sla is not None and snooze_until > sla:
+                said = {**details, "beyond_sla": True, "sla_due_at": sla}
+            await self._audit.add(conn, me, action, "followup", fid, said)
+
+        await self._in_write(work)
+        self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
+        return await self._get(fid, params["now"])
+
+    async def release_all(self, agent_id: int, *, reason: str = "logout") -> int:
+        """Logout: every follow-up I hold goes back to pending; returns how many."""
+        me = record_id(agent_id, field="agent id", error=ClaimError)
+        why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
+        stmt = (
+            update(FollowUp)
+            .where(FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
+            .values(**_RELEASED, updated_at=_NOW, version=FollowUp.version + 1)
+            .returning(FollowUp.id)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            ids = (await conn.scalars(stmt, self._params(me))).all()
+            for fid in sorted(ids):
+                await self._audit.add(conn, me, RELEASE, "followup", fid, {"reason": why})
+            return len(ids)
+
+        return await self._in_write(work)
+
+    # ------------------------------------------------------------------ supervisors, upkeep
+
+    async def reassign(
+        self, by_agent_id: int, followup_ids: Sequence[int], to_agent_id: int
+    ) -> int:
+        """A supervisor points open follow-ups at another agent; returns how many changed.
+
+        Claims are released, except those the new agent already holds; finished ones are left.
+        """
+        by = record_id(by_agent_id, field="agent id", error=ClaimError)
+        to = record_id(to_agent_id, field="agent id", error=ClaimError)
+        if isinstance(followup_ids, str | bytes):
+            raise ClaimError("pass a list of follow-up ids")
+        ids = sorted({record_id(f, field="follow-up id", error=ClaimError) for f in followup_ids})
+        if len(ids) > MAX_BULK:
+            raise ClaimError(f"reassign at most {MAX_BULK:,} follow-ups at once")
+        role, _ = await self._db.read_rows(partial(_agent, me=by))
+        if role is not Role.SUPERVISOR:
+            raise ClaimError("only a supervisor can reassign follow-ups")
+        await self._db.read_rows(partial(_agent, me=to))
+        params = self._params(by)
+        open_ = and_(FollowUp.id.in_(ids), FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
+        keeps = FollowUp.claimed_by == to
+        change = (
+            update(FollowUp)
+            .where(open_)
+            .values(
+                target_agent_id=to,
+                status=case((keeps, FollowUp.status), else_=literal(PENDING.value)),
+                claimed_by=case((keeps, FollowUp.claimed_by), else_=None),
+                claimed_at=case((keeps, FollowUp.claimed_at), else_=None),
+                lease_expires_at=case((keeps, FollowUp.lease_expires_at), else_=None),
+                updated_at=_NOW,
+                version=FollowUp.version + 1,
+            )
+            .returning(FollowUp.id)
+        )
+
+        async def work(conn: AsyncConnection) -> int:
+            # Locked in id order (PostgreSQL), so what the audit says is what was changed.
+            before = {
+                r[0]: (r[1], r[2])
+                for r in await conn.execute(
+                    select(FollowUp.id, FollowUp.target_agent_id, FollowUp.claimed_by)
+                    .where(open_)
+                    .order_by(FollowUp.id)
+                    .with_for_update()
+                )
+            }
+            changed = (await conn.scalars(change, params)).all()
+            for fid in sorted(changed):
+                was_for, was_held_by = before.get(fid, (None, None))
+                details = {"to": to, "from": was_for, "released": was_held_by}
+                await self._audit.add(conn, by, REASSIGN, "followup", fid, details)
+            return len(changed)
+
+        return await self._in_write(work)
+
+    async def reclaim_expired(self) -> int:
+        """Follow-ups whose lease lapsed (their console died) go back to pending; returns how
+        many. Idempotent, and safe with several consoles running it at once: each lapsed claim
+        is released, and audited, once."""
+        lapsed = and_(FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW)
+        find = (
+            select(FollowUp.id, FollowUp.claimed_by, FollowUp.lease_expires_at)
+            .where(lapsed)
+            .order_by(FollowUp.id)
+            .limit(_SIZE)
+            .with_for_update(skip_locked=True)
+        )
+
+        async def sweep(conn: AsyncConnection) -> tuple[int, int]:
+            params = self._params(0) | {"size": RECLAIM_BATCH}
+            seen = {r[0]: (r[1], r[2]) for r in await conn.execute(find, params)}
+            if not seen:
+                return 0, 0
+            ids = (
+                await conn.scalars(
+                    update(FollowUp)
+                    .where(FollowUp.id.in_(list(seen)), lapsed)
+                    .values(**_RELEASED, updated_at=_NOW, version=FollowUp.version + 1)
+                    .returning(FollowUp.id),
+                    params,
+                )
+            ).all()
+            for fid in sorted(ids):
+                holder, expired = seen[fid]
+                details = {"from": holder, "lease_expired_at": expired}
+                await self._audit.add(conn, None, RECLAIM, "followup", fid, details)
+            return len(seen), len(ids)
+
+        total = 0
+        while True:
+            seen, released = await self._in_write(sweep)
+            total += released
+            if seen < RECLAIM_BATCH:
+                return total
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _clamp(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int):
+        raise ClaimError(f"limit must be a whole number, not {limit!r}")
+    return max(1, min(limit, MAX_LIST))
+
+
+def _agent(reader: RowReader, *, me: int, queues: bool = False) -> tuple[Role, dict[str, int]]:
+    """Agent `me`'s role and (with `queues`) the queues they serve as the parameters :q0, :q1,
+    … of the per-queue sources; ClaimError if there is no such agent or they are not active."""
+    found = reader.rows(_ACTOR, {"me": me})
+    if not found:
+        raise ClaimError(f"agent {me} does not exist")
+    name, role, active = found[0]
+    if not active:
+        raise ClaimError(f"{_name(name) or f'agent {me}'} is not active")
+    served = reader.rows(_SERVED, {"me": me}) if queues else []
+    return Role(role), {f"q{i}": row[0] for i, row in enumerate(served)}
+
+
+async def _refusal(
+    conn: AsyncConnection, fid: int, params: Mapping[str, Any], *, holder: bool = False
+) -> ClaimError:
+    """Why follow-up `fid` could not be claimed (or, `holder`, worked) by agent :me."""
+    row = (
+        await conn.execute(
+            select(
+                FollowUp.status,
+                FollowUp.claimed_by,
+                _claimer.display_name,
+                FollowUp.lease_expires_at,
+                FollowUp.snoozed_until,
+                case((_ELIGIBLE, 1), else_=0),
+            )
+            .outerjoin(_claimer, _claimer.id == FollowUp.claimed_by)
+            .where(FollowUp.id == fid),
+            params,
+        )
+    ).first()
+    if row is None:
+        return ClaimError(f"follow-up {fid} does not exist")
+    me, now = params["me"], params["now"]
+    status, holder_id, holder_name, lease, snoozed, eligible = row
+    status = FollowUpStatus(status)
+    who = _name(holder_name) or f"agent {holder_id}"
+    if status in _FINISHED:
+        return ClaimError(f"follow-up {fid} {_FINISHED[status]}")
+    if holder:
+        if status is CLAIMED and holder_id != me:
+            return ClaimError(f"follow-up {fid} is claimed by {who}, not you")
+        return ClaimError(f"follow-up {fid} is not claimed by you; claim it first")
+    if status is CLAIMED and holder_id != me and (lease is None or lease >= now):
+        return ClaimError(f"follow-up {fid} is already claimed by {who}")
+    if not eligible:
+        return ClaimError(f"follow-up {fid} is not for you")
+    if snoozed is not None and snoozed > now:
+        return ClaimError(f"follow-up {fid} is snoozed until {snoozed:%Y-%m-%d %H:%M} UTC")
+    return ClaimError(f"follow-up {fid} could not be claimed; try again")

@@ -1,0 +1,1 @@
+"""Seeding: realistic, deterministic CRM data at scale."""

@@ -1,0 +1,1 @@
+"""Supervision: the live board, queue targets and alerts, staffing, the call ledger and reports."""

@@ -1,0 +1,1 @@
+"""Training: session recording, replay, scenarios from recorded calls, scoring and masking."""
