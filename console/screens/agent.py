@@ -61,7 +61,7 @@ from console.widgets.transcript import TranscriptLog
 
 if TYPE_CHECKING:
     from console.cti.ami_types import ActionResult
-    from console.factory import ConsoleRuntime
+    from console.services.desk.session import AgentSession
 
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
@@ -96,7 +96,7 @@ class AgentScreen(PromptRepaint):
         Binding("T", "trainer", "Training"),  # trainers only
     ]
 
-    def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
+    def __init__(self, runtime: AgentSession, desk: AgentDesk) -> None:
         super().__init__()
         self.runtime = runtime
         self.desk = desk
@@ -225,7 +225,7 @@ class AgentScreen(PromptRepaint):
             timeout=30,
             markup=False,
         )
-        if self.runtime.ring_bell:
+        if self.runtime.options.ring_bell:
             self.app.bell()
 
     async def _missed(self, call: DeskCall | None) -> None:
@@ -234,7 +234,7 @@ class AgentScreen(PromptRepaint):
         self.missed += 1
         self.refresh_figures()  # the row says missed by now
         who = call.caller_name or call.caller_id if call is not None else "a caller"
-        if not self.runtime.missed_call_not_ready or not self._ready:
+        if not self.runtime.options.missed_call_not_ready or not self._ready:
             self.notify(f"Missed call from {who}.", severity="warning", markup=False)
             return
         try:
@@ -260,7 +260,7 @@ class AgentScreen(PromptRepaint):
             hold_seconds=call.hold_seconds if call else 0.0,
             queue=call.queue if call else "",
             waited=call.waited if call else None,
-            wrap_limit=self.runtime.wrap_limit_seconds,
+            wrap_limit=self.runtime.options.wrap_limit_seconds,
             direction=call.direction if call else "inbound",
             consulting=call.consulting if call else "",
             conference=call.conference if call else "",
@@ -436,7 +436,7 @@ class AgentScreen(PromptRepaint):
                 screenpop=runtime.screenpop,
                 agent_id=runtime.agent_id,
                 clock=runtime.clock,
-                region=runtime.region,
+                region=runtime.ctx.region,
             )
         )
 
@@ -456,7 +456,7 @@ class AgentScreen(PromptRepaint):
                 self.runtime.customers,
                 agent_id=self.runtime.agent_id,
                 caller_number=number,
-                region=self.runtime.region,
+                region=self.runtime.ctx.region,
             ),
             callback=self._picked,
         )
@@ -473,7 +473,7 @@ class AgentScreen(PromptRepaint):
                 agent_id=self.runtime.agent_id,
                 caller_number=number,
                 clock=self.runtime.clock,
-                region=self.runtime.region,
+                region=self.runtime.ctx.region,
             ),
             callback=self._picked,
         )
@@ -493,7 +493,7 @@ class AgentScreen(PromptRepaint):
             router=runtime.router,
             recorder=runtime.recorder,
             tickets=pop.open_tickets if pop else (),
-            limit_seconds=runtime.wrap_limit_seconds,
+            limit_seconds=runtime.options.wrap_limit_seconds,
             clock=runtime.clock,
             title=title,
             live=live,
@@ -745,7 +745,7 @@ class AgentScreen(PromptRepaint):
         self._record("conference_requested", target=call.consulting)
         await self._consult_action(
             "conference",
-            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.atxfer_threeway),
+            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.options.atxfer_threeway),
         )
 
     async def action_cancel_consult(self) -> None:

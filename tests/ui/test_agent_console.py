@@ -14,7 +14,7 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
+from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.choice import QuitScreen
 from console.screens.new_customer import NewCustomerScreen
@@ -22,9 +22,9 @@ from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
+from console.services.context import ServiceContext
 from console.services.desk.dispositions import Disposition, DispositionCatalog
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.desk.session import AgentSession
 from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
@@ -35,11 +35,9 @@ AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
 
 def make_app(db: Database, port: int) -> CallConsoleApp:
     cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = ConsoleRuntime(
-        db=db,
+    runtime = AgentSession(
+        ctx=ServiceContext(db=db),
         cti=cti,
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
         agent_id=1,
         interface=AGENT,
         member_name="Demo Agent",
@@ -517,7 +515,7 @@ async def test_configured_dispositions_reach_the_wrap_up(crm: Database) -> None:
     )
     agent = await context.agents.authenticate("demo", "demo")
     assert agent is not None
-    runtime = await context.runtime_for(agent)
+    runtime = await context.session_for(agent)
     assert runtime.interactions.catalog is custom
     assert runtime.interface == AGENT and "support" in runtime.queues
 

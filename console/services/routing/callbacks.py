@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from console.cti.ami import AmiClient
+from console.cti.link import CtiLink
 from console.db import Database
 from console.models import FollowUp, PhoneNumber
 from console.models.enums import FollowUpKind, FollowUpStatus
@@ -87,7 +87,7 @@ class CallbackDialer:
         self._clock = clock
 
     async def place(
-        self, cti: AmiClient, agent_id: int, interface: str, followup_id: int
+        self, cti: CtiLink, agent_id: int, interface: str, followup_id: int
     ) -> PlacedCall:
         """Claim the callback, count the attempt and Originate it from `interface`."""
         item = await self._worklist.claim(agent_id, followup_id)
