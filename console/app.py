@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 from collections.abc import Iterable
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +24,7 @@ from console.cti.protocol import (
     LinkStateChanged,
 )
 from console.factory import ConsoleContext
-from console.models.enums import FollowUpKind, Presence
+from console.models.enums import Presence
 from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
 from console.screens.choice import QuitScreen
@@ -43,12 +41,8 @@ if TYPE_CHECKING:
     from console.services.training.replay import Replay
     from console.services.training.training import RunRecord
 
-# Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
-UPKEEP_SECONDS = 15.0
 # How often a supervisor's console checks the alert thresholds against the live board.
 ALERT_SECONDS = 1.0
-# A callback the agent put off is offered again after this long.
-REOFFER_SECONDS = 300.0
 
 
 class CallConsoleApp(App[None]):
@@ -93,7 +87,6 @@ class CallConsoleApp(App[None]):
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.joined_queues: tuple[str, ...] = ()
-        self._offered_callbacks: dict[int, datetime] = {}  # follow-up -> when offered
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
 
@@ -181,25 +174,14 @@ class CallConsoleApp(App[None]):
         await check_alerts(self, live, audit)
 
     async def _routing_upkeep(self, runtime: AgentSession) -> None:
-        """Every console: heartbeat and lease renewal, lapsed leases back to the pool, then the
-        SLA pass (route strays, overdue, escalations)."""
-        presence, sla, worklist = runtime.presence, runtime.sla, runtime.worklist
-        warned = False
-        while True:
-            try:
-                await presence.heartbeat(runtime.agent_id)
-                await worklist.renew(runtime.agent_id)
-                await worklist.reclaim_expired()
-                await sla.tick()
-                await self._offer_due_callback(runtime)
-                warned = False
-            except Exception as exc:  # the database is away: say so once, keep trying
-                if not warned:
-                    self.notify(
-                        f"Follow-up routing paused: {exc}", severity="warning", markup=False
-                    )
-                    warned = True
-            await asyncio.sleep(UPKEEP_SECONDS)
+        """Every console's share of routing (console.services.routing.upkeep), then a due
+        callback offered to an idle agent."""
+
+        def paused(exc: Exception) -> None:
+            self.notify(f"Follow-up routing paused: {exc}", severity="warning", markup=False)
+
+        upkeep = runtime.routing_upkeep()
+        await upkeep.run(after_tick=partial(self._offer_due_callback, runtime), on_failure=paused)
 
     async def _offer_due_callback(self, runtime: AgentSession) -> None:
         """An idle, ready agent with nothing open is offered a callback due for them: Enter
@@ -209,25 +191,18 @@ class CallConsoleApp(App[None]):
             return
         if not screen.bar_model.agent_ready:
             return
-        now = runtime.clock()
-        for item in await runtime.worklist.mine(runtime.agent_id, limit=50):
-            due = item.kind is FollowUpKind.CALLBACK and item.due_at <= now
-            offered = self._offered_callbacks.get(item.id)
-            if offered is not None and (now - offered).total_seconds() < REOFFER_SECONDS:
-                continue
-            if due and item.claimed_by is None:
-                self._offered_callbacks[item.id] = now
-                await self.push_screen(
-                    CallbackOfferScreen(item, now),
-                    callback=partial(self._callback_offer_answered, runtime, item.id),
-                )
-                return
+        item = await runtime.due_callback()
+        if item is not None:
+            await self.push_screen(
+                CallbackOfferScreen(item, runtime.clock()),
+                callback=partial(self._callback_offer_answered, runtime, item.id),
+            )
 
     async def _callback_offer_answered(
         self, runtime: AgentSession, followup_id: int, answer: str | None
     ) -> None:
         if answer == RANG:
-            self._offered_callbacks.pop(followup_id, None)  # not seen through: offer again
+            runtime.offers.interrupted(followup_id)  # not seen through: offer again
         if answer != CALL:
             return
         try:

@@ -617,18 +617,20 @@ async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]
 
 
 async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials_it(
-    crm: Database, monkeypatch: object
+    crm: Database,
 ) -> None:
+    from datetime import timedelta
+
     from sqlalchemy import select
 
-    import console.app
     from console.models import FollowUp
     from console.screens.callback_offer import CallbackOfferScreen
 
-    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, customer_id, followup_id = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             # Offered; Esc puts it off, and it is not offered again straight away.
@@ -638,7 +640,7 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
             await pilot.pause(0.7)  # several upkeep passes
             assert app.screen is screen
             # Once the put-off time has passed it is offered again; Enter dials it.
-            monkeypatch.setattr(console.app, "REOFFER_SECONDS", 0.0)  # type: ignore[attr-defined]
+            app.runtime.offers.reoffer_after = timedelta(0)
             scripted = await app.runtime.cti.send_action(  # type: ignore[union-attr]
                 "SimOutbound", Number=number, Outcome="busy"
             )
@@ -656,16 +658,16 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
 
 
 async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
-    crm: Database, monkeypatch: object
+    crm: Database,
 ) -> None:
 
-    import console.app
     from console.screens.callback_offer import CallbackOfferScreen
 
-    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, _customer, _followup = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             await until(lambda: isinstance(app.screen, CallbackOfferScreen))

@@ -18,21 +18,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cti.link import CtiLink
+from console.cti.protocol import CallEnded
 from console.db import Database
 from console.models.enums import Presence
 from console.services.context import ServiceContext
-from console.services.crm.agents import AgentIdentity
+from console.services.crm.agents import MISSED, AgentIdentity
 from console.services.desk.agent_figures import AgentFigures
+from console.services.desk.agent_state import AgentState
 from console.services.desk.desk import AgentDesk
-from console.services.desk.interactions import InteractionLog
+from console.services.desk.interactions import InteractionLog, InteractionRecord
+from console.services.desk.recovery import recover_unfinished
 from console.services.desk.screenpop import ScreenPopService
 from console.services.routing.auto_followups import AutoFollowUps
-from console.services.routing.callbacks import CallbackDialer, PlacedCall
+from console.services.routing.callback_offers import CallbackOffers
+from console.services.routing.callbacks import CallbackDialer, PlacedCall, Settled, dial_outcome
 from console.services.routing.followups import FollowUpService
 from console.services.routing.presence import AgentPresence
 from console.services.routing.router import Router
 from console.services.routing.sla import SlaEngine
-from console.services.routing.worklist import Worklist
+from console.services.routing.upkeep import UPKEEP_SECONDS, RoutingUpkeep
+from console.services.routing.worklist import WorkItem, Worklist
 from console.services.training.recording import NullRecorder, SessionRecorder
 
 if TYPE_CHECKING:
@@ -54,6 +59,8 @@ class DeskOptions:
     training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
     export_dir: Path | None = None  # score cards and scenarios written by the console
     trainee_join: TraineeJoin | None = None  # shown to a trainer while no trainee is online
+    # Heartbeat and SLA pass period: well inside the presence freshness window (FRESH_FOR).
+    upkeep_seconds: float = UPKEEP_SECONDS
 
 
 @dataclass
@@ -72,6 +79,8 @@ class AgentSession:
     live: LiveViews | None = None  # supervisors: the wallboard's and agent grid's board
     # Callbacks this console is dialling: Originate ActionID -> follow-up id.
     dialling: dict[str, int] = field(default_factory=dict)
+    state: AgentState = field(default_factory=AgentState)  # over all the agent's queues
+    offers: CallbackOffers = field(default_factory=CallbackOffers)  # due callbacks offered
 
     # Shared things, from the context -------------------------------------------------------
     @property
@@ -212,6 +221,60 @@ class AgentSession:
                 fields["StateInterface"] = self.state_interface
             await self.cti.send_action("QueueAdd", **fields)
         return joined
+
+    async def begin_after_call_work(self) -> None:
+        """The call ended into its wrap-up: a ready agent is paused (``acw``) meanwhile."""
+        reason = self.state.after_call_work_pause()
+        if reason is not None:
+            await self.set_ready(False, reason=reason)
+
+    async def end_after_call_work(self) -> None:
+        """The wrap-up is saved: an agent paused for it is ready again."""
+        if self.state.after_call_work_done():
+            await self.set_ready(True)
+
+    async def missed_call(self) -> bool:
+        """A call rang out on this agent's phone: as app_queue's autopause does, a ready
+        agent is made not ready (reason Missed) so the next caller is not offered to an
+        empty desk. True when they were; False when the seat's settings or their state say
+        no (a trainer's run, an agent already not ready)."""
+        if not self.options.missed_call_not_ready or not self.state.ready:
+            return False
+        await self.set_ready(False, reason=MISSED.code)
+        return True
+
+    async def settle_callback(self, action_id: str, ended: CallEnded | None) -> Settled | None:
+        """A callback this console dialled is over (``ended`` None: the Originate failed):
+        reschedule, escalate or close it by how the dial went. None when ``action_id`` is not
+        a callback of this console's."""
+        followup_id = self.dialling.pop(action_id, None) if action_id else None
+        if followup_id is None:
+            return None
+        outcome = dial_outcome(ended)
+        return await self.callbacks.settle(self.agent_id, followup_id, outcome)
+
+    async def due_callback(self) -> WorkItem | None:
+        """The callback to offer this agent now (due, for them, held by nobody, not put
+        off in the last minutes), or None."""
+        now = self.clock()
+        return self.offers.next_offer(await self.worklist.mine(self.agent_id, limit=50), now)
+
+    async def recover(self) -> InteractionRecord | None:
+        """After a crash or kill: close the calls that ended meanwhile; the unfinished
+        wrap-up to offer back, if any."""
+        tracker = self.cti.tracker
+        live = {c.uniqueid for c in tracker.active_calls()} if tracker else set()
+        return await recover_unfinished(self.interactions, self.agent_id, live, self.clock())
+
+    def routing_upkeep(self) -> RoutingUpkeep:
+        """This console's share of keeping follow-up routing alive."""
+        return RoutingUpkeep(
+            self.agent_id,
+            self.presence,
+            self.worklist,
+            self.sla,
+            interval=self.options.upkeep_seconds,
+        )
 
     async def set_ready(self, ready: bool, *, reason: str = "") -> None:
         """Available (unpause) or not ready with a reason code, in all the agent's queues."""
