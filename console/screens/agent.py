@@ -7,7 +7,6 @@ the PBX through the CTI client; it holds no call rules of its own.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from console.cti.protocol import (
     TrainingChanged,
     TranscriptLine,
 )
+from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.customer import CustomerScreen
 from console.screens.frames import PromptRepaint
@@ -42,12 +42,10 @@ from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.team import TeamScreen
-from console.screens.transfer import TransferScreen
 from console.screens.wallboard import WallboardScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.crm.agents import NotReadyReason
-from console.services.crm.queues import QueueDirectory
 from console.services.desk.desk import AgentDesk, DeskCall, DeskState, rang_out
 from console.services.desk.interactions import InteractionRecord
 from console.services.desk.screenpop import ScreenPop
@@ -59,13 +57,12 @@ from console.widgets.tables import FollowUpTable, HistoryTable, TicketTable
 from console.widgets.transcript import TranscriptLog
 
 if TYPE_CHECKING:
-    from console.cti.ami_types import ActionResult
     from console.services.desk.session import AgentSession
 
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
 
-class AgentScreen(PromptRepaint):
+class AgentScreen(CallKeys, PromptRepaint):
     """Where an agent spends the shift."""
 
     CSS_PATH = "agent.tcss"
@@ -568,173 +565,6 @@ class AgentScreen(PromptRepaint):
         self.app.push_screen(self._wrap_up_screen(record, title=f"(restored) {record.caller_raw}"))
 
     # ---------------------------------------------------------------- actions out
-
-    async def _phone(self, command: str) -> None:
-        if not self.sim_phone:
-            self.notify(
-                "This PBX has no desk-phone control: use your phone.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self._record(command)  # answer, hold, unhold, hangup: what the agent asked for
-        try:
-            await self.runtime.cti.sim_phone(self.runtime.interface, command)
-        except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"{command} failed: {exc}", severity="error", markup=False)
-
-    async def action_answer(self) -> None:
-        if self.desk.state.phase == "ringing":
-            await self._phone("answer")
-
-    async def action_hold(self) -> None:
-        phase = self.desk.state.phase
-        if phase == "talking":
-            await self._phone("hold")
-        elif phase == "held":
-            await self._phone("unhold")
-
-    async def action_hangup(self) -> None:
-        call = self.desk.state.call
-        if call is None or call.phase not in ("ringing", "talking", "held"):
-            return
-        if call.consulting:
-            # Hanging up the agent's leg now would complete the transfer (Asterisk's rule):
-            # never by accident.
-            self.notify(
-                f"You are consulting {call.consulting}: F4 completes the transfer, "
-                "F7 makes a conference, F8 goes back to the caller.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        await self._hang_up_leg("hangup")
-
-    async def _hang_up_leg(self, what: str) -> None:
-        """Hang up the agent's own leg: SimPhone, or the standard Hangup on a real PBX."""
-        call = self.desk.state.call
-        if call is None:
-            return
-        if self.sim_phone:
-            if what != "hangup":
-                self._record(what)  # _phone records the hang-up itself
-            await self._phone("hangup")
-            return
-        self._record(what)
-        try:
-            await self.runtime.cti.hangup(self._agent_leg())
-        except Exception as exc:  # one clear line; the console keeps running
-            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
-
-    def _agent_leg(self) -> str:
-        """The agent's current leg of the call (it moves with Local optimisation)."""
-        call = self.desk.state.call
-        if call is None:
-            return ""
-        tracker = self.runtime.cti.tracker
-        leg = tracker.agent_channel(call.uniqueid, call.agent_channel) if tracker else ""
-        return leg or call.agent_channel
-
-    async def _targets(self, consult: bool) -> TransferScreen | None:
-        if self.desk.state.phase not in ("talking", "held"):
-            return None
-        queues = await QueueDirectory(self.runtime.db).all()
-        tracker = self.runtime.cti.tracker
-        on_pbx = set(tracker.queues()) if tracker is not None else set()
-        if on_pbx:  # offer only the queues this PBX has (the CRM may know more)
-            queues = [q for q in queues if q.name in on_pbx]
-        return TransferScreen(queues, consult=consult)
-
-    async def action_transfer(self) -> None:
-        screen = await self._targets(consult=False)
-        if screen is not None:
-            self.app.push_screen(screen, callback=self._transfer_to)
-
-    async def action_consult(self) -> None:
-        screen = await self._targets(consult=True)
-        if screen is not None:
-            self.app.push_screen(screen, callback=self._consult_to)
-
-    async def _transfer_to(self, extension: str | None) -> None:
-        call = self.desk.state.call
-        if extension is None or call is None or call.phase not in ("talking", "held"):
-            return
-        self._record("transfer", target=extension)
-        cti = self.runtime.cti
-        actions = cti.capabilities.actions
-        try:
-            if not actions or "blindtransfer" in actions:
-                # The transferer's side, as a phone's REFER does: the PBX reports it
-                # (BlindTransfer, AgentComplete transfer) and the log follows the events.
-                result = await cti.blind_transfer(self._agent_leg(), extension)
-            else:  # an Asterisk older than 12: move the caller with Redirect
-                result = await cti.redirect(call.channel, extension)
-        except Exception as exc:  # the link is down, or no answer came
-            self.notify(f"transfer to {extension} failed: {exc}", severity="error", markup=False)
-            return
-        if not result.ok:  # e.g. "Transfer invalid" / "Extension does not exist"
-            reason = result.message or "refused by the PBX"
-            self.notify(f"transfer to {extension} failed: {reason}", severity="error", markup=False)
-
-    async def _consult_to(self, extension: str | None) -> None:
-        """Atxfer: the caller holds, the agent's phone calls ``extension``."""
-        call = self.desk.state.call
-        if extension is None or call is None or call.phase not in ("talking", "held"):
-            return
-        self._record("consult", target=extension)
-        try:
-            result = await self.runtime.cti.atxfer(self._agent_leg(), extension)
-        except Exception as exc:  # the link is down, or no answer came
-            self.notify(f"consult {extension} failed: {exc}", severity="error", markup=False)
-            return
-        if not result.ok:  # e.g. "No call in progress" / "Extension does not exist."
-            reason = result.message or "refused by the PBX"
-            self.notify(f"consult {extension} failed: {reason}", severity="error", markup=False)
-            return
-        self.show(self.desk.consult_started(extension))
-        self.notify(
-            f"Consulting {extension}; the caller holds. F4 complete · F7 conference · "
-            "F8 back to the caller.",
-            timeout=8,
-            markup=False,
-        )
-
-    async def action_complete_transfer(self) -> None:
-        """The agent leaves the consult: the caller goes to the consulted party."""
-        call = self.desk.state.call
-        if call is not None and call.consulting:
-            await self._hang_up_leg("complete_transfer")
-
-    async def action_conference(self) -> None:
-        """The consult joins the caller (the PBX's three-way feature code)."""
-        call = self.desk.state.call
-        if call is None or not call.consulting:
-            return
-        self._record("conference_requested", target=call.consulting)
-        await self._consult_action(
-            "conference",
-            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.options.atxfer_threeway),
-        )
-
-    async def action_cancel_consult(self) -> None:
-        """Drop the consult and go back to the caller (CancelAtxfer)."""
-        call = self.desk.state.call
-        if call is None or not call.consulting:
-            return
-        self._record("consult_cancelled", target=call.consulting)
-        await self._consult_action(
-            "back to the caller", self.runtime.cti.cancel_atxfer(self._agent_leg())
-        )
-
-    async def _consult_action(self, what: str, request: Awaitable[ActionResult]) -> None:
-        try:
-            result = await request
-        except Exception as exc:  # the link is down, or no answer came
-            self.notify(f"{what} failed: {exc}", severity="error", markup=False)
-            return
-        if not result.ok:
-            reason = result.message or "refused by the PBX"
-            self.notify(f"{what} failed: {reason}", severity="error", markup=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Desk-phone keys are shown disabled when the PBX has no SimPhone (a real Asterisk).

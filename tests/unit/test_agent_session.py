@@ -21,6 +21,8 @@ from console.models import Agent, Customer, FollowUp, Ticket
 from console.models.enums import FollowUpKind, FollowUpStatus
 from console.services.context import ServiceContext
 from console.services.desk.agent_state import AgentState
+from console.services.desk.call_control import CallControl
+from console.services.desk.desk import DeskCall
 from console.services.desk.interactions import InteractionLog, WrapUpError
 from console.services.desk.recovery import recover_unfinished
 from console.services.desk.session import AgentSession, DeskOptions
@@ -385,3 +387,58 @@ async def test_a_new_ticket_needs_a_subject_or_notes(db: Database) -> None:
     with pytest.raises(WrapUpError, match="subject"):
         await submit.submit(WrapUpForm(disposition="ticket_opened", ticket=NewTicket()))
     assert await counts(db) == (0, 0)
+
+
+# ---------------------------------------------------------------- call control
+
+
+def on_call() -> DeskCall:
+    return DeskCall(
+        uniqueid="7.1",
+        linkedid="7.1",
+        queue="support",
+        caller_id="+14155550123",
+        caller_name="Ann",
+        channel="PJSIP/trunk-7",
+        agent_channel="PJSIP/1001-8",
+        offered_at=T0,
+        waited=2.0,
+        phase="talking",
+    )
+
+
+async def test_a_transfer_is_the_transferers_blind_transfer_or_redirect_on_an_old_pbx() -> None:
+    modern = FakeLink(capabilities=Capabilities(actions=frozenset({"blindtransfer", "atxfer"})))
+    await CallControl(modern, ME).transfer(on_call(), "2000")
+    assert [(s.action, s.fields["Channel"]) for s in modern.sent] == [
+        ("BlindTransfer", "PJSIP/1001-8")  # the agent's leg, not the caller's
+    ]
+    old = FakeLink(capabilities=Capabilities(actions=frozenset({"redirect"})))
+    await CallControl(old, ME).transfer(on_call(), "2000")
+    assert [(s.action, s.fields["Channel"]) for s in old.sent] == [("Redirect", "PJSIP/trunk-7")]
+
+
+async def test_hanging_up_is_the_desk_phone_on_the_simulator_and_hangup_on_asterisk() -> None:
+    sim = FakeLink(capabilities=Capabilities(sim_phone=True))
+    await CallControl(sim, ME).hang_up(on_call())
+    assert [(s.action, s.fields.get("Command")) for s in sim.sent] == [("SimPhone", "hangup")]
+    real = FakeLink()
+    await CallControl(real, ME).hang_up(on_call())
+    assert real.actions("Hangup") == [{"Channel": "PJSIP/1001-8", "Cause": "16"}]
+
+
+async def test_the_conference_plays_the_pbxs_three_way_code_on_the_agents_leg() -> None:
+    link = FakeLink()
+    control = CallControl(link, ME, threeway_code="#3")
+    await control.conference(on_call())
+    await control.cancel_consult(on_call())
+    assert [(s.action, s.fields.get("Digit")) for s in link.sent] == [
+        ("PlayDTMF", "#3"),
+        ("CancelAtxfer", None),
+    ]
+
+
+async def test_a_refused_action_is_returned_not_raised() -> None:
+    link = FakeLink(refuse={"Atxfer": "No call in progress"})
+    result = await CallControl(link, ME).consult(on_call(), "2000")
+    assert (result.ok, result.message) == (False, "No call in progress")

@@ -25,6 +25,7 @@ from console.services.context import ServiceContext
 from console.services.crm.agents import MISSED, AgentIdentity
 from console.services.desk.agent_figures import AgentFigures
 from console.services.desk.agent_state import AgentState
+from console.services.desk.call_control import CallControl
 from console.services.desk.desk import AgentDesk
 from console.services.desk.interactions import InteractionLog, InteractionRecord
 from console.services.desk.recovery import recover_unfinished
@@ -168,6 +169,11 @@ class AgentSession:
         if tracker is not None:
             names += sorted(tracker.lines.interfaces | tracker.lines.names)
         return tuple(dict.fromkeys(n for n in names if n))
+
+    @property
+    def calls(self) -> CallControl:
+        """The agent's call-control keys on this link."""
+        return CallControl(self.cti, self.interface, threeway_code=self.options.atxfer_threeway)
 
     def desk(self) -> AgentDesk:
         return AgentDesk(
