@@ -399,9 +399,19 @@ async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events
             await until(lambda: screen.desk.state.phase == "wrapup")
 
 
-async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -> None:
+def interaction_count(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return int(con.execute("SELECT count(*) FROM interactions").fetchone()[0])
+    finally:
+        con.close()
+
+
+async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> None:
+    """The manager goes away while the PBX keeps the call (a reload, a network drop)."""
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
+    before = interaction_count(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -412,6 +422,9 @@ async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -
             await until(lambda: screen.desk.state.phase == "talking")
             await pilot.press("f3")
             await until(lambda: screen.desk.state.phase == "held")
+            call = screen.desk.state.call
+            assert call is not None and call.interaction_id is not None
+            await pilot.pause(1.2)  # on hold for over a second before the link drops
             await pbx.stop()  # the AMI side goes away mid-call…
             await until(lambda: screen.bar_model.link == "reconnecting")
             assert "reconnecting" in str(screen.query_one(CallBar).render())
@@ -423,8 +436,47 @@ async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -
             await pilot.press("f5")
             await until(lambda: screen.desk.state.phase == "wrapup")
             row = interaction_row(crm.sqlite_path)
-            assert row["customer_id"] == customer_id and row["status"] == "wrapup"
-            assert row["hold_seconds"] >= 0 and row["answered_at"] is not None
+    # One call, one row: the resync did not log the call again, and kept its hold time.
+    assert interaction_count(crm.sqlite_path) == before + 1
+    assert row["id"] == call.interaction_id and row["customer_id"] == customer_id
+    assert row["status"] == "wrapup" and row["answered_at"] is not None
+    assert row["hold_seconds"] >= 1
+
+
+async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
+    crm: Database,
+) -> None:
+    """The simulator process dies and a new one starts: the held call is gone, as it would be
+    after an Asterisk restart. The console resyncs, sees the call vanished, and takes the
+    agent to wrap-up with the interaction closed (hold time kept), not left "held" forever."""
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    before = interaction_count(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await ring_and_pop(app, pilot, pbx, number)
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking")
+            await pilot.press("f3")
+            await until(lambda: screen.desk.state.phase == "held")
+            call = screen.desk.state.call
+            assert call is not None and call.interaction_id is not None
+            await pilot.pause(1.2)
+            old_engine = pbx.engine
+            await pbx.restart()
+            assert pbx.engine is not old_engine and not pbx.engine.pbx.channels
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.desk.state.phase == "wrapup")
+            assert isinstance(app.screen, WrapUpScreen)  # what the agent sees next
+            row = interaction_row(crm.sqlite_path)
+    assert interaction_count(crm.sqlite_path) == before + 1
+    assert row["id"] == call.interaction_id and row["customer_id"] == customer_id
+    assert row["status"] == "wrapup" and row["ended_at"] is not None
+    assert row["end_reason"] == "unknown"  # vanished while the link was down
+    assert row["hold_seconds"] >= 1
 
 
 async def test_wrap_up_opens_a_ticket_and_schedules_a_callback(crm: Database) -> None:
