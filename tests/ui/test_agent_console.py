@@ -7,15 +7,11 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segment
-from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
-from console.cti.ami import AmiClient
-from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
-from console.screens.agent import AgentScreen
+from console.factory import ConsoleContext, PbxAddress
 from console.screens.choice import QuitScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
@@ -23,29 +19,18 @@ from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
 from console.services.desk.dispositions import Disposition, DispositionCatalog
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
+from tests.factories import (
+    AGENT,
+    agent_console_app,
+    answer_and_hang_up,
+    interaction_row,
+    ready_agent,
+    ring_and_pop,
+)
 from tests.pbx import running_pbx
-from tests.ui.conftest import FAST, one_customer_number, until
-
-AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
-
-
-def make_app(db: Database, port: int) -> CallConsoleApp:
-    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = ConsoleRuntime(
-        db=db,
-        cti=cti,
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
-        agent_id=1,
-        interface=AGENT,
-        member_name="Demo Agent",
-        queues=("support",),
-    )
-    return CallConsoleApp(runtime=runtime)
+from tests.ui.conftest import one_customer_number, until
 
 
 def audit_views(path: Path, customer_id: int) -> int:
@@ -73,23 +58,13 @@ def followup_outcome(path: Path, followup_id: int) -> str:
         con.close()
 
 
-def interaction_row(path: Path) -> dict[str, object]:
-    con = sqlite3.connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        row = con.execute("SELECT * FROM interactions ORDER BY id DESC LIMIT 1").fetchone()
-        return dict(row)
-    finally:
-        con.close()
-
-
 async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
     crm: Database,
 ) -> None:
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -148,34 +123,17 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
             assert screen.desk.state.phase == "idle"
 
 
-async def answer_and_hang_up(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
-    """Log in, get ready, take one call from `number` and hang up (leaves the wrap-up open)."""
-    screen = app.agent_screen
-    assert screen is not None
-    press = pilot.press  # type: ignore[attr-defined]
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    await press("f6")
-    await until(lambda: screen.bar_model.agent_ready)
-    pbx.ring(number, "Ann Caller")  # type: ignore[attr-defined]
-    await until(lambda: screen.desk.state.phase == "ringing")
-    await press("f2")
-    await until(lambda: screen.desk.state.phase == "talking")
-    await press("f5")
-    await until(lambda: isinstance(app.screen, WrapUpScreen))
-
-
 async def test_a_console_killed_mid_wrap_up_offers_the_draft_back(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             await pilot.press(*"Half-written note")
             await until(lambda: "Half" in str(interaction_row(crm.sqlite_path)["notes"]))
         # The console is gone without submitting (as after a kill); a new one starts.
-        again = make_app(crm, pbx.port)
+        again = agent_console_app(crm, pbx.port)
         async with again.run_test(size=(120, 36)):
             await until(lambda: isinstance(again.screen, WrapUpScreen))
             wrap = again.screen
@@ -235,24 +193,11 @@ def set_up_numbers(path: Path) -> dict[str, object]:
     return {"shared": shared, "pair": {first, second}, "hostile": hostile_number}
 
 
-async def ring_and_pop(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
-    screen = app.agent_screen
-    assert screen is not None
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    if not screen.bar_model.agent_ready:
-        await pilot.press("f6")  # type: ignore[attr-defined]
-        await until(lambda: screen.bar_model.agent_ready)
-    pbx.ring(number, "Caller")  # type: ignore[attr-defined]
-    card = screen.query_one(ProfileCard)
-    await until(lambda: card.pop is not None and screen.desk.state.phase == "ringing")
-
-
 async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Database) -> None:
     assert crm.sqlite_path is not None
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -328,7 +273,7 @@ async def test_blind_transfer_to_another_queue(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -354,7 +299,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -382,7 +327,7 @@ async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx(sim_phone=False) as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -413,7 +358,7 @@ async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> N
     number, customer_id = one_customer_number(crm.sqlite_path)
     before = interaction_count(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -453,7 +398,7 @@ async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
     number, customer_id = one_customer_number(crm.sqlite_path)
     before = interaction_count(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -470,7 +415,10 @@ async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
             assert pbx.engine is not old_engine and not pbx.engine.pbx.channels
             await until(lambda: screen.bar_model.link == "connected")
             await until(lambda: screen.desk.state.phase == "wrapup")
-            assert isinstance(app.screen, WrapUpScreen)  # what the agent sees next
+            await until(lambda: isinstance(app.screen, WrapUpScreen))  # what the agent sees next
+            wrap = app.screen
+            await until(lambda: any(b.region.height > 0 for b in wrap.query("#save")))  # mounted
+            await pilot.pause()
             row = interaction_row(crm.sqlite_path)
     assert interaction_count(crm.sqlite_path) == before + 1
     assert row["id"] == call.interaction_id and row["customer_id"] == customer_id
@@ -483,7 +431,7 @@ async def test_wrap_up_opens_a_ticket_and_schedules_a_callback(crm: Database) ->
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 40)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             wrap = app.screen
@@ -518,7 +466,7 @@ async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
     assert crm.sqlite_path is not None
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -536,7 +484,7 @@ async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
 async def test_an_unknown_caller_is_created_from_the_call(crm: Database) -> None:
     assert crm.sqlite_path is not None
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -596,7 +544,7 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
     assert routed is not None
     followup_id = routed.followup_id
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -630,17 +578,6 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert row.claimed_by is None and row.due_at > row.last_attempt_at  # retry later
             logged = interaction_row(crm.sqlite_path)
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
-
-
-async def ready_agent(app: CallConsoleApp, pilot: Pilot[None]) -> AgentScreen:
-    """Wait for the CTI link and the queue login, then go ready (F6); the agent screen."""
-    screen = app.agent_screen
-    assert screen is not None
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    await pilot.press("f6")
-    await until(lambda: screen.bar_model.agent_ready)
-    return screen
 
 
 async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]:
@@ -682,7 +619,7 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
     monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, customer_id, followup_id = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             # Offered; Esc puts it off, and it is not offered again straight away.
@@ -719,7 +656,7 @@ async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
     monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, _customer, _followup = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             await until(lambda: isinstance(app.screen, CallbackOfferScreen))
@@ -736,7 +673,7 @@ async def test_quitting_during_a_call_asks_first(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -762,7 +699,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
     from console.services.crm.agents import AgentIdentity
 
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         assert app.runtime is not None
         app.runtime.agent = AgentIdentity(
             id=1,
@@ -800,7 +737,7 @@ async def test_f1_shows_the_keys_and_the_palette_finds_every_screen_action(crm: 
     from textual.command import CommandPalette
 
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -828,7 +765,7 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
@@ -859,7 +796,7 @@ async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = app.agent_screen
             assert screen is not None

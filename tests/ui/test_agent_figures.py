@@ -12,17 +12,14 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Select
 
 from console.app import CallConsoleApp
-from console.cti.ami import AmiClient
-from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
+from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.agent_grid import COLUMNS, AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
 from console.widgets.format import duration
+from tests.factories import agent_console_app
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
 
@@ -54,18 +51,7 @@ retry = 300
 
 
 def agent_app(db: Database, port: int) -> CallConsoleApp:
-    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = ConsoleRuntime(
-        db=db,
-        cti=cti,
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
-        agent_id=1,
-        interface=AGENT,
-        member_name="Demo Agent",
-        queues=("support", "quick"),
-    )
-    return CallConsoleApp(runtime=runtime)
+    return agent_console_app(db, port, queues=("support", "quick"))
 
 
 def rows(path: Path, ids: list[int]) -> list[tuple[str, int, int, int]]:

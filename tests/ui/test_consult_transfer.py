@@ -26,9 +26,10 @@ from console.services.desk.desk import AgentDesk
 from console.services.desk.interactions import InteractionLog
 from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
+from tests.factories import agent_console_app as make_app
+from tests.factories import ring_and_pop
 from tests.pbx import SCENARIO, Pbx, running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
-from tests.ui.test_agent_console import make_app, ring_and_pop
 
 COLLEAGUE = "PJSIP/1002"
 WITH_COLLEAGUE = (

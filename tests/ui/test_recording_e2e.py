@@ -18,9 +18,9 @@ from console.factory import ConsoleContext, PbxAddress
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
 from console.services.training.recording import RecordedAction, RecordedEvent, SessionLog
 from console.widgets.profile_card import ProfileCard
+from tests.factories import interaction_row
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
-from tests.ui.test_agent_console import interaction_row
 
 
 async def test_a_call_is_recorded_as_events_and_actions_in_order(crm: Database) -> None:

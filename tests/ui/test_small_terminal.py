@@ -19,10 +19,11 @@ from console.screens.wallboard import WallboardScreen
 from console.screens.wrapup import WrapUpScreen
 from console.widgets.profile_card import ProfileCard
 from console.widgets.queue_tile import BigQueueTile, QueueTile
+from tests.factories import agent_console_app as make_app
+from tests.factories import ring_and_pop
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
-from tests.ui.test_agent_console import make_app, ring_and_pop
 from tests.ui.test_snapshots import snapshot_app
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
 from tests.ui.test_worklist_screens import open_worklist, runtime_for, seed

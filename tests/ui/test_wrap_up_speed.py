@@ -16,9 +16,10 @@ from console.models.base import from_db_time
 from console.screens.wrapup import OTHER_TICKET, WrapUpScreen
 from console.services.routing.routing_rules import load_rules
 from console.widgets.tick import Tick
+from tests.factories import agent_console_app as make_app
+from tests.factories import answer_and_hang_up, interaction_row
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
-from tests.ui.test_agent_console import answer_and_hang_up, interaction_row, make_app
 
 
 class Keys:
