@@ -7,11 +7,13 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.segment import Segment
+from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
+from console.screens.agent import AgentScreen
 from console.screens.choice import QuitScreen
 from console.screens.new_customer import NewCustomerScreen
 from console.screens.picker import PickCustomerScreen
@@ -29,7 +31,7 @@ from tests.factories import (
     ready_agent,
     ring_and_pop,
 )
-from tests.pbx import running_pbx
+from tests.pbx import Pbx, running_pbx
 from tests.ui.conftest import one_customer_number, until
 
 
@@ -352,6 +354,22 @@ def interaction_count(path: Path) -> int:
         con.close()
 
 
+async def hold_a_popped_call(
+    app: CallConsoleApp, pilot: Pilot[None], pbx: Pbx, number: str
+) -> tuple[AgentScreen, int]:
+    """Ring from `number`, answer (F2), hold (F3): the agent screen and the call's row id."""
+    screen = app.agent_screen
+    assert screen is not None
+    await ring_and_pop(app, pilot, pbx, number)
+    await pilot.press("f2")
+    await until(lambda: screen.desk.state.phase == "talking")
+    await pilot.press("f3")
+    await until(lambda: screen.desk.state.phase == "held")
+    call = screen.desk.state.call
+    assert call is not None and call.interaction_id is not None
+    return screen, call.interaction_id
+
+
 async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> None:
     """The manager goes away while the PBX keeps the call (a reload, a network drop)."""
     assert crm.sqlite_path is not None
@@ -360,15 +378,7 @@ async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> N
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await ring_and_pop(app, pilot, pbx, number)
-            await pilot.press("f2")
-            await until(lambda: screen.desk.state.phase == "talking")
-            await pilot.press("f3")
-            await until(lambda: screen.desk.state.phase == "held")
-            call = screen.desk.state.call
-            assert call is not None and call.interaction_id is not None
+            screen, interaction_id = await hold_a_popped_call(app, pilot, pbx, number)
             await pilot.pause(1.2)  # on hold for over a second before the link drops
             await pbx.stop()  # the AMI side goes away mid-call…
             await until(lambda: screen.bar_model.link == "reconnecting")
@@ -383,7 +393,7 @@ async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> N
             row = interaction_row(crm.sqlite_path)
     # One call, one row: the resync did not log the call again, and kept its hold time.
     assert interaction_count(crm.sqlite_path) == before + 1
-    assert row["id"] == call.interaction_id and row["customer_id"] == customer_id
+    assert row["id"] == interaction_id and row["customer_id"] == customer_id
     assert row["status"] == "wrapup" and row["answered_at"] is not None
     assert row["hold_seconds"] >= 1
 
@@ -400,15 +410,7 @@ async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await ring_and_pop(app, pilot, pbx, number)
-            await pilot.press("f2")
-            await until(lambda: screen.desk.state.phase == "talking")
-            await pilot.press("f3")
-            await until(lambda: screen.desk.state.phase == "held")
-            call = screen.desk.state.call
-            assert call is not None and call.interaction_id is not None
+            screen, interaction_id = await hold_a_popped_call(app, pilot, pbx, number)
             await pilot.pause(1.2)
             old_engine = pbx.engine
             await pbx.restart()
@@ -421,7 +423,7 @@ async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
             await pilot.pause()
             row = interaction_row(crm.sqlite_path)
     assert interaction_count(crm.sqlite_path) == before + 1
-    assert row["id"] == call.interaction_id and row["customer_id"] == customer_id
+    assert row["id"] == interaction_id and row["customer_id"] == customer_id
     assert row["status"] == "wrapup" and row["ended_at"] is not None
     assert row["end_reason"] == "unknown"  # vanished while the link was down
     assert row["hold_seconds"] >= 1
