@@ -632,29 +632,5 @@ async def _run_seed(args: argparse.Namespace, plan: Any) -> int:
         await database.dispose()
 
 
-async def _print_summary(database: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from sqlalchemy import func, select
-
-    from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
-
-    table = Table(caption=database.url.render_as_string(hide_password=True))
-    table.add_column("records")
-    table.add_column("count", justify="right")
-    async with database.session() as session:
-        for label, model in (
-            ("customers", Customer),
-            ("interactions", Interaction),
-            ("tickets", Ticket),
-            ("follow-ups", FollowUp),
-            ("agents", Agent),
-            ("queues", Queue),
-        ):
-            count = await session.scalar(select(func.count()).select_from(model))
-            table.add_row(label, f"{count or 0:,}")
-    Console().print(table)
-
-
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())

@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -458,8 +458,3 @@ def _install_sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_ms: int
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """True for errors that mean 'this database is unusable' rather than a bug."""
-    return isinstance(exc, DBAPIError | OSError)

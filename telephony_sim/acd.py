@@ -179,7 +179,6 @@ class Caller:
         "connected_at",
         "consult_of",
         "device",
-        "first_joined",
         "gen",
         "handle_time",
         "hangup_after",
@@ -213,7 +212,6 @@ class Caller:
         self.handle_time = handle_time
         self.patience_at = now + patience  # inf when the caller never gives up
         self.joined = now
-        self.first_joined = now
         self.orig_position = 0
         self.state = WAITING
         self.gen = 0  # bumped on every queue change: stale max-wait timers ignore themselves

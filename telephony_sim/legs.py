@@ -14,7 +14,6 @@ import itertools
 
 from telephony_sim.acd import Caller, Device
 from telephony_sim.pbx import (
-    ANSWERED_ELSEWHERE,
     NORMAL_CLEARING,
     RINGING,
     UP,
@@ -174,11 +173,3 @@ def hold(pbx: Pbx, dev: Device, caller: Caller, on: bool) -> None:
     else:
         pbx.device_state(device_name(caller.chan), "ONHOLD" if on else "INUSE")
         pbx.music(caller.chan, on)
-
-
-def answered_elsewhere(pbx: Pbx, caller: Caller, others: list[tuple[Device, Channel]]) -> None:
-    """apps/app_queue.c hangupcalls(): each loser's DialEnd CANCEL (again) and hang-up with
-    AST_CAUSE_ANSWERED_ELSEWHERE."""
-    for dev, chan in others:
-        pbx.dial_end(caller.chan, chan, "CANCEL")
-        hang_up_legs(pbx, dev, ANSWERED_ELSEWHERE, ringing=True)

@@ -29,14 +29,15 @@ async def db(db_path: Path) -> AsyncIterator[Database]:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server for the session; skips with the reason if none can start."""
-    from tests.pg import PostgresUnavailable, postgres_server
+    """A throwaway PostgreSQL server for the session; skips with the reason if none can start
+    (fails instead under CI: tests/pg.py `unavailable`)."""
+    from tests.pg import PostgresUnavailable, postgres_server, unavailable
 
     try:
         with postgres_server() as url:
             yield url
     except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
+        unavailable(str(exc))
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """The real simulator in-process for console tests: engine + AMI server on a free port.
 
-"Killing" the PBX closes its AMI server while the engine (and so the call) stays up, as when
-Asterisk's manager restarts or the network drops; a restart listens on the same port.
+`stop`/`start` close and reopen only the AMI server while the engine (and so the call) stays
+up, as when Asterisk's manager reloads or the network drops. `restart` replaces the whole
+simulator, as when the `telephony_sim serve` process is killed and started again: it keeps
+nothing in memory across that (as Asterisk keeps no channel across a restart), so every call,
+channel and queue member is gone; the new one listens on the same port.
 """
 
 from __future__ import annotations
@@ -46,7 +49,17 @@ class Pbx:
         speed: float = 1.0,
         crm_db: Path | None = None,
     ) -> None:
-        self.engine = Engine(
+        self._world = (scenario, sim_phone, speed, crm_db)
+        self.engine, self.actions = self._build()
+        self.users = users or USERS
+        self.server: AmiServer | None = None
+        self.port = 0
+        self._stop_engine = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+
+    def _build(self) -> tuple[Engine, dict[str, Any]]:
+        scenario, sim_phone, speed, crm_db = self._world
+        engine = Engine(
             parse_scenario(scenario, "console-tests.toml"),
             seed=1,
             clock=RealTimeClock(speed=speed),
@@ -54,13 +67,30 @@ class Pbx:
         )
         # Trainers' scenario files in these tests are written under the temp folder.
         dirs = [Path(tempfile.gettempdir())]
-        actions = EngineActions(self.engine, (SimError,), scenario_dirs=dirs).actions()
+        actions = EngineActions(engine, (SimError,), scenario_dirs=dirs).actions()
         if not sim_phone:  # what a real Asterisk offers: no desk-phone action
             actions = {k: v for k, v in actions.items() if k != "simphone"}
-        self.actions = actions
-        self.users = users or USERS
-        self.server: AmiServer | None = None
-        self.port = 0
+        return engine, actions
+
+    def run_engine(self) -> None:
+        """Start the engine's clock (calls progress from here on)."""
+        self._stop_engine = asyncio.Event()
+        self._runner = asyncio.create_task(self.engine.run(self._stop_engine))
+
+    async def halt_engine(self) -> None:
+        """Stop the engine's clock and wait for it."""
+        if self._runner is not None:
+            self._stop_engine.set()
+            await asyncio.wait_for(self._runner, timeout=5)
+            self._runner = None
+
+    async def restart(self) -> None:
+        """Kill the whole simulator (no goodbye frames) and start a fresh one on the same port."""
+        await self.stop()
+        await self.halt_engine()
+        self.engine, self.actions = self._build()
+        await self.start()
+        self.run_engine()
 
     async def start(self) -> None:
         self.server = AmiServer(self.actions, self.users, port=self.port)
@@ -83,12 +113,10 @@ async def running_pbx(scenario: str = SCENARIO, **kwargs: Any) -> AsyncIterator[
     """A started simulator, stopped on exit."""
     sim = Pbx(scenario, **kwargs)
     await sim.start()
-    stop = asyncio.Event()
-    runner = asyncio.create_task(sim.engine.run(stop))
+    sim.run_engine()
     try:
         yield sim
     finally:
-        stop.set()
-        await asyncio.wait_for(runner, timeout=5)
+        await sim.halt_engine()
         if sim.server is not None:
             await sim.stop()

@@ -1,5 +1,8 @@
 """A throwaway PostgreSQL server for the test session (skipped, with the reason, if impossible).
 
+Under CI (`CALLCONSOLE_REQUIRE_POSTGRES=1`, set by .ci/run) a server that cannot start fails
+the session instead: a skipped PostgreSQL suite would pass CI while testing nothing.
+
 Starts `initdb` + `pg_ctl` from Debian's packages on a free port with its socket in a temporary
 directory. PostgreSQL refuses to run as root, so as root the server runs as the `postgres` user.
 """
@@ -16,10 +19,22 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
+
+REQUIRE_ENV = "CALLCONSOLE_REQUIRE_POSTGRES"
 
 
 class PostgresUnavailable(Exception):
     """Why no server could be started."""
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the PostgreSQL tests with ``reason``, or fail them when CI requires PostgreSQL."""
+    import pytest  # here, not at the top: bench/routing.py starts servers with this module
+
+    if os.environ.get(REQUIRE_ENV, "") == "1":
+        pytest.fail(f"PostgreSQL unavailable and {REQUIRE_ENV}=1: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
 def _binary(name: str) -> str:

@@ -31,10 +31,6 @@ class ServiceError(Exception):
         super().__init__(" ".join(message.split()))
 
 
-class NotFoundError(ServiceError):
-    """The record asked for does not exist."""
-
-
 def one_line(
     value: object,
     *,

@@ -11,8 +11,6 @@ from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
 from console.app import CallConsoleApp
-from console.cti.ami import AmiClient
-from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
@@ -22,28 +20,20 @@ from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.context import ServiceContext
 from console.services.desk.dispositions import Disposition, DispositionCatalog
-from console.services.desk.session import AgentSession
 from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
-from tests.pbx import running_pbx
-from tests.ui.conftest import FAST, one_customer_number, until
-
-AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
-
-
-def make_app(db: Database, port: int) -> CallConsoleApp:
-    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = AgentSession(
-        ctx=ServiceContext(db=db),
-        cti=cti,
-        agent_id=1,
-        interface=AGENT,
-        member_name="Demo Agent",
-        queues=("support",),
-    )
-    return CallConsoleApp(runtime=runtime)
+from tests.factories import (
+    AGENT,
+    agent_console_app,
+    answer_and_hang_up,
+    interaction_row,
+    ready_agent,
+    ring_and_pop,
+    wrap_up_ready,
+)
+from tests.pbx import Pbx, running_pbx
+from tests.ui.conftest import one_customer_number, until
 
 
 def audit_views(path: Path, customer_id: int) -> int:
@@ -71,23 +61,13 @@ def followup_outcome(path: Path, followup_id: int) -> str:
         con.close()
 
 
-def interaction_row(path: Path) -> dict[str, object]:
-    con = sqlite3.connect(path)
-    con.row_factory = sqlite3.Row
-    try:
-        row = con.execute("SELECT * FROM interactions ORDER BY id DESC LIMIT 1").fetchone()
-        return dict(row)
-    finally:
-        con.close()
-
-
 async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
     crm: Database,
 ) -> None:
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -129,7 +109,7 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
             assert row["talk_seconds"] >= 1
 
             # Wrap-up: notes are saved as drafts while typed, then submitted.
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             wrap = app.screen
             assert isinstance(wrap, WrapUpScreen)
             wrap.query_one("#disposition", Select).value = "resolved"
@@ -146,34 +126,17 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
             assert screen.desk.state.phase == "idle"
 
 
-async def answer_and_hang_up(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
-    """Log in, get ready, take one call from `number` and hang up (leaves the wrap-up open)."""
-    screen = app.agent_screen
-    assert screen is not None
-    press = pilot.press  # type: ignore[attr-defined]
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    await press("f6")
-    await until(lambda: screen.bar_model.agent_ready)
-    pbx.ring(number, "Ann Caller")  # type: ignore[attr-defined]
-    await until(lambda: screen.desk.state.phase == "ringing")
-    await press("f2")
-    await until(lambda: screen.desk.state.phase == "talking")
-    await press("f5")
-    await until(lambda: isinstance(app.screen, WrapUpScreen))
-
-
 async def test_a_console_killed_mid_wrap_up_offers_the_draft_back(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             await pilot.press(*"Half-written note")
             await until(lambda: "Half" in str(interaction_row(crm.sqlite_path)["notes"]))
         # The console is gone without submitting (as after a kill); a new one starts.
-        again = make_app(crm, pbx.port)
+        again = agent_console_app(crm, pbx.port)
         async with again.run_test(size=(120, 36)):
             await until(lambda: isinstance(again.screen, WrapUpScreen))
             wrap = again.screen
@@ -233,24 +196,11 @@ def set_up_numbers(path: Path) -> dict[str, object]:
     return {"shared": shared, "pair": {first, second}, "hostile": hostile_number}
 
 
-async def ring_and_pop(app: CallConsoleApp, pilot: object, pbx: object, number: str) -> None:
-    screen = app.agent_screen
-    assert screen is not None
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    if not screen.bar_model.agent_ready:
-        await pilot.press("f6")  # type: ignore[attr-defined]
-        await until(lambda: screen.bar_model.agent_ready)
-    pbx.ring(number, "Caller")  # type: ignore[attr-defined]
-    card = screen.query_one(ProfileCard)
-    await until(lambda: card.pop is not None and screen.desk.state.phase == "ringing")
-
-
 async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Database) -> None:
     assert crm.sqlite_path is not None
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -326,7 +276,7 @@ async def test_blind_transfer_to_another_queue(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -337,7 +287,7 @@ async def test_blind_transfer_to_another_queue(crm: Database) -> None:
             await until(lambda: isinstance(app.screen, TransferScreen))
             app.screen.query_one("#extension", Input).focus()
             await pilot.press(*"600", "enter")  # the sales queue's extension
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             row = interaction_row(crm.sqlite_path)
             assert row["transferred_to"] == "600"
             assert row["status"] == "wrapup"
@@ -352,7 +302,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -380,7 +330,7 @@ async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx(sim_phone=False) as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -397,19 +347,40 @@ async def test_a_pbx_without_desk_phone_actions_disables_them_and_follows_events
             await until(lambda: screen.desk.state.phase == "wrapup")
 
 
-async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -> None:
+def interaction_count(path: Path) -> int:
+    con = sqlite3.connect(path)
+    try:
+        return int(con.execute("SELECT count(*) FROM interactions").fetchone()[0])
+    finally:
+        con.close()
+
+
+async def hold_a_popped_call(
+    app: CallConsoleApp, pilot: Pilot[None], pbx: Pbx, number: str
+) -> tuple[AgentScreen, int]:
+    """Ring from `number`, answer (F2), hold (F3): the agent screen and the call's row id."""
+    screen = app.agent_screen
+    assert screen is not None
+    await ring_and_pop(app, pilot, pbx, number)
+    await pilot.press("f2")
+    await until(lambda: screen.desk.state.phase == "talking")
+    await pilot.press("f3")
+    await until(lambda: screen.desk.state.phase == "held")
+    call = screen.desk.state.call
+    assert call is not None and call.interaction_id is not None
+    return screen, call.interaction_id
+
+
+async def test_the_ami_link_dropping_mid_call_keeps_the_call(crm: Database) -> None:
+    """The manager goes away while the PBX keeps the call (a reload, a network drop)."""
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
+    before = interaction_count(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await ring_and_pop(app, pilot, pbx, number)
-            await pilot.press("f2")
-            await until(lambda: screen.desk.state.phase == "talking")
-            await pilot.press("f3")
-            await until(lambda: screen.desk.state.phase == "held")
+            screen, interaction_id = await hold_a_popped_call(app, pilot, pbx, number)
+            await pilot.pause(1.2)  # on hold for over a second before the link drops
             await pbx.stop()  # the AMI side goes away mid-call…
             await until(lambda: screen.bar_model.link == "reconnecting")
             assert "reconnecting" in str(screen.query_one(CallBar).render())
@@ -421,15 +392,49 @@ async def test_the_simulator_restarting_mid_call_keeps_the_call(crm: Database) -
             await pilot.press("f5")
             await until(lambda: screen.desk.state.phase == "wrapup")
             row = interaction_row(crm.sqlite_path)
-            assert row["customer_id"] == customer_id and row["status"] == "wrapup"
-            assert row["hold_seconds"] >= 0 and row["answered_at"] is not None
+    # One call, one row: the resync did not log the call again, and kept its hold time.
+    assert interaction_count(crm.sqlite_path) == before + 1
+    assert row["id"] == interaction_id and row["customer_id"] == customer_id
+    assert row["status"] == "wrapup" and row["answered_at"] is not None
+    assert row["hold_seconds"] >= 1
+
+
+async def test_the_simulator_restarting_mid_call_ends_the_call_into_wrap_up(
+    crm: Database,
+) -> None:
+    """The simulator process dies and a new one starts: the held call is gone, as it would be
+    after an Asterisk restart. The console resyncs, sees the call vanished, and takes the
+    agent to wrap-up with the interaction closed (hold time kept), not left "held" forever."""
+    assert crm.sqlite_path is not None
+    number, customer_id = one_customer_number(crm.sqlite_path)
+    before = interaction_count(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = agent_console_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen, interaction_id = await hold_a_popped_call(app, pilot, pbx, number)
+            await pilot.pause(1.2)
+            old_engine = pbx.engine
+            await pbx.restart()
+            assert pbx.engine is not old_engine and not pbx.engine.pbx.channels
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: screen.desk.state.phase == "wrapup")
+            await until(lambda: wrap_up_ready(app))  # what the agent sees next
+            wrap = app.screen
+            await until(lambda: any(b.region.height > 0 for b in wrap.query("#save")))  # mounted
+            await pilot.pause()
+            row = interaction_row(crm.sqlite_path)
+    assert interaction_count(crm.sqlite_path) == before + 1
+    assert row["id"] == interaction_id and row["customer_id"] == customer_id
+    assert row["status"] == "wrapup" and row["ended_at"] is not None
+    assert row["end_reason"] == "unknown"  # vanished while the link was down
+    assert row["hold_seconds"] >= 1
 
 
 async def test_wrap_up_opens_a_ticket_and_schedules_a_callback(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 40)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             wrap = app.screen
@@ -464,7 +469,7 @@ async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
     assert crm.sqlite_path is not None
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -482,7 +487,7 @@ async def test_call_keys_work_while_a_dialog_is_open(crm: Database) -> None:
 async def test_an_unknown_caller_is_created_from_the_call(crm: Database) -> None:
     assert crm.sqlite_path is not None
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -542,7 +547,7 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
     assert routed is not None
     followup_id = routed.followup_id
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -576,17 +581,6 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
             assert row.claimed_by is None and row.due_at > row.last_attempt_at  # retry later
             logged = interaction_row(crm.sqlite_path)
             assert (logged["direction"], logged["customer_id"]) == ("outbound", customer_id)
-
-
-async def ready_agent(app: CallConsoleApp, pilot: Pilot[None]) -> AgentScreen:
-    """Wait for the CTI link and the queue login, then go ready (F6); the agent screen."""
-    screen = app.agent_screen
-    assert screen is not None
-    await until(lambda: screen.bar_model.link == "connected")
-    await until(lambda: screen.bar_model.agent_state != "Not ready")
-    await pilot.press("f6")
-    await until(lambda: screen.bar_model.agent_ready)
-    return screen
 
 
 async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]:
@@ -628,7 +622,7 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
 
     number, customer_id, followup_id = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         assert app.runtime is not None
         app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
@@ -665,7 +659,7 @@ async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
 
     number, _customer, _followup = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         assert app.runtime is not None
         app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
@@ -684,7 +678,7 @@ async def test_quitting_during_a_call_asks_first(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -710,7 +704,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
     from console.services.crm.agents import AgentIdentity
 
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         assert app.runtime is not None
         app.runtime.agent = AgentIdentity(
             id=1,
@@ -748,7 +742,7 @@ async def test_f1_shows_the_keys_and_the_palette_finds_every_screen_action(crm: 
     from textual.command import CommandPalette
 
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -776,7 +770,7 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
@@ -807,7 +801,7 @@ async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database
     assert crm.sqlite_path is not None
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = make_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port)
         async with app.run_test(size=(80, 24)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -815,7 +809,7 @@ async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
             await pilot.press("f5")
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             await pilot.pause()
             region = app.screen.region
             for button_id in ("#save", "#extend"):

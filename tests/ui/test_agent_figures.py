@@ -12,17 +12,14 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable, Select
 
 from console.app import CallConsoleApp
-from console.cti.ami import AmiClient
-from console.cti.tracker import CallTracker
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.agent_grid import COLUMNS, AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.context import ServiceContext
-from console.services.desk.session import AgentSession
 from console.widgets.call_bar import CallBar
 from console.widgets.format import duration
+from tests.factories import agent_console_app, wrap_up_ready
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
 
@@ -54,16 +51,7 @@ retry = 300
 
 
 def agent_app(db: Database, port: int) -> CallConsoleApp:
-    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = AgentSession(
-        ctx=ServiceContext(db=db),
-        cti=cti,
-        agent_id=1,
-        interface=AGENT,
-        member_name="Demo Agent",
-        queues=("support", "quick"),
-    )
-    return CallConsoleApp(runtime=runtime)
+    return agent_console_app(db, port, queues=("support", "quick"))
 
 
 def rows(path: Path, ids: list[int]) -> list[tuple[str, int, int, int]]:
@@ -106,7 +94,7 @@ async def take_call(
         await pilot.press("f3")
         await until(lambda: screen.desk.state.phase == "talking")
     await pilot.press("f5")
-    await until(lambda: isinstance(app.screen, WrapUpScreen))
+    await until(lambda: wrap_up_ready(app))
     wrap = app.screen
     assert isinstance(wrap, WrapUpScreen)
     wrap.query_one("#disposition", Select).value = "resolved"

@@ -21,14 +21,14 @@ from console.cti.protocol import CtiEvent
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.screens.transfer import TransferScreen
-from console.screens.wrapup import WrapUpScreen
 from console.services.desk.desk import AgentDesk
 from console.services.desk.interactions import InteractionLog
 from console.services.desk.screenpop import ScreenPopService
 from console.widgets.call_bar import CallBar
+from tests.factories import agent_console_app as make_app
+from tests.factories import ring_and_pop, wrap_up_ready
 from tests.pbx import SCENARIO, Pbx, running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
-from tests.ui.test_agent_console import make_app, ring_and_pop
 
 COLLEAGUE = "PJSIP/1002"
 WITH_COLLEAGUE = (
@@ -105,7 +105,7 @@ async def consulting(
     await until(lambda: screen.desk.state.phase == "talking")
     if notes:
         await press("f9")
-        await until(lambda: isinstance(app.screen, WrapUpScreen))
+        await until(lambda: wrap_up_ready(app))
         await press(*notes)
         await press("ctrl+s")  # back to the call; the draft is saved
         await until(lambda: app.screen is screen)
@@ -151,7 +151,7 @@ async def test_a_consult_completed_hands_the_caller_over_with_the_customer(
             )
             assert screen.desk.state.phase == "held"
             await pilot.press("f4")  # complete: the agent's leg hangs up
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             mine, theirs = rows(crm.sqlite_path)
             assert (mine["agent_id"], theirs["agent_id"]) == (1, 2)
             assert mine["end_reason"] == "transfer" and mine["transferred_to"] == "600"
@@ -177,7 +177,7 @@ async def test_a_consult_cancelled_brings_the_agent_back_to_the_caller(crm: Data
             await until(lambda: colleague.desk.state.phase == "wrapup")  # their leg ended
             assert "CONSULTING" not in str(screen.query_one(CallBar).render())
             await pilot.press("f5")
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             mine = rows(crm.sqlite_path)[0]
             assert mine["end_reason"] == "agent" and mine["transferred_to"] == ""
 
@@ -198,7 +198,7 @@ async def test_a_conference_joins_all_three_and_the_agent_can_leave_it(crm: Data
             assert screen.desk.state.phase == "talking"
             assert "CONFERENCE +600" in str(screen.query_one(CallBar).render())
             await pilot.press("f5")  # leave: caller and colleague talk on
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             assert colleague.desk.state.phase == "talking"
             mine = rows(crm.sqlite_path)[0]
             assert mine["end_reason"] == "agent"
@@ -278,6 +278,6 @@ async def test_a_warm_handoff_shows_who_handed_over_their_notes_and_their_custom
             await until(lambda: screen.desk.state.phase == "talking")
             assert handoff.display
             await pilot.press("f5")
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
     mine = rows(crm.sqlite_path)[-1]
     assert (mine["agent_id"], mine["customer_id"]) == (1, other)

@@ -15,9 +15,9 @@ from console.factory import ConsoleContext, PbxAddress
 from console.services.seeding.seeding import SeedPlan, seed_database
 from console.services.training.training import Trainee, TrainingService
 from console.widgets.profile_card import ProfileCard
+from tests.factories import ready_agent
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
-from tests.ui.test_agent_console import ready_agent
 from tests.ui.test_training_runs import FLOOR
 
 

@@ -16,13 +16,13 @@ from console.app import CallConsoleApp, WallboardApp
 from console.db import Database
 from console.screens.scorecard import ScoreCardScreen
 from console.screens.wallboard import WallboardScreen
-from console.screens.wrapup import WrapUpScreen
 from console.widgets.profile_card import ProfileCard
 from console.widgets.queue_tile import BigQueueTile, QueueTile
+from tests.factories import agent_console_app as make_app
+from tests.factories import ring_and_pop, wrap_up_ready
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
-from tests.ui.test_agent_console import make_app, ring_and_pop
 from tests.ui.test_snapshots import snapshot_app
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
 from tests.ui.test_worklist_screens import open_worklist, seed, session_for
@@ -92,7 +92,7 @@ async def test_the_wrap_up_shows_save_and_extend_at_80x24_with_every_row(crm: Da
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
             await pilot.press("f5")
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             wrap = app.screen
             await until(lambda: wrap.query_one("#save").region.height > 0)
             await pilot.pause()

@@ -32,9 +32,9 @@ from console.services.training.replay_sources import ReplaySources
 from console.services.training.scoring import ScoreCard
 from console.services.training.training import TrainingService
 from console.widgets.profile_card import ProfileCard
+from tests.factories import ready_agent, wrap_up_ready
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
-from tests.ui.test_agent_console import ready_agent
 
 # The demo floor's queues, as the CRM numbers them; training adds the scenario's others.
 FLOOR = """
@@ -188,7 +188,7 @@ async def take_call(
         await pilot.press(*h.transfer, "enter")
     else:
         await pilot.press("f5")
-    await until(lambda: isinstance(app.screen, WrapUpScreen))
+    await until(lambda: wrap_up_ready(app))
     look(screen, seen)
     wrap = app.screen
     assert isinstance(wrap, WrapUpScreen)

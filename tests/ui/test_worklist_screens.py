@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, OptionList, Static
 
@@ -30,6 +30,7 @@ from console.services.context import ServiceContext
 from console.services.crm.agents import AgentDirectory, AgentIdentity
 from console.services.desk.session import AgentSession
 from console.widgets.forms import ErrorLine
+from tests.factories import add_followup
 from tests.ui.conftest import until
 
 NOW = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
@@ -58,21 +59,6 @@ def make_runtime(db: Database, agent: AgentIdentity) -> AgentSession:
         queues=("support",),
         agent=agent,
     )
-
-
-async def add_followup(db: Database, **values: Any) -> int:
-    row = {
-        "kind": "task",
-        "status": "pending",
-        "summary": "follow up",
-        "due_at": NOW - timedelta(hours=1),
-        "priority": 3,
-        "created_at": NOW - timedelta(days=1),
-        "updated_at": NOW - timedelta(days=1),
-        **values,
-    }
-    async with db.write_connection() as conn:
-        return int(await conn.scalar(insert(FollowUp).values(**row).returning(FollowUp.id)) or 0)
 
 
 async def followup(db: Database, fid: int) -> Any:
@@ -106,6 +92,7 @@ async def seed(db: Database) -> dict[str, int]:
     return {
         "billing": await add_followup(
             db,
+            NOW,
             summary="Refund the double charge",
             target_queue_id=BILLING,
             priority=1,
@@ -115,6 +102,7 @@ async def seed(db: Database) -> dict[str, int]:
         ),
         "support": await add_followup(
             db,
+            NOW,
             kind="escalation",
             summary="Router keeps dropping",
             target_queue_id=SUPPORT,
@@ -125,6 +113,7 @@ async def seed(db: Database) -> dict[str, int]:
         ),
         "sales": await add_followup(
             db,
+            NOW,
             summary="Quote for 20 seats",
             target_queue_id=SALES,
             due_at=NOW + timedelta(minutes=25),
@@ -132,6 +121,7 @@ async def seed(db: Database) -> dict[str, int]:
         ),
         "claimed": await add_followup(
             db,
+            NOW,
             summary="Confirm the new address",
             target_queue_id=SUPPORT,
             status="claimed",
@@ -142,6 +132,7 @@ async def seed(db: Database) -> dict[str, int]:
         ),
         "assigned": await add_followup(
             db,
+            NOW,
             kind="callback",
             summary="Call back about the contract",
             target_agent_id=DEMO,
@@ -150,7 +141,7 @@ async def seed(db: Database) -> dict[str, int]:
             customer_id=2,
         ),
         "other": await add_followup(
-            db, summary="Not yours", target_agent_id=NICHOLSON, agent_only=True
+            db, NOW, summary="Not yours", target_agent_id=NICHOLSON, agent_only=True
         ),
     }
 
@@ -354,7 +345,7 @@ async def test_the_lists_refresh_by_themselves_and_keep_the_cursor(crm: Database
         await pilot.pause()
         assert current_id(screen) == ids["sales"]
         urgent = await add_followup(
-            crm, summary="Outage callback", target_queue_id=SUPPORT, priority=1
+            crm, NOW, summary="Outage callback", target_queue_id=SUPPORT, priority=1
         )
         await until(lambda: urgent in keys(screen, "available"))
         assert keys(screen, "available")[0] == urgent
@@ -499,6 +490,7 @@ async def one_rule_followups(db: Database) -> dict[str, int]:
     return {
         "due": await add_followup(
             db,
+            NOW,
             **common,
             summary="Due, SLA ahead",
             due_at=NOW - timedelta(minutes=35),
@@ -506,6 +498,7 @@ async def one_rule_followups(db: Database) -> dict[str, int]:
         ),
         "overdue": await add_followup(
             db,
+            NOW,
             **common,
             summary="SLA out now",
             due_at=NOW - timedelta(hours=2),
@@ -513,6 +506,7 @@ async def one_rule_followups(db: Database) -> dict[str, int]:
         ),
         "upcoming": await add_followup(
             db,
+            NOW,
             **common,
             summary="Later today",
             due_at=NOW + timedelta(hours=2, minutes=10),

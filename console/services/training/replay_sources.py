@@ -214,7 +214,6 @@ class LiveTail:
         self.started_at: datetime | None = None
         self.ended_at: datetime | None = None  # set once the session is over
         self.agent_names: tuple[str, ...] = ()
-        self.polls = 0
 
     @property
     def ended(self) -> bool:
@@ -232,7 +231,6 @@ class LiveTail:
             )
 
         session, events, actions = await self._db.read_rows(read)
-        self.polls += 1
         if session:
             started, ended, details = session[0]
             self.started_at = from_db_time(started)
