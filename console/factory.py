@@ -15,6 +15,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from callkit.metrics import MetricDefinitions
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.tracker import CallTracker
@@ -53,12 +55,17 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class PbxAddress:
-    """Where the AMI server is and how to log in to it."""
+    """Where the AMI server is and how to log in to it (the secret is never shown: a plain
+    string given here is wrapped in a `SecretStr`)."""
 
     host: str
     port: int
     user: str
-    secret: str
+    secret: SecretStr | str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, SecretStr):
+            object.__setattr__(self, "secret", SecretStr(self.secret))
 
 
 @dataclass
