@@ -11,15 +11,13 @@ gathers the `FollowUpFacts` from the database and applies the `RouteDecision`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callkit.layered_toml import load_layers
 from callkit.located_toml import KeyPath, LocatedReader, locate_key
 
 Strategy = Literal["least_loaded", "round_robin", "best_skill", "sticky"]
@@ -385,18 +383,8 @@ class RuleSet:
 
 def load_rules(path: str | None = None) -> RuleSet:
     """The shipped defaults, overridden by the user's file at `path` (if given)."""
-    defaults = _shipped()
-    if path is None:
-        return _merge(defaults, None)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise RulesError(f"{path}: not a UTF-8 text file") from None
-    return _merge(defaults, _Reader(path, text).parse(shipped=False))
+    layers = load_layers("console", "routing_defaults.toml", path, _parse, RulesError)
+    return _merge(layers.shipped, layers.user)
 
 
 # ---------------------------------------------------------------- loading
@@ -413,10 +401,8 @@ class _File:
     replace_defaults: bool = False
 
 
-@functools.cache
-def _shipped() -> _File:
-    resource = resources.files("console") / "data" / "routing_defaults.toml"
-    return _Reader(str(resource), resource.read_text(encoding="utf-8")).parse(shipped=True)
+def _parse(source: str, text: str, shipped: bool) -> _File:
+    return _Reader(source, text).parse(shipped=shipped)
 
 
 def _merge(defaults: _File, user: _File | None) -> RuleSet:

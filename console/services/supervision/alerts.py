@@ -16,17 +16,16 @@ Everything but `AlertAudit` is pure: no clock (times come from the snapshot), no
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from enum import StrEnum
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from callkit.layered_toml import load_layers
 from callkit.located_toml import KeyPath, LocatedReader, locate_key
 from console.db import Database
 from console.services.audit import AuditLog
@@ -116,18 +115,8 @@ class TargetBook:
 
 def load_targets(path: Path | None = None) -> TargetBook:
     """The shipped targets, overridden key by key by the user's file at ``path`` (if given)."""
-    shipped = _shipped()
-    if path is None:
-        return _merge(shipped, None)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TargetsError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise TargetsError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise TargetsError(f"{path}: not a UTF-8 text file") from None
-    return _merge(shipped, _Reader(str(path), text).parse())
+    layers = load_layers("console", "queue_targets.toml", path, _parse, TargetsError)
+    return _merge(layers.shipped, layers.user)
 
 
 # ------------------------------------------------------------------------------- red/amber/green
@@ -523,13 +512,11 @@ class _File:
     queues: dict[str, dict[str, _Value]]
 
 
-@functools.cache
-def _shipped() -> _File:
-    resource = resources.files("console") / "data" / "queue_targets.toml"
-    reader = _Reader(str(resource), resource.read_text(encoding="utf-8"))
+def _parse(source: str, text: str, shipped: bool) -> _File:
+    reader = _Reader(source, text)
     parsed = reader.parse()
     missing = [name for name in FIELDS if name not in parsed.defaults]
-    if missing:
+    if shipped and missing:
         raise reader.fail(("defaults",), f"the shipped defaults miss {', '.join(missing)}")
     return parsed
 
