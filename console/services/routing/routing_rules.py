@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal, TypeVar, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from callkit.json_safe import json_safe
 from callkit.layered_toml import load_layers
 from callkit.located_toml import KeyPath, LocatedReader, locate_key
 
@@ -149,26 +150,10 @@ class RouteDecision:
     reasons: tuple[str, ...]  # each condition that held, in words ("tier is gold")
 
     def as_json(self) -> dict[str, object]:
-        """A JSON-safe snapshot (stored on the follow-up; read back by `from_json`)."""
-        window = self.retry.window
-        return {
-            "rule": self.rule,
-            "source": self.source,
-            "target": _target_json(self.target),
-            "strategy": self.strategy,
-            "priority": self.priority,
-            "due_in": _seconds(self.due_in),
-            "retry": {
-                "attempts": self.retry.attempts,
-                "spacing": [_seconds(s) for s in self.retry.spacing],
-                "window": None if window is None else [f"{t:%H:%M}" for t in window],
-            },
-            "escalation": [
-                {"after": _seconds(s.after), "to": _target_json(s.to), "priority": s.priority}
-                for s in self.escalation
-            ],
-            "reasons": list(self.reasons),
-        }
+        """A JSON-safe snapshot (stored on the follow-up; read back by `from_json`): its
+        fields by name, durations in seconds, the calling window as ["HH:MM", "HH:MM"]."""
+        snapshot: dict[str, object] = json_safe(self)
+        return snapshot
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> RouteDecision:
@@ -681,22 +666,6 @@ def _window_text(window: tuple[time, time]) -> str:
 def _any_of(values: Iterable[object]) -> str:
     items = [str(v) for v in values]
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
-
-
-def _seconds(delta: timedelta) -> int | float:
-    seconds = delta.total_seconds()
-    return int(seconds) if seconds.is_integer() else seconds
-
-
-def _target_json(target: Target) -> dict[str, object]:
-    return {
-        "queue": target.queue,
-        "skill": target.skill,
-        "min_level": target.min_level,
-        "agent": target.agent,
-        "agent_only": target.agent_only,
-        "role": target.role,
-    }
 
 
 def _target_from_json(data: dict[str, Any]) -> Target:
