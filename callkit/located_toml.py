@@ -39,6 +39,29 @@ def parse_duration(text: str) -> float | None:
     return sum(float(g) * unit for g, unit in zip(m.groups(), _UNITS, strict=True) if g)
 
 
+def text_problem(value: object, limit: int = 200) -> str | None:
+    """Why ``value`` is not non-empty printable text of at most ``limit`` characters, or None."""
+    if not isinstance(value, str):
+        return f"must be a string (got {value!r})"
+    if not value.strip() or len(value) > limit:
+        return f"must be 1 to {limit} characters"
+    if not value.isprintable():
+        return f"must not contain control characters ({value!r})"
+    return None
+
+
+def seconds_of(value: object) -> float | None:
+    """Seconds from a number >= 0 or a "90s", "15m", "1h30m", "1d"-style string; else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    return None
+
+
+BAD_DURATION = 'bad duration {!r} (use e.g. "90s", "15m", "1h30m", "1d")'
+
+
 def syntax_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
     """The 1-based line tomllib's message points at (its last line for "end of document")."""
     m = re.search(r"line (\d+)", str(exc))
@@ -74,6 +97,9 @@ def locate_key(text: str, path: tuple[str | int, ...]) -> int:
             nxt = [h[0] for h in inside if h[0] > start]
             lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
             i += 1
+            continue
+        if i + 1 < len(path) and any(h[1].startswith(name + ".") for h in inside):
+            table, i = name, i + 1  # only dotted headers below it: [queues.billing]
             continue
         own_end = next((h[0] for h in inside), hi)
         plain = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
@@ -173,9 +199,13 @@ class LocatedReader:
             where += f"[{part + 1}]" if isinstance(part, int) else ("." if where else "") + part
         return where
 
+    def line(self, path: KeyPath) -> int:
+        """The 1-based line of the key at `path` (best effort; see `locate_key`)."""
+        return locate_key(self.text, path)
+
     def fail(self, path: KeyPath, message: str, at: KeyPath | None = None) -> ValueError:
         """An error naming the key at `path`, on the line of `at` (default: `path`)."""
-        line = locate_key(self.text, path if at is None else at)
+        line = self.line(path if at is None else at)
         where = self.key_name(path)
         prefix = f"{where}: " if where else ""
         return self.error(f"{self.source}:{line}: {self.context}{prefix}{message}")
@@ -194,13 +224,10 @@ class LocatedReader:
 
     def string(self, value: object, path: KeyPath, limit: int = 200) -> str:
         """Non-empty printable text of at most `limit` characters."""
-        if not isinstance(value, str):
-            raise self.fail(path, f"must be a string (got {value!r})")
-        if not value.strip() or len(value) > limit:
-            raise self.fail(path, f"must be 1 to {limit} characters")
-        if not value.isprintable():
-            raise self.fail(path, f"must not contain control characters ({value!r})")
-        return value
+        problem = text_problem(value, limit)
+        if problem:
+            raise self.fail(path, problem)
+        return str(value)
 
     def strings(self, value: object, path: KeyPath, vocabulary: Sequence[str] | None) -> list[str]:
         """A string or a non-empty list of strings, each from `vocabulary` when given."""
@@ -233,13 +260,9 @@ class LocatedReader:
 
     def duration(self, value: object, path: KeyPath) -> float:
         """Seconds from a number or a "90s", "15m", "1h30m", "1d"-style string."""
-        seconds: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            seconds = float(value)
-        elif isinstance(value, str):
-            seconds = parse_duration(value)
+        seconds = seconds_of(value)
         if seconds is None:
-            raise self.fail(path, f'bad duration {value!r} (use e.g. "90s", "15m", "1h30m", "1d")')
+            raise self.fail(path, BAD_DURATION.format(value))
         return seconds
 
     def clock(self, value: object, path: KeyPath) -> time:

@@ -534,7 +534,7 @@ async def _console(
 
 def _queue_targets(settings: Any) -> Any:
     """The per-queue targets of the settings (a bad file is one line)."""
-    from console.services.supervision.alerts import TargetsError, load_targets
+    from console.services.supervision.queue_targets import TargetsError, load_targets
 
     try:
         return load_targets(settings.files.queue_targets)

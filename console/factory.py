@@ -39,9 +39,10 @@ from console.services.routing.router import Router
 from console.services.routing.routing_rules import RuleSet, load_rules
 from console.services.routing.sla import SlaEngine
 from console.services.routing.worklist import Worklist
-from console.services.supervision.alerts import AlertChange, AlertLog, TargetBook, load_targets
+from console.services.supervision.alerts import AlertChange, AlertLog
 from console.services.supervision.live_board import LiveBoard
 from console.services.supervision.live_feed import LiveFeed, SupervisorActions
+from console.services.supervision.queue_targets import TargetBook, load_targets
 from console.services.supervision.reports import ReportService
 from console.services.training.recording import NullRecorder, SessionRecorder
 

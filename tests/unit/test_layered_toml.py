@@ -8,7 +8,7 @@ import pytest
 
 from callkit.layered_toml import load_layers, read_user_file
 from console.services.routing.routing_rules import RulesError, load_rules
-from console.services.supervision.alerts import TargetsError, load_targets
+from console.services.supervision.queue_targets import TargetsError, load_targets
 
 
 class _Bad(ValueError):
