@@ -23,11 +23,19 @@ _M = TypeVar("_M", bound=BaseModel)
 
 
 class LocatedValueError(ValueError):
-    """A validator's error; ``at``: the path of the key to blame, below the one validated."""
+    """A validator's error; ``at``: the path of the key to blame, below the one validated.
 
-    def __init__(self, message: str, at: KeyPath = ()) -> None:
+    ``line_only``: name the validated key in the message, but give the line of ``at``
+    (e.g. "target: min_level needs a skill" on min_level's line)."""
+
+    def __init__(self, message: str, at: KeyPath = (), *, line_only: bool = False) -> None:
         super().__init__(message)
         self.at = at
+        self.line_only = line_only
+
+    def under(self, *prefix: str | int) -> LocatedValueError:
+        """The same error, for a key ``prefix`` levels further down."""
+        return LocatedValueError(str(self), (*prefix, *self.at), line_only=self.line_only)
 
 
 def validate_located(model: type[_M], data: Any, reader: LocatedReader, root: KeyPath = ()) -> _M:
@@ -49,7 +57,7 @@ def _failure(
     cause = (error.get("ctx") or {}).get("error")
     if isinstance(cause, LocatedValueError):
         full = (*loc, *cause.at)
-        return full, str(cause), full
+        return (loc if cause.line_only else full), str(cause), full
     if isinstance(cause, ValueError):
         return loc, str(cause), loc
     kind = error["type"]
@@ -74,8 +82,8 @@ def _allowed(model: type[BaseModel], path: Sequence[str | int]) -> list[str]:
             if field is None:
                 return []
             current = field.annotation
-        else:  # list[X] or dict[str, X]: the part is an index or a name; step into X
-            args = getattr(current, "__args__", ())
+        else:  # list[X], tuple[X, ...], dict[str, X]: the part is an index or a name
+            args = [a for a in getattr(current, "__args__", ()) if a is not Ellipsis]
             current = args[-1] if args else None
     current = _without_none(current)
     if not _is_model(current):

@@ -1,4 +1,4 @@
-"""Located errors for hand-validated TOML files (pure stdlib, shared with the simulator).
+"""Located errors for TOML files (pure stdlib, shared with the simulator).
 
 tomllib gives no positions for values, so the line of an offending key is found by scanning the
 text: array-of-tables headers are counted to reach the n-th ``[[queues]]``, sub-tables narrow
@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
-from datetime import time
-from typing import Any, TypeVar, cast
+from typing import Any
 
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?"
     r"\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
 )
 _UNITS = (86400.0, 3600.0, 60.0, 1.0)
-_HHMM = re.compile(r"\d\d:\d\d")
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 # Value tokens: strings (multi-line first), brackets and separators, comments, bare words.
 _TOKEN = re.compile(
@@ -27,7 +24,6 @@ _TOKEN = re.compile(
     r"|#[^\n]*|[\[\]{},=]|[^\s\[\]{},=#\"']+",
     re.DOTALL,
 )
-_T = TypeVar("_T")
 KeyPath = tuple[str | int, ...]
 
 
@@ -176,7 +172,10 @@ def _skip_value(tokens: list[tuple[str, int]], i: int) -> int:
 
 
 class LocatedReader:
-    """Typed checks of parsed TOML values; a failure is ``error("file:line: key: message")``."""
+    """One TOML file's text and errors: ``error("file:line: key: message")``.
+
+    The value checks are pydantic validators now (`callkit.toml_values`, applied by
+    `callkit.located_model.validate_located`); a reader loads the text and places errors."""
 
     def __init__(self, source: str, text: str, error: type[ValueError] = ValueError) -> None:
         self.source = source
@@ -209,76 +208,3 @@ class LocatedReader:
         where = self.key_name(path)
         prefix = f"{where}: " if where else ""
         return self.error(f"{self.source}:{line}: {self.context}{prefix}{message}")
-
-    def table(self, value: object, path: KeyPath, allowed: Sequence[str]) -> dict[str, Any]:
-        """A table with no keys outside `allowed` (catches typos such as `qeue`)."""
-        if not isinstance(value, dict):
-            raise self.fail(path, "must be a table")
-        for key in value:
-            if key not in allowed:
-                expected = ", ".join(sorted(allowed))
-                raise self.fail(
-                    path, f"unknown key {key!r} (expected one of {expected})", (*path, key)
-                )
-        return value
-
-    def string(self, value: object, path: KeyPath, limit: int = 200) -> str:
-        """Non-empty printable text of at most `limit` characters."""
-        problem = text_problem(value, limit)
-        if problem:
-            raise self.fail(path, problem)
-        return str(value)
-
-    def strings(self, value: object, path: KeyPath, vocabulary: Sequence[str] | None) -> list[str]:
-        """A string or a non-empty list of strings, each from `vocabulary` when given."""
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(path, "must not be an empty list")
-        texts = [self.string(v, path) for v in items]
-        for text in texts:
-            if vocabulary is not None and text not in vocabulary:
-                raise self.fail(path, f"unknown value {text!r} (use {', '.join(vocabulary)})")
-        return texts
-
-    def integer(self, value: object, path: KeyPath, lo: int, hi: int) -> int:
-        """A whole number within [lo, hi]."""
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(path, f"must be a whole number from {lo} to {hi} (got {value!r})")
-        return value
-
-    def boolean(self, value: object, path: KeyPath) -> bool:
-        """true or false."""
-        if not isinstance(value, bool):
-            raise self.fail(path, f"must be true or false (got {value!r})")
-        return value
-
-    def choice(self, value: object, path: KeyPath, options: Sequence[_T]) -> _T:
-        """One of `options` (strings)."""
-        if value not in options:
-            raise self.fail(path, f"unknown value {value!r} (use {', '.join(map(str, options))})")
-        return cast(_T, value)
-
-    def duration(self, value: object, path: KeyPath) -> float:
-        """Seconds from a number or a "90s", "15m", "1h30m", "1d"-style string."""
-        seconds = seconds_of(value)
-        if seconds is None:
-            raise self.fail(path, BAD_DURATION.format(value))
-        return seconds
-
-    def clock(self, value: object, path: KeyPath) -> time:
-        """A time of day "HH:MM"."""
-        if isinstance(value, str) and _HHMM.fullmatch(value):
-            hour, minute = int(value[:2]), int(value[3:])
-            if hour < 24 and minute < 60:
-                return time(hour, minute)
-        raise self.fail(path, f'must be a time of day "HH:MM" (got {value!r})')
-
-    def window(self, value: object, path: KeyPath) -> tuple[time, time]:
-        """ "HH:MM-HH:MM"; the end may be before the start (crossing midnight)."""
-        parts = value.split("-") if isinstance(value, str) else []
-        if len(parts) != 2:
-            raise self.fail(path, f'must be a window "HH:MM-HH:MM" (got {value!r})')
-        start, end = (self.clock(p.strip(), path) for p in parts)
-        if start == end:
-            raise self.fail(path, "the window is empty (start equals end)")
-        return start, end

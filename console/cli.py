@@ -240,7 +240,8 @@ async def _routing_explain(args: argparse.Namespace) -> int:
 
     from console.config import load_settings
     from console.services.routing.router import Router, RoutingError
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     settings = load_settings(args.config, db_url=args.db)
     try:
@@ -283,7 +284,8 @@ async def _routing_explain(args: argparse.Namespace) -> int:
 
 def _routing_check(args: argparse.Namespace) -> int:
     """`routing check FILE`: the file's rules with the defaults, or its first error (exit 2)."""
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     try:
         rules = load_rules(args.file)
@@ -490,7 +492,8 @@ async def _console(
         catalog = DispositionCatalog(
             tuple(Disposition(**d.model_dump()) for d in settings.desk.dispositions)
         )
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     try:
         own_rules = settings.files.routing_rules

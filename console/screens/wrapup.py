@@ -41,7 +41,7 @@ from console.services.desk.screenpop import TicketSummary
 from console.services.errors import ServiceError
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.services.training.recording import NO_RECORDING, ActionRecorder
 from console.widgets.format import duration
 from console.widgets.tick import Tick

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Select, TextArea
 from console.db import Database
 from console.models.base import from_db_time
 from console.screens.wrapup import OTHER_TICKET, WrapUpScreen
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.widgets.tick import Tick
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until

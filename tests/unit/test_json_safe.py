@@ -154,7 +154,8 @@ def test_times_read_back(at: datetime, wait: timedelta) -> None:
 
 def test_a_route_decision_is_stored_as_before() -> None:
     """The routing snapshot keeps its stored form (durations in seconds, window "HH:MM")."""
-    from console.services.routing.routing_rules import FollowUpFacts, RouteDecision, load_rules
+    from console.services.routing.routing_rules import FollowUpFacts, RouteDecision
+    from console.services.routing.rules_file import load_rules
 
     facts = FollowUpFacts(kind="callback", priority=3, at=datetime(2026, 12, 7, 10, tzinfo=UTC))
     decision = load_rules().route(facts)

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from callkit.layered_toml import load_layers, read_user_file
-from console.services.routing.routing_rules import RulesError, load_rules
+from console.services.routing.routing_rules import RulesError
+from console.services.routing.rules_file import load_rules
 from console.services.supervision.queue_targets import TargetsError, load_targets
 
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from callkit.located_model import LocatedValueError, validate_located
 from callkit.located_toml import LocatedReader
+from callkit.toml_values import window
 from console.services.supervision.queue_targets import TargetsError, load_targets
 
 
@@ -103,3 +107,67 @@ def test_queue_targets_errors_through_the_model(tmp_path: Path, text: str, expec
     with pytest.raises(TargetsError) as caught:
         load_targets(path)
     assert str(caught.value).startswith(f"{path}{expected}"), str(caught.value)
+
+
+# ------------------------------------------------------------------ routing rules through models
+
+RULES_OK = '[[rule]]\nname = "first"\ntarget = { queue = "support" }\n'
+
+
+def _rules_error(tmp_path: Path, text: str) -> str:
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
+
+    path = tmp_path / "rules.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RulesError) as caught:
+        load_rules(str(path))
+    message = str(caught.value)
+    assert message.startswith(f"{path}:")
+    return message[len(str(path)) :]
+
+
+def test_a_rules_file_with_two_bad_rules_reports_the_first(tmp_path: Path) -> None:
+    text = (
+        RULES_OK
+        + '\n[[rule]]\nname = "vip"\nwhen = { tier = "platnum" }\ntarget = { queue = "vip" }\n'
+        + '\n[[rule]]\nname = "late"\npriority = 9\ntarget = { queue = "x" }\n'
+    )
+    assert _rules_error(tmp_path, text) == (
+        ":7: rule 'vip': when.tier: unknown value 'platnum' (use platinum, gold, iron, lead)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('enabled = "yes"', ":4: rule 'first': enabled: must be true or false (got 'yes')"),
+        (
+            'retry = { attempts = "3" }',
+            ":4: rule 'first': retry.attempts: must be a whole number from 1 to 20 (got '3')",
+        ),
+        ("due_in = 1.5e9", ":4: rule 'first': due_in: must be more than 0 and at most 366d"),
+    ],
+)
+def test_rule_values_are_not_coerced(tmp_path: Path, line: str, expected: str) -> None:
+    """pydantic's lax mode would read "yes" as true and "3" as 3; a rules file must not."""
+    assert _rules_error(tmp_path, RULES_OK + line + "\n").startswith(expected)
+
+
+def test_an_escalation_target_lists_its_own_keys(tmp_path: Path) -> None:
+    text = RULES_OK + 'escalate = [\n  { after = "1h", to = { queue = "x", qeue = "y" } },\n]\n'
+    assert _rules_error(tmp_path, text) == (
+        ":5: rule 'first': escalate[1].to: unknown key 'qeue' "
+        "(expected one of agent, min_level, only, queue, role, skill)"
+    )
+
+
+@given(st.times(), st.times())
+def test_windows_read_back(start: time, end: time) -> None:
+    start, end = start.replace(second=0, microsecond=0), end.replace(second=0, microsecond=0)
+    text = f"{start:%H:%M}-{end:%H:%M}"
+    if start == end:
+        with pytest.raises(LocatedValueError, match="the window is empty"):
+            window(text)
+    else:
+        assert window(text) == (start, end)
