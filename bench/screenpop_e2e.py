@@ -28,9 +28,8 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import open_database
-from console.factory import ConsoleRuntime
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.context import ServiceContext
+from console.services.desk.session import AgentSession, DeskOptions
 from console.services.training.recording import NullRecorder, SessionRecorder
 from console.widgets.profile_card import ProfileCard
 from telephony_sim.ami_actions import EngineActions
@@ -98,17 +97,14 @@ async def main() -> int:
 
     db = open_database(f"sqlite:///{args.db}")
     recorder = NullRecorder() if args.no_recording else SessionRecorder(db, agent_id=1)
-    runtime = ConsoleRuntime(
-        db=db,
+    runtime = AgentSession(
+        ctx=ServiceContext(db=db, recorder=recorder),
         cti=AmiClient("127.0.0.1", port, "bench", "bench", tracker=CallTracker(AGENT)),
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
         agent_id=1,
         interface=AGENT,
         member_name="Demo Agent",
         queues=("support",),
-        start_ready=True,
-        recorder=recorder,
+        options=DeskOptions(start_ready=True),
     )
     app = CallConsoleApp(runtime=runtime)
     latencies: list[float] = []

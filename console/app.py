@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import gc
 from collections.abc import Iterable
-from datetime import datetime
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +23,8 @@ from console.cti.protocol import (
     LinkState,
     LinkStateChanged,
 )
-from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime
-from console.models.enums import FollowUpKind, Presence
+from console.factory import ConsoleContext
+from console.models.enums import Presence
 from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
 from console.screens.choice import QuitScreen
@@ -34,19 +32,17 @@ from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
 from console.services.crm.agents import AgentIdentity
+from console.services.desk.session import AgentSession
 from console.services.supervision.alerts import AlertAudit
+from console.services.supervision.live import LiveViews
 
 if TYPE_CHECKING:
     from console.screens.replay import ReplayScreen
     from console.services.training.replay import Replay
     from console.services.training.training import RunRecord
 
-# Heartbeat and SLA pass period: well inside the presence freshness window (presence.FRESH_FOR).
-UPKEEP_SECONDS = 15.0
 # How often a supervisor's console checks the alert thresholds against the live board.
 ALERT_SECONDS = 1.0
-# A callback the agent put off is offered again after this long.
-REOFFER_SECONDS = 300.0
 
 
 class CallConsoleApp(App[None]):
@@ -77,7 +73,7 @@ class CallConsoleApp(App[None]):
         self,
         context: ConsoleContext | None = None,
         *,
-        runtime: ConsoleRuntime | None = None,
+        runtime: AgentSession | None = None,
         login: str = "",
         connect: bool = True,
     ) -> None:
@@ -85,13 +81,12 @@ class CallConsoleApp(App[None]):
         if context is None and runtime is None:
             raise ValueError("CallConsoleApp needs a context (login) or a runtime")
         self.context = context
-        self.runtime: ConsoleRuntime | None = runtime
+        self.runtime: AgentSession | None = runtime
         self.login = login
         self.connect = connect
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.joined_queues: tuple[str, ...] = ()
-        self._offered_callbacks: dict[int, datetime] = {}  # follow-up -> when offered
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
 
@@ -106,9 +101,9 @@ class CallConsoleApp(App[None]):
     async def _logged_in(self, agent: AgentIdentity | None) -> None:
         if agent is None or self.context is None:
             return
-        await self.start_agent(await self.context.runtime_for(agent))
+        await self.start_agent(await self.context.session_for(agent))
 
-    async def start_agent(self, runtime: ConsoleRuntime) -> None:
+    async def start_agent(self, runtime: AgentSession) -> None:
         """Show the agent screen and (unless previewing) connect to the PBX."""
         self.runtime = runtime
         runtime.recorder.start(on_warning=self._recording_warning)  # the session's recording
@@ -147,26 +142,26 @@ class CallConsoleApp(App[None]):
                 runtime.training,
                 runtime.cti,
                 trainer_id=runtime.agent_id,
-                export_dir=runtime.export_dir or data_dir() / "exports",
+                export_dir=runtime.options.export_dir or data_dir() / "exports",
                 open_watch=partial(self.watch_run, runtime),
                 open_unmasked=(
                     partial(self.replay_unmasked, runtime) if runtime.agent.can_unmask else None
                 ),
-                join=runtime.trainee_join,
+                join=runtime.options.trainee_join,
             )
         )
 
-    def watch_run(self, runtime: ConsoleRuntime, run: RunRecord, follow: bool) -> None:
+    def watch_run(self, runtime: AgentSession, run: RunRecord, follow: bool) -> None:
         """The trainee's console, read-only: live (`follow`) or replayed from the start."""
         self.run_worker(self._open_run_view(runtime, run, follow), group="replay")
 
-    def replay_unmasked(self, runtime: ConsoleRuntime, run: RunRecord, reason: str) -> None:
+    def replay_unmasked(self, runtime: AgentSession, run: RunRecord, reason: str) -> None:
         """The run replayed with customer data shown: for a viewer with the permission, audited
         with the reason given."""
         self.run_worker(self._open_run_view(runtime, run, False, reason), group="replay")
 
     async def _open_run_view(
-        self, runtime: ConsoleRuntime, run: RunRecord, follow: bool, unmask_reason: str = ""
+        self, runtime: AgentSession, run: RunRecord, follow: bool, unmask_reason: str = ""
     ) -> None:
         from console.screens.run_view import open_run_view
 
@@ -175,31 +170,20 @@ class CallConsoleApp(App[None]):
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not open run {run.id}: {exc}", severity="error", markup=False)
 
-    async def _check_alerts(self, live: LiveRuntime, audit: AlertAudit) -> None:
+    async def _check_alerts(self, live: LiveViews, audit: AlertAudit) -> None:
         await check_alerts(self, live, audit)
 
-    async def _routing_upkeep(self, runtime: ConsoleRuntime) -> None:
-        """Every console: heartbeat and lease renewal, lapsed leases back to the pool, then the
-        SLA pass (route strays, overdue, escalations)."""
-        presence, sla, worklist = runtime.presence, runtime.sla, runtime.worklist
-        warned = False
-        while True:
-            try:
-                await presence.heartbeat(runtime.agent_id)
-                await worklist.renew(runtime.agent_id)
-                await worklist.reclaim_expired()
-                await sla.tick()
-                await self._offer_due_callback(runtime)
-                warned = False
-            except Exception as exc:  # the database is away: say so once, keep trying
-                if not warned:
-                    self.notify(
-                        f"Follow-up routing paused: {exc}", severity="warning", markup=False
-                    )
-                    warned = True
-            await asyncio.sleep(UPKEEP_SECONDS)
+    async def _routing_upkeep(self, runtime: AgentSession) -> None:
+        """Every console's share of routing (console.services.routing.upkeep), then a due
+        callback offered to an idle agent."""
 
-    async def _offer_due_callback(self, runtime: ConsoleRuntime) -> None:
+        def paused(exc: Exception) -> None:
+            self.notify(f"Follow-up routing paused: {exc}", severity="warning", markup=False)
+
+        upkeep = runtime.routing_upkeep()
+        await upkeep.run(after_tick=partial(self._offer_due_callback, runtime), on_failure=paused)
+
+    async def _offer_due_callback(self, runtime: AgentSession) -> None:
         """An idle, ready agent with nothing open is offered a callback due for them: Enter
         dials it (the same pop as an inbound call), Esc puts it off for a few minutes."""
         screen = self.agent_screen
@@ -207,25 +191,18 @@ class CallConsoleApp(App[None]):
             return
         if not screen.bar_model.agent_ready:
             return
-        now = runtime.clock()
-        for item in await runtime.worklist.mine(runtime.agent_id, limit=50):
-            due = item.kind is FollowUpKind.CALLBACK and item.due_at <= now
-            offered = self._offered_callbacks.get(item.id)
-            if offered is not None and (now - offered).total_seconds() < REOFFER_SECONDS:
-                continue
-            if due and item.claimed_by is None:
-                self._offered_callbacks[item.id] = now
-                await self.push_screen(
-                    CallbackOfferScreen(item, now),
-                    callback=partial(self._callback_offer_answered, runtime, item.id),
-                )
-                return
+        item = await runtime.due_callback()
+        if item is not None:
+            await self.push_screen(
+                CallbackOfferScreen(item, runtime.clock()),
+                callback=partial(self._callback_offer_answered, runtime, item.id),
+            )
 
     async def _callback_offer_answered(
-        self, runtime: ConsoleRuntime, followup_id: int, answer: str | None
+        self, runtime: AgentSession, followup_id: int, answer: str | None
     ) -> None:
         if answer == RANG:
-            self._offered_callbacks.pop(followup_id, None)  # not seen through: offer again
+            runtime.offers.interrupted(followup_id)  # not seen through: offer again
         if answer != CALL:
             return
         try:
@@ -233,7 +210,7 @@ class CallConsoleApp(App[None]):
         except Exception as exc:  # taken by someone else, no PBX…: one line, keep going
             self.notify(f"Could not call back: {exc}", severity="error", markup=False)
 
-    async def _auto_followup(self, runtime: ConsoleRuntime, event: CtiEvent) -> None:
+    async def _auto_followup(self, runtime: AgentSession, event: CtiEvent) -> None:
         auto = runtime.auto_followups
         try:
             if isinstance(event, CallAbandoned):
@@ -243,7 +220,7 @@ class CallConsoleApp(App[None]):
         except Exception as exc:  # the next SLA pass routes any stray
             self.notify(f"Could not record a callback: {exc}", severity="warning", markup=False)
 
-    async def _pump_cti(self, runtime: ConsoleRuntime) -> None:
+    async def _pump_cti(self, runtime: AgentSession) -> None:
         """Forward every CTI event to the agent screen, in order; log in once connected."""
         cti = runtime.cti
         stream = cti.events()
@@ -261,7 +238,7 @@ class CallConsoleApp(App[None]):
             if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
                 await self._after_connect(runtime)
 
-    async def _after_connect(self, runtime: ConsoleRuntime) -> None:
+    async def _after_connect(self, runtime: AgentSession) -> None:
         # After every (re)connect: a restarted PBX has forgotten its members.
         joined: list[str] = []
         screen = self.agent_screen
@@ -294,7 +271,7 @@ class CallConsoleApp(App[None]):
         if self.agent_screen is not None and not self._restored:
             self._restored = True
             await self.agent_screen.offer_unfinished()
-            if runtime.start_ready and takes_calls:
+            if runtime.options.start_ready and takes_calls:
                 await runtime.set_ready(True)
 
     def summary(self) -> str:
@@ -305,7 +282,7 @@ class CallConsoleApp(App[None]):
         link = runtime.cti.link_state
         queues = ", ".join(self.joined_queues) or "none"
         return (
-            f"link {link.state} to {runtime.cti.host}:{runtime.cti.port}; agent "
+            f"link {link.state} to {runtime.cti.peer}; agent "
             f"{runtime.member_name} ({runtime.interface}) in queues {queues}; "
             f"state {screen.bar_model.agent_state}; calls offered {screen.offered}"
         )
@@ -409,7 +386,7 @@ class CallConsoleApp(App[None]):
         self.notify(message, title="Recording", severity="warning", markup=False)
 
 
-async def check_alerts(app: App[None], live: LiveRuntime, audit: AlertAudit | None) -> None:
+async def check_alerts(app: App[None], live: LiveViews, audit: AlertAudit | None) -> None:
     """Evaluate the alert thresholds; a raised alert is announced, every change is audited."""
     try:
         changes = live.check_alerts()
@@ -441,7 +418,7 @@ class WallboardApp(App[None]):
 
     def __init__(
         self,
-        live: LiveRuntime,
+        live: LiveViews,
         *,
         large: bool = False,
         connect: bool = True,

@@ -522,8 +522,8 @@ async def _console(
         agent = await context.agents.authenticate(login, password)
         if agent is None:
             raise CommandError(f"the demo agent {login!r} is missing from the database")
-        runtime = await context.runtime_for(agent)
-        runtime.start_ready = True  # the demo agent takes calls at once
+        runtime = await context.session_for(agent)
+        runtime.options.start_ready = True  # the demo agent takes calls at once
     app = CallConsoleApp(context, runtime=runtime, login=login)
     headless = getattr(args, "headless_seconds", None)
     if headless is None:

@@ -199,6 +199,11 @@ class AmiClient(SimActions):
         return self._tracker
 
     @property
+    def peer(self) -> str:
+        """Where the link goes, for people (``host:port``)."""
+        return f"{self.host}:{self.port}"
+
+    @property
     def link_state(self) -> LinkStateChanged:
         """The current link state (the last `LinkStateChanged` published)."""
         return self._state

@@ -46,13 +46,12 @@ from console.screens.transfer import TransferScreen
 from console.screens.wallboard import WallboardScreen
 from console.screens.worklist import WorklistScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.crm.agents import AFTER_CALL_WORK, MISSED, NotReadyReason, not_ready_reason
+from console.services.crm.agents import NotReadyReason
 from console.services.crm.queues import QueueDirectory
 from console.services.desk.desk import AgentDesk, DeskCall, DeskState, rang_out
 from console.services.desk.interactions import InteractionRecord
 from console.services.desk.screenpop import ScreenPop
 from console.services.errors import ServiceError
-from console.services.routing.callbacks import AGENT_AWAY, ANSWERED
 from console.services.text import clean_text
 from console.widgets.call_bar import CallBar, CallBarModel
 from console.widgets.profile_card import ProfileCard
@@ -61,7 +60,7 @@ from console.widgets.transcript import TranscriptLog
 
 if TYPE_CHECKING:
     from console.cti.ami_types import ActionResult
-    from console.factory import ConsoleRuntime
+    from console.services.desk.session import AgentSession
 
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
@@ -96,21 +95,18 @@ class AgentScreen(PromptRepaint):
         Binding("T", "trainer", "Training"),  # trainers only
     ]
 
-    def __init__(self, runtime: ConsoleRuntime, desk: AgentDesk) -> None:
+    def __init__(self, runtime: AgentSession, desk: AgentDesk) -> None:
         super().__init__()
         self.runtime = runtime
         self.desk = desk
         self.bar_model = CallBarModel(agent_state="Not ready", link="down")
         self._events: asyncio.Queue[CtiEvent] = asyncio.Queue()
-        self._ready = False
-        self._resume_after_wrap = False
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
         self.missed = 0  # of them, rang out unanswered on this agent's phone
         self.taking_calls = False  # a supervisor or trainer asked to take calls (F6)
         self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
-        self._memberships: dict[str, tuple[bool, str]] = {}  # queue -> (paused, reason)
         self._live_notes: WrapUpScreen | None = None  # notes opened during the call (F9)
         self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
 
@@ -225,7 +221,7 @@ class AgentScreen(PromptRepaint):
             timeout=30,
             markup=False,
         )
-        if self.runtime.ring_bell:
+        if self.runtime.options.ring_bell:
             self.app.bell()
 
     async def _missed(self, call: DeskCall | None) -> None:
@@ -234,13 +230,13 @@ class AgentScreen(PromptRepaint):
         self.missed += 1
         self.refresh_figures()  # the row says missed by now
         who = call.caller_name or call.caller_id if call is not None else "a caller"
-        if not self.runtime.missed_call_not_ready or not self._ready:
-            self.notify(f"Missed call from {who}.", severity="warning", markup=False)
-            return
         try:
-            await self.runtime.set_ready(False, reason=MISSED.code)
+            paused = await self.runtime.missed_call()
         except Exception as exc:  # the link is down: the PBX's own autopause may still apply
             self.notify(f"Missed call; could not go Not ready: {exc}", markup=False)
+            return
+        if not paused:
+            self.notify(f"Missed call from {who}.", severity="warning", markup=False)
             return
         self.notify(
             f"Missed call from {who}: you are Not ready (Missed). F6 when you are back.",
@@ -260,7 +256,7 @@ class AgentScreen(PromptRepaint):
             hold_seconds=call.hold_seconds if call else 0.0,
             queue=call.queue if call else "",
             waited=call.waited if call else None,
-            wrap_limit=self.runtime.wrap_limit_seconds,
+            wrap_limit=self.runtime.options.wrap_limit_seconds,
             direction=call.direction if call else "inbound",
             consulting=call.consulting if call else "",
             conference=call.conference if call else "",
@@ -340,33 +336,18 @@ class AgentScreen(PromptRepaint):
         model = self.bar_model
         if model.link != "connected":
             return "No call. The PBX link is down: calls cannot reach you until it is back."
-        if not self._memberships:
+        status = self.runtime.state.status
+        if not status.in_queues:
             return "No call. You are in no queue: F6 to take calls."
-        if not self._ready:
-            state = model.agent_state.removeprefix("Not ready: ")
-            return f"No call. You are Not ready ({state}): F6 when you are back."
+        if not status.ready:
+            return f"No call. You are Not ready ({status.reason_label}): F6 when you are back."
         return "No call. Waiting for the next one…"
 
     def _agent_state(self, event: AgentStateChanged) -> None:
         """The agent's state over all their queues: one queue left (a supervisor's QueueRemove,
         a training run's queue taken away) does not log them out of the others."""
-        if event.logged_in:
-            self._memberships[event.queue] = (event.paused, event.reason)
-        else:
-            self._memberships.pop(event.queue, None)
-        states = list(self._memberships.values())
-        if not states:
-            self._ready = False
-            self._bar(agent_state="Logged out", agent_ready=False)
-        elif any(not paused for paused, _reason in states):
-            self._ready = True
-            self._bar(agent_state="Available", agent_ready=True)
-        else:
-            self._ready = False
-            reason = next((r for _p, r in states if r), "")
-            known = not_ready_reason(reason)
-            label = known.label if known else (reason or "paused")
-            self._bar(agent_state=f"Not ready: {label}", agent_ready=False)
+        status = self.runtime.state.apply(event)
+        self._bar(agent_state=status.label, agent_ready=status.ready)
 
     # ---------------------------------------------------------------- several matches
 
@@ -436,7 +417,7 @@ class AgentScreen(PromptRepaint):
                 screenpop=runtime.screenpop,
                 agent_id=runtime.agent_id,
                 clock=runtime.clock,
-                region=runtime.region,
+                region=runtime.ctx.region,
             )
         )
 
@@ -456,7 +437,7 @@ class AgentScreen(PromptRepaint):
                 self.runtime.customers,
                 agent_id=self.runtime.agent_id,
                 caller_number=number,
-                region=self.runtime.region,
+                region=self.runtime.ctx.region,
             ),
             callback=self._picked,
         )
@@ -473,7 +454,7 @@ class AgentScreen(PromptRepaint):
                 agent_id=self.runtime.agent_id,
                 caller_number=number,
                 clock=self.runtime.clock,
-                region=self.runtime.region,
+                region=self.runtime.ctx.region,
             ),
             callback=self._picked,
         )
@@ -493,7 +474,7 @@ class AgentScreen(PromptRepaint):
             router=runtime.router,
             recorder=runtime.recorder,
             tickets=pop.open_tickets if pop else (),
-            limit_seconds=runtime.wrap_limit_seconds,
+            limit_seconds=runtime.options.wrap_limit_seconds,
             clock=runtime.clock,
             title=title,
             live=live,
@@ -527,9 +508,10 @@ class AgentScreen(PromptRepaint):
         if record is None:
             return
         # After-call work: no new call rings while the agent writes up this one.
-        self._resume_after_wrap = self._ready
-        if self._ready:
-            await self._set_ready(False, AFTER_CALL_WORK.code)
+        try:
+            await self.runtime.begin_after_call_work()
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"could not change state: {exc}", severity="error", markup=False)
         notes = self._live_notes
         if notes is not None and notes in self.app.screen_stack:
             notes.call_ended(record, self._caller_title())  # the notes become the wrap-up
@@ -540,19 +522,15 @@ class AgentScreen(PromptRepaint):
 
     async def _callback_outcome(self, action_id: str, ended: CallEnded | None) -> None:
         """A callback this console dialled is over: reschedule, escalate or close it."""
-        followup_id = self.runtime.dialling.pop(action_id, None) if action_id else None
-        if followup_id is None:
-            return
-        outcome = AGENT_AWAY
-        if ended is not None:
-            outcome = ANSWERED if ended.answered else str(ended.reason)
+        followup_id = self.runtime.dialling.get(action_id) if action_id else None
         try:
-            settled = await self.runtime.callbacks.settle(
-                self.runtime.agent_id, followup_id, outcome
-            )
+            settled = await self.runtime.settle_callback(action_id, ended)
         except ServiceError as exc:
             self.notify(f"Callback {followup_id}: {exc}", severity="error", markup=False)
             return
+        if settled is None:
+            return
+        outcome = settled.outcome
         self._record("callback_outcome", followup_id=followup_id, outcome=outcome, settled=settled)
         if settled.escalated:
             note = "no attempts left: escalated"
@@ -571,26 +549,16 @@ class AgentScreen(PromptRepaint):
         if self.desk.state.phase == "wrapup":
             self.show(self.desk.finish_wrap_up())
         self.refresh_figures()  # one more call handled, its wrap-up in the AHT
-        if self._resume_after_wrap:
-            self._resume_after_wrap = False
-            await self._set_ready(True, "")
+        try:
+            await self.runtime.end_after_call_work()
+        except Exception as exc:  # one clear line; the console keeps running
+            self.notify(f"could not change state: {exc}", severity="error", markup=False)
 
     async def offer_unfinished(self) -> None:
         """After a crash or kill: close calls that ended meanwhile, offer a wrap-up back."""
-        log = self.runtime.interactions
-        tracker = self.runtime.cti.tracker
-        live = {c.uniqueid for c in tracker.active_calls()} if tracker else set()
-        now = self.runtime.clock()
-        for record in await log.unfinished(self.runtime.agent_id):
-            if record.is_in_call and record.uniqueid not in live:
-                if record.was_answered:
-                    await log.ended(record.id, now)
-                else:
-                    await log.missed(record.id, now)
-        pending = [r for r in await log.unfinished(self.runtime.agent_id) if r.status == "wrapup"]
-        if not pending or self.desk.state.phase == "wrapup":
+        record = await self.runtime.recover()
+        if record is None or self.desk.state.phase == "wrapup":
             return
-        record = pending[0]
         self.notify(
             f"Unfinished wrap-up from {record.offered_at:%H:%M} offered back "
             f"({record.caller_raw or 'unknown caller'}).",
@@ -745,7 +713,7 @@ class AgentScreen(PromptRepaint):
         self._record("conference_requested", target=call.consulting)
         await self._consult_action(
             "conference",
-            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.atxfer_threeway),
+            self.runtime.cti.feature_code(self._agent_leg(), self.runtime.options.atxfer_threeway),
         )
 
     async def action_cancel_consult(self) -> None:
@@ -854,8 +822,9 @@ class AgentScreen(PromptRepaint):
             )
 
     async def action_toggle_ready(self) -> None:
-        if not self._ready:
-            if not self._memberships:  # a supervisor or trainer in no queue: join them first
+        status = self.runtime.state.status
+        if not status.ready:
+            if not status.in_queues:  # a supervisor or trainer in no queue: join them first
                 self.taking_calls = True
                 try:
                     await self.runtime.log_in_to_queues()

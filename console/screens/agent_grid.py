@@ -51,7 +51,7 @@ from console.services.training.recording import NO_RECORDING, ActionRecorder
 from console.widgets.format import duration
 
 if TYPE_CHECKING:
-    from console.factory import LiveRuntime
+    from console.services.supervision.live import LiveViews
 
 REFRESH_SECONDS = 0.5
 ROSTER_SECONDS = 15.0
@@ -163,7 +163,7 @@ class AgentGridScreen(Screen[None]):
 
     def __init__(
         self,
-        live: LiveRuntime,
+        live: LiveViews,
         *,
         db: Database | None = None,
         worklist: Worklist | None = None,

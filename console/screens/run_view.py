@@ -19,13 +19,13 @@ from console.services.training.training import TrainingError, save_scenario_from
 if TYPE_CHECKING:
     from textual.app import App
 
-    from console.factory import ConsoleRuntime
+    from console.services.desk.session import AgentSession
     from console.services.training.training import RunRecord
 
 
 async def open_run_view(
     app: App[None],
-    runtime: ConsoleRuntime,
+    runtime: AgentSession,
     run: RunRecord,
     *,
     follow: bool,
@@ -37,7 +37,7 @@ async def open_run_view(
     unmask permission, and audited with the reason (MaskingError otherwise, nothing shown)."""
     if not run.session_id:
         raise TrainingError(f"run {run.id} has no recorded trainee session")
-    masker: Masker | None = Masker(runtime.region)
+    masker: Masker | None = Masker(runtime.ctx.region)
     what = f"Run {run.id}: {run.scenario_name} · {run.trainee_name}"
     if unmask_reason and not follow:
         if runtime.agent is None:
@@ -59,7 +59,7 @@ async def open_run_view(
         replay = await asyncio.to_thread(
             partial(Replay, records, masker=masker, start=start, end=end, agent_names=names)
         )
-        folder = runtime.training_dir or data_dir() / "scenarios"
+        folder = runtime.options.training_dir or data_dir() / "scenarios"
 
         async def make_scenario(linkedid: str) -> str:
             name = f"from-run-{run.id}-{run.scenario_name}"

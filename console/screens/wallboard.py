@@ -31,7 +31,7 @@ from console.services.supervision.live_types import BoardSnapshot
 from console.widgets.queue_tile import BigQueueTile, QueueTile, worst
 
 if TYPE_CHECKING:
-    from console.factory import LiveRuntime
+    from console.services.supervision.live import LiveViews
 
 #: Redraws per second are 1 / this.
 REFRESH_SECONDS = 0.5
@@ -63,7 +63,7 @@ class WallboardScreen(Screen[None]):
 
     def __init__(
         self,
-        live: LiveRuntime,
+        live: LiveViews,
         *,
         large: bool = False,
         standalone: bool = False,

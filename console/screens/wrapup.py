@@ -8,7 +8,7 @@ restarted console offers the draft back (see `AgentScreen.offer_unfinished`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from textual import events, on
@@ -34,14 +34,13 @@ from console.services.desk.interactions import (
     InteractionError,
     InteractionLog,
     InteractionRecord,
-    WrapUp,
     WrapUpError,
 )
 from console.services.desk.screenpop import TicketSummary
+from console.services.desk.wrapup import NewTicket, WrapUpForm, WrapUpSubmission
 from console.services.errors import ServiceError
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
-from console.services.routing.rules_file import load_rules
 from console.services.training.recording import NO_RECORDING, ActionRecorder
 from console.widgets.format import duration
 from console.widgets.tick import Tick
@@ -101,10 +100,16 @@ class WrapUpScreen(ModalScreen[bool]):
         self.router = router  # routes the follow-ups made here at once (else the SLA pass)
         self.recorder = recorder or NO_RECORDING  # the agent's session recording
         self.tickets = tickets
-        # Created during this wrap-up (kept so a retry after an error doesn't make another).
-        self.created_ticket: int | None = None
-        self.created_followup: int | None = None
-        self.created_escalation: int | None = None
+        # The submit (ticket, follow-ups, row): what one attempt made, a retry reuses.
+        self.submission = WrapUpSubmission(
+            interactions,
+            record,
+            agent_id=agent_id,
+            tickets=ticket_service,
+            followups=followup_service,
+            router=router,
+            clock=self.now,
+        )
         self.limit = limit_seconds
         self.extended = False
         self.live = live
@@ -376,41 +381,67 @@ class WrapUpScreen(ModalScreen[bool]):
             self.dismiss(False)
             return
         disposition = self.query_one("#disposition", Select).value
-        ticket = self.query_one("#ticket", Select).value
-        csat = self.query_one("#csat", Select).value
-        notes = self.query_one("#notes", TextArea).text
         if not isinstance(disposition, str):
             self._error("choose a disposition (1-9)")
             self.query_one("#disposition", Select).focus()
             return
         try:
-            ticket_id = await self._ticket(ticket, notes)
-            await self._followup(notes, ticket_id)
-            wrap = WrapUp(
-                disposition=disposition,
-                notes=notes,
-                ticket_id=ticket_id,
-                resolved_first_contact=self.query_one("#fcr", Checkbox).value,
-                csat=csat if isinstance(csat, int) else None,
-            )
-            done = await self.interactions.wrap_up(self.record.id, wrap, self.now())
+            saved = await self.submission.submit(self._form(disposition))
         except ServiceError as exc:  # one line; nothing already saved is lost
             self._error(str(exc))
             if "needs a ticket" in str(exc) or "ticket #" in str(exc):
                 self.query_one("#ticket", Select).focus()  # the field the message asks for
             return
+        done = saved.record
+        if saved.ticket_opened is not None:
+            self.notify(f"Ticket #{saved.ticket_opened} opened.", timeout=4, markup=False)
+        for routed in saved.routed:
+            self.notify(
+                f"{routed.what} routed to {routed.where} ({routed.rule})", timeout=4, markup=False
+            )
         self._record(
             "wrap_up_saved",
             disposition=done.disposition,
             category=done.category,
             notes=done.notes,
             ticket_id=done.ticket_id,
-            followup_id=self.created_followup,
+            followup_id=saved.callback_id,
             csat=done.csat,
             resolved_first_contact=done.resolved_first_contact,
             wrap_seconds=done.wrap_seconds,
         )
         self.dismiss(True)
+
+    def _form(self, disposition: str) -> WrapUpForm:
+        """What the agent filled in. Raises WrapUpError for a ticket number left empty."""
+        choice = self.query_one("#ticket", Select).value
+        ticket: int | NewTicket | None = None
+        if choice == OTHER_TICKET:
+            typed = self.query_one("#ticket-number", Input).value.strip()
+            if not typed:
+                raise WrapUpError("type the ticket's number (or choose No ticket)")
+            ticket = int(typed)
+        elif choice == NEW_TICKET:
+            priority = self.query_one("#ticket-priority", Select).value
+            category = self.query_one("#ticket-category", Select).value
+            ticket = NewTicket(
+                subject=self.query_one("#ticket-subject", Input).value,
+                category=category if isinstance(category, str) else "general",
+                priority=priority if isinstance(priority, str) else "normal",
+            )
+        elif isinstance(choice, int) and choice != NO_TICKET:
+            ticket = choice
+        csat = self.query_one("#csat", Select).value
+        hours = self.query_one("#callback-hours", Input).value or "24"
+        return WrapUpForm(
+            disposition=disposition,
+            notes=self.query_one("#notes", TextArea).text,
+            ticket=ticket,
+            resolved_first_contact=self.query_one("#fcr", Checkbox).value,
+            csat=csat if isinstance(csat, int) else None,
+            callback_hours=int(hours) if self.query_one("#callback", Checkbox).value else None,
+            escalate=self.query_one("#escalate", Checkbox).value,
+        )
 
     def _record(self, kind: str, **details: Any) -> None:
         call_id = self.record.linkedid or None
@@ -418,98 +449,3 @@ class WrapUpScreen(ModalScreen[bool]):
 
     def _error(self, message: str) -> None:
         self.query_one("#wrap-error", Label).update(Content.styled(message, "$text-error"))
-
-    async def _ticket(self, choice: object, notes: str) -> int | None:
-        """The ticket to link: an existing one, or a new one opened now (once)."""
-        if choice == OTHER_TICKET:
-            typed = self.query_one("#ticket-number", Input).value.strip()
-            if not typed:
-                raise WrapUpError("type the ticket's number (or choose No ticket)")
-            return int(typed)
-        if choice != NEW_TICKET:
-            return choice if isinstance(choice, int) and choice != NO_TICKET else None
-        if self.created_ticket is not None:
-            return self.created_ticket
-        assert self.ticket_service is not None and self.record.customer_id is not None
-        subject = self.query_one("#ticket-subject", Input).value.strip()
-        if not subject:
-            subject = " ".join(notes.split())[:80]
-        if not subject:
-            raise WrapUpError("give the new ticket a subject (or write notes first)")
-        priority = self.query_one("#ticket-priority", Select).value
-        category = self.query_one("#ticket-category", Select).value
-        created = await self.ticket_service.create(
-            self.record.customer_id,
-            subject,
-            agent_id=self.agent_id,
-            category=category if isinstance(category, str) else "general",
-            priority=priority if isinstance(priority, str) else "normal",
-            interaction_id=self.record.id,
-        )
-        self.created_ticket = created.id
-        self.notify(f"Ticket #{created.id} opened.", timeout=4, markup=False)
-        return created.id
-
-    async def _followup(self, notes: str, ticket_id: int | None) -> None:
-        """Schedule the callback and the escalation the agent ticked (each once)."""
-        await self._escalation(notes, ticket_id)
-        if not self.query_one("#callback", Checkbox).value or self.created_followup is not None:
-            return
-        assert self.followup_service is not None
-        raw_hours = self.query_one("#callback-hours", Input).value or "24"
-        hours = max(1, min(24 * 30, int(raw_hours)))
-        summary = " ".join(notes.split())[:200] or f"Call back {self.record.caller_raw}"
-        code = self.query_one("#disposition", Select).value
-        chosen = self.interactions.catalog.get(code) if isinstance(code, str) else None
-        required = chosen is not None and chosen.requires_followup
-        created = await self.followup_service.create(
-            "callback",
-            customer_id=self.record.customer_id,
-            due_at=self.now() + timedelta(hours=hours),
-            summary=summary,
-            agent_id=self.agent_id,
-            interaction_id=self.record.id,
-            ticket_id=ticket_id,
-            origin="disposition" if required else "agent",
-        )
-        self.created_followup = created.id
-        await self._route(created.id, "Callback")
-
-    async def _escalation(self, notes: str, ticket_id: int | None) -> None:
-        if not self.query_one("#escalate", Checkbox).value or self.created_escalation is not None:
-            return
-        assert self.followup_service is not None
-        summary = " ".join(notes.split())[:200] or f"Escalated call from {self.record.caller_raw}"
-        created = await self.followup_service.create(
-            "escalation",
-            customer_id=self.record.customer_id,
-            due_at=self.now() + self._escalation_due(),
-            summary=summary,
-            agent_id=self.agent_id,
-            priority=2,
-            interaction_id=self.record.id,
-            ticket_id=ticket_id,
-        )
-        self.created_escalation = created.id
-        await self._route(created.id, "Escalation")
-
-    def _escalation_due(self) -> timedelta:
-        """The routing rules' SLA for escalations (not a copy of the shipped 4 h)."""
-        rules = self.router.rules if self.router is not None else load_rules()
-        code = self.query_one("#disposition", Select).value
-        disposition = code if isinstance(code, str) else None
-        return rules.escalation_due(
-            self.now(), disposition=disposition, handled_by_id=self.agent_id
-        )
-
-    async def _route(self, followup_id: int, what: str) -> None:
-        """Route a follow-up made here now, so the agent sees where it went (if routing
-        fails, the next SLA pass routes it: the follow-up is saved either way)."""
-        if self.router is None:
-            return
-        try:
-            routed = await self.router.route(followup_id, by_agent_id=self.agent_id)
-        except ServiceError:
-            return
-        where = routed.decision.target.describe()
-        self.notify(f"{what} routed to {where} ({routed.decision.rule})", timeout=4, markup=False)

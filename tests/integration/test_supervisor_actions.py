@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 import pytest
 
 from callkit.scenario import parse_scenario
-from console.factory import LiveRuntime, PbxAddress, build_live
+from console.factory import PbxAddress, build_live
+from console.services.supervision.live import LiveViews
 from console.services.supervision.live_feed import SupervisorError
 from console.services.supervision.live_types import AgentActivity, AgentLive
 from telephony_sim.clock import VirtualClock
@@ -64,7 +65,7 @@ class Connects:
 
 
 @asynccontextmanager
-async def supervising(pbx: Pbx) -> AsyncIterator[LiveRuntime]:
+async def supervising(pbx: Pbx) -> AsyncIterator[LiveViews]:
     live = build_live(PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST)
     await live.cti.start()
     await live.cti.wait_connected()
@@ -77,7 +78,7 @@ async def supervising(pbx: Pbx) -> AsyncIterator[LiveRuntime]:
         await live.cti.close()
 
 
-def agent(live: LiveRuntime, interface: str) -> AgentLive:
+def agent(live: LiveViews, interface: str) -> AgentLive:
     return next(a for a in live.board.snapshot().agents if a.interface == interface)
 
 

@@ -14,7 +14,7 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
+from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.choice import QuitScreen
 from console.screens.new_customer import NewCustomerScreen
@@ -22,9 +22,9 @@ from console.screens.picker import PickCustomerScreen
 from console.screens.search import SearchScreen
 from console.screens.transfer import TransferScreen
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
+from console.services.context import ServiceContext
 from console.services.desk.dispositions import Disposition, DispositionCatalog
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.desk.session import AgentSession
 from console.widgets.call_bar import CallBar
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
@@ -35,11 +35,9 @@ AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
 
 def make_app(db: Database, port: int) -> CallConsoleApp:
     cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = ConsoleRuntime(
-        db=db,
+    runtime = AgentSession(
+        ctx=ServiceContext(db=db),
         cti=cti,
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
         agent_id=1,
         interface=AGENT,
         member_name="Demo Agent",
@@ -517,7 +515,7 @@ async def test_configured_dispositions_reach_the_wrap_up(crm: Database) -> None:
     )
     agent = await context.agents.authenticate("demo", "demo")
     assert agent is not None
-    runtime = await context.runtime_for(agent)
+    runtime = await context.session_for(agent)
     assert runtime.interactions.catalog is custom
     assert runtime.interface == AGENT and "support" in runtime.queues
 
@@ -619,18 +617,20 @@ async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]
 
 
 async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials_it(
-    crm: Database, monkeypatch: object
+    crm: Database,
 ) -> None:
+    from datetime import timedelta
+
     from sqlalchemy import select
 
-    import console.app
     from console.models import FollowUp
     from console.screens.callback_offer import CallbackOfferScreen
 
-    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, customer_id, followup_id = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             # Offered; Esc puts it off, and it is not offered again straight away.
@@ -640,7 +640,7 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
             await pilot.pause(0.7)  # several upkeep passes
             assert app.screen is screen
             # Once the put-off time has passed it is offered again; Enter dials it.
-            monkeypatch.setattr(console.app, "REOFFER_SECONDS", 0.0)  # type: ignore[attr-defined]
+            app.runtime.offers.reoffer_after = timedelta(0)
             scripted = await app.runtime.cti.send_action(  # type: ignore[union-attr]
                 "SimOutbound", Number=number, Outcome="busy"
             )
@@ -658,16 +658,16 @@ async def test_a_due_callback_is_offered_to_the_idle_ready_agent_and_enter_dials
 
 
 async def test_a_ringing_call_closes_the_callback_offer_so_the_pop_is_in_front(
-    crm: Database, monkeypatch: object
+    crm: Database,
 ) -> None:
 
-    import console.app
     from console.screens.callback_offer import CallbackOfferScreen
 
-    monkeypatch.setattr(console.app, "UPKEEP_SECONDS", 0.2)  # type: ignore[attr-defined]
     number, _customer, _followup = await due_callback_for_the_demo_agent(crm)
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
+        assert app.runtime is not None
+        app.runtime.options.upkeep_seconds = 0.2
         async with app.run_test(size=(120, 36)) as pilot:
             screen = await ready_agent(app, pilot)
             await until(lambda: isinstance(app.screen, CallbackOfferScreen))

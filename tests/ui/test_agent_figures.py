@@ -15,12 +15,12 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
-from console.factory import ConsoleContext, ConsoleRuntime, PbxAddress
+from console.factory import ConsoleContext, PbxAddress
 from console.screens.agent import AgentScreen
 from console.screens.agent_grid import COLUMNS, AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.context import ServiceContext
+from console.services.desk.session import AgentSession
 from console.widgets.call_bar import CallBar
 from console.widgets.format import duration
 from tests.pbx import running_pbx
@@ -55,11 +55,9 @@ retry = 300
 
 def agent_app(db: Database, port: int) -> CallConsoleApp:
     cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
-    runtime = ConsoleRuntime(
-        db=db,
+    runtime = AgentSession(
+        ctx=ServiceContext(db=db),
         cti=cti,
-        screenpop=ScreenPopService(db),
-        interactions=InteractionLog(db),
         agent_id=1,
         interface=AGENT,
         member_name="Demo Agent",
@@ -200,7 +198,7 @@ async def test_a_ring_that_times_out_shows_in_the_grids_missed_column(crm: Datab
             column = [label for label, _ in COLUMNS].index("Missed")
             return str(grid.query_one(DataTable).get_row(SUPERVISOR)[column])
 
-        app = CallConsoleApp(runtime=await context.runtime_for(supervisor))
+        app = CallConsoleApp(runtime=await context.session_for(supervisor))
         async with app.run_test(size=(130, 36)) as pilot:
             grid = await open_grid(app, pilot)
             assert missed_cell(grid) == "0"
@@ -214,7 +212,7 @@ async def test_a_ring_that_times_out_shows_in_the_grids_missed_column(crm: Datab
             assert grid.rows[SUPERVISOR].missed == 1
 
         # A supervisor console started afresh: its board never saw the AgentRingNoAnswer.
-        again = CallConsoleApp(runtime=await context.runtime_for(supervisor))
+        again = CallConsoleApp(runtime=await context.session_for(supervisor))
         async with again.run_test(size=(130, 36)) as pilot:
             grid = await open_grid(again, pilot)
             assert again.runtime is not None and again.runtime.live is not None

@@ -32,7 +32,7 @@ async def test_a_call_is_recorded_as_events_and_actions_in_order(crm: Database) 
         )
         agent = await context.agents.authenticate("demo", "demo")
         assert agent is not None
-        runtime = await context.runtime_for(agent)
+        runtime = await context.session_for(agent)
         started = runtime.clock()
         app = CallConsoleApp(runtime=runtime)
         async with app.run_test(size=(120, 40)) as pilot:

@@ -37,7 +37,7 @@ async def test_the_platinum_scenario_pops_a_platinum_customer_whatever_the_seed(
             )
             agent = await context.agents.authenticate("demo", "demo")
             assert agent is not None
-            runtime = await context.runtime_for(agent)
+            runtime = await context.session_for(agent)
             app = CallConsoleApp(runtime=runtime)
             training = TrainingService(crm)
             async with app.run_test(size=(120, 40)) as pilot:

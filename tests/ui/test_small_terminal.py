@@ -25,7 +25,7 @@ from tests.ui.shift import sloppy_card
 from tests.ui.test_agent_console import make_app, ring_and_pop
 from tests.ui.test_snapshots import snapshot_app
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
-from tests.ui.test_worklist_screens import open_worklist, runtime_for, seed
+from tests.ui.test_worklist_screens import open_worklist, seed, session_for
 
 SMALL = (80, 24)
 LONG_NAME = "Maximiliana Featherstonehaugh"  # with its tier badge, wider than the card at 80
@@ -186,7 +186,7 @@ async def test_the_worklist_keeps_kind_customer_due_and_state_whole_at_80x24(
     crm: Database,
 ) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SMALL) as pilot:
         screen = await open_worklist(app, pilot)
         for name in ("mine", "available"):

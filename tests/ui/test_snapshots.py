@@ -18,13 +18,12 @@ from console.app import CallConsoleApp, WallboardApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database, open_database
-from console.factory import ConsoleRuntime
 from console.screens.scorecard import ScoreCardScreen
 from console.screens.wrapup import WrapUpScreen
+from console.services.context import ServiceContext
 from console.services.crm.agents import AgentDirectory
 from console.services.desk.desk import DeskCall, DeskState
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.desk.session import AgentSession
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
 from tests.ui.test_wallboard import board_after, many_queues
@@ -35,17 +34,14 @@ NOW = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
 
 def snapshot_app(path: Path) -> tuple[CallConsoleApp, Database]:
     db = open_database(f"sqlite:///{path}")
-    runtime = ConsoleRuntime(
-        db=db,
+    runtime = AgentSession(
+        # tz: "today" for the bar's figures, whatever the machine's zone
+        ctx=ServiceContext(db=db, clock=lambda: NOW, tz=UTC),
         cti=AmiClient("127.0.0.1", 1, "agent", "x", tracker=CallTracker("PJSIP/1001")),
-        screenpop=ScreenPopService(db, clock=lambda: NOW),
-        interactions=InteractionLog(db, clock=lambda: NOW),
         agent_id=1,
         interface="PJSIP/1001",
         member_name="Demo Agent",
         queues=("support",),
-        clock=lambda: NOW,
-        tz=UTC,  # "today" for the bar's figures, whatever the machine's zone
     )
     return CallConsoleApp(runtime=runtime, connect=False), db
 
@@ -195,7 +191,7 @@ def wrap_up_with(app: CallConsoleApp, number: str) -> Any:
                 ticket_service=runtime.tickets,
                 followup_service=runtime.followups,
                 tickets=pop.open_tickets,
-                limit_seconds=runtime.wrap_limit_seconds,
+                limit_seconds=runtime.options.wrap_limit_seconds,
                 clock=runtime.clock,
                 title=pop.profile.display_name if pop.profile else number,
             )
@@ -232,7 +228,7 @@ def test_shift_wallboard_with_many_queues(
 def test_shift_worklist(
     snap_compare: Any, crm_copy: Path, size: tuple[int, int], theme: str
 ) -> None:
-    async def prepare() -> ConsoleRuntime:
+    async def prepare() -> AgentSession:
         db = open_database(f"sqlite:///{crm_copy}")
         try:
             await seed(db)

@@ -85,7 +85,7 @@ async def test_the_trainee_command_is_shown_whole_and_a_terminal_copy_of_it_runs
         )
         trainer = await context.agents.authenticate("trainer", "demo")
         assert trainer is not None
-        app = CallConsoleApp(runtime=await context.runtime_for(trainer))
+        app = CallConsoleApp(runtime=await context.session_for(trainer))
         async with app.run_test(size=(80, 24)) as pilot:
             await until(lambda: isinstance(app.screen, TrainerScreen))
             screen = app.screen
@@ -170,7 +170,7 @@ async def test_a_ring_on_the_trainer_screens_is_shown_there_and_answered_from_th
         )
         trainer = await context.agents.authenticate("trainer", "demo")
         assert trainer is not None
-        app = CallConsoleApp(runtime=await context.runtime_for(trainer))
+        app = CallConsoleApp(runtime=await context.session_for(trainer))
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:

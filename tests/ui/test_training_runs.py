@@ -292,7 +292,7 @@ async def test_a_right_run_scores_100_and_a_sloppy_one_fails_exactly_its_mistake
         )
         agent = await context.agents.authenticate("demo", "demo")
         assert agent is not None
-        runtime = await context.runtime_for(agent)
+        runtime = await context.session_for(agent)
         app = CallConsoleApp(runtime=runtime)
         training = TrainingService(crm)
         async with app.run_test(size=(120, 40)) as pilot:
@@ -368,8 +368,8 @@ async def test_the_trainer_starts_a_run_from_the_library_and_gets_the_masked_car
         con.close()
         trainer_agent = await context.agents.authenticate("trainer", "demo")
         assert trainee_agent is not None and trainer_agent is not None
-        trainee_app = CallConsoleApp(runtime=await context.runtime_for(trainee_agent))
-        trainer_app = CallConsoleApp(runtime=await context.runtime_for(trainer_agent))
+        trainee_app = CallConsoleApp(runtime=await context.session_for(trainee_agent))
+        trainer_app = CallConsoleApp(runtime=await context.session_for(trainer_agent))
         async with trainee_app.run_test(size=(120, 40)) as tp:
             screen = await ready_agent(trainee_app, tp)
             async with trainer_app.run_test(size=(120, 40)) as pp:
@@ -491,7 +491,7 @@ async def test_a_recorded_call_becomes_a_masked_scenario_the_simulator_plays(
         )
         agent = await context.agents.authenticate("demo", "demo")
         assert agent is not None
-        runtime = await context.runtime_for(agent)
+        runtime = await context.session_for(agent)
         app = CallConsoleApp(runtime=runtime)
         training = TrainingService(crm, ScenarioLibrary(own))
         async with app.run_test(size=(120, 40)) as pilot:

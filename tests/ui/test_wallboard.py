@@ -22,7 +22,7 @@ from callkit.ami_frames import Message
 from callkit.scenario import parse_scenario
 from console.app import CallConsoleApp, WallboardApp
 from console.db import Database, open_database
-from console.factory import ConsoleContext, ConsoleRuntime, LiveRuntime, PbxAddress, build_live
+from console.factory import ConsoleContext, PbxAddress, build_live
 from console.models import FollowUp
 from console.models.enums import Role
 from console.screens.agent import AgentScreen
@@ -30,9 +30,10 @@ from console.screens.agent_grid import ALL, AgentGridScreen, PickQueueScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import PickAgentScreen
 from console.screens.wallboard import WallboardScreen
+from console.services.context import ServiceContext
 from console.services.crm.agents import AgentIdentity
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.desk.session import AgentSession
+from console.services.supervision.live import LiveViews
 from console.services.supervision.live_types import AgentActivity
 from console.services.training.recording import SessionLog
 from console.widgets.queue_tile import BigQueueTile, QueueTile
@@ -167,7 +168,7 @@ answer_delay = {{ dist = "uniform", low = 1, high = 4 }}
 """.replace("'", '"')
 
 
-def board_after(minutes: float, scenario: str = BOTS) -> tuple[LiveRuntime, Engine]:
+def board_after(minutes: float, scenario: str = BOTS) -> tuple[LiveViews, Engine]:
     """A live runtime whose board saw ``minutes`` of `scenario`'s traffic (virtual time, seed
     5): the same frames every run, so the snapshots are stable."""
     engine = Engine(parse_scenario(scenario, "wallboard-tests.toml"), seed=5, clock=VirtualClock())
@@ -218,22 +219,19 @@ def test_snapshot_wallboard_large(snap_compare: Any) -> None:
     assert snap_compare(app, terminal_size=(150, 40))
 
 
-def supervisor_runtime(db: Database, live: LiveRuntime) -> ConsoleRuntime:
+def supervisor_runtime(db: Database, live: LiveViews) -> AgentSession:
     now = datetime.fromtimestamp(live.clock(), UTC)
 
     def clock() -> datetime:
         return now
 
-    return ConsoleRuntime(
-        db=db,
+    return AgentSession(
+        ctx=ServiceContext(db=db, clock=clock),
         cti=live.cti,
-        screenpop=ScreenPopService(db, clock=clock),
-        interactions=InteractionLog(db, clock=clock),
         agent_id=SUPERVISOR,
         interface="PJSIP/1002",
         member_name="Sam Supervisor",
         queues=("support",),
-        clock=clock,
         live=live,
     )
 
@@ -365,7 +363,7 @@ async def test_supervisor_keys_and_grid_actions_reach_the_bots(crm: Database) ->
         )
         supervisor = await context.agents.get(SUPERVISOR)
         assert supervisor is not None
-        runtime = await context.runtime_for(supervisor)
+        runtime = await context.session_for(supervisor)
         live = runtime.live
         assert live is not None  # a supervisor's console feeds the live board
         app = CallConsoleApp(runtime=runtime)

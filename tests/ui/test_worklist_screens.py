@@ -20,16 +20,15 @@ from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database, open_database
-from console.factory import ConsoleRuntime
 from console.models import AuditLog as AuditRow
 from console.models import FollowUp
 from console.models.enums import PENDING_FOLLOWUP_STATUSES
 from console.screens.agent import AgentScreen
 from console.screens.team import PickAgentScreen, TeamScreen
 from console.screens.worklist import ReasonScreen, SnoozeScreen, WorklistScreen, parse_duration
+from console.services.context import ServiceContext
 from console.services.crm.agents import AgentDirectory, AgentIdentity
-from console.services.desk.interactions import InteractionLog
-from console.services.desk.screenpop import ScreenPopService
+from console.services.desk.session import AgentSession
 from console.widgets.forms import ErrorLine
 from tests.ui.conftest import until
 
@@ -43,24 +42,21 @@ def clock() -> datetime:
     return NOW
 
 
-async def runtime_for(db: Database, agent_id: int = DEMO) -> ConsoleRuntime:
+async def session_for(db: Database, agent_id: int = DEMO) -> AgentSession:
     agent = await AgentDirectory(db).get(agent_id)
     assert agent is not None
     return make_runtime(db, agent)
 
 
-def make_runtime(db: Database, agent: AgentIdentity) -> ConsoleRuntime:
-    return ConsoleRuntime(
-        db=db,
+def make_runtime(db: Database, agent: AgentIdentity) -> AgentSession:
+    return AgentSession(
+        ctx=ServiceContext(db=db, clock=clock),
         cti=AmiClient("127.0.0.1", 1, "agent", "x", tracker=CallTracker(agent.interface)),
-        screenpop=ScreenPopService(db, clock=clock),
-        interactions=InteractionLog(db, clock=clock),
         agent_id=agent.id,
         interface=agent.interface,
         member_name=agent.member_name,
         queues=("support",),
         agent=agent,
-        clock=clock,
     )
 
 
@@ -196,7 +192,7 @@ def messages(app: CallConsoleApp) -> list[str]:
 
 async def test_both_lists_in_order_with_due_sla_and_state(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         # Due ones by priority, then upcoming; the assigned callback is in Mine only.
@@ -226,7 +222,7 @@ async def test_both_lists_in_order_with_due_sla_and_state(crm: Database) -> None
 
 async def test_accept_moves_a_row_to_mine_and_next_takes_the_first_due(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         screen.query_one("#available", DataTable).focus()
@@ -256,7 +252,7 @@ async def test_accept_moves_a_row_to_mine_and_next_takes_the_first_due(crm: Data
 
 async def test_done_with_a_note(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         await pilot.press("d")
@@ -270,7 +266,7 @@ async def test_done_with_a_note(crm: Database) -> None:
 
 async def test_snooze_refuses_a_bad_duration_then_hides_the_item(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         await pilot.press("s")
@@ -298,7 +294,7 @@ async def test_snooze_refuses_a_bad_duration_then_hides_the_item(crm: Database) 
 
 async def test_hand_back_needs_a_reason(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         await pilot.press("h")
@@ -318,7 +314,7 @@ async def test_hand_back_needs_a_reason(crm: Database) -> None:
 
 async def test_a_refused_claim_is_one_message(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         screen.query_one("#available", DataTable).focus()
@@ -345,7 +341,7 @@ async def test_a_refused_claim_is_one_message(crm: Database) -> None:
 
 async def test_the_lists_refresh_by_themselves_and_keep_the_cursor(crm: Database) -> None:
     ids = await seed(crm)
-    runtime = await runtime_for(crm)
+    runtime = await session_for(crm)
     app = CallConsoleApp(runtime=runtime, connect=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
@@ -370,7 +366,7 @@ async def test_the_lists_refresh_by_themselves_and_keep_the_cursor(crm: Database
 
 async def test_agents_have_no_team_view(crm: Database) -> None:
     await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
         shown = {b.binding.key for b in app.screen.active_bindings.values()}
@@ -382,7 +378,7 @@ async def test_agents_have_no_team_view(crm: Database) -> None:
 
 async def test_a_supervisor_reassigns_two_follow_ups(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm, SUPERVISOR), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm, SUPERVISOR), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
         assert "t" in {b.binding.key for b in app.screen.active_bindings.values()}
@@ -424,7 +420,7 @@ async def test_a_supervisor_reassigns_two_follow_ups(crm: Database) -> None:
 
 async def test_select_all_then_escape_clears_before_leaving(crm: Database) -> None:
     ids = await seed(crm)
-    app = CallConsoleApp(runtime=await runtime_for(crm, SUPERVISOR), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm, SUPERVISOR), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
         await pilot.press("t")
@@ -538,7 +534,7 @@ async def test_a_follow_up_reads_the_same_and_is_overdue_alike_on_every_screen(
     expected = {"due": "35m ago", "overdue": "2h00m ago", "upcoming": "in 2h10m"}
     levels = {"due": "warning", "overdue": "error", "upcoming": ""}
     summaries = {"due": "Due, SLA ahead", "overdue": "SLA out now", "upcoming": "Later today"}
-    app = CallConsoleApp(runtime=await runtime_for(crm, SUPERVISOR), connect=False)
+    app = CallConsoleApp(runtime=await session_for(crm, SUPERVISOR), connect=False)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
         agent = app.screen

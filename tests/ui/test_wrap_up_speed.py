@@ -207,7 +207,7 @@ async def test_an_escalation_from_the_wrap_up_is_due_when_the_routing_rules_say(
     async with running_pbx() as pbx:
         app = make_app(crm, pbx.port)
         assert app.runtime is not None
-        app.runtime.rules = rules
+        app.runtime.ctx.rules = rules
         async with app.run_test(size=(80, 24)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             wrap = app.screen

@@ -23,7 +23,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
-from console.cti.ami import AmiClient
+from console.cti.link import CtiLink
+from console.cti.protocol import CallEnded
 from console.db import Database
 from console.models import FollowUp, PhoneNumber
 from console.models.enums import FollowUpKind, FollowUpStatus
@@ -37,6 +38,15 @@ from console.services.routing.worklist import Worklist
 RETRY, GAVE_UP, DIALLED = "retry", "attempts_exhausted", "dial"
 ORIGINATE_TIMEOUT_MS = 30_000
 ANSWERED, NO_ANSWER, BUSY, FAILED, AGENT_AWAY = "answered", "noanswer", "busy", "failed", "agent"
+
+
+def dial_outcome(ended: CallEnded | None) -> str:
+    """How a callback's dial went, from the call's end (None: the Originate failed, the
+    agent's own phone never answered): answered, or the Dial status the PBX ended it with
+    (noanswer, busy, failed), or ``agent``."""
+    if ended is None:
+        return AGENT_AWAY
+    return ANSWERED if ended.answered else str(ended.reason)
 
 
 class CallbackError(ServiceError):
@@ -87,7 +97,7 @@ class CallbackDialer:
         self._clock = clock
 
     async def place(
-        self, cti: AmiClient, agent_id: int, interface: str, followup_id: int
+        self, cti: CtiLink, agent_id: int, interface: str, followup_id: int
     ) -> PlacedCall:
         """Claim the callback, count the attempt and Originate it from `interface`."""
         item = await self._worklist.claim(agent_id, followup_id)

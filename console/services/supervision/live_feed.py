@@ -14,8 +14,8 @@ import contextlib
 import logging
 from collections.abc import Awaitable
 
-from console.cti.ami import AmiClient, AmiError
-from console.cti.ami_types import ActionResult
+from console.cti.ami_types import ActionResult, AmiError
+from console.cti.link import CtiLink
 from console.cti.protocol import LinkState, LinkStateChanged
 from console.services.errors import ServiceError, one_line
 from console.services.supervision.live_board import LiveBoard
@@ -31,7 +31,7 @@ class LiveFeed:
     """Reconciles ``board`` with QueueStatus now and then; see the module docstring."""
 
     def __init__(
-        self, board: LiveBoard, cti: AmiClient, *, interval: float = RECONCILE_SECONDS
+        self, board: LiveBoard, cti: CtiLink, *, interval: float = RECONCILE_SECONDS
     ) -> None:
         self.board = board
         self.cti = cti
@@ -94,7 +94,7 @@ class SupervisorError(ServiceError):
 class SupervisorActions:
     """A supervisor changes agents' states on the PBX (standard AMI actions only)."""
 
-    def __init__(self, cti: AmiClient) -> None:
+    def __init__(self, cti: CtiLink) -> None:
         self.cti = cti
 
     async def force_not_ready(self, interface: str, reason: str) -> None:

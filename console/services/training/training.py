@@ -55,7 +55,7 @@ class TrainingError(ServiceError):
 
 
 class TrainingLink(Protocol):
-    """What a run needs of the CTI link (console.cti.ami.AmiClient, simulator only)."""
+    """What a run needs of the CTI link: a `console.cti.link.CtiLink` with SimTraining."""
 
     async def start_training(
         self, interface: str, scenario: str, run_id: str, *, lead: float = ...

@@ -1,0 +1,283 @@
+"""A logged-in agent's session: who they are, their CTI link, their queues and their services.
+
+Built by the app factory at login (`console.factory.ConsoleContext.session_for`) and handed to
+the screens. It holds the agent's identity, the `CtiLink` (never one client), the shared
+`ServiceContext` and the desk's options; the services come from the context. What it does
+itself is the agent's side of the PBX: joining their queues, going ready or not ready,
+dialling a callback from their phone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from console.cti.link import CtiLink
+from console.cti.protocol import CallEnded
+from console.db import Database
+from console.models.enums import Presence
+from console.services.context import ServiceContext
+from console.services.crm.agents import MISSED, AgentIdentity
+from console.services.desk.agent_figures import AgentFigures
+from console.services.desk.agent_state import AgentState
+from console.services.desk.desk import AgentDesk
+from console.services.desk.interactions import InteractionLog, InteractionRecord
+from console.services.desk.recovery import recover_unfinished
+from console.services.desk.screenpop import ScreenPopService
+from console.services.routing.auto_followups import AutoFollowUps
+from console.services.routing.callback_offers import CallbackOffers
+from console.services.routing.callbacks import CallbackDialer, PlacedCall, Settled, dial_outcome
+from console.services.routing.followups import FollowUpService
+from console.services.routing.presence import AgentPresence
+from console.services.routing.router import Router
+from console.services.routing.sla import SlaEngine
+from console.services.routing.upkeep import UPKEEP_SECONDS, RoutingUpkeep
+from console.services.routing.worklist import WorkItem, Worklist
+from console.services.training.recording import NullRecorder, SessionRecorder
+
+if TYPE_CHECKING:
+    from console.services.crm.customers import CustomerService
+    from console.services.crm.tickets import TicketService
+    from console.services.supervision.live import LiveViews
+    from console.services.training.training import TraineeJoin, TrainingService
+
+
+@dataclass
+class DeskOptions:
+    """How this seat's desk behaves (from the settings)."""
+
+    wrap_limit_seconds: float = 120.0
+    start_ready: bool = False  # the demo agent is available as soon as they are in the queues
+    missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
+    ring_bell: bool = True  # the terminal bell rings with a call the agent cannot see ringing
+    atxfer_threeway: str = "*3"  # the PBX's three-way feature code (PlayDTMF Receive)
+    training_dir: Path | None = None  # the trainer's own scenarios (with the shipped ones)
+    export_dir: Path | None = None  # score cards and scenarios written by the console
+    trainee_join: TraineeJoin | None = None  # shown to a trainer while no trainee is online
+    # Heartbeat and SLA pass period: well inside the presence freshness window (FRESH_FOR).
+    upkeep_seconds: float = UPKEEP_SECONDS
+
+
+@dataclass
+class AgentSession:
+    """Everything a logged-in agent's screens need: the agent, the CTI link, the services."""
+
+    ctx: ServiceContext
+    cti: CtiLink
+    agent_id: int
+    interface: str  # the queue member interface, e.g. PJSIP/1001 or Local/1001@from-queue/n
+    member_name: str
+    queues: Sequence[str]
+    state_interface: str = ""  # the phone device, where it differs from ``interface``
+    agent: AgentIdentity | None = None
+    options: DeskOptions = field(default_factory=DeskOptions)
+    live: LiveViews | None = None  # supervisors: the wallboard's and agent grid's board
+    # Callbacks this console is dialling: Originate ActionID -> follow-up id.
+    dialling: dict[str, int] = field(default_factory=dict)
+    state: AgentState = field(default_factory=AgentState)  # over all the agent's queues
+    offers: CallbackOffers = field(default_factory=CallbackOffers)  # due callbacks offered
+
+    # Shared things, from the context -------------------------------------------------------
+    @property
+    def db(self) -> Database:
+        return self.ctx.db
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        return self.ctx.clock
+
+    @property
+    def recorder(self) -> SessionRecorder | NullRecorder:
+        return self.ctx.recorder
+
+    @cached_property
+    def screenpop(self) -> ScreenPopService:
+        return self.ctx.screenpop()
+
+    @cached_property
+    def interactions(self) -> InteractionLog:
+        return self.ctx.interactions()
+
+    @property
+    def customers(self) -> CustomerService:
+        return self.ctx.customers
+
+    @property
+    def tickets(self) -> TicketService:
+        return self.ctx.tickets
+
+    @property
+    def followups(self) -> FollowUpService:
+        return self.ctx.followups
+
+    @property
+    def worklist(self) -> Worklist:
+        return self.ctx.worklist
+
+    @property
+    def router(self) -> Router:
+        return self.ctx.router
+
+    @property
+    def sla(self) -> SlaEngine:
+        return self.ctx.sla
+
+    @property
+    def callbacks(self) -> CallbackDialer:
+        return self.ctx.callbacks
+
+    @property
+    def auto_followups(self) -> AutoFollowUps:
+        return self.ctx.auto_followups(self.screenpop)
+
+    @property
+    def figures(self) -> AgentFigures:
+        return self.ctx.figures
+
+    @property
+    def presence(self) -> AgentPresence:
+        return self.ctx.presence
+
+    @property
+    def training(self) -> TrainingService:
+        from console.paths import data_dir
+
+        # The trainer's own scenarios: where `x` in a replay and export-scenario put them.
+        return self.ctx.training(self.options.training_dir or data_dir() / "scenarios")
+
+    # The agent ------------------------------------------------------------------------------
+    @property
+    def takes_calls(self) -> bool:
+        """Whether logging in joins the agent's queues: agents do; supervisors and trainers
+        (who mostly watch) join only when they ask to (F6)."""
+        return self.agent is None or not (self.agent.is_supervisor or self.agent.is_trainer)
+
+    @property
+    def agent_names(self) -> tuple[str, ...]:
+        """Every name the PBX knows this agent by: the configured ones, and what the CTI
+        link learnt from the PBX's member frames (a Local member's interface and device)."""
+        names = [self.interface, self.member_name]
+        if self.state_interface:
+            names.append(self.state_interface)
+        tracker = self.cti.tracker
+        if tracker is not None:
+            names += sorted(tracker.lines.interfaces | tracker.lines.names)
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    def desk(self) -> AgentDesk:
+        return AgentDesk(
+            agent_id=self.agent_id,
+            screenpop=self.screenpop,
+            interactions=self.interactions,
+            region=self.ctx.region,
+            clock=self.ctx.clock,
+        )
+
+    # The agent's side of the PBX -------------------------------------------------------------
+    async def call_back(self, followup_id: int) -> PlacedCall:
+        """Claim and dial a callback from this agent's phone (answered for them on the
+        simulator, whose desk phone the console drives; a real phone is picked up by hand)."""
+        # From the phone itself: a Local member interface would run the queue's dial plan.
+        phone = self.state_interface or self.interface
+        placed = await self.callbacks.place(self.cti, self.agent_id, phone, followup_id)
+        self.dialling[placed.action_id] = placed.followup_id
+        self.recorder.record_action("callback_dialled", **dataclasses.asdict(placed))
+        if self.cti.capabilities.sim_phone:
+            await self.cti.sim_phone(self.interface, "answer")
+        return placed
+
+    async def log_in_to_queues(self) -> list[str]:
+        """QueueAdd the agent to its queues that this PBX has, paused until they are ready.
+
+        Returns the queues the agent is a member of afterwards.
+        """
+        tracker = self.cti.tracker
+        known = set(tracker.queues()) if tracker else set(self.queues)
+        members = {
+            m.queue
+            for m in (tracker.members() if tracker else [])
+            if m.logged_in and m.interface == self.interface
+        }
+        joined = []
+        for queue in self.queues:
+            if queue not in known:
+                continue  # a CRM queue this PBX does not have
+            joined.append(queue)
+            if queue in members:
+                continue  # still a member (the link dropped, the PBX did not)
+            fields = {
+                "Queue": queue,
+                "Interface": self.interface,
+                "MemberName": self.member_name,
+                "Paused": "true",
+                "Reason": "logged in",
+            }
+            if self.state_interface:
+                fields["StateInterface"] = self.state_interface
+            await self.cti.send_action("QueueAdd", **fields)
+        return joined
+
+    async def begin_after_call_work(self) -> None:
+        """The call ended into its wrap-up: a ready agent is paused (``acw``) meanwhile."""
+        reason = self.state.after_call_work_pause()
+        if reason is not None:
+            await self.set_ready(False, reason=reason)
+
+    async def end_after_call_work(self) -> None:
+        """The wrap-up is saved: an agent paused for it is ready again."""
+        if self.state.after_call_work_done():
+            await self.set_ready(True)
+
+    async def missed_call(self) -> bool:
+        """A call rang out on this agent's phone: as app_queue's autopause does, a ready
+        agent is made not ready (reason Missed) so the next caller is not offered to an
+        empty desk. True when they were; False when the seat's settings or their state say
+        no (a trainer's run, an agent already not ready)."""
+        if not self.options.missed_call_not_ready or not self.state.ready:
+            return False
+        await self.set_ready(False, reason=MISSED.code)
+        return True
+
+    async def settle_callback(self, action_id: str, ended: CallEnded | None) -> Settled | None:
+        """A callback this console dialled is over (``ended`` None: the Originate failed):
+        reschedule, escalate or close it by how the dial went. None when ``action_id`` is not
+        a callback of this console's."""
+        followup_id = self.dialling.pop(action_id, None) if action_id else None
+        if followup_id is None:
+            return None
+        outcome = dial_outcome(ended)
+        return await self.callbacks.settle(self.agent_id, followup_id, outcome)
+
+    async def due_callback(self) -> WorkItem | None:
+        """The callback to offer this agent now (due, for them, held by nobody, not put
+        off in the last minutes), or None."""
+        now = self.clock()
+        return self.offers.next_offer(await self.worklist.mine(self.agent_id, limit=50), now)
+
+    async def recover(self) -> InteractionRecord | None:
+        """After a crash or kill: close the calls that ended meanwhile; the unfinished
+        wrap-up to offer back, if any."""
+        tracker = self.cti.tracker
+        live = {c.uniqueid for c in tracker.active_calls()} if tracker else set()
+        return await recover_unfinished(self.interactions, self.agent_id, live, self.clock())
+
+    def routing_upkeep(self) -> RoutingUpkeep:
+        """This console's share of keeping follow-up routing alive."""
+        return RoutingUpkeep(
+            self.agent_id,
+            self.presence,
+            self.worklist,
+            self.sla,
+            interval=self.options.upkeep_seconds,
+        )
+
+    async def set_ready(self, ready: bool, *, reason: str = "") -> None:
+        """Available (unpause) or not ready with a reason code, in all the agent's queues."""
+        await self.cti.queue_pause(self.interface, not ready, reason="" if ready else reason)
+        self.recorder.record_action("ready" if ready else "not_ready", reason=reason)
+        await self.presence.set(self.agent_id, Presence.READY if ready else Presence.NOT_READY)
