@@ -33,7 +33,7 @@ from console.db import open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp
 from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, Presence, Role
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import ClaimError, Worklist
 from console.services.seeding.seeding import SKILLS, SeedPlan, seed_database
 

@@ -1,4 +1,4 @@
-"""Located errors for hand-validated TOML files (pure stdlib, shared with the simulator).
+"""Located errors for TOML files (pure stdlib, shared with the simulator).
 
 tomllib gives no positions for values, so the line of an offending key is found by scanning the
 text: array-of-tables headers are counted to reach the n-th ``[[queues]]``, sub-tables narrow
@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Sequence
-from datetime import time
-from typing import Any, TypeVar, cast
+from typing import Any
 
 _DURATION = re.compile(
     r"^\s*(?:(\d+(?:\.\d+)?)d)?\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?"
     r"\s*(?:(\d+(?:\.\d+)?)s?)?\s*$"
 )
 _UNITS = (86400.0, 3600.0, 60.0, 1.0)
-_HHMM = re.compile(r"\d\d:\d\d")
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 # Value tokens: strings (multi-line first), brackets and separators, comments, bare words.
 _TOKEN = re.compile(
@@ -27,7 +24,6 @@ _TOKEN = re.compile(
     r"|#[^\n]*|[\[\]{},=]|[^\s\[\]{},=#\"']+",
     re.DOTALL,
 )
-_T = TypeVar("_T")
 KeyPath = tuple[str | int, ...]
 
 
@@ -37,6 +33,29 @@ def parse_duration(text: str) -> float | None:
     if not m or not any(m.groups()):
         return None
     return sum(float(g) * unit for g, unit in zip(m.groups(), _UNITS, strict=True) if g)
+
+
+def text_problem(value: object, limit: int = 200) -> str | None:
+    """Why ``value`` is not non-empty printable text of at most ``limit`` characters, or None."""
+    if not isinstance(value, str):
+        return f"must be a string (got {value!r})"
+    if not value.strip() or len(value) > limit:
+        return f"must be 1 to {limit} characters"
+    if not value.isprintable():
+        return f"must not contain control characters ({value!r})"
+    return None
+
+
+def seconds_of(value: object) -> float | None:
+    """Seconds from a number >= 0 or a "90s", "15m", "1h30m", "1d"-style string; else None."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        return parse_duration(value)
+    return None
+
+
+BAD_DURATION = 'bad duration {!r} (use e.g. "90s", "15m", "1h30m", "1d")'
 
 
 def syntax_error_line(exc: tomllib.TOMLDecodeError, text: str) -> int:
@@ -74,6 +93,9 @@ def locate_key(text: str, path: tuple[str | int, ...]) -> int:
             nxt = [h[0] for h in inside if h[0] > start]
             lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
             i += 1
+            continue
+        if i + 1 < len(path) and any(h[1].startswith(name + ".") for h in inside):
+            table, i = name, i + 1  # only dotted headers below it: [queues.billing]
             continue
         own_end = next((h[0] for h in inside), hi)
         plain = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
@@ -150,7 +172,10 @@ def _skip_value(tokens: list[tuple[str, int]], i: int) -> int:
 
 
 class LocatedReader:
-    """Typed checks of parsed TOML values; a failure is ``error("file:line: key: message")``."""
+    """One TOML file's text and errors: ``error("file:line: key: message")``.
+
+    The value checks are pydantic validators now (`callkit.toml_values`, applied by
+    `callkit.located_model.validate_located`); a reader loads the text and places errors."""
 
     def __init__(self, source: str, text: str, error: type[ValueError] = ValueError) -> None:
         self.source = source
@@ -173,89 +198,13 @@ class LocatedReader:
             where += f"[{part + 1}]" if isinstance(part, int) else ("." if where else "") + part
         return where
 
+    def line(self, path: KeyPath) -> int:
+        """The 1-based line of the key at `path` (best effort; see `locate_key`)."""
+        return locate_key(self.text, path)
+
     def fail(self, path: KeyPath, message: str, at: KeyPath | None = None) -> ValueError:
         """An error naming the key at `path`, on the line of `at` (default: `path`)."""
-        line = locate_key(self.text, path if at is None else at)
+        line = self.line(path if at is None else at)
         where = self.key_name(path)
         prefix = f"{where}: " if where else ""
         return self.error(f"{self.source}:{line}: {self.context}{prefix}{message}")
-
-    def table(self, value: object, path: KeyPath, allowed: Sequence[str]) -> dict[str, Any]:
-        """A table with no keys outside `allowed` (catches typos such as `qeue`)."""
-        if not isinstance(value, dict):
-            raise self.fail(path, "must be a table")
-        for key in value:
-            if key not in allowed:
-                expected = ", ".join(sorted(allowed))
-                raise self.fail(
-                    path, f"unknown key {key!r} (expected one of {expected})", (*path, key)
-                )
-        return value
-
-    def string(self, value: object, path: KeyPath, limit: int = 200) -> str:
-        """Non-empty printable text of at most `limit` characters."""
-        if not isinstance(value, str):
-            raise self.fail(path, f"must be a string (got {value!r})")
-        if not value.strip() or len(value) > limit:
-            raise self.fail(path, f"must be 1 to {limit} characters")
-        if not value.isprintable():
-            raise self.fail(path, f"must not contain control characters ({value!r})")
-        return value
-
-    def strings(self, value: object, path: KeyPath, vocabulary: Sequence[str] | None) -> list[str]:
-        """A string or a non-empty list of strings, each from `vocabulary` when given."""
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(path, "must not be an empty list")
-        texts = [self.string(v, path) for v in items]
-        for text in texts:
-            if vocabulary is not None and text not in vocabulary:
-                raise self.fail(path, f"unknown value {text!r} (use {', '.join(vocabulary)})")
-        return texts
-
-    def integer(self, value: object, path: KeyPath, lo: int, hi: int) -> int:
-        """A whole number within [lo, hi]."""
-        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-            raise self.fail(path, f"must be a whole number from {lo} to {hi} (got {value!r})")
-        return value
-
-    def boolean(self, value: object, path: KeyPath) -> bool:
-        """true or false."""
-        if not isinstance(value, bool):
-            raise self.fail(path, f"must be true or false (got {value!r})")
-        return value
-
-    def choice(self, value: object, path: KeyPath, options: Sequence[_T]) -> _T:
-        """One of `options` (strings)."""
-        if value not in options:
-            raise self.fail(path, f"unknown value {value!r} (use {', '.join(map(str, options))})")
-        return cast(_T, value)
-
-    def duration(self, value: object, path: KeyPath) -> float:
-        """Seconds from a number or a "90s", "15m", "1h30m", "1d"-style string."""
-        seconds: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
-            seconds = float(value)
-        elif isinstance(value, str):
-            seconds = parse_duration(value)
-        if seconds is None:
-            raise self.fail(path, f'bad duration {value!r} (use e.g. "90s", "15m", "1h30m", "1d")')
-        return seconds
-
-    def clock(self, value: object, path: KeyPath) -> time:
-        """A time of day "HH:MM"."""
-        if isinstance(value, str) and _HHMM.fullmatch(value):
-            hour, minute = int(value[:2]), int(value[3:])
-            if hour < 24 and minute < 60:
-                return time(hour, minute)
-        raise self.fail(path, f'must be a time of day "HH:MM" (got {value!r})')
-
-    def window(self, value: object, path: KeyPath) -> tuple[time, time]:
-        """ "HH:MM-HH:MM"; the end may be before the start (crossing midnight)."""
-        parts = value.split("-") if isinstance(value, str) else []
-        if len(parts) != 2:
-            raise self.fail(path, f'must be a window "HH:MM-HH:MM" (got {value!r})')
-        start, end = (self.clock(p.strip(), path) for p in parts)
-        if start == end:
-            raise self.fail(path, "the window is empty (start equals end)")
-        return start, end

@@ -200,11 +200,11 @@ def _open(args: argparse.Namespace) -> Any:
 
     settings = load_settings(args.config, db_url=args.db)
     return open_database(
-        settings.db_url,
-        synchronous=settings.sqlite_synchronous,
-        busy_timeout_ms=settings.sqlite_busy_timeout_ms,
+        settings.database.url.get_secret_value(),
+        synchronous=settings.database.sqlite_synchronous,
+        busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
         # Only the default location is created; a given path's folder must already exist.
-        create_dir=settings.db_url == default_database_url(),
+        create_dir=settings.database.url.get_secret_value() == default_database_url(),
     )
 
 
@@ -240,11 +240,13 @@ async def _routing_explain(args: argparse.Namespace) -> int:
 
     from console.config import load_settings
     from console.services.routing.router import Router, RoutingError
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     settings = load_settings(args.config, db_url=args.db)
     try:
-        rules = load_rules(str(settings.routing_rules) if settings.routing_rules else None)
+        own_rules = settings.files.routing_rules
+        rules = load_rules(str(own_rules) if own_rules else None)
     except RulesError as exc:
         raise CommandError(f"routing rules: {exc}") from None
     database = _open(args)
@@ -282,7 +284,8 @@ async def _routing_explain(args: argparse.Namespace) -> int:
 
 def _routing_check(args: argparse.Namespace) -> int:
     """`routing check FILE`: the file's rules with the defaults, or its first error (exit 2)."""
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     try:
         rules = load_rules(args.file)
@@ -313,7 +316,7 @@ async def _report(args: argparse.Namespace) -> int:
     from console.widgets.report_table import print_table
 
     settings = load_settings(args.config, db_url=args.db)
-    queue_log = args.queue_log or settings.queue_log
+    queue_log = args.queue_log or settings.files.queue_log
     database = _open(args)
     try:
         await database.check()
@@ -423,8 +426,8 @@ def write_trainee_settings(database: Any, port: int, secret: str) -> Any:
     db_path = Path(database.sqlite_path).absolute()
     path = db_path.with_name("demo-trainee.toml")
     url = f"sqlite:///{db_path}"
-    lines = [f"db_url = {json.dumps(url)}", 'ami_host = "127.0.0.1"', f"ami_port = {port}"]
-    lines += ['ami_user = "callconsole"', f"ami_secret = {json.dumps(secret)}"]
+    lines = ["[database]", f"url = {json.dumps(url)}", "", "[pbx]", 'host = "127.0.0.1"']
+    lines += [f"port = {port}", 'user = "callconsole"', f"secret = {json.dumps(secret)}"]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     path.chmod(0o600)  # it holds this demo's PBX password
     return TraineeJoin(
@@ -460,7 +463,7 @@ async def _run(args: argparse.Namespace) -> int:
         from console.schema import upgrade
 
         await upgrade(database)
-        pbx = (settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+        pbx = (settings.pbx.host, settings.pbx.port, settings.pbx.user, settings.pbx.secret)
         return await _console(args, database, pbx=pbx, login=args.agent)
     finally:
         await database.dispose()
@@ -470,7 +473,7 @@ async def _console(
     args: argparse.Namespace,
     database: Any,
     *,
-    pbx: tuple[str, int, str, str],
+    pbx: tuple[str, int, str, Any],
     login: str,
     password: str | None = None,
     queue_log: Path | None = None,
@@ -485,32 +488,34 @@ async def _console(
     from console.services.desk.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
 
     catalog = DEFAULT_CATALOG
-    if settings.dispositions is not None:
+    if settings.desk.dispositions is not None:
         catalog = DispositionCatalog(
-            tuple(Disposition(**d.model_dump()) for d in settings.dispositions)
+            tuple(Disposition(**d.model_dump()) for d in settings.desk.dispositions)
         )
-    from console.services.routing.routing_rules import RulesError, load_rules
+    from console.services.routing.routing_rules import RulesError
+    from console.services.routing.rules_file import load_rules
 
     try:
-        rules = load_rules(str(settings.routing_rules) if settings.routing_rules else None)
+        own_rules = settings.files.routing_rules
+        rules = load_rules(str(own_rules) if own_rules else None)
     except RulesError as exc:
         raise CommandError(f"routing rules: {exc}") from None
     context = ConsoleContext(
         db=database,
         pbx=PbxAddress(*pbx),
-        region=settings.default_region,
-        wrap_limit_seconds=float(settings.wrap_up_seconds),
+        region=settings.crm.default_region,
+        wrap_limit_seconds=float(settings.desk.wrap_up_seconds),
         dispositions=catalog,
         rules=rules,
         definitions=settings.metric_definitions(),
         targets=_queue_targets(settings),
-        queue_log=queue_log or settings.queue_log,
+        queue_log=queue_log or settings.files.queue_log,
         trainee_join=trainee_join,
-        agent_interface=settings.agent_interface.strip(),
-        missed_call_not_ready=settings.missed_call_not_ready,
-        ring_bell=settings.ring_bell,
-        atxfer_threeway=settings.atxfer_threeway,
-        agent_state_interface=settings.agent_state_interface.strip(),
+        agent_interface=settings.desk.agent_interface.strip(),
+        missed_call_not_ready=settings.desk.missed_call_not_ready,
+        ring_bell=settings.desk.ring_bell,
+        atxfer_threeway=settings.pbx.atxfer_threeway,
+        agent_state_interface=settings.desk.agent_state_interface.strip(),
     )
     runtime = None
     if password is not None:
@@ -532,10 +537,10 @@ async def _console(
 
 def _queue_targets(settings: Any) -> Any:
     """The per-queue targets of the settings (a bad file is one line)."""
-    from console.services.supervision.alerts import TargetsError, load_targets
+    from console.services.supervision.queue_targets import TargetsError, load_targets
 
     try:
-        return load_targets(settings.queue_targets)
+        return load_targets(settings.files.queue_targets)
     except TargetsError as exc:
         raise CommandError(f"queue targets: {exc}") from None
 
@@ -551,7 +556,7 @@ async def _wallboard(args: argparse.Namespace) -> int:
     from console.factory import PbxAddress, build_live
 
     settings = load_settings(args.config, db_url=args.db)
-    pbx = PbxAddress(settings.ami_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    pbx = PbxAddress(settings.pbx.host, settings.pbx.port, settings.pbx.user, settings.pbx.secret)
     live = build_live(
         pbx, definitions=settings.metric_definitions(), targets=_queue_targets(settings)
     )

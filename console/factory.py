@@ -16,6 +16,8 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from callkit.metrics import MetricDefinitions
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.link import CtiLink
@@ -27,11 +29,12 @@ from console.services.crm.agents import AgentDirectory, AgentIdentity
 from console.services.crm.queues import QueueDirectory
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.desk.session import AgentSession, DeskOptions
-from console.services.routing.routing_rules import RuleSet, load_rules
-from console.services.supervision.alerts import TargetBook, load_targets
+from console.services.routing.routing_rules import RuleSet
+from console.services.routing.rules_file import load_rules
 from console.services.supervision.live import LiveViews
 from console.services.supervision.live_board import LiveBoard
 from console.services.supervision.live_feed import LiveFeed, SupervisorActions
+from console.services.supervision.queue_targets import TargetBook, load_targets
 from console.services.supervision.reports import ReportService
 from console.services.training.recording import SessionRecorder
 
@@ -45,12 +48,17 @@ def _utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class PbxAddress:
-    """Where the AMI server is and how to log in to it."""
+    """Where the AMI server is and how to log in to it (the secret is never shown: a plain
+    string given here is wrapped in a `SecretStr`)."""
 
     host: str
     port: int
     user: str
-    secret: str
+    secret: SecretStr | str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.secret, SecretStr):
+            object.__setattr__(self, "secret", SecretStr(self.secret))
 
 
 def build_live(

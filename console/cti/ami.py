@@ -35,6 +35,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from pydantic import SecretStr
+
 from callkit.ami_frames import FrameError, FrameParser, Message, encode
 from console.cti.ami_sim import SimActions, probe_capabilities
 from console.cti.ami_types import (
@@ -157,7 +159,7 @@ class AmiClient(SimActions):
         host: str,
         port: int,
         username: str,
-        secret: str,
+        secret: SecretStr | str,
         *,
         tracker: CallTracker | None = None,
         timings: AmiTimings | None = None,
@@ -166,7 +168,9 @@ class AmiClient(SimActions):
         rng: random.Random | None = None,
     ) -> None:
         self.host, self.port = host, port
-        self._username, self._secret = username, secret
+        self._username = username
+        # Unwrapped only in the Login action: repr, logs and errors never see it.
+        self._secret = secret if isinstance(secret, SecretStr) else SecretStr(secret)
         self._tracker = tracker
         self._timings = timings or AmiTimings()
         self._on_event, self._on_frame = on_event, on_frame
@@ -443,7 +447,7 @@ class AmiClient(SimActions):
                 [
                     ("Action", "Login"),
                     ("Username", self._username),
-                    ("Secret", self._secret),
+                    ("Secret", self._secret.get_secret_value()),
                     ("Events", "on"),
                 ],
                 timings.action_timeout,

@@ -32,7 +32,8 @@ def run_migrations_online() -> None:
     from console.config import load_settings
     from console.db import normalise_url
 
-    url = normalise_url(config.get_main_option("sqlalchemy.url") or load_settings().db_url)
+    raw = config.get_main_option("sqlalchemy.url")
+    url = normalise_url(raw or load_settings().database.url.get_secret_value())
     sync_driver = {"sqlite": "sqlite+pysqlite", "postgresql": "postgresql+psycopg"}
     engine = create_engine(url.set(drivername=sync_driver[url.get_backend_name()]))
     with engine.connect() as conn:

@@ -26,8 +26,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, Select, Static
 
 from callkit.metrics import MetricDefinitions, QueueCall
-from console.services.supervision.alerts import QueueTargets, Rag, TargetBook, rag_for
+from console.services.supervision.alerts import Rag, rag_for
 from console.services.supervision.live_types import BoardSnapshot
+from console.services.supervision.queue_targets import QueueTargets, TargetBook
 from console.services.supervision.staffing import (
     Prediction,
     StaffingError,

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from enum import Enum
+from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from callkit.json_safe import json_safe
 from console.db import Database
 from console.models.audit import AuditLog as AuditRow
 from console.services.errors import ServiceError
@@ -148,16 +148,8 @@ class AuditLog:
 
 def _json_safe(value: Any) -> Any:
     """Details as JSON-friendly values, strings sanitised and bounded."""
-    if isinstance(value, Enum):
-        value = value.value
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    if isinstance(value, str):
-        return clean_text(value, max_length=_MAX_DETAIL_TEXT)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(v) for v in value]
-    return clean_text(repr(value), max_length=_MAX_DETAIL_TEXT)
+    return json_safe(value, text=_detail_text, other=lambda v: _detail_text(repr(v)))
+
+
+def _detail_text(text: str) -> str:
+    return clean_text(text, max_length=_MAX_DETAIL_TEXT)

@@ -27,7 +27,8 @@ from console.services.routing.callbacks import CallbackDialer
 from console.services.routing.followups import FollowUpService
 from console.services.routing.presence import AgentPresence
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import RuleSet, load_rules
+from console.services.routing.routing_rules import RuleSet
+from console.services.routing.rules_file import load_rules
 from console.services.routing.sla import SlaEngine
 from console.services.routing.worklist import Worklist
 from console.services.training.recording import NO_RECORDING, NullRecorder, SessionRecorder

@@ -20,7 +20,7 @@ from console.models import Agent, FollowUp, Interaction
 from console.models.enums import FollowUpKind, FollowUpOrigin, Role
 from console.services.routing.callbacks import ANSWERED, CallbackDialer
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import Worklist
 from tests.crm import T0, Clock, copy_of, seed_file
 from tests.pbx import SCENARIO, running_pbx

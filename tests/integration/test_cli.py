@@ -175,7 +175,7 @@ def test_routing_explain_shows_the_rule_why_and_who(tmp_path: Path) -> None:
     from console.db import open_database
     from console.models.enums import FollowUpKind, FollowUpOrigin
     from console.services.routing.router import Router
-    from console.services.routing.routing_rules import load_rules
+    from console.services.routing.rules_file import load_rules
 
     db = tmp_path / "crm.db"
     assert (

@@ -534,7 +534,7 @@ async def test_a_callback_from_the_worklist_pops_dials_and_is_rescheduled_when_b
     from console.models.enums import FollowUpKind, FollowUpOrigin
     from console.screens.worklist import WorklistScreen
     from console.services.routing.router import Router
-    from console.services.routing.routing_rules import load_rules
+    from console.services.routing.rules_file import load_rules
 
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
@@ -590,7 +590,7 @@ async def due_callback_for_the_demo_agent(crm: Database) -> tuple[str, int, int]
     from console.models import FollowUp
     from console.models.enums import FollowUpKind, FollowUpOrigin
     from console.services.routing.router import Router
-    from console.services.routing.routing_rules import load_rules
+    from console.services.routing.rules_file import load_rules
 
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)

@@ -11,8 +11,9 @@ from textual.widgets import DataTable, Input, Select, Static
 from callkit.metrics import Outcome, QueueCall
 from console.screens.alerts import AlertsScreen, AlertTable
 from console.screens.staffing import StaffingScreen
-from console.services.supervision.alerts import AlertLog, TargetBook
+from console.services.supervision.alerts import AlertLog
 from console.services.supervision.live_types import AgentActivity, BoardSnapshot
+from console.services.supervision.queue_targets import TargetBook
 from tests.ui.conftest import until
 from tests.unit.test_alerts import agent_live, board, queue_live
 

@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, Select, TextArea
 from console.db import Database
 from console.models.base import from_db_time
 from console.screens.wrapup import OTHER_TICKET, WrapUpScreen
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.widgets.tick import Tick
 from tests.factories import agent_console_app as make_app
 from tests.factories import answer_and_hang_up, interaction_row, wrap_up_ready

@@ -14,13 +14,7 @@ from console.services.supervision.alerts import (
     AlertAudit,
     AlertKind,
     AlertLog,
-    QueueTargets,
     Rag,
-    TargetBook,
-    TargetsError,
-    _merge,
-    _Reader,
-    load_targets,
     queue_rag,
     rag_for,
 )
@@ -29,6 +23,14 @@ from console.services.supervision.live_types import (
     AgentLive,
     BoardSnapshot,
     QueueLive,
+)
+from console.services.supervision.queue_targets import (
+    QueueTargets,
+    TargetBook,
+    TargetsError,
+    _merge,
+    _Reader,
+    load_targets,
 )
 
 # ------------------------------------------------------------------ synthetic board snapshots

@@ -16,7 +16,7 @@ from console.db import Database
 from console.models import FollowUp
 from console.services.routing.followups import is_overdue
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 from console.services.routing.sla import SlaEngine
 from console.services.routing.worklist import Worklist
 from console.widgets.format import due_level, due_text

@@ -55,7 +55,7 @@ from console.services.training.recording import (
     RecordedAction,
     RecordedEvent,
     SessionRecorder,
-    _json_safe,  # what the recorder writes for action details
+    action_details_json,  # what the recorder writes for action details
     encode_event,
 )
 from console.services.training.replay import SPEEDS, Replay, ReplayPlayer
@@ -166,7 +166,7 @@ class Log:
                 kind,
                 call,
                 None,
-                _json_safe(details),
+                action_details_json(details),
             )
         )
 
@@ -306,7 +306,7 @@ def fold(records: list[Recorded], upto: int, initial: ReplayFrame) -> ReplayFram
 
 def test_decode_pop_rebuilds_the_recorded_pop_exactly() -> None:
     pop = the_pop()
-    assert decode_pop(_json_safe(pop)) == pop
+    assert decode_pop(action_details_json(pop)) == pop
 
 
 async def test_decode_pop_round_trips_a_real_pop_through_the_database(db: Database) -> None:
@@ -355,7 +355,7 @@ async def test_decode_pop_round_trips_a_real_pop_through_the_database(db: Databa
 
 
 def test_decode_pop_tolerates_unknown_keys_missing_optionals_and_bad_rows() -> None:
-    data = _json_safe(the_pop())
+    data = action_details_json(the_pop())
     data["from_the_future"] = {"x": 1}
     data["profile"]["mood"] = "happy"
     del data["followups"]
@@ -372,7 +372,7 @@ def test_decode_pop_tolerates_unknown_keys_missing_optionals_and_bad_rows() -> N
 
 
 def test_decode_pop_sanitises_text_and_reads_naive_times_as_utc() -> None:
-    data = _json_safe(the_pop())
+    data = action_details_json(the_pop())
     data["profile"]["display_name"] = "Jane\x1b[31m Smith\u202e"
     data["looked_up_at"] = "2026-11-02T09:00:00"
     pop = decode_pop(data)
@@ -419,7 +419,7 @@ def test_decode_pop_never_raises_on_any_json(data: object) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.data())
 def test_decode_pop_never_raises_on_a_damaged_pop(data: st.DataObject) -> None:
-    pop: Any = _json_safe(the_pop())
+    pop: Any = action_details_json(the_pop())
     for _ in range(data.draw(st.integers(1, 4))):
         node: Any = pop
         while True:  # down to a random place, which gets any JSON value instead

@@ -20,7 +20,8 @@ from console.models.enums import FollowUpKind, FollowUpOrigin, Presence, Role
 from console.services.desk.screenpop import ScreenPopService
 from console.services.routing.auto_followups import AutoFollowUps
 from console.services.routing.router import Router, RoutingError
-from console.services.routing.routing_rules import RouteDecision, load_rules
+from console.services.routing.routing_rules import RouteDecision
+from console.services.routing.rules_file import load_rules
 from console.services.routing.sla import SlaEngine
 from tests.crm import T0, Clock, copy_of, seed_file
 

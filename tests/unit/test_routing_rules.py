@@ -27,8 +27,8 @@ from console.services.routing.routing_rules import (
     RulesError,
     RuleSet,
     Target,
-    load_rules,
 )
+from console.services.routing.rules_file import load_rules
 
 MONDAY_NOON = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)  # London is on GMT (= UTC) then
 LONDON = "Europe/London"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from callkit.metrics import MetricDefinitions, Outcome, QueueCall
-from console.services.supervision.alerts import QueueTargets, TargetBook
 from console.services.supervision.live_types import AgentActivity, BoardSnapshot
+from console.services.supervision.queue_targets import QueueTargets, TargetBook
 from console.services.supervision.staffing import (
     StaffingError,
     StaffingInput,

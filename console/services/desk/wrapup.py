@@ -26,7 +26,7 @@ from console.services.desk.interactions import (
 from console.services.errors import ServiceError
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
-from console.services.routing.routing_rules import load_rules
+from console.services.routing.rules_file import load_rules
 
 MAX_CALLBACK_HOURS = 24 * 30
 SUBJECT_FROM_NOTES = 80  # a new ticket without a subject is named by the notes' start

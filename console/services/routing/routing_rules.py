@@ -1,8 +1,7 @@
 """Follow-up routing rules as data: which queue, skill or agent a follow-up goes to, and how.
 
-A rules file (TOML) holds ordered rules; the first whose conditions all hold decides. Defaults
-ship in `console/data/routing_defaults.toml`; a user file replaces rules of the same name and
-adds its own before the defaults. See docs/routing.md for the format.
+A rules file (TOML) holds ordered rules; the first whose conditions all hold decides. Files
+are read by `console.services.routing.rules_file` (`load_rules`); see docs/routing.md.
 
 This module is pure: no database, no clock of its own. The router
 (`console.services.routing.router`)
@@ -11,16 +10,13 @@ gathers the `FollowUpFacts` from the database and applies the `RouteDecision`.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from importlib import resources
-from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from callkit.located_toml import KeyPath, LocatedReader, locate_key
+from callkit.json_safe import json_safe
 
 Strategy = Literal["least_loaded", "round_robin", "best_skill", "sticky"]
 STRATEGIES: tuple[Strategy, ...] = ("least_loaded", "round_robin", "best_skill", "sticky")
@@ -39,7 +35,6 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _AGENT_WORDS = {"account_owner": "account owner", "handled_by": "agent who took the call"}
 _ROLE_WORDS = {"team_lead": "team lead", "supervisor": "supervisor"}
-_LONGEST = timedelta(days=366)
 _T = TypeVar("_T")
 
 
@@ -151,26 +146,10 @@ class RouteDecision:
     reasons: tuple[str, ...]  # each condition that held, in words ("tier is gold")
 
     def as_json(self) -> dict[str, object]:
-        """A JSON-safe snapshot (stored on the follow-up; read back by `from_json`)."""
-        window = self.retry.window
-        return {
-            "rule": self.rule,
-            "source": self.source,
-            "target": _target_json(self.target),
-            "strategy": self.strategy,
-            "priority": self.priority,
-            "due_in": _seconds(self.due_in),
-            "retry": {
-                "attempts": self.retry.attempts,
-                "spacing": [_seconds(s) for s in self.retry.spacing],
-                "window": None if window is None else [f"{t:%H:%M}" for t in window],
-            },
-            "escalation": [
-                {"after": _seconds(s.after), "to": _target_json(s.to), "priority": s.priority}
-                for s in self.escalation
-            ],
-            "reasons": list(self.reasons),
-        }
+        """A JSON-safe snapshot (stored on the follow-up; read back by `from_json`): its
+        fields by name, durations in seconds, the calling window as ["HH:MM", "HH:MM"]."""
+        snapshot: dict[str, object] = json_safe(self)
+        return snapshot
 
     @classmethod
     def from_json(cls, data: dict[str, object]) -> RouteDecision:
@@ -383,303 +362,6 @@ class RuleSet:
         return True, tuple(held) or ("matches everything",)
 
 
-def load_rules(path: str | None = None) -> RuleSet:
-    """The shipped defaults, overridden by the user's file at `path` (if given)."""
-    defaults = _shipped()
-    if path is None:
-        return _merge(defaults, None)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RulesError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise RulesError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise RulesError(f"{path}: not a UTF-8 text file") from None
-    return _merge(defaults, _Reader(path, text).parse(shipped=False))
-
-
-# ---------------------------------------------------------------- loading
-
-
-@dataclass(frozen=True, slots=True)
-class _File:
-    """One parsed rules file; None settings are left to the defaults."""
-
-    rules: tuple[Rule, ...]
-    timezone: str | None = None
-    business_hours: BusinessHours | None = None
-    due_in: timedelta | None = None
-    replace_defaults: bool = False
-
-
-@functools.cache
-def _shipped() -> _File:
-    resource = resources.files("console") / "data" / "routing_defaults.toml"
-    return _Reader(str(resource), resource.read_text(encoding="utf-8")).parse(shipped=True)
-
-
-def _merge(defaults: _File, user: _File | None) -> RuleSet:
-    """User rules replace defaults of the same name in place; new ones go first."""
-    if user is None:
-        rules = list(defaults.rules)
-    elif user.replace_defaults:
-        rules = list(user.rules)
-    else:
-        replacing = {r.name: r for r in user.rules}
-        known = {r.name for r in defaults.rules}
-        rules = [r for r in user.rules if r.name not in known]
-        rules += [replacing.get(r.name, r) for r in defaults.rules]
-    own = defaults if user is None else user
-    return RuleSet(
-        rules=tuple(r for r in rules if r.enabled),
-        timezone=own.timezone or defaults.timezone or "UTC",
-        business_hours=own.business_hours or defaults.business_hours or BusinessHours(),
-        due_in=own.due_in or defaults.due_in or timedelta(days=1),
-    )
-
-
-_TOP_KEYS = ("settings", "rule", "replace_defaults")
-_SETTINGS_KEYS = ("timezone", "business_hours", "due_in")
-_HOURS_KEYS = ("days", "start", "end", "holidays")
-_RULE_KEYS = "name enabled when target strategy priority due_in retry escalate".split()
-_TEXT_CONDITIONS = {
-    "kind": KINDS,
-    "ticket_category": None,
-    "tier": TIERS,
-    "language": None,
-    "lifecycle": LIFECYCLES,
-    "origin_queue": None,
-    "disposition": None,
-    "origin": ORIGINS,
-    "days": DAYS,
-}
-_WHEN_KEYS = (*_TEXT_CONDITIONS, "priority", "business_hours", "time")
-_TARGET_KEYS = ("queue", "skill", "min_level", "agent", "only", "role")
-_RETRY_KEYS = ("attempts", "spacing", "window")
-_STEP_KEYS = ("after", "to", "priority")
-
-
-class _Reader(LocatedReader):
-    """Validates one rules file; errors name the file and the line of the bad key."""
-
-    def __init__(self, source: str, text: str) -> None:
-        super().__init__(source, text, RulesError)
-
-    def key_name(self, path: KeyPath) -> str:
-        """Keys inside a rule are named from the rule (the context says which rule)."""
-        return super().key_name(path[2:] if path[:1] == ("rule",) else path)
-
-    def parse(self, *, shipped: bool) -> _File:
-        """The whole file, validated."""
-        data = self.load()
-        self.table(data, (), _TOP_KEYS)
-        settings = self.table(data.get("settings", {}), ("settings",), _SETTINGS_KEYS)
-        entries = data.get("rule", [])
-        if not isinstance(entries, list):
-            raise self.fail(("rule",), "use [[rule]] tables, one per rule")
-        rules: list[Rule] = []
-        seen: dict[str, int] = {}
-        for i, entry in enumerate(entries):
-            rule = self.rule_entry(entry, i, shipped)
-            if rule.name in seen:
-                first = locate_key(self.text, ("rule", seen[rule.name]))
-                raise self.fail(("rule", i, "name"), f"duplicate name (also at line {first})")
-            seen[rule.name] = i
-            rules.append(rule)
-            self.context = ""
-        replace_all = self.boolean(data.get("replace_defaults", False), ("replace_defaults",))
-        if replace_all and not any(r.enabled for r in rules):
-            raise self.fail(("replace_defaults",), "replace_defaults = true needs rules of its own")
-        zone, hours, due_in = (settings.get(k) for k in _SETTINGS_KEYS)
-        return _File(
-            rules=tuple(rules),
-            timezone=None if zone is None else self.zone(zone),
-            business_hours=None if hours is None else self.hours(hours),
-            due_in=None if due_in is None else self.timespan(due_in, ("settings", "due_in")),
-            replace_defaults=replace_all,
-        )
-
-    # ------------------------------------------------------------ values
-
-    def timespan(self, value: object, path: KeyPath) -> timedelta:
-        """A duration more than 0 and at most 366 days."""
-        seconds = self.duration(value, path)
-        if not 0 < seconds <= _LONGEST.total_seconds():
-            raise self.fail(path, f"must be more than 0 and at most 366d (got {value!r})")
-        return timedelta(seconds=seconds)
-
-    def zone(self, value: object) -> str:
-        """An IANA timezone name known to zoneinfo."""
-        path = ("settings", "timezone")
-        name = self.string(value, path)
-        try:
-            ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail(path, f"unknown timezone {name!r} (use e.g. Europe/London)") from None
-        return name
-
-    def hours(self, value: object) -> BusinessHours:
-        """The [settings] business_hours table."""
-        path: KeyPath = ("settings", "business_hours")
-        hours = self.table(value, path, _HOURS_KEYS)
-        days = self.strings(hours.get("days", list(DAYS[:5])), (*path, "days"), DAYS)
-        start = self.clock(hours.get("start", "09:00"), (*path, "start"))
-        end = self.clock(hours.get("end", "17:00"), (*path, "end"))
-        if end <= start:
-            raise self.fail((*path, "end"), "business hours must end after they start")
-        holidays = hours.get("holidays", [])
-        if not isinstance(holidays, list) or not all(
-            isinstance(d, date) and not isinstance(d, datetime) for d in holidays
-        ):
-            raise self.fail((*path, "holidays"), "must be a list of dates like 2025-12-25")
-        return BusinessHours(
-            frozenset(DAYS.index(d) for d in days), start, end, frozenset(holidays)
-        )
-
-    # ------------------------------------------------------------ rules
-
-    def rule_entry(self, entry: object, i: int, shipped: bool) -> Rule:
-        """One [[rule]] table."""
-        path: KeyPath = ("rule", i)
-        self.context = f"rule #{i + 1}: "
-        table = self.table(entry, path, _RULE_KEYS)
-        if "name" not in table:
-            raise self.fail(path, "needs a name")
-        name = self.string(table["name"], (*path, "name"), limit=80)
-        self.context = f"rule {name!r}: "
-        enabled = self.boolean(table.get("enabled", True), (*path, "enabled"))
-        conditions = self.when(table.get("when", {}), (*path, "when"))
-        target, same_queue = Target(), False
-        if "target" in table:
-            target, same_queue = self.target(table["target"], (*path, "target"), rule=True)
-        elif enabled:
-            raise self.fail(path, "needs a target (queue, skill, agent or role)")
-        if target.agent is not None and target.agent_only:
-            conditions += (Condition("agent", (target.agent,)),)
-        strategy = self.choice(
-            table.get("strategy", "least_loaded"), (*path, "strategy"), STRATEGIES
-        )
-        if strategy == "best_skill" and target.skill is None and enabled:
-            raise self.fail((*path, "strategy"), "best_skill needs a skill in the target")
-        priority, due_in, retry = table.get("priority"), table.get("due_in"), table.get("retry")
-        return Rule(
-            name=name,
-            source=f"{self.source}:{locate_key(self.text, path)}",
-            target=target,
-            conditions=conditions,
-            strategy=strategy,
-            priority=None
-            if priority is None
-            else self.integer(priority, (*path, "priority"), 1, 5),
-            due_in=None if due_in is None else self.timespan(due_in, (*path, "due_in")),
-            retry=RetryPolicy() if retry is None else self.retry(retry, path),
-            escalation=self.escalation(table.get("escalate", []), (*path, "escalate")),
-            same_queue=same_queue,
-            enabled=enabled,
-            shipped=shipped,
-        )
-
-    def when(self, value: object, path: KeyPath) -> tuple[Condition, ...]:
-        """The conditions, in the order written (explain reports the first that fails)."""
-        conditions = []
-        for key, raw in self.table(value, path, _WHEN_KEYS).items():
-            where = (*path, key)
-            if key == "time":
-                conditions.append(Condition(key, window=self.window(raw, where)))
-            elif key == "business_hours":
-                conditions.append(Condition(key, (self.boolean(raw, where),)))
-            elif key == "priority":
-                conditions.append(Condition(key, self.priorities(raw, where)))
-            else:
-                conditions.append(
-                    Condition(key, tuple(self.strings(raw, where, _TEXT_CONDITIONS[key])))
-                )
-        return tuple(conditions)
-
-    def priorities(self, value: object, path: KeyPath) -> tuple[int, ...]:
-        """1..5 as a number, a list, or a range { min, max }."""
-        if isinstance(value, dict):
-            bounds = self.table(value, path, ("min", "max"))
-            if not bounds:
-                raise self.fail(path, "give min and/or max")
-            lo = self.integer(bounds.get("min", 1), (*path, "min"), 1, 5)
-            hi = self.integer(bounds.get("max", 5), (*path, "max"), 1, 5)
-            if lo > hi:
-                raise self.fail(path, f"min {lo} is above max {hi}")
-            return tuple(range(lo, hi + 1))
-        items = value if isinstance(value, list) else [value]
-        if not items:
-            raise self.fail(path, "must not be an empty list")
-        return tuple(sorted({self.integer(v, path, 1, 5) for v in items}))
-
-    def target(self, value: object, path: KeyPath, *, rule: bool) -> tuple[Target, bool]:
-        """A target table; `same_queue` only in a rule's own target."""
-        keys = (*_TARGET_KEYS, "same_queue") if rule else _TARGET_KEYS
-        t = self.table(value, path, keys)
-        if not t:
-            raise self.fail(path, "empty target (give queue, skill, agent or role)")
-        queue = self.string(t["queue"], (*path, "queue")) if "queue" in t else None
-        skill = self.string(t["skill"], (*path, "skill")) if "skill" in t else None
-        level = self.integer(t.get("min_level", 1), (*path, "min_level"), 1, 10)
-        agent = self.choice(t["agent"], (*path, "agent"), AGENT_REFS) if "agent" in t else None
-        only = self.boolean(t.get("only", False), (*path, "only"))
-        role = self.choice(t["role"], (*path, "role"), ROLE_REFS) if "role" in t else None
-        same_queue = self.boolean(t.get("same_queue", False), (*path, "same_queue"))
-        if "min_level" in t and skill is None:
-            raise self.fail(path, "min_level needs a skill", (*path, "min_level"))
-        if "only" in t and agent is None:
-            raise self.fail(path, "only needs an agent", (*path, "only"))
-        if role is not None and (queue or skill or agent):
-            raise self.fail(path, "a role target takes no queue, skill or agent", (*path, "role"))
-        if same_queue and queue is None:
-            raise self.fail(path, "same_queue needs a queue for follow-ups without one")
-        if agent is not None and not only and not (queue or skill):
-            raise self.fail(
-                path, f"agent {agent!r} needs a fallback queue or skill, or only = true"
-            )
-        target = Target(queue, skill, level, agent, only, role)
-        return target, same_queue
-
-    def retry(self, value: object, rule: KeyPath) -> RetryPolicy:
-        """The retry table of a callback rule."""
-        path = (*rule, "retry")
-        t = self.table(value, path, _RETRY_KEYS)
-        raw, at = t.get("spacing", "30m"), (*path, "spacing")
-        if isinstance(raw, list):
-            spacing = tuple(self.timespan(s, (*at, n)) for n, s in enumerate(raw))
-        else:
-            spacing = (self.timespan(raw, at),)
-        if not spacing:
-            raise self.fail(at, "must not be an empty list")
-        return RetryPolicy(
-            attempts=self.integer(t.get("attempts", 3), (*path, "attempts"), 1, 20),
-            spacing=spacing,
-            window=self.window(t["window"], (*path, "window")) if "window" in t else None,
-        )
-
-    def escalation(self, value: object, path: KeyPath) -> tuple[EscalationStep, ...]:
-        """Escalation steps, each later than the one before."""
-        if not isinstance(value, list):
-            raise self.fail(path, "must be a list of { after, to, priority } tables")
-        steps: list[EscalationStep] = []
-        for n, item in enumerate(value):
-            step = (*path, n)
-            t = self.table(item, step, _STEP_KEYS)
-            for key in ("after", "to"):
-                if key not in t:
-                    raise self.fail(step, f"needs {key!r}")
-            after = self.timespan(t["after"], (*step, "after"))
-            if steps and after <= steps[-1].after:
-                raise self.fail((*step, "after"), "must be later than the step before")
-            to, _ = self.target(t["to"], (*step, "to"), rule=False)
-            level = (
-                self.integer(t["priority"], (*step, "priority"), 1, 5) if "priority" in t else None
-            )
-            steps.append(EscalationStep(after, to, level))
-        return tuple(steps)
-
-
 # ---------------------------------------------------------------- helpers
 
 
@@ -695,22 +377,6 @@ def _window_text(window: tuple[time, time]) -> str:
 def _any_of(values: Iterable[object]) -> str:
     items = [str(v) for v in values]
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
-
-
-def _seconds(delta: timedelta) -> int | float:
-    seconds = delta.total_seconds()
-    return int(seconds) if seconds.is_integer() else seconds
-
-
-def _target_json(target: Target) -> dict[str, object]:
-    return {
-        "queue": target.queue,
-        "skill": target.skill,
-        "min_level": target.min_level,
-        "agent": target.agent,
-        "agent_only": target.agent_only,
-        "role": target.role,
-    }
 
 
 def _target_from_json(data: dict[str, Any]) -> Target:

@@ -1,7 +1,6 @@
 """Per-queue targets, red/amber/green, and the supervisor's alerts.
 
-- `QueueTargets` are loaded from TOML: the shipped `console/data/queue_targets.toml` merged with
-  the user's file (`load_targets`); a bad file raises `TargetsError` naming the file and line.
+- `QueueTargets` come from `console.services.supervision.queue_targets` (TOML files).
 - `rag_for` / `queue_rag` colour a figure against its queue's targets (the wallboard uses them).
 - `AlertLog.evaluate` turns each `BoardSnapshot` into alerts raised and cleared: a queue's
   service level below its red bound, its longest wait or abandon rate above theirs, an agent in
@@ -16,18 +15,12 @@ Everything but `AlertAudit` is pure: no clock (times come from the snapshot), no
 
 from __future__ import annotations
 
-import functools
-import math
-import re
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from enum import StrEnum
-from importlib import resources
-from pathlib import Path
 from typing import Any
 
-from callkit.located_toml import KeyPath, LocatedReader, locate_key
 from console.db import Database
 from console.services.audit import AuditLog
 from console.services.supervision.live_types import (
@@ -36,6 +29,7 @@ from console.services.supervision.live_types import (
     BoardSnapshot,
     QueueLive,
 )
+from console.services.supervision.queue_targets import QueueTargets, TargetBook
 from console.services.text import clean_text
 
 
@@ -46,88 +40,6 @@ class Rag(StrEnum):
     AMBER = "amber"
     RED = "red"
     NONE = "none"
-
-
-class TargetsError(ValueError):
-    """A targets file is invalid; the message starts with ``file:line:``."""
-
-
-@dataclass(frozen=True, slots=True)
-class QueueTargets:
-    """One queue's targets. Shares are 0..1, durations seconds (see queue_targets.toml)."""
-
-    service_level: float = 0.80  # green at or above
-    service_level_amber: float = 0.70  # amber below the target down to this; red below
-    asa: float = 30.0  # green at or under
-    asa_amber: float = 60.0  # amber above the target up to this; red above
-    longest_wait: float = 120.0  # red (and an alert) above
-    longest_wait_amber: float = 60.0  # amber above
-    abandon_rate: float = 0.08  # red (and an alert) above
-    abandon_rate_amber: float = 0.05  # amber above
-    wrap_up_too_long: float = 120.0  # an agent in after-call work longer than this: alert
-    not_ready_too_long: float = 900.0  # an agent not ready longer than this: alert
-
-    def __post_init__(self) -> None:
-        problem = _inconsistency({name: getattr(self, name) for name in FIELDS})
-        if problem:
-            raise ValueError(problem[2])
-
-
-FIELDS = tuple(f.name for f in fields(QueueTargets))
-_SHARES = ("service_level", "service_level_amber", "abandon_rate", "abandon_rate_amber")
-# (key that must not be above, key that must not be below, why)
-_ORDER = (
-    ("service_level_amber", "service_level", "the amber bound must not be above the target"),
-    ("asa", "asa_amber", "the amber bound must not be below the target"),
-    ("longest_wait_amber", "longest_wait", "the amber bound must not be above the red one"),
-    ("abandon_rate_amber", "abandon_rate", "the amber bound must not be above the red one"),
-)
-
-
-def _inconsistency(t: Mapping[str, float]) -> tuple[str, str, str] | None:
-    """(key, other key, message) for the first value out of range or bounds out of order."""
-    for name in FIELDS:
-        value = t[name]
-        if not math.isfinite(value) or value < 0 or (name in _SHARES and value > 1):
-            return name, name, f"{name} {value!r} is out of range"
-    for low, high, why in _ORDER:
-        if t[low] > t[high]:
-            return low, high, f"{low} {t[low]:g} is above {high} {t[high]:g}: {why}"
-    return None
-
-
-class TargetBook:
-    """Targets by queue: a queue named in a targets file has its own, every other the defaults."""
-
-    def __init__(
-        self, defaults: QueueTargets | None = None, queues: Mapping[str, QueueTargets] | None = None
-    ) -> None:
-        self.defaults = defaults or QueueTargets()
-        self._queues = dict(queues or {})
-
-    def for_queue(self, name: str) -> QueueTargets:
-        """The targets of queue ``name`` (the defaults when it has none of its own)."""
-        return self._queues.get(name, self.defaults)
-
-    def queues(self) -> tuple[str, ...]:
-        """The queues with targets of their own, sorted."""
-        return tuple(sorted(self._queues))
-
-
-def load_targets(path: Path | None = None) -> TargetBook:
-    """The shipped targets, overridden key by key by the user's file at ``path`` (if given)."""
-    shipped = _shipped()
-    if path is None:
-        return _merge(shipped, None)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TargetsError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise TargetsError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise TargetsError(f"{path}: not a UTF-8 text file") from None
-    return _merge(shipped, _Reader(str(path), text).parse())
 
 
 # ------------------------------------------------------------------------------- red/amber/green
@@ -505,144 +417,3 @@ def format_seconds(seconds: float) -> str:
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-# ------------------------------------------------------------------------------- loading
-
-
-@dataclass(frozen=True, slots=True)
-class _Value:
-    value: float
-    reader: _Reader
-    path: KeyPath
-
-
-@dataclass(frozen=True, slots=True)
-class _File:
-    defaults: dict[str, _Value]
-    queues: dict[str, dict[str, _Value]]
-
-
-@functools.cache
-def _shipped() -> _File:
-    resource = resources.files("console") / "data" / "queue_targets.toml"
-    reader = _Reader(str(resource), resource.read_text(encoding="utf-8"))
-    parsed = reader.parse()
-    missing = [name for name in FIELDS if name not in parsed.defaults]
-    if missing:
-        raise reader.fail(("defaults",), f"the shipped defaults miss {', '.join(missing)}")
-    return parsed
-
-
-def _merge(shipped: _File, user: _File | None) -> TargetBook:
-    """Resolve every queue named anywhere; the first layer that sets a key wins."""
-    layers_default = [f.defaults for f in (user, shipped) if f is not None]
-    names = set(shipped.queues) | (set(user.queues) if user else set())
-    defaults = _resolve(layers_default)
-    queues = {}
-    for name in sorted(names):
-        own = [f.queues[name] for f in (user, shipped) if f is not None and name in f.queues]
-        queues[name] = _resolve([*own, *layers_default], name)
-    return TargetBook(defaults, queues)
-
-
-def _resolve(layers: list[dict[str, _Value]], queue: str | None = None) -> QueueTargets:
-    chosen = {name: next(layer[name] for layer in layers if name in layer) for name in FIELDS}
-    values = {name: v.value for name, v in chosen.items()}
-    problem = _inconsistency(values)
-    if problem is None:
-        return QueueTargets(**values)
-    low, high, message = problem
-    # Blame the key set in the most specific layer (a user's override rather than a default).
-    rank = {id(layer): i for i, layer in enumerate(layers)}
-    by_layer = {
-        key: min(rank[id(layer)] for layer in layers if key in layer) for key in (low, high)
-    }
-    culprit = chosen[low] if by_layer[low] <= by_layer[high] else chosen[high]
-    where = f" (queue {queue!r})" if queue is not None else ""
-    raise culprit.reader.fail(culprit.path, message + where)
-
-
-class _Reader(LocatedReader):
-    """Validates one targets file; errors name the file and the line of the bad key."""
-
-    def __init__(self, source: str, text: str) -> None:
-        super().__init__(source, text, TargetsError)
-
-    def parse(self) -> _File:
-        data = self.load()
-        self.table(data, (), ("defaults", "queues"))
-        defaults = self.targets(data.get("defaults", {}), ("defaults",))
-        queues_table = data.get("queues", {})
-        if not isinstance(queues_table, dict):
-            raise self.fail(("queues",), "use [queues.NAME] tables, one per queue")
-        queues = {}
-        for name, table in queues_table.items():
-            self.string(name, ("queues", name), limit=80)
-            queues[name] = self.targets(table, ("queues", name))
-        return _File(defaults, queues)
-
-    def targets(self, value: object, path: KeyPath) -> dict[str, _Value]:
-        """One table of targets (any subset of the keys), each value range-checked."""
-        table = self.table(value, path, FIELDS)
-        out = {}
-        for key, raw in table.items():
-            where = (*path, key)
-            number = self.share(raw, where) if key in _SHARES else self.seconds(raw, where)
-            out[key] = _Value(number, self, where)
-        # Bounds given together in one table must be in order (checked again after merging).
-        for low, high, why in _ORDER:
-            if low in out and high in out and out[low].value > out[high].value:
-                message = f"{low} {out[low].value:g} is above {high} {out[high].value:g}: {why}"
-                raise self.fail(out[low].path, message)
-        return out
-
-    def share(self, value: object, path: KeyPath) -> float:
-        """A share 0..1 as a number or a percentage string ("80%")."""
-        number: float | None = None
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            number = float(value)
-        elif isinstance(value, str) and _PERCENT.fullmatch(value.strip()):
-            number = float(value.strip()[:-1]) / 100
-        if number is None or not 0.0 <= number <= 1.0:
-            raise self.fail(path, f'must be a share from 0 to 1, e.g. 0.8 or "80%" (got {value!r})')
-        return number
-
-    def seconds(self, value: object, path: KeyPath) -> float:
-        """A duration more than 0 s and at most a day."""
-        seconds = self.duration(value, path)
-        if not 0 < seconds <= 86400:
-            raise self.fail(path, f"must be more than 0 s and at most 1 day (got {value!r})")
-        return seconds
-
-    def fail(self, path: KeyPath, message: str, at: KeyPath | None = None) -> ValueError:
-        """As LocatedReader.fail, but finds keys under ``[queues.NAME]`` headers too."""
-        target = path if at is None else at
-        line = _queue_key_line(self.text, target) or locate_key(self.text, target)
-        prefix = f"{self.key_name(path)}: " if path else ""
-        return self.error(f"{self.source}:{line}: {self.context}{prefix}{message}")
-
-
-_PERCENT = re.compile(r"\d+(?:\.\d+)?%")
-
-
-def _queue_key_line(text: str, path: KeyPath) -> int | None:
-    """The line of ``[queues.NAME]`` (or of a key in it) for a path ("queues", NAME[, key])."""
-    if len(path) < 2 or path[0] != "queues" or not isinstance(path[1], str):
-        return None
-    name = re.escape(path[1])
-    header = re.compile(rf"""^\s*\[\s*queues\s*\.\s*(?:{name}|"{name}"|'{name}')\s*\]""")
-    lines = text.splitlines()
-    for i, line in enumerate(lines):
-        if not header.match(line):
-            continue
-        if len(path) < 3:
-            return i + 1
-        key = re.compile(rf"""^\s*["']?{re.escape(str(path[2]))}["']?\s*=""")
-        for j in range(i + 1, len(lines)):
-            if lines[j].lstrip().startswith("["):
-                break
-            if key.match(lines[j]):
-                return j + 1
-        return i + 1
-    return None

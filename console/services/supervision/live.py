@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 
 from callkit.metrics import MetricDefinitions
 from console.cti.link import CtiLink
-from console.services.supervision.alerts import AlertChange, AlertLog, TargetBook
+from console.services.supervision.alerts import AlertChange, AlertLog
 from console.services.supervision.live_board import LiveBoard
 from console.services.supervision.live_feed import LiveFeed, SupervisorActions
+from console.services.supervision.queue_targets import TargetBook
 from console.services.supervision.reports import ReportService
 
 

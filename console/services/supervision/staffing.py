@@ -29,8 +29,8 @@ from callkit.metrics import (
     aht,
 )
 from console.services.supervision import erlang
-from console.services.supervision.alerts import TargetBook
 from console.services.supervision.live_types import AgentActivity, BoardSnapshot, QueueLive
+from console.services.supervision.queue_targets import TargetBook
 
 #: Activities that count as staffed (after-call work included, as in docs/metrics.md).
 STAFFED = frozenset(

@@ -23,14 +23,13 @@ import contextlib
 import dataclasses
 import itertools
 import logging
-import math
 import socket
 import typing
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, NamedTuple, Protocol
 
@@ -38,6 +37,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
+from callkit.json_safe import json_safe
 from console.cti import protocol
 from console.cti.protocol import CtiEvent
 from console.db import Database
@@ -162,7 +162,7 @@ class SessionRecorder:
             host=clean_text(host if host is not None else socket.gethostname(), max_length=255),
             started_at=self.started_at,
             ended_at=None,
-            details=_json_safe(dict(details or {})),
+            details=action_details_json(dict(details or {})),
         )
         self._session_saved = False
         self._pending: deque[_Pending] = deque()
@@ -410,7 +410,7 @@ class SessionRecorder:
             kind=clean_text(p.kind, single_line=True, max_length=40),
             call_id=clean_text(p.call_id, single_line=True, max_length=64) if p.call_id else None,
             interaction_id=p.interaction_id,
-            details=_json_safe(p.body),
+            details=action_details_json(p.body),
         )
 
 
@@ -469,19 +469,13 @@ def _decoder(hint: Any) -> Callable[[Any], Any] | None:
 
 def encode_event(event: CtiEvent) -> dict[str, Any]:
     """A typed CTI event's fields as JSON values (times ISO 8601 UTC, enums by value)."""
-    return {c.name: _event_value(getattr(event, c.name)) for c in _codecs(type(event))}
+    return {
+        c.name: json_safe(getattr(event, c.name), text=_event_text) for c in _codecs(type(event))
+    }
 
 
-def _event_value(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str):
-        return value if len(value) <= MAX_EVENT_TEXT else value[:MAX_EVENT_TEXT]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _event_text(text: str) -> str:
+    return text if len(text) <= MAX_EVENT_TEXT else text[:MAX_EVENT_TEXT]
 
 
 def decode_event(event_type: str, payload: Mapping[str, Any]) -> CtiEvent | None:
@@ -504,29 +498,15 @@ def decode_event(event_type: str, payload: Mapping[str, Any]) -> CtiEvent | None
     return event
 
 
-def _json_safe(value: Any, depth: int = 0) -> Any:
-    """Action details as JSON values: text sanitised and bounded, dataclasses as objects."""
-    if value is None or isinstance(value, bool | int):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, Enum):
-        return _json_safe(value.value, depth)
-    if isinstance(value, str):
-        return clean_text(value, max_length=MAX_DETAIL_TEXT)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if depth >= _MAX_DEPTH:
-        return clean_text(repr(value), max_length=500)
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v, depth + 1) for k, v in value.items()}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _json_safe(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value)
-        }
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_json_safe(v, depth + 1) for v in value]
-    return clean_text(repr(value), max_length=500)
+def action_details_json(value: Any) -> Any:
+    """Action details as JSON values: text sanitised and bounded, dataclasses as objects,
+    nesting bounded (what the recorder writes and replay reads back)."""
+    return json_safe(
+        value,
+        text=lambda text: clean_text(text, max_length=MAX_DETAIL_TEXT),
+        other=lambda v: clean_text(repr(v), max_length=500),
+        max_depth=_MAX_DEPTH,
+    )
 
 
 # ---------------------------------------------------------------- reading

@@ -8,9 +8,9 @@ desk (`console.services.desk.desk`) so a replay looks like the console did. Time
 console's clock (`record.at`), never the PBX's, so the replay clock (a position on that same
 clock) drives the call bar's timers correctly even when the PBX's clock was elsewhere.
 
-`decode_pop` rebuilds the frozen dataclasses of `console.services.desk.screenpop` from a recorded
-pop (the JSON `recording._json_safe` wrote), tolerantly: what cannot be read is left out, and
-garbage gives None, never an exception.
+`decode_pop` rebuilds the frozen dataclasses of `console.services.desk.screenpop` from a
+recorded pop (the JSON `recording.action_details_json` wrote), tolerantly: what cannot be read
+is left out, and garbage gives None, never an exception.
 """
 
 from __future__ import annotations
