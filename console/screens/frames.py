@@ -33,6 +33,10 @@ from textual.screen import Screen
 from textual.timer import Timer, TimerCallback
 
 SCREEN_UPDATE = "screen_update"  # the name Textual's Screen gives its repaint timer
+# epoll waits in whole milliseconds, rounded up, so a timed paint would come up to 1 ms late;
+# waking up to that much early instead keeps paints at least a period minus 1 ms apart (Textual's
+# own `_time.sleep` takes 0.5 ms off every sleep for the same reason).
+SELECTOR_SLACK = 0.001
 
 
 class FramePacer:
@@ -86,8 +90,9 @@ class FrameCapTimer(Timer):
         self._frame_due = due
         if due <= now:
             self._frame_handle = loop.call_soon(self._paint, context=self._frame_context)
-        else:
-            self._frame_handle = loop.call_at(due, self._paint, context=self._frame_context)
+        else:  # asyncio's selector rounds its wait up to whole milliseconds: ask a little early
+            wake = due - SELECTOR_SLACK
+            self._frame_handle = loop.call_at(wake, self._paint, context=self._frame_context)
 
     def pause(self) -> None:
         """Nothing to paint (or it was just painted): drop the pending paint."""
