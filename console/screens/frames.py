@@ -9,14 +9,15 @@ landed on the screen pop, the one paint that must be fast: the call that rings j
 previous one ended (a ring-no-answer, a short call) waited for it.
 
 `PromptRepaint` hands its screen a `FrameCapTimer` in place of that timer. It keeps the cap —
-never two repaints closer than one period — and nothing else: a change after a quiet period
-paints at once, a change right after a paint waits out the rest of the period. It uses only
-public API: `Screen.set_interval` is overridden, and the stand-in is a `Timer` whose public
-`pause`/`resume`/`stop`/`reset` schedule the paint on asyncio's loop; none of Timer's private
-machinery runs. What it still relies on, which Textual does not promise, is that a screen makes
-its repaint timer with `set_interval(..., name="screen_update")` and drives it only through
-`pause()`/`resume()` (`Screen._update_timer`, `Screen._on_idle`, `Screen._on_timer_update` in
-8.2). `tests/ui/test_repaint_timer.py` fails, naming the Textual version, the day that stops.
+never two repaints closer than one period (less the 1 ms of `SELECTOR_SLACK`) — and nothing
+else: a change after a quiet period paints at once, a change right after a paint waits out the
+rest of the period. It uses only public API: `Screen.set_interval` is overridden, and the
+stand-in is a `Timer` whose public `pause`/`resume`/`stop`/`reset` schedule the paint on
+asyncio's loop; none of Timer's private machinery runs. What it still relies on, which Textual
+does not promise, is that a screen makes its repaint timer with
+`set_interval(..., name="screen_update")` and drives it only through `pause()`/`resume()`
+(`Screen._update_timer`, `Screen._on_idle`, `Screen._on_timer_update` in 8.2).
+`tests/ui/test_repaint_timer.py` fails, naming the Textual version, the day that stops.
 """
 
 from __future__ import annotations
