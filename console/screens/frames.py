@@ -116,7 +116,9 @@ class FrameCapTimer(Timer):
         self._frame_handle = None
         self._frame_due = None
         target = self._frame_target()
-        if target is None or not target.is_running:  # the screen closed while its paint was pending
+        # No paint for a screen that closed, or left the app, or whose app is exiting (Textual's
+        # own timer skips its tick once the app exits).
+        if target is None or not target.is_running or not target.is_attached:
             return
         self.pacer.painted(asyncio.get_running_loop().time())
         self.paints += 1

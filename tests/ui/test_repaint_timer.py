@@ -73,8 +73,8 @@ async def test_the_timer_paints_when_resumed_and_waits_out_the_period_after_a_pa
         return painted.pop()
 
     app: App[None] = App()
-    async with app.run_test(size=(20, 3)):  # any running message pump will do as the target
-        timer = FrameCapTimer(app, PERIOD, record)
+    async with app.run_test(size=(20, 3)):  # any running, attached screen will do as the target
+        timer = FrameCapTimer(app.screen, PERIOD, record)
         assert timer.next_paint_at is None  # made paused, as Screen makes it
         timer.resume()
         first = await one_paint()
@@ -94,6 +94,13 @@ async def test_the_timer_paints_when_resumed_and_waits_out_the_period_after_a_pa
         await one_paint()
         assert timer.paints == 2
         assert math.isfinite(timer.pacer.last_paint)
+
+        await asyncio.sleep(3 * PERIOD)
+        timer.resume()  # due at once, but the app exits first: as Textual's timer, no paint
+        app.exit()
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert painted == [] and timer.paints == 2
 
 
 class Plain(PromptRepaint):
