@@ -160,8 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `callconsole` script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sim"]:  # hand everything after `sim` to the simulator's own CLI
-        from telephony_sim.cli import main as sim_main
-
+        try:
+            from telephony_sim.cli import main as sim_main
+        except ModuleNotFoundError as exc:
+            if not _is_simulator(exc.name):
+                raise
+            print(f"{PROG}: error: {_simulator_missing(exc)}", file=sys.stderr)
+            return 1
         return sim_main(args_list[1:])
     args = build_parser().parse_args(args_list)
     handlers: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
@@ -191,6 +196,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 1
         raise
+
+
+def _is_simulator(module: str | None) -> bool:
+    return module is not None and (module == "telephony_sim" or module.startswith("telephony_sim."))
+
+
+def _simulator_missing(exc: ModuleNotFoundError | None) -> str:
+    """One line for `sim` and `demo` when the simulator package cannot be imported."""
+    detail = f"{exc}; " if exc is not None else ""
+    return (
+        f"the simulator (telephony_sim) is not installed: {detail}`{PROG} sim` and "
+        f"`{PROG} demo` need it; `{PROG} run` works against a real Asterisk without it"
+    )
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -365,7 +383,14 @@ async def _seed(args: argparse.Namespace) -> int:
 
 async def _demo(args: argparse.Namespace) -> int:
     """Seed (first time), start the simulator with bots, open the console as the demo agent."""
+    import importlib.util
     import secrets
+
+    try:  # the simulator runs as a child process: say now, in one line, if it cannot
+        if importlib.util.find_spec("telephony_sim") is None:
+            raise CommandError(_simulator_missing(None))
+    except ModuleNotFoundError as exc:
+        raise CommandError(_simulator_missing(exc)) from None
 
     from console.schema import upgrade
     from console.services.seeding.seeding import SeedPlan

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from rich.console import Console
-from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
@@ -34,6 +32,7 @@ from tests.factories import (
 )
 from tests.pbx import Pbx, running_pbx
 from tests.ui.conftest import one_customer_number, until
+from tests.ui.terminal import Notifications, drawn_segments
 
 
 def audit_views(path: Path, customer_id: int) -> int:
@@ -159,16 +158,6 @@ HOSTILE_NAME = (
 )
 
 
-def rendered_segments(app: CallConsoleApp) -> list[Segment]:
-    """Every text segment of the frame the terminal would receive, with its style.
-
-    (Cursor-movement control segments are Textual's own, so they are left out.)
-    """
-    update = app.screen._compositor.render_full_update()
-    console = Console(width=app.size.width, legacy_windows=False, force_terminal=True)
-    return [s for s in console.render(update) if not s.control]
-
-
 def set_up_numbers(path: Path) -> dict[str, object]:
     """A shared office line (two customers), and a customer with a hostile name."""
     con = sqlite3.connect(path)
@@ -201,6 +190,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -240,7 +230,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
             # A missed call makes the agent Not ready (Missed), and says so; F6 is back.
             await until(lambda: screen.bar_model.agent_state == "Not ready: Missed")
             assert screen.missed == 1
-            assert any("you are Not ready (Missed)" in str(n.message) for n in app._notifications)
+            assert notified.any("you are Not ready (Missed)")
             await pilot.press("f6")
             await until(lambda: screen.bar_model.agent_state == "Available")
 
@@ -261,7 +251,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
             await ring_and_pop(app, pilot, pbx, str(numbers["hostile"]))
             assert card.pop is not None and card.pop.profile is not None
             await pilot.pause(0.1)
-            segments = rendered_segments(app)
+            segments = drawn_segments(app)
             text = "".join(s.text for s in segments)
             assert "\x1b" not in text and "\u202e" not in text
             assert "[@click=app.quit]quit[/]" in text  # literally, as the customer is named
@@ -303,6 +293,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -315,12 +306,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
             assert offered == {"600", "601"}  # sales and support: what the simulator runs
             app.screen.query_one("#extension", Input).focus()
             await pilot.press(*"9999", "enter")
-            await until(
-                lambda: any(
-                    "transfer to 9999 failed: Transfer invalid" in str(n.message)
-                    for n in app._notifications
-                )
-            )
+            await until(lambda: notified.any("transfer to 9999 failed: Transfer invalid"))
             assert screen.desk.state.phase == "talking"
 
 
@@ -705,6 +691,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
 
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         assert app.runtime is not None
         app.runtime.agent = AgentIdentity(
             id=1,
@@ -720,9 +707,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
-            await until(
-                lambda: any("You are in no queue" in str(n.message) for n in app._notifications)
-            )
+            await until(lambda: notified.any("You are in no queue"))
             assert app.joined_queues == ()
             assert not pbx.engine.acd.queues["support"].members  # nothing rings here
             card = screen.query_one(ProfileCard)
@@ -771,6 +756,7 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
@@ -784,8 +770,8 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
             await pilot.press("w")
             await until(lambda: isinstance(app.screen, WorklistScreen))
             pbx.ring(number, "Caller")
-            await until(lambda: any("F2 answer" in str(n.message) for n in app._notifications))
-            (banner,) = [n for n in app._notifications if "F2 answer" in str(n.message)]
+            await until(lambda: notified.any("F2 answer"))
+            (banner,) = [n for n in notified.shown if "F2 answer" in n.message]
             assert banner.title == "☎ Incoming call" and "support" in str(banner.message)
             assert bells
             assert isinstance(app.screen, WorklistScreen)  # nothing was taken from the agent
