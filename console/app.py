@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-from console.cti.ami import AmiAuthError
+from console.cti.ami_types import AmiAuthError
 from console.cti.protocol import (
     CallAbandoned,
     CallbackRequested,
