@@ -251,7 +251,7 @@ class CallConsoleApp(App[None]):
         )
         try:
             if takes_calls:
-                joined = await runtime.log_in_to_queues()
+                joined = await runtime.rejoin()
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not log in to the queues: {exc}", severity="error", markup=False)
         else:

@@ -802,3 +802,24 @@ async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database
                 button = app.screen.query_one(button_id, Button)
                 await until(lambda b=button: b.region.height > 0)
                 assert region.contains_region(button.region), (button_id, button.region, region)
+
+
+async def test_a_ready_agent_is_ready_again_after_the_simulator_restarts(crm: Database) -> None:
+    """Issue 17.6: the PBX restarts and forgets its members; the console joins the queues
+    again and, since the agent was ready, unpauses them: the next call reaches them."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = agent_console_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await ready_agent(app, pilot)
+            cti = app.runtime.cti  # type: ignore[union-attr]
+            logins = cti.stats.connections  # type: ignore[attr-defined]
+            await pbx.restart()
+            await until(lambda: cti.stats.connections > logins)  # type: ignore[attr-defined]
+            await until(lambda: screen.bar_model.link == "connected")
+            # The new PBX reports the agent as a member again, and not paused.
+            await until(lambda: screen.bar_model.agent_ready, within=10)
+            assert screen.bar_model.agent_state == "Available"
+            pbx.ring(number, "Ann Caller")
+            await until(lambda: screen.desk.state.phase == "ringing")
