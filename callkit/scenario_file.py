@@ -223,7 +223,8 @@ def _positive_seconds(value: object) -> float:
 
 
 _Str = Annotated[str, PlainValidator(string)]
-_Required = Annotated[str | None, PlainValidator(string)]  # None only when optional
+# None: absent (a key in Table.required is never absent once validated).
+_MaybeStr = Annotated[str | None, PlainValidator(string)]
 _Int = Annotated[int, PlainValidator(integer)]
 _Bool = Annotated[bool, PlainValidator(boolean)]
 _Share = Annotated[float, PlainValidator(share)]
@@ -271,7 +272,7 @@ class _Traffic(Table):
 class _Queue(Table):
     required = ("name",)
 
-    name: _Required = None
+    name: _MaybeStr = None
     extension: Annotated[str, PlainValidator(lambda v: str(v))] = ""  # any value, as text
     strategy: Annotated[
         str,
@@ -318,7 +319,7 @@ class _Agent(Table):
     required = ("interface",)
 
     interface: Annotated[str | None, PlainValidator(_interface)] = None
-    name: _Required = None  # default: the interface
+    name: _MaybeStr = None  # default: the interface
     kind: Annotated[
         str, PlainValidator(_one_of(("bot", "phone"), 'kind must be "bot" or "phone"'))
     ] = "bot"
@@ -375,9 +376,9 @@ class _BotPool(Table):
 class _Call(Table):
     required = ("queue",)
 
-    id: _Required = None  # default: call-<n>
+    id: _MaybeStr = None  # default: call-<n>
     at: _Seconds = 0.0
-    queue: _Required = None
+    queue: _MaybeStr = None
     customer_id: Annotated[int | None, PlainValidator(_customer_id)] = None
     number: Annotated[str | None, PlainValidator(_number)] = None
     name: _Str = ""
