@@ -1,13 +1,11 @@
-"""Erlang A (M/M/N+M): against Erlang C in the patient limit, against an independent
-birth-death chain (exact up to truncation), and against a simulated M/M/N+M queue."""
+"""Erlang A (M/M/N+M): against Erlang C in the patient limit and against an independent
+birth-death chain (exact up to truncation). Against the simulator (telephony_sim) running an
+M/M/N+M queue: tests/unit/test_sim_erlang.py."""
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import math
-import random
-import statistics
 
 import pytest
 
@@ -196,69 +194,3 @@ def test_edges_and_large_systems_stay_finite() -> None:
             erlang_a(*bad)
     with pytest.raises(ValueError, match="patience"):
         erlang_a(RATE, AHT, 3, 0.0)
-
-
-# ------------------------------------------------------------------ simulation
-
-
-def simulate(
-    rate: float, aht: float, agents: int, patience: float, threshold: float, calls: int, seed: int
-) -> list[tuple[bool, bool, float, bool]]:
-    """An M/M/N+M queue, FCFS; per call (waited, abandoned, wait, answered within t).
-
-    Abandons are found lazily: a caller whose patience ran out before an agent got to them is
-    skipped when that agent frees up (FCFS order does not change when callers leave)."""
-    rng = random.Random(seed)
-    now = 0.0
-    free_at = [0.0] * agents  # when each agent frees up (a heap)
-    out = []
-    # With FCFS and lazy abandonment, each caller is served by the earliest-free agent if it
-    # frees before their patience runs out; otherwise they abandon and the agent stays free.
-    for _ in range(calls):
-        now += rng.expovariate(rate)
-        give_up = now + rng.expovariate(1.0 / patience)
-        earliest = free_at[0]
-        waited = earliest > now
-        start = max(now, earliest)
-        if start > give_up:
-            out.append((True, True, give_up - now, False))
-            continue
-        heapq.heapreplace(free_at, start + rng.expovariate(1.0 / aht))
-        out.append((waited, False, start - now, start - now <= threshold))
-    return out
-
-
-# Independent replications: each its own seed and warm-up, so their estimates are i.i.d. and
-# (mean - truth) / standard error follows Student's t with REPLICATIONS - 1 = 19 degrees of
-# freedom. P(|T19| > 5) is about 8e-5, so the 4 checks of one run fail by chance with
-# probability under 4e-4. `python bench/statistical_tests.py` runs 40 consecutive base seeds.
-REPLICATIONS, Z_LIMIT = 20, 5.0
-SIMULATED = (4.5 / 60, 60.0, 4, 90.0, 20.0)  # rate, AHT, agents, patience, threshold
-
-
-def replicated_estimates(base_seed: int) -> dict[str, list[float]]:
-    """One estimate per independent replication of p_wait, p_abandon, SL and ASA."""
-    out: dict[str, list[float]] = {"p_wait": [], "p_abandon": [], "service_level": [], "asa": []}
-    for i in range(REPLICATIONS):
-        calls = simulate(*SIMULATED, calls=4_500, seed=base_seed * 1000 + i)[500:]  # warm-up
-        out["p_wait"].append(statistics.fmean(c[0] for c in calls))
-        out["p_abandon"].append(statistics.fmean(c[1] for c in calls))
-        out["service_level"].append(statistics.fmean(c[3] for c in calls))
-        out["asa"].append(statistics.fmean(c[2] for c in calls if not c[1]))
-    return out
-
-
-def z_scores(base_seed: int) -> dict[str, float]:
-    """How many standard errors each replicated mean lies from the Erlang A figure."""
-    model = erlang_a(*SIMULATED)
-    scores = {}
-    for name, values in replicated_estimates(base_seed).items():
-        error = statistics.stdev(values) / math.sqrt(len(values))
-        scores[name] = (statistics.fmean(values) - getattr(model, name)) / error
-    return scores
-
-
-@pytest.mark.parametrize("base_seed", [0, 1, 2])
-def test_erlang_a_agrees_with_a_simulated_queue(base_seed: int) -> None:
-    scores = z_scores(base_seed)
-    assert all(abs(z) < Z_LIMIT for z in scores.values()), scores
