@@ -41,14 +41,10 @@ from console.services.training.masking import (
     mask_name,
     mask_phone,
 )
-from console.services.training.recording import (
-    Recorded,
-    RecordedAction,
-    RecordedEvent,
-    encode_event,
-)
+from console.services.training.recording_codec import encode_event
 from console.services.training.replay_sources import record_order
 from console.services.training.replay_state import ReplayFrame, apply, decode_pop
+from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 CHECKPOINT_EVERY = 128
 SPEEDS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)

@@ -9,7 +9,7 @@ console's clock (`record.at`), never the PBX's, so the replay clock (a position 
 clock) drives the call bar's timers correctly even when the PBX's clock was elsewhere.
 
 `decode_pop` rebuilds the frozen dataclasses of `console.services.desk.screenpop` from a
-recorded pop (the JSON `recording.action_details_json` wrote), tolerantly: what cannot be read
+recorded pop (the JSON `recording_codec.action_details_json` wrote), tolerantly: what cannot be read
 is left out, and garbage gives None, never an exception.
 """
 
@@ -42,7 +42,7 @@ from console.cti.protocol import (
 from console.services.crm.agents import not_ready_reason
 from console.services.desk.screenpop import ScreenPop
 from console.services.text import clean_text
-from console.services.training.recording import Recorded, RecordedEvent
+from console.services.training.session_log import Recorded, RecordedEvent
 
 MAX_TRANSCRIPT = 500  # lines kept for the current call (as the live TranscriptLog)
 MAX_ACTIONS = 100  # timeline lines kept in a frame

@@ -61,7 +61,7 @@ from console.services.training.masking import (
     mask_text,
     masking_rules,
 )
-from console.services.training.recording import Recorded, RecordedAction, RecordedEvent
+from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 TRAINEE_INTERFACE = "PJSIP/1001"
 TRAINEE_NAME = "Trainee"
