@@ -75,7 +75,7 @@ def test_a_headless_run_builds_no_event(monkeypatch: pytest.MonkeyPatch) -> None
 
 
 ENGINE_SIDE = ["clock", "pbx", "acd", "members", "callflow", "outbound", "snapshot", "engine"]
-ENGINE_SIDE += ["stats", "traffic", "bots", "queue_log"]
+ENGINE_SIDE += ["stats", "traffic", "bots", "queue_log", "queue_exits"]
 
 
 @pytest.mark.parametrize("module", ENGINE_SIDE)
