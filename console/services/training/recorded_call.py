@@ -30,14 +30,7 @@ from console.services.crm.phones import WITHHELD_VALUES
 from console.services.desk.screenpop import ScreenPop
 from console.services.errors import ServiceError
 from console.services.text import clean_text
-from console.services.training.masking import (
-    CONTACT,
-    EMAIL,
-    NAME,
-    NESTED,
-    PHONE,
-    masking_rules,
-)
+from console.services.training.masking import CONTACT, EMAIL, NAME, NESTED, PHONE, masking_rules
 from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 _AUTOMATIC_ORIGINS = frozenset({"abandoned", "overflow", "escalation"})  # not the agent's

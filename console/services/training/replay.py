@@ -34,13 +34,8 @@ from console.cti.protocol import (
     TranscriptLine,
 )
 from console.services.crm.phones import WITHHELD_VALUES
-from console.services.training.masking import (
-    Masker,
-    known_values,
-    mask_email,
-    mask_name,
-    mask_phone,
-)
+from console.services.training.mask_formats import mask_email, mask_name, mask_phone
+from console.services.training.masking import Masker, known_values
 from console.services.training.recording_codec import encode_event
 from console.services.training.replay_sources import record_order
 from console.services.training.replay_state import ReplayFrame, apply, decode_pop

@@ -15,7 +15,7 @@ CTI events and its agent's actions, read by recorded_call.read_call) into scenar
 With `mask` (the default) the caller gets a made-up number (a fictional 555-01xx US number)
 and a made-up name, both drawn from `seed`, no `customer_id`, and every free text (transcript,
 summary, ticket category, the scenario's name and description) goes through
-`masking.mask_text` with every name, number and email the recording holds about the caller.
+`mask_formats.mask_text` with every name, number and email the recording holds about the caller.
 The header comment then leaves out the call's Linkedid and gives only the day it was recorded.
 
 A customer created during the call is recorded without the call (CustomerService knows no
@@ -36,9 +36,7 @@ import tomli_w
 
 from console.services.crm.phones import normalise
 from console.services.text import clean_text
-from console.services.training.masking import (
-    mask_text,
-)
+from console.services.training.mask_formats import mask_text
 from console.services.training.recorded_call import (
     RecordedCall,
     ScenarioExportError,
