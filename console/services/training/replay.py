@@ -36,9 +36,10 @@ from console.cti.protocol import (
 from console.services.crm.phones import WITHHELD_VALUES
 from console.services.training.mask_formats import mask_email, mask_name, mask_phone
 from console.services.training.masking import Masker, known_values
+from console.services.training.pop_decoder import decode_pop
 from console.services.training.recording_codec import encode_event
 from console.services.training.replay_sources import record_order
-from console.services.training.replay_state import ReplayFrame, apply, decode_pop
+from console.services.training.replay_state import ReplayFrame, apply
 from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 CHECKPOINT_EVERY = 128
