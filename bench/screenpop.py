@@ -8,6 +8,10 @@ Builds the database with `callconsole seed` if PATH does not exist (takes minute
 2. runs the same compiled SQL statements with the standard `sqlite3` module in one thread (the
    lower bound: no asyncio, no thread hop, no phone parsing, no result objects),
 and prints p50/p95/p99 of both and the ratio. Targets: service p99 <= 5 ms, ratio <= 5x.
+
+Every pop carries its call's Linkedid, as the console's does: the warm-handoff query (a leg
+of the same call another agent answered) runs on both sides; one call in ten is such a
+transfer (an existing Linkedid), the rest are new calls.
 """
 
 from __future__ import annotations
@@ -61,7 +65,26 @@ def numbers(path: Path, lookups: int, rng: random.Random) -> list[str]:
     return mixed
 
 
-def raw_pop(con: sqlite3.Connection, e164: str, sql: dict[str, CompiledRead]) -> Any:
+def linkedids(path: Path, count: int, rng: random.Random) -> list[str]:
+    """A Linkedid for each pop: one in ten an existing call's (a transfer), else new."""
+    con = sqlite3.connect(path)
+    try:
+        existing = [
+            r[0]
+            for r in con.execute(
+                "SELECT linkedid FROM interactions WHERE linkedid != '' LIMIT 5000"
+            )
+        ]
+    finally:
+        con.close()
+    return [
+        rng.choice(existing) if existing and i % 10 == 0 else f"bench-{i}.1" for i in range(count)
+    ]
+
+
+def raw_pop(
+    con: sqlite3.Connection, e164: str, sql: dict[str, CompiledRead], linkedid: str = ""
+) -> Any:
     """The service's queries, bound and run with sqlite3 directly."""
 
     def run(name: str, **params: Any) -> list[Any]:
@@ -71,6 +94,7 @@ def raw_pop(con: sqlite3.Connection, e164: str, sql: dict[str, CompiledRead]) ->
 
     con.execute("BEGIN")
     try:
+        run("handoff", lid=linkedid, aid=1)
         matches = run("matches", e164=e164)
         if not matches:
             return None
@@ -103,6 +127,7 @@ async def main() -> int:
 
     rng = random.Random(2026)
     wanted = numbers(args.db, args.lookups, rng)
+    calls = linkedids(args.db, len(wanted), rng)
     now = datetime(2026, 11, 1, tzinfo=UTC)
 
     db = open_database(f"sqlite:///{args.db}")
@@ -111,14 +136,15 @@ async def main() -> int:
         await service.lookup(e164)
     service_ms = []
     found = 0
-    for e164 in wanted:
+    for e164, lid in zip(wanted, calls, strict=True):
         started = time.perf_counter()
-        pop = await service.lookup(e164)
+        pop = await service.lookup(e164, linkedid=lid, agent_id=1)
         service_ms.append((time.perf_counter() - started) * 1000)
         found += pop.profile is not None
     await db.dispose()
 
     sql = {
+        "handoff": compile_for_sqlite(screenpop._HANDOFF, {"lid": "", "aid": 0}),
         "matches": compile_for_sqlite(screenpop._MATCHES, {"e164": ""}),
         "profile": compile_for_sqlite(screenpop._PROFILE, {"cid": 0}),
         "contacts": compile_for_sqlite(screenpop._CONTACT_POINTS, {"cid": 0}),
@@ -130,9 +156,9 @@ async def main() -> int:
     for e164 in wanted[:50]:
         raw_pop(con, e164, sql)
     raw_ms = []
-    for e164 in wanted:
+    for e164, lid in zip(wanted, calls, strict=True):
         started = time.perf_counter()
-        raw_pop(con, e164, sql)
+        raw_pop(con, e164, sql, lid)
         raw_ms.append((time.perf_counter() - started) * 1000)
     con.close()
 

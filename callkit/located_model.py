@@ -38,11 +38,14 @@ class LocatedValueError(ValueError):
         return LocatedValueError(str(self), (*prefix, *self.at), line_only=self.line_only)
 
 
-def validate_located(model: type[_M], data: Any, reader: LocatedReader, root: KeyPath = ()) -> _M:
-    """``data`` (parsed from ``reader.text``, found at ``root``) as ``model``; a validation
-    error is ``reader.fail(...)``: ``reader.error("FILE:LINE: key: message")``."""
+def validate_located(
+    model: type[_M], data: Any, reader: LocatedReader, root: KeyPath = (), *, context: Any = None
+) -> _M:
+    """``data`` (parsed from ``reader.text``, found at ``root``) as ``model``, its validators
+    given ``context``; a validation error is ``reader.fail(...)``:
+    ``reader.error("FILE:LINE: key: message")``."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as exc:
         failures = [_failure(error, root, model) for error in exc.errors()]
         path, message, at = min(failures, key=lambda f: reader.line(f[2]))

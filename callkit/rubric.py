@@ -2,7 +2,8 @@
 
 `[rubric]` has a `pass_mark` and `[[rubric.criteria]]` tables; each criterion has an id, a kind,
 a weight, an optional scripted `call` and its kind's parameters. They are validated when the
-scenario loads, with errors as ``file:line: message``; console/services/training/scoring.py scores
+scenario loads (`RubricTable`, with the scenario's calls and queues as pydantic validation
+context), with errors as ``file:line: message``; console/services/training/scoring.py scores
 a run.
 """
 
@@ -11,12 +12,23 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from callkit.scenario_reader import TomlReader
+from pydantic import BaseModel, ConfigDict, PlainValidator, ValidationInfo, model_validator
+
+from callkit.located_model import LocatedValueError
+from callkit.scenario_reader import (
+    Table,
+    TextCheck,
+    boolean,
+    duration,
+    number,
+    number_named,
+    string,
+)
 
 if TYPE_CHECKING:
-    from callkit.scenario import Path_, QueueSpec, ScriptedCall
+    from callkit.specs import QueueSpec, ScriptedCall
 
 DIFFICULTIES = ("easy", "medium", "hard")
 #: What a rubric criterion can check about one scripted call (docs/scenarios.md, "Rubric").
@@ -94,7 +106,6 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
 _CRITERION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,59}")
 _DISPOSITION_CODE = re.compile(r"[a-z0-9_]{1,40}")  # as console.config.DispositionSetting
 _EXTENSION = re.compile(r"[0-9*#+]{1,20}")
-_CRITERIA_HEADER = re.compile(r"^\s*\[\[\s*rubric\.criteria\s*\]\]", re.MULTILINE)
 
 
 def describe_criterion(c: Criterion) -> str:
@@ -125,167 +136,253 @@ def describe_criterion(c: Criterion) -> str:
     return "Caller did not hang up before being answered"
 
 
-def _text(r: TomlReader, table: dict[str, Any], key: str, path: Path_, limit: int) -> str:
-    """A required single-line string of 1 to `limit` printable characters."""
-    value = r.string(table, key, path)
-    if not value.strip() or len(value) > limit or not value.isprintable():
-        raise r.fail((*path, key), f"{key!r} must be 1 to {limit} printable characters")
-    return value
+@dataclass(frozen=True, slots=True)
+class RubricContext:
+    """What a rubric is validated against: the scenario's scripted calls and queues."""
+
+    calls: tuple[ScriptedCall, ...]
+    queues: tuple[QueueSpec, ...]
 
 
-def _choice(r: TomlReader, table: dict[str, Any], key: str, path: Path_, options: Any) -> str:
-    value = r.string(table, key, path)
-    if value not in options:
-        raise r.fail((*path, key), f"unknown {key} {value!r} (use {', '.join(options)})")
-    return value
+def _context(info: ValidationInfo) -> RubricContext:
+    context = info.context
+    if not isinstance(context, RubricContext):
+        raise TypeError("a rubric is validated with context=RubricContext(calls, queues)")
+    return context
 
 
-def _transfer_targets(
-    r: TomlReader, c: dict[str, Any], path: Path_, queues: list[QueueSpec]
-) -> tuple[str, ...]:
-    """What `to` accepts: a queue by name or extension (either then matches), or an extension."""
-    to = _text(r, c, "to", path, 80)
-    for q in queues:
-        if to in (q.name, q.extension):
-            return tuple(dict.fromkeys(t for t in (to, q.name, q.extension) if t))
-    if not _EXTENSION.fullmatch(to):
-        raise r.fail((*path, "to"), f"{to!r} is neither a queue of this scenario nor an extension")
-    return (to,)
+def _text(limit: int) -> TextCheck:
+    """A single-line string of 1 to ``limit`` printable characters."""
 
-
-def _criterion_params(
-    r: TomlReader,
-    c: dict[str, Any],
-    path: Path_,
-    kind: str,
-    calls: dict[str, ScriptedCall],
-    queues: list[QueueSpec],
-) -> dict[str, Any]:
-    """The kind-specific fields of a `Criterion`, validated."""
-    if kind == "disposition":
-        codes = c["code"] if isinstance(c["code"], list) else [c["code"]]
-        if not codes or not all(
-            isinstance(x, str) and _DISPOSITION_CODE.fullmatch(x) for x in codes
-        ):
-            raise r.fail(
-                (*path, "code"), "code must be a disposition code (a-z, 0-9, _) or a list of them"
+    def check(value: object, info: ValidationInfo) -> str:
+        word = string(value, info)
+        if not word.strip() or len(word) > limit or not word.isprintable():
+            raise LocatedValueError(
+                f"{info.field_name!r} must be 1 to {limit} printable characters"
             )
-        return {"codes": tuple(dict.fromkeys(codes))}
-    if kind == "ticket_created":
-        wanted = _choice(r, c, "priority", path, TICKET_PRIORITIES) if "priority" in c else ""
-        return {"category": _text(r, c, "category", path, 40), "priority": wanted}
-    if kind == "followup_created":
-        routed = _text(r, c, "routed_to", path, 80) if "routed_to" in c else ""
-        return {"followup": _choice(r, c, "followup", path, FOLLOWUP_KINDS), "routed_to": routed}
-    if kind == "identity":
-        outcome = _choice(r, c, "outcome", path, IDENTITY_OUTCOMES)
-        for call in calls.values():
-            if (call.customer_id is not None) != (outcome == "confirmed"):
-                hint = (
-                    "its caller is a known customer (use 'confirmed')"
-                    if call.customer_id is not None
-                    else "it has no customer_id, an unknown caller (use 'customer_created')"
-                )
-                raise r.fail(
-                    (*path, "outcome"), f"{outcome!r} does not fit call {call.id!r}: {hint}"
-                )
-        return {"outcome": outcome}
-    if kind in ("answer_within", "hold_at_most", "wrapup_at_most"):
-        seconds = r.duration(c["seconds"], (*path, "seconds"))
-        if not math.isfinite(seconds) or (seconds <= 0 and kind != "hold_at_most"):
-            floor = ">= 0" if kind == "hold_at_most" else "> 0"
-            raise r.fail((*path, "seconds"), f"seconds must be a finite duration {floor}")
-        return {"seconds": seconds}
-    if kind == "note_keywords":
-        # Each keyword is a word, or a list of phrasings any of which counts
-        # (["twice", "double charged"]); kept as one "twice|double charged" entry.
-        words = c["keywords"]
-        entries = (
-            [w if isinstance(w, list) else [w] for w in words] if isinstance(words, list) else []
-        )
-        if not entries or not all(
-            alts
-            and all(
-                isinstance(w, str)
-                and w.strip()
-                and len(w) <= 60
-                and w.isprintable()
-                and "|" not in w
-                for w in alts
-            )
-            for alts in entries
-        ):
-            raise r.fail(
-                (*path, "keywords"),
-                "keywords must be a non-empty list of words (or lists of phrasings)",
-            )
-        joined = tuple("|".join(w.strip() for w in alts) for alts in entries)
-        return {"keywords": joined, "any_keyword": r.boolean(c, "any", path, False)}
-    if kind == "transferred_to":
-        return {"targets": _transfer_targets(r, c, path, queues)}
-    return {}
+        return word
+
+    return check
 
 
-def _criterion(
-    r: TomlReader,
-    c: dict[str, Any],
-    path: Path_,
-    calls: list[ScriptedCall],
-    queues: list[QueueSpec],
-) -> Criterion:
-    kind = r.string(c, "kind", path)
-    if kind not in CRITERION_KINDS:
-        raise r.fail((*path, "kind"), f"unknown kind {kind!r} (use {', '.join(CRITERION_KINDS)})")
-    required, optional = _KIND_KEYS[kind]
-    r.check_keys(c, {"id", "kind", "weight", "call", "label", *required, *optional}, path)
-    for key in ("id", *required):
-        if key not in c:
-            raise r.fail(path, f"a criterion of kind {kind!r} needs {key!r}")
-    criterion_id = _text(r, c, "id", path, 60)
-    if not _CRITERION_ID.fullmatch(criterion_id):
-        raise r.fail((*path, "id"), "id must be letters, digits and _ . : - (at most 60)")
-    weight = r.number(c, "weight", path, 1.0, 0.0, 1000.0)
+def _choice(options: tuple[str, ...]) -> TextCheck:
+    """One of ``options`` ("unknown priority 'x' (use low, …)")."""
+
+    def check(value: object, info: ValidationInfo) -> str:
+        word = string(value, info)
+        if word not in options:
+            raise LocatedValueError(
+                f"unknown {info.field_name} {word!r} (use {', '.join(options)})"
+            )
+        return word
+
+    return check
+
+
+def _criterion_id(value: object, info: ValidationInfo) -> str:
+    word = _text(60)(value, info)
+    if not _CRITERION_ID.fullmatch(word):
+        raise LocatedValueError("id must be letters, digits and _ . : - (at most 60)")
+    return word
+
+
+def _weight(value: object, info: ValidationInfo) -> float:
+    weight = number(0.0, 1000.0)(value, info)
     if weight <= 0:
-        raise r.fail((*path, "weight"), "weight must be greater than 0")
-    by_id = {call.id: call for call in calls}
-    if "call" in c:
-        call_id = r.string(c, "call", path)
-        if call_id not in by_id:
-            raise r.fail(
-                (*path, "call"),
-                f"no scripted call {call_id!r} (the calls are {', '.join(by_id)})",
-            )
-        by_id = {call_id: by_id[call_id]}
-    params = _criterion_params(r, c, path, kind, by_id, queues)
-    label = _text(r, c, "label", path, 120) if "label" in c else ""
-    criterion = Criterion(criterion_id, kind, label, tuple(by_id), weight, **params)
-    return criterion if label else replace(criterion, label=describe_criterion(criterion))
+        raise LocatedValueError("weight must be greater than 0")
+    return weight
 
 
-def parse_rubric(
-    r: TomlReader, data: dict[str, Any], calls: list[ScriptedCall], queues: list[QueueSpec]
-) -> Rubric | None:
-    if "rubric" not in data:
-        return None
-    table = data["rubric"]
-    if not isinstance(table, dict):
-        raise r.fail(("rubric",), "rubric must be a table ([rubric])")
-    r.check_keys(table, {"pass_mark", "criteria"}, ("rubric",))
-    pass_mark = r.number(table, "pass_mark", ("rubric",), 80.0, 0.0, 100.0)
-    items = table.get("criteria", [])
-    if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
-        raise r.fail(("rubric", "criteria"), "use [[rubric.criteria]] tables")
-    if not items:
-        raise r.fail(("rubric",), "a [rubric] needs at least one [[rubric.criteria]] table")
-    if not calls:
-        raise r.fail(("rubric",), "a rubric scores scripted calls: add [[calls]] to the scenario")
-    # locate_key finds array-of-tables by their dotted header; inline arrays by key path.
-    arrays = _CRITERIA_HEADER.search(r.text) is not None
-    criteria: list[Criterion] = []
-    for i, c in enumerate(items):
-        path: Path_ = ("rubric.criteria", i) if arrays else ("rubric", "criteria", i)
-        criterion = _criterion(r, c, path, calls, queues)
-        if any(other.id == criterion.id for other in criteria):
-            raise r.fail((*path, "id"), f"duplicate criterion id {criterion.id!r}")
-        criteria.append(criterion)
-    return Rubric(tuple(criteria), pass_mark)
+def _codes(value: object) -> tuple[str, ...]:
+    codes = value if isinstance(value, list) else [value]
+    if not codes or not all(isinstance(x, str) and _DISPOSITION_CODE.fullmatch(x) for x in codes):
+        raise LocatedValueError("code must be a disposition code (a-z, 0-9, _) or a list of them")
+    return tuple(dict.fromkeys(codes))
+
+
+def _seconds(value: object, info: ValidationInfo) -> float:
+    """A limit in seconds; only hold_at_most may be 0."""
+    seconds = duration(value)
+    kind = info.data.get("kind")
+    if not math.isfinite(seconds) or (seconds <= 0 and kind != "hold_at_most"):
+        floor = ">= 0" if kind == "hold_at_most" else "> 0"
+        raise LocatedValueError(f"seconds must be a finite duration {floor}")
+    return seconds
+
+
+def _keywords(value: object) -> tuple[str, ...]:
+    """Each keyword is a word, or a list of phrasings any of which counts
+    (["twice", "double charged"]); kept as one "twice|double charged" entry."""
+    entries = [w if isinstance(w, list) else [w] for w in value] if isinstance(value, list) else []
+    if not entries or not all(
+        alts
+        and all(
+            isinstance(w, str) and w.strip() and len(w) <= 60 and w.isprintable() and "|" not in w
+            for w in alts
+        )
+        for alts in entries
+    ):
+        raise LocatedValueError(
+            "keywords must be a non-empty list of words (or lists of phrasings)"
+        )
+    return tuple("|".join(w.strip() for w in alts) for alts in entries)
+
+
+def _scripted_call(value: object, info: ValidationInfo) -> str:
+    """The id of one of the scenario's scripted calls."""
+    call_id = string(value, info)
+    calls = _context(info).calls
+    if all(c.id != call_id for c in calls):
+        ids = ", ".join(c.id for c in calls)
+        raise LocatedValueError(f"no scripted call {call_id!r} (the calls are {ids})")
+    return call_id
+
+
+def _kind(value: object, info: ValidationInfo) -> str:
+    return string(value, info)  # known to be one of CRITERION_KINDS (_CriterionEntry._keys)
+
+
+_Text = Annotated[str | None, PlainValidator(_text(80))]
+
+
+class _CriterionEntry(BaseModel):
+    """One ``[[rubric.criteria]]`` table; the keys allowed depend on its kind."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Annotated[str, PlainValidator(_kind)]
+    id: Annotated[str, PlainValidator(_criterion_id)]
+    weight: Annotated[float, PlainValidator(_weight)] = 1.0
+    call: Annotated[str | None, PlainValidator(_scripted_call)] = None
+    label: Annotated[str | None, PlainValidator(_text(120))] = None
+    code: Annotated[tuple[str, ...], PlainValidator(_codes)] = ()
+    category: Annotated[str | None, PlainValidator(_text(40))] = None
+    priority: Annotated[str, PlainValidator(_choice(TICKET_PRIORITIES))] = ""
+    followup: Annotated[str, PlainValidator(_choice(FOLLOWUP_KINDS))] = ""
+    routed_to: _Text = None
+    outcome: Annotated[str, PlainValidator(_choice(IDENTITY_OUTCOMES))] = ""
+    seconds: Annotated[float, PlainValidator(_seconds)] = 0.0
+    keywords: Annotated[tuple[str, ...], PlainValidator(_keywords)] = ()
+    any: Annotated[bool, PlainValidator(boolean)] = False
+    to: _Text = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        """The kind first: it says which keys the criterion takes and needs."""
+        if not isinstance(value, dict):
+            raise LocatedValueError("must be a table")
+        kind = value.get("kind")
+        if kind is None:
+            raise LocatedValueError("'kind' is required")
+        if not isinstance(kind, str):
+            raise LocatedValueError("'kind' must be a string", ("kind",))
+        if kind not in CRITERION_KINDS:
+            message = f"unknown kind {kind!r} (use {', '.join(CRITERION_KINDS)})"
+            raise LocatedValueError(message, ("kind",))
+        required, optional = _KIND_KEYS[kind]
+        allowed = {"id", "kind", "weight", "call", "label", *required, *optional}
+        for key in value:
+            if key not in allowed:
+                expected = ", ".join(sorted(allowed))
+                raise LocatedValueError(f"unknown key {key!r} (expected one of {expected})", (key,))
+        for key in ("id", *required):
+            if key not in value:
+                raise LocatedValueError(f"a criterion of kind {kind!r} needs {key!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _fits_the_scenario(self, info: ValidationInfo) -> _CriterionEntry:
+        """The call exists; an identity outcome fits its callers; a transfer target exists."""
+        context = _context(info)
+        calls = self.scored(context)
+        if self.kind == "identity":
+            for call in calls:
+                if (call.customer_id is not None) != (self.outcome == "confirmed"):
+                    hint = (
+                        "its caller is a known customer (use 'confirmed')"
+                        if call.customer_id is not None
+                        else "it has no customer_id, an unknown caller (use 'customer_created')"
+                    )
+                    message = f"{self.outcome!r} does not fit call {call.id!r}: {hint}"
+                    raise LocatedValueError(message, ("outcome",))
+        if self.kind == "transferred_to":
+            self.targets(context)
+        return self
+
+    def scored(self, context: RubricContext) -> tuple[ScriptedCall, ...]:
+        """The scripted calls it applies to: its ``call``, or every one."""
+        if self.call is None:
+            return context.calls
+        return tuple(c for c in context.calls if c.id == self.call)[:1]  # _scripted_call
+
+    def targets(self, context: RubricContext) -> tuple[str, ...]:
+        """What `to` accepts: a queue by name or extension (either then matches), or an
+        extension."""
+        to = str(self.to)
+        for q in context.queues:
+            if to in (q.name, q.extension):
+                return tuple(dict.fromkeys(t for t in (to, q.name, q.extension) if t))
+        if not _EXTENSION.fullmatch(to):
+            message = f"{to!r} is neither a queue of this scenario nor an extension"
+            raise LocatedValueError(message, ("to",))
+        return (to,)
+
+    def criterion(self, context: RubricContext) -> Criterion:
+        """The validated `Criterion`, labelled in words when the file gives no label."""
+        params: dict[str, Any] = {}
+        if self.kind == "disposition":
+            params = {"codes": self.code}
+        elif self.kind == "ticket_created":
+            params = {"category": self.category, "priority": self.priority}
+        elif self.kind == "followup_created":
+            params = {"followup": self.followup, "routed_to": self.routed_to or ""}
+        elif self.kind == "identity":
+            params = {"outcome": self.outcome}
+        elif self.kind in ("answer_within", "hold_at_most", "wrapup_at_most"):
+            params = {"seconds": self.seconds}
+        elif self.kind == "note_keywords":
+            params = {"keywords": self.keywords, "any_keyword": self.any}
+        elif self.kind == "transferred_to":
+            params = {"targets": self.targets(context)}
+        calls = tuple(c.id for c in self.scored(context))
+        label = self.label or ""
+        criterion = Criterion(self.id, self.kind, label, calls, self.weight, **params)
+        return criterion if label else replace(criterion, label=describe_criterion(criterion))
+
+
+class RubricTable(Table):
+    """A scenario's ``[rubric]``; validate with ``context=RubricContext(calls, queues)``."""
+
+    not_a_table = "rubric must be a table ([rubric])"
+
+    pass_mark: Annotated[float, PlainValidator(number(0.0, 100.0))] = 80.0
+    criteria: list[_CriterionEntry] = []
+
+    @classmethod
+    def check_table(cls, value: dict[str, Any], info: ValidationInfo) -> None:
+        """In the order the file was always checked: the pass mark, then criteria are tables,
+        there is one at least, and calls for them to score (before any criterion is read)."""
+        try:
+            number_named(value.get("pass_mark", 80.0), "pass_mark", 0.0, 100.0)
+        except LocatedValueError as exc:
+            raise exc.under("pass_mark") from None
+        items = value.get("criteria", [])
+        if not isinstance(items, list) or not all(isinstance(v, dict) for v in items):
+            raise LocatedValueError("use [[rubric.criteria]] tables", ("criteria",))
+        if not items:
+            raise LocatedValueError("a [rubric] needs at least one [[rubric.criteria]] table")
+        if not _context(info).calls:
+            raise LocatedValueError("a rubric scores scripted calls: add [[calls]] to the scenario")
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> RubricTable:
+        for i, entry in enumerate(self.criteria):
+            if any(other.id == entry.id for other in self.criteria[:i]):
+                message = f"duplicate criterion id {entry.id!r}"
+                raise LocatedValueError(message, ("criteria", i, "id"))
+        return self
+
+    def rubric(self, context: RubricContext) -> Rubric:
+        """The validated `Rubric`."""
+        return Rubric(tuple(e.criterion(context) for e in self.criteria), self.pass_mark)

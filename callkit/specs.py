@@ -1,8 +1,9 @@
 """The value types a scenario file describes, shared by the scenario format and the simulator.
 
-Distributions of durations, the caller-ID mix, how bots and dialled customers behave, and the
-names the scenario format accepts (queue strategies, distributions, number spellings, outcomes).
-Pure: the simulator draws from them with its own random streams.
+Distributions of durations, the caller-ID mix, how bots and dialled customers behave, queues,
+agents, scripted calls and the whole `Scenario`, and the names the scenario format accepts
+(queue strategies, distributions, number spellings, outcomes). Pure: the simulator draws from
+them with its own random streams; reading them from TOML is `callkit.scenario_file`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,10 @@ import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from callkit.rubric import Rubric
 
 # Queue strategies app_queue.c knows (the `strategy` of a scenario's queue).
 STRATEGIES = ("ringall", "leastrecent", "fewestcalls", "random", "rrmemory", "linear")
@@ -134,3 +139,103 @@ class OutboundProfile:
 
 #: Today's behaviour: every customer answers after 3–10 s.
 ALWAYS_ANSWER = OutboundProfile()
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    """Random arrivals to one queue."""
+
+    hourly: tuple[float, ...]  # 24 values, calls per hour
+    handle_time: Dist
+    patience: Dist
+    priority_share: float = 0.0
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """One queue's configuration (app_queue's queues.conf options)."""
+
+    name: str
+    extension: str = ""
+    strategy: str = "ringall"
+    timeout: float = 15.0
+    retry: float = 5.0
+    wrapuptime: float = 0.0
+    joinempty: bool = True
+    autopause: bool = False
+    leavewhenempty: bool = False
+    max_wait: float | None = None
+    overflow: str = ""
+    weight: int = 0
+    skills: dict[str, int] = field(default_factory=dict)
+    service_level: float = 20.0
+    short_abandon: float = 5.0
+    traffic: TrafficSpec | None = None
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """A bot or a human's desk phone and its queue memberships."""
+
+    interface: str
+    name: str
+    kind: str = "bot"
+    queues: tuple[tuple[str, int], ...] = ()
+    skills: dict[str, int] = field(default_factory=dict)
+    wrapuptime: float | None = None
+    paused: bool = False
+    pause_reason: str = ""
+    profile: BotProfile = field(default_factory=BotProfile)
+    # The phone behind a Local-channel member ("Local/1001@from-queue/n" rings PJSIP/1001);
+    # "" for a direct member, or to derive PJSIP/<exten> from the Local interface.
+    state_interface: str = ""
+
+
+@dataclass(frozen=True)
+class TranscriptLine:
+    """What the caller says, ``at`` seconds after the agent answered."""
+
+    at: float
+    text: str
+    speaker: str = "caller"
+
+
+@dataclass(frozen=True)
+class ScriptedCall:
+    """A trainer's call: who calls which queue when, what they say, what a good agent does."""
+
+    id: str
+    at: float
+    queue: str
+    customer_id: int | None = None
+    number: str | None = None
+    name: str = ""
+    tier: str = ""
+    priority: int = 0
+    patience: float = math.inf
+    handle_time: float = 300.0
+    hangup_after: float | None = None
+    transcript: tuple[TranscriptLine, ...] = ()
+    expect: tuple[str, ...] = ()
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole scenario file, validated."""
+
+    name: str
+    description: str = ""
+    start_of_day: float = 8 * 3600.0
+    epoch: int = 1_700_000_000
+    duration: float = 8 * 3600.0
+    platinum_priority: int = 10
+    callers: CallerMix = field(default_factory=CallerMix)
+    queues: tuple[QueueSpec, ...] = ()
+    agents: tuple[AgentSpec, ...] = ()
+    calls: tuple[ScriptedCall, ...] = ()
+    outbound: OutboundProfile | None = None  # None: every dialled customer answers
+    source: str = "<builtin>"
+    difficulty: str = "medium"  # easy | medium | hard
+    rubric: Rubric | None = None  # how trainees are scored on the scripted calls

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
 
-from console.cti.ami import AmiAuthError
+from console.cti.ami_types import AmiAuthError
 from console.cti.protocol import (
     CallAbandoned,
     CallbackRequested,
@@ -251,7 +251,7 @@ class CallConsoleApp(App[None]):
         )
         try:
             if takes_calls:
-                joined = await runtime.log_in_to_queues()
+                joined = await runtime.rejoin()
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not log in to the queues: {exc}", severity="error", markup=False)
         else:

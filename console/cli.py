@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from console import cli_console, cli_data
-from console.cli_common import PROG, CommandError, configured_database
+from console.cli_common import PROG, CommandError, configured_database, simulator_missing
 
 
 def _non_negative_int(raw: str) -> int:
@@ -158,8 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `callconsole` script."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == ["sim"]:  # hand everything after `sim` to the simulator's own CLI
-        from telephony_sim.cli import main as sim_main
-
+        try:
+            from telephony_sim.cli import main as sim_main
+        except ModuleNotFoundError as exc:
+            if not _is_simulator(exc.name):
+                raise
+            print(f"{PROG}: error: {simulator_missing(exc)}", file=sys.stderr)
+            return 1
         return sim_main(args_list[1:])
     args = build_parser().parse_args(args_list)
     handlers: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
@@ -189,6 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: {exc}", file=sys.stderr)
             return 1
         raise
+
+
+def _is_simulator(module: str | None) -> bool:
+    return module is not None and (module == "telephony_sim" or module.startswith("telephony_sim."))
 
 
 async def _training(args: argparse.Namespace) -> int:

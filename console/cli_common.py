@@ -1,4 +1,4 @@
-"""What every `callconsole` command shares: the program name, the one-line error, and opening
+"""What every `callconsole` command shares: the program name, the one-line errors, and opening
 the database the settings name."""
 
 from __future__ import annotations
@@ -26,4 +26,13 @@ def configured_database(args: argparse.Namespace) -> Any:
         busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
         # Only the default location is created; a given path's folder must already exist.
         create_dir=settings.database.url.get_secret_value() == default_database_url(),
+    )
+
+
+def simulator_missing(exc: ModuleNotFoundError | None) -> str:
+    """One line for `sim` and `demo` when the simulator package cannot be imported."""
+    detail = f"{exc}; " if exc is not None else ""
+    return (
+        f"the simulator (telephony_sim) is not installed: {detail}`{PROG} sim` and "
+        f"`{PROG} demo` need it; `{PROG} run` works against a real Asterisk without it"
     )

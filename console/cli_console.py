@@ -9,13 +9,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.cli_common import PROG, CommandError, configured_database
+from console.cli_common import PROG, CommandError, configured_database, simulator_missing
 from console.cli_data import has_customers, run_seed
 
 
 async def demo(args: argparse.Namespace) -> int:
     """Seed (first time), start the simulator with bots, open the console as the demo agent."""
+    import importlib.util
     import secrets
+
+    try:  # the simulator runs as a child process: say now, in one line, if it cannot
+        if importlib.util.find_spec("telephony_sim") is None:
+            raise CommandError(simulator_missing(None))
+    except ModuleNotFoundError as exc:
+        raise CommandError(simulator_missing(exc)) from None
 
     from console.schema import upgrade
     from console.services.seeding.seeding import SeedPlan

@@ -19,12 +19,12 @@ if TYPE_CHECKING:
 
 def parse_duration(text: str) -> float:
     """``8h``, ``90m``, ``1h30m``, ``3600`` → seconds (argparse type)."""
-    from callkit.scenario_reader import ScenarioError, TomlReader
+    from callkit.located_toml import parse_duration as seconds_in
 
-    try:
-        return TomlReader("--duration", "").duration(text, ())
-    except ScenarioError:
-        raise argparse.ArgumentTypeError(f"bad duration {text!r} (e.g. 8h, 90m, 3600)") from None
+    seconds = seconds_in(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"bad duration {text!r} (e.g. 8h, 90m, 3600)")
+    return seconds
 
 
 def run_report(engine: Engine, duration: float) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.customer import CustomerScreen
 from console.screens.frames import PromptRepaint
+from console.screens.lifecycle import while_shown
 from console.screens.new_customer import AttachNumberScreen, NewCustomerScreen
 from console.screens.not_ready import NotReadyScreen
 from console.screens.picker import PickCustomerScreen
@@ -135,6 +136,7 @@ class AgentScreen(CallKeys, PromptRepaint):
         self._events.put_nowait(event)
 
     @work(exclusive=True, group="cti-events")
+    @while_shown
     async def _consume(self) -> None:
         while True:
             event = await self._events.get()
@@ -188,6 +190,7 @@ class AgentScreen(CallKeys, PromptRepaint):
         elif isinstance(event, TrainingChanged) and event.interface in self.runtime.agent_names:
             self._training(event)
         elif isinstance(event, LinkStateChanged):
+            self.runtime.link_changed(event)  # in order with the member events before it
             if event.state is LinkState.CONNECTED and self.sim_phone != event.sim_phone:
                 self.sim_phone = event.sim_phone
                 self.refresh_bindings()
@@ -317,6 +320,7 @@ class AgentScreen(CallKeys, PromptRepaint):
         self.query_one(ProfileCard).set_idle(self._idle_text())
 
     @work(exclusive=True, group="agent-figures")
+    @while_shown
     async def refresh_figures(self) -> None:
         """Re-read the agent's own figures for the bar: on mount, after each wrap-up and missed
         ring, every minute; never while a call rings (the pop goes first)."""

@@ -32,6 +32,7 @@ from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from console.db import Database
 from console.screens.choice import ChoiceScreen
+from console.screens.lifecycle import while_shown
 from console.screens.not_ready import NotReadyScreen
 from console.screens.team import PickAgentScreen
 from console.screens.worklist import cell, highlighted_key, restore_cursor
@@ -232,6 +233,7 @@ class AgentGridScreen(Screen[None]):
     # ---------------------------------------------------------------- data
 
     @work(exclusive=True, group="grid-roster")
+    @while_shown
     async def load_roster(self) -> None:
         """Names, teams, open follow-ups and missed rings from the database (every ~15 s)."""
         if self.db is None:

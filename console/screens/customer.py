@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
 
 from console.screens.customer_forms import AddNumberScreen, EditProfileScreen
+from console.screens.lifecycle import while_shown
 from console.screens.ticket import TicketScreen
 from console.services.crm.customers import (
     CustomerService,
@@ -233,6 +234,7 @@ class CustomerScreen(Screen[None]):
     # ---------------------------------------------------------------- loading
 
     @work(exclusive=True, group="customer-load")
+    @while_shown
     async def _load_everything(self) -> None:
         if not await self._load_profile():
             return
@@ -372,6 +374,7 @@ class CustomerScreen(Screen[None]):
         self.refresh_bindings()
 
     @work(exclusive=True, group="customer-timeline")
+    @while_shown
     async def load_more(self) -> None:
         """The next page of the timeline (nothing when all of it is shown)."""
         await self._load_page()

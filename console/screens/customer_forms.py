@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Select, Static, TextArea
 
 from console.models.enums import Lifecycle, Tier
+from console.screens.form import FormScreen, form_bindings
 from console.services.crm.customers import CustomerError, CustomerService
 from console.services.desk.screenpop import CustomerProfile
 from console.widgets.format import clip
@@ -31,18 +30,14 @@ def parse_tags(text: str) -> list[str]:
     return [tag.strip() for tag in text.split(",") if tag.strip()]
 
 
-class EditProfileScreen(ModalScreen[frozenset[str] | None]):
+class EditProfileScreen(FormScreen[frozenset[str]]):
     """Edit name, language, tier, lifecycle, tags and notes; dismisses with the fields changed.
 
     Only fields the agent changed are sent, so a value the profile read shortened (a
     200-character name, long notes) is never written back cut.
     """
 
-    CSS_PATH = "forms.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = form_bindings("Save")
 
     def __init__(
         self, customers: CustomerService, profile: CustomerProfile, *, agent_id: int
@@ -172,12 +167,9 @@ class EditProfileScreen(ModalScreen[frozenset[str] | None]):
                 notes=_str(changes.get("notes")),
             )
         except CustomerError as exc:
-            self.query_one(ErrorLine).show_error(str(exc))
+            self.show_error(str(exc))
             return
         self.dismiss(changed)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 def _str(value: object) -> str | None:
@@ -188,14 +180,10 @@ def _tags(value: object) -> list[str] | None:
     return [str(t) for t in value] if isinstance(value, list) else None
 
 
-class AddNumberScreen(ModalScreen[str | None]):
+class AddNumberScreen(FormScreen[str]):
     """Add a phone number to a customer; dismisses with the number as stored (E.164)."""
 
-    CSS_PATH = "forms.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Add number", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = form_bindings("Add number")
 
     def __init__(
         self,
@@ -245,9 +233,6 @@ class AddNumberScreen(ModalScreen[str | None]):
                 label=fields.label,
             )
         except CustomerError as exc:
-            self.query_one(ErrorLine).show_error(str(exc))
+            self.show_error(str(exc))
             return
         self.dismiss(e164)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

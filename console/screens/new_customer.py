@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Select, Static
 
 from console.models.enums import CustomerKind
+from console.screens.form import FormScreen, form_bindings
 from console.services.crm.customers import CustomerError, CustomerHit, CustomerService
 from console.widgets.customer_search import CustomerSearch
 from console.widgets.format import clip
@@ -27,14 +26,10 @@ from console.widgets.forms import ErrorLine, FieldRow, NumberFields
 ATTACH_SEARCH_LIMIT = 20
 
 
-class NewCustomerScreen(ModalScreen[int | None]):
+class NewCustomerScreen(FormScreen[int]):
     """A new customer for an unknown caller; dismisses with the new customer's id."""
 
-    CSS_PATH = "forms.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "save", "Create", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = form_bindings("Create")
 
     def __init__(
         self,
@@ -114,26 +109,19 @@ class NewCustomerScreen(ModalScreen[int | None]):
                 phone_label=fields.label,
             )
         except CustomerError as exc:
-            self.query_one(ErrorLine).show_error(str(exc))
+            self.show_error(str(exc))
             return
         self.dismiss(customer_id)
 
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
-
-class AttachNumberScreen(ModalScreen[int | None]):
+class AttachNumberScreen(FormScreen[int]):
     """Attach the caller's number to an existing customer; dismisses with that customer's id.
 
     Search and choose the customer (Enter), then check the number, kind and label and press
     ctrl+s (or Enter in the label).
     """
 
-    CSS_PATH = "forms.tcss"
-    BINDINGS = [
-        Binding("ctrl+s", "attach", "Attach", priority=True),
-        Binding("escape", "cancel", "Cancel"),
-    ]
+    BINDINGS = form_bindings("Attach", "attach")
 
     def __init__(
         self,
@@ -199,7 +187,7 @@ class AttachNumberScreen(ModalScreen[int | None]):
 
     async def action_attach(self) -> None:
         if self.chosen is None:
-            self.query_one(ErrorLine).show_error("Choose a customer first.")
+            self.show_error("Choose a customer first.")
             return
         fields = self.query_one(NumberFields)
         try:
@@ -211,7 +199,7 @@ class AttachNumberScreen(ModalScreen[int | None]):
                 label=fields.label,
             )
         except CustomerError as exc:
-            self.query_one(ErrorLine).show_error(str(exc))
+            self.show_error(str(exc))
             return
         self.dismiss(self.chosen.customer_id)
 
@@ -220,6 +208,3 @@ class AttachNumberScreen(ModalScreen[int | None]):
         if action == "attach" and self.chosen is None:
             return None
         return True
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

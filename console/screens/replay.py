@@ -27,6 +27,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Footer, Label, Static
 
+from console.screens.lifecycle import while_shown
 from console.services.text import clean_text
 from console.services.training.replay import Replay, ReplayPlayer
 from console.services.training.replay_sources import LiveTail
@@ -193,6 +194,7 @@ class ReplayScreen(Screen[None]):
     # ---------------------------------------------------------------- following
 
     @work(exclusive=True, group="replay-tail")
+    @while_shown
     async def _read_tail(self) -> None:
         """Poll the tail (once, or every POLL_SECONDS when following) into the replay."""
         tail = self.tail

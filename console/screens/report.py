@@ -23,6 +23,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from callkit.metrics import MetricDefinitions
+from console.screens.lifecycle import while_shown
 from console.services.supervision.reports import (
     GroupBy,
     Report,
@@ -122,6 +123,7 @@ class ReportScreen(Screen[None]):
     # ---------------------------------------------------------------- loading
 
     @work(exclusive=True, group="report-load")
+    @while_shown
     async def load(self) -> None:
         """Read the current period from the source and draw it."""
         if self.source is None:

@@ -26,6 +26,7 @@ from textual.widgets import Checkbox, DataTable, Footer, Label, Select, Static
 from console.db import Database
 from console.models.enums import FollowUpStatus
 from console.screens.choice import ChoiceScreen
+from console.screens.lifecycle import while_shown
 from console.screens.worklist import (
     DUE,
     KIND,
@@ -165,6 +166,7 @@ class TeamScreen(Screen[None]):
     # ---------------------------------------------------------------- loading
 
     @work(exclusive=True, group="team-load")
+    @while_shown
     async def load(self, *, agents: bool = False) -> None:
         """Read the filtered view (and, `agents`, the agents and their teams) and draw it."""
         team = self.query_one("#team-filter", Select).value

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, Select, Static, TextArea
 
 from console.models.enums import TicketStatus
+from console.screens.lifecycle import while_shown
 from console.services.crm.tickets import (
     TicketCommentRecord,
     TicketDetail,
@@ -124,6 +125,7 @@ class TicketScreen(Screen[bool]):
         self._load()
 
     @work(exclusive=True, group="ticket-load")
+    @while_shown
     async def _load(self) -> None:
         try:
             detail = await self.tickets.get(self.ticket_id, viewer_agent_id=self.agent_id)

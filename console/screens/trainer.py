@@ -24,6 +24,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
+from console.screens.lifecycle import while_shown
 from console.screens.reason import ReasonScreen
 from console.screens.scorecard import HistoryScreen, ScoreCardScreen
 from console.services.training.training import (
@@ -151,6 +152,7 @@ class TrainerScreen(Screen[None]):
         self._refresh()
 
     @work(exclusive=True, group="trainer-refresh")
+    @while_shown
     async def _refresh(self) -> None:
         try:
             self.trainees = await self.training.trainees(exclude=self.trainer_id)

@@ -29,6 +29,7 @@ from textual.widgets.data_table import ColumnKey
 
 from console.cti.ami_types import AmiError
 from console.models.enums import FollowUpKind, FollowUpStatus
+from console.screens.lifecycle import while_shown
 from console.services.errors import ServiceError
 from console.services.routing.worklist import MAX_NOTE, MAX_SNOOZE, ClaimError, WorkItem, Worklist
 from console.widgets.format import LEVEL_STYLES, clip, due_level, due_text, sla_remaining, when
@@ -378,6 +379,7 @@ class WorklistScreen(Screen[None]):
             self.load(renew=True)
 
     @work(exclusive=True, group=LOAD_GROUP)
+    @while_shown
     async def load(self, *, renew: bool = False) -> None:
         """Read both lists and redraw them (`renew`: extend my leases first, the heartbeat)."""
         me = self.agent_id

@@ -46,6 +46,9 @@ from console.widgets.format import duration
 from console.widgets.tick import Tick
 
 DRAFT_DELAY = 0.4  # seconds after the last keystroke before the draft is saved
+# ...and never later than this after the first unsaved keystroke, however steadily the agent
+# types: a kill loses at most the last moment of typing, not a whole burst (issue 17.7).
+DRAFT_MAX_WAIT = 0.8
 NO_TICKET = -1
 NEW_TICKET = -2
 OTHER_TICKET = -3  # an existing ticket typed by its number
@@ -116,6 +119,7 @@ class WrapUpScreen(ModalScreen[bool]):
         self._clock = clock
         self._title = title
         self._draft_timer: Timer | None = None
+        self._draft_deadline: Timer | None = None
         self.saved_drafts = 0
         self._codes = [d.code for d in self.interactions.catalog]
 
@@ -344,8 +348,17 @@ class WrapUpScreen(ModalScreen[bool]):
         if self._draft_timer is not None:
             self._draft_timer.stop()
         self._draft_timer = self.set_timer(DRAFT_DELAY, self._save_draft)
+        if self._draft_deadline is None:
+            self._draft_deadline = self.set_timer(DRAFT_MAX_WAIT, self._save_draft)
+
+    def _stop_draft_timers(self) -> None:
+        for timer in (self._draft_timer, self._draft_deadline):
+            if timer is not None:
+                timer.stop()
+        self._draft_timer = self._draft_deadline = None
 
     async def _save_draft(self) -> None:
+        self._stop_draft_timers()
         disposition = self.query_one("#disposition", Select).value
         csat = self.query_one("#csat", Select).value
         draft: dict[str, Any] = dict(
@@ -374,8 +387,7 @@ class WrapUpScreen(ModalScreen[bool]):
         self.action_extend()
 
     async def action_save(self) -> None:
-        if self._draft_timer is not None:
-            self._draft_timer.stop()
+        self._stop_draft_timers()
         if self.live:  # during the call: keep the draft, back to the call
             await self._save_draft()
             self.dismiss(False)

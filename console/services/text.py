@@ -46,3 +46,9 @@ def clean_text(value: object, *, max_length: int | None = None, single_line: boo
 def excerpt(value: object, length: int = 80) -> str:
     """A one-line excerpt of free text (notes in history tables)."""
     return clean_text(value, max_length=length, single_line=True)
+
+
+def stored_text(value: object, max_length: int = 200) -> str:
+    """Text read back from the database for display: one line, sanitised, at most
+    ``max_length`` characters (None and empty become "")."""
+    return clean_text(value or "", single_line=True, max_length=max_length)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from rich.console import Console
-from rich.segment import Segment
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, Input, OptionList, Select, TextArea
 
@@ -34,6 +32,7 @@ from tests.factories import (
 )
 from tests.pbx import Pbx, running_pbx
 from tests.ui.conftest import one_customer_number, until
+from tests.ui.terminal import Notifications, drawn_segments
 
 
 def audit_views(path: Path, customer_id: int) -> int:
@@ -134,7 +133,8 @@ async def test_a_console_killed_mid_wrap_up_offers_the_draft_back(crm: Database)
         async with app.run_test(size=(120, 36)) as pilot:
             await answer_and_hang_up(app, pilot, pbx, number)
             await pilot.press(*"Half-written note")
-            await until(lambda: "Half" in str(interaction_row(crm.sqlite_path)["notes"]))
+            # The whole text saved (a draft may also be saved mid-typing: issue 17.7).
+            await until(lambda: interaction_row(crm.sqlite_path)["notes"] == "Half-written note")
         # The console is gone without submitting (as after a kill); a new one starts.
         again = agent_console_app(crm, pbx.port)
         async with again.run_test(size=(120, 36)):
@@ -157,16 +157,6 @@ HOSTILE_NAME = (
     "[bold red]x[/] [@click=app.quit]quit[/] [/ \x1b[31mred\x1b]8;;http://evil\x1b\\link"
     "\x1b]8;;\x1b\\ \u202eevil\u202c " + "A" * 10_000
 )
-
-
-def rendered_segments(app: CallConsoleApp) -> list[Segment]:
-    """Every text segment of the frame the terminal would receive, with its style.
-
-    (Cursor-movement control segments are Textual's own, so they are left out.)
-    """
-    update = app.screen._compositor.render_full_update()
-    console = Console(width=app.size.width, legacy_windows=False, force_terminal=True)
-    return [s for s in console.render(update) if not s.control]
 
 
 def set_up_numbers(path: Path) -> dict[str, object]:
@@ -201,6 +191,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
     numbers = set_up_numbers(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(100, 30)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -240,7 +231,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
             # A missed call makes the agent Not ready (Missed), and says so; F6 is back.
             await until(lambda: screen.bar_model.agent_state == "Not ready: Missed")
             assert screen.missed == 1
-            assert any("you are Not ready (Missed)" in str(n.message) for n in app._notifications)
+            assert notified.any("you are Not ready (Missed)")
             await pilot.press("f6")
             await until(lambda: screen.bar_model.agent_state == "Available")
 
@@ -261,7 +252,7 @@ async def test_shared_number_picker_withheld_malformed_and_hostile_names(crm: Da
             await ring_and_pop(app, pilot, pbx, str(numbers["hostile"]))
             assert card.pop is not None and card.pop.profile is not None
             await pilot.pause(0.1)
-            segments = rendered_segments(app)
+            segments = drawn_segments(app)
             text = "".join(s.text for s in segments)
             assert "\x1b" not in text and "\u202e" not in text
             assert "[@click=app.quit]quit[/]" in text  # literally, as the customer is named
@@ -303,6 +294,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -315,12 +307,7 @@ async def test_transfer_offers_the_pbxs_queues_and_a_refusal_reaches_the_agent(
             assert offered == {"600", "601"}  # sales and support: what the simulator runs
             app.screen.query_one("#extension", Input).focus()
             await pilot.press(*"9999", "enter")
-            await until(
-                lambda: any(
-                    "transfer to 9999 failed: Transfer invalid" in str(n.message)
-                    for n in app._notifications
-                )
-            )
+            await until(lambda: notified.any("transfer to 9999 failed: Transfer invalid"))
             assert screen.desk.state.phase == "talking"
 
 
@@ -705,6 +692,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
 
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         assert app.runtime is not None
         app.runtime.agent = AgentIdentity(
             id=1,
@@ -720,9 +708,7 @@ async def test_a_supervisor_joins_no_queue_until_asking_to_take_calls(crm: Datab
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
-            await until(
-                lambda: any("You are in no queue" in str(n.message) for n in app._notifications)
-            )
+            await until(lambda: notified.any("You are in no queue"))
             assert app.joined_queues == ()
             assert not pbx.engine.acd.queues["support"].members  # nothing rings here
             card = screen.query_one(ProfileCard)
@@ -771,6 +757,7 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
     number, _ = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
         app = agent_console_app(crm, pbx.port)
+        notified = Notifications(app)
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
@@ -784,8 +771,8 @@ async def test_a_ring_on_the_worklist_is_shown_there_and_answered_from_there(
             await pilot.press("w")
             await until(lambda: isinstance(app.screen, WorklistScreen))
             pbx.ring(number, "Caller")
-            await until(lambda: any("F2 answer" in str(n.message) for n in app._notifications))
-            (banner,) = [n for n in app._notifications if "F2 answer" in str(n.message)]
+            await until(lambda: notified.any("F2 answer"))
+            (banner,) = [n for n in notified.shown if "F2 answer" in n.message]
             assert banner.title == "☎ Incoming call" and "support" in str(banner.message)
             assert bells
             assert isinstance(app.screen, WorklistScreen)  # nothing was taken from the agent
@@ -816,3 +803,24 @@ async def test_the_wrap_up_fits_80x24_with_save_and_extend_visible(crm: Database
                 button = app.screen.query_one(button_id, Button)
                 await until(lambda b=button: b.region.height > 0)
                 assert region.contains_region(button.region), (button_id, button.region, region)
+
+
+async def test_a_ready_agent_is_ready_again_after_the_simulator_restarts(crm: Database) -> None:
+    """Issue 17.6: the PBX restarts and forgets its members; the console joins the queues
+    again and, since the agent was ready, unpauses them: the next call reaches them."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = agent_console_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await ready_agent(app, pilot)
+            cti = app.runtime.cti  # type: ignore[union-attr]
+            logins = cti.stats.connections  # type: ignore[attr-defined]
+            await pbx.restart()
+            await until(lambda: cti.stats.connections > logins)  # type: ignore[attr-defined]
+            await until(lambda: screen.bar_model.link == "connected")
+            # The new PBX reports the agent as a member again, and not paused.
+            await until(lambda: screen.bar_model.agent_ready, within=10)
+            assert screen.bar_model.agent_state == "Available"
+            pbx.ring(number, "Ann Caller")
+            await until(lambda: screen.desk.state.phase == "ringing")

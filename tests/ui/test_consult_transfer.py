@@ -29,6 +29,7 @@ from tests.factories import agent_console_app as make_app
 from tests.factories import ring_and_pop, wrap_up_ready
 from tests.pbx import SCENARIO, Pbx, running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
+from tests.ui.terminal import Notifications
 
 COLLEAGUE = "PJSIP/1002"
 WITH_COLLEAGUE = (
@@ -131,6 +132,7 @@ async def test_a_consult_completed_hands_the_caller_over_with_the_customer(
     number, customer = one_customer_number(crm.sqlite_path)
     async with running_pbx(WITH_COLLEAGUE) as pbx, colleague_desk(crm, pbx) as colleague:
         app = make_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -144,11 +146,7 @@ async def test_a_consult_completed_hands_the_caller_over_with_the_customer(
             assert pop.handoff.notes == "Double charged in May"
             # F5 now would complete the transfer by accident: it says what the keys do.
             await pilot.press("f5")
-            await until(
-                lambda: any(
-                    "F4 completes the transfer" in str(n.message) for n in app._notifications
-                )
-            )
+            await until(lambda: notified.any("F4 completes the transfer"))
             assert screen.desk.state.phase == "held"
             await pilot.press("f4")  # complete: the agent's leg hangs up
             await until(lambda: wrap_up_ready(app))
@@ -209,6 +207,7 @@ async def test_a_consult_the_pbx_refuses_is_one_line_and_the_call_stays(crm: Dat
     number, _customer = one_customer_number(crm.sqlite_path)
     async with running_pbx(WITH_COLLEAGUE) as pbx:
         app = make_app(crm, pbx.port)
+        notified = Notifications(app)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -219,12 +218,7 @@ async def test_a_consult_the_pbx_refuses_is_one_line_and_the_call_stays(crm: Dat
             await until(lambda: isinstance(app.screen, TransferScreen))
             app.screen.query_one("#extension", Input).focus()
             await pilot.press(*"9999", "enter")
-            await until(
-                lambda: any(
-                    "consult 9999 failed: Extension does not exist." in str(n.message)
-                    for n in app._notifications
-                )
-            )
+            await until(lambda: notified.any("consult 9999 failed: Extension does not exist."))
             assert screen.desk.state.phase == "talking"
             assert not screen.query_one("#handoff", Static).display
 

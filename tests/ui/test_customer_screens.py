@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from rich.console import Console
-from rich.segment import Segment
 from textual.app import App
 from textual.pilot import Pilot
 from textual.screen import Screen
@@ -33,6 +31,7 @@ from console.services.desk.screenpop import ScreenPopService
 from console.widgets.customer_search import CustomerSearch
 from console.widgets.forms import ErrorLine
 from tests.ui.conftest import until
+from tests.ui.terminal import drawn_segments, screen_text
 
 NOW = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
 AGENT_ID = 1  # the seeded demo agent
@@ -85,17 +84,6 @@ class ScreenHost(App[None]):
         self.push_screen(self._make_screen(), callback=self.results.append)
 
 
-def segments(app: App[Any]) -> list[Segment]:
-    """The frame the terminal would receive (Textual's own cursor moves left out)."""
-    update = app.screen._compositor.render_full_update()
-    console = Console(width=app.size.width, legacy_windows=False, force_terminal=True)
-    return [s for s in console.render(update) if not s.control]
-
-
-def screen_text(app: App[Any]) -> str:
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
 def rows(path: Path | None, sql: str, *params: object) -> list[tuple[Any, ...]]:
     assert path is not None
     con = sqlite3.connect(path)
@@ -140,7 +128,7 @@ async def search_results(app: ScreenHost, query: str, *, full: bool = False) -> 
 
 def assert_literal(app: App[Any], text: str) -> None:
     """`text` is on screen as typed: no markup parsed, no escapes, no links or actions."""
-    frame = segments(app)
+    frame = drawn_segments(app)
     plain = "".join(s.text for s in frame)
     assert text in plain
     assert "\x1b" not in plain and "\u202e" not in plain

@@ -7,12 +7,10 @@ at the SVGs."""
 from __future__ import annotations
 
 import html
-import io
 import re
 import time
 from typing import Any
 
-from rich.console import Console
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -27,6 +25,7 @@ from console.widgets.action_log import ActionLog
 from console.widgets.profile_card import ProfileCard
 from console.widgets.transcript import TranscriptLog
 from tests.ui.conftest import until
+from tests.ui.terminal import screen_text
 from tests.unit.test_replay import EMAIL, NAME, NUMBER, recorded_call
 
 SIZE = (120, 36)
@@ -194,18 +193,6 @@ async def test_a_seek_back_rebuilds_the_transcript() -> None:
 
 
 # ---------------------------------------------------------------- masking on screen
-
-
-def screen_text(app: App[Any]) -> str:
-    """Everything on the terminal as plain text (what `export_screenshot` draws)."""
-    width, height = app.size
-    console = Console(
-        width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False
-    )
-    console.print(
-        app.screen._compositor.render_update(full=True, screen_stack=app._background_screens)
-    )
-    return console.export_text()
 
 
 def svg_text(app: App[Any]) -> str:

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
 
-from textual.app import App
-from textual.widget import Widget
 from textual.widgets import DataTable
 
 from console.app import CallConsoleApp, WallboardApp
@@ -23,22 +20,13 @@ from tests.factories import ring_and_pop, wrap_up_ready
 from tests.pbx import running_pbx
 from tests.ui.conftest import one_customer_number, until
 from tests.ui.shift import sloppy_card
+from tests.ui.terminal import lines_of
 from tests.ui.test_snapshots import snapshot_app
 from tests.ui.test_wallboard import MANY_QUEUE_NAMES, board_after, many_queues
 from tests.ui.test_worklist_screens import open_worklist, seed, session_for
 
 SMALL = (80, 24)
 LONG_NAME = "Maximiliana Featherstonehaugh"  # with its tier badge, wider than the card at 80
-
-
-def lines_of(app: App[Any], widget: Widget) -> list[str]:
-    """The text `widget` shows on the terminal, a line per row, trailing blanks dropped."""
-    region = widget.region
-    strips = app.screen._compositor.render_strips()
-    return [
-        strips[y].crop(region.x, region.right).text.rstrip()
-        for y in range(region.y, min(region.bottom, len(strips)))
-    ]
 
 
 def rename_customer(path: object, customer_id: int, name: str) -> None:

@@ -24,7 +24,7 @@ from console.widgets.command import ShellCommand, shell_lines
 from console.widgets.profile_card import ProfileCard
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, one_customer_number, until
-from tests.ui.test_replay_screen import screen_text
+from tests.ui.terminal import Notifications, screen_text
 
 
 def copied(app: CallConsoleApp, widget: ShellCommand) -> str:
@@ -171,6 +171,7 @@ async def test_a_ring_on_the_trainer_screens_is_shown_there_and_answered_from_th
         trainer = await context.agents.authenticate("trainer", "demo")
         assert trainer is not None
         app = CallConsoleApp(runtime=await context.session_for(trainer))
+        notified = Notifications(app)
         bells: list[int] = []
         app.bell = lambda: bells.append(1)  # type: ignore[method-assign]
         async with app.run_test(size=(120, 36)) as pilot:
@@ -188,8 +189,8 @@ async def test_a_ring_on_the_trainer_screens_is_shown_there_and_answered_from_th
                 await pilot.pause()
             in_front = app.screen
             pbx.ring(number, "Caller")
-            await until(lambda: any("F2 answer" in str(n.message) for n in app._notifications))
-            (banner,) = [n for n in app._notifications if "F2 answer" in str(n.message)]
+            await until(lambda: notified.any("F2 answer"))
+            (banner,) = [n for n in notified.shown if "F2 answer" in n.message]
             assert banner.title == "☎ Incoming call" and "support" in str(banner.message)
             assert bells
             assert app.screen is in_front  # nothing was taken from the trainer

@@ -41,6 +41,7 @@ from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
+from tests.ui.terminal import Notifications
 
 SUPERVISOR, ANTHONY = 2, 5  # seeded: Sam Supervisor; Anthony Nicholson (PJSIP/1005)
 SAM = AgentIdentity(
@@ -534,8 +535,9 @@ async def test_a_long_wait_raises_an_alert_that_the_wallboard_announces_and_list
         )
     )
     app = WallboardApp(live, connect=False)
+    notified = Notifications(app)
     async with app.run_test(size=(160, 48)) as pilot:
-        await until(lambda: any("Longest wait" in n.message for n in app._notifications))
+        await until(lambda: notified.any("Longest wait"))
         assert [a.subject for a in live.alerts.open()] == ["support"]
         await pilot.press("a")
         await until(lambda: isinstance(app.screen, AlertsScreen))

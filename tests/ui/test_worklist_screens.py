@@ -32,6 +32,7 @@ from console.services.desk.session import AgentSession
 from console.widgets.forms import ErrorLine
 from tests.factories import add_followup
 from tests.ui.conftest import until
+from tests.ui.terminal import Notifications
 
 NOW = datetime(2026, 11, 1, 10, 30, tzinfo=UTC)
 DEMO, SUPERVISOR, NICHOLSON = 1, 2, 5  # seeded agents: Demo Agent, Sam Supervisor, an agent
@@ -174,10 +175,6 @@ async def reloaded(screen: WorklistScreen | TeamScreen, pilot: Pilot[None], load
     await pilot.pause()
 
 
-def messages(app: CallConsoleApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
-
-
 # ---------------------------------------------------------------------- the worklist
 
 
@@ -214,6 +211,7 @@ async def test_both_lists_in_order_with_due_sla_and_state(crm: Database) -> None
 async def test_accept_moves_a_row_to_mine_and_next_takes_the_first_due(crm: Database) -> None:
     ids = await seed(crm)
     app = CallConsoleApp(runtime=await session_for(crm), connect=False)
+    notified = Notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         screen.query_one("#available", DataTable).focus()
@@ -237,7 +235,7 @@ async def test_accept_moves_a_row_to_mine_and_next_takes_the_first_due(crm: Data
         loads = screen.loads
         await pilot.press("n")  # the sales one is not due until 10:55
         await reloaded(screen, pilot, loads)
-        assert "Nothing due for you" in messages(app)
+        assert "Nothing due for you" in notified.messages()
         assert (await followup(crm, ids["sales"])).status == "pending"
 
 
@@ -306,6 +304,7 @@ async def test_hand_back_needs_a_reason(crm: Database) -> None:
 async def test_a_refused_claim_is_one_message(crm: Database) -> None:
     ids = await seed(crm)
     app = CallConsoleApp(runtime=await session_for(crm), connect=False)
+    notified = Notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_worklist(app, pilot)
         screen.query_one("#available", DataTable).focus()
@@ -324,8 +323,9 @@ async def test_a_refused_claim_is_one_message(crm: Database) -> None:
         loads = screen.loads
         await pilot.press("enter")
         await reloaded(screen, pilot, loads)
-        assert f"follow-up {ids['billing']} is already claimed by Anthony Nicholson" in messages(
-            app
+        assert (
+            f"follow-up {ids['billing']} is already claimed by Anthony Nicholson"
+            in notified.messages()
         )
         assert ids["billing"] not in keys(screen, "available")
 
@@ -370,6 +370,7 @@ async def test_agents_have_no_team_view(crm: Database) -> None:
 async def test_a_supervisor_reassigns_two_follow_ups(crm: Database) -> None:
     ids = await seed(crm)
     app = CallConsoleApp(runtime=await session_for(crm, SUPERVISOR), connect=False)
+    notified = Notifications(app)
     async with app.run_test(size=SIZE) as pilot:
         await until(lambda: isinstance(app.screen, AgentScreen))
         assert "t" in {b.binding.key for b in app.screen.active_bindings.values()}
@@ -395,7 +396,7 @@ async def test_a_supervisor_reassigns_two_follow_ups(crm: Database) -> None:
         loads = team.loads
         await pilot.press("enter")
         await reloaded(team, pilot, loads)
-        assert "Reassigned 2 follow-ups to Anthony Nicholson" in messages(app)
+        assert "Reassigned 2 follow-ups to Anthony Nicholson" in notified.messages()
         for fid in chosen:
             row = await followup(crm, fid)
             assert row.target_agent_id == NICHOLSON and row.status == "pending"

@@ -229,3 +229,28 @@ async def test_an_escalation_from_the_wrap_up_is_due_when_the_routing_rules_say(
     wrapped, due_at = from_db_time(row["wrapped_at"]), from_db_time(due)
     assert wrapped is not None and due_at is not None
     assert timedelta(minutes=89) <= due_at - wrapped <= timedelta(minutes=91)
+
+
+async def test_notes_typed_steadily_are_saved_during_the_typing_not_only_after_it(
+    crm: Database,
+) -> None:
+    """Issue 17.7: a kill mid-typing loses at most the last moment, not the whole burst. The
+    agent types with short gaps (shorter than the after-typing delay) for longer than the
+    drafts' longest wait: a draft is saved before they stop. (A slow machine that stretches
+    the gaps saves sooner still: this cannot fail for being slow.)"""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await answer_and_hang_up(app, pilot, pbx, number)
+            wrap = app.screen
+            assert isinstance(wrap, WrapUpScreen)
+            wrap.query_one("#notes", TextArea).focus()
+            typed = "Customer disputes the March invoice"
+            for key in typed[:20]:  # 20 keys, 0.1 s apart: 2 s of steady typing
+                await pilot.press(key if key != " " else "space")
+                await pilot.pause(0.1)
+            saved_while_typing = interaction_row(crm.sqlite_path)["notes"]
+            assert isinstance(saved_while_typing, str) and saved_while_typing
+            assert typed.startswith(saved_while_typing)

@@ -15,7 +15,13 @@ from sqlalchemy import func, insert, select
 from console.cti.ami_types import Capabilities
 from console.cti.fake import FakeLink
 from console.cti.link import CtiLink
-from console.cti.protocol import AgentStateChanged, CallEnded, EndReason
+from console.cti.protocol import (
+    AgentStateChanged,
+    CallEnded,
+    EndReason,
+    LinkState,
+    LinkStateChanged,
+)
 from console.db import Database
 from console.models import Agent, Customer, FollowUp, Ticket
 from console.models.enums import FollowUpKind, FollowUpStatus
@@ -442,3 +448,41 @@ async def test_a_refused_action_is_returned_not_raised() -> None:
     link = FakeLink(refuse={"Atxfer": "No call in progress"})
     result = await CallControl(link, ME).consult(on_call(), "2000")
     assert (result.ok, result.message) == (False, "No call in progress")
+
+
+# ---------------------------------------------------------------- a PBX restart
+
+
+def link(state: LinkState) -> LinkStateChanged:
+    return LinkStateChanged(state=state, since=T0, detail="")
+
+
+async def test_a_ready_agent_is_ready_again_after_the_pbx_forgot_its_members(db: Database) -> None:
+    fake = FakeLink()
+    desk = session(db, await add_agent(db), fake)
+    desk.state.apply(member("support"))
+    desk.state.apply(member("sales"))
+    desk.link_changed(link(LinkState.RECONNECTING))
+    # The restarted PBX has no members: the resync says so, and the link comes back.
+    desk.state.apply(member("support", logged_in=False))
+    desk.state.apply(member("sales", logged_in=False))
+    desk.link_changed(link(LinkState.CONNECTED))
+    assert await desk.rejoin() == ["support", "sales"]
+    assert [(a["Queue"], a["Paused"]) for a in fake.actions("QueueAdd")] == [
+        ("support", "true"),
+        ("sales", "true"),
+    ]
+    assert pauses(fake) == [("false", "")]  # then unpaused at once: the next call can ring
+    assert desk.before_outage is None  # one outage, one restore
+
+
+async def test_an_agent_at_lunch_comes_back_at_lunch(db: Database) -> None:
+    fake = FakeLink()
+    desk = session(db, await add_agent(db), fake)
+    desk.state.apply(member("support", paused=True, reason="lunch"))
+    desk.link_changed(link(LinkState.RECONNECTING))
+    desk.link_changed(link(LinkState.RECONNECTING))  # a second failed attempt changes nothing
+    desk.state.apply(member("support", logged_in=False))
+    await desk.rejoin()
+    assert [a["Reason"] for a in fake.actions("QueueAdd")] == ["lunch", "lunch"]
+    assert pauses(fake) == []

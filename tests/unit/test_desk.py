@@ -1,5 +1,6 @@
-"""AgentDesk without a terminal: the call's steps reach the interaction row, a restart mid-call
-keeps the talk timer from the logged answer (console/services/desk/desk.py)."""
+"""AgentDesk without a terminal (console/services/desk/desk.py): the pop comes before the row,
+the call's steps reach the interaction row, another call's events change nothing, a restart
+mid-call keeps the talk timer from the logged answer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert
 
-from console.cti.protocol import CallAnswered, CallEnded, CallOffered, EndReason
+from console.cti.protocol import (
+    CallAnswered,
+    CallEnded,
+    CallHeld,
+    CallOffered,
+    CallResumed,
+    EndReason,
+)
 from console.db import Database
 from console.models import Agent
 from console.services.desk.desk import AgentDesk, rang_out
@@ -15,6 +23,8 @@ from console.services.desk.interactions import InteractionLog
 from console.services.desk.screenpop import ScreenPopService
 
 T0 = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
+M = timedelta(minutes=1)
+ME = "PJSIP/1001"
 
 
 async def agent(db: Database) -> int:
@@ -123,3 +133,50 @@ async def test_only_a_ring_out_on_this_phone_counts_as_missed(db: Database) -> N
         "noanswer",
         15,
     )
+
+
+async def test_the_pop_comes_before_the_row_and_the_row_follows_every_step(db: Database) -> None:
+    agent_id = await agent(db)
+    d = desk(db, agent_id)
+    state = await d.offer(offered(T0))
+    assert state.phase == "ringing" and state.pop is not None
+    assert state.call is not None and state.call.interaction_id is None  # nothing written yet
+    state = await d.log_offer()
+    assert state.call is not None and state.call.interaction_id is not None
+    row_id = state.call.interaction_id
+
+    await d.handle(answered(T0 + timedelta(seconds=2)))
+    held = await d.handle(CallHeld(uniqueid="1.1", linkedid="1.1", interface=ME, at=T0 + M))
+    assert held.phase == "held"
+    resumed = await d.handle(
+        CallResumed(uniqueid="1.1", linkedid="1.1", interface=ME, at=T0 + M + timedelta(seconds=30))
+    )
+    assert resumed.phase == "talking" and resumed.call is not None
+    assert resumed.call.hold_seconds == 30
+    done = await d.handle(ended(T0 + 2 * M, EndReason.AGENT, answered=True))
+    assert done.phase == "wrapup"
+    row = await InteractionLog(db).get(row_id)
+    assert row is not None and (row.status, row.hold_seconds, row.end_reason) == (
+        "wrapup",
+        30,
+        "agent",
+    )
+    assert d.finish_wrap_up().phase == "idle"
+
+
+async def test_events_of_another_call_change_nothing(db: Database) -> None:
+    agent_id = await agent(db)
+    d = desk(db, agent_id)
+    await d.handle(offered(T0))
+    before = d.state
+    other = CallHeld(uniqueid="9.9", linkedid="9.9", interface=ME, at=T0 + M)
+    assert await d.handle(other) == before
+
+
+async def test_a_consult_is_shown_until_the_call_moves_on(db: Database) -> None:
+    agent_id = await agent(db)
+    d = desk(db, agent_id)
+    await d.handle(offered(T0))
+    await d.handle(answered(T0 + timedelta(seconds=2)))
+    state = d.consult_started("2000")
+    assert state.call is not None and state.call.consulting == "2000"

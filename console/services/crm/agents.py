@@ -19,7 +19,7 @@ from console.db import Database
 from console.models import Agent, AgentSkill
 from console.models.enums import Role
 from console.services.crm.passwords import hash_password, verify_password
-from console.services.text import clean_text
+from console.services.text import clean_text, stored_text
 
 MAX_LOGIN = 64
 MAX_PASSWORD = 1024  # scrypt hashes any length; a megabyte "password" is only a way to burn CPU
@@ -124,24 +124,20 @@ def _verify(password: str, stored: str | None) -> bool:
     return verify_password(password, stored)
 
 
-def _text(value: Any, max_length: int) -> str:
-    return clean_text(value or "", single_line=True, max_length=max_length)
-
-
 def _identity(row: Sequence[Any], skills: Sequence[Sequence[Any]]) -> AgentIdentity:
-    name = _text(row[2], 120)
+    name = stored_text(row[2], 120)
     return AgentIdentity(
         id=row[0],
-        login=_text(row[1], MAX_LOGIN),
+        login=stored_text(row[1], MAX_LOGIN),
         display_name=name,
         role=Role(row[3]),
-        team=_text(row[4], 60),
-        extension=_text(row[5], 20),
-        interface=_text(row[6], 80),
+        team=stored_text(row[4], 60),
+        extension=stored_text(row[5], 20),
+        interface=stored_text(row[6], 80),
         member_name=name,
-        skills=tuple(SkillLevel(_text(s[0], 40), int(s[1])) for s in skills),
+        skills=tuple(SkillLevel(stored_text(s[0], 40), int(s[1])) for s in skills),
         can_unmask=bool(row[9]),
-        state_interface=_text(row[10], 80),
+        state_interface=stored_text(row[10], 80),
     )
 
 

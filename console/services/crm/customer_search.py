@@ -33,7 +33,7 @@ from console.db import Database, RowReader
 from console.models import Customer, EmailAddress, Interaction, PhoneNumber, Ticket
 from console.models.base import from_db_time
 from console.services.crm.phones import PhoneNumberResult, normalise
-from console.services.text import clean_text
+from console.services.text import clean_text, stored_text
 
 SEARCH_MAX = 100
 _TICKET_REF = re.compile(r"^(?:#|t-?|ticket\s*#?)\s*(\d{1,18})$", re.IGNORECASE)
@@ -151,10 +151,6 @@ _FIRST_EMAIL = (
 )
 
 
-def _name(value: Any, max_length: int = 200) -> str:
-    return clean_text(value or "", single_line=True, max_length=max_length)
-
-
 def case_variants(prefix: str) -> list[str]:
     """Spellings of `prefix` to look up in a case-sensitive index, most likely first.
 
@@ -252,7 +248,7 @@ async def search_customers(
 
         if parsed.ticket_id is not None:
             for row in reader.rows(_BY_TICKET, {"tid": parsed.ticket_id}):
-                add([row], MatchKind.TICKET, f"#{parsed.ticket_id} “{_name(row[6])}”")
+                add([row], MatchKind.TICKET, f"#{parsed.ticket_id} “{stored_text(row[6])}”")
         if parsed.phone is not None and parsed.phone.e164:
             e164 = parsed.phone.e164
             add(reader.rows(_BY_PHONE, {"e164": e164}), MatchKind.PHONE, e164)
@@ -291,14 +287,14 @@ def _hit(reader: RowReader, row: Sequence[Any], kind: MatchKind, value: str) -> 
     last = reader.rows(_LAST_CONTACT, params)
     return CustomerHit(
         customer_id=row[0],
-        display_name=_name(row[1]),
+        display_name=stored_text(row[1]),
         kind=str(row[2]),
         tier=str(row[3]),
         lifecycle=str(row[4]),
-        organisation_name=_name(row[5]),
+        organisation_name=stored_text(row[5]),
         matched_on=kind,
-        matched_value=_name(value, 240),
-        phone=_name(phone[0][0]) if phone else "",
-        email=_name(email[0][0]) if email else "",
+        matched_value=stored_text(value, 240),
+        phone=stored_text(phone[0][0]) if phone else "",
+        email=stored_text(email[0][0]) if email else "",
         last_contact_at=from_db_time(last[0][0]) if last else None,
     )

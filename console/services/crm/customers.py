@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, insert, or_, select, update
@@ -34,8 +34,9 @@ from console.services.errors import (
     record_id,
     require,
 )
-from console.services.text import clean_text
-from console.services.training.recording import NO_RECORDING, ActionRecorder
+from console.services.service import DbService, utcnow
+from console.services.text import clean_text, stored_text
+from console.services.training.recording import ActionRecorder
 
 TIMELINE_MAX = 200
 MAX_TAGS = 30
@@ -93,11 +94,7 @@ class TimelinePage:
     next_cursor: TimelineCursor | None
 
 
-def _name(value: Any, max_length: int = 200) -> str:
-    return clean_text(value or "", single_line=True, max_length=max_length)
-
-
-class CustomerService:
+class CustomerService(DbService):
     """The shared customer record: search, create, change, and the full contact timeline."""
 
     def __init__(
@@ -106,14 +103,11 @@ class CustomerService:
         region: str = "US",
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
         recorder: ActionRecorder | None = None,
     ) -> None:
-        self._db = db
+        super().__init__(db, audit, clock=clock, recorder=recorder)
         self._region = region
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
-        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     # ------------------------------------------------------------ search
 
@@ -401,11 +395,11 @@ def _timeline_entry(r: Sequence[Any]) -> TimelineEntry:
         offered_at=r[4],
         answered_at=r[5],
         ended_at=r[6],
-        agent_name=_name(r[7]),
-        queue_name=_name(r[8]),
-        caller=_name(r[9] or r[10], 80),
-        disposition=_name(r[11], 40),
-        category=_name(r[12], 40),
+        agent_name=stored_text(r[7]),
+        queue_name=stored_text(r[8]),
+        caller=stored_text(r[9] or r[10], 80),
+        disposition=stored_text(r[11], 40),
+        category=stored_text(r[12], 40),
         notes=clean_text(r[13] or ""),
         talk_seconds=r[14],
         hold_seconds=r[15],
@@ -413,7 +407,7 @@ def _timeline_entry(r: Sequence[Any]) -> TimelineEntry:
         ticket_id=r[17],
         csat=r[18],
         resolved_first_contact=r[19],
-        transferred_to=_name(r[20], 80),
+        transferred_to=stored_text(r[20], 80),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, nulls_last, select, update
@@ -28,8 +28,9 @@ from console.services.errors import (
     record_id,
     require,
 )
-from console.services.text import clean_text
-from console.services.training.recording import NO_RECORDING, ActionRecorder
+from console.services.service import DbService, utcnow
+from console.services.text import clean_text, stored_text
+from console.services.training.recording import ActionRecorder
 
 SLA_HOURS = {
     TicketPriority.URGENT: 4,
@@ -125,11 +126,7 @@ _SELECT = (
 )
 
 
-def _text(value: Any, max_length: int = 200) -> str:
-    return clean_text(value or "", single_line=True, max_length=max_length)
-
-
-class TicketService:
+class TicketService(DbService):
     """Opens, reads, comments on and moves tickets."""
 
     def __init__(
@@ -137,22 +134,19 @@ class TicketService:
         db: Database,
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
         recorder: ActionRecorder | None = None,
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
-        self._recorder = recorder or NO_RECORDING  # the agent's session recording
+        super().__init__(db, audit, clock=clock, recorder=recorder)
 
     def _record(self, row: Mapping[Any, Any]) -> TicketRecord:
         due = row["sla_due_at"]
         return TicketRecord(
             id=row["id"],
             customer_id=row["customer_id"],
-            customer_name=_text(row["customer_name"]),
-            subject=_text(row["subject"]),
-            category=_text(row["category"], 40),
+            customer_name=stored_text(row["customer_name"]),
+            subject=stored_text(row["subject"]),
+            category=stored_text(row["category"], 40),
             priority=TicketPriority(row["priority"]),
             status=TicketStatus(row["status"]),
             sla_due_at=due,
@@ -160,8 +154,8 @@ class TicketService:
                 None if due is None else int((due - self._clock()).total_seconds())
             ),
             assignee_agent_id=row["assignee_agent_id"],
-            assignee_name=_text(row["assignee_name"]),
-            assignee_team=_text(row["assignee_team"], 60),
+            assignee_name=stored_text(row["assignee_name"]),
+            assignee_team=stored_text(row["assignee_team"], 60),
             created_at=row["created_at"],
             updated_at=row["updated_at"],
             resolved_at=row["resolved_at"],
@@ -210,7 +204,7 @@ class TicketService:
                     id=c[0],
                     ticket_id=c[1],
                     author_agent_id=c[2],
-                    author_name=_text(c[3]) or "(unknown)",
+                    author_name=stored_text(c[3]) or "(unknown)",
                     body=clean_text(c[4] or ""),
                     created_at=c[5],
                 )
@@ -316,7 +310,7 @@ class TicketService:
             await self._audit.add(
                 conn, agent_id, audit_actions.COMMENT, "ticket", wanted, {"comment_id": comment_id}
             )
-        comment = TicketCommentRecord(comment_id, wanted, agent_id, _text(author), text, now)
+        comment = TicketCommentRecord(comment_id, wanted, agent_id, stored_text(author), text, now)
         self._recorder.record_action("ticket_commented", ticket_id=wanted, comment=comment)
         return comment
 

@@ -67,6 +67,11 @@ class AgentState:
     def ready(self) -> bool:
         return self.status.ready
 
+    @property
+    def pause_reason(self) -> str:
+        """The reason code of a paused membership ("lunch"), "" when none says one."""
+        return next((r for paused, r in self.memberships.values() if paused and r), "")
+
     def after_call_work_pause(self) -> str | None:
         """A call ended into its wrap-up: the pause reason to set now (``acw``) if the agent
         is ready, else None (they stay as they were and stay so after the wrap-up)."""

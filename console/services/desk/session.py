@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cti.link import CtiLink
-from console.cti.protocol import CallEnded
+from console.cti.protocol import CallEnded, LinkState, LinkStateChanged
 from console.db import Database
 from console.models.enums import Presence
 from console.services.context import ServiceContext
@@ -46,6 +46,9 @@ if TYPE_CHECKING:
     from console.services.crm.tickets import TicketService
     from console.services.supervision.live import LiveViews
     from console.services.training.training import TraineeJoin, TrainingService
+
+
+LOGGED_IN = "logged in"  # the pause reason of an agent who joined but is not ready yet
 
 
 @dataclass
@@ -81,6 +84,8 @@ class AgentSession:
     # Callbacks this console is dialling: Originate ActionID -> follow-up id.
     dialling: dict[str, int] = field(default_factory=dict)
     state: AgentState = field(default_factory=AgentState)  # over all the agent's queues
+    # The agent's state when the CTI link was lost: (ready, pause reason), restored after it.
+    before_outage: tuple[bool, str] | None = None
     offers: CallbackOffers = field(default_factory=CallbackOffers)  # due callbacks offered
 
     # Shared things, from the context -------------------------------------------------------
@@ -197,8 +202,28 @@ class AgentSession:
             await self.cti.sim_phone(self.interface, "answer")
         return placed
 
-    async def log_in_to_queues(self) -> list[str]:
-        """QueueAdd the agent to its queues that this PBX has, paused until they are ready.
+    def link_changed(self, event: LinkStateChanged) -> None:
+        """Follow the CTI link: when it is lost, remember whether the agent was ready (and
+        why not), so a PBX that restarted and forgot its members gets them back as they were."""
+        if event.state is LinkState.CONNECTED or self.before_outage is not None:
+            return
+        if self.state.status.in_queues:
+            self.before_outage = (self.state.ready, self.state.pause_reason)
+
+    async def rejoin(self) -> list[str]:
+        """After a (re)connect: join the agent's queues this PBX has (a restarted PBX forgot
+        its members); an agent who was ready before the link was lost is ready again at once,
+        one who was not keeps their reason. The queues joined."""
+        before, self.before_outage = self.before_outage, None
+        ready, reason = before if before is not None else (False, "")
+        joined = await self.log_in_to_queues(reason=reason or LOGGED_IN)
+        if ready and joined:
+            await self.set_ready(True)
+        return joined
+
+    async def log_in_to_queues(self, *, reason: str = "") -> list[str]:
+        """QueueAdd the agent to its queues that this PBX has, paused (with ``reason``,
+        default "logged in") until they are ready.
 
         Returns the queues the agent is a member of afterwards.
         """
@@ -221,7 +246,7 @@ class AgentSession:
                 "Interface": self.interface,
                 "MemberName": self.member_name,
                 "Paused": "true",
-                "Reason": "logged in",
+                "Reason": reason or LOGGED_IN,
             }
             if self.state_interface:
                 fields["StateInterface"] = self.state_interface

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -34,6 +34,7 @@ from console.services.errors import ServiceError, record_id
 from console.services.routing.router import Router
 from console.services.routing.routing_rules import RetryPolicy, RouteDecision, Target
 from console.services.routing.worklist import Worklist
+from console.services.service import DbService, utcnow
 
 RETRY, GAVE_UP, DIALLED = "retry", "attempts_exhausted", "dial"
 ORIGINATE_TIMEOUT_MS = 30_000
@@ -74,7 +75,7 @@ class Settled:
     escalated: bool
 
 
-class CallbackDialer:
+class CallbackDialer(DbService):
     """See the module docstring."""
 
     def __init__(
@@ -86,15 +87,13 @@ class CallbackDialer:
         *,
         region: str = "US",
         context: str = "from-internal",
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        super().__init__(db, audit, clock=clock)
         self._worklist = worklist
         self._router = router
-        self._audit = audit or AuditLog(db, clock=clock)
         self._region = region
         self._context = context
-        self._clock = clock
 
     async def place(
         self, cti: CtiLink, agent_id: int, interface: str, followup_id: int

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, insert, or_, select
@@ -33,8 +33,9 @@ from console.services.errors import (
     record_id,
     require,
 )
-from console.services.text import clean_text
-from console.services.training.recording import NO_RECORDING, ActionRecorder
+from console.services.service import DbService, utcnow
+from console.services.text import clean_text, stored_text
+from console.services.training.recording import ActionRecorder
 
 PENDING_LIMIT = 50
 CHOSEN_BY_AGENT = "chosen by agent"  # FollowUp.rule when the agent named the target
@@ -121,10 +122,6 @@ _SELECT = (
 )
 
 
-def _text(value: Any) -> str:
-    return clean_text(value or "", single_line=True, max_length=200)
-
-
 def _record(row: Mapping[Any, Any]) -> FollowUpRecord:
     return FollowUpRecord(
         id=row["id"],
@@ -137,17 +134,17 @@ def _record(row: Mapping[Any, Any]) -> FollowUpRecord:
         due_at=row["due_at"],
         priority=row["priority"],
         target_queue_id=row["target_queue_id"],
-        target_queue_name=_text(row["target_queue_name"]),
+        target_queue_name=stored_text(row["target_queue_name"]),
         target_agent_id=row["target_agent_id"],
-        target_agent_name=_text(row["target_agent_name"]),
+        target_agent_name=stored_text(row["target_agent_name"]),
         agent_only=bool(row["agent_only"]),
         claimed_by=row["claimed_by"],
-        claimed_by_name=_text(row["claimed_by_name"]),
+        claimed_by_name=stored_text(row["claimed_by_name"]),
         created_at=row["created_at"],
     )
 
 
-class FollowUpService:
+class FollowUpService(DbService):
     """Creates follow-ups and lists a customer's pending ones."""
 
     def __init__(
@@ -155,13 +152,10 @@ class FollowUpService:
         db: Database,
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
         recorder: ActionRecorder | None = None,
     ) -> None:
-        self._db = db
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
-        self._recorder = recorder or NO_RECORDING  # the agent's session recording
+        super().__init__(db, audit, clock=clock, recorder=recorder)
 
     async def create(
         self,

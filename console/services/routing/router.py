@@ -60,6 +60,7 @@ from console.services.routing.routing_rules import (
     Strategy,
     Target,
 )
+from console.services.service import DbService, utcnow
 
 ROUTE = "route"
 _NEVER = datetime.min.replace(tzinfo=UTC)
@@ -223,7 +224,7 @@ def _last_served(customer_id: Any) -> Any:
     )
 
 
-class Router:
+class Router(DbService):
     """Routes follow-ups by the rules; see the module docstring."""
 
     def __init__(
@@ -232,12 +233,10 @@ class Router:
         rules: RuleSet,
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        super().__init__(db, audit, clock=clock)
         self.rules = rules
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
 
     # ------------------------------------------------------------ entry points
 

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -30,6 +30,7 @@ from console.services.audit import AuditLog
 from console.services.routing.followups import sla_passed
 from console.services.routing.router import Router
 from console.services.routing.routing_rules import RouteDecision
+from console.services.service import DbService, utcnow
 
 OVERDUE = "overdue"
 ESCALATE = "escalate"
@@ -46,7 +47,7 @@ class SlaReport:
     escalated: int
 
 
-class SlaEngine:
+class SlaEngine(DbService):
     """See the module docstring."""
 
     def __init__(
@@ -55,12 +56,10 @@ class SlaEngine:
         router: Router,
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self._db = db
+        super().__init__(db, audit, clock=clock)
         self._router = router
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
 
     async def tick(self) -> SlaReport:
         """One pass: route what slipped through, mark what became overdue, escalate."""

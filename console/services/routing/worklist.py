@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import cache, partial
 from typing import Any, TypeVar
 
@@ -62,8 +62,9 @@ from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpKind, Follow
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
 from console.services.routing.followups import is_overdue, overdue_condition
-from console.services.text import clean_text
-from console.services.training.recording import NO_RECORDING, ActionRecorder
+from console.services.service import DbService, utcnow
+from console.services.text import clean_text, stored_text
+from console.services.training.recording import ActionRecorder
 
 T = TypeVar("T")
 
@@ -173,16 +174,12 @@ _ITEMS = (
 _ORDER = (FollowUp.priority, FollowUp.due_at, FollowUp.id)
 
 
-def _name(value: Any) -> str:
-    return clean_text(value or "", single_line=True, max_length=200)
-
-
 def _item(row: Mapping[str, Any], now: datetime) -> WorkItem:
     """A row (from a session, or raw from `Database.read_rows`) as a WorkItem."""
     values = dict(row)
     values.update({key: from_db_time(values[key]) for key in _TIMES})
     sla, flagged = values["sla_due_at"], values.pop("overdue_at")
-    values.update({key: _name(values[key]) for key in _TEXTS})
+    values.update({key: stored_text(values[key]) for key in _TEXTS})
     values.update(
         kind=FollowUpKind(values["kind"]),
         status=FollowUpStatus(values["status"]),
@@ -368,7 +365,7 @@ _ITEM_BY_ID = _ITEMS.where(FollowUp.id == _FID)
 _ITEM_KEYS = tuple(_ITEMS.selected_columns.keys())
 
 
-class Worklist:
+class Worklist(DbService):
     """An agent's worklist and a supervisor's view of everyone's; claims follow-ups."""
 
     def __init__(
@@ -376,17 +373,14 @@ class Worklist:
         db: Database,
         audit: AuditLog | None = None,
         *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Callable[[], datetime] = utcnow,
         lease: timedelta = timedelta(minutes=5),
         recorder: ActionRecorder | None = None,
     ) -> None:
         if lease <= timedelta(0):
             raise ValueError("the lease must be positive")
-        self._db = db
-        self._clock = clock
-        self._audit = audit or AuditLog(db, clock=clock)
+        super().__init__(db, audit, clock=clock, recorder=recorder)
         self._lease = lease
-        self._recorder = recorder or NO_RECORDING  # the agent's session recording
 
     def _params(self, me: int) -> dict[str, Any]:
         now = aware(self._clock(), field="clock", error=ClaimError)
@@ -742,7 +736,7 @@ def _agent(reader: RowReader, *, me: int, queues: bool = False) -> tuple[Role, d
         raise ClaimError(f"agent {me} does not exist")
     name, role, active = found[0]
     if not active:
-        raise ClaimError(f"{_name(name) or f'agent {me}'} is not active")
+        raise ClaimError(f"{stored_text(name) or f'agent {me}'} is not active")
     served = reader.rows(_SERVED, {"me": me}) if queues else []
     return Role(role), {f"q{i}": row[0] for i, row in enumerate(served)}
 
@@ -771,7 +765,7 @@ async def _refusal(
     me, now = params["me"], params["now"]
     status, holder_id, holder_name, lease, snoozed, eligible = row
     status = FollowUpStatus(status)
-    who = _name(holder_name) or f"agent {holder_id}"
+    who = stored_text(holder_name) or f"agent {holder_id}"
     if status in _FINISHED:
         return ClaimError(f"follow-up {fid} {_FINISHED[status]}")
     if holder:
