@@ -175,8 +175,8 @@ async def _scorecard(args: argparse.Namespace, database: Any) -> int:
 
 async def _export_scenario(args: argparse.Namespace, database: Any) -> int:
     from console.services.errors import ServiceError
-    from console.services.training.recording import SessionLog
     from console.services.training.scenario_export import scenario_from_call
+    from console.services.training.session_log import SessionLog
 
     records = await SessionLog(database).for_call(args.call)
     if not records:

@@ -29,7 +29,6 @@ from telephony_sim.acd import (
 from telephony_sim.consult import hang_up_linked
 from telephony_sim.legs import answer_legs, hang_up_legs, optimise_away, ring_legs
 from telephony_sim.legs import hold as legs_hold
-from telephony_sim.members import AcdBase
 from telephony_sim.pbx import (
     ANSWERED_ELSEWHERE,
     NO_ANSWER,
@@ -38,9 +37,10 @@ from telephony_sim.pbx import (
     Fields,
     SimError,
 )
+from telephony_sim.queue_exits import QueueExits
 
 
-class Acd(AcdBase):
+class Acd(QueueExits):
     """The call flow between callers, queues and members."""
 
     #: Hook set by the engine's training runs: a pinned caller left its phone for good (hung
@@ -492,125 +492,6 @@ class Acd(AcdBase):
             if not dev.available:
                 break
             self._offer(queue)
-
-    # ------------------------------------------------------------------ leaving the queue
-    def _leave(self, caller: Caller) -> tuple[Queue, int, float]:
-        """Take a waiting or ringing caller out of its queue (rings cancelled, devices freed)."""
-        queue = caller.queue
-        assert queue is not None
-        # wait_for_answer() "Got hung up": DialEnd CANCEL for each ringing member; try_calling()
-        # out: hangupcalls(): CANCEL again and the Hangup.
-        ringing = list(caller.ringing)
-        for _dev, chan in ringing:
-            self.pbx.dial_end(caller.chan, chan, "CANCEL")
-        for dev, chan in ringing:
-            self.pbx.dial_end(caller.chan, chan, "CANCEL")
-            self._drop_ring(caller, dev, NORMAL_CLEARING)
-        freed = [d for d, _c in ringing]
-        position = queue.waiting.index(caller) + 1
-        del queue.waiting[position - 1]
-        if caller.pinned is not None:
-            queue.pinned_waiting -= 1
-        wait = self.clock.now() - caller.joined
-        if wait > queue.longest_wait:
-            queue.longest_wait = wait
-        caller.state = WAITING
-        caller.gen += 1
-        for dev in freed:
-            self.device_free(dev)
-        return queue, position, wait
-
-    def _leave_event(self, caller: Caller, queue: Queue, position: int) -> None:
-        if self.pbx.listeners:
-            extra = [
-                ("Queue", queue.name),
-                ("Count", str(len(queue.waiting))),
-                ("Position", str(position)),
-            ]
-            self.pbx.emit_call("QueueCallerLeave", caller.chan, extra)
-
-    def _patience_expired(self, caller: Caller) -> None:
-        if caller.state in (WAITING, RINGING) and self.clock.now() >= caller.patience_at:
-            self.abandon(caller)
-
-    def abandon(self, caller: Caller) -> None:
-        """The waiting caller hangs up: HangupRequest (main/channel.c, before app_queue reads
-        the hang-up), the ringing legs cancelled, QueueCallerAbandon, QueueCallerLeave, Hangup
-        (apps/app_queue.c queue_exec(): record_abandoned(), leave_queue())."""
-        self.pbx.hangup_request(caller.chan)
-        queue, position, wait = self._leave(caller)
-        queue.abandoned += 1
-        if wait < queue.short_abandon:
-            queue.short_abandoned += 1
-        if wait <= queue.service_level:
-            queue.abandoned_within += 1
-        if self.pbx.listeners:
-            extra = [
-                ("Queue", queue.name),
-                ("Position", str(position)),
-                ("OriginalPosition", str(caller.orig_position)),
-                ("HoldTime", str(int(wait))),
-            ]
-            self.pbx.emit_call("QueueCallerAbandon", caller.chan, extra)
-        self._left_unanswered(caller, queue, position, wait, "ABANDON")
-        caller.state = GONE
-        self.pbx.hangup(caller.chan)
-        self._release(caller)
-
-    def _left_unanswered(
-        self, caller: Caller, queue: Queue, position: int, wait: float, qlog_event: str
-    ) -> None:
-        """QueueCallerLeave plus the queue_log line for a caller who leaves without an agent."""
-        self._leave_event(caller, queue, position)
-        if self.qlog is not None:
-            self.qlog.write(
-                self.pbx.epoch_now(),
-                caller.chan.uniqueid,
-                queue.name,
-                "NONE",
-                qlog_event,
-                position,
-                caller.orig_position,
-                int(wait),
-            )
-
-    def _max_wait(self, caller: Caller, gen: int) -> None:
-        if caller.gen != gen or caller.state not in (WAITING, RINGING):
-            return
-        queue, position, wait = self._leave(caller)
-        queue.timed_out += 1
-        self._left_unanswered(caller, queue, position, wait, "EXITWITHTIMEOUT")
-        target = queue.overflow
-        if target.startswith("queue:") and target[6:] in self.queues:
-            queue.overflowed += 1
-            self.enter(caller, self.queues[target[6:]])
-            return
-        if target == "callback":
-            queue.callbacks_requested += 1
-            self.pbx.user_event(
-                caller.chan,
-                "CallbackRequest",
-                [
-                    ("Queue", queue.name),
-                    ("Number", caller.chan.caller_num),
-                    ("WaitTime", str(int(wait))),
-                ],
-            )
-        caller.state = GONE
-        self.pbx.hangup(caller.chan)
-        self._release(caller)
-
-    def _check_leave_empty(self, queue: Queue) -> None:
-        """leavewhenempty: with nobody left to answer, waiting callers leave the queue."""
-        if not queue.leavewhenempty or not queue.waiting or queue.has_staff():
-            return
-        for caller in list(queue.waiting):
-            q, position, wait = self._leave(caller)
-            q.left_empty += 1
-            self._left_unanswered(caller, q, position, wait, "EXITEMPTY")
-            caller.state = GONE
-            self.pbx.hangup(caller.chan)
-            self._release(caller)
 
     def transfer(self, caller: Caller, target: Queue, exten: str, context: str) -> None:
         """Blind-transfer the caller to another queue (from talk or straight from waiting).

@@ -1,8 +1,8 @@
 """Queue membership administration and the QueueMember field blocks.
 
 `AcdBase` holds the queues and devices and implements QueueAdd / QueueRemove / QueuePause with
-their QueueMemberAdded / Removed / Pause / Status events and queue_log lines; the call flow in
-callflow.py builds on it.
+their QueueMemberAdded / Removed / Pause / Status events and queue_log lines; callers leaving
+unanswered (queue_exits.py) and the call flow (callflow.py) build on it.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ class AcdBase:
             elif dev.available:
                 self._offer(m.queue)
 
-    # Implemented by the call flow (callflow.Acd).
+    # Implemented by the call flow (callflow.Acd) and queue_exits.QueueExits.
     def _offer(self, queue: Queue) -> None:
         raise NotImplementedError
 

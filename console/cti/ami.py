@@ -21,6 +21,8 @@ of retrying them; everything else (refused connection, silence, a dropped socket
 retried. Actions are never queued across an outage: sending while the link is down raises
 `AmiNotConnected`, and actions in flight when it drops raise `AmiConnectionLost`, so a button
 pressed during an outage cannot fire minutes later. Malformed frames are counted, never fatal.
+
+One connection's socket, ActionID matching and held-back events are `ami_link.AmiLink`.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ import logging
 import random
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import SecretStr
 
-from callkit.ami_frames import FrameError, FrameParser, Message, encode
+from callkit.ami_frames import Message
+from console.cti.ami_link import AmiLink
 from console.cti.ami_sim import SimActions, probe_capabilities
 from console.cti.ami_types import (
     ActionResult,
@@ -75,10 +77,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_READ_SIZE = 65_536
-#: Events held back during one resync; past this the PBX is flooding us and we start over.
-_MAX_HELD_EVENTS = 100_000
-
 
 class EventStream:
     """An async iterator over the client's events from the moment it was created.
@@ -112,36 +110,6 @@ class EventStream:
         """Stop receiving events; iteration ends after what is already queued."""
         self._client._unsubscribe(self)
         self.push(None)
-
-
-@dataclass(eq=False)
-class _Pending:
-    future: asyncio.Future[ActionResult]
-    response: Message | None = None  # set once an event list has started
-    items: list[Message] = field(default_factory=list)
-
-
-class _Link:
-    """One TCP connection: parser, pending actions, held-back events."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
-        self.parser = FrameParser(expect_greeting=True)
-        self.pending: dict[str, _Pending] = {}
-        self.greeted = asyncio.Event()
-        self.closed: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self.ready = False  # logged in and resynchronised: open to the console's actions
-        self.resyncing = True  # hold events back until the snapshot is applied
-        self.held: list[Message] = []
-        self.close_reason = ""
-        self.reader_task: asyncio.Task[None] | None = None
-        self.keepalive: asyncio.Task[None] | None = None
-
-    def abort(self, reason: str) -> None:
-        """Drop the connection now; ``reason`` is what the link state will say."""
-        self.close_reason = self.close_reason or reason
-        self.writer.transport.abort()
 
 
 class AmiClient(SimActions):
@@ -182,7 +150,7 @@ class AmiClient(SimActions):
         )
         self._changed = asyncio.Event()  # replaced on every state change
         self._subscribers: list[EventStream] = []
-        self._link: _Link | None = None
+        self._link: AmiLink | None = None
         self._runner: asyncio.Task[None] | None = None
         self._first: asyncio.Future[None] | None = None
         self._fatal: AmiAuthError | None = None
@@ -356,21 +324,9 @@ class AmiClient(SimActions):
         return await self.send_action("Redirect", **fields)
 
     async def _request(
-        self, link: _Link, pairs: list[tuple[str, str]], wait_s: float
+        self, link: AmiLink, pairs: list[tuple[str, str]], wait_s: float
     ) -> ActionResult:
-        if link.closed.done():
-            raise AmiNotConnected(f"CTI link closed: {link.closed.result()}")
-        action_id = f"{self._prefix}-{next(self._ids)}"
-        pending = _Pending(asyncio.get_running_loop().create_future())
-        link.pending[action_id] = pending
-        try:
-            link.writer.write(encode([pairs[0], ("ActionID", action_id), *pairs[1:]]))
-            async with asyncio.timeout(wait_s):
-                return await pending.future
-        except TimeoutError:
-            raise AmiTimeout(f"{pairs[0][1]}: no answer within {wait_s:g}s") from None
-        finally:
-            link.pending.pop(action_id, None)
+        return await link.request(pairs, wait_s, lambda: f"{self._prefix}-{next(self._ids)}")
 
     # Connection loop -----------------------------------------------------------------------
 
@@ -428,12 +384,14 @@ class AmiClient(SimActions):
             else:
                 first.set_exception(exc)
 
-    async def _connect(self) -> _Link:
+    async def _connect(self) -> AmiLink:
         timings = self._timings
         async with asyncio.timeout(timings.connect_timeout):
             reader, writer = await asyncio.open_connection(self.host, self.port)
-        link = _Link(reader, writer)
-        link.reader_task = asyncio.create_task(self._read_loop(link))
+        link = AmiLink(reader, writer, self.stats)
+        link.reader_task = asyncio.create_task(
+            link.read_loop(self._track, lambda reason: self._closed(link, reason))
+        )
         try:
             async with asyncio.timeout(timings.connect_timeout):
                 await link.greeted.wait()
@@ -483,11 +441,11 @@ class AmiClient(SimActions):
         self._set_state(LinkState.CONNECTED, f"connected to {self.host}:{self.port}")
         return link
 
-    async def _probe_capabilities(self, link: _Link) -> Capabilities:
+    async def _probe_capabilities(self, link: AmiLink) -> Capabilities:
         timeout = self._timings.action_timeout
         return await probe_capabilities(lambda pairs: self._request(link, pairs, timeout))
 
-    async def _snapshot(self, link: _Link) -> Snapshot:
+    async def _snapshot(self, link: AmiLink) -> Snapshot:
         timeout = self._timings.action_timeout
         queues, channels = await asyncio.gather(
             self._request(link, [("Action", "QueueStatus")], timeout),
@@ -500,7 +458,7 @@ class AmiClient(SimActions):
             queues.items if queues.ok else None, channels.items if channels.ok else None
         )
 
-    async def _keepalive(self, link: _Link) -> None:
+    async def _keepalive(self, link: AmiLink) -> None:
         """Ping every ``ping_interval`` for the link's whole life; drop it on a missed Pong.
 
         Any answer, even an error or an unreadable one, proves the PBX is alive and the loop
@@ -523,69 +481,11 @@ class AmiClient(SimActions):
                 self.stats.bad_pongs += 1
                 log.warning("AMI: unreadable answer to Ping (%s); still pinging", exc)
 
-    # Reading -------------------------------------------------------------------------------
+    # Frames from the link -----------------------------------------------------------------
 
-    async def _read_loop(self, link: _Link) -> None:
-        reason = "connection closed by the PBX"
-        try:
-            while data := await link.reader.read(_READ_SIZE):
-                for item in link.parser.feed(data):
-                    self._dispatch(link, item)
-                if link.parser.greeting is not None:
-                    link.greeted.set()
-        except (ConnectionError, OSError) as exc:
-            reason = f"connection lost: {exc}"
-        finally:
-            self._closed(link, link.close_reason or reason)
-
-    def _closed(self, link: _Link, reason: str) -> None:
-        if link.closed.done():
-            return
-        link.ready = False
-        for pending in link.pending.values():
-            if not pending.future.done():
-                pending.future.set_exception(AmiConnectionLost(reason))
-        link.pending.clear()
-        link.greeted.set()  # wake a connect still waiting for the greeting
-        if link.keepalive is not None:
-            link.keepalive.cancel()
-        link.writer.close()
-        if self._link is link:
+    def _closed(self, link: AmiLink, reason: str) -> None:
+        if link.shut(reason) and self._link is link:
             self._link = None
-        link.closed.set_result(reason)
-
-    def _dispatch(self, link: _Link, item: Message | FrameError) -> None:
-        if isinstance(item, FrameError):
-            self.stats.malformed_frames += 1
-            log.warning("AMI: dropped a malformed frame (%s)", item.reason)
-            pending = link.pending.get(item.action_id) if item.action_id else None
-            if pending is not None and not pending.future.done():
-                pending.future.set_exception(AmiProtocolError(f"unreadable answer: {item.reason}"))
-            return
-        action_id = item.get("ActionID")
-        pending = link.pending.get(action_id) if action_id else None
-        if "Event" in item:
-            if pending is not None and pending.response is not None:  # an event list's item
-                if item.get("EventList").strip().lower() == "complete":
-                    result = ActionResult(pending.response, tuple(pending.items), item)
-                    pending.future.set_result(result)
-                else:
-                    pending.items.append(item)
-            elif link.resyncing:
-                link.held.append(item)
-                if len(link.held) > _MAX_HELD_EVENTS:
-                    link.abort("too many events during the resynchronisation")
-            else:
-                self._track(item)
-        elif "Response" in item:
-            if pending is None or pending.future.done():
-                self.stats.unmatched_responses += 1
-            elif item.get("EventList").strip().lower() == "start":
-                pending.response = item
-            else:
-                pending.future.set_result(ActionResult(item))
-        else:
-            self.stats.malformed_frames += 1
 
     def _track(self, message: Message) -> None:
         if self._on_frame is not None:

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
 from console.models import Interaction
-from console.services.training.recording import RecordedEvent, SessionLog, SessionRecorder
+from console.services.training.recording import SessionRecorder
+from console.services.training.session_log import RecordedEvent, SessionLog
 from tests.unit.test_recording import T0, Clock, offered, one_of_each_event
 
 pytestmark = pytest.mark.postgres

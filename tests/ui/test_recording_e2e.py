@@ -16,7 +16,7 @@ from console.app import CallConsoleApp
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.wrapup import NEW_TICKET, WrapUpScreen
-from console.services.training.recording import RecordedAction, RecordedEvent, SessionLog
+from console.services.training.session_log import RecordedAction, RecordedEvent, SessionLog
 from console.widgets.profile_card import ProfileCard
 from tests.factories import interaction_row, wrap_up_ready
 from tests.pbx import running_pbx

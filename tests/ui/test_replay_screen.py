@@ -17,9 +17,10 @@ from textual.pilot import Pilot
 from console.db import Database
 from console.screens.replay import ReplayScreen
 from console.services.training.masking import Masker
-from console.services.training.recording import RecordedEvent, SessionRecorder
+from console.services.training.recording import SessionRecorder
 from console.services.training.replay import Replay
 from console.services.training.replay_sources import LiveTail
+from console.services.training.session_log import RecordedEvent
 from console.widgets.action_log import ActionLog
 from console.widgets.profile_card import ProfileCard
 from console.widgets.transcript import TranscriptLog

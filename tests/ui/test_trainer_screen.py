@@ -16,7 +16,7 @@ import pytest
 from textual.screen import Screen
 
 from console.app import CallConsoleApp
-from console.cli import write_trainee_settings
+from console.cli_console import write_trainee_settings
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.screens.trainer import TrainerScreen

@@ -477,8 +477,8 @@ async def test_a_recorded_call_becomes_a_masked_scenario_the_simulator_plays(
 ) -> None:
     """A real call, recorded, made into a scenario file (customer data masked), put in the
     trainer's own folder, played by the simulator to a trainee and scored."""
-    from console.services.training.recording import SessionLog
     from console.services.training.scenario_export import scenario_from_call
+    from console.services.training.session_log import SessionLog
     from console.services.training.training import ScenarioLibrary
 
     assert crm.sqlite_path is not None

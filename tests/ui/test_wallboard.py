@@ -35,7 +35,7 @@ from console.services.crm.agents import AgentIdentity
 from console.services.desk.session import AgentSession
 from console.services.supervision.live import LiveViews
 from console.services.supervision.live_types import AgentActivity
-from console.services.training.recording import SessionLog
+from console.services.training.session_log import SessionLog
 from console.widgets.queue_tile import BigQueueTile, QueueTile
 from telephony_sim.clock import VirtualClock
 from telephony_sim.engine import Engine

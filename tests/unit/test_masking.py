@@ -37,18 +37,20 @@ from console.models.ticket import Ticket
 from console.schema import alembic_config
 from console.services.crm.agents import AgentDirectory, AgentIdentity
 from console.services.desk.screenpop import ScreenPop, ScreenPopService
-from console.services.training.masking import (
+from console.services.training.mask_formats import (
     HIDDEN,
+    mask_email,
+    mask_name,
+    mask_phone,
+    mask_text,
+)
+from console.services.training.masking import (
     MASKABLE,
     UNMASK,
     Masker,
     MaskingError,
     MaskingService,
-    mask_email,
-    mask_name,
-    mask_phone,
     mask_pop,
-    mask_text,
     masking_rules,
 )
 from tests.crm import T0, Clock, copy_of, seed_file

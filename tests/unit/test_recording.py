@@ -39,12 +39,8 @@ from console.db import Database, open_database
 from console.models import Interaction
 from console.models.enums import SessionKind
 from console.schema import alembic_config
-from console.services.training.recording import (
-    RecordedAction,
-    RecordedEvent,
-    SessionLog,
-    SessionRecorder,
-)
+from console.services.training.recording import SessionRecorder
+from console.services.training.session_log import RecordedAction, RecordedEvent, SessionLog
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 

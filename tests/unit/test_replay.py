@@ -50,17 +50,13 @@ from console.services.desk.screenpop import (
     TicketSummary,
 )
 from console.services.training.masking import Masker
-from console.services.training.recording import (
-    Recorded,
-    RecordedAction,
-    RecordedEvent,
-    SessionRecorder,
-    action_details_json,  # what the recorder writes for action details
-    encode_event,
-)
+from console.services.training.pop_decoder import decode_pop
+from console.services.training.recording import SessionRecorder
+from console.services.training.recording_codec import action_details_json, encode_event
 from console.services.training.replay import SPEEDS, Replay, ReplayPlayer
 from console.services.training.replay_sources import LiveTail, ReplaySources
-from console.services.training.replay_state import ReplayFrame, apply, decode_pop
+from console.services.training.replay_state import ReplayFrame, apply
+from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 NUMBER = "+14155550123"

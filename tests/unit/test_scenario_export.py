@@ -35,21 +35,22 @@ from console.services.crm.phones import normalise
 from console.services.crm.tickets import TicketRecord
 from console.services.desk.screenpop import ContactPoint, CustomerMatch, CustomerProfile, ScreenPop
 from console.services.routing.followups import FollowUpRecord
-from console.services.training.recording import (
-    Recorded,
-    RecordedAction,
-    RecordedEvent,
-    SessionLog,
-    SessionRecorder,
-    encode_event,
-)
-from console.services.training.scenario_export import ScenarioExportError, scenario_from_call
+from console.services.training.recorded_call import ScenarioExportError
+from console.services.training.recording import SessionRecorder
+from console.services.training.recording_codec import encode_event
+from console.services.training.scenario_export import scenario_from_call
 from console.services.training.scoring import (
     CreatedFollowUp,
     CreatedTicket,
     TraineeCall,
     TraineeRun,
     score,
+)
+from console.services.training.session_log import (
+    Recorded,
+    RecordedAction,
+    RecordedEvent,
+    SessionLog,
 )
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ link loses nothing already saved; `unfinished` hands the open rows back after a 
 
 Every step is idempotent and monotonic: a step applies only from the states it belongs to (a
 duplicate or late CTI event finds the row already past it and changes nothing), and a timestamp
-is never set earlier than the one before it (an `at` from a skewed clock is clamped). Steps read
-and update the row inside one write transaction (BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE
-on PostgreSQL), so two writers can't interleave.
+is never set earlier than the one before it (an `at` from a skewed clock is clamped): the pure
+transitions are `interaction_steps`. Steps read and update the row inside one write transaction
+(BEGIN IMMEDIATE on SQLite, SELECT … FOR UPDATE on PostgreSQL), so two writers can't interleave.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from console.db import Database
 from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
 from console.models.enums import Channel, Direction, InteractionStatus
 from console.models.interaction import UNFINISHED
+from console.services.desk import interaction_steps as steps
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.errors import (
     ServiceError,
@@ -44,7 +45,6 @@ UNFINISHED_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP)
 # A draft may be saved until the wrap-up is submitted (missed calls may get a note too).
 DRAFT_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP, S.MISSED)
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-_MAX_SECONDS = 2**31 - 1
 
 
 class InteractionError(ServiceError):
@@ -161,85 +161,6 @@ def _record(row: Mapping[str, Any]) -> InteractionRecord:
     )
 
 
-def _seconds(start: datetime, end: datetime) -> int:
-    return min(_MAX_SECONDS, max(0, round((end - start).total_seconds())))
-
-
-# ---------------------------------------------------------------- transitions (pure)
-# Each takes the current row and returns the columns to change ({} = nothing to do).
-
-
-def _seconds_or(value: int | None, default: int) -> int:
-    """A PBX-reported duration when it is a sane number of seconds, else ``default``."""
-    return value if isinstance(value, int) and 0 <= value <= _MAX_SECONDS else default
-
-
-def _answer(
-    row: Mapping[str, Any], at: datetime, wait: int | None = None, ring: int | None = None
-) -> dict[str, Any]:
-    if row["status"] != S.RINGING or row["answered_at"] is not None:
-        return {}
-    answered = max(at, row["offered_at"])
-    return {
-        "status": S.ACTIVE,
-        "answered_at": answered,
-        # The PBX's figures (AgentConnect HoldTime / RingTime) beat the console's estimates.
-        "wait_seconds": _seconds_or(wait, row["wait_seconds"]),
-        "ring_seconds": _seconds_or(ring, _seconds(row["offered_at"], answered)),
-    }
-
-
-def _hold(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
-    if row["status"] != S.ACTIVE:
-        return {}
-    return {"status": S.HELD, "hold_started_at": max(at, row["answered_at"] or row["offered_at"])}
-
-
-def _resume(row: Mapping[str, Any], at: datetime) -> dict[str, Any]:
-    if row["status"] != S.HELD:
-        return {}
-    started = row["hold_started_at"] or row["answered_at"] or row["offered_at"]
-    held = _seconds(started, max(at, started))
-    return {
-        "status": S.ACTIVE,
-        "hold_started_at": None,
-        "hold_seconds": min(_MAX_SECONDS, row["hold_seconds"] + held),
-    }
-
-
-def _end(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
-    status = row["status"]
-    if status == S.RINGING:
-        return _miss(row, at, reason)
-    if status not in (S.ACTIVE, S.HELD):
-        return {}
-    # A row written by another tool may lack answered_at; the offer time is the safe floor.
-    answered: datetime = row["answered_at"] or row["offered_at"]
-    hold_started: datetime | None = row["hold_started_at"] if status == S.HELD else None
-    end = max(at, answered, hold_started or answered)
-    hold = row["hold_seconds"] + (_seconds(hold_started, end) if hold_started else 0)
-    return {
-        "status": S.WRAPUP,
-        "ended_at": end,
-        "hold_started_at": None,
-        "hold_seconds": min(_MAX_SECONDS, hold),
-        "talk_seconds": max(0, _seconds(answered, end) - hold),
-        "end_reason": row["end_reason"] or reason[:20],
-    }
-
-
-def _miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
-    if row["status"] != S.RINGING:
-        return {}
-    end = max(at, row["offered_at"])
-    return {
-        "status": S.MISSED,
-        "ended_at": end,
-        "ring_seconds": _seconds(row["offered_at"], end),
-        "end_reason": reason[:20],
-    }
-
-
 class InteractionLog:
     """Writes the interaction log as CTI events and the agent's actions arrive."""
 
@@ -292,7 +213,7 @@ class InteractionLog:
         at = aware(offered_at, field="offered_at", error=InteractionError)
         e164 = caller_e164 if isinstance(caller_e164, str) and _E164.match(caller_e164) else None
         try:
-            wait = min(_MAX_SECONDS, max(0, round(float(wait_seconds))))
+            wait = min(steps.MAX_SECONDS, max(0, round(float(wait_seconds))))
         except (TypeError, ValueError, OverflowError):
             wait = 0
         values = {
@@ -383,16 +304,18 @@ class InteractionLog:
         (AgentConnect's HoldTime and RingTime), kept over the console's estimates.
         """
         return await self._step(
-            interaction_id, at, lambda row, when: _answer(row, when, wait_seconds, ring_seconds)
+            interaction_id,
+            at,
+            lambda row, when: steps.answer(row, when, wait_seconds, ring_seconds),
         )
 
     async def held(self, interaction_id: int, at: datetime) -> InteractionRecord:
         """The call was put on hold: active → held."""
-        return await self._step(interaction_id, at, _hold)
+        return await self._step(interaction_id, at, steps.hold)
 
     async def resumed(self, interaction_id: int, at: datetime) -> InteractionRecord:
         """The call came off hold: held → active, the hold time added to hold_seconds."""
-        return await self._step(interaction_id, at, _resume)
+        return await self._step(interaction_id, at, steps.resume)
 
     async def ended(
         self, interaction_id: int, at: datetime, *, reason: str = ""
@@ -401,14 +324,14 @@ class InteractionLog:
 
         ``reason``: why (an `EndReason` value); a reason already stored (transfer) stays.
         """
-        return await self._step(interaction_id, at, lambda row, when: _end(row, when, reason))
+        return await self._step(interaction_id, at, lambda row, when: steps.end(row, when, reason))
 
     async def missed(
         self, interaction_id: int, at: datetime, *, reason: str = ""
     ) -> InteractionRecord:
         """It rang but this agent never answered (ring-no-answer, caller abandoned, another
         member answered first); ``reason`` says which."""
-        return await self._step(interaction_id, at, lambda row, when: _miss(row, when, reason))
+        return await self._step(interaction_id, at, lambda row, when: steps.miss(row, when, reason))
 
     async def transferred(
         self, interaction_id: int, target: str, at: datetime
@@ -424,7 +347,7 @@ class InteractionLog:
 
         def change(row: Mapping[str, Any], when: datetime) -> dict[str, Any]:
             if row["status"] in (S.ACTIVE, S.HELD):
-                values = _end(row, when, "transfer") | {"transferred_to": where}
+                values = steps.end(row, when, "transfer") | {"transferred_to": where}
                 if prefill and not row["disposition"]:
                     values["disposition"] = prefill
                 return values
@@ -594,7 +517,7 @@ class InteractionLog:
                     "resolved_first_contact": bool(wrap.resolved_first_contact),
                     "csat": csat,
                     "wrapped_at": wrapped_at,
-                    "wrap_seconds": _seconds(ended_at, wrapped_at),
+                    "wrap_seconds": steps.seconds(ended_at, wrapped_at),
                 },
             )
 

@@ -2,9 +2,10 @@
 
 `LiveBoard` is a pure, synchronous state machine (no asyncio, no Textual). The supervisor's
 runtime feeds it every AMI event frame (`feed`), corrects it now and then from a QueueStatus
-list (`reconcile`), and the wallboard and the agent grid read `snapshot(now)` a few times a
-second. The figures come from the same `CallLedger` and `metrics.FigureBuilder` as the reports
-(docs/metrics.md), so a wallboard and a report on the same calls agree.
+list (`reconcile`, in `live_reconcile`), and the wallboard and the agent grid read
+`snapshot(now)` a few times a second. The figures come from the same `CallLedger` and
+`metrics.FigureBuilder` as the reports (docs/metrics.md), so a wallboard and a report on the
+same calls agree.
 
 Timing is the PBX's own: an event's time is its ``Timestamp`` header (Asterisk's
 ``timestampevents``), else the board's clock when it is fed; queue waits and talk times are
@@ -42,9 +43,8 @@ from callkit.metrics import (
     summarise,
 )
 from console.services.supervision.call_ledger import DEFAULT_ACW_REASONS, CallLedger
+from console.services.supervision.live_reconcile import QueueStatusReconciler
 from console.services.supervision.live_state import (
-    BUSY,
-    RINGING,
     AgentCall,
     AgentState,
     Key,
@@ -73,7 +73,7 @@ _EPOCHS = (1e9, 1e10)  # Timestamps outside 2001..2286 are not a PBX's clock
 _GONE_KEPT = 4096  # callers recently gone from a queue, per queue (reconcile races)
 
 
-class LiveBoard:
+class LiveBoard(QueueStatusReconciler):
     """Queues and agents live, from AMI events; see the module docstring."""
 
     def __init__(
@@ -492,99 +492,6 @@ class LiveBoard:
                 self._ledger.member(
                     a.name, queue, start, logged_in=True, paused=m.paused, reason=m.reason
                 )
-
-    # Reconciling ---------------------------------------------------------------------------
-
-    def reconcile(
-        self,
-        items: Iterable[Message],
-        *,
-        since_event: int | None = None,
-        at: float | None = None,
-    ) -> None:
-        """Correct waiting callers and members from a QueueStatus list.
-
-        Only the queues the list names (QueueParams) are touched. A caller waiting in the list
-        but unknown here joins (once: a caller already waiting is not counted again); a caller
-        waiting here but not in the list has left without us hearing (counted as exited).
-        Members are set to what the list says and removed when absent. ``since_event`` (the
-        board's ``events_seen`` when QueueStatus was sent) protects what events changed after
-        it: those are newer than the list, or as new.
-        """
-        now = self.clock() if at is None else at
-        if now >= self._next_sample:
-            self._advance(now)
-        mark = self.events_seen if since_event is None else since_event
-        named: set[str] = set()
-        entries: dict[str, dict[str, float]] = {}
-        members: dict[str, dict[str, Message]] = {}
-        for item in items:
-            kind = item.get("Event").strip().lower()
-            queue = item.get("Queue").strip()
-            if not queue:
-                continue
-            if kind == "queueparams":
-                named.add(queue)
-            elif kind == "queueentry" and item.get("Uniqueid").strip():
-                wait = number(item.get("Wait"), 0.0) or 0.0
-                entries.setdefault(queue, {})[item.get("Uniqueid").strip()] = max(0.0, wait)
-            elif kind == "queuemember" and item.get("Location").strip():
-                members.setdefault(queue, {})[item.get("Location").strip()] = item
-        for queue in named:
-            self._reconcile_callers(self._queue(queue), entries.get(queue, {}), mark, now)
-            self._reconcile_members(queue, members.get(queue, {}), mark, now)
-
-    def _reconcile_callers(
-        self, q: QueueState, listed: dict[str, float], mark: int, now: float
-    ) -> None:
-        for callid, (_entered, touched) in list(q.waiting.items()):
-            if callid not in listed and touched <= mark:
-                self._gone(q, callid, now, exit_=True)
-        for callid, wait in listed.items():
-            if callid in q.waiting or q.gone.get(callid, -1) > mark:
-                continue  # known, or left since the list was taken
-            entered = now - wait
-            q.waiting[callid] = (entered, mark)
-            self._waiting_in[callid] = q.name
-            queue = q.name
-            self._track((callid, queue), self._ledger.enter, callid, queue, entered)
-
-    def _reconcile_members(
-        self, queue: str, listed: dict[str, Message], mark: int, now: float
-    ) -> None:
-        for a in list(self._agents.values()):
-            m = a.memberships.get(queue)
-            if m is not None and a.interface not in listed and m.touched <= mark:
-                del a.memberships[queue]
-                self._ledger.member(a.name, queue, now, logged_in=False, paused=False)
-                self._refresh(a, now)
-        for interface, item in listed.items():
-            a = self._agent(interface, item.get("Name").strip())
-            m = a.memberships.get(queue)
-            if m is not None and m.touched > mark:
-                continue
-            self._apply_member(item, queue, interface, item.get("Name").strip(), now)
-            member = a.memberships[queue]
-            member.touched = mark  # as old as the list
-            idle = member.status not in BUSY and member.status != RINGING
-            call = a.call
-            if call is not None and call.touched <= mark and idle and not member.in_call:
-                self._end_lost_call(a, call, now)
-
-    def _end_lost_call(self, a: AgentState, call: AgentCall, now: float) -> None:
-        """The PBX says the agent's phone is idle: the call we follow ended unheard."""
-        self._legs.pop(call.leg, None)
-        self._talking.pop(call.leg, None)
-        self._talking.pop(call.callid, None)
-        key = (call.callid, call.queue)
-        visit = a.pending.pop(key, None)
-        if visit is not None and not visit.completed:  # answered, never completed: as is
-            a.final.add(visit)
-            q = self._queues.get(call.queue)
-            if q is not None and q.pending.pop(key, None) is not None:
-                q.final.add(visit)
-        a.call = None
-        self._refresh(a, now)
 
     # Reading -------------------------------------------------------------------------------
 

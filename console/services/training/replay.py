@@ -34,21 +34,13 @@ from console.cti.protocol import (
     TranscriptLine,
 )
 from console.services.crm.phones import WITHHELD_VALUES
-from console.services.training.masking import (
-    Masker,
-    known_values,
-    mask_email,
-    mask_name,
-    mask_phone,
-)
-from console.services.training.recording import (
-    Recorded,
-    RecordedAction,
-    RecordedEvent,
-    encode_event,
-)
+from console.services.training.mask_formats import mask_email, mask_name, mask_phone
+from console.services.training.masking import Masker, known_values
+from console.services.training.pop_decoder import decode_pop
+from console.services.training.recording_codec import encode_event
 from console.services.training.replay_sources import record_order
-from console.services.training.replay_state import ReplayFrame, apply, decode_pop
+from console.services.training.replay_state import ReplayFrame, apply
+from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 CHECKPOINT_EVERY = 128
 SPEEDS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)

@@ -24,7 +24,12 @@ from console.db import Database, RowReader
 from console.models import Agent, AgentAction, CallEvent, ConsoleSession
 from console.models.base import from_db_time
 from console.services.training.masking import Masker
-from console.services.training.recording import Recorded, RecordedAction, RecordedEvent, SessionLog
+from console.services.training.session_log import (
+    Recorded,
+    RecordedAction,
+    RecordedEvent,
+    SessionLog,
+)
 
 TAIL_BATCH = 5000  # records one poll reads at most (the rest come with the next polls)
 PRELUDE_STATES = 50  # member-state events read back before a window's start

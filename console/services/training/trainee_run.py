@@ -1,7 +1,7 @@
 """What a trainee did on a run's scripted calls, rebuilt from the recording: a `TraineeRun`.
 
 Pure: no database, no clock. `build_trainee_run` takes the trainee console's recorded
-records (`console.services.training.recording`), the interaction rows of the run's calls and the
+records (`console.services.training.session_log`), the interaction rows of the run's calls and the
 follow-ups created on them, and finds each scripted call by the `script` and `training_run`
 the simulator put on its `CallOffered`. Times come from the recorded typed events (when the
 trainee's console saw the ring, the answer, the hold…) and the recorded actions (when the
@@ -26,13 +26,13 @@ from console.cti.protocol import (
     EndReason,
 )
 from console.services.text import clean_text
-from console.services.training.recording import Recorded, RecordedAction, RecordedEvent
 from console.services.training.scoring import (
     CreatedFollowUp,
     CreatedTicket,
     TraineeCall,
     TraineeRun,
 )
+from console.services.training.session_log import Recorded, RecordedAction, RecordedEvent
 
 # Ring endings that are not the end of the call: it rings again (here or elsewhere).
 _NOT_OVER = {EndReason.NO_ANSWER, EndReason.ANSWERED_ELSEWHERE, EndReason.CANCELLED}

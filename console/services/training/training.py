@@ -34,8 +34,13 @@ from console.services.errors import ServiceError
 from console.services.routing.presence import FRESH_FOR
 from console.services.text import clean_text
 from console.services.training.masking import Masker
-from console.services.training.recording import Recorded, RecordedAction, RecordedEvent, SessionLog
 from console.services.training.scoring import CriterionResult, ScoreCard, score
+from console.services.training.session_log import (
+    Recorded,
+    RecordedAction,
+    RecordedEvent,
+    SessionLog,
+)
 from console.services.training.trainee_run import (
     FollowUpFacts,
     InteractionFacts,
