@@ -17,7 +17,8 @@ from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpStatus
 from console.services.crm.agents import AgentDirectory
 from console.services.crm.queues import QueueDirectory
-from console.services.routing.worklist import ClaimError, Worklist, served_queue_ids
+from console.services.routing.worklist import ClaimError, Worklist
+from console.services.routing.worklist_sql import served_queue_ids
 from tests.factories import add_followup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

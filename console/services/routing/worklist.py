@@ -31,37 +31,56 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ColumnElement,
-    Integer,
     Select,
     and_,
-    bindparam,
     case,
-    exists,
-    false,
-    func,
     literal,
     or_,
     select,
-    union,
-    union_all,
     update,
 )
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import aliased
 
 from console.db import Database, RowReader
-from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill, UtcDateTime
+from console.models import FollowUp
 from console.models.base import from_db_time
 from console.models.enums import PENDING_FOLLOWUP_STATUSES, FollowUpKind, FollowUpStatus, Role
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
 from console.services.routing.followups import is_overdue, overdue_condition
+from console.services.routing.worklist_sql import (
+    ACTOR,
+    CLAIM_ONE,
+    CLAIMABLE,
+    CLAIMED,
+    DUE,
+    ELIGIBLE,
+    FID,
+    ITEM_BY_ID,
+    ITEM_KEYS,
+    ITEMS,
+    ME,
+    NOT_ONLY,
+    NOW,
+    ORDER,
+    PENDING,
+    RELEASED,
+    RENEW_ONE,
+    SERVED,
+    SIZE,
+    TEXTS,
+    TIMES,
+    UNTIL,
+    available_statement,
+    claim_next_statement,
+    claimer,
+    target_agent,
+)
 from console.services.service import DbService, utcnow
 from console.services.text import clean_text, stored_text
 from console.services.training.recording import ActionRecorder
@@ -86,10 +105,6 @@ RECLAIM_BATCH = 500
 _PG_RETRIES = 20  # PostgreSQL: "nothing left" re-checked while rows are only locked by others
 _BUSY_RETRIES = 5  # SQLite: write transactions that timed out waiting for the file's lock
 
-PENDING, CLAIMED = FollowUpStatus.PENDING, FollowUpStatus.CLAIMED
-PRIORITIES = (1, 2, 3, 4, 5)  # follow-up priorities, 1 most urgent
-LOCKED_CANDIDATES = 1  # PostgreSQL: rows each source offers a claim to choose (and lock) from
-# (8 was no faster with 50 claimers: bench/routing.py --pg)
 _FINISHED = {
     FollowUpStatus.DONE: "is done",
     FollowUpStatus.CANCELLED: "is cancelled",
@@ -137,49 +152,12 @@ class WorkItem:
     updated_at: datetime
 
 
-# Statements are built once with these parameters and reused (building one costs milliseconds).
-_ME = bindparam("me", type_=Integer())
-_NOW = bindparam("now", type_=UtcDateTime())
-_UNTIL = bindparam("lease_until", type_=UtcDateTime())
-_FID = bindparam("fid", type_=Integer())
-_SIZE = bindparam("size", type_=Integer())
-
-_target_agent = aliased(Agent)
-_claimer = aliased(Agent)
-# WorkItem fields read as they are stored (overdue_at is read to compute `overdue`).
-_STORED = (
-    "id kind status customer_id summary due_at sla_due_at priority target_queue_id target_skill"
-    " target_min_level target_agent_id agent_only claimed_by claimed_at lease_expires_at attempts"
-    " last_outcome escalation_level overdue_at snoozed_until snooze_reason interaction_id"
-    " ticket_id version updated_at"
-).split()
-_TEXTS = (
-    "customer_name target_queue_name target_skill target_agent_name claimed_by_name"
-    " last_outcome snooze_reason"
-).split()
-_TIMES = "due_at sla_due_at claimed_at lease_expires_at overdue_at snoozed_until updated_at".split()
-_ITEMS = (
-    select(
-        *(getattr(FollowUp, name) for name in _STORED),
-        Customer.display_name.label("customer_name"),
-        Queue.name.label("target_queue_name"),
-        _target_agent.display_name.label("target_agent_name"),
-        _claimer.display_name.label("claimed_by_name"),
-    )
-    .outerjoin(Customer, Customer.id == FollowUp.customer_id)
-    .outerjoin(Queue, Queue.id == FollowUp.target_queue_id)
-    .outerjoin(_target_agent, _target_agent.id == FollowUp.target_agent_id)
-    .outerjoin(_claimer, _claimer.id == FollowUp.claimed_by)
-)
-_ORDER = (FollowUp.priority, FollowUp.due_at, FollowUp.id)
-
-
 def _item(row: Mapping[str, Any], now: datetime) -> WorkItem:
     """A row (from a session, or raw from `Database.read_rows`) as a WorkItem."""
     values = dict(row)
-    values.update({key: from_db_time(values[key]) for key in _TIMES})
+    values.update({key: from_db_time(values[key]) for key in TIMES})
     sla, flagged = values["sla_due_at"], values.pop("overdue_at")
-    values.update({key: stored_text(values[key]) for key in _TEXTS})
+    values.update({key: stored_text(values[key]) for key in TEXTS})
     values.update(
         kind=FollowUpKind(values["kind"]),
         status=FollowUpStatus(values["status"]),
@@ -188,181 +166,6 @@ def _item(row: Mapping[str, Any], now: datetime) -> WorkItem:
         overdue=is_overdue(sla, flagged, now),
     )
     return WorkItem(**values)
-
-
-# ------------------------------------------------------------------ eligibility, in SQL
-
-
-def served_queue_ids(agent_id: int | ColumnElement[int]) -> Select[Any]:
-    """Ids of the queues whose every required skill the agent has at the minimum level
-    (`QueueDirectory.queues_for`'s rule; a queue requiring nothing is served by everyone)."""
-    has_it = exists().where(
-        AgentSkill.agent_id == agent_id,
-        AgentSkill.skill == QueueSkill.skill,
-        AgentSkill.level >= QueueSkill.min_level,
-    )
-    return select(Queue.id).where(~exists().where(QueueSkill.queue_id == Queue.id, ~has_it))
-
-
-_HAS_SKILL = or_(
-    FollowUp.target_skill == "",
-    exists().where(
-        AgentSkill.agent_id == _ME,
-        AgentSkill.skill == FollowUp.target_skill,
-        AgentSkill.level >= FollowUp.target_min_level,
-    ),
-)
-_NOT_ONLY = FollowUp.agent_only.is_(false())
-# The follow-up is for agent :me — targeted at them, or in a pool they belong to.
-_ELIGIBLE = or_(
-    FollowUp.target_agent_id == _ME,
-    and_(
-        _NOT_ONLY,
-        or_(
-            FollowUp.target_queue_id.is_(None),
-            FollowUp.target_queue_id.in_(served_queue_ids(_ME).scalar_subquery()),
-        ),
-        _HAS_SKILL,
-    ),
-)
-_AWAKE = or_(FollowUp.snoozed_until.is_(None), FollowUp.snoozed_until <= _NOW)
-# Nobody holds it: pending and awake, or claimed with a lapsed lease.
-_CLAIMABLE = or_(
-    and_(FollowUp.status == PENDING, _AWAKE),
-    and_(FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW),
-)
-# coalesce() hides due_at from the planner: without ANALYZE statistics SQLite would take
-# ix_followups_status_due for the range and sort every due row, where ix_followups_pool's
-# (priority, due_at) order makes the first match the answer.
-_DUE_AT = func.coalesce(FollowUp.due_at, FollowUp.due_at)
-_DUE, _UPCOMING = _DUE_AT <= _NOW, _DUE_AT > _NOW
-
-
-_Source = tuple[tuple[ColumnElement[bool], ...], tuple[Any, ...]]
-
-
-@cache
-def _sources(queues: int) -> tuple[_Source, ...]:
-    """(WHERE, ORDER BY) pairs whose union is what is due now that :me may take, :q0 … being
-    the queues :me serves; each read in an index's order, so its first row is found without
-    sorting or scanning.
-
-    ix_followups_pool (status, queue, priority, due_at) serves each queue and the queue-less
-    pool, one branch per priority: there `due_at <= :now` is a range on the index, so the first
-    entry is the earliest due one. (One branch per queue ordered by priority, due_at had to
-    scan every not-yet-due row of a priority before reaching the next one: 10 ms a claim with
-    100,000 pending.) :me's own targets (ix_followups_target_agent) and lapsed leases (only
-    live claims) are few, and sorted.
-    """
-    pool_or_mine = or_(FollowUp.target_agent_id == _ME, and_(_NOT_ONLY, _HAS_SKILL))
-    pending = (FollowUp.status == PENDING, _AWAKE)
-    queues_ = [
-        FollowUp.target_queue_id == bindparam(f"q{i}", type_=Integer()) for i in range(queues)
-    ]
-    pools = [
-        (*pending, queue, FollowUp.priority == priority, FollowUp.due_at <= _NOW, pool_or_mine)
-        for queue in (*queues_, FollowUp.target_queue_id.is_(None))
-        for priority in PRIORITIES
-    ]
-    return (
-        # The equal columns lead the ORDER BY: PostgreSQL then sees ix_followups_pool's order
-        # (it does not take `IS NULL` as a constant) instead of sorting the queue-less pool.
-        *((where, (FollowUp.target_queue_id, *_ORDER)) for where in pools),
-        ((FollowUp.target_agent_id == _ME, *pending, _DUE), _ORDER),
-        ((FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW, _ELIGIBLE, _DUE), _ORDER),
-    )
-
-
-def _claim_values() -> dict[str, Any]:
-    return {
-        "status": CLAIMED,
-        "claimed_by": _ME,
-        "claimed_at": _NOW,
-        "lease_expires_at": _UNTIL,
-        "snoozed_until": None,
-        "snooze_reason": "",
-        "updated_at": _NOW,
-        "version": FollowUp.version + 1,
-    }
-
-
-@cache
-def _claim_next_statement(queues: int, lock: bool) -> Any:
-    """UPDATE … WHERE id = (the best candidate) AND still claimable AND eligible RETURNING id.
-
-    PostgreSQL (`lock`): each source offers its first `LOCKED_CANDIDATES` rows, unlocked, and
-    only the row chosen among them is locked (`FOR UPDATE SKIP LOCKED`): a claimer locks one
-    row, so concurrent claimers pass over each other's choice, not over every candidate.
-    """
-    width = LOCKED_CANDIDATES if lock else 1
-    candidates = [
-        select(select(*_ORDER[::-1]).where(*where).order_by(*order).limit(width).cte())
-        for where, order in _sources(queues)
-    ]
-    pool = union_all(*candidates).subquery("candidates")
-    if lock:
-        best = (
-            select(FollowUp.id)
-            .where(FollowUp.id.in_(select(pool.c.id)), _CLAIMABLE)
-            .order_by(*_ORDER)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    else:
-        best = select(pool.c.id).order_by(pool.c.priority, pool.c.due_at, pool.c.id).limit(1)
-    return (
-        update(FollowUp)
-        .where(FollowUp.id == best.scalar_subquery(), _CLAIMABLE, _ELIGIBLE)
-        .values(**_claim_values())
-        .returning(FollowUp.id)
-    )
-
-
-@cache
-def _available_statement(queues: int) -> Select[Any]:
-    """Due follow-ups by priority (each source's first :size), then upcoming ones soonest
-    first (read in ix_followups_status_due order, not sorted)."""
-    columns = (FollowUp.id, FollowUp.priority, FollowUp.due_at)
-    branches = [
-        select(*columns, literal(0).label("band")).where(*where).order_by(*order).limit(_SIZE)
-        for where, order in _sources(queues)
-    ]
-    upcoming = (FollowUp.due_at > _NOW, _ELIGIBLE)
-    lapsed = (FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW)
-    for where in ((FollowUp.status == PENDING, _AWAKE), lapsed):
-        branch = select(*columns, literal(1).label("band")).where(*where, *upcoming)
-        branches.append(branch.order_by(FollowUp.due_at, FollowUp.id).limit(_SIZE))
-    picked = union(*(select(b.subquery()) for b in branches)).subquery("picked")
-    first = case((picked.c.band == 0, picked.c.priority), else_=0)
-    return (
-        _ITEMS.join(picked, picked.c.id == FollowUp.id)
-        .order_by(picked.c.band, first, picked.c.due_at, picked.c.priority, picked.c.id)
-        .limit(_SIZE)
-    )
-
-
-_CLAIM_ONE = (
-    update(FollowUp)
-    .where(FollowUp.id == _FID, _CLAIMABLE, _ELIGIBLE)
-    .values(**_claim_values())
-    .returning(FollowUp.id)
-)
-_RELEASED: dict[str, Any] = {
-    "status": PENDING,
-    "claimed_by": None,
-    "claimed_at": None,
-    "lease_expires_at": None,
-}
-_RENEW_ONE = (
-    update(FollowUp)
-    .where(FollowUp.id == _FID, FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
-    .values(lease_expires_at=_UNTIL)
-    .returning(FollowUp.id)
-)
-_SERVED = served_queue_ids(_ME).order_by(Queue.id)
-_ACTOR = select(Agent.display_name, Agent.role, Agent.active).where(Agent.id == _ME)
-_ITEM_BY_ID = _ITEMS.where(FollowUp.id == _FID)
-_ITEM_KEYS = tuple(_ITEMS.selected_columns.keys())
 
 
 class Worklist(DbService):
@@ -392,10 +195,10 @@ class Worklist(DbService):
         """What I hold, and what targets me and nobody holds; soonest due, then priority."""
         me = record_id(agent_id, field="agent id", error=ClaimError)
         stmt = (
-            _ITEMS.where(
+            ITEMS.where(
                 or_(
-                    and_(FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED),
-                    and_(FollowUp.target_agent_id == _ME, FollowUp.status == PENDING),
+                    and_(FollowUp.claimed_by == ME, FollowUp.status == CLAIMED),
+                    and_(FollowUp.target_agent_id == ME, FollowUp.status == PENDING),
                 )
             )
             .order_by(FollowUp.due_at, FollowUp.priority, FollowUp.id)
@@ -413,7 +216,7 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         params = self._params(me) | {"size": _clamp(limit)}
         _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-        stmt = _available_statement(len(queues))
+        stmt = available_statement(len(queues))
         return await self._items(stmt, params | queues)
 
     async def team_view(
@@ -421,14 +224,14 @@ class Worklist(DbService):
     ) -> list[WorkItem]:
         """Open follow-ups (pending and claimed) for a supervisor: overdue first, then by
         priority and due time; with `team`, those whose holder or target is in it."""
-        overdue = overdue_condition(_NOW)
-        stmt = _ITEMS.where(FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
+        overdue = overdue_condition(NOW)
+        stmt = ITEMS.where(FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES))
         if team:
             name = one_line(team, field="team", max_length=60, error=ClaimError)
-            stmt = stmt.where(or_(_claimer.team == name, _target_agent.team == name))
+            stmt = stmt.where(or_(claimer.team == name, target_agent.team == name))
         if overdue_only:
             stmt = stmt.where(overdue)
-        stmt = stmt.order_by(case((overdue, 0), else_=1), *_ORDER).limit(_clamp(limit))
+        stmt = stmt.order_by(case((overdue, 0), else_=1), *ORDER).limit(_clamp(limit))
         return await self._items(stmt, self._params(0))
 
     async def _items(self, stmt: Select[Any], params: dict[str, Any]) -> list[WorkItem]:
@@ -438,8 +241,8 @@ class Worklist(DbService):
 
     async def _get(self, fid: int, now: datetime) -> WorkItem:
         """One follow-up as a WorkItem, read in one hop (the claim's hot path)."""
-        rows = await self._db.read_rows(lambda reader: reader.rows(_ITEM_BY_ID, {"fid": fid}))
-        return _item(dict(zip(_ITEM_KEYS, rows[0], strict=True)), now)
+        rows = await self._db.read_rows(lambda reader: reader.rows(ITEM_BY_ID, {"fid": fid}))
+        return _item(dict(zip(ITEM_KEYS, rows[0], strict=True)), now)
 
     async def _in_write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in one write transaction; a busy SQLite file (many consoles at once) is
@@ -466,10 +269,10 @@ class Worklist(DbService):
         await self._db.read_rows(partial(_agent, me=me))
 
         async def work(conn: AsyncConnection) -> None:
-            if await conn.scalar(_CLAIM_ONE, params) is not None:
+            if await conn.scalar(CLAIM_ONE, params) is not None:
                 details = {"lease_expires_at": params["lease_until"]}
                 await self._audit.add(conn, me, CLAIM, "followup", fid, details)
-            elif await conn.scalar(_RENEW_ONE, params) is None:
+            elif await conn.scalar(RENEW_ONE, params) is None:
                 raise await _refusal(conn, fid, params)
 
         await self._in_write(work)
@@ -486,7 +289,7 @@ class Worklist(DbService):
         for attempt in range(_PG_RETRIES + 1):
             params = self._params(me)
             _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-            stmt = _claim_next_statement(len(queues), not self._db.is_sqlite)
+            stmt = claim_next_statement(len(queues), not self._db.is_sqlite)
             take = partial(self._take_next, stmt=stmt, params=params | queues)
             fid = await self._in_write(take)
             if fid is not None:
@@ -509,7 +312,7 @@ class Worklist(DbService):
     async def _any_left(self, params: dict[str, Any]) -> bool:
         """PostgreSQL: SKIP LOCKED passes over rows other claimers locked as candidates but
         may not take; only an unlocked look can say nothing is left."""
-        stmt = select(FollowUp.id).where(_CLAIMABLE, _DUE, _ELIGIBLE).limit(1)
+        stmt = select(FollowUp.id).where(CLAIMABLE, DUE, ELIGIBLE).limit(1)
         async with self._db.session() as session:
             return await session.scalar(stmt, params) is not None
 
@@ -519,11 +322,11 @@ class Worklist(DbService):
         stmt = (
             update(FollowUp)
             .where(
-                FollowUp.claimed_by == _ME,
+                FollowUp.claimed_by == ME,
                 FollowUp.status == CLAIMED,
-                FollowUp.lease_expires_at >= _NOW,
+                FollowUp.lease_expires_at >= NOW,
             )
-            .values(lease_expires_at=_UNTIL)
+            .values(lease_expires_at=UNTIL)
         )
 
         async def work(conn: AsyncConnection) -> int:
@@ -536,7 +339,7 @@ class Worklist(DbService):
     async def complete(self, agent_id: int, followup_id: int, *, note: str = "") -> WorkItem:
         """Mark a follow-up I hold done."""
         text = free_text(note, field="note", max_length=MAX_NOTE, error=ClaimError)
-        values = {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": _NOW}
+        values = {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": NOW}
         return await self._as_holder(agent_id, followup_id, values, COMPLETE, {"note": text})
 
     async def snooze(
@@ -553,7 +356,7 @@ class Worklist(DbService):
             raise ClaimError("the snooze time must be in the future")
         if when - now > MAX_SNOOZE:
             raise ClaimError(f"a snooze lasts {MAX_SNOOZE.days} days at most; reschedule instead")
-        values = {**_RELEASED, "snoozed_until": when, "snooze_reason": why}
+        values = {**RELEASED, "snoozed_until": when, "snooze_reason": why}
         details = {"until": when, "reason": why}
         return await self._as_holder(agent_id, followup_id, values, SNOOZE, details, when)
 
@@ -561,9 +364,9 @@ class Worklist(DbService):
         """Give a follow-up I hold back to its pool; an assignment to me goes too, unless the
         follow-up is for me only."""
         why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
-        mine = and_(FollowUp.target_agent_id == _ME, _NOT_ONLY)
+        mine = and_(FollowUp.target_agent_id == ME, NOT_ONLY)
         values = {
-            **_RELEASED,
+            **RELEASED,
             "target_agent_id": case((mine, None), else_=FollowUp.target_agent_id),
         }
         return await self._as_holder(agent_id, followup_id, values, HAND_BACK, {"reason": why})
@@ -583,8 +386,8 @@ class Worklist(DbService):
         await self._db.read_rows(partial(_agent, me=me))
         stmt = (
             update(FollowUp)
-            .where(FollowUp.id == _FID, FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
-            .values(**values, updated_at=_NOW, version=FollowUp.version + 1)
+            .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
+            .values(**values, updated_at=NOW, version=FollowUp.version + 1)
             .returning(FollowUp.sla_due_at)
         )
 
@@ -607,8 +410,8 @@ class Worklist(DbService):
         why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
         stmt = (
             update(FollowUp)
-            .where(FollowUp.claimed_by == _ME, FollowUp.status == CLAIMED)
-            .values(**_RELEASED, updated_at=_NOW, version=FollowUp.version + 1)
+            .where(FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
+            .values(**RELEASED, updated_at=NOW, version=FollowUp.version + 1)
             .returning(FollowUp.id)
         )
 
@@ -652,7 +455,7 @@ class Worklist(DbService):
                 claimed_by=case((keeps, FollowUp.claimed_by), else_=None),
                 claimed_at=case((keeps, FollowUp.claimed_at), else_=None),
                 lease_expires_at=case((keeps, FollowUp.lease_expires_at), else_=None),
-                updated_at=_NOW,
+                updated_at=NOW,
                 version=FollowUp.version + 1,
             )
             .returning(FollowUp.id)
@@ -682,12 +485,12 @@ class Worklist(DbService):
         """Follow-ups whose lease lapsed (their console died) go back to pending; returns how
         many. Idempotent, and safe with several consoles running it at once: each lapsed claim
         is released, and audited, once."""
-        lapsed = and_(FollowUp.status == CLAIMED, FollowUp.lease_expires_at < _NOW)
+        lapsed = and_(FollowUp.status == CLAIMED, FollowUp.lease_expires_at < NOW)
         find = (
             select(FollowUp.id, FollowUp.claimed_by, FollowUp.lease_expires_at)
             .where(lapsed)
             .order_by(FollowUp.id)
-            .limit(_SIZE)
+            .limit(SIZE)
             .with_for_update(skip_locked=True)
         )
 
@@ -700,7 +503,7 @@ class Worklist(DbService):
                 await conn.scalars(
                     update(FollowUp)
                     .where(FollowUp.id.in_(list(seen)), lapsed)
-                    .values(**_RELEASED, updated_at=_NOW, version=FollowUp.version + 1)
+                    .values(**RELEASED, updated_at=NOW, version=FollowUp.version + 1)
                     .returning(FollowUp.id),
                     params,
                 )
@@ -731,13 +534,13 @@ def _clamp(limit: int) -> int:
 def _agent(reader: RowReader, *, me: int, queues: bool = False) -> tuple[Role, dict[str, int]]:
     """Agent `me`'s role and (with `queues`) the queues they serve as the parameters :q0, :q1,
     … of the per-queue sources; ClaimError if there is no such agent or they are not active."""
-    found = reader.rows(_ACTOR, {"me": me})
+    found = reader.rows(ACTOR, {"me": me})
     if not found:
         raise ClaimError(f"agent {me} does not exist")
     name, role, active = found[0]
     if not active:
         raise ClaimError(f"{stored_text(name) or f'agent {me}'} is not active")
-    served = reader.rows(_SERVED, {"me": me}) if queues else []
+    served = reader.rows(SERVED, {"me": me}) if queues else []
     return Role(role), {f"q{i}": row[0] for i, row in enumerate(served)}
 
 
@@ -750,12 +553,12 @@ async def _refusal(
             select(
                 FollowUp.status,
                 FollowUp.claimed_by,
-                _claimer.display_name,
+                claimer.display_name,
                 FollowUp.lease_expires_at,
                 FollowUp.snoozed_until,
-                case((_ELIGIBLE, 1), else_=0),
+                case((ELIGIBLE, 1), else_=0),
             )
-            .outerjoin(_claimer, _claimer.id == FollowUp.claimed_by)
+            .outerjoin(claimer, claimer.id == FollowUp.claimed_by)
             .where(FollowUp.id == fid),
             params,
         )
