@@ -4,6 +4,7 @@ the database the settings name."""
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 PROG = "callconsole"
@@ -36,3 +37,8 @@ def simulator_missing(exc: ModuleNotFoundError | None) -> str:
         f"the simulator (telephony_sim) is not installed: {detail}`{PROG} sim` and "
         f"`{PROG} demo` need it; `{PROG} run` works against a real Asterisk without it"
     )
+
+
+def say_waiting(message: str) -> None:
+    """One line on stderr while a command waits (e.g. for a busy database)."""
+    print(f"{PROG}: {message}", file=sys.stderr, flush=True)

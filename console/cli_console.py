@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.cli_common import PROG, CommandError, configured_database, simulator_missing
+from console.cli_common import (
+    PROG,
+    CommandError,
+    configured_database,
+    say_waiting,
+    simulator_missing,
+)
 from console.cli_data import has_customers, run_seed
 
 
@@ -31,7 +37,7 @@ async def demo(args: argparse.Namespace) -> int:
     database = configured_database(args)
     try:
         await database.check()
-        await upgrade(database)
+        await upgrade(database, on_wait=say_waiting)
         needs_seed = not await has_customers(database)
     finally:
         await database.dispose()
@@ -107,7 +113,7 @@ async def run(args: argparse.Namespace) -> int:
         await database.check()
         from console.schema import upgrade
 
-        await upgrade(database)
+        await upgrade(database, on_wait=say_waiting)
         pbx = (settings.pbx.host, settings.pbx.port, settings.pbx.user, settings.pbx.secret)
         return await _console(args, database, pbx=pbx, login=args.agent)
     finally:

@@ -8,7 +8,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from console.cli_common import PROG, CommandError, configured_database
+from console.cli_common import PROG, CommandError, configured_database, say_waiting
 
 
 async def db(args: argparse.Namespace) -> int:
@@ -19,7 +19,7 @@ async def db(args: argparse.Namespace) -> int:
     try:
         await database.check()
         if args.db_command == "upgrade":
-            state = await upgrade(database)
+            state = await upgrade(database, on_wait=say_waiting)
             print(f"{database.url.render_as_string(hide_password=True)}: schema at {state.current}")
         else:
             state = await schema_state(database)

@@ -307,6 +307,15 @@ def compile_for_sqlite(statement: Executable, params: Mapping[str, Any]) -> Comp
     )
 
 
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked": a writer waited its busy timeout for
+    the file's lock while others wrote (many consoles at once). Nothing of it was kept, so
+    trying again is safe."""
+    orig = getattr(exc, "orig", None) or exc
+    message = str(orig)
+    return "database is locked" in message or "database table is locked" in message
+
+
 def explain_error(url: URL, exc: BaseException, *, busy_timeout_ms: int | None = None) -> str:
     """One line saying why the database at `url` can't be used, and what to do."""
     orig = getattr(exc, "orig", None) or exc

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -12,7 +15,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect
 from sqlalchemy.exc import SQLAlchemyError
 
-from console.db import Database, DatabaseError
+from console.db import Database, DatabaseError, explain_error, is_busy
 
 
 class SchemaError(DatabaseError):
@@ -75,15 +78,17 @@ def _check_not_foreign(state: SchemaState, where: str) -> None:
         )
 
 
-async def schema_state(db: Database) -> SchemaState:
-    """Read the schema revision; SchemaError for a newer database."""
+async def schema_state(db: Database, *, raw: bool = False) -> SchemaState:
+    """Read the schema revision; SchemaError for a newer database (``raw``: driver errors
+    are raised as they are, for a caller that retries some of them)."""
     try:
         async with db.engine.connect() as conn:
-            return await conn.run_sync(_state)
-    except SchemaError:
-        raise
+            state = await conn.run_sync(_state)
     except (SQLAlchemyError, OSError) as exc:
+        if raw:
+            raise
         raise DatabaseError(db.explain(exc)) from None
+    return state
 
 
 def _upgrade(conn: Connection) -> SchemaState:
@@ -102,12 +107,47 @@ def upgrade_sync(engine: Engine) -> SchemaState:
         return _upgrade(conn)
 
 
-async def upgrade(db: Database) -> SchemaState:
-    """Bring the database to the newest schema. Refuses foreign and newer databases."""
-    try:
-        async with db.write_connection() as conn:
-            return await conn.run_sync(_upgrade)
-    except SchemaError:
-        raise
-    except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseError(db.explain(exc)) from None
+#: How many busy timeouts a console starting while others write to the same SQLite file
+#: waits for its write lock (5 s each by default: a minute) before it gives up in one line.
+STARTUP_BUSY_TIMEOUTS = 12
+
+
+async def upgrade(
+    db: Database,
+    *,
+    wait: float | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> SchemaState:
+    """Bring the database to the newest schema and make sure this console can write to it.
+    Refuses foreign and newer databases.
+
+    A busy SQLite file ("database is locked": other consoles writing) is waited for with
+    growing pauses, up to ``wait`` seconds (default `STARTUP_BUSY_TIMEOUTS` busy timeouts),
+    then refused in one line saying how long it waited; ``on_wait`` hears once that it waits.
+    A current schema is only read, then one empty write transaction checks the lock can be
+    had: a file locked for good by another program is refused at start, not at the first call.
+    """
+    loop = asyncio.get_running_loop()
+    if wait is None:
+        wait = STARTUP_BUSY_TIMEOUTS * db.busy_timeout_ms / 1000
+    started = loop.time()
+    pause, told = 0.1, False
+    while True:
+        try:
+            state = await schema_state(db, raw=True)
+            async with db.write_connection() as conn:
+                if state.is_current:
+                    return state
+                return await conn.run_sync(_upgrade)
+        except SchemaError:
+            raise
+        except (SQLAlchemyError, OSError) as exc:
+            waited = loop.time() - started
+            if not is_busy(exc) or waited + pause > wait:
+                waited_ms = max(db.busy_timeout_ms, int(round(waited, 1) * 1000))
+                raise DatabaseError(explain_error(db.url, exc, busy_timeout_ms=waited_ms)) from None
+            if on_wait is not None and not told:
+                on_wait("the database is busy (other consoles are writing to it): waiting…")
+                told = True
+        await asyncio.sleep(pause * random.uniform(0.5, 1.0))  # consoles do not retry in step
+        pause = min(pause * 2, 2.0)

@@ -167,3 +167,65 @@ def test_a_mistyped_folder_is_refused_not_made_into_a_new_crm(tmp_path: Path) ->
     with pytest.raises(DatabaseError, match="does not exist"):
         open_database(str(wrong), create_dir=False)
     assert not wrong.parent.exists()  # nothing was created
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another console in the middle of a write: the file's write lock held until commit."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("PRAGMA journal_mode=WAL")
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def test_a_console_starting_while_another_writes_waits_for_it(db_path: Path) -> None:
+    """Issue 17.1: 38 of 50 consoles started together died on "database is locked" after one
+    busy timeout. Now a console waits (the schema already current) and starts."""
+    database = open_database(f"sqlite:///{db_path}", busy_timeout_ms=50)
+    try:
+        await upgrade(database)
+        other = hold_write_lock(db_path)
+        waited: list[str] = []
+
+        def told(message: str) -> None:  # the other console's write ends once we wait
+            waited.append(message)
+            other.commit()
+
+        try:
+            state = await upgrade(database, on_wait=told)
+            assert state.is_current and len(waited) == 1
+        finally:
+            other.close()
+    finally:
+        await database.dispose()
+
+
+async def test_an_upgrade_waits_for_a_busy_database_instead_of_dying(db_path: Path) -> None:
+    database = open_database(f"sqlite:///{db_path}", busy_timeout_ms=50)
+    sqlite3.connect(db_path).execute("PRAGMA journal_mode=WAL").close()
+    other = hold_write_lock(db_path)
+    waited: list[str] = []
+
+    def told(message: str) -> None:  # the other console finishes its write once we wait
+        waited.append(message)
+        other.commit()
+
+    try:
+        state = await upgrade(database, on_wait=told)
+        assert state.current == head_revision()
+        assert waited == ["the database is busy (other consoles are writing to it): waiting…"]
+    finally:
+        other.close()
+        await database.dispose()
+
+
+async def test_a_database_busy_for_longer_than_the_wait_is_one_line(db_path: Path) -> None:
+    database = open_database(f"sqlite:///{db_path}", busy_timeout_ms=50)
+    sqlite3.connect(db_path).execute("PRAGMA journal_mode=WAL").close()
+    other = hold_write_lock(db_path)
+    try:
+        with pytest.raises(DatabaseError, match=r"locked by another program \(waited [\d.]+ s\)"):
+            await upgrade(database, wait=0.0)
+    finally:
+        other.rollback()
+        other.close()
+        await database.dispose()
