@@ -232,6 +232,7 @@ class CallConsoleApp(App[None]):
             )
         async for event in stream:
             runtime.recorder.record_event(event)  # buffered: written later, never awaited here
+            runtime.follow(event)  # the agent's state, in stream order (a reconnect reads it)
             self.forward(event)
             if isinstance(event, CallAbandoned | CallbackRequested):
                 self.run_worker(self._auto_followup(runtime, event), group="auto-followups")

@@ -1,7 +1,8 @@
 """A `CtiLink` with no PBX behind it: for the unit tests of services and the desk.
 
-It records every action sent (``sent``, in order, as the AMI action name and its fields),
-answers each with ``Response: Success`` unless told otherwise (``refuse``), raises
+It records every action sent (``sent``, in order, as the AMI action name and its fields: the
+same `CallActions` and `SimActions` build them as for a real PBX), answers each with
+``Response: Success`` unless told otherwise (``refuse``), raises
 `AmiNotConnected` while ``connected`` is False (as `AmiClient` does during an outage), and
 hands the typed events a test `push`-es to every open `events()` stream. The simulator's
 actions follow the same capability flags as the real client. Integration tests use the real
@@ -16,11 +17,11 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from callkit.ami_frames import Message
+from console.cti.actions import CallActions
+from console.cti.ami_sim import SimActions
 from console.cti.ami_types import (
     ActionResult,
-    AmiError,
     AmiNotConnected,
-    AmiUnsupported,
     Capabilities,
 )
 from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
@@ -56,7 +57,7 @@ class FakeEvents:
 
 
 @dataclass
-class FakeLink:
+class FakeLink(CallActions, SimActions):
     """A scriptable `CtiLink` (see the module docstring)."""
 
     capabilities: Capabilities = field(default_factory=Capabilities)
@@ -128,56 +129,7 @@ class FakeLink:
         self.sent.append(SentAction(action, kept))
         if action in self.refuse:
             return ActionResult(Message((("Response", "Error"), ("Message", self.refuse[action]))))
+        if action == "SimTraining" and kept.get("Command") == "start":
+            calls = str(self.training_calls)
+            return ActionResult(Message((("Response", "Success"), ("Calls", calls))))
         return ActionResult(Message((("Response", "Success"),)))
-
-    async def queue_pause(
-        self, interface: str, paused: bool, *, queue: str = "", reason: str = ""
-    ) -> ActionResult:
-        fields = {"Interface": interface, "Paused": "true" if paused else "false"}
-        if queue:
-            fields["Queue"] = queue
-        if reason:
-            fields["Reason"] = reason
-        return await self.send_action("QueuePause", **fields)
-
-    async def hangup(self, channel: str, cause: int = 16) -> ActionResult:
-        return await self.send_action("Hangup", Channel=channel, Cause=str(cause))
-
-    async def blind_transfer(self, channel: str, exten: str, context: str = "") -> ActionResult:
-        return await self.send_action("BlindTransfer", Channel=channel, Exten=exten)
-
-    async def atxfer(self, channel: str, exten: str, context: str = "") -> ActionResult:
-        return await self.send_action("Atxfer", Channel=channel, Exten=exten)
-
-    async def cancel_atxfer(self, channel: str) -> ActionResult:
-        return await self.send_action("CancelAtxfer", Channel=channel)
-
-    async def feature_code(self, channel: str, code: str) -> ActionResult:
-        return await self.send_action("PlayDTMF", Channel=channel, Digit=code, Receive="yes")
-
-    async def redirect(self, channel: str, exten: str, context: str = "") -> ActionResult:
-        return await self.send_action("Redirect", Channel=channel, Exten=exten, Priority="1")
-
-    async def sim_phone(self, interface: str, command: str) -> ActionResult:
-        if not self.capabilities.sim_phone:
-            raise AmiUnsupported("this PBX has no SimPhone: use the agent's own phone")
-        return await self.send_action("SimPhone", Interface=interface, Command=command)
-
-    async def start_training(
-        self, interface: str, scenario: str, run_id: str, *, lead: float = 3.0
-    ) -> int:
-        if not self.capabilities.sim_training:
-            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
-        result = await self.send_action(
-            "SimTraining", Command="start", Interface=interface, Scenario=scenario, RunId=run_id
-        )
-        if not result.ok:
-            raise AmiError(result.message)
-        return self.training_calls
-
-    async def stop_training(self, interface: str) -> None:
-        if not self.capabilities.sim_training:
-            raise AmiUnsupported("this PBX has no SimTraining: training runs need the simulator")
-        result = await self.send_action("SimTraining", Command="stop", Interface=interface)
-        if not result.ok:
-            raise AmiError(result.message)

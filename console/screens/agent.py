@@ -189,7 +189,6 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         elif isinstance(event, TrainingChanged) and event.interface in self.runtime.agent_names:
             self._training(event)
         elif isinstance(event, LinkStateChanged):
-            self.runtime.link_changed(event)  # in order with the member events before it
             if event.state is LinkState.CONNECTED and self.sim_phone != event.sim_phone:
                 self.sim_phone = event.sim_phone
                 self.refresh_bindings()
@@ -344,9 +343,9 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         return "No call. Waiting for the next one…"
 
     def _agent_state(self, event: AgentStateChanged) -> None:
-        """The agent's state over all their queues: one queue left (a supervisor's QueueRemove,
-        a training run's queue taken away) does not log them out of the others."""
-        status = self.runtime.state.apply(event)
+        """The agent's state over all their queues (the session folded ``event`` in as it
+        arrived): one queue left does not log them out of the others."""
+        status = self.runtime.state.status
         self._bar(agent_state=status.label, agent_ready=status.ready)
 
     # ---------------------------------------------------------------- several matches

@@ -439,7 +439,8 @@ async def test_the_conference_plays_the_pbxs_three_way_code_on_the_agents_leg() 
     await control.conference(on_call())
     await control.cancel_consult(on_call())
     assert [(s.action, s.fields.get("Digit")) for s in link.sent] == [
-        ("PlayDTMF", "#3"),
+        ("PlayDTMF", "#"),  # digit by digit, received as if the phone dialled them
+        ("PlayDTMF", "3"),
         ("CancelAtxfer", None),
     ]
 
@@ -486,3 +487,15 @@ async def test_an_agent_at_lunch_comes_back_at_lunch(db: Database) -> None:
     await desk.rejoin()
     assert [a["Reason"] for a in fake.actions("QueueAdd")] == ["lunch", "lunch"]
     assert pauses(fake) == []
+
+
+async def test_the_session_follows_its_own_agent_in_stream_order(db: Database) -> None:
+    """The App hands every event to the session as it arrives (before the screen draws it), so
+    a reconnect reads the agent's state as the PBX last told it, whatever the screen lags."""
+    desk = session(db, await add_agent(db), FakeLink())
+    other = dataclasses.replace(member("support"), interface="PJSIP/2002")
+    desk.follow(other)  # someone else's membership
+    assert not desk.state.status.in_queues
+    desk.follow(member("support", paused=True, reason="lunch"))
+    desk.follow(link(LinkState.RECONNECTING))
+    assert desk.before_outage == (False, "lunch")

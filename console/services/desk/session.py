@@ -18,7 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cti.link import CtiLink
-from console.cti.protocol import CallEnded, LinkState, LinkStateChanged
+from console.cti.protocol import (
+    AgentStateChanged,
+    CallEnded,
+    CtiEvent,
+    LinkState,
+    LinkStateChanged,
+)
 from console.db import Database
 from console.models.enums import Presence
 from console.services.context import ServiceContext
@@ -201,6 +207,15 @@ class AgentSession:
         if self.cti.capabilities.sim_phone:
             await self.cti.sim_phone(self.interface, "answer")
         return placed
+
+    def follow(self, event: CtiEvent) -> None:
+        """Take each CTI event as it arrives, in order (before any screen draws it): the
+        agent's member events fold into their state, the link's into what a reconnect
+        restores."""
+        if isinstance(event, AgentStateChanged) and event.interface in self.agent_names:
+            self.state.apply(event)
+        elif isinstance(event, LinkStateChanged):
+            self.link_changed(event)
 
     def link_changed(self, event: LinkStateChanged) -> None:
         """Follow the CTI link: when it is lost, remember whether the agent was ready (and
