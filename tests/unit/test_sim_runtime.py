@@ -47,7 +47,8 @@ async def test_real_time_clock_paces_events_by_speed() -> None:
     start = time.monotonic()
     task = asyncio.create_task(clock.run(stop))
     await asyncio.sleep(0.05)
-    assert fired == []
+    # Not early (a loaded machine may sleep past 0.2 s: then it has fired, on time or late).
+    assert all(at - start >= 0.2 for at in fired)
     # An event scheduled from outside while the clock sleeps wakes it up.
     clock.call_later(1.0, lambda: fired.append(time.monotonic()))
     for _ in range(200):  # up to 2 s on a loaded machine
