@@ -17,7 +17,7 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -156,23 +156,26 @@ async def replay(
     *,
     speed: float,
     wait_for_client: bool = True,
+    clock: Callable[[], float] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> int:
     """Publish the recording's events through ``server`` at ``speed``; return how many.
 
     With ``wait_for_client`` the clock starts when the first client listens to events, so a
     console connecting a moment after the replay starts does not miss the first calls.
+    ``clock`` (default: the loop's) and ``sleep`` pace it; a test passes a virtual pair.
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
     if wait_for_client:
         await server.subscribed.wait()
-    loop = asyncio.get_running_loop()
-    start = loop.time()
+    now = clock or asyncio.get_running_loop().time
+    start = now()
     sent = 0
     for event in read_events(path):
-        delay = start + event.t / speed - loop.time()
+        delay = start + event.t / speed - now()
         if delay > 0:
-            await asyncio.sleep(delay)
+            await sleep(delay)
         server.publish_frame(event.name, event.data)
         sent += 1
         if sent % 256 == 0:

@@ -96,15 +96,28 @@ async def test_replay_paces_events_by_speed(tmp_path: Path) -> None:
     client = await RawClient.connect(server.port)
     try:
         await client.login()
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        player = asyncio.create_task(replay(path, server, speed=10))
+        # A virtual clock: the replay's waits move it, so the pacing is checked exactly and a
+        # slow machine changes nothing (the wall-clock pacing is bench material).
+        now = [100.0]
+        published: list[tuple[float, str]] = []
+        send = server.publish_frame
+
+        async def sleep(seconds: float) -> None:
+            now[0] += seconds
+            await asyncio.sleep(0)
+
+        def publish(name: str, data: object) -> None:
+            published.append((now[0], name))
+            send(name, data)  # type: ignore[arg-type]
+
+        server.publish_frame = publish  # type: ignore[method-assign]
+        player = asyncio.create_task(
+            replay(path, server, speed=10, clock=lambda: now[0], sleep=sleep)
+        )
         assert (await client.read()).get("Event") == "A"
         assert (await client.read()).get("Event") == "B"
-        elapsed = loop.time() - started
-        # 2 recorded seconds at speed 10 take 0.2 s: paced, not dumped at once. (One-sided:
-        # a slower machine only makes it longer.)
-        assert elapsed >= 0.15
+        # 2 recorded seconds at speed 10 are 0.2 s apart: paced, not dumped at once.
+        assert published == [(100.0, "A"), (pytest.approx(100.2), "B")]
         await player
     finally:
         await client.close()
