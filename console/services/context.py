@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,14 +31,11 @@ from console.services.routing.routing_rules import RuleSet
 from console.services.routing.rules_file import load_rules
 from console.services.routing.sla import SlaEngine
 from console.services.routing.worklist import Worklist
+from console.services.service import utcnow
 from console.services.training.recording import NO_RECORDING, NullRecorder, SessionRecorder
 
 if TYPE_CHECKING:
     from console.services.training.training import TrainingService
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -46,25 +43,27 @@ class ServiceContext:
     """The database, clock, region, session recording and rules one console's services share."""
 
     db: Database
-    clock: Callable[[], datetime] = field(default=_utcnow)
+    clock: Callable[[], datetime] = field(default=utcnow)
     region: str = "US"  # phone numbers without a country code are read as this region's
     recorder: SessionRecorder | NullRecorder = field(default=NO_RECORDING)
     tz: tzinfo | None = None  # where "today" starts (None: the system's zone)
     rules: RuleSet = field(default_factory=load_rules)
     dispositions: DispositionCatalog = DEFAULT_CATALOG
+    audit: AuditLog = field(init=False)  # one audit log, on the same database and clock
 
-    @property
-    def audit(self) -> AuditLog:
-        return AuditLog(self.db, clock=self.clock)
+    def __post_init__(self) -> None:
+        self.audit = AuditLog(self.db, clock=self.clock)
 
     # CRM ---------------------------------------------------------------------------------
     @property
     def customers(self) -> CustomerService:
-        return CustomerService(self.db, self.region, clock=self.clock, recorder=self.recorder)
+        return CustomerService(
+            self.db, self.region, self.audit, clock=self.clock, recorder=self.recorder
+        )
 
     @property
     def tickets(self) -> TicketService:
-        return TicketService(self.db, clock=self.clock, recorder=self.recorder)
+        return TicketService(self.db, self.audit, clock=self.clock, recorder=self.recorder)
 
     # Desk --------------------------------------------------------------------------------
     def screenpop(self) -> ScreenPopService:
@@ -83,19 +82,19 @@ class ServiceContext:
     # Routing -----------------------------------------------------------------------------
     @property
     def followups(self) -> FollowUpService:
-        return FollowUpService(self.db, clock=self.clock, recorder=self.recorder)
+        return FollowUpService(self.db, self.audit, clock=self.clock, recorder=self.recorder)
 
     @property
     def worklist(self) -> Worklist:
-        return Worklist(self.db, clock=self.clock, recorder=self.recorder)
+        return Worklist(self.db, self.audit, clock=self.clock, recorder=self.recorder)
 
     @property
     def router(self) -> Router:
-        return Router(self.db, self.rules, clock=self.clock)
+        return Router(self.db, self.rules, self.audit, clock=self.clock)
 
     @property
     def sla(self) -> SlaEngine:
-        return SlaEngine(self.db, self.router, clock=self.clock)
+        return SlaEngine(self.db, self.router, self.audit, clock=self.clock)
 
     @property
     def presence(self) -> AgentPresence:
@@ -104,7 +103,7 @@ class ServiceContext:
     @property
     def callbacks(self) -> CallbackDialer:
         return CallbackDialer(
-            self.db, self.worklist, self.router, region=self.region, clock=self.clock
+            self.db, self.worklist, self.router, self.audit, region=self.region, clock=self.clock
         )
 
     def auto_followups(self, screenpop: ScreenPopService) -> AutoFollowUps:

@@ -6,7 +6,7 @@ low 120 h. Every change is audit-logged in the same transaction as the change it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,11 +15,9 @@ from sqlalchemy import insert, nulls_last, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
-from console.db import Database
 from console.models import Agent, Customer, Interaction, Ticket, TicketComment
 from console.models.enums import OPEN_TICKET_STATUSES, TicketPriority, TicketStatus
 from console.services import audit as audit_actions
-from console.services.audit import AuditLog
 from console.services.errors import (
     ServiceError,
     choice,
@@ -28,9 +26,8 @@ from console.services.errors import (
     record_id,
     require,
 )
-from console.services.service import DbService, utcnow
+from console.services.service import DbService
 from console.services.text import clean_text, stored_text
-from console.services.training.recording import ActionRecorder
 
 SLA_HOURS = {
     TicketPriority.URGENT: 4,
@@ -128,16 +125,6 @@ _SELECT = (
 
 class TicketService(DbService):
     """Opens, reads, comments on and moves tickets."""
-
-    def __init__(
-        self,
-        db: Database,
-        audit: AuditLog | None = None,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-        recorder: ActionRecorder | None = None,
-    ) -> None:
-        super().__init__(db, audit, clock=clock, recorder=recorder)
 
     def _record(self, row: Mapping[Any, Any]) -> TicketRecord:
         due = row["sla_due_at"]

@@ -6,7 +6,7 @@ on the same rows (`status`, `claimed_by`, `lease_expires_at`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, insert, or_, select
 from sqlalchemy.orm import aliased
 
-from console.db import Database
 from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
 from console.models.enums import (
     PENDING_FOLLOWUP_STATUSES,
@@ -23,7 +22,6 @@ from console.models.enums import (
     FollowUpStatus,
 )
 from console.services import audit as audit_actions
-from console.services.audit import AuditLog
 from console.services.errors import (
     ServiceError,
     aware,
@@ -33,9 +31,8 @@ from console.services.errors import (
     record_id,
     require,
 )
-from console.services.service import DbService, utcnow
+from console.services.service import DbService
 from console.services.text import clean_text, stored_text
-from console.services.training.recording import ActionRecorder
 
 PENDING_LIMIT = 50
 CHOSEN_BY_AGENT = "chosen by agent"  # FollowUp.rule when the agent named the target
@@ -146,16 +143,6 @@ def _record(row: Mapping[Any, Any]) -> FollowUpRecord:
 
 class FollowUpService(DbService):
     """Creates follow-ups and lists a customer's pending ones."""
-
-    def __init__(
-        self,
-        db: Database,
-        audit: AuditLog | None = None,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-        recorder: ActionRecorder | None = None,
-    ) -> None:
-        super().__init__(db, audit, clock=clock, recorder=recorder)
 
     async def create(
         self,
