@@ -241,22 +241,13 @@ class CallConsoleApp(App[None]):
 
     async def _after_connect(self, runtime: AgentSession) -> None:
         # After every (re)connect: a restarted PBX has forgotten its members.
-        joined: list[str] = []
-        screen = self.agent_screen
-        # Supervisors and trainers join no queue until they ask (F6); after a reconnect, whoever
-        # had joined joins again (a restarted PBX has forgotten its members).
-        takes_calls = (
-            runtime.takes_calls
-            or bool(self.joined_queues)
-            or (screen is not None and screen.taking_calls)
-        )
+        joined: list[str] | None = []
         try:
-            if takes_calls:
-                joined = await runtime.rejoin()
+            joined = await runtime.rejoin()
         except Exception as exc:  # one clear line; the console keeps running
             self.notify(f"could not log in to the queues: {exc}", severity="error", markup=False)
         else:
-            if not takes_calls:
+            if joined is None:
                 if not self._restored:
                     self.notify(
                         "You are in no queue: calls will not ring here. F6 to take calls.",
@@ -268,11 +259,11 @@ class CallConsoleApp(App[None]):
                     severity="warning",
                     markup=False,
                 )
-        self.joined_queues = tuple(joined)
+        self.joined_queues = tuple(joined or ())
         if self.agent_screen is not None and not self._restored:
             self._restored = True
             await self.agent_screen.offer_unfinished()
-            if runtime.options.start_ready and takes_calls:
+            if runtime.options.start_ready and joined is not None:
                 await runtime.set_ready(True)
 
     def summary(self) -> str:

@@ -101,7 +101,6 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         self.sim_phone = True  # until a connect says otherwise (keys enabled, not flickering)
         self.offered = 0  # calls offered to this agent since the console started
         self.missed = 0  # of them, rang out unanswered on this agent's phone
-        self.taking_calls = False  # a supervisor or trainer asked to take calls (F6)
         self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
         self._live_notes: WrapUpScreen | None = None  # notes opened during the call (F9)
@@ -549,7 +548,6 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         status = self.runtime.state.status
         if not status.ready:
             if not status.in_queues:  # a supervisor or trainer in no queue: join them first
-                self.taking_calls = True
                 try:
                     await self.runtime.log_in_to_queues()
                 except Exception as exc:  # one clear line; the console keeps running

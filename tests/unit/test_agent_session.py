@@ -10,7 +10,7 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 
 from console.cti.ami_types import Capabilities
 from console.cti.fake import FakeLink
@@ -499,3 +499,21 @@ async def test_the_session_follows_its_own_agent_in_stream_order(db: Database) -
     desk.follow(member("support", paused=True, reason="lunch"))
     desk.follow(link(LinkState.RECONNECTING))
     assert desk.before_outage == (False, "lunch")
+
+
+async def test_a_supervisor_joins_no_queue_after_a_reconnect_until_they_asked_to(
+    db: Database,
+) -> None:
+    from console.services.crm.agents import AgentDirectory
+
+    agent_id = await add_agent(db)
+    async with db.write_connection() as conn:
+        await conn.execute(update(Agent).where(Agent.id == agent_id).values(role="supervisor"))
+    identity = await AgentDirectory(db).get(agent_id)
+    fake = FakeLink()
+    desk = dataclasses.replace(session(db, agent_id, fake), agent=identity)
+    assert await desk.rejoin() is None and fake.sent == []  # watching, not taking calls
+    await desk.log_in_to_queues()  # F6: they take calls now
+    fake.sent.clear()
+    assert await desk.rejoin() == ["support", "sales"]  # so a reconnect joins them again
+    assert len(fake.actions("QueueAdd")) == 2

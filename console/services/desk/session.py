@@ -92,6 +92,7 @@ class AgentSession:
     state: AgentState = field(default_factory=AgentState)  # over all the agent's queues
     # The agent's state when the CTI link was lost: (ready, pause reason), restored after it.
     before_outage: tuple[bool, str] | None = None
+    joined_once: bool = False  # joined their queues in this session: join again after outages
     offers: CallbackOffers = field(default_factory=CallbackOffers)  # due callbacks offered
 
     # Shared things, from the context -------------------------------------------------------
@@ -225,11 +226,14 @@ class AgentSession:
         if self.state.status.in_queues:
             self.before_outage = (self.state.ready, self.state.pause_reason)
 
-    async def rejoin(self) -> list[str]:
+    async def rejoin(self) -> list[str] | None:
         """After a (re)connect: join the agent's queues this PBX has (a restarted PBX forgot
         its members); an agent who was ready before the link was lost is ready again at once,
-        one who was not keeps their reason. The queues joined."""
+        one who was not keeps their reason. The queues joined; None for a supervisor or
+        trainer who has not asked to take calls (they join no queue until F6)."""
         before, self.before_outage = self.before_outage, None
+        if not (self.takes_calls or self.joined_once):
+            return None
         ready, reason = before if before is not None else (False, "")
         joined = await self.log_in_to_queues(reason=reason or LOGGED_IN)
         if ready and joined:
@@ -249,6 +253,7 @@ class AgentSession:
             for m in (tracker.members() if tracker else [])
             if m.logged_in and m.interface == self.interface
         }
+        self.joined_once = True
         joined = []
         for queue in self.queues:
             if queue not in known:
