@@ -32,6 +32,7 @@ from console.screens.login import LoginScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
 from console.services.crm.agents import AgentIdentity
+from console.services.desk.durable_log import DurableInteractionLog, JournalState
 from console.services.desk.session import AgentSession
 from console.services.supervision.alerts import AlertAudit
 from console.services.supervision.live import LiveViews
@@ -107,6 +108,7 @@ class CallConsoleApp(App[None]):
         """Show the agent screen and (unless previewing) connect to the PBX."""
         self.runtime = runtime
         runtime.recorder.start(on_warning=self._recording_warning)  # the session's recording
+        self._open_journal(runtime)
         self.agent_screen = AgentScreen(runtime, runtime.desk())
         self.customer_search_source = CustomerSearchSource(
             runtime.customers, self.agent_screen.open_customer, runtime.clock
@@ -128,6 +130,44 @@ class CallConsoleApp(App[None]):
                 self.set_interval(ALERT_SECONDS, partial(self._check_alerts, live, audit))
         if runtime.agent is not None and runtime.agent.is_trainer:
             self.open_trainer()  # a trainer's console opens on the training screen
+
+    def _open_journal(self, runtime: AgentSession) -> None:
+        """Call writes the database refuses go to the local journal (`durable_log`); what a
+        killed console left there is applied now."""
+        log = runtime.interactions
+        if not isinstance(log, DurableInteractionLog):
+            return
+        log.on_change = self._journal_changed
+        try:
+            log.open()
+        except OSError as exc:
+            self.notify(
+                f"No local call journal ({exc.strerror or exc}): calls are written to the "
+                "database only.",
+                title="Journal",
+                severity="warning",
+                markup=False,
+            )
+
+    def _journal_changed(self, state: JournalState) -> None:
+        """Say once that the database is away (calls go on, kept here) and once it is back."""
+        if state.reason:
+            where = "in memory only (the disk is full)" if state.in_memory else "on this machine"
+            self.notify(
+                f"Database unavailable: {state.reason}. Calls go on; their writes are kept "
+                f"{where} and saved when it is back.",
+                title="Database",
+                severity="error",
+                timeout=20,
+                markup=False,
+            )
+        elif state.applied:
+            self.notify(
+                f"Database back: {state.applied} kept call writes saved.",
+                title="Database",
+                timeout=8,
+                markup=False,
+            )
 
     def open_trainer(self) -> None:
         """The trainer's screen: scenarios, trainees online, runs (trainers only)."""
@@ -373,6 +413,8 @@ class CallConsoleApp(App[None]):
                 await runtime.presence.set(runtime.agent_id, Presence.OFFLINE)
         if self.runtime is not None:
             await self.runtime.recorder.stop()  # what is still buffered, then the session's end
+            if isinstance(self.runtime.interactions, DurableInteractionLog):
+                await self.runtime.interactions.close()  # what is pending waits for next time
 
     def _recording_warning(self, message: str) -> None:
         self.notify(message, title="Recording", severity="warning", markup=False)

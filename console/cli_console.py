@@ -134,6 +134,7 @@ async def _console(
     from console.app import CallConsoleApp
     from console.config import load_settings
     from console.factory import ConsoleContext, PbxAddress
+    from console.paths import journal_dir
 
     settings = load_settings(args.config, db_url=args.db)
     from console.services.desk.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
@@ -167,6 +168,7 @@ async def _console(
         ring_bell=settings.desk.ring_bell,
         atxfer_threeway=settings.pbx.atxfer_threeway,
         agent_state_interface=settings.desk.agent_state_interface.strip(),
+        journal_dir=journal_dir(database.url.render_as_string(hide_password=True)),
     )
     runtime = None
     if password is not None:

@@ -25,7 +25,15 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -314,6 +322,50 @@ def is_busy(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None) or exc
     message = str(orig)
     return "database is locked" in message or "database table is locked" in message
+
+
+# asyncpg's errors for a server that is going away or will not take writes (by class name:
+# asyncpg is an optional dependency).
+_PG_UNAVAILABLE = {
+    "AdminShutdownError",
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "CrashShutdownError",
+    "DiskFullError",
+    "InsufficientResourcesError",
+    "OutOfMemoryError",
+    "PostgresConnectionError",
+    "ReadOnlySQLTransactionError",
+    "TooManyConnectionsError",
+}
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot take this write now — busy past its timeout,
+    full, read-only, unreachable, shutting down — rather than that the write itself is wrong.
+    Nothing of a refused write was kept, so it can be kept elsewhere and applied later."""
+    if isinstance(exc, IntegrityError):
+        return False  # the write itself breaks a rule: trying again changes nothing
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None)
+    for cause in (exc, orig, getattr(orig, "__cause__", None), exc.__cause__):
+        if cause is not None and any(c.__name__ in _PG_UNAVAILABLE for c in type(cause).__mro__):
+            return True
+    if isinstance(exc, SQLAlchemyError):
+        message = str(orig or exc)
+        return any(part in message for part in ("read-only transaction", "disk is full"))
+    return False
+
+
+def one_line_reason(exc: BaseException) -> str:
+    """The driver's own first line for ``exc`` (e.g. "database or disk is full")."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0][:200] if text else type(orig).__name__
 
 
 def explain_error(url: URL, exc: BaseException, *, busy_timeout_ms: int | None = None) -> str:

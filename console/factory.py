@@ -132,6 +132,7 @@ class ConsoleContext:
     missed_call_not_ready: bool = True  # a call that rings out makes the agent not ready
     ring_bell: bool = True  # the terminal bell with a ring on another screen
     atxfer_threeway: str = "*3"  # features.conf atxferthreeway: a consult becomes a conference
+    journal_dir: Path | None = None  # call writes the database refuses are kept here
 
     @property
     def agents(self) -> AgentDirectory:
@@ -186,6 +187,7 @@ class ConsoleContext:
             recorder=recorder,
             rules=self.rules,
             dispositions=self.dispositions,
+            journal_dir=self.journal_dir,
         )
         options = DeskOptions(
             wrap_limit_seconds=self.wrap_limit_seconds,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import platformdirs
@@ -32,3 +33,10 @@ def default_database_path() -> Path:
 def default_database_url() -> str:
     """SQLAlchemy URL of the default embedded database."""
     return f"sqlite+aiosqlite:///{default_database_path()}"
+
+
+def journal_dir(database: str) -> Path:
+    """This user's call journal for one database (`console.services.desk.journal`); the
+    folder is named by a hash of the database's URL or path, never by its password."""
+    digest = hashlib.sha256(database.encode()).hexdigest()[:16]
+    return data_dir() / "journal" / digest

@@ -32,7 +32,7 @@ def agent_console_app(
     """The demo agent's console on the simulator at `port` (fast reconnect timings)."""
     cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
     runtime = AgentSession(
-        ctx=ServiceContext(db=db),
+        ctx=ServiceContext(db=db, journal_dir=_journal_dir(db)),
         cti=cti,
         agent_id=1,
         interface=AGENT,
@@ -40,6 +40,11 @@ def agent_console_app(
         queues=queues,
     )
     return CallConsoleApp(runtime=runtime)
+
+
+def _journal_dir(db: Database) -> Path | None:
+    """The journal beside a SQLite test database, as a console keeps one."""
+    return None if db.sqlite_path is None else db.sqlite_path.parent / "journal"
 
 
 async def ready_agent(app: CallConsoleApp, pilot: Pilot[None]) -> AgentScreen:

@@ -33,6 +33,7 @@ from console.cti.protocol import (
     TrainingChanged,
     TranscriptLine,
 )
+from console.db import one_line_reason
 from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.agent_wrapup import WrapUpKeys
@@ -105,6 +106,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         self.training_run = ""  # a trainer's run playing on this phone now
         self._live_notes: WrapUpScreen | None = None  # notes opened during the call (F9)
         self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
+        self._last_failure = ""  # the last event failure said (not said again and again)
 
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock, agent_line=True)
@@ -138,7 +140,16 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
     async def _consume(self) -> None:
         while True:
             event = await self._events.get()
-            await self._handle(event)
+            try:
+                await self._handle(event)
+            except Exception as exc:  # one clear line; the next event is handled as usual
+                self._event_failed(event, exc)
+
+    def _event_failed(self, event: CtiEvent, exc: Exception) -> None:
+        message = f"{type(event).__name__}: {one_line_reason(exc)}"
+        if message != self._last_failure:  # a database that is away fails every event alike
+            self._last_failure = message
+            self.notify(f"Could not handle {message}", severity="error", markup=False)
 
     async def _handle(self, event: CtiEvent) -> None:
         desk = self.desk

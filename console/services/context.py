@@ -20,6 +20,7 @@ from console.services.crm.customers import CustomerService
 from console.services.crm.tickets import TicketService
 from console.services.desk.agent_figures import AgentFigures
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
+from console.services.desk.durable_log import DurableInteractionLog
 from console.services.desk.interactions import InteractionLog
 from console.services.desk.screenpop import ScreenPopService
 from console.services.routing.auto_followups import AutoFollowUps
@@ -49,6 +50,8 @@ class ServiceContext:
     tz: tzinfo | None = None  # where "today" starts (None: the system's zone)
     rules: RuleSet = field(default_factory=load_rules)
     dispositions: DispositionCatalog = DEFAULT_CATALOG
+    # Where call writes the database refuses are journaled (None: no journal, writes fail).
+    journal_dir: Path | None = None
     audit: AuditLog = field(init=False)  # one audit log, on the same database and clock
 
     def __post_init__(self) -> None:
@@ -71,7 +74,12 @@ class ServiceContext:
         return ScreenPopService(self.db, region=self.region, clock=self.clock)
 
     def interactions(self) -> InteractionLog:
-        """A new interaction log with this console's disposition catalogue."""
+        """A new interaction log with this console's disposition catalogue; with a journal
+        folder, the durable one (`durable_log`): call writes survive a database outage."""
+        if self.journal_dir is not None:
+            return DurableInteractionLog(
+                self.db, self.journal_dir, clock=self.clock, catalog=self.dispositions
+            )
         return InteractionLog(self.db, clock=self.clock, catalog=self.dispositions)
 
     @property

@@ -133,6 +133,9 @@ class ProfileCard(Static):
                         "bold $text-warning",
                     )
                 )
+        elif pop.unavailable:
+            lines.append(Content.styled("Customer record unavailable", "bold $text-warning"))
+            lines.append(Content.styled(f"the database is away: {pop.unavailable}", "$text-muted"))
         elif pop.is_unknown:
             lines.append(Content.styled("Unknown caller", "bold"))
             keys = [

@@ -27,6 +27,7 @@ from console.cti.protocol import (
     CtiEvent,
     EndReason,
 )
+from console.db import is_unavailable, one_line_reason
 from console.services.crm.phones import normalise
 from console.services.desk.screenpop import ScreenPop, ScreenPopService
 from console.services.text import clean_text
@@ -145,9 +146,16 @@ class AgentDesk:
         current = self.state.call
         if current is not None and current.uniqueid == event.uniqueid and current.phase != "wrapup":
             return self.state  # a duplicate offer (resync): keep what we have
-        pop = await self._screenpop.lookup(
-            event.caller_id, linkedid=event.linkedid, agent_id=self.agent_id
-        )
+        try:
+            pop = await self._screenpop.lookup(
+                event.caller_id, linkedid=event.linkedid, agent_id=self.agent_id
+            )
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            # The database is away: the call still rings, with what the PBX says of the caller.
+            caller = normalise(event.caller_id, self._region)
+            pop = ScreenPop(caller, unavailable=one_line_reason(exc))
         call = DeskCall(
             uniqueid=event.uniqueid,
             linkedid=event.linkedid,
@@ -224,7 +232,12 @@ class AgentDesk:
         pop = self.state.pop
         if pop is not None and pop.handoff is not None:
             # The agent who handed over may have written more since the ring: read it again.
-            handoff = await self._screenpop.handoff(call.linkedid, self.agent_id)
+            try:
+                handoff = await self._screenpop.handoff(call.linkedid, self.agent_id)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                handoff = None  # the database is away: the handoff read at the ring stays
             if handoff is not None:
                 self.state = replace(self.state, pop=replace(pop, handoff=handoff))
         return self._update(

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from console.models.enums import InteractionStatus as S
+
+if TYPE_CHECKING:
+    from console.services.desk.interactions import WrapUp
 
 MAX_SECONDS = 2**31 - 1
 
@@ -87,4 +90,34 @@ def miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, An
         "ended_at": end,
         "ring_seconds": seconds(row["offered_at"], end),
         "end_reason": reason[:20],
+    }
+
+
+def transfer(row: Mapping[str, Any], at: datetime, where: str, prefill: str = "") -> dict[str, Any]:
+    """Transferred to ``where``: an active or held call ends here (``prefill`` becomes an
+    empty disposition); a transfer reported after the hang-up only records the target."""
+    if row["status"] in (S.ACTIVE, S.HELD):
+        values = end(row, at, "transfer") | {"transferred_to": where}
+        if prefill and not row["disposition"]:
+            values["disposition"] = prefill
+        return values
+    if row["status"] == S.WRAPUP and not row["transferred_to"]:
+        return {"transferred_to": where, "end_reason": "transfer"}
+    return {}
+
+
+def complete(row: Mapping[str, Any], at: datetime, wrap: WrapUp) -> dict[str, Any]:
+    """A checked wrap-up (`InteractionLog.wrap_up` checks it): wrapup → completed."""
+    ended_at: datetime = row["ended_at"] or row["offered_at"]
+    wrapped_at = max(at, ended_at)
+    return {
+        "status": S.COMPLETED,
+        "disposition": wrap.disposition,
+        "notes": wrap.notes,
+        "category": wrap.category or row["category"],
+        "ticket_id": wrap.ticket_id,
+        "resolved_first_contact": bool(wrap.resolved_first_contact),
+        "csat": wrap.csat,
+        "wrapped_at": wrapped_at,
+        "wrap_seconds": seconds(ended_at, wrapped_at),
     }

@@ -344,18 +344,9 @@ class InteractionLog:
         """
         where = truncated(target, 80) or "(unknown)"
         prefill = "transferred" if "transferred" in self.catalog else ""
-
-        def change(row: Mapping[str, Any], when: datetime) -> dict[str, Any]:
-            if row["status"] in (S.ACTIVE, S.HELD):
-                values = steps.end(row, when, "transfer") | {"transferred_to": where}
-                if prefill and not row["disposition"]:
-                    values["disposition"] = prefill
-                return values
-            if row["status"] == S.WRAPUP and not row["transferred_to"]:
-                return {"transferred_to": where, "end_reason": "transfer"}
-            return {}
-
-        return await self._step(interaction_id, at, change)
+        return await self._step(
+            interaction_id, at, lambda row, when: steps.transfer(row, when, where, prefill)
+        )
 
     async def set_customer(self, interaction_id: int, customer_id: int | None) -> InteractionRecord:
         """Link the interaction to the customer the agent picked or created (None: unlink)."""
@@ -436,6 +427,27 @@ class InteractionLog:
         (a debounced save arriving after the wrap-up must not overwrite it).
         """
         wanted = record_id(interaction_id, field="interaction id", error=InteractionError)
+        values = self._draft_values(notes, disposition, category, csat, resolved_first_contact)
+        if not values:
+            return True
+        values["updated_at"] = self._clock()
+        async with self._db.write_connection() as conn:
+            result = await conn.execute(
+                update(Interaction)
+                .where(Interaction.id == wanted, Interaction.status.in_(DRAFT_STATUSES))
+                .values(**values)
+            )
+        return bool(result.rowcount)
+
+    def _draft_values(
+        self,
+        notes: str | None = None,
+        disposition: str | None = None,
+        category: str | None = None,
+        csat: int | None = None,
+        resolved_first_contact: bool | None = None,
+    ) -> dict[str, Any]:
+        """A draft's checked columns (None: left as it is); InteractionError if one is bad."""
         values: dict[str, Any] = {}
         if notes is not None:
             values["notes"] = free_text(notes, field="notes", error=InteractionError)
@@ -449,16 +461,7 @@ class InteractionLog:
             values["csat"] = _csat(csat)
         if resolved_first_contact is not None:
             values["resolved_first_contact"] = bool(resolved_first_contact)
-        if not values:
-            return True
-        values["updated_at"] = self._clock()
-        async with self._db.write_connection() as conn:
-            result = await conn.execute(
-                update(Interaction)
-                .where(Interaction.id == wanted, Interaction.status.in_(DRAFT_STATUSES))
-                .values(**values)
-            )
-        return bool(result.rowcount)
+        return values
 
     async def wrap_up(self, interaction_id: int, wrap: WrapUp, at: datetime) -> InteractionRecord:
         """Submit the wrap-up: wrapup → completed, wrap_seconds = at − ended_at.
@@ -503,23 +506,24 @@ class InteractionLog:
                 raise WrapUpError(
                     f"“{disposition.label}” needs a follow-up: schedule it before wrapping up"
                 )
-            ended_at = row["ended_at"] or row["offered_at"]
-            wrapped_at = max(when, ended_at)
-            return await self._apply(
-                conn,
-                row["id"],
-                lambda _row: {
-                    "status": S.COMPLETED,
-                    "disposition": code,
-                    "notes": notes,
-                    "category": category or row["category"],
-                    "ticket_id": ticket,
-                    "resolved_first_contact": bool(wrap.resolved_first_contact),
-                    "csat": csat,
-                    "wrapped_at": wrapped_at,
-                    "wrap_seconds": steps.seconds(ended_at, wrapped_at),
-                },
+            done = WrapUp(code, notes, ticket, wrap.resolved_first_contact, csat, category)
+            return await self._apply(conn, row["id"], lambda row: steps.complete(row, when, done))
+
+    def resolve(self, interaction_id: int) -> int:
+        """The row's id in the database (a journaling log may have handed out a provisional
+        one before the row existed: `durable_log`)."""
+        return interaction_id
+
+    async def find(self, uniqueid: str, agent_id: int) -> int | None:
+        """The id of the row of call ``uniqueid`` on ``agent_id``, if there is one."""
+        async with self._db.session() as session:
+            found = await session.scalar(
+                select(Interaction.id).where(
+                    Interaction.uniqueid == truncated(uniqueid, 64),
+                    Interaction.agent_id == agent_id,
+                )
             )
+        return None if found is None else int(found)
 
     def _disposition(self, code: object, *, allow_empty: bool) -> str:
         text = truncated(code, 40)

@@ -179,6 +179,7 @@ class ScreenPop:
     followups: tuple[FollowUpSummary, ...] = ()
     looked_up_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     handoff: Handoff | None = None
+    unavailable: str = ""  # why the CRM could not be read (the database is away)
 
     @property
     def is_unknown(self) -> bool:

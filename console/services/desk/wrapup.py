@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from console.db import is_unavailable, one_line_reason
 from console.services.crm.tickets import TicketService
 from console.services.desk.interactions import (
     InteractionLog,
@@ -111,9 +112,17 @@ class WrapUpSubmission:
         """Open the ticket, schedule and route the follow-ups, complete the row. Raises
         `ServiceError` (one line for the agent) with what was made so far kept."""
         routed: list[Routed] = []
-        ticket_id = await self._ticket(form)
-        await self._escalation(form, ticket_id, routed)
-        await self._callback(form, ticket_id, routed)
+        try:
+            ticket_id = await self._ticket(form)
+            await self._escalation(form, ticket_id, routed)
+            await self._callback(form, ticket_id, routed)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise WrapUpError(
+                f"the database is away ({one_line_reason(exc)}): the ticket or follow-up can't "
+                "be made now; try again in a moment, or save without it"
+            ) from None
         wrap = WrapUp(
             disposition=form.disposition,
             notes=form.notes,
@@ -142,7 +151,7 @@ class WrapUpSubmission:
             agent_id=self.agent_id,
             category=form.ticket.category,
             priority=form.ticket.priority,
-            interaction_id=self.record.id,
+            interaction_id=self.interactions.resolve(self.record.id),
         )
         self.created_ticket = created.id
         return created.id
@@ -168,7 +177,7 @@ class WrapUpSubmission:
             summary=self._summary(form, f"Escalated call from {self.record.caller_raw}"),
             agent_id=self.agent_id,
             priority=2,
-            interaction_id=self.record.id,
+            interaction_id=self.interactions.resolve(self.record.id),
             ticket_id=ticket_id,
         )
         self.created_escalation = created.id
@@ -189,7 +198,7 @@ class WrapUpSubmission:
             due_at=self._clock() + timedelta(hours=hours),
             summary=self._summary(form, f"Call back {self.record.caller_raw}"),
             agent_id=self.agent_id,
-            interaction_id=self.record.id,
+            interaction_id=self.interactions.resolve(self.record.id),
             ticket_id=ticket_id,
             origin="disposition" if required else "agent",
         )

@@ -124,6 +124,7 @@ _RULES: dict[type, Mapping[str, str]] = {
 _KEPT: dict[type, frozenset[str]] = {
     cls: frozenset(names.split())
     for cls, names in (
+        (ScreenPop, "unavailable"),  # the driver's reason the CRM could not be read
         (PhoneNumberResult, "region line_type reason"),
         (CustomerMatch, "kind tier lifecycle phone_kind"),
         (CustomerProfile, "kind language tier lifecycle currency account_owner"),
