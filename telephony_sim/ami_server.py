@@ -32,7 +32,6 @@ from callkit.ami_frames import (
     encode,
     encode_text,
 )
-from telephony_sim.ami_filters import FilterError, SessionFilters, filter_action, filter_text
 from telephony_sim.ami_actions import (
     Action,
     ActionError,
@@ -43,6 +42,7 @@ from telephony_sim.ami_actions import (
     error,
     success,
 )
+from telephony_sim.ami_filters import FilterError, SessionFilters, filter_action, filter_text
 
 log = logging.getLogger(__name__)
 

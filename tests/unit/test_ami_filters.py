@@ -39,8 +39,18 @@ def sends(criteria: str, pattern: str, event: tuple[str, str]) -> bool:
         ("eventfilter(name(VarSet),method(none))", "", VARSET, True),
         ("eventfilter(name(Newchannel),method(regex))", "X[XYZ]X", NEWCHANNEL, True),
         ("eventfilter(name(Newchannel),method(regex))", "X[abc]X", NEWCHANNEL, False),
-        ("eventfilter(action(exclude),name(Newchannel),method(regex))", "X[XYZ]X", NEWCHANNEL, False),
-        ("eventfilter(action(exclude),name(Newchannel),method(regex))", "X[abc]X", NEWCHANNEL, True),
+        (
+            "eventfilter(action(exclude),name(Newchannel),method(regex))",
+            "X[XYZ]X",
+            NEWCHANNEL,
+            False,
+        ),
+        (
+            "eventfilter(action(exclude),name(Newchannel),method(regex))",
+            "X[abc]X",
+            NEWCHANNEL,
+            True,
+        ),
         (
             "eventfilter(action(include),name(VarSet),header(Channel),method(starts_with))",
             "AB",
@@ -158,7 +168,9 @@ def test_the_action_adds_only_and_answers_in_asterisks_words() -> None:
 
 
 def test_regexes_are_posix_extended_over_the_whole_event_text() -> None:
-    text = filter_text("call", b"Event: Hangup\r\nChannel: PJSIP/1001-0000000a\r\nCause: 16\r\n\r\n")
+    text = filter_text(
+        "call", b"Event: Hangup\r\nChannel: PJSIP/1001-0000000a\r\nCause: 16\r\n\r\n"
+    )
     assert text.startswith("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/1001-")
 
     def hit(pattern: str) -> bool:
