@@ -167,6 +167,7 @@ async def _console(
         missed_call_not_ready=settings.desk.missed_call_not_ready,
         ring_bell=settings.desk.ring_bell,
         atxfer_threeway=settings.pbx.atxfer_threeway,
+        event_filter=settings.pbx.event_filter,
         agent_state_interface=settings.desk.agent_state_interface.strip(),
         journal_dir=journal_dir(database.url.render_as_string(hide_password=True)),
     )

@@ -96,6 +96,11 @@ class PbxSettings(_Section):
         description="the PBX's three-way feature code (features.conf atxferthreeway): the "
         "console sends it during a consult to make a conference",
     )
+    event_filter: bool = Field(
+        default=True,
+        description="an agent's console asks the PBX (AMI Filter) for its own calls and queues "
+        "only; false: the full event stream (supervisors and wallboards always get it)",
+    )
 
 
 class CrmSettings(_Section):

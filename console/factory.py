@@ -133,6 +133,8 @@ class ConsoleContext:
     ring_bell: bool = True  # the terminal bell with a ring on another screen
     atxfer_threeway: str = "*3"  # features.conf atxferthreeway: a consult becomes a conference
     journal_dir: Path | None = None  # call writes the database refuses are kept here
+    # An agent's CTI session asks the PBX for its own events only (AMI Filter; docs/cti.md).
+    event_filter: bool = True
 
     @property
     def agents(self) -> AgentDirectory:
@@ -151,6 +153,7 @@ class ConsoleContext:
         tracker = CallTracker(agent.interface, state_interfaces=phones, clock=self.clock)
         live: LiveViews | None = None
         cti: CtiLink
+        queues = await QueueDirectory(self.db).queues_for(agent)
         if agent.is_supervisor:
             live = build_live(
                 self.pbx,
@@ -163,6 +166,7 @@ class ConsoleContext:
             )
             cti = live.cti
         else:
+            # A trainer's console follows trainees' runs: it keeps the full stream.
             cti = AmiClient(
                 self.pbx.host,
                 self.pbx.port,
@@ -170,8 +174,9 @@ class ConsoleContext:
                 self.pbx.secret,
                 tracker=tracker,
                 timings=self.timings,
+                event_filter=self.event_filter and not agent.is_trainer,
+                queues=queues,
             )
-        queues = await QueueDirectory(self.db).queues_for(agent)
         recorder = SessionRecorder(
             self.db,
             agent_id=agent.id,

@@ -42,6 +42,7 @@ from telephony_sim.ami_actions import (
     error,
     success,
 )
+from telephony_sim.ami_filters import FilterError, SessionFilters, filter_action, filter_text
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,7 @@ class _Session:
         "backlog",
         "challenge",
         "closed",
+        "filters",
         "loop",
         "mask",
         "max_buffer",
@@ -147,6 +149,7 @@ class _Session:
         self.mask: frozenset[str] = _ALL
         self.challenge = ""
         self.closed = False
+        self.filters: SessionFilters | None = None  # the Filter action's, once one is added
         self.parser = FrameParser()
         self.loop = asyncio.get_running_loop()
         self.pending: list[bytes] = []  # frames of this turn, not yet given to the transport
@@ -284,11 +287,19 @@ class AmiServer:
         self.publish_frame(name, data)
 
     def publish_frame(self, name: str, data: bytes) -> None:
-        """Send an already serialised event frame (shared bytes) to every subscriber."""
+        """Send an already serialised event frame (shared bytes) to every subscriber whose
+        EventMask and filters (the Filter action) let it through."""
         if self._recorder is not None:
             self._recorder.record("event", 0, data)
+        text: str | None = None  # what filters match, built once for all filtered sessions
         for session in self._fanout:
             if session.mask is _ALL or session.wants(name):
+                filters = session.filters
+                if filters is not None:
+                    if text is None:
+                        text = filter_text(event_class(name), data)
+                    if not filters.allows(name, text):
+                        continue
                 session.send(data)
                 if session.closed:
                     self._unsubscribe(session)
@@ -384,6 +395,8 @@ class AmiServer:
             self._reply(session, success(item, None, ("Events", state)))
         elif key == "listcommands":
             self._reply(session, self._list_commands(item))
+        elif key == "filter":
+            self._filter(session, item)
         else:
             action = self._actions.get(key)
             handler = action.handler if action is not None else self._fallback
@@ -413,9 +426,23 @@ class AmiServer:
             ("Ping", "Keepalive command."),
             ("Events", "Control Event Flow."),
             ("ListCommands", "List available manager commands."),
+            ("Filter", "Dynamically add filters for the current manager session."),
         ]
         builtin += [(a.name, a.synopsis) for a in self._actions.values()]
         return success(item, None, *((n, f"{s}  (Priv: all)") for n, s in builtin))
+
+    def _filter(self, session: _Session, item: Message) -> None:
+        """Asterisk's action_filter: add one event filter to this session (never removed)."""
+        filters = session.filters if session.filters is not None else SessionFilters()
+        try:
+            message = filter_action(
+                filters, item.get("Operation"), item.get("MatchCriteria"), item.get("Filter")
+            )
+        except FilterError as exc:
+            self._reply(session, error(item, str(exc)))
+            return
+        session.filters = filters
+        self._reply(session, success(item, message))
 
     # Login -------------------------------------------------------------------------------
 

@@ -22,6 +22,13 @@ retried. Actions are never queued across an outage: sending while the link is do
 `AmiNotConnected`, and actions in flight when it drops raise `AmiConnectionLost`, so a button
 pressed during an outage cannot fire minutes later. Malformed frames are counted, never fatal.
 
+Event filters (``event_filter=True``, an agent's console): right after the login the client
+adds AMI ``Filter``s so the PBX sends only this agent's legs, its queues, the answers to its own
+actions and, once a call is offered, that call's every event (``console.cti.event_filters``;
+docs/cti.md). Wallboards and supervisors keep the full stream. A PBX that refuses a filter
+(an AMI user without the ``system`` write permission, an Asterisk before 10) costs one
+reconnect: the client logs it and goes on with the full stream.
+
 One connection's socket, ActionID matching and held-back events are `ami_link.AmiLink`.
 """
 
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import itertools
 import logging
 import random
@@ -56,7 +64,14 @@ from console.cti.ami_types import (
     Capabilities,
     ClientStats,
 )
-from console.cti.protocol import CtiEvent, LinkState, LinkStateChanged
+from console.cti.event_filters import agent_patterns, call_pattern
+from console.cti.protocol import (
+    AgentStateChanged,
+    CallOffered,
+    CtiEvent,
+    LinkState,
+    LinkStateChanged,
+)
 from console.cti.tracker import CallTracker, Snapshot
 
 __all__ = [
@@ -121,6 +136,8 @@ class AmiClient(CallActions, SimActions):
     the loop) with every typed event, as `events()` streams receive them; ``on_frame`` with
     every raw AMI event frame (e.g. OriginateResponse, for services that need one). The
     simulator's actions (`sim_phone`, `start_training`, `stop_training`) come from `SimActions`.
+    ``event_filter`` (needs ``tracker``): ask the PBX for this agent's events only (module
+    docstring); ``queues``: the agent's queues, besides those the PBX says it is a member of.
     """
 
     def __init__(
@@ -135,7 +152,11 @@ class AmiClient(CallActions, SimActions):
         on_event: Callable[[CtiEvent], None] | None = None,
         on_frame: Callable[[Message], None] | None = None,
         rng: random.Random | None = None,
+        event_filter: bool = False,
+        queues: Sequence[str] = (),
     ) -> None:
+        if event_filter and tracker is None:
+            raise ValueError("event_filter needs a tracker: it names the agent's devices")
         self.host, self.port = host, port
         self._username = username
         # Unwrapped only in the Login action: repr, logs and errors never see it.
@@ -159,6 +180,8 @@ class AmiClient(CallActions, SimActions):
         # ActionIDs unique across consoles: some answers (OriginateResponse) reach everyone.
         self._prefix = f"cc-{secrets.token_hex(4)}"
         self._ids = itertools.count(1)
+        self._filtering = event_filter
+        self._queues = tuple(queues)
 
     # Life cycle ----------------------------------------------------------------------------
 
@@ -361,6 +384,10 @@ class AmiClient(CallActions, SimActions):
                 raise AmiAuthError(f"login as {self._username!r} refused: {detail}")
             capabilities = await self._probe_capabilities(link)
             snapshot = await self._snapshot(link)
+            if self._filtering:
+                # After the snapshot, which names the agent's queues and devices; what comes
+                # before the filters is the full stream, held back and fed as usual.
+                await self._install_filters(link, snapshot)
         except BaseException:
             link.abort("connection attempt failed")
             raise
@@ -380,12 +407,114 @@ class AmiClient(CallActions, SimActions):
         for message in link.held:
             self._track(message)
         link.held.clear()
+        self._sync_filters(link)  # what the snapshot taught (member names' devices, queues)
         link.ready = True
         link.keepalive = asyncio.create_task(self._keepalive(link))
         self.stats.connections += 1
         log.info("AMI %s:%d: connected as %s", self.host, self.port, self._username)
         self._set_state(LinkState.CONNECTED, f"connected to {self.host}:{self.port}")
         return link
+
+    @property
+    def event_filter(self) -> bool:
+        """Whether this client asks the PBX for its agent's events only (False after a PBX
+        refused a filter: then it takes the full stream)."""
+        return self._filtering
+
+    def _wanted_filters(self, snapshot: Snapshot | None = None) -> list[str]:
+        """Every pattern this agent's session should have now (console.cti.event_filters),
+        with what ``snapshot`` (not yet applied) says of the agent's queues and devices."""
+        tracker = self._tracker
+        if tracker is None:
+            return []
+        lines = tracker.lines
+        queues = set(self._queues)
+        queues.update(
+            m.queue
+            for m in tracker.members()
+            if m.logged_in and lines.member(m.interface, m.member_name)
+        )
+        if snapshot is not None and snapshot.queue_status:
+            lines = copy.deepcopy(lines)
+            for item in snapshot.queue_status:
+                if item.get("Event").strip().lower() == "queuemember":
+                    where, name = item.get("Location"), item.get("Name")
+                    if lines.member(where, name):
+                        lines.learn(where, name, item.get("StateInterface"))
+                        queues.add(item.get("Queue").strip())
+        patterns = agent_patterns(lines, queues, self._prefix)
+        patterns += [call_pattern(c.linkedid) for c in tracker.active_calls() if c.linkedid]
+        return patterns
+
+    def _new_filters(self, link: AmiLink, snapshot: Snapshot | None = None) -> list[str]:
+        new = [p for p in self._wanted_filters(snapshot) if p not in link.filters]
+        link.filters.update(new)
+        return new
+
+    async def _install_filters(self, link: AmiLink, snapshot: Snapshot) -> None:
+        """Add the session's filters and wait for every answer. If the PBX refuses them all
+        (no Filter action, no permission) the session simply keeps the full stream; if it
+        refuses some, this raises: the link is dropped and the next one is unfiltered."""
+        results = await asyncio.gather(
+            *(self._filter(link, pattern) for pattern in self._new_filters(link, snapshot))
+        )
+        refused = [r.message or "no reason given" for r in results if not r.ok]
+        if not refused:
+            return
+        reason = self._refused(refused[0])
+        if len(refused) < len(results):
+            raise AmiProtocolError(reason)
+
+    async def _filter(self, link: AmiLink, pattern: str) -> ActionResult:
+        result = await self._request(
+            link,
+            [("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)],
+            self._timings.action_timeout,
+        )
+        if result.ok:
+            self.stats.filters_added += 1
+        return result
+
+    def _refused(self, reason: str) -> str:
+        self._filtering = False
+        log.error("AMI: the PBX refused an event filter (%s); taking the full event stream", reason)
+        return f"the PBX refused an event filter ({reason}); reconnecting for the full stream"
+
+    def _sync_filters(self, link: AmiLink | None) -> None:
+        """Add the filters the agent's state now calls for (a call offered: its Linkedid; a
+        queue joined). Written at once, before any action the console sends on seeing the
+        offer; answers are checked later, and a refusal drops the link."""
+        if not self._filtering or link is None or link.closed.done():
+            return
+        sent = [
+            link.send(
+                [("Action", "Filter"), ("Operation", "Add"), ("Filter", pattern)],
+                lambda: f"{self._prefix}-{next(self._ids)}",
+            )
+            for pattern in self._new_filters(link)
+        ]
+        if sent:
+            link.tasks.add(asyncio.create_task(self._check_filters(link, sent)))
+
+    async def _check_filters(
+        self, link: AmiLink, sent: list[tuple[str, asyncio.Future[ActionResult]]]
+    ) -> None:
+        timeout = self._timings.action_timeout
+        try:
+            results = [await link.answer("Filter", i, f, timeout) for i, f in sent]
+        except AmiError:
+            for _action_id, future in sent:  # retrieved, so asyncio does not log them
+                if future.done() and not future.cancelled():
+                    future.exception()
+            return  # the link went; the next connection installs what it needs
+        finally:
+            task = asyncio.current_task()
+            if task is not None:
+                link.tasks.discard(task)
+        self.stats.filters_added += sum(r.ok for r in results)
+        refused = [r.message or "no reason given" for r in results if not r.ok]
+        if refused:
+            link.abort(self._refused(refused[0]))
 
     async def _probe_capabilities(self, link: AmiLink) -> Capabilities:
         timeout = self._timings.action_timeout
@@ -450,6 +579,8 @@ class AmiClient(CallActions, SimActions):
             return
         for event in events:
             self._publish(event)
+        if self._filtering and any(isinstance(e, CallOffered | AgentStateChanged) for e in events):
+            self._sync_filters(self._link)
 
     # Publishing ----------------------------------------------------------------------------
 

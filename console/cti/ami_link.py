@@ -53,6 +53,8 @@ class AmiLink:
         self.ready = False  # logged in and resynchronised: open to the console's actions
         self.resyncing = True  # hold events back until the snapshot is applied
         self.held: list[Message] = []
+        self.filters: set[str] = set()  # the Filter patterns sent on this connection
+        self.tasks: set[asyncio.Task[None]] = set()  # filters being added meanwhile
         self.close_reason = ""
         self.reader_task: asyncio.Task[None] | None = None
         self.keepalive: asyncio.Task[None] | None = None
@@ -67,17 +69,31 @@ class AmiLink:
     ) -> ActionResult:
         """Send one action (``pairs``, "Action" first) and wait up to ``wait_s`` for its
         answer, matched by the ActionID ``new_action_id()`` gives it."""
+        action_id, future = self.send(pairs, new_action_id)
+        return await self.answer(pairs[0][1], action_id, future, wait_s)
+
+    def send(
+        self, pairs: list[tuple[str, str]], new_action_id: Callable[[], str]
+    ) -> tuple[str, asyncio.Future[ActionResult]]:
+        """Write one action now (before any other task can write); its answer comes in the
+        returned future (await it with `answer`)."""
         if self.closed.done():
             raise AmiNotConnected(f"CTI link closed: {self.closed.result()}")
         action_id = new_action_id()
         pending = _Pending(asyncio.get_running_loop().create_future())
         self.pending[action_id] = pending
+        self.writer.write(encode([pairs[0], ("ActionID", action_id), *pairs[1:]]))
+        return action_id, pending.future
+
+    async def answer(
+        self, action: str, action_id: str, future: asyncio.Future[ActionResult], wait_s: float
+    ) -> ActionResult:
+        """Wait up to ``wait_s`` for the answer to an action written with `send`."""
         try:
-            self.writer.write(encode([pairs[0], ("ActionID", action_id), *pairs[1:]]))
             async with asyncio.timeout(wait_s):
-                return await pending.future
+                return await future
         except TimeoutError:
-            raise AmiTimeout(f"{pairs[0][1]}: no answer within {wait_s:g}s") from None
+            raise AmiTimeout(f"{action}: no answer within {wait_s:g}s") from None
         finally:
             self.pending.pop(action_id, None)
 
@@ -132,7 +148,9 @@ class AmiLink:
                     pending.future.set_result(result)
                 else:
                     pending.items.append(item)
-            elif self.resyncing:
+                return
+            self.stats.event_frames += 1
+            if self.resyncing:
                 self.held.append(item)
                 if len(self.held) > _MAX_HELD_EVENTS:
                     self.abort("too many events during the resynchronisation")

@@ -109,3 +109,5 @@ class ClientStats:
     missed_pongs: int = 0
     bad_pongs: int = 0  # Ping answers that could not be read (the link stays up)
     tracker_errors: int = 0  # bugs caught around the tracker (logged with a traceback)
+    event_frames: int = 0  # event frames received (not answers or list items)
+    filters_added: int = 0  # AMI Filter actions the PBX accepted (agent consoles)

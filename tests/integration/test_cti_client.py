@@ -99,6 +99,8 @@ async def pbx() -> AsyncIterator[Pbx]:
 
 
 def make_client(port: int, secret: str = "s3cret", **kwargs: object) -> AmiClient:
+    """An agent's client as the console builds it: on a filtered session (AMI Filter)."""
+    kwargs.setdefault("event_filter", True)
     return AmiClient(
         "127.0.0.1",
         port,

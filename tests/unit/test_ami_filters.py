@@ -1,0 +1,203 @@
+"""The simulator's AMI event filters against Asterisk's own cases (main/manager.c's
+eventfilter_test_creation and eventfilter_test_matching tables, Asterisk 20.8+)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from telephony_sim.ami_filters import (
+    COMPILE_FAILED,
+    FORMAT_ERROR,
+    UNKNOWN_OPERATION,
+    FilterError,
+    SessionFilters,
+    ere_to_python,
+    filter_action,
+    filter_text,
+    parse_filter,
+)
+
+NEWCHANNEL = ("Newchannel", "Event: Newchannel\r\nChannel: XXX\r\nSomeheader: YYY\r\n")
+VARSET = ("VarSet", "Event: VarSet\r\nChannel: ABC\r\nSomeheader: XXX\r\n")
+
+
+def sends(criteria: str, pattern: str, event: tuple[str, str]) -> bool:
+    filters = SessionFilters()
+    filters.add(parse_filter(criteria, pattern))
+    return filters.allows(*event)
+
+
+@pytest.mark.parametrize(
+    ("criteria", "pattern", "event", "expected"),
+    [
+        ("eventfilter", "XXX", NEWCHANNEL, True),
+        ("eventfilter", "!XXX", VARSET, False),
+        ("eventfilter(name(VarSet),method(none))", "", VARSET, True),
+        ("eventfilter(name(Newchannel),method(regex))", "X[XYZ]X", NEWCHANNEL, True),
+        ("eventfilter(name(Newchannel),method(regex))", "X[abc]X", NEWCHANNEL, False),
+        (
+            "eventfilter(action(exclude),name(Newchannel),method(regex))",
+            "X[XYZ]X",
+            NEWCHANNEL,
+            False,
+        ),
+        (
+            "eventfilter(action(exclude),name(Newchannel),method(regex))",
+            "X[abc]X",
+            NEWCHANNEL,
+            True,
+        ),
+        (
+            "eventfilter(action(include),name(VarSet),header(Channel),method(starts_with))",
+            "AB",
+            VARSET,
+            True,
+        ),
+        (
+            "eventfilter(action(include),name(VarSet),header(Channel),method(ends_with))",
+            "BC",
+            VARSET,
+            True,
+        ),
+        (
+            "eventfilter(action(include),name(VarSet),header(Channel),method(exact))",
+            "ABC",
+            VARSET,
+            True,
+        ),
+        (
+            "eventfilter(action(include),name(VarSet),header(Channel),method(exact))",
+            "XXX",
+            VARSET,
+            False,
+        ),
+        ("eventfilter(name(VarSet),header(Channel),method(exact))", "!ZZZ", VARSET, True),
+        (
+            "eventfilter(action(exclude),name(VarSet),header(Channel),method(exact))",
+            "ZZZ",
+            VARSET,
+            True,
+        ),
+        # action() wins over the "!" prefix: an include filter for the value "!XXX".
+        (
+            "eventfilter(action(include),name(VarSet),header(Someheader),method(exact))",
+            "!XXX",
+            VARSET,
+            True,
+        ),
+    ],
+)
+def test_asterisks_filter_creation_cases(
+    criteria: str, pattern: str, event: tuple[str, str], expected: bool
+) -> None:
+    assert sends(criteria, pattern, event) is expected
+
+
+@pytest.mark.parametrize(
+    ("criteria", "pattern", "message"),
+    [
+        ("eventfilter(action(include)", "", FORMAT_ERROR),
+        ("eventfilter(action(inlude)", "", FORMAT_ERROR),
+        ("eventfilter(nnnn(yyy)", "XXX", FORMAT_ERROR),
+        ("eventfilter(eader(VarSet)", "XXX", FORMAT_ERROR),
+        ("eventfilter(ethod(contains)", "XXX", FORMAT_ERROR),
+        ("eventfilter(name(yyy),heder(VarSet),method(contains)", "XXX", FORMAT_ERROR),
+        ("eventfilter(name(yyy),header(VarSet),method(coains)", "XXX", FORMAT_ERROR),
+        ("eventfilter(method(yyy))", "XXX", FORMAT_ERROR),
+        ("eventfilter", "", FORMAT_ERROR),
+        ("eventfilter", "!", FORMAT_ERROR),
+        ("eventfilter()", "XXX", FORMAT_ERROR),
+        ("eventfilter", "XX[X", COMPILE_FAILED),
+        ("eventfilter(method(regex))", "XX[X", COMPILE_FAILED),
+    ],
+)
+def test_asterisks_refused_filters(criteria: str, pattern: str, message: str) -> None:
+    with pytest.raises(FilterError) as refused:
+        parse_filter(criteria, pattern)
+    assert str(refused.value) == message
+
+
+def test_include_then_exclude_precedence_as_in_asterisks_matching_table() -> None:
+    filters = SessionFilters()
+    for criteria, pattern in [
+        ("eventfilter(name(VarSet),method(none))", ""),
+        ("eventfilter(name(Newchannel),method(regex))", "X[XYZ]X"),
+        ("eventfilter(name(Newchannel),method(regex))", "X[abc]X"),
+        ("eventfilter(name(Newchannel),header(Someheader),method(regex))", "ZZZ"),
+        ("eventfilter(action(exclude),name(Newchannel),method(regex))", "X[a]X"),
+        ("eventfilter(action(exclude),name(Newchannel),method(regex))", "X[Z]X"),
+        ("eventfilter(action(exclude),name(VarSet),header(Channel),method(regex))", "YYY"),
+    ]:
+        filters.add(parse_filter(criteria, pattern))
+    cases = [
+        ("Newchannel", "XXX", "YYY", True),
+        ("Newchannel", "XZX", "YYY", False),
+        ("Newchannel", "XaX", "YYY", False),
+        ("Newchannel", "XbX", "YYY", True),
+        ("Newchannel", "XcX", "YYY", True),
+        ("Newchannel", "YYY", "YYY", False),
+        ("Newchannel", "YYY", "ZZZ", True),
+        ("VarSet", "XXX", "YYY", True),
+        ("VarSet", "YYY", "YYY", False),
+    ]
+    for name, channel, some, expected in cases:
+        text = f"Event: {name}\r\nChannel: {channel}\r\nSomeheader: {some}\r\n"
+        assert filters.allows(name, text) is expected, (name, channel, some)
+
+
+def test_no_filters_send_everything_and_exclude_only_filters_send_the_rest() -> None:
+    filters = SessionFilters()
+    assert filters.allows(*NEWCHANNEL)
+    filters.add(parse_filter("eventfilter", "!Channel: DAHDI"))
+    assert filters.allows(*NEWCHANNEL)
+    assert not filters.allows("Newchannel", "Event: Newchannel\r\nChannel: DAHDI/1-1\r\n")
+
+
+def test_the_action_adds_only_and_answers_in_asterisks_words() -> None:
+    filters = SessionFilters()
+    assert filter_action(filters, "Add", "", "Event: Hangup") == "Success"
+    assert filter_action(filters, "add", "name(Hangup)", "") == "Success"
+    for operation in ("", "Remove", "List"):
+        with pytest.raises(FilterError, match=f"^{UNKNOWN_OPERATION}$"):
+            filter_action(filters, operation, "", "x")
+    assert len(filters.include) == 2
+
+
+def test_regexes_are_posix_extended_over_the_whole_event_text() -> None:
+    text = filter_text(
+        "call", b"Event: Hangup\r\nChannel: PJSIP/1001-0000000a\r\nCause: 16\r\n\r\n"
+    )
+    assert text.startswith("Event: Hangup\r\nPrivilege: call,all\r\nChannel: PJSIP/1001-")
+
+    def hit(pattern: str) -> bool:
+        return re.search(ere_to_python(pattern), text, re.DOTALL) is not None
+
+    assert hit("Privilege: call")
+    assert hit("Channel: PJSIP/1001(-[^[:space:]]*)?[[:cntrl:]]")
+    assert not hit("Channel: PJSIP/100(-[^[:space:]]*)?[[:cntrl:]]")  # not PJSIP/1001's
+    assert hit("Hangup.*Cause")  # "." crosses line ends: no REG_NEWLINE
+    assert hit("^Event: Hangup")
+    assert not hit("^Channel")  # ^ is the start of the whole text, not of a line
+    assert not hit(r"\r\n\r\n$")  # a backslash before r is just "r" in ERE
+    assert not hit(r"16\r\n")  # it means "16rn"
+    assert hit("[[:cntrl:]]$")
+    assert not hit("16[[:cntrl:]]$")  # $ is after the empty line, not before a newline
+    assert hit("[[:digit:]]{2}[[:space:]]")
+    assert not hit("[\\r]Channel")  # inside brackets a backslash is itself
+    assert hit(r"PJSIP\/1001")  # an escaped ordinary character stands for itself
+
+
+@pytest.mark.parametrize("pattern", ["(?i)event", "a[", "[[:nope:]]", "x\\", "(ab"])
+def test_what_regcomp_refuses_does_not_compile(pattern: str) -> None:
+    with pytest.raises(FilterError, match="did not compile"):
+        ere_to_python(pattern)
+
+
+@given(st.text(alphabet="abcXYZ019-/@.;: ", max_size=20))
+def test_escaped_literal_text_matches_itself(value: str) -> None:
+    escaped = "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in value)
+    assert re.search(ere_to_python(escaped), f"x{value}y", re.DOTALL)
