@@ -78,7 +78,7 @@ from console.cti.protocol import (
     LinkState,
     LinkStateChanged,
 )
-from console.db import Database, open_database
+from console.db import open_database
 from console.factory import ConsoleContext, PbxAddress
 from console.models import Agent, AgentSkill, Customer, FollowUp, Interaction
 from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, Role
@@ -537,7 +537,9 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
                         tally.claim_refusals.append(str(exc))
                         item = None
                     if item is not None:
-                        tally.claims.append((agent_id, item.id, (time.perf_counter() - started) * 1000))
+                        tally.claims.append(
+                            (agent_id, item.id, (time.perf_counter() - started) * 1000)
+                        )
                         await asyncio.sleep(rng.uniform(1.0, 3.0))
                         await runtime.worklist.complete(agent_id, item.id, note="bench")
             elif call is not None and call.phase == "ringing" and call.uniqueid not in answered:
@@ -692,7 +694,9 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         if message[0] == "error":
             raise SystemExit(f"a worker failed:\n{message[1]}")
         started += message[1]
-    print(f"{seats} seats: {started} consoles ready; traffic for {args.minutes} min", file=sys.stderr)
+    print(
+        f"{seats} seats: {started} consoles ready; traffic for {args.minutes} min", file=sys.stderr
+    )
 
     cycle = 2.0 + args.talk + 4.0 + 2.0
     rate = args.load * max(1, started) / cycle  # calls per second, all queues
@@ -705,8 +709,12 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         await asyncio.sleep(min(rng.expovariate(rate), end - now))
         if time.monotonic() >= end:
             break
-        number = rng.choice(numbers) if rng.random() < 0.8 else f"+1212{rng.randrange(2_000_000, 10**7)}"
-        caller = engine.inbound(rng.choice(QUEUES), number, "Bench Caller", patience=rng.expovariate(1 / PATIENCE))
+        number = (
+            rng.choice(numbers) if rng.random() < 0.8 else f"+1212{rng.randrange(2_000_000, 10**7)}"
+        )
+        caller = engine.inbound(
+            rng.choice(QUEUES), number, "Bench Caller", patience=rng.expovariate(1 / PATIENCE)
+        )
         caller.hangup_after = None
         calls += 1
     arrivals = time.monotonic() - t0
@@ -754,8 +762,12 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     async with db.session() as session:
         rows = (
             await session.execute(
-                select(Interaction.uniqueid, Interaction.agent_id, Interaction.answered_at, Interaction.status)
-                .where(Interaction.agent_id.in_([aid for aid, _ in agents]))
+                select(
+                    Interaction.uniqueid,
+                    Interaction.agent_id,
+                    Interaction.answered_at,
+                    Interaction.status,
+                ).where(Interaction.agent_id.in_([aid for aid, _ in agents]))
             )
         ).all()
         audit_double = int(
@@ -826,7 +838,7 @@ def row(r: RunResult) -> str:
         f"| {r.lost} | {r.duplicated} | {r.unfinished} | {r.claims} | {r.double_claims} "
         f"| {ms(percentile(r.pops, 50))} | {ms(percentile(r.pops, 99))} "
         f"| {ms(percentile(r.claim_ms, 50))} | {ms(percentile(r.claim_ms, 99))} "
-        f"| {r.frames_per_min:.0f} | {r.cpu_pct:.1f} % | {r.sim_cpu_pct:.0f} % |"
+        f"| {r.frames_per_min:.0f} | {r.cpu_pct:.1f} % | {r.sim_cpu_pct:.1f} % |"
     )
 
 

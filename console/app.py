@@ -34,6 +34,7 @@ from console.screens.wallboard import WallboardScreen
 from console.services.crm.agents import AgentIdentity
 from console.services.desk.durable_log import DurableInteractionLog, JournalState
 from console.services.desk.session import AgentSession
+from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.supervision.alerts import AlertAudit
 from console.services.supervision.live import LiveViews
 
@@ -87,6 +88,7 @@ class CallConsoleApp(App[None]):
         self.connect = connect
         self.agent_screen: AgentScreen | None = None
         self._restored = False
+        self.seat: SqliteSeat | None = None  # this console's seat on a SQLite file
         self.joined_queues: tuple[str, ...] = ()
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
@@ -109,6 +111,7 @@ class CallConsoleApp(App[None]):
         self.runtime = runtime
         runtime.recorder.start(on_warning=self._recording_warning)  # the session's recording
         self._open_journal(runtime)
+        self._take_seat(runtime)
         self.agent_screen = AgentScreen(runtime, runtime.desk())
         self.customer_search_source = CustomerSearchSource(
             runtime.customers, self.agent_screen.open_customer, runtime.clock
@@ -148,6 +151,20 @@ class CallConsoleApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+
+    def _take_seat(self, runtime: AgentSession) -> None:
+        """On a SQLite file: hold a seat while running and say when more consoles share the
+        file than SQLite holds well (`console.services.seats`, docs/seats.md)."""
+        path = runtime.db.sqlite_path
+        if path is None or self.seat is not None:
+            return
+        try:
+            self.seat = SqliteSeat.take(path)
+        except OSError:
+            return  # no lock folder beside it: the count is unknown, the console runs on
+        message = too_many_message(consoles_sharing(path))
+        if message is not None:
+            self.notify(message, title="Database", severity="warning", timeout=30, markup=False)
 
     def _journal_changed(self, state: JournalState) -> None:
         """Say once that the database is away (calls go on, kept here) and once it is back."""
@@ -415,6 +432,9 @@ class CallConsoleApp(App[None]):
             await self.runtime.recorder.stop()  # what is still buffered, then the session's end
             if isinstance(self.runtime.interactions, DurableInteractionLog):
                 await self.runtime.interactions.close()  # what is pending waits for next time
+        if self.seat is not None:
+            self.seat.release()
+            self.seat = None
 
     def _recording_warning(self, message: str) -> None:
         self.notify(message, title="Recording", severity="warning", markup=False)
