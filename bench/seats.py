@@ -89,6 +89,7 @@ from console.services.desk.wrapup import WrapUpForm, WrapUpSubmission
 from console.services.routing.router import Router
 from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import ClaimError
+from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.seeding.seeding import SeedPlan, seed_database
 
 QUEUES = ("sales", "support", "billing")
@@ -211,6 +212,7 @@ class SeatTally:
     event_failures: list[str] = field(default_factory=list)
     wrap_failures: list[str] = field(default_factory=list)
     answered: int = 0
+    warned: int = 0  # consoles told at start that too many share the SQLite file
 
 
 class Seat:
@@ -228,6 +230,7 @@ class Seat:
         self.stopping = False
         self.busy: set[asyncio.Task[Any]] = set()
         self.wrapping: set[asyncio.Task[None]] = set()
+        self.lock: SqliteSeat | None = None
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -273,7 +276,8 @@ class Seat:
             await desk.offer(event)
             self.tally.pops.append((event.uniqueid, runtime.interface, time.time()))
             await desk.log_offer()
-            self.spawn(self.phone_later("answer", self.rng.uniform(1.0, 3.0), event.uniqueid))
+            ring = self.cfg["ring"] * self.rng.uniform(0.5, 1.5)
+            self.spawn(self.phone_later("answer", ring, event.uniqueid))
         elif isinstance(event, CallAnswered) and mine:
             await desk.handle(event)
             self.tally.answered += 1
@@ -314,7 +318,7 @@ class Seat:
         runtime, desk = self.runtime, self.desk
         try:
             await runtime.begin_after_call_work()
-            await asyncio.sleep(self.rng.uniform(2.0, 6.0))
+            await asyncio.sleep(self.cfg["wrap"] * self.rng.uniform(0.5, 1.5))
             record = await runtime.interactions.get(interaction_id)
             assert record is not None
             submission = WrapUpSubmission(
@@ -348,7 +352,7 @@ class Seat:
         if item is None:
             return
         self.tally.claims.append((runtime.agent_id, item.id, ms))
-        await asyncio.sleep(self.rng.uniform(1.0, 3.0))
+        await asyncio.sleep(self.cfg["work"] * self.rng.uniform(0.5, 1.5))
         await runtime.worklist.complete(runtime.agent_id, item.id, note="bench")
 
     def idle(self) -> bool:
@@ -369,6 +373,8 @@ class Seat:
         if isinstance(runtime.interactions, DurableInteractionLog):
             await runtime.interactions.close()
         self.tally.frames.append(runtime.cti.stats.event_frames)
+        if self.lock is not None:
+            self.lock.release()
 
 
 async def open_console(cfg: dict[str, Any], agent_id: int, journal: Path) -> AgentSession:
@@ -393,10 +399,15 @@ async def run_seat(
 ) -> None:
     try:
         runtime = await open_console(cfg, agent_id, journal)
+        path = runtime.db.sqlite_path
+        if path is not None:  # as `CallConsoleApp._take_seat`: a seat, and the warning
+            seat_lock = SqliteSeat.take(path)
+            tally.warned += too_many_message(consoles_sharing(path)) is not None
         runtime.recorder.start(on_warning=lambda message: None)
         if isinstance(runtime.interactions, DurableInteractionLog):
             runtime.interactions.open()
         seat = Seat(runtime, tally, cfg)
+        seat.lock = seat_lock if path is not None else None
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
@@ -459,6 +470,7 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
                 event_failures=tally.event_failures,
                 wrap_failures=tally.wrap_failures,
                 consoles=len(cfg["agents"]),
+                warned=tally.warned,
                 cpu=cpu,
                 still_busy=busy,
             ),
@@ -525,7 +537,7 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
             if drain_until is not None and (idle or time.monotonic() > drain_until):
                 break
             if isinstance(app.screen, WrapUpScreen):
-                await asyncio.sleep(rng.uniform(2.0, 6.0))
+                await asyncio.sleep(cfg["wrap"] * rng.uniform(0.5, 1.5))
                 await pilot.press("1")  # the first disposition: resolved
                 await pilot.press("ctrl+s")
                 await asyncio.sleep(0.2)
@@ -540,11 +552,11 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
                         tally.claims.append(
                             (agent_id, item.id, (time.perf_counter() - started) * 1000)
                         )
-                        await asyncio.sleep(rng.uniform(1.0, 3.0))
+                        await asyncio.sleep(cfg["work"] * rng.uniform(0.5, 1.5))
                         await runtime.worklist.complete(agent_id, item.id, note="bench")
             elif call is not None and call.phase == "ringing" and call.uniqueid not in answered:
                 answered.add(call.uniqueid)
-                await asyncio.sleep(rng.uniform(1.0, 3.0))
+                await asyncio.sleep(cfg["ring"] * rng.uniform(0.5, 1.5))
                 await pilot.press("f2")
             elif call is not None and call.phase == "talking":
                 tally.answered += 1
@@ -595,6 +607,18 @@ def process_entry(cfg: dict[str, Any], conn: Any) -> None:
 
 
 # ---------------------------------------------------------------- the simulator and the run
+
+
+async def receive(proc: Any, pipe: Any) -> Any:
+    """A worker's next message; SystemExit if it failed or died without one."""
+    while not pipe.poll():
+        if not proc.is_alive():
+            raise SystemExit(f"a worker process died (exit code {proc.exitcode})")
+        await asyncio.sleep(0.1)
+    message = pipe.recv()
+    if message[0] == "error":
+        raise SystemExit(f"a worker failed:\n{message[1]}")
+    return message
 
 
 def scenario() -> Scenario:
@@ -676,7 +700,14 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     procs = max(1, min(args.procs, len(headless))) if headless else 0
     groups = [headless[i::procs] for i in range(procs)]
     base_cfg = dict(
-        url=url, port=port, journal=str(journal), talk=args.talk, db_options=args.db_options
+        url=url,
+        port=port,
+        journal=str(journal),
+        talk=args.talk,
+        ring=args.ring,
+        wrap=args.wrap,
+        work=args.wrap / 2,
+        db_options=args.db_options,
     )
     configs = [dict(base_cfg, agents=g) for g in groups if g]
     configs += [dict(base_cfg, agents=[aid], textual=True) for aid, _ in agents[seats - textual :]]
@@ -687,18 +718,15 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         proc = ctx.Process(target=process_entry, args=(cfg, theirs), daemon=True)
         proc.start()
         workers.append((proc, ours))
-    loop = asyncio.get_running_loop()
     started = crashed = 0
-    for _proc, pipe in workers:
-        message = await loop.run_in_executor(None, pipe.recv)
-        if message[0] == "error":
-            raise SystemExit(f"a worker failed:\n{message[1]}")
+    for proc, pipe in workers:
+        message = await receive(proc, pipe)
         started += message[1]
     print(
         f"{seats} seats: {started} consoles ready; traffic for {args.minutes} min", file=sys.stderr
     )
 
-    cycle = 2.0 + args.talk + 4.0 + 2.0
+    cycle = args.ring + args.talk + args.wrap * 1.5
     rate = args.load * max(1, started) / cycle  # calls per second, all queues
     rng = random.Random(args.seed)
     sim_cpu0 = time.process_time()
@@ -722,9 +750,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         pipe.send("stop")
     results = []
     for proc, pipe in workers:
-        message = await loop.run_in_executor(None, pipe.recv)
-        if message[0] == "error":
-            raise SystemExit(f"a worker failed:\n{message[1]}")
+        message = await receive(proc, pipe)
         results.append(message[1])
         proc.join(30)
     wall = time.monotonic() - t0
@@ -737,7 +763,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
     cpu = 0.0
-    consoles = 0
+    consoles = warned = 0
     for r in results:
         crashed += len(r["crashed"])
         notes += [f"crash: {c}" for c in r["crashed"][:3]]
@@ -753,8 +779,11 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         for kind in ("event_failures", "wrap_failures", "claim_refusals"):
             if r.get(kind):
                 notes.append(f"{kind}: {len(r[kind])} (first: {r[kind][0]})")
+        warned += r.get("warned", 0)
         if r.get("still_busy"):
             notes.append(f"consoles still busy after the drain: {r['still_busy']}")
+    if warned:
+        notes.append(f"consoles warned at start that too many share the SQLite file: {warned}")
     granted = Counter(f for _, f in claims)
     double_by_console = sum(1 for n in granted.values() if n > 1)
 
@@ -855,6 +884,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--pending", type=int, default=100_000)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--talk", type=float, default=30.0, help="mean talk seconds")
+    parser.add_argument("--ring", type=float, default=2.0, help="mean seconds to answer")
+    parser.add_argument(
+        "--wrap", type=float, default=4.0, help="mean wrap-up seconds (a follow-up: half that)"
+    )
     parser.add_argument("--load", type=float, default=0.85, help="occupancy the traffic aims at")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
