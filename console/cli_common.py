@@ -25,6 +25,8 @@ def configured_database(args: argparse.Namespace) -> Any:
         settings.database.url.get_secret_value(),
         synchronous=settings.database.sqlite_synchronous,
         busy_timeout_ms=settings.database.sqlite_busy_timeout_ms,
+        pool_size=settings.database.pool_size,
+        pool_max_overflow=settings.database.pool_max_overflow,
         # Only the default location is created; a given path's folder must already exist.
         create_dir=settings.database.url.get_secret_value() == default_database_url(),
     )

@@ -61,6 +61,15 @@ class DatabaseSettings(_Section):
         description="SQLite synchronous pragma: FULL keeps commits across power loss (default)",
     )
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
+    pool_size: int = Field(
+        default=5,
+        ge=1,
+        description="PostgreSQL: connections a console keeps open (seats x (pool_size + "
+        "pool_max_overflow) must fit the server's max_connections; docs/seats.md)",
+    )
+    pool_max_overflow: int = Field(
+        default=10, ge=0, description="PostgreSQL: more connections a console may open when busy"
+    )
 
     @property
     def display_url(self) -> str:

@@ -451,8 +451,14 @@ def open_database(
     busy_timeout_ms: int = 5000,
     echo: bool = False,
     create_dir: bool = True,
+    pool_size: int = 5,
+    pool_max_overflow: int = 10,
 ) -> Database:
     """Build (but do not connect) a Database for the URL. Raises DatabaseError on a bad URL.
+
+    PostgreSQL: the console keeps up to ``pool_size`` connections open and opens up to
+    ``pool_max_overflow`` more at busy moments, so consoles x (both) must fit the server's
+    max_connections (docs/seats.md).
 
     A new SQLite file is created readable by its owner only (0600: it holds customer data).
     ``create_dir`` False refuses a file whose folder does not exist (a mistyped path must not
@@ -473,8 +479,11 @@ def open_database(
         if path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file")
         _create_private(path)
+    pool: dict[str, int] = {}
+    if url.get_backend_name() == "postgresql":
+        pool = {"pool_size": pool_size, "max_overflow": pool_max_overflow}
     try:
-        engine = create_async_engine(url, echo=echo, pool_pre_ping=False)
+        engine = create_async_engine(url, echo=echo, pool_pre_ping=False, **pool)
     except (NoSuchModuleError, ModuleNotFoundError) as exc:
         hint = " (pip install 'callconsole[postgres]')" if "asyncpg" in str(exc) else ""
         raise DatabaseError(f"no driver for {describe_url(url)}{hint}") from None

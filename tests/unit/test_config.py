@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -208,3 +209,21 @@ async def test_the_ami_login_sends_the_real_secret_and_nothing_shows_it(
     assert "ami-pass-42" not in str(caught.value)
     assert "ami-pass-42" not in repr(client)
     assert "ami-pass-42" not in caplog.text
+
+
+def test_a_postgresql_consoles_pool_comes_from_the_settings(tmp_path: Path) -> None:
+    """Seats x (pool_size + pool_max_overflow) must fit max_connections (docs/seats.md): a
+    site sets them, and the console's engine keeps to them."""
+    import argparse
+
+    from console.cli_common import configured_database
+
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        '[database]\nurl = "postgresql://cc@db.example/cc"\npool_size = 2\npool_max_overflow = 3\n'
+    )
+    assert load_settings(config).database.pool_max_overflow == 3
+    database = configured_database(argparse.Namespace(config=config, db=None))
+    pool: Any = database.engine.pool
+    assert pool.size() == 2
+    asyncio.run(database.dispose())
