@@ -135,7 +135,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         """Queue a CTI event; they are handled one at a time, in order."""
         self._events.put_nowait(event)
 
-    @work(exclusive=True, group="cti-events")
+    @work(exclusive=True, group="cti-events", exit_on_error=False)
     @while_shown
     async def _consume(self) -> None:
         while True:
@@ -327,7 +327,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         self.query_one(CallBar).set_model(self.bar_model)
         self.query_one(ProfileCard).set_idle(self._idle_text())
 
-    @work(exclusive=True, group="agent-figures")
+    @work(exclusive=True, group="agent-figures", exit_on_error=False)
     @while_shown
     async def refresh_figures(self) -> None:
         """Re-read the agent's own figures for the bar: on mount, after each wrap-up and missed
