@@ -32,6 +32,7 @@ from sqlalchemy import func, insert, select, update
 from console.db import open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp
 from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, Presence, Role
+from console.schema import upgrade
 from console.services.routing.router import Router
 from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import ClaimError, Worklist
@@ -64,6 +65,7 @@ async def build(url: str, pending: int, agents: int) -> None:
         await seed_database(db, PLAN)
         await db.dispose()
     db = open_database(url)
+    await upgrade(db)  # a base seeded by an older callconsole gets this one's indexes
     rng = random.Random(11)
     async with db.write_connection() as conn:
         have = await conn.scalar(select(func.count()).select_from(Agent))

@@ -76,9 +76,18 @@ class FollowUp(Base):
         Index("ix_followups_status_due", "status", "due_at"),
         # "Does this call have its follow-up?" is asked at every wrap-up.
         Index("ix_followups_interaction", "interaction_id"),
-        # A queue's unclaimed pool in worklist order; one agent's and one claimer's items.
+        # A queue's unclaimed pool in worklist order; the queue-less pool of one skill in
+        # worklist order; one agent's targets in worklist order; one claimer's items.
         Index("ix_followups_pool", "status", "target_queue_id", "priority", "due_at"),
-        Index("ix_followups_target_agent", "target_agent_id", "status"),
+        Index(
+            "ix_followups_skill_pool",
+            "status",
+            "target_queue_id",
+            "target_skill",
+            "priority",
+            "due_at",
+        ),
+        Index("ix_followups_target_agent", "target_agent_id", "status", "priority", "due_at"),
         Index("ix_followups_claimed_by", "claimed_by", "status"),
         Index("ix_followups_sla", "status", "sla_due_at"),
         Index("ix_followups_lease", "status", "lease_expires_at"),  # lapsed claims

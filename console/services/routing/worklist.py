@@ -73,6 +73,7 @@ from console.services.routing.worklist_sql import (
     RENEW_ONE,
     SERVED,
     SIZE,
+    SKILLS,
     TEXTS,
     TIMES,
     UNTIL,
@@ -215,9 +216,9 @@ class Worklist(DbService):
         """
         me = record_id(agent_id, field="agent id", error=ClaimError)
         params = self._params(me) | {"size": _clamp(limit)}
-        _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-        stmt = available_statement(len(queues))
-        return await self._items(stmt, params | queues)
+        _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
+        stmt = available_statement(*_shape(pool))
+        return await self._items(stmt, params | pool)
 
     async def team_view(
         self, *, team: str | None = None, overdue_only: bool = False, limit: int = 500
@@ -288,9 +289,9 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         for attempt in range(_PG_RETRIES + 1):
             params = self._params(me)
-            _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-            stmt = claim_next_statement(len(queues), not self._db.is_sqlite)
-            take = partial(self._take_next, stmt=stmt, params=params | queues)
+            _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
+            stmt = claim_next_statement(*_shape(pool), lock=not self._db.is_sqlite)
+            take = partial(self._take_next, stmt=stmt, params=params | pool)
             fid = await self._in_write(take)
             if fid is not None:
                 self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
@@ -531,17 +532,27 @@ def _clamp(limit: int) -> int:
     return max(1, min(limit, MAX_LIST))
 
 
-def _agent(reader: RowReader, *, me: int, queues: bool = False) -> tuple[Role, dict[str, int]]:
-    """Agent `me`'s role and (with `queues`) the queues they serve as the parameters :q0, :q1,
-    … of the per-queue sources; ClaimError if there is no such agent or they are not active."""
+def _agent(reader: RowReader, *, me: int, pool: bool = False) -> tuple[Role, dict[str, int | str]]:
+    """Agent `me`'s role and (with `pool`) the parameters of `sources`: the queues they serve
+    (:q0, :q1, …) and their skills and levels (:s0, :l0, …); ClaimError if there is no such
+    agent or they are not active."""
     found = reader.rows(ACTOR, {"me": me})
     if not found:
         raise ClaimError(f"agent {me} does not exist")
     name, role, active = found[0]
     if not active:
         raise ClaimError(f"{stored_text(name) or f'agent {me}'} is not active")
-    served = reader.rows(SERVED, {"me": me}) if queues else []
-    return Role(role), {f"q{i}": row[0] for i, row in enumerate(served)}
+    params: dict[str, int | str] = {}
+    if pool:
+        params.update({f"q{i}": row[0] for i, row in enumerate(reader.rows(SERVED, {"me": me}))})
+        for i, (skill, level) in enumerate(reader.rows(SKILLS, {"me": me})):
+            params.update({f"s{i}": skill, f"l{i}": level})
+    return Role(role), params
+
+
+def _shape(pool: Mapping[str, Any]) -> tuple[int, int]:
+    """How many queues and skills `_agent`'s parameters hold (`sources`' arguments)."""
+    return sum(k[0] == "q" for k in pool), sum(k[0] == "s" for k in pool)
 
 
 async def _refusal(
