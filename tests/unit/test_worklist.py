@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from console.db import Database
+from console.db import Database, compile_for_sqlite
 from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpStatus
 from console.services.crm.agents import AgentDirectory
 from console.services.crm.queues import QueueDirectory
 from console.services.routing.worklist import ClaimError, Worklist
-from console.services.routing.worklist_sql import served_queue_ids
+from console.services.routing.worklist_sql import served_queue_ids, sources
 from tests.factories import add_followup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -491,8 +491,9 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
             "due_at": T0 - timedelta(minutes=n % 997),
             "priority": 1 + n % 5,
             "target_queue_id": queues[n % 3],
-            "target_skill": "spanish" if n % 7 == 0 else "",
-            "target_min_level": 4 if n % 7 == 0 else 0,
+            # Ann lacks zh: a third of the queue-less pool she must never read.
+            "target_skill": ("spanish", "zh", "", "")[n % 4] if n % 3 == 2 else "",
+            "target_min_level": 4 if n % 3 == 2 and n % 4 < 2 else 0,
             "target_agent_id": t["bob"] if n % 11 == 0 else None,
             "created_at": T0,
             "updated_at": T0,
@@ -507,9 +508,10 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
         if sql.lstrip().startswith("WITH"):
             statements.append((sql, params))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    writer = (db.write_engine or db.engine).sync_engine
+    event.listen(writer, "before_cursor_execute", capture)
     got = [await worklist.claim_next(t["ann"]) for _ in range(20)]
-    event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
+    event.remove(writer, "before_cursor_execute", capture)
     assert all(g is not None and g.priority == 1 for g in got)
     assert len({g.id for g in got if g}) == 20
     # Speed is bench/routing.py's; here: the claim uses the index (the plan, below).
@@ -523,3 +525,41 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
     async with db.session() as s:
         claimed = await s.scalar(select(func.count()).where(FollowUp.status == "claimed"))
     assert claimed == 20
+
+
+IN_ORDER = {  # what each kind of source reads, first row first
+    "queue": "ix_followups_pool (status=? AND target_queue_id=? AND priority=? AND due_at<?)",
+    "skill": "ix_followups_skill_pool (status=? AND target_skill=? AND priority=? AND due_at<?)",
+    "mine": "ix_followups_target_agent (target_agent_id=? AND status=?)",
+}
+
+
+async def test_every_claim_source_reads_an_index_in_order(db: Database) -> None:
+    """Issue 17.5: the queue-less skill pool was read through ix_followups_pool, every row
+    needing a skill the agent lacks read and skipped. Now every source of a claim finds its
+    first row by one index probe in the index's order: no scan, no sort (USE TEMP B-TREE),
+    but for lapsed leases (only dead consoles' claims) sorted after a range on their index."""
+    queues, skills = 2, 3
+    params = {"me": 1, "now": 0, "lease_until": 0, "size": 5}
+    params |= {f"q{i}": i + 1 for i in range(queues)}
+    params |= {f"s{i}": f"skill{i}" for i in range(skills)} | {f"l{i}": 3 for i in range(skills)}
+    kinds = ["queue"] * queues * 5 + ["skill"] * (skills + 1) * 5 + ["mine", "lapsed"]
+    found = sources(queues, skills)
+    assert len(found) == len(kinds)
+    path = db.sqlite_path
+    assert path is not None
+    with sqlite3.connect(path) as con:
+        for kind, (where, order) in zip(kinds, found, strict=True):
+            stmt = select(FollowUp.id).where(*where).order_by(*order).limit(1)
+            compiled = compile_for_sqlite(stmt, params)
+            values = [params.get(n, compiled.constants.get(n)) for n in compiled.names]
+            plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + compiled.sql, values)]
+            read = [line for line in plan if re.search(r"\bfollowups\b", line)]
+            if kind == "lapsed":
+                assert read == [
+                    "SEARCH followups USING INDEX ix_followups_lease "
+                    "(status=? AND lease_expires_at<?)"
+                ], plan
+                continue
+            assert read == [f"SEARCH followups USING INDEX {IN_ORDER[kind]}"], (kind, plan)
+            assert not any("TEMP B-TREE" in line for line in plan), (kind, plan)

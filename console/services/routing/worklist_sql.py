@@ -137,13 +137,13 @@ def sources(queues: int, skills: int) -> tuple[Source, ...]:
     One branch per priority, so that `due_at <= :now` is a range on the index and the first
     entry is the earliest due one. (One branch per pool ordered by priority, due_at had to scan
     every not-yet-due row of a priority before reaching the next one: 10 ms a claim with
-    100,000 pending.) Each queue: ix_followups_pool (status, queue, priority, due_at). The
-    queue-less pool: ix_followups_skill_pool (status, queue, skill, priority, due_at), one
-    branch per skill :me has and one for no skill, so a row needing a skill :me lacks is never
-    read (read through ix_followups_pool and skipped, they cost 17–20 ms a claim with 26,000
-    such rows pending). :me's own targets: ix_followups_target_agent (agent, status, priority,
-    due_at), in order; its due test is checked row by row, over :me's targets only. Lapsed
-    leases: ix_followups_lease's range holds only dead consoles' claims, few, and sorted.
+    100,000 pending.) Each queue: ix_followups_pool (status, queue, priority, due_at, id). The
+    queue-less pool: ix_followups_skill_pool (status, skill, priority, due_at, id), one branch
+    per skill :me has and one for no skill, so a row needing a skill :me lacks is never read
+    (read and skipped, they cost 17–20 ms a claim with 26,000 such rows pending). :me's own
+    targets: ix_followups_target_agent (agent, status, priority, due_at, id), in order, the due
+    test checked row by row over :me's targets only. Lapsed leases: ix_followups_lease's range
+    holds only dead consoles' claims, few, and sorted.
     """
     pending = (FollowUp.status == PENDING, AWAKE)
     in_queue = [
@@ -159,10 +159,9 @@ def sources(queues: int, skills: int) -> tuple[Source, ...]:
         )
         for i in range(skills)
     ]
-    # The equal columns lead the ORDER BY: PostgreSQL then sees the index's order (it does not
-    # take `IS NULL` as a constant) instead of sorting the queue-less pool.
+    # The equal columns lead the ORDER BY, as in the index.
     queue_order = (FollowUp.target_queue_id, *ORDER)
-    skill_order = (FollowUp.target_queue_id, FollowUp.target_skill, *ORDER)
+    skill_order = (FollowUp.target_skill, *ORDER)
     pools = [
         ((*pending, *pool, FollowUp.priority == priority, FollowUp.due_at <= NOW, NOT_ONLY), order)
         for pools, order in ((in_queue, queue_order), (by_skill, skill_order))
