@@ -2,8 +2,7 @@
 
 SQLite: WAL, foreign keys on, a busy timeout, `synchronous` from settings (FULL by default: a
 committed interaction survives power loss), and writers begin with BEGIN IMMEDIATE — a deferred
-read-then-write transaction fails at once with SQLITE_BUSY whatever the busy timeout. Writers
-have connections of their own that poll the write lock every millisecond or so (`_begin_write`).
+read-then-write transaction fails at once with SQLITE_BUSY whatever the busy timeout.
 Hot-path reads (the screen pop) run all their queries in one hop to a worker thread on a plain
 sqlite3 connection, because aiosqlite costs a thread round-trip per statement.
 """
@@ -16,7 +15,6 @@ import re
 import shlex
 import sqlite3
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -27,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -39,9 +37,6 @@ from sqlalchemy.ext.asyncio import (
 T = TypeVar("T")
 
 _WRITE_OPTION = "callconsole_write"
-# SQLite: how long a writer's connection lets SQLite itself wait for the write lock per attempt
-# of BEGIN IMMEDIATE (it polls after 1 ms and 2 ms), before `_begin_write` tries again.
-WRITE_POLL_MS = 100
 
 
 class DatabaseError(Exception):
@@ -114,14 +109,12 @@ def describe_url(url: URL) -> str:
 
 @dataclass
 class Database:
-    """One database: an async engine for services (and, on SQLite, one for writers), plus a
-    sync reader for hot-path lookups."""
+    """One database: an async engine for services, plus a sync reader for hot-path lookups."""
 
     url: URL
     engine: AsyncEngine
     synchronous: str = "FULL"
     busy_timeout_ms: int = 5000
-    write_engine: AsyncEngine | None = None  # SQLite: writers' connections (`_begin_write`)
     _sync_engine: Engine | None = None
     _executor: ThreadPoolExecutor | None = None
     _sessions: async_sessionmaker[AsyncSession] = field(init=False)
@@ -131,10 +124,9 @@ class Database:
 
     def __post_init__(self) -> None:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_sessions = async_sessionmaker(self._writer(), expire_on_commit=False)
-
-    def _writer(self) -> AsyncEngine:
-        return (self.write_engine or self.engine).execution_options(**{_WRITE_OPTION: True})
+        self._write_sessions = async_sessionmaker(
+            self.engine.execution_options(**{_WRITE_OPTION: True}), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -158,7 +150,7 @@ class Database:
     @asynccontextmanager
     async def write_connection(self) -> AsyncIterator[AsyncConnection]:
         """A Core connection in one write transaction, committed on exit."""
-        async with self._writer().begin() as conn:
+        async with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
             yield conn
 
     async def read_rows(self, fn: Callable[[RowReader], T]) -> T:
@@ -232,8 +224,6 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection and the reader thread."""
         await self.engine.dispose()
-        if self.write_engine is not None:
-            await self.write_engine.dispose()
         if self._sync_engine is not None:
             self._sync_engine.dispose()
             self._sync_engine = None
@@ -438,15 +428,9 @@ def open_database(
         raise DatabaseError(f"no driver for {describe_url(url)}{hint}") from None
     except (ArgumentError, TypeError) as exc:
         raise DatabaseError(f"bad database URL {describe_url(url)}: {exc}") from None
-    if url.get_backend_name() != "sqlite":
-        return Database(url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
-    _install_sqlite_hooks(engine.sync_engine, synchronous, busy_timeout_ms)
-    writer = create_async_engine(url, echo=echo, pool_pre_ping=False)
-    poll_ms = min(WRITE_POLL_MS, busy_timeout_ms)
-    _install_sqlite_hooks(writer.sync_engine, synchronous, poll_ms, write_wait_ms=busy_timeout_ms)
-    return Database(
-        url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms, write_engine=writer
-    )
+    if url.get_backend_name() == "sqlite":
+        _install_sqlite_hooks(engine.sync_engine, synchronous, busy_timeout_ms)
+    return Database(url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
 
 
 def _create_private(path: Path) -> None:
@@ -463,11 +447,7 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-def _install_sqlite_hooks(
-    engine: Engine, synchronous: str, busy_timeout_ms: int, *, write_wait_ms: int | None = None
-) -> None:
-    """Pragmas on connect; BEGIN IMMEDIATE for writers, retried for `write_wait_ms` if given."""
-
+def _install_sqlite_hooks(engine: Engine, synchronous: str, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (so writers can use BEGIN IMMEDIATE).
@@ -484,26 +464,6 @@ def _install_sqlite_hooks(
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         if conn.get_execution_options().get(_WRITE_OPTION):
-            _begin_write(conn, (write_wait_ms or 0) / 1000)
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.exec_driver_sql("BEGIN")
-
-
-def _begin_write(conn: Connection, wait: float) -> None:
-    """BEGIN IMMEDIATE, tried again at once while the file's write lock is busy, for `wait`
-    seconds in all; then SQLite's "database is locked" (see `is_busy`) is raised.
-
-    SQLite's default busy handler sleeps in growing steps (1, 2, 5, … then 100 ms at a time), so
-    under contention the writer that has waited longest polls least often and loses the lock to
-    newcomers: 25 consoles claiming at once saw a p99 of 5 s. A writer's connection lets SQLite
-    wait only `WRITE_POLL_MS` per attempt, so every waiter polls about every millisecond however
-    long it has waited. The sleeping is SQLite's, in the driver's thread, not the event loop's.
-    """
-    deadline = time.monotonic() + wait
-    while True:
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        except OperationalError as exc:
-            if not is_busy(exc) or time.monotonic() >= deadline:
-                raise

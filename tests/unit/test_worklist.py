@@ -508,7 +508,7 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
         if sql.lstrip().startswith("WITH"):
             statements.append((sql, params))
 
-    writer = (db.write_engine or db.engine).sync_engine
+    writer = db.engine.sync_engine
     event.listen(writer, "before_cursor_execute", capture)
     got = [await worklist.claim_next(t["ann"]) for _ in range(20)]
     event.remove(writer, "before_cursor_execute", capture)

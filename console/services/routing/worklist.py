@@ -23,12 +23,18 @@ the same UPDATE from per-source candidates — one per queue served, the agent's
 queue-less pool and lapsed leases — each read in index order with LIMIT 1, so a claim costs a few
 index probes however many rows are pending. On PostgreSQL the candidates are read
 `FOR UPDATE SKIP LOCKED`: concurrent claimers take different rows without waiting.
+
+SQLite: the claims of one process on one file take turns in the order they came (`_claim_turn`)
+instead of all fighting for the file's write lock, whose busy handler sleeps in growing steps
+(up to 100 ms) and so hands the lock to newcomers before those that waited longest.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -292,7 +298,8 @@ class Worklist(DbService):
             _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
             stmt = claim_next_statement(*_shape(pool), lock=not self._db.is_sqlite)
             take = partial(self._take_next, stmt=stmt, params=params | pool)
-            fid = await self._in_write(take)
+            async with _claim_turn(self._db):
+                fid = await self._in_write(take)
             if fid is not None:
                 self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
                 return await self._get(fid, params["now"])
@@ -521,6 +528,42 @@ class Worklist(DbService):
             total += released
             if seen < RECLAIM_BATCH:
                 return total
+
+
+# ------------------------------------------------------------------ helpers
+
+# SQLite: one queue of claims per file and event loop, shared by every Database of the process.
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _claim_turn(db: Database) -> AsyncIterator[None]:
+    """SQLite: wait for this process's earlier claims on the same file, first come first
+    served (asyncio.Lock is FIFO), for at most the busy timeout; PostgreSQL: no wait.
+
+    SQLite's busy handler sleeps 1, 2, 5 … then 100 ms between tries for the write lock, so
+    many consoles in one process claiming at once hand it to newcomers while the longest
+    waiters sleep (claim p99 5 s with 25). In turn, only one claim of the process contends for
+    the lock at a time. (A short-step busy loop of our own was measured and dropped: each
+    failed try costs a thread hop, and 25 pollers on 2 cores starved the lock's holder.)
+    """
+    path = db.sqlite_path
+    if path is None:
+        yield
+        return
+    turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+    turn = turns.setdefault(str(path), asyncio.Lock())
+    try:
+        async with asyncio.timeout(db.busy_timeout_ms / 1000):
+            await turn.acquire()
+    except TimeoutError:
+        raise ClaimError("the database is too busy right now; try again") from None
+    try:
+        yield
+    finally:
+        turn.release()
 
 
 # ------------------------------------------------------------------ helpers
