@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -11,10 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from console.db import Database, compile_for_sqlite
+from console.db import Database, compile_for_sqlite, open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpStatus
+from console.schema import upgrade
 from console.services.crm.agents import AgentDirectory
 from console.services.crm.queues import QueueDirectory
 from console.services.routing.worklist import ClaimError, Worklist
@@ -563,3 +565,80 @@ async def test_every_claim_source_reads_an_index_in_order(db: Database) -> None:
                 continue
             assert read == [f"SEARCH followups USING INDEX {IN_ORDER[kind]}"], (kind, plan)
             assert not any("TEMP B-TREE" in line for line in plan), (kind, plan)
+
+
+# ------------------------------------------------------------------ a busy file
+
+
+def hold_write_lock(path: Any) -> sqlite3.Connection:
+    """Another program's connection in the middle of a write transaction."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def test_claim_next_waits_out_a_busy_file(db_path: Any) -> None:
+    """A claim that finds the file's write lock taken tries again: "database is locked" never
+    reaches its caller while the lock comes free within the wait. The other writer commits
+    when the claim has been refused the lock once (no timing involved)."""
+    seed = open_database(f"sqlite:///{db_path}")
+    await upgrade(seed)
+    t = await team(seed)
+    fid = await add_followup(seed, T0, target_skill="billing")
+    await seed.dispose()
+    busy = open_database(f"sqlite:///{db_path}", busy_timeout_ms=20)
+    other = hold_write_lock(db_path)
+    refused: list[str] = []
+
+    def on_error(context: Any) -> None:
+        if "database is locked" in str(context.original_exception):
+            refused.append("locked")
+            other.commit()  # the other program's write ends once ours has waited
+
+    event.listen(busy.engine.sync_engine, "handle_error", on_error)
+    try:
+        item = await Worklist(busy, clock=lambda: T0).claim_next(t["ann"])
+    finally:
+        other.close()
+        await busy.dispose()
+    assert item is not None and item.id == fid and item.claimed_by == t["ann"]
+    assert refused == ["locked"]
+
+
+async def test_a_file_busy_beyond_the_wait_is_a_claim_error(db_path: Any) -> None:
+    seed = open_database(f"sqlite:///{db_path}")
+    await upgrade(seed)
+    t = await team(seed)
+    await add_followup(seed, T0)
+    await seed.dispose()
+    busy = open_database(f"sqlite:///{db_path}", busy_timeout_ms=1)
+    other = hold_write_lock(db_path)
+    try:
+        with pytest.raises(ClaimError, match="too busy"):
+            await Worklist(busy, clock=lambda: T0).claim_next(t["ann"])
+    finally:
+        other.rollback()
+        other.close()
+        await busy.dispose()
+
+
+async def test_claims_of_one_process_take_turns_and_never_share_an_item(db: Database) -> None:
+    """Consoles of one process claiming at once (each its own connections) queue for their
+    turn: each item is claimed once, by one of them, and every claim is answered."""
+    t = await team(db)
+    fids = [await add_followup(db, T0, due_at=T0 - timedelta(minutes=n)) for n in range(1, 31)]
+    path = db.sqlite_path
+    consoles = [open_database(f"sqlite:///{path}") for _ in range(10)]
+    try:
+        got = await asyncio.gather(
+            *(
+                Worklist(c, clock=lambda: T0).claim_next(t["ann" if n % 2 else "bob"])
+                for _ in range(3)
+                for n, c in enumerate(consoles)
+            )
+        )
+    finally:
+        for c in consoles:
+            await c.dispose()
+    ids = [g.id for g in got if g is not None]
+    assert sorted(ids) == sorted(fids)
