@@ -104,7 +104,9 @@ def controlled_postgres_server() -> Iterator[PostgresServer]:
         result = run(initdb, "-D", str(data), "-U", "callconsole", "--auth=trust", "-E", "UTF8")
         if result.returncode:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.strip()[:200]}")
+        # max_connections: bench/routing.py --pg runs up to 200 consoles, a pool each.
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += " -c max_connections=300"
         result = run(pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start")
         if result.returncode:
             raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()[:200]}")
