@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from console.cti.ami_types import AmiAuthError
 from console.cti.protocol import (
@@ -23,6 +24,7 @@ from console.cti.protocol import (
     LinkState,
     LinkStateChanged,
 )
+from console.db import one_line_reason
 from console.factory import ConsoleContext
 from console.models.enums import Presence
 from console.screens.agent import AgentScreen
@@ -92,6 +94,7 @@ class CallConsoleApp(App[None]):
         self.joined_queues: tuple[str, ...] = ()
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
+        self._last_worker_failure = ""
 
     async def on_mount(self) -> None:
         if self.runtime is not None:
@@ -125,10 +128,16 @@ class CallConsoleApp(App[None]):
         # 50-100 ms, the tail of the ring-to-pop latency (bench/screenpop_e2e.py).
         gc.freeze()
         if self.connect:
-            self.run_worker(self._pump_cti(runtime), exclusive=True, group="cti")
-            self.run_worker(self._routing_upkeep(runtime), exclusive=True, group="routing")
+            self.run_worker(
+                self._pump_cti(runtime), exclusive=True, group="cti", exit_on_error=False
+            )
+            self.run_worker(
+                self._routing_upkeep(runtime), exclusive=True, group="routing", exit_on_error=False
+            )
             if runtime.live is not None:  # a supervisor: keep the live board reconciled
-                self.run_worker(runtime.live.feed.run(), exclusive=True, group="live-board")
+                self.run_worker(
+                    runtime.live.feed.run(), exclusive=True, group="live-board", exit_on_error=False
+                )
                 live, audit = runtime.live, AlertAudit(runtime.db)
                 self.set_interval(ALERT_SECONDS, partial(self._check_alerts, live, audit))
         if runtime.agent is not None and runtime.agent.is_trainer:
@@ -210,12 +219,16 @@ class CallConsoleApp(App[None]):
 
     def watch_run(self, runtime: AgentSession, run: RunRecord, follow: bool) -> None:
         """The trainee's console, read-only: live (`follow`) or replayed from the start."""
-        self.run_worker(self._open_run_view(runtime, run, follow), group="replay")
+        self.run_worker(
+            self._open_run_view(runtime, run, follow), group="replay", exit_on_error=False
+        )
 
     def replay_unmasked(self, runtime: AgentSession, run: RunRecord, reason: str) -> None:
         """The run replayed with customer data shown: for a viewer with the permission, audited
         with the reason given."""
-        self.run_worker(self._open_run_view(runtime, run, False, reason), group="replay")
+        self.run_worker(
+            self._open_run_view(runtime, run, False, reason), group="replay", exit_on_error=False
+        )
 
     async def _open_run_view(
         self, runtime: AgentSession, run: RunRecord, follow: bool, unmask_reason: str = ""
@@ -292,7 +305,9 @@ class CallConsoleApp(App[None]):
             runtime.follow(event)  # the agent's state, in stream order (a reconnect reads it)
             self.forward(event)
             if isinstance(event, CallAbandoned | CallbackRequested):
-                self.run_worker(self._auto_followup(runtime, event), group="auto-followups")
+                self.run_worker(
+                    self._auto_followup(runtime, event), group="auto-followups", exit_on_error=False
+                )
             if isinstance(event, LinkStateChanged) and event.state is LinkState.CONNECTED:
                 await self._after_connect(runtime)
 
@@ -414,6 +429,19 @@ class CallConsoleApp(App[None]):
             ):
                 self.pop_screen()
 
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background task failed (every worker here runs with ``exit_on_error=False``: a
+        database that is away must not close the console): one clear line, once per cause."""
+        if event.state is not WorkerState.ERROR:
+            return
+        error = event.worker.error
+        message = (
+            f"{event.worker.group or event.worker.name}: {one_line_reason(error or Exception())}"
+        )
+        if message != self._last_worker_failure:
+            self._last_worker_failure = message
+            self.notify(f"Background task failed ({message})", severity="error", markup=False)
+
     def forward(self, event: CtiEvent) -> None:
         if isinstance(event, CallOffered) and isinstance(self.screen, CallbackOfferScreen):
             self.screen.step_aside()  # the ringing call's pop must not sit under the offer
@@ -488,7 +516,7 @@ class WallboardApp(App[None]):
         await self.push_screen(WallboardScreen(self.live, large=self.large, standalone=True))
         self.set_interval(ALERT_SECONDS, partial(check_alerts, self, self.live, None))
         if self.connect:
-            self.run_worker(self._follow(), exclusive=True, group="live-board")
+            self.run_worker(self._follow(), exclusive=True, group="live-board", exit_on_error=False)
 
     async def _follow(self) -> None:
         if not self.started:

@@ -16,8 +16,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -52,9 +53,36 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclass
+class PostgresServer:
+    """A running throwaway server that a test may stop and start again (an outage)."""
+
+    url: str
+    _ctl: Callable[..., subprocess.CompletedProcess[str]]
+
+    def stop(self) -> None:
+        """Stop it at once (``-m immediate``: as a crash or a pulled plug would)."""
+        result = self._ctl("-m", "immediate", "stop")
+        if result.returncode:
+            raise PostgresUnavailable(f"pg_ctl stop failed: {result.stderr.strip()[:200]}")
+
+    def start(self) -> None:
+        """Start it again and wait until it takes connections."""
+        result = self._ctl("start")
+        if result.returncode:
+            raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()[:200]}")
+
+
 @contextmanager
 def postgres_server() -> Iterator[str]:
     """Yield a `postgresql://` URL of a fresh server with an empty database `callconsole`."""
+    with controlled_postgres_server() as server:
+        yield server.url
+
+
+@contextmanager
+def controlled_postgres_server() -> Iterator[PostgresServer]:
+    """A fresh server with an empty database `callconsole`, that can be stopped and started."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     as_user: list[str] = []
     owner = None
@@ -76,7 +104,9 @@ def postgres_server() -> Iterator[str]:
         result = run(initdb, "-D", str(data), "-U", "callconsole", "--auth=trust", "-E", "UTF8")
         if result.returncode:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.strip()[:200]}")
+        # max_connections: bench/routing.py --pg runs up to 200 consoles, a pool each.
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options += " -c max_connections=300"
         result = run(pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start")
         if result.returncode:
             raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()[:200]}")
@@ -93,7 +123,12 @@ def postgres_server() -> Iterator[str]:
             )
             if createdb.returncode:
                 raise PostgresUnavailable(f"createdb failed: {createdb.stderr.strip()[:200]}")
-            yield f"postgresql://callconsole@127.0.0.1:{port}/callconsole"
+            yield PostgresServer(
+                f"postgresql://callconsole@127.0.0.1:{port}/callconsole",
+                lambda *args: run(
+                    pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), *args
+                ),
+            )
         finally:
             run(pg_ctl, "-D", str(data), "-m", "immediate", "stop")
     finally:

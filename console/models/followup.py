@@ -76,9 +76,34 @@ class FollowUp(Base):
         Index("ix_followups_status_due", "status", "due_at"),
         # "Does this call have its follow-up?" is asked at every wrap-up.
         Index("ix_followups_interaction", "interaction_id"),
-        # A queue's unclaimed pool in worklist order; one agent's and one claimer's items.
-        Index("ix_followups_pool", "status", "target_queue_id", "priority", "due_at"),
-        Index("ix_followups_target_agent", "target_agent_id", "status"),
+        # Claims read these in worklist order (priority, due_at, id): a queue's unclaimed
+        # pool, the queue-less pool of one skill, one agent's targets. `id` ends each so that
+        # PostgreSQL need not sort rows of equal due_at (SQLite's indexes end in it anyway).
+        # The two pools are partial so that each claim branch has one index that fits: with
+        # both fitting, PostgreSQL took the queue pool's for the skill pool and read past
+        # every row of other skills.
+        Index(
+            "ix_followups_pool",
+            "status",
+            "target_queue_id",
+            "priority",
+            "due_at",
+            "id",
+            sqlite_where=text("target_queue_id IS NOT NULL"),
+            postgresql_where=text("target_queue_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_followups_skill_pool",
+            "status",
+            "target_skill",
+            "priority",
+            "due_at",
+            "id",
+            sqlite_where=text("target_queue_id IS NULL"),
+            postgresql_where=text("target_queue_id IS NULL"),
+        ),
+        Index("ix_followups_target_agent", "target_agent_id", "status", "priority", "due_at", "id"),
+        # One claimer's items.
         Index("ix_followups_claimed_by", "claimed_by", "status"),
         Index("ix_followups_sla", "status", "sla_due_at"),
         Index("ix_followups_lease", "status", "lease_expires_at"),  # lapsed claims

@@ -135,7 +135,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         """Queue a CTI event; they are handled one at a time, in order."""
         self._events.put_nowait(event)
 
-    @work(exclusive=True, group="cti-events")
+    @work(exclusive=True, group="cti-events", exit_on_error=False)
     @while_shown
     async def _consume(self) -> None:
         while True:
@@ -163,7 +163,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
             self._record("pop_shown", pop=desk.state.pop)  # buffered: costs microseconds
             self._search_if_no_number()
             self.show(await desk.log_offer())
-            await self._audit_view()
+            self._audit_view()
         elif isinstance(event, CallAnswered | CallHeld | CallResumed | CallTransferred) and mine:
             self.show(await desk.handle(event))
         elif isinstance(event, CallConferenced) and mine:
@@ -327,7 +327,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         self.query_one(CallBar).set_model(self.bar_model)
         self.query_one(ProfileCard).set_idle(self._idle_text())
 
-    @work(exclusive=True, group="agent-figures")
+    @work(exclusive=True, group="agent-figures", exit_on_error=False)
     @while_shown
     async def refresh_figures(self) -> None:
         """Re-read the agent's own figures for the bar: on mount, after each wrap-up and missed
@@ -375,16 +375,20 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         if customer_id is not None:
             self.show(await self.desk.choose_customer(customer_id))
             self._record("customer_chosen", customer_id=customer_id, pop=self.desk.state.pop)
-            await self._audit_view()
+            self._audit_view()
 
-    async def _audit_view(self) -> None:
-        """The agent has seen the popped customer's record: audit it (after it is shown)."""
+    def _audit_view(self) -> None:
+        """The agent has seen the popped customer's record: audit it, in the background (a
+        database that is slow or away must not hold up the call's next event)."""
         pop = self.desk.state.pop
         if pop is None or pop.profile is None:
             return
+        self.run_worker(self._write_view(pop.profile.id), group="audit-view", exit_on_error=False)
+
+    async def _write_view(self, customer_id: int) -> None:
         try:
             await self.runtime.customers.record_view(
-                self.runtime.agent_id, pop.profile.id, context="screen_pop"
+                self.runtime.agent_id, customer_id, context="screen_pop"
             )
         except Exception as exc:  # an audit failure must not break the call
             self.notify(f"could not write the audit log: {exc}", severity="warning", markup=False)

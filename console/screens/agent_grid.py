@@ -232,7 +232,7 @@ class AgentGridScreen(Screen[None]):
 
     # ---------------------------------------------------------------- data
 
-    @work(exclusive=True, group="grid-roster")
+    @work(exclusive=True, group="grid-roster", exit_on_error=False)
     @while_shown
     async def load_roster(self) -> None:
         """Names, teams, open follow-ups and missed rings from the database (every ~15 s)."""

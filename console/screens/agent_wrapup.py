@@ -121,7 +121,9 @@ class WrapUpKeys:
         if not saved:
             return
         # A follow-up the wrap-up scheduled is routed now, with the call's disposition known.
-        self.app.run_worker(self.runtime.router.route_pending(), group="route-pending")
+        self.app.run_worker(
+            self.runtime.router.route_pending(), group="route-pending", exit_on_error=False
+        )
         if self.desk.state.phase == "wrapup":
             self.show(self.desk.finish_wrap_up())
         self.refresh_figures()  # one more call handled, its wrap-up in the AHT

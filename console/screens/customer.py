@@ -233,7 +233,7 @@ class CustomerScreen(Screen[None]):
 
     # ---------------------------------------------------------------- loading
 
-    @work(exclusive=True, group="customer-load")
+    @work(exclusive=True, group="customer-load", exit_on_error=False)
     @while_shown
     async def _load_everything(self) -> None:
         if not await self._load_profile():
@@ -373,7 +373,7 @@ class CustomerScreen(Screen[None]):
             self._show_entry(0)
         self.refresh_bindings()
 
-    @work(exclusive=True, group="customer-timeline")
+    @work(exclusive=True, group="customer-timeline", exit_on_error=False)
     @while_shown
     async def load_more(self) -> None:
         """The next page of the timeline (nothing when all of it is shown)."""

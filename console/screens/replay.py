@@ -193,7 +193,7 @@ class ReplayScreen(Screen[None]):
 
     # ---------------------------------------------------------------- following
 
-    @work(exclusive=True, group="replay-tail")
+    @work(exclusive=True, group="replay-tail", exit_on_error=False)
     @while_shown
     async def _read_tail(self) -> None:
         """Poll the tail (once, or every POLL_SECONDS when following) into the replay."""

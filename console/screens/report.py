@@ -122,7 +122,7 @@ class ReportScreen(Screen[None]):
 
     # ---------------------------------------------------------------- loading
 
-    @work(exclusive=True, group="report-load")
+    @work(exclusive=True, group="report-load", exit_on_error=False)
     @while_shown
     async def load(self) -> None:
         """Read the current period from the source and draw it."""

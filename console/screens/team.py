@@ -165,7 +165,7 @@ class TeamScreen(Screen[None]):
 
     # ---------------------------------------------------------------- loading
 
-    @work(exclusive=True, group="team-load")
+    @work(exclusive=True, group="team-load", exit_on_error=False)
     @while_shown
     async def load(self, *, agents: bool = False) -> None:
         """Read the filtered view (and, `agents`, the agents and their teams) and draw it."""

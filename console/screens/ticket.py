@@ -124,7 +124,7 @@ class TicketScreen(Screen[bool]):
         self.query_one("#tk-new-comment", TextArea).focus()
         self._load()
 
-    @work(exclusive=True, group="ticket-load")
+    @work(exclusive=True, group="ticket-load", exit_on_error=False)
     @while_shown
     async def _load(self) -> None:
         try:

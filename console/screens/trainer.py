@@ -151,7 +151,7 @@ class TrainerScreen(Screen[None]):
     def action_refresh(self) -> None:
         self._refresh()
 
-    @work(exclusive=True, group="trainer-refresh")
+    @work(exclusive=True, group="trainer-refresh", exit_on_error=False)
     @while_shown
     async def _refresh(self) -> None:
         try:

@@ -378,7 +378,7 @@ class WorklistScreen(Screen[None]):
         if all(w.is_finished for w in loading):
             self.load(renew=True)
 
-    @work(exclusive=True, group=LOAD_GROUP)
+    @work(exclusive=True, group=LOAD_GROUP, exit_on_error=False)
     @while_shown
     async def load(self, *, renew: bool = False) -> None:
         """Read both lists and redraw them (`renew`: extend my leases first, the heartbeat)."""

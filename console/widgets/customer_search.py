@@ -174,6 +174,7 @@ class CustomerSearch(Vertical):
             self._run(self.query_value, full=full, then_results=then_results),
             exclusive=True,
             group="customer-search",
+            exit_on_error=False,
         )
 
     async def _run(self, query: str, *, full: bool, then_results: bool) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from console.cti.protocol import (
     CallAnswered,
@@ -315,3 +315,82 @@ async def test_the_agent_is_told_once_per_outage_and_once_when_it_is_over(
         await log.close()
         await faults.close()
         await db.dispose()
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Any:
+    from tests.pg import PostgresUnavailable, controlled_postgres_server, unavailable
+
+    try:
+        with controlled_postgres_server() as server:
+            yield server
+    except PostgresUnavailable as exc:
+        unavailable(str(exc))
+
+
+def pg_plans() -> st.SearchStrategy[list[Plan]]:
+    fault = st.sampled_from([None, None, None, None, "stop", "clear"])
+    call = st.builds(
+        Plan,
+        answered=st.booleans(),
+        holds=st.integers(0, 1),
+        drafts=st.integers(0, 1),
+        transferred=st.booleans(),
+        wrapped=st.booleans(),
+        faults=st.lists(fault, min_size=10, max_size=10).map(tuple),
+    )
+    return st.lists(call, min_size=1, max_size=3)
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(calls=pg_plans())
+def test_postgresql_stopped_mid_call_loses_nothing(pg_server: Any, calls: list[Plan]) -> None:
+    """The same property with the PostgreSQL server stopped (``-m immediate``) and started at
+    random moments."""
+    asyncio.run(_postgres_stopped(pg_server, calls))
+
+
+async def _postgres_stopped(server: Any, calls: list[Plan]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        reference_db, ref_agent = await fresh_database(folder, "reference")
+        db = open_database(server.url)
+        await upgrade(db)
+        async with db.write_connection() as conn:
+            await conn.execute(delete(Interaction))
+            await conn.execute(delete(Agent))
+            agent = await conn.scalar(
+                insert(Agent)
+                .values(login="alice", display_name="Alice", interface=ME)
+                .returning(Agent.id)
+            )
+        log = DurableInteractionLog(db, folder / "journal")
+        running = True
+
+        async def switch(kind: str | None) -> None:
+            nonlocal running
+            if kind == "stop" and running:
+                await asyncio.to_thread(server.stop)
+                running = False
+            elif kind == "clear" and not running:
+                await asyncio.to_thread(server.start)
+                running = True
+
+        try:
+            await play(InteractionLog(reference_db), reference_db, ref_agent, calls, _never)
+            await play(log, db, int(agent or 0), calls, switch)
+            await switch("clear")
+            await settle(log)
+            expected, got = await rows(reference_db), await rows(db)
+            assert got == expected
+            assert all(len(found) == 1 for found in got.values())
+            assert log.refused == []
+        finally:
+            await switch("clear")
+            await log.close()
+            await reference_db.dispose()
+            await db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 from collections.abc import Mapping
@@ -11,14 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, select
 
-from console.db import Database
+from console.db import Database, compile_for_sqlite, open_database
 from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpStatus
+from console.schema import upgrade
 from console.services.crm.agents import AgentDirectory
 from console.services.crm.queues import QueueDirectory
 from console.services.routing.worklist import ClaimError, Worklist
-from console.services.routing.worklist_sql import served_queue_ids
+from console.services.routing.worklist_sql import served_queue_ids, sources
 from tests.factories import add_followup
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -491,8 +493,9 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
             "due_at": T0 - timedelta(minutes=n % 997),
             "priority": 1 + n % 5,
             "target_queue_id": queues[n % 3],
-            "target_skill": "spanish" if n % 7 == 0 else "",
-            "target_min_level": 4 if n % 7 == 0 else 0,
+            # Ann lacks zh: a third of the queue-less pool she must never read.
+            "target_skill": ("spanish", "zh", "", "")[n % 4] if n % 3 == 2 else "",
+            "target_min_level": 4 if n % 3 == 2 and n % 4 < 2 else 0,
             "target_agent_id": t["bob"] if n % 11 == 0 else None,
             "created_at": T0,
             "updated_at": T0,
@@ -507,9 +510,10 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
         if sql.lstrip().startswith("WITH"):
             statements.append((sql, params))
 
-    event.listen(db.engine.sync_engine, "before_cursor_execute", capture)
+    writer = db.engine.sync_engine
+    event.listen(writer, "before_cursor_execute", capture)
     got = [await worklist.claim_next(t["ann"]) for _ in range(20)]
-    event.remove(db.engine.sync_engine, "before_cursor_execute", capture)
+    event.remove(writer, "before_cursor_execute", capture)
     assert all(g is not None and g.priority == 1 for g in got)
     assert len({g.id for g in got if g}) == 20
     # Speed is bench/routing.py's; here: the claim uses the index (the plan, below).
@@ -523,3 +527,118 @@ async def test_claim_next_uses_indexes_on_a_big_pool(db: Database, worklist: Wor
     async with db.session() as s:
         claimed = await s.scalar(select(func.count()).where(FollowUp.status == "claimed"))
     assert claimed == 20
+
+
+IN_ORDER = {  # what each kind of source reads, first row first
+    "queue": "ix_followups_pool (status=? AND target_queue_id=? AND priority=? AND due_at<?)",
+    "skill": "ix_followups_skill_pool (status=? AND target_skill=? AND priority=? AND due_at<?)",
+    "mine": "ix_followups_target_agent (target_agent_id=? AND status=?)",
+}
+
+
+async def test_every_claim_source_reads_an_index_in_order(db: Database) -> None:
+    """Issue 17.5: the queue-less skill pool was read through ix_followups_pool, every row
+    needing a skill the agent lacks read and skipped. Now every source of a claim finds its
+    first row by one index probe in the index's order: no scan, no sort (USE TEMP B-TREE),
+    but for lapsed leases (only dead consoles' claims) sorted after a range on their index."""
+    queues, skills = 2, 3
+    params = {"me": 1, "now": 0, "lease_until": 0, "size": 5}
+    params |= {f"q{i}": i + 1 for i in range(queues)}
+    params |= {f"s{i}": f"skill{i}" for i in range(skills)} | {f"l{i}": 3 for i in range(skills)}
+    kinds = ["queue"] * queues * 5 + ["skill"] * (skills + 1) * 5 + ["mine", "lapsed"]
+    found = sources(queues, skills)
+    assert len(found) == len(kinds)
+    path = db.sqlite_path
+    assert path is not None
+    with sqlite3.connect(path) as con:
+        for kind, (where, order) in zip(kinds, found, strict=True):
+            stmt = select(FollowUp.id).where(*where).order_by(*order).limit(1)
+            compiled = compile_for_sqlite(stmt, params)
+            values = [params.get(n, compiled.constants.get(n)) for n in compiled.names]
+            plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + compiled.sql, values)]
+            read = [line for line in plan if re.search(r"\bfollowups\b", line)]
+            if kind == "lapsed":
+                assert read == [
+                    "SEARCH followups USING INDEX ix_followups_lease "
+                    "(status=? AND lease_expires_at<?)"
+                ], plan
+                continue
+            assert read == [f"SEARCH followups USING INDEX {IN_ORDER[kind]}"], (kind, plan)
+            assert not any("TEMP B-TREE" in line for line in plan), (kind, plan)
+
+
+# ------------------------------------------------------------------ a busy file
+
+
+def hold_write_lock(path: Any) -> sqlite3.Connection:
+    """Another program's connection in the middle of a write transaction."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def test_claim_next_waits_out_a_busy_file(db_path: Any) -> None:
+    """A claim that finds the file's write lock taken tries again: "database is locked" never
+    reaches its caller while the lock comes free within the wait. The other writer commits
+    when the claim has been refused the lock once (no timing involved)."""
+    seed = open_database(f"sqlite:///{db_path}")
+    await upgrade(seed)
+    t = await team(seed)
+    fid = await add_followup(seed, T0, target_skill="billing")
+    await seed.dispose()
+    busy = open_database(f"sqlite:///{db_path}", busy_timeout_ms=20)
+    other = hold_write_lock(db_path)
+    refused: list[str] = []
+
+    def on_error(context: Any) -> None:
+        if "database is locked" in str(context.original_exception):
+            refused.append("locked")
+            other.commit()  # the other program's write ends once ours has waited
+
+    event.listen(busy.engine.sync_engine, "handle_error", on_error)
+    try:
+        item = await Worklist(busy, clock=lambda: T0).claim_next(t["ann"])
+    finally:
+        other.close()
+        await busy.dispose()
+    assert item is not None and item.id == fid and item.claimed_by == t["ann"]
+    assert refused == ["locked"]
+
+
+async def test_a_file_busy_beyond_the_wait_is_a_claim_error(db_path: Any) -> None:
+    seed = open_database(f"sqlite:///{db_path}")
+    await upgrade(seed)
+    t = await team(seed)
+    await add_followup(seed, T0)
+    await seed.dispose()
+    busy = open_database(f"sqlite:///{db_path}", busy_timeout_ms=1)
+    other = hold_write_lock(db_path)
+    try:
+        with pytest.raises(ClaimError, match="too busy"):
+            await Worklist(busy, clock=lambda: T0).claim_next(t["ann"])
+    finally:
+        other.rollback()
+        other.close()
+        await busy.dispose()
+
+
+async def test_claims_of_one_process_take_turns_and_never_share_an_item(db: Database) -> None:
+    """Consoles of one process claiming at once (each its own connections) queue for their
+    turn: each item is claimed once, by one of them, and every claim is answered."""
+    t = await team(db)
+    fids = [await add_followup(db, T0, due_at=T0 - timedelta(minutes=n)) for n in range(1, 31)]
+    path = db.sqlite_path
+    consoles = [open_database(f"sqlite:///{path}") for _ in range(10)]
+    try:
+        got = await asyncio.gather(
+            *(
+                Worklist(c, clock=lambda: T0).claim_next(t["ann" if n % 2 else "bob"])
+                for _ in range(3)
+                for n, c in enumerate(consoles)
+            )
+        )
+    finally:
+        for c in consoles:
+            await c.dispose()
+    ids = [g.id for g in got if g is not None]
+    assert sorted(ids) == sorted(fids)

@@ -23,12 +23,18 @@ the same UPDATE from per-source candidates — one per queue served, the agent's
 queue-less pool and lapsed leases — each read in index order with LIMIT 1, so a claim costs a few
 index probes however many rows are pending. On PostgreSQL the candidates are read
 `FOR UPDATE SKIP LOCKED`: concurrent claimers take different rows without waiting.
+
+SQLite: the claims of one process on one file take turns in the order they came (`_claim_turn`)
+instead of all fighting for the file's write lock, whose busy handler sleeps in growing steps
+(up to 100 ms) and so hands the lock to newcomers before those that waited longest.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -73,6 +79,7 @@ from console.services.routing.worklist_sql import (
     RENEW_ONE,
     SERVED,
     SIZE,
+    SKILLS,
     TEXTS,
     TIMES,
     UNTIL,
@@ -215,9 +222,9 @@ class Worklist(DbService):
         """
         me = record_id(agent_id, field="agent id", error=ClaimError)
         params = self._params(me) | {"size": _clamp(limit)}
-        _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-        stmt = available_statement(len(queues))
-        return await self._items(stmt, params | queues)
+        _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
+        stmt = available_statement(*_shape(pool))
+        return await self._items(stmt, params | pool)
 
     async def team_view(
         self, *, team: str | None = None, overdue_only: bool = False, limit: int = 500
@@ -288,10 +295,11 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         for attempt in range(_PG_RETRIES + 1):
             params = self._params(me)
-            _, queues = await self._db.read_rows(partial(_agent, me=me, queues=True))
-            stmt = claim_next_statement(len(queues), not self._db.is_sqlite)
-            take = partial(self._take_next, stmt=stmt, params=params | queues)
-            fid = await self._in_write(take)
+            _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
+            stmt = claim_next_statement(*_shape(pool), lock=not self._db.is_sqlite)
+            take = partial(self._take_next, stmt=stmt, params=params | pool)
+            async with _claim_turn(self._db):
+                fid = await self._in_write(take)
             if fid is not None:
                 self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
                 return await self._get(fid, params["now"])
@@ -524,6 +532,42 @@ class Worklist(DbService):
 
 # ------------------------------------------------------------------ helpers
 
+# SQLite: one queue of claims per file and event loop, shared by every Database of the process.
+_TURNS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@asynccontextmanager
+async def _claim_turn(db: Database) -> AsyncIterator[None]:
+    """SQLite: wait for this process's earlier claims on the same file, first come first
+    served (asyncio.Lock is FIFO), for at most the busy timeout; PostgreSQL: no wait.
+
+    SQLite's busy handler sleeps 1, 2, 5 … then 100 ms between tries for the write lock, so
+    many consoles in one process claiming at once hand it to newcomers while the longest
+    waiters sleep (claim p99 5 s with 25). In turn, only one claim of the process contends for
+    the lock at a time. (A short-step busy loop of our own was measured and dropped: each
+    failed try costs a thread hop, and 25 pollers on 2 cores starved the lock's holder.)
+    """
+    path = db.sqlite_path
+    if path is None:
+        yield
+        return
+    turns = _TURNS.setdefault(asyncio.get_running_loop(), {})
+    turn = turns.setdefault(str(path), asyncio.Lock())
+    try:
+        async with asyncio.timeout(db.busy_timeout_ms / 1000):
+            await turn.acquire()
+    except TimeoutError:
+        raise ClaimError("the database is too busy right now; try again") from None
+    try:
+        yield
+    finally:
+        turn.release()
+
+
+# ------------------------------------------------------------------ helpers
+
 
 def _clamp(limit: int) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int):
@@ -531,17 +575,27 @@ def _clamp(limit: int) -> int:
     return max(1, min(limit, MAX_LIST))
 
 
-def _agent(reader: RowReader, *, me: int, queues: bool = False) -> tuple[Role, dict[str, int]]:
-    """Agent `me`'s role and (with `queues`) the queues they serve as the parameters :q0, :q1,
-    … of the per-queue sources; ClaimError if there is no such agent or they are not active."""
+def _agent(reader: RowReader, *, me: int, pool: bool = False) -> tuple[Role, dict[str, int | str]]:
+    """Agent `me`'s role and (with `pool`) the parameters of `sources`: the queues they serve
+    (:q0, :q1, …) and their skills and levels (:s0, :l0, …); ClaimError if there is no such
+    agent or they are not active."""
     found = reader.rows(ACTOR, {"me": me})
     if not found:
         raise ClaimError(f"agent {me} does not exist")
     name, role, active = found[0]
     if not active:
         raise ClaimError(f"{stored_text(name) or f'agent {me}'} is not active")
-    served = reader.rows(SERVED, {"me": me}) if queues else []
-    return Role(role), {f"q{i}": row[0] for i, row in enumerate(served)}
+    params: dict[str, int | str] = {}
+    if pool:
+        params.update({f"q{i}": row[0] for i, row in enumerate(reader.rows(SERVED, {"me": me}))})
+        for i, (skill, level) in enumerate(reader.rows(SKILLS, {"me": me})):
+            params.update({f"s{i}": skill, f"l{i}": level})
+    return Role(role), params
+
+
+def _shape(pool: Mapping[str, Any]) -> tuple[int, int]:
+    """How many queues and skills `_agent`'s parameters hold (`sources`' arguments)."""
+    return sum(k[0] == "q" for k in pool), sum(k[0] == "s" for k in pool)
 
 
 async def _refusal(

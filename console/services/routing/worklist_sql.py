@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     bindparam,
     case,
@@ -128,33 +129,48 @@ Source = tuple[tuple[ColumnElement[bool], ...], tuple[Any, ...]]
 
 
 @cache
-def sources(queues: int) -> tuple[Source, ...]:
+def sources(queues: int, skills: int) -> tuple[Source, ...]:
     """(WHERE, ORDER BY) pairs whose union is what is due now that :me may take, :q0 … being
-    the queues :me serves; each read in an index's order, so its first row is found without
-    sorting or scanning.
+    the queues :me serves and :s0 … the skills :me has (at levels :l0 …); each read in an
+    index's order, so its first row is found without sorting or scanning.
 
-    ix_followups_pool (status, queue, priority, due_at) serves each queue and the queue-less
-    pool, one branch per priority: there `due_at <= :now` is a range on the index, so the first
-    entry is the earliest due one. (One branch per queue ordered by priority, due_at had to
-    scan every not-yet-due row of a priority before reaching the next one: 10 ms a claim with
-    100,000 pending.) :me's own targets (ix_followups_target_agent) and lapsed leases (only
-    live claims) are few, and sorted.
+    One branch per priority, so that `due_at <= :now` is a range on the index and the first
+    entry is the earliest due one. (One branch per pool ordered by priority, due_at had to scan
+    every not-yet-due row of a priority before reaching the next one: 10 ms a claim with
+    100,000 pending.) Each queue: ix_followups_pool (status, queue, priority, due_at, id). The
+    queue-less pool: ix_followups_skill_pool (status, skill, priority, due_at, id), one branch
+    per skill :me has and one for no skill, so a row needing a skill :me lacks is never read
+    (read and skipped, they cost 17–20 ms a claim with 26,000 such rows pending). :me's own
+    targets: ix_followups_target_agent (agent, status, priority, due_at, id), in order, the due
+    test checked row by row over :me's targets only. Lapsed leases: ix_followups_lease's range
+    holds only dead consoles' claims, few, and sorted.
     """
-    pool_or_mine = or_(FollowUp.target_agent_id == ME, and_(NOT_ONLY, HAS_SKILL))
     pending = (FollowUp.status == PENDING, AWAKE)
-    queues_ = [
-        FollowUp.target_queue_id == bindparam(f"q{i}", type_=Integer()) for i in range(queues)
+    in_queue = [
+        (FollowUp.target_queue_id == bindparam(f"q{i}", type_=Integer()), HAS_SKILL)
+        for i in range(queues)
     ]
+    no_queue = FollowUp.target_queue_id.is_(None)
+    by_skill = [(no_queue, FollowUp.target_skill == "")] + [
+        (
+            no_queue,
+            FollowUp.target_skill == bindparam(f"s{i}", type_=String()),
+            FollowUp.target_min_level <= bindparam(f"l{i}", type_=Integer()),
+        )
+        for i in range(skills)
+    ]
+    # The equal columns lead the ORDER BY, as in the index.
+    queue_order = (FollowUp.target_queue_id, *ORDER)
+    skill_order = (FollowUp.target_skill, *ORDER)
     pools = [
-        (*pending, queue, FollowUp.priority == priority, FollowUp.due_at <= NOW, pool_or_mine)
-        for queue in (*queues_, FollowUp.target_queue_id.is_(None))
+        ((*pending, *pool, FollowUp.priority == priority, FollowUp.due_at <= NOW, NOT_ONLY), order)
+        for pools, order in ((in_queue, queue_order), (by_skill, skill_order))
+        for pool in pools
         for priority in PRIORITIES
     ]
     return (
-        # The equal columns lead the ORDER BY: PostgreSQL then sees ix_followups_pool's order
-        # (it does not take `IS NULL` as a constant) instead of sorting the queue-less pool.
-        *((where, (FollowUp.target_queue_id, *ORDER)) for where in pools),
-        ((FollowUp.target_agent_id == ME, *pending, DUE), ORDER),
+        *pools,
+        ((FollowUp.target_agent_id == ME, *pending, DUE), (FollowUp.target_agent_id, *ORDER)),
         ((FollowUp.status == CLAIMED, FollowUp.lease_expires_at < NOW, ELIGIBLE, DUE), ORDER),
     )
 
@@ -173,7 +189,7 @@ def claim_values() -> dict[str, Any]:
 
 
 @cache
-def claim_next_statement(queues: int, lock: bool) -> Any:
+def claim_next_statement(queues: int, skills: int, lock: bool) -> Any:
     """UPDATE … WHERE id = (the best candidate) AND still claimable AND eligible RETURNING id.
 
     PostgreSQL (`lock`): each source offers its first `LOCKED_CANDIDATES` rows, unlocked, and
@@ -183,7 +199,7 @@ def claim_next_statement(queues: int, lock: bool) -> Any:
     width = LOCKED_CANDIDATES if lock else 1
     candidates = [
         select(select(*ORDER[::-1]).where(*where).order_by(*order).limit(width).cte())
-        for where, order in sources(queues)
+        for where, order in sources(queues, skills)
     ]
     pool = union_all(*candidates).subquery("candidates")
     if lock:
@@ -205,13 +221,13 @@ def claim_next_statement(queues: int, lock: bool) -> Any:
 
 
 @cache
-def available_statement(queues: int) -> Select[Any]:
+def available_statement(queues: int, skills: int) -> Select[Any]:
     """Due follow-ups by priority (each source's first :size), then upcoming ones soonest
     first (read in ix_followups_status_due order, not sorted)."""
     columns = (FollowUp.id, FollowUp.priority, FollowUp.due_at)
     branches = [
         select(*columns, literal(0).label("band")).where(*where).order_by(*order).limit(SIZE)
-        for where, order in sources(queues)
+        for where, order in sources(queues, skills)
     ]
     upcoming = (FollowUp.due_at > NOW, ELIGIBLE)
     lapsed = (FollowUp.status == CLAIMED, FollowUp.lease_expires_at < NOW)
@@ -246,6 +262,11 @@ RENEW_ONE = (
     .returning(FollowUp.id)
 )
 SERVED = served_queue_ids(ME).order_by(Queue.id)
+SKILLS = (
+    select(AgentSkill.skill, AgentSkill.level)
+    .where(AgentSkill.agent_id == ME)
+    .order_by(AgentSkill.skill)
+)
 ACTOR = select(Agent.display_name, Agent.role, Agent.active).where(Agent.id == ME)
 ITEM_BY_ID = ITEMS.where(FollowUp.id == FID)
 ITEM_KEYS = tuple(ITEMS.selected_columns.keys())
