@@ -381,7 +381,7 @@ async def open_console(cfg: dict[str, Any], agent_id: int, journal: Path) -> Age
     """What `callconsole run` does before the agent screen: check, upgrade, the session."""
     from console.schema import upgrade
 
-    db = open_database(cfg["url"], **cfg.get("db_options", {}))
+    db = open_database(cfg["url"], **cfg["db_options"])
     await db.check()
     await upgrade(db)
     context = ConsoleContext(
@@ -890,9 +890,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--load", type=float, default=0.85, help="occupancy the traffic aims at")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--pool",
+        default="2,3",
+        help="PostgreSQL: each console's pool_size,pool_max_overflow (the server's "
+        "max_connections is set to the biggest size x their sum + 50)",
+    )
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in str(args.seats).split(",")]
-    args.db_options = {}
+    pool, overflow = (int(n) for n in args.pool.split(","))
+    args.db_options = {"pool_size": pool, "pool_max_overflow": overflow}
     return args
 
 
@@ -933,7 +940,8 @@ async def amain(args: argparse.Namespace) -> list[RunResult]:
     if args.pg:
         from tests.pg import postgres_server
 
-        with postgres_server() as raw:
+        per_console = sum(args.db_options.values())
+        with postgres_server(max_connections=max(args.sizes) * per_console + 50) as raw:
             url = raw.replace("postgresql://", "postgresql+asyncpg://", 1)
             return await run_all(args, url)
     args.db.parent.mkdir(parents=True, exist_ok=True)

@@ -74,14 +74,14 @@ class PostgresServer:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
+def postgres_server(*, max_connections: int = 300) -> Iterator[str]:
     """Yield a `postgresql://` URL of a fresh server with an empty database `callconsole`."""
-    with controlled_postgres_server() as server:
+    with controlled_postgres_server(max_connections=max_connections) as server:
         yield server.url
 
 
 @contextmanager
-def controlled_postgres_server() -> Iterator[PostgresServer]:
+def controlled_postgres_server(*, max_connections: int = 300) -> Iterator[PostgresServer]:
     """A fresh server with an empty database `callconsole`, that can be stopped and started."""
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     as_user: list[str] = []
@@ -104,9 +104,10 @@ def controlled_postgres_server() -> Iterator[PostgresServer]:
         result = run(initdb, "-D", str(data), "-U", "callconsole", "--auth=trust", "-E", "UTF8")
         if result.returncode:
             raise PostgresUnavailable(f"initdb failed: {result.stderr.strip()[:200]}")
-        # max_connections: bench/routing.py --pg runs up to 200 consoles, a pool each.
+        # max_connections: bench/routing.py --pg runs up to 200 consoles, a pool each;
+        # bench/seats.py sets it from its seats and their pools.
         options = f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off"
-        options += " -c max_connections=300"
+        options += f" -c max_connections={int(max_connections)}"
         result = run(pg_ctl, "-D", str(data), "-o", options, "-w", "-l", str(base / "log"), "start")
         if result.returncode:
             raise PostgresUnavailable(f"pg_ctl start failed: {result.stderr.strip()[:200]}")

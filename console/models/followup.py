@@ -107,6 +107,10 @@ class FollowUp(Base):
         Index("ix_followups_claimed_by", "claimed_by", "status"),
         Index("ix_followups_sla", "status", "sla_due_at"),
         Index("ix_followups_lease", "status", "lease_expires_at"),  # lapsed claims
+        # Every console's routing upkeep (migration 0013): the strays to route, in id order,
+        # and the overdue to escalate; without them each pass scanned the table.
+        Index("ix_followups_unrouted", "status", "rule", "id"),
+        Index("ix_followups_overdue", "status", "overdue_at"),
         Index(
             "uq_followups_source_key",
             "source_key",
