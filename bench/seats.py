@@ -621,6 +621,33 @@ async def receive(proc: Any, pipe: Any) -> Any:
     return message
 
 
+def server_cpu(url: str) -> float:
+    """CPU seconds of the PostgreSQL server at ``url`` (postmaster and live backends, from
+    /proc); NaN for SQLite, whose work is in the consoles' own processes."""
+    if not url.startswith("postgresql"):
+        return math.nan
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    master = next(
+        (
+            pid
+            for pid in stats
+            if f"-p\0{port}\0".encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ),
+        None,
+    )
+    if master is None:
+        return math.nan
+    ticks = os.sysconf("SC_CLK_TCK")
+    # After ")": state, ppid, …; utime and stime are the 12th and 13th fields.
+    mine = [f for pid, f in stats.items() if pid == master or int(f[1]) == master]
+    return sum(int(f[11]) + int(f[12]) for f in mine) / ticks
+
+
 def scenario() -> Scenario:
     """Three queues, no bots, no traffic of the engine's own (arrivals are ours)."""
     return Scenario(
@@ -659,6 +686,7 @@ class RunResult:
     frames_per_min: float
     cpu_pct: float
     sim_cpu_pct: float
+    db_cpu_pct: float
     notes: list[str]
 
 
@@ -730,6 +758,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     rate = args.load * max(1, started) / cycle  # calls per second, all queues
     rng = random.Random(args.seed)
     sim_cpu0 = time.process_time()
+    db_cpu0 = server_cpu(url)
     t0 = time.monotonic()
     end = t0 + args.minutes * 60
     calls = 0
@@ -746,6 +775,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         caller.hangup_after = None
         calls += 1
     arrivals = time.monotonic() - t0
+    db_cpu = server_cpu(url) - db_cpu0
     for _proc, pipe in workers:
         pipe.send("stop")
     results = []
@@ -847,6 +877,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         frames_per_min=(sum(frames) / len(frames) / minutes) if frames else math.nan,
         cpu_pct=cpu / max(1, consoles) / wall * 100,
         sim_cpu_pct=sim_cpu / wall * 100,
+        db_cpu_pct=db_cpu / arrivals * 100,
         notes=notes,
     )
 
@@ -854,7 +885,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
 HEADER = (
     "| db | seats | started | crashed | calls | answered | lost | dup | unfinished | claims "
     "| double claims | pop p50 | pop p99 | claim p50 | claim p99 | frames/console/min "
-    "| CPU/console | simulator CPU |"
+    "| CPU/console | simulator CPU | PostgreSQL CPU |"
 )
 
 
@@ -867,7 +898,8 @@ def row(r: RunResult) -> str:
         f"| {r.lost} | {r.duplicated} | {r.unfinished} | {r.claims} | {r.double_claims} "
         f"| {ms(percentile(r.pops, 50))} | {ms(percentile(r.pops, 99))} "
         f"| {ms(percentile(r.claim_ms, 50))} | {ms(percentile(r.claim_ms, 99))} "
-        f"| {r.frames_per_min:.0f} | {r.cpu_pct:.1f} % | {r.sim_cpu_pct:.1f} % |"
+        f"| {r.frames_per_min:.0f} | {r.cpu_pct:.1f} % | {r.sim_cpu_pct:.1f} % "
+        f"| {'-' if math.isnan(r.db_cpu_pct) else f'{r.db_cpu_pct:.0f} %'} |"
     )
 
 
@@ -927,6 +959,13 @@ async def run_all(args: argparse.Namespace, url: str) -> list[RunResult]:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
                 await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
                 await conn.execute(text(f"CREATE DATABASE {name} TEMPLATE callconsole"))
+            copy = open_database(url.rsplit("/", 1)[0] + f"/{name}")
+            async with copy.engine.connect() as conn:
+                # A copy starts with no statistics and no change counters, so autovacuum would
+                # not analyze it during the run as it would a site's database after a load.
+                conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text("ANALYZE"))
+            await copy.dispose()
             results.append(await run_size(url.rsplit("/", 1)[0] + f"/{name}", args, seats))
             print(row(results[-1]), flush=True)
         await admin.dispose()

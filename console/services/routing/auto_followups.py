@@ -42,6 +42,9 @@ class AutoFollowUps:
         """A known customer's abandon → a callback (None: not known, too short, or done)."""
         if event.waited is not None and event.waited < self._min_wait:
             return None
+        source_key = f"abandoned:{event.uniqueid}"[:120]
+        if await self._router.recorded(source_key):
+            return None  # another console of the queue was first: no pop, no write here
         pop = await self._screenpop.lookup(event.caller_id)
         if not pop.matches or pop.caller.e164 is None:
             return None
@@ -52,7 +55,7 @@ class AutoFollowUps:
             origin=FollowUpOrigin.ABANDONED,
             customer_id=pop.matches[0].customer_id,
             summary=f"Hung up waiting in {queue}{waited}: call back",
-            source_key=f"abandoned:{event.uniqueid}"[:120],
+            source_key=source_key,
             callback_number=pop.caller.e164,
             origin_queue=queue,
         )

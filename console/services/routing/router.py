@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.orm import aliased
 
@@ -302,7 +303,7 @@ class Router(DbService):
                 )
                 if exists is not None:
                     return None
-            fid = await conn.scalar(
+            statement = (
                 insert(FollowUp)
                 .values(
                     kind=kind,
@@ -322,6 +323,15 @@ class Router(DbService):
                 )
                 .returning(FollowUp.id)
             )
+            try:
+                # In a savepoint: on PostgreSQL another console may insert the same source_key
+                # between the check above and here (SQLite's IMMEDIATE transaction excludes it).
+                async with conn.begin_nested():
+                    fid = await conn.scalar(statement)
+            except IntegrityError:
+                if source_key is None:
+                    raise
+                return None  # the other console recorded it: once is the point
             assert fid is not None
             await self._audit.add(
                 conn, by_agent_id, audit_actions.CREATE, "followup", fid, {"origin": origin}
@@ -329,6 +339,15 @@ class Router(DbService):
             staff = await self.staff(conn)
             (routed,) = await self._route_rows(conn, staff, [fid], by_agent_id)
         return routed
+
+    async def recorded(self, source_key: str) -> bool:
+        """Whether a follow-up was already made for ``source_key`` (one index probe: every
+        console of a queue hears its abandons, the first one records it)."""
+        async with self._db.session() as session:
+            found = await session.scalar(
+                select(FollowUp.id).where(FollowUp.source_key == source_key).limit(1)
+            )
+        return found is not None
 
     async def explain(self, followup_id: int) -> Explanation:
         """How the follow-up was routed (its stored decision) and how the rules see it now."""
