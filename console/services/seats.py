@@ -22,7 +22,7 @@ from pathlib import Path
 
 # Consoles one SQLite file holds with pop p99 <= 100 ms, claim p99 <= 250 ms and no call lost
 # on the 2-core machine of docs/seats.md (bench/seats.py); beyond it, PostgreSQL.
-SQLITE_SEAT_LIMIT = 25
+SQLITE_SEAT_LIMIT = 50
 MAX_SEATS = 10_000
 
 
