@@ -490,8 +490,38 @@ def open_database(
     except (ArgumentError, TypeError) as exc:
         raise DatabaseError(f"bad database URL {describe_url(url)}: {exc}") from None
     if url.get_backend_name() == "sqlite":
+        bound_aiosqlite_terminate()
         _install_sqlite_hooks(engine.sync_engine, synchronous, busy_timeout_ms)
     return Database(url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
+
+
+#: Seconds a cancelled task's aiosqlite connection may take to close before it is stopped.
+TERMINATE_GRACE = 2.0
+
+
+def bound_aiosqlite_terminate() -> None:
+    """Bound SQLAlchemy's graceful close of an aiosqlite connection whose task was cancelled.
+
+    SQLAlchemy's aiosqlite adapter closes such a connection with a shielded
+    ``_terminate_graceful_close``; with aiosqlite 0.22 that close can wait forever on a future
+    the worker thread never resolves, and ``asyncio.run``'s shutdown then waits for it forever:
+    a console quitting while a write waited on a lock never exited (seen as a hang at the end
+    of tests/ui/test_database_outage.py; upstream: wapiti-scanner/wapiti#802). After
+    `TERMINATE_GRACE` seconds the wait ends in TimeoutError, which SQLAlchemy's ``terminate``
+    already answers with its forced close (aiosqlite's ``stop``). Idempotent.
+    """
+    from sqlalchemy.dialects.sqlite import aiosqlite as adapter
+
+    cls: Any = adapter.AsyncAdapt_aiosqlite_connection
+    if getattr(cls, "_callconsole_bounded", False):
+        return
+    graceful = cls._terminate_graceful_close
+
+    async def bounded(self: Any) -> None:
+        await asyncio.wait_for(graceful(self), TERMINATE_GRACE)
+
+    cls._terminate_graceful_close = bounded
+    cls._callconsole_bounded = True
 
 
 def _create_private(path: Path) -> None:

@@ -9,8 +9,9 @@
 - ``readonly``: every connection is read-only (``query_only``): SQLite's SQLITE_READONLY,
   "attempt to write a readonly database", as for a file made read-only under a running console.
 
-The pragmas are applied to each new connection of the database's pool (the pool is emptied when
-the fault changes), never to the test's own checking connection.
+The pragmas are set on each connection of the database's pool as it is checked out (on or off:
+the pool is never emptied under a running console, as nothing empties it in the field), never
+on the test's own checking connection.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import event
 from console.db import Database
 
 KINDS = ("locked", "full", "readonly")
+NO_LIMIT = 2**32 - 2  # SQLite's largest max_page_count: no limit
 
 
 class SqliteFaults:
@@ -31,14 +33,22 @@ class SqliteFaults:
     def __init__(self, db: Database) -> None:
         assert db.sqlite_path is not None
         self._db = db
-        self._pragmas: list[str] = []
+        self._pragmas = self._off()
         self._holder: sqlite3.Connection | None = None
         self.kind: str | None = None
-        event.listen(db.engine.sync_engine, "connect", self._on_connect)
+        event.listen(db.engine.sync_engine, "checkout", self._on_checkout)
 
-    def _on_connect(self, dbapi_connection: Any, _record: Any) -> None:
-        for pragma in self._pragmas:
-            dbapi_connection.execute(pragma)
+    @staticmethod
+    def _off() -> list[str]:
+        return [f"PRAGMA max_page_count={NO_LIMIT}", "PRAGMA query_only=OFF"]
+
+    def _on_checkout(self, dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            for pragma in self._pragmas:
+                cursor.execute(pragma)
+        finally:
+            cursor.close()
 
     async def set(self, kind: str | None) -> None:
         """Start outage ``kind`` (one of `KINDS`), or end the current one (None)."""
@@ -46,7 +56,7 @@ class SqliteFaults:
             self._holder.execute("ROLLBACK")
             self._holder.close()
             self._holder = None
-        self._pragmas = []
+        self._pragmas = self._off()
         path = self._db.sqlite_path
         assert path is not None
         if kind == "locked":
@@ -55,14 +65,14 @@ class SqliteFaults:
         elif kind == "full":
             with sqlite3.connect(path) as con:
                 pages = con.execute("PRAGMA page_count").fetchone()[0]
-            self._pragmas = [f"PRAGMA max_page_count={pages}"]
+            self._pragmas = [f"PRAGMA max_page_count={pages}", "PRAGMA query_only=OFF"]
         elif kind == "readonly":
-            self._pragmas = ["PRAGMA query_only=ON"]
+            self._pragmas = [f"PRAGMA max_page_count={NO_LIMIT}", "PRAGMA query_only=ON"]
         elif kind is not None:
             raise ValueError(kind)
         self.kind = kind
-        await self._db.engine.dispose()  # new connections take the fault's pragmas
 
     async def close(self) -> None:
+        """End the outage. The checkout hook stays (setting the pragmas off): a pooled
+        connection that was made read-only keeps that setting until it is set off again."""
         await self.set(None)
-        event.remove(self._db.engine.sync_engine, "connect", self._on_connect)

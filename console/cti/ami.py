@@ -64,7 +64,7 @@ from console.cti.ami_types import (
     Capabilities,
     ClientStats,
 )
-from console.cti.event_filters import agent_patterns, call_pattern
+from console.cti.event_filters import CALL_FILTER_START, agent_patterns, call_pattern
 from console.cti.protocol import (
     AgentStateChanged,
     CallOffered,
@@ -92,6 +92,10 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: Per-call filters a session collects before it is renewed at the agent's next idle moment
+#: (an agent's long shift: a few hundred calls). Each costs the PBX a match per event.
+MAX_CALL_FILTERS = 64
 
 
 class EventStream:
@@ -154,6 +158,7 @@ class AmiClient(CallActions, SimActions):
         rng: random.Random | None = None,
         event_filter: bool = False,
         queues: Sequence[str] = (),
+        max_call_filters: int = MAX_CALL_FILTERS,
     ) -> None:
         if event_filter and tracker is None:
             raise ValueError("event_filter needs a tracker: it names the agent's devices")
@@ -182,6 +187,8 @@ class AmiClient(CallActions, SimActions):
         self._ids = itertools.count(1)
         self._filtering = event_filter
         self._queues = tuple(queues)
+        self._max_call_filters = max_call_filters
+        self._renewing = False  # the link was dropped on purpose: reconnect at once
 
     # Life cycle ----------------------------------------------------------------------------
 
@@ -327,6 +334,8 @@ class AmiClient(CallActions, SimActions):
             if up_since is not None and loop.time() - up_since >= self._timings.stable_after:
                 attempt = 0
             delay = self._timings.backoff.delay(attempt, self._rng)
+            if self._renewing:  # dropped on purpose, the PBX is fine: straight back
+                self._renewing, delay = False, 0.0
             attempt += 1
             log.warning("AMI %s:%d: %s; retrying in %.3gs", self.host, self.port, reason, delay)
             self._set_state(LinkState.RECONNECTING, reason, attempt=attempt, retry_in=delay)
@@ -581,6 +590,24 @@ class AmiClient(CallActions, SimActions):
             self._publish(event)
         if self._filtering and any(isinstance(e, CallOffered | AgentStateChanged) for e in events):
             self._sync_filters(self._link)
+        if self._filtering and events:
+            self._renew_if_crowded(self._link)
+
+    def _renew_if_crowded(self, link: AmiLink | None) -> None:
+        """Asterisk cannot remove a filter, and a session gains one per offered call; every
+        event is matched against each of them, for every console. Past `max_call_filters`, the
+        session is renewed (a new login: the filters this agent needs now, the resync) at the
+        first moment the agent has no call, so nothing of a call is missed."""
+        tracker = self._tracker
+        if link is None or link.closed.done() or self._renewing:
+            return
+        if tracker is None or tracker.active_calls():
+            return
+        calls = sum(1 for pattern in link.filters if pattern.startswith(CALL_FILTER_START))
+        if calls > self._max_call_filters:
+            self._renewing = True
+            self.stats.renewals += 1
+            link.abort(f"renewing the session ({calls} call filters)")
 
     # Publishing ----------------------------------------------------------------------------
 

@@ -111,3 +111,4 @@ class ClientStats:
     tracker_errors: int = 0  # bugs caught around the tracker (logged with a traceback)
     event_frames: int = 0  # event frames received (not answers or list items)
     filters_added: int = 0  # AMI Filter actions the PBX accepted (agent consoles)
+    renewals: int = 0  # sessions renewed to shed their per-call filters

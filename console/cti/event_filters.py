@@ -22,7 +22,8 @@ An agent's console needs:
   caller's own frames (its Hangup and HangupRequest, music on hold, transcript lines), which
   name no device or queue of the agent's, so no static pattern can ask for them. These are
   added when the call is offered; Asterisk cannot remove a filter, so a session collects one
-  per offered call until it reconnects.
+  per offered call until it is renewed (`AmiClient` does so past ``max_call_filters``, when
+  the agent has no call).
 
 Patterns use only portable ERE: ``[[:cntrl:]]`` for a line end (a backslash in brackets is
 a plain character in POSIX, and ``\\r`` outside brackets is just ``r``).
@@ -73,9 +74,12 @@ def action_pattern(prefix: str) -> str:
     return f"{EOL}ActionID: {ere_escape(prefix)}-"
 
 
+CALL_FILTER_START = "Linkedid: "
+
+
 def call_pattern(linkedid: str) -> str:
     """Every event of the call ``linkedid`` (any ``…Linkedid`` header: Dest, Transferer…)."""
-    return f"Linkedid: {ere_escape(linkedid)}{EOL}"
+    return f"{CALL_FILTER_START}{ere_escape(linkedid)}{EOL}"
 
 
 def agent_patterns(lines: AgentLines, queues: Iterable[str], action_prefix: str) -> list[str]:

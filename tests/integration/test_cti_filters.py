@@ -311,3 +311,44 @@ async def test_a_pbx_without_the_filter_action_gives_the_full_stream() -> None:
         await client.close()
     finally:
         await server.close()
+
+
+async def test_a_session_with_many_call_filters_is_renewed_when_the_agent_is_idle(
+    pbx: Pbx,
+) -> None:
+    """Asterisk cannot remove a filter: past `max_call_filters` the session is renewed, only
+    while the agent has no call, and the new session carries no old call's filter."""
+    frames = Frames()
+    alice = AmiClient(
+        "127.0.0.1",
+        pbx.port,
+        "agent",
+        "s3cret",
+        tracker=CallTracker(ALICE),
+        timings=FAST,
+        rng=random.Random(1),
+        on_frame=frames,
+        event_filter=True,
+        max_call_filters=2,
+    )
+    stream = alice.events()
+    await alice.start()
+    try:
+        await until(stream, is_link(LinkState.CONNECTED))
+        for n in range(3):
+            offered = await answered_call(pbx, alice, stream)
+            assert alice.stats.renewals == 0  # never during a call
+            assert (await alice.hangup(offered.channel)).ok
+            events = await until(stream, of(CallEnded))
+            if n < 2:
+                assert alice.stats.renewals == 0
+        # The third call's filter made three: renewed once the call was over.
+        await until(stream, is_link(LinkState.CONNECTED), wait_s=5)
+        assert alice.stats.renewals == 1 and alice.stats.connections == 2
+        assert events  # the last call ended before the renewal
+        link = alice._link
+        assert link is not None and not any(p.startswith("Linkedid: ") for p in link.filters)
+        offered = await answered_call(pbx, alice, stream)  # and calls still reach the agent
+        assert offered.interface == ALICE
+    finally:
+        await alice.close()

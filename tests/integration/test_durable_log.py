@@ -20,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import OperationalError
 
 from console.cti.protocol import (
     CallAnswered,
@@ -36,6 +37,7 @@ from console.schema import upgrade
 from console.services.desk.desk import AgentDesk
 from console.services.desk.durable_log import DurableInteractionLog, JournalState
 from console.services.desk.interactions import InteractionLog, WrapUp
+from console.services.desk.recovery import recover_unfinished
 from console.services.desk.screenpop import ScreenPopService
 from tests.db_faults import KINDS, SqliteFaults
 
@@ -394,3 +396,54 @@ async def _postgres_stopped(server: Any, calls: list[Plan]) -> None:
             await log.close()
             await reference_db.dispose()
             await db.dispose()
+
+
+async def test_recovery_after_a_restart_journals_its_steps_when_the_database_is_read_only(
+    tmp_path: Path,
+) -> None:
+    """A console restarted during an outage closes the calls that ended meanwhile: rows it
+    only read from the database (still readable) are journaled from, and saved later."""
+    db, agent = await fresh_database(tmp_path, "crm")
+    faults = SqliteFaults(db)
+    before = InteractionLog(db)
+    plan = Plan(True, 0, 0, False, False, ())
+    desk = AgentDesk(agent_id=agent, screenpop=ScreenPopService(db), interactions=before)
+    await desk.handle(_event(CallOffered, "9.1", T0))
+    await desk.handle(_event(CallAnswered, "9.1", T0 + timedelta(seconds=5)))
+    assert plan.answered  # the console died talking; the call ended while it was away
+    log = DurableInteractionLog(db, tmp_path / "journal")
+    try:
+        await faults.set("readonly")
+        offered_back = await recover_unfinished(log, agent, set(), T0 + timedelta(minutes=2))
+        assert offered_back is not None and offered_back.status == "wrapup"
+        assert log.pending == 1
+        await faults.set(None)
+        await settle(log)
+        (found,) = (await rows(db))["9.1"]
+        assert found["status"] == "wrapup" and found["talk_seconds"] == 115
+    finally:
+        await log.close()
+        await faults.close()
+        await db.dispose()
+
+
+async def test_without_a_journal_folder_writes_go_to_the_database_alone(tmp_path: Path) -> None:
+    """A journal folder that can't be made (read-only home, full disk at start) leaves the
+    console as it was before the journal: writes to the database, its refusals raised."""
+    db, agent = await fresh_database(tmp_path, "crm")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the journal folder should be")
+    log = DurableInteractionLog(db, blocker / "journal")
+    faults = SqliteFaults(db)
+    try:
+        desk = AgentDesk(agent_id=agent, screenpop=ScreenPopService(db), interactions=log)
+        await desk.handle(_event(CallOffered, "8.1", T0))
+        assert log.journal_error is not None
+        assert len((await rows(db))["8.1"]) == 1
+        await faults.set("readonly")
+        with pytest.raises(OperationalError, match="readonly"):
+            await desk.handle(_event(CallAnswered, "8.1", T0 + timedelta(seconds=5)))
+    finally:
+        await log.close()
+        await faults.close()
+        await db.dispose()

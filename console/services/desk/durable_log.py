@@ -98,6 +98,7 @@ class DurableInteractionLog(InteractionLog):
         self._applied = 0  # in this outage
         self._in_memory = False  # said that the journal could not take more on disk
         self.refused: list[str] = []  # journaled writes the database refused when applied
+        self.journal_error: OSError | None = None  # why there is no journal, if there is none
 
     # ------------------------------------------------------------------ the journal
 
@@ -105,7 +106,12 @@ class DurableInteractionLog(InteractionLog):
         """Lock this console's journal file and take over any a killed console left; what they
         hold is applied in the background. Safe to call again."""
         if self._journal is None:
-            self._journal = CallJournal.open(self._folder)
+            try:
+                self._journal = CallJournal.open(self._folder)
+            except OSError as exc:
+                self.journal_error = exc
+                raise
+            self.journal_error = None
             self._orphans = list(CallJournal.orphans(self._folder))
         if self.pending:
             self._reason = self._reason or "writes left from an earlier session"
@@ -235,14 +241,17 @@ class DurableInteractionLog(InteractionLog):
         return record
 
     async def _write(self, op: str, interaction_id: int | None, args: dict[str, Any]) -> Any:
-        if self._journal is None:
-            self.open()
+        if self._journal is None and self.journal_error is None:
+            try:
+                self.open()
+            except OSError as exc:  # no journal here: writes go to the database only
+                self.journal_error = exc
         async with self._direct:
             if not self.pending and (interaction_id is None or self.resolve(interaction_id) > 0):
                 try:
                     record = await self._to_database(op, self._real_id(interaction_id), args)
                 except Exception as exc:
-                    if not is_unavailable(exc):
+                    if not is_unavailable(exc) or self._journal is None:
                         raise
                     self._reason = one_line_reason(exc)
                 else:
@@ -470,11 +479,14 @@ class DurableInteractionLog(InteractionLog):
         if known is not None and (self.pending or real < 0):
             return _record(known)
         try:
-            return await super().get(real)
+            found = await super().get(real)
         except Exception as exc:
             if known is None or not is_unavailable(exc):
                 raise
             return _record(known)
+        if found is not None:
+            self._remember(found)  # a later step may have to be journaled from it
+        return found
 
     async def unfinished(self, agent_id: int, *, limit: int = 20) -> list[InteractionRecord]:
         """`InteractionLog.unfinished`, with this console's journaled rows over the database's."""
@@ -484,6 +496,9 @@ class DurableInteractionLog(InteractionLog):
             if not is_unavailable(exc):
                 raise
             rows = []
+        for row in rows:  # recovery's next steps may have to be journaled from them
+            if not self.pending or row.id not in self._known:
+                self._remember(row)
         if not self.pending:
             return rows
         mine = {

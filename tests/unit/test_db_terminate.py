@@ -1,0 +1,39 @@
+"""A cancelled task's aiosqlite connection is closed within a bound (console/db.py
+`bound_aiosqlite_terminate`): SQLAlchemy's shielded graceful close could wait forever with
+aiosqlite 0.22, and the console then never exited after a quit during a locked write."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_connection
+
+from console import db as db_module
+from console.db import bound_aiosqlite_terminate
+
+
+class NeverCloses:
+    """An aiosqlite connection whose worker never answers the close."""
+
+    async def close(self) -> None:
+        await asyncio.Event().wait()
+
+
+async def test_a_close_that_never_finishes_ends_in_timeout_so_sqlalchemy_forces_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(db_module, "TERMINATE_GRACE", 0.01)
+    bound_aiosqlite_terminate()
+    bound_aiosqlite_terminate()  # idempotent: wrapped once
+    conn = object.__new__(AsyncAdapt_aiosqlite_connection)
+    conn._connection = NeverCloses()  # type: ignore[assignment]
+    with pytest.raises(TimeoutError):
+        await conn._terminate_graceful_close()
+    # SQLAlchemy's terminate() answers exactly this exception with its forced close.
+    assert TimeoutError in conn._terminate_handled_exceptions()
+
+
+async def test_a_database_opened_by_the_console_has_the_bound(tmp_path: object) -> None:
+    db_module.open_database(f"{tmp_path}/x.db")
+    assert getattr(AsyncAdapt_aiosqlite_connection, "_callconsole_bounded", False)
