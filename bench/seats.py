@@ -214,6 +214,25 @@ class SeatTally:
     answered: int = 0
     warned: int = 0  # consoles told at start that too many share the SQLite file
 
+    def result(
+        self, consoles: int, cpu: float, still_busy: int, crashed: list[str]
+    ) -> dict[str, Any]:
+        """What a worker sends back to the bench."""
+        return dict(
+            pops=self.pops,
+            claims=self.claims,
+            claim_refusals=self.claim_refusals,
+            frames=self.frames,
+            started=self.started,
+            crashed=crashed,
+            event_failures=self.event_failures,
+            wrap_failures=self.wrap_failures,
+            consoles=consoles,
+            warned=self.warned,
+            cpu=cpu,
+            still_busy=still_busy,
+        )
+
 
 class Seat:
     """One console without a terminal: what `AgentScreen` and `CallConsoleApp` do with each
@@ -457,25 +476,8 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
         await seat.runtime.db.dispose()
     # A pump that ended before the stop died (its console crashed).
     died = len(crashed_tasks) - len(tally.crashed)
-    conn.send(
-        (
-            "result",
-            dict(
-                pops=tally.pops,
-                claims=tally.claims,
-                claim_refusals=tally.claim_refusals,
-                frames=tally.frames,
-                started=tally.started,
-                crashed=tally.crashed + [f"event pump ended: {died}"] * (died > 0),
-                event_failures=tally.event_failures,
-                wrap_failures=tally.wrap_failures,
-                consoles=len(cfg["agents"]),
-                warned=tally.warned,
-                cpu=cpu,
-                still_busy=busy,
-            ),
-        )
-    )
+    crashed = tally.crashed + [f"event pump ended: {died}"] * (died > 0)
+    conn.send(("result", tally.result(len(cfg["agents"]), cpu, busy, crashed)))
 
 
 # ---------------------------------------------------------------- one full Textual console
@@ -575,24 +577,7 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
         tally.frames.append(runtime.cti.stats.event_frames)
         await waiter
     await runtime.db.dispose()
-    conn.send(
-        (
-            "result",
-            dict(
-                pops=tally.pops,
-                claims=tally.claims,
-                claim_refusals=tally.claim_refusals,
-                frames=tally.frames,
-                started=tally.started,
-                crashed=tally.crashed,
-                event_failures=[],
-                wrap_failures=[],
-                consoles=1,
-                cpu=cpu,
-                still_busy=0,
-            ),
-        )
-    )
+    conn.send(("result", tally.result(1, cpu, 0, tally.crashed)))
 
 
 def process_entry(cfg: dict[str, Any], conn: Any) -> None:

@@ -34,7 +34,7 @@ from tests.integration.test_cti_client import (
     only,
     until,
 )
-from tests.pbx import Pbx
+from tests.pbx import Pbx, running_pbx
 
 SCENARIO = """
 name = "filters"
@@ -124,15 +124,8 @@ class Frames:
 
 @pytest.fixture
 async def pbx() -> AsyncIterator[Pbx]:
-    sim = Pbx(SCENARIO, users=USERS)
-    await sim.start()
-    sim.run_engine()
-    try:
+    async with running_pbx(SCENARIO, users=USERS) as sim:
         yield sim
-    finally:
-        await sim.halt_engine()
-        if sim.server is not None:
-            await sim.stop()
 
 
 def agent_client(port: int, frames: Frames, *, event_filter: bool = True) -> AmiClient:

@@ -62,18 +62,21 @@ class Plan:
     faults: tuple[str | None, ...]  # a kind, "clear", or None (unchanged), per step
 
 
-def plans() -> st.SearchStrategy[list[Plan]]:
-    fault = st.sampled_from([None, None, None, "clear", *KINDS])
+def plans(
+    faults: list[str | None], *, most: int = 2, steps: int = 12, calls: int = 4
+) -> st.SearchStrategy[list[Plan]]:
+    """Calls with up to `most` holds and drafts, one of `faults` (or none) before each step."""
+    fault = st.sampled_from(faults)
     call = st.builds(
         Plan,
         answered=st.booleans(),
-        holds=st.integers(0, 2),
-        drafts=st.integers(0, 2),
+        holds=st.integers(0, most),
+        drafts=st.integers(0, most),
         transferred=st.booleans(),
         wrapped=st.booleans(),
-        faults=st.lists(fault, min_size=12, max_size=12).map(tuple),
+        faults=st.lists(fault, min_size=steps, max_size=steps).map(tuple),
     )
-    return st.lists(call, min_size=1, max_size=4)
+    return st.lists(call, min_size=1, max_size=calls)
 
 
 def _event(kind: type, uniqueid: str, at: datetime, **more: Any) -> Any:
@@ -184,7 +187,7 @@ async def settle(log: DurableInteractionLog) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(calls=plans())
+@given(calls=plans([None, None, None, "clear", *KINDS]))
 def test_outages_during_calls_leave_exactly_one_right_row_per_call(calls: list[Plan]) -> None:
     asyncio.run(_outages_during_calls(calls))
 
@@ -330,26 +333,12 @@ def pg_server() -> Any:
         unavailable(str(exc))
 
 
-def pg_plans() -> st.SearchStrategy[list[Plan]]:
-    fault = st.sampled_from([None, None, None, None, "stop", "clear"])
-    call = st.builds(
-        Plan,
-        answered=st.booleans(),
-        holds=st.integers(0, 1),
-        drafts=st.integers(0, 1),
-        transferred=st.booleans(),
-        wrapped=st.booleans(),
-        faults=st.lists(fault, min_size=10, max_size=10).map(tuple),
-    )
-    return st.lists(call, min_size=1, max_size=3)
-
-
 @settings(
     max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(calls=pg_plans())
+@given(calls=plans([None] * 4 + ["stop", "clear"], most=1, steps=10, calls=3))
 def test_postgresql_stopped_mid_call_loses_nothing(pg_server: Any, calls: list[Plan]) -> None:
     """The same property with the PostgreSQL server stopped (``-m immediate``) and started at
     random moments."""
