@@ -12,7 +12,14 @@ An agent's console needs:
   devices' channels (``Channel: PJSIP/1001-0000002a``, ``DestChannel``, ``Interface``,
   ``StateInterface``, ``TransfererChannel``, ``LocalOneChannel: Local/1001@from-queue-…;1``);
   a member known only by name: ``MemberName``/``Name``;
-- its queues' events (``Queue: support``): callers joining and leaving, members' states;
+- its queues' caller events (``QueueCallerJoin``/``Leave``/``Abandon`` and the
+  ``CallbackRequest`` user event naming ``Queue: support``): a caller's wait is measured from
+  the join, and an abandon or a callback request becomes a follow-up even when no member was
+  rung. Not the other members' events (``AgentCalled``, ``AgentConnect``, ``AgentComplete``,
+  ``QueueMemberStatus``… of a colleague also name the queue): an agent's screen shows no one
+  else's state, and asking for them made every console parse every colleague's calls, O(N)
+  frames per console (docs/seats.md). Its own member events match the device and name
+  patterns;
 - the answers that come as events to its own actions (``OriginateResponse``): our ActionIDs
   all start with the client's prefix;
 - scripted calls (``UserEvent: ScriptedCall``, sent on the caller's leg before any member is
@@ -64,9 +71,16 @@ def member_name_pattern(name: str) -> str:
     return f"{EOL}(Member)?Name: {ere_escape(name)}{EOL}"
 
 
+#: The queue events an agent's console takes for every caller of its queues (`queue_pattern`).
+QUEUE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "UserEvent")
+
+
 def queue_pattern(queue: str) -> str:
-    """Any event of ``queue``."""
-    return f"{EOL}Queue: {ere_escape(queue)}{EOL}"
+    """The caller events of ``queue`` (`QUEUE_CALLER_EVENTS`; a user event naming the queue:
+    CallbackRequest). The text starts with the ``Event:`` line and ``.`` matches line ends
+    (no ``REG_NEWLINE``), so one expression ties the event's name to its ``Queue`` header."""
+    names = "|".join(QUEUE_CALLER_EVENTS)
+    return f"^Event: ({names}){EOL}.*{EOL}Queue: {ere_escape(queue)}{EOL}"
 
 
 def action_pattern(prefix: str) -> str:

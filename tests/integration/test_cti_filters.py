@@ -56,8 +56,13 @@ interface = "PJSIP/1002"
 name = "Bob"
 kind = "phone"
 queues = ["sales"]
+[[agents]]
+interface = "PJSIP/1003"
+name = "Carol"
+kind = "phone"
+queues = ["support"]
 """
-ALICE, BOB = "PJSIP/1001", "PJSIP/1002"
+ALICE, BOB, CAROL = "PJSIP/1001", "PJSIP/1002", "PJSIP/1003"
 USERS = {"agent": "s3cret"}
 
 
@@ -206,6 +211,32 @@ async def test_another_agents_calls_never_reach_a_filtered_console(pbx: Pbx) -> 
         assert mine.mentioning(BOB) == []
         assert mine.mentioning(linkedid) == []
         assert [m for m in mine.frames if m.get("Queue") == "sales"] == []
+
+
+async def test_a_colleagues_calls_in_the_same_queue_reach_it_as_caller_events_only(
+    pbx: Pbx,
+) -> None:
+    async with consoles(pbx) as (alice, _stream, mine, board):
+        paused = await alice.send_action(
+            "QueuePause", Interface=ALICE, Queue="support", Paused="true", Reason="test"
+        )
+        assert paused.ok
+        pbx.ring("+14155550177", "Cy Caller", "support")
+        await until_frame(board, agent_event("AgentCalled", "Carol"))
+        pbx.engine.phone(CAROL, "answer")
+        await until_frame(board, agent_event("AgentConnect", "Carol"))
+        pbx.engine.phone(CAROL, "hangup")
+        await until_frame(board, agent_event("AgentComplete", "Carol"))
+        assert (await alice.send_action("Ping")).ok
+
+        def support(frames: Frames) -> set[str]:
+            return {m.get("Event") for m in frames.frames if m.get("Queue") == "support"}
+
+        # The full stream has Carol's member events (so this test can fail) ...
+        assert {"AgentCalled", "AgentConnect", "QueueMemberStatus"} <= support(board)
+        # ... Alice's session only the caller's joining and leaving, and her own pause.
+        assert support(mine) == {"QueueCallerJoin", "QueueCallerLeave", "QueueMemberPause"}
+        assert mine.mentioning(CAROL) == []
 
 
 async def test_a_filtered_console_follows_offer_answer_hold_resume_and_hangup(pbx: Pbx) -> None:
