@@ -1,0 +1,1 @@
+"""Outbound campaigns: pacing, compliance and the dialer (issue 18)."""
