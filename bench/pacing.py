@@ -15,7 +15,8 @@ import argparse
 import random
 import time
 
-from console.services.outbound.pacing import AgentsNow, CampaignRates, DialMode, decide
+from console.models.enums import DialMode
+from console.services.outbound.pacing import AgentsNow, CampaignRates, decide
 
 
 def moment(rng: random.Random, agents: int) -> tuple[AgentsNow, int, CampaignRates]:

@@ -3,6 +3,7 @@
 from console.models.agent import Agent, AgentSkill
 from console.models.audit import AuditLog
 from console.models.base import Base, UtcDateTime, utcnow
+from console.models.campaign import Campaign, CampaignLead, DialAttempt, Segment, SurveyAnswer
 from console.models.customer import Customer, EmailAddress, PhoneNumber
 from console.models.event import CallEvent
 from console.models.followup import FollowUp
@@ -19,14 +20,19 @@ __all__ = [
     "AuditLog",
     "Base",
     "CallEvent",
+    "Campaign",
+    "CampaignLead",
     "ConsoleSession",
     "Customer",
+    "DialAttempt",
     "EmailAddress",
     "FollowUp",
     "Interaction",
     "PhoneNumber",
     "Queue",
     "QueueSkill",
+    "Segment",
+    "SurveyAnswer",
     "Ticket",
     "TicketComment",
     "TrainingRun",

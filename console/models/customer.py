@@ -68,6 +68,8 @@ class PhoneNumber(Base):
     e164: Mapped[str] = mapped_column(String(20), index=True)
     kind: Mapped[PhoneKind] = mapped_column(str_enum(PhoneKind), default=PhoneKind.MOBILE)
     label: Mapped[str] = mapped_column(String(60), default="")
+    # ISO 3166 region of the number (phonenumbers; "" when it has none): segments by country.
+    region: Mapped[str] = mapped_column(String(2), default="", index=True)
 
     customer: Mapped[Customer] = relationship(back_populates="phones", lazy="raise")
 

@@ -129,6 +129,39 @@ class SessionKind(StrEnum):
     TRAINING = "training"
 
 
+class CampaignPurpose(StrEnum):
+    """Why a campaign calls: it decides which consent a customer must have given."""
+
+    SALES = "sales"
+    RETENTION = "retention"
+    SURVEY = "survey"
+    NOTIFICATION = "notification"
+
+
+class DialMode(StrEnum):
+    PREVIEW = "preview"  # the agent sees the record and script, then dials or skips
+    PROGRESSIVE = "progressive"  # one dial per free agent
+    PREDICTIVE = "predictive"  # dials ahead of the agents, under the abandon cap
+
+
+class CampaignStatus(StrEnum):
+    DRAFT = "draft"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"  # ended by a supervisor; its list is kept
+    COMPLETED = "completed"  # nothing left to dial
+
+
+class LeadStatus(StrEnum):
+    """A campaign list entry."""
+
+    PENDING = "pending"  # to be dialled (now or at next_attempt_at)
+    DIALING = "dialing"  # a dial is in flight or the call is on
+    DONE = "done"  # reached: a right-party contact, or a final outcome
+    EXHAUSTED = "exhausted"  # attempts used up
+    BLOCKED = "blocked"  # never to be dialled: DNC, no consent, no valid number
+
+
 def str_enum(enum_cls: type[StrEnum], length: int = 16) -> SqlEnum:
     """A column type storing the enum's value as VARCHAR with a CHECK constraint."""
     values: Any = lambda cls: [member.value for member in cls]  # noqa: E731

@@ -8,12 +8,12 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.models.enums import DialMode
 from console.services.outbound.pacing import (
     ABANDON_CAP,
     SAFETY_MARGIN,
     AgentsNow,
     CampaignRates,
-    DialMode,
     binomial,
     decide,
     free_agents,

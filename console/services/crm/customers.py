@@ -173,7 +173,11 @@ class CustomerService(DbService):
             if phone is not None:
                 await conn.execute(
                     insert(PhoneNumber).values(
-                        customer_id=customer_id, e164=phone, kind=kind_of_phone, label=label
+                        customer_id=customer_id,
+                        e164=phone,
+                        kind=kind_of_phone,
+                        label=label,
+                        region=phone_region(phone),
                     )
                 )
             if address is not None:
@@ -221,7 +225,11 @@ class CustomerService(DbService):
             if existing is None:
                 await conn.execute(
                     insert(PhoneNumber).values(
-                        customer_id=customer, e164=e164, kind=phone_kind, label=text_label
+                        customer_id=customer,
+                        e164=e164,
+                        kind=phone_kind,
+                        label=text_label,
+                        region=phone_region(e164),
                     )
                 )
                 await conn.execute(
@@ -419,6 +427,12 @@ def _phone(raw: object, region: str) -> str:
         why = "" if result.reason in ("", "not a valid phone number") else f" ({result.reason})"
         raise CustomerError(f"{result.display!r} is not a valid phone number{why}")
     return result.e164
+
+
+def phone_region(e164: str) -> str:
+    """A stored number's ISO 3166 region ("" when it has none, e.g. a non-geographic +800)."""
+    region = normalise(e164).region or ""
+    return "" if region == "001" else region
 
 
 def _phone_kind(e164: str | None, kind: PhoneKind | str | None) -> PhoneKind:

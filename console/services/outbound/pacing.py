@@ -32,14 +32,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class DialMode(StrEnum):
-    PREVIEW = "preview"  # the agent sees the record, then dials or skips
-    PROGRESSIVE = "progressive"  # one dial per free agent
-    PREDICTIVE = "predictive"  # dials ahead of the agents, under the abandon cap
-
+from console.models.enums import DialMode
 
 #: The FCC's abandoned-call cap: 3 % of live-answered calls per campaign over 30 days.
 ABANDON_CAP = 0.03

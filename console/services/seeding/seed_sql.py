@@ -78,7 +78,7 @@ class SeedSql:
     dialect: str  # "sqlite" or "postgresql"
     seed: int
     customers: int  # the last customer id this run generates
-    locales: tuple[tuple[str, str, str], ...]  # (language, currency, _) per locale index
+    locales: tuple[tuple[str, str, str], ...]  # (language, currency, region) per locale index
     start: int  # epoch of the start of the two-year history window
     end: int  # epoch of as_of (midnight UTC)
     agents: int  # agent ids are 1..agents
@@ -220,12 +220,23 @@ FROM n"""
         label = f"(CASE WHEN {is_org} AND s.k = 0 THEN 'office' ELSE '' END)"
         org = self._org_of("i")
         return f"""{self._counter()}, s(k) AS (SELECT 0 UNION ALL SELECT 1 UNION ALL SELECT 2)
-INSERT INTO phone_numbers (id, customer_id, e164, kind, label)
-SELECT i * {IDS_PER_CUSTOMER} + s.k, i, {self.phone("i", "s.k")}, {kind}, {label}
+INSERT INTO phone_numbers (id, customer_id, e164, kind, label, region)
+SELECT i * {IDS_PER_CUSTOMER} + s.k, i, {self.phone("i", "s.k")}, {kind}, {label},
+  {self._region("i")}
 FROM n CROSS JOIN s WHERE {has_slot}
 UNION ALL
-SELECT i * {IDS_PER_CUSTOMER} + {PHONE_SLOTS}, i, {self.phone(org, "0")}, 'work', 'office line'
+SELECT i * {IDS_PER_CUSTOMER} + {PHONE_SLOTS}, i, {self.phone(org, "0")}, 'work', 'office line',
+  {self._region(org)}
 FROM n WHERE {org} IS NOT NULL"""
+
+    def _region(self, cid: str) -> str:
+        """The region of customer ``cid``'s numbers: their locale's (the prefixes are drawn
+        and checked with phonenumbers for it)."""
+        loc = self._loc(cid)
+        cases = " ".join(
+            f"WHEN {loc} = {n} THEN '{region}'" for n, (_, _, region) in enumerate(self.locales)
+        )
+        return f"(CASE {cases} END)"
 
     def emails_sql(self) -> str:
         h = self.h
