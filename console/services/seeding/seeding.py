@@ -136,14 +136,18 @@ _HEADS: dict[str, Callable[[random.Random], str]] = {
 
 
 def _prefixes(region: str, rng: random.Random, count: int) -> list[str]:
-    """`count` distinct prefixes whose every 4-digit completion we sampled is a valid number."""
+    """`count` distinct prefixes whose every 4-digit completion we sampled is a valid number
+    of ``region`` (for "US": not one of the Canadian or Caribbean area codes sharing +1)."""
     found: dict[str, None] = {}
     for _ in range(count * 50):
         head = _HEADS[region](rng)
         if head in found:
             continue
         tails = (rng.randrange(10_000) for _ in range(3))
-        if all(phonenumbers.is_valid_number(phonenumbers.parse(f"{head}{t:04d}")) for t in tails):
+        if all(
+            phonenumbers.is_valid_number_for_region(phonenumbers.parse(f"{head}{t:04d}"), region)
+            for t in tails
+        ):
             found[head] = None
             if len(found) == count:
                 return list(found)
