@@ -142,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
+    from console.cli_outbound import add_parsers as add_outbound
     from console.cli_training import add_parser as add_training
+
+    add_outbound(commands)
     from console.cli_training import add_replay_parser as add_replay
 
     add_training(commands, _positive_int)
@@ -177,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wallboard": cli_console.wallboard,
         "training": _training,
         "replay": _replay,
+        "segment": _segment,
+        "campaign": _campaign,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -204,6 +209,18 @@ async def _training(args: argparse.Namespace) -> int:
     from console.cli_training import run
 
     return await run(args, lambda: configured_database(args))
+
+
+async def _segment(args: argparse.Namespace) -> int:
+    from console.cli_outbound import segment
+
+    return await segment(args)
+
+
+async def _campaign(args: argparse.Namespace) -> int:
+    from console.cli_outbound import campaign
+
+    return await campaign(args)
 
 
 async def _replay(args: argparse.Namespace) -> int:
