@@ -29,6 +29,26 @@ from console.cti.protocol import (
 TALKING = (CallState.CONNECTED, CallState.HELD)
 
 
+CAMPAIGN_VARIABLE, LEAD_VARIABLE = "CC_CAMPAIGN", "CC_LEAD"
+
+
+def campaign_of(msg: Message) -> tuple[str, str]:
+    """(campaign, lead) from a frame's caller-channel ``ChanVariable: NAME=value`` lines
+    (``main/manager_channels.c``: one line per variable of manager.conf ``channelvars``; the
+    agent's channel's lines are ``DestChanVariable``); ("", "") when it has none."""
+    campaign = lead = ""
+    for key, value in msg.pairs:
+        if key != "ChanVariable":
+            continue
+        name, _, val = value.partition("=")
+        name = name.strip()
+        if name == CAMPAIGN_VARIABLE:
+            campaign = val.strip()[:20]
+        elif name == LEAD_VARIABLE:
+            lead = val.strip()[:20]
+    return (campaign, lead) if campaign.isdigit() and lead.isdigit() else ("", "")
+
+
 @dataclass(eq=False)
 class CallRecord:
     """One caller leg (keyed by its Uniqueid) and, while it involves the agent, the agent leg."""
@@ -66,6 +86,10 @@ class CallRecord:
     elsewhere: bool = False  # another member's DialEnd ANSWER for this caller was seen
     leaving: bool = False  # the caller's HangupRequest: hanging up (its Hangup comes later)
     transferer: str = ""  # the side that transferred the caller (its hang-up ends the call)
+    # An outbound campaign's call: the caller channel's CC_CAMPAIGN / CC_LEAD variables
+    # (ChanVariable lines, manager.conf channelvars; docs/cti.md). "" for any other call.
+    campaign: str = ""
+    lead: str = ""
 
 
 class CallBook:
@@ -89,6 +113,8 @@ class CallBook:
                 caller_text(msg.get("CallerIDNum")),
                 caller_text(msg.get("CallerIDName")),
             )
+        if not call.campaign:
+            call.campaign, call.lead = campaign_of(msg)
         return call
 
     def by_leg(self, leg: str) -> CallRecord | None:
@@ -195,6 +221,8 @@ class CallBook:
                 resync=resync,
                 direction=direction,
                 action_id=action_id,
+                campaign=call.campaign,
+                lead=call.lead,
             )
         )
 

@@ -99,6 +99,10 @@ class CallOffered:
     #: Linkedid): the script id and, when a trainer's run plays it, the run id. "" otherwise.
     script: str = ""
     training_run: str = ""
+    #: An outbound campaign's call, connected to this agent by the dialplan's queue: the
+    #: campaign and list-entry ids the dialer set on the customer's channel. "" otherwise.
+    campaign: str = ""
+    lead: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -857,3 +857,31 @@ hangup_after = 10
     names = [type(e).__name__ for e in events if isinstance(e, CallEnded | TrainingChanged)]
     assert names == ["TrainingChanged", "CallEnded", "TrainingChanged"]
     assert tracker.stats.unknown == {} and tracker.stats.malformed == 0
+
+
+def test_a_campaign_call_carries_its_campaign_and_lead(tracker: CallTracker) -> None:
+    """The dialer's CC_CAMPAIGN / CC_LEAD on the customer's channel reach the offer
+    (``ChanVariable`` lines, manager_channels.c); the agent channel's ``DestChanVariable``
+    lines and junk values are not taken."""
+    caller = [*chan("", CALLER), ("ChanVariable", "CC_CAMPAIGN=7"), ("ChanVariable", "CC_LEAD=42")]
+    dest = [*chan("Dest", LEG, num="1001", name="Alice"), ("DestChanVariable", "CC_CAMPAIGN=9")]
+    called = ev("AgentCalled", caller, dest, Queue="support", Interface=AGENT, MemberName="Alice")
+    (offered,) = events_of(feed(tracker, called), CallOffered)
+    assert (offered.campaign, offered.lead) == ("7", "42")
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [[], [("DestChanVariable", "CC_CAMPAIGN=7"), ("DestChanVariable", "CC_LEAD=1")],
+     [("ChanVariable", "CC_CAMPAIGN=7; DROP"), ("ChanVariable", "CC_LEAD=1")],
+     [("ChanVariable", "CC_CAMPAIGN=7")]],
+)  # fmt: skip
+def test_an_inbound_call_has_no_campaign(
+    tracker: CallTracker, variables: list[tuple[str, str]]
+) -> None:
+    called = ev(
+        "AgentCalled", [*chan("", CALLER), *variables], chan("Dest", LEG, num="1001"),
+        Queue="support", Interface=AGENT, MemberName="Alice",
+    )  # fmt: skip
+    (offered,) = events_of(feed(tracker, called), CallOffered)
+    assert (offered.campaign, offered.lead) == ("", "")
