@@ -39,6 +39,10 @@ class Interaction(Base):
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     queue_id: Mapped[int | None] = mapped_column(ForeignKey("queues.id", ondelete="SET NULL"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    # An outbound campaign's call: its campaign (results per campaign, agent and hour).
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
+    )
     # The caller ID as received (sanitised) and its normalised form, if it had one.
     caller_raw: Mapped[str] = mapped_column(String(80), default="")
     caller_e164: Mapped[str | None] = mapped_column(String(20))

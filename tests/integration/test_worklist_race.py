@@ -182,9 +182,12 @@ async def sweep_race(db: Database, url: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(worklist_module, "RECLAIM_BATCH", 20)
     agents, ids = await seed(db)
     lapsed, live = ids[:300], ids[300:310]
+    # Leases against the clock the sweep reads (not the module's T0: a long suite run before
+    # this test would let "live" leases set from T0 lapse too).
+    now = datetime.now(UTC)
     async with db.write_connection() as conn:
         for fid in lapsed + live:
-            ends = T0 - timedelta(minutes=1) if fid in lapsed else T0 + timedelta(minutes=5)
+            ends = now - timedelta(minutes=1) if fid in lapsed else now + timedelta(hours=6)
             await conn.execute(
                 FollowUp.__table__.update()
                 .where(FollowUp.id == fid)

@@ -9,6 +9,7 @@ the region of each phone number
 - survey_answers: one answer per campaign, customer and question.
 - phone_numbers.region: the number's ISO 3166 region (phonenumbers), so a segment can pick
   customers by country in SQL; filled here for the numbers already stored.
+- interactions.campaign_id: a campaign call's campaign.
 
 Revision ID: 0015
 Revises: 0013
@@ -153,6 +154,16 @@ def upgrade() -> None:
         )
         batch.create_index("ix_phone_numbers_region", ["region"])
     _fill_regions()
+    with op.batch_alter_table("interactions") as batch:
+        batch.add_column(sa.Column("campaign_id", sa.Integer(), nullable=True))
+        batch.create_foreign_key(
+            op.f("fk_interactions_campaign_id_campaigns"),
+            "campaigns",
+            ["campaign_id"],
+            ["id"],
+            ondelete="SET NULL",
+        )
+        batch.create_index("ix_interactions_campaign_id", ["campaign_id"])
 
 
 def _fill_regions() -> None:
@@ -178,6 +189,10 @@ def _fill_regions() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("interactions") as batch:
+        batch.drop_index("ix_interactions_campaign_id")
+        batch.drop_constraint(op.f("fk_interactions_campaign_id_campaigns"), type_="foreignkey")
+        batch.drop_column("campaign_id")
     with op.batch_alter_table("phone_numbers") as batch:
         batch.drop_index("ix_phone_numbers_region")
         batch.drop_column("region")

@@ -50,6 +50,7 @@ class InteractionWriter(Protocol):
         offered_at: datetime,
         wait_seconds: int,
         direction: str = ...,
+        campaign_id: int | None = ...,
     ) -> object: ...
 
     async def answered(
@@ -148,7 +149,10 @@ class AgentDesk:
             return self.state  # a duplicate offer (resync): keep what we have
         try:
             pop = await self._screenpop.lookup(
-                event.caller_id, linkedid=event.linkedid, agent_id=self.agent_id
+                event.caller_id,
+                linkedid=event.linkedid,
+                agent_id=self.agent_id,
+                campaign=(int(event.campaign), int(event.lead)) if event.campaign else None,
             )
         except Exception as exc:
             if not is_unavailable(exc):
@@ -191,7 +195,9 @@ class AgentDesk:
             customer_id=customer,
             offered_at=call.offered_at,
             wait_seconds=round(call.waited or 0),
-            direction=call.direction,
+            # A campaign's call rings like a queue call but is outbound work.
+            direction="outbound" if pop and pop.campaign else call.direction,
+            campaign_id=pop.campaign.campaign_id if pop and pop.campaign else None,
         )
         interaction_id = getattr(record, "id", record)
         assert isinstance(interaction_id, int)

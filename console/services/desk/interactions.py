@@ -24,7 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
-from console.models import Agent, Customer, FollowUp, Interaction, Queue, Ticket
+from console.models import Agent, Campaign, Customer, FollowUp, Interaction, Queue, Ticket
 from console.models.enums import Channel, Direction, InteractionStatus
 from console.models.interaction import UNFINISHED
 from console.services.desk import interaction_steps as steps
@@ -191,6 +191,7 @@ class InteractionLog:
         offered_at: datetime,
         wait_seconds: float = 0,
         direction: Direction | str = Direction.INBOUND,
+        campaign_id: int | None = None,
     ) -> InteractionRecord:
         """Create the row for a call ringing this agent, or return the one already there.
 
@@ -241,6 +242,10 @@ class InteractionLog:
                 if customer is None
                 else await conn.scalar(select(Customer.id).where(Customer.id == customer))
             )
+            if campaign_id is not None:  # a campaign call (one that no longer exists: none)
+                values["campaign_id"] = await conn.scalar(
+                    select(Campaign.id).where(Campaign.id == campaign_id)
+                )
             await conn.execute(
                 insert(Interaction)
                 .values(**values)

@@ -41,6 +41,7 @@ from console.models.base import from_db_time
 from console.models.customer import tag_list
 from console.models.enums import OPEN_TICKET_STATUSES, PENDING_FOLLOWUP_STATUSES
 from console.services.crm.phones import PhoneNumberResult, normalise
+from console.services.outbound.campaign_call import CAMPAIGN_LEAD, CampaignCall, campaign_call
 from console.services.routing.followups import is_overdue
 from console.services.text import clean_text, excerpt
 
@@ -180,6 +181,7 @@ class ScreenPop:
     looked_up_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     handoff: Handoff | None = None
     unavailable: str = ""  # why the CRM could not be read (the database is away)
+    campaign: CampaignCall | None = None  # an outbound campaign's call: script, dispositions
 
     @property
     def is_unknown(self) -> bool:
@@ -335,6 +337,13 @@ _HANDOFF = (
 )
 
 
+def _campaign(reader: RowReader, campaign: tuple[int, int] | None) -> CampaignCall | None:
+    if campaign is None:
+        return None
+    rows = reader.rows(CAMPAIGN_LEAD, {"cid": campaign[0], "lead": campaign[1]})
+    return campaign_call(rows[0], campaign[1]) if rows else None
+
+
 def _handoff(reader: RowReader, linkedid: str, agent_id: int | None) -> Handoff | None:
     if not linkedid:
         return None
@@ -480,12 +489,17 @@ class ScreenPopService:
         customer_id: int | None = None,
         linkedid: str = "",
         agent_id: int | None = None,
+        campaign: tuple[int, int] | None = None,
     ) -> ScreenPop:
         """Pop for a raw caller ID. `customer_id` picks one of several matches (the picker).
 
         With the call's `linkedid`, a leg of the same call that another agent answered (a
         transfer, a consult) is a warm handoff: its customer is the one popped, and its notes
         come with the pop (same worker hop, one more indexed query).
+
+        With `campaign` (campaign id, list entry id: a campaign call), the list entry's
+        customer is the one popped, whoever else shares the number, and the campaign's
+        script and dispositions come with the pop (one more indexed query).
         """
         caller = normalise(caller_id, self._region)
         now = self._clock()
@@ -493,18 +507,31 @@ class ScreenPopService:
 
         def _query(reader: RowReader) -> ScreenPop:
             handoff = _handoff(reader, linkedid, agent_id)
+            outbound = _campaign(reader, campaign)
             matches = _matches(reader, e164) if e164 else ()
             wanted = customer_id
             if wanted is None and handoff is not None:
                 wanted = handoff.customer_id
+            if wanted is None and outbound is not None:
+                wanted = outbound.customer_id
             chosen = _choose(matches, wanted)
-            if wanted is not None and handoff is not None and chosen != wanted:
-                chosen = wanted  # the previous agent found them (search, attach): trust it
+            if wanted is not None and (handoff or outbound) is not None and chosen != wanted:
+                chosen = wanted  # found by a previous agent, or the list's own customer
             if chosen is None:
-                return ScreenPop(caller, matches, looked_up_at=now, handoff=handoff)
+                return ScreenPop(
+                    caller, matches, looked_up_at=now, handoff=handoff, campaign=outbound
+                )
             profile, history, tickets, followups = _customer_details(reader, chosen, now)
             return ScreenPop(
-                caller, matches, profile, history, tickets, followups, now, handoff=handoff
+                caller,
+                matches,
+                profile,
+                history,
+                tickets,
+                followups,
+                now,
+                handoff=handoff,
+                campaign=outbound,
             )
 
         return await self._db.read_rows(_query)

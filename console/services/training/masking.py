@@ -140,7 +140,7 @@ _KEPT: dict[type, frozenset[str]] = {
         (
             CallOffered,
             "uniqueid linkedid queue interface member_name agent_channel direction action_id"
-            " script training_run",
+            " script training_run campaign lead",
         ),
         (TranscriptLine, "uniqueid linkedid speaker script"),
     )
