@@ -113,7 +113,8 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         yield Static("", id="handoff", markup=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield ProfileCard(id="profile")
+                agent = self.runtime.agent
+                yield ProfileCard(id="profile", agent_name=agent.display_name if agent else "")
             with Vertical(id="right"):
                 yield Label("History", classes="section")
                 yield HistoryTable(id="history")

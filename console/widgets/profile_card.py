@@ -87,6 +87,40 @@ def profile_lines(profile: CustomerProfile, width: int = 0) -> list[Content]:
     return lines
 
 
+def campaign_lines(pop: ScreenPop, agent_name: str) -> list[Content]:
+    """A campaign call's header and script (the customer's fields filled in as plain text);
+    nothing for any other call."""
+    campaign = pop.campaign
+    if campaign is None:
+        return []
+    lines = [
+        Content.assemble(
+            ("✆ Campaign ", "bold $accent"),
+            (campaign.name, "bold"),
+            (f" · {campaign.purpose}", "$text-muted"),
+        )
+    ]
+    profile = pop.profile
+    fields = campaign.fields(
+        name=profile.display_name if profile else "",
+        kind=profile.kind if profile else "person",
+        tier=profile.tier if profile else "",
+        language=profile.language if profile else "",
+        lifetime_value=money(profile.lifetime_value_cents, profile.currency) if profile else "",
+        agent=agent_name,
+    )
+    text = campaign.text(fields)
+    if text:
+        lines.append(Content.styled(text, "italic"))
+    if campaign.script.questions:
+        count = len(campaign.script.questions)
+        lines.append(Content.styled(f"survey: {count} questions — v to ask them", "$text-muted"))
+    if campaign.problem:
+        lines.append(Content.styled(f"campaign {campaign.problem}", "$text-warning"))
+    lines.append(Content(""))
+    return lines
+
+
 class ProfileCard(Static):
     """Shows a `ScreenPop`: the number, the chosen customer and why they matched."""
 
@@ -97,10 +131,11 @@ class ProfileCard(Static):
     ProfileCard { padding: 0 1; height: 1fr; width: 1fr; }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, agent_name: str = "") -> None:
         self.idle_text = "No call. Waiting for the next one…"
         super().__init__(Content(self.idle_text), id=id, markup=False)
         self.pop: ScreenPop | None = None
+        self.agent_name = agent_name  # the script's {agent}
 
     def set_idle(self, text: str) -> None:
         """What the card says with no call (the agent's real state: ready, not ready…)."""
@@ -120,7 +155,8 @@ class ProfileCard(Static):
             self.update(Content(self.idle_text), layout=False)
             return
         width = self.content_size.width  # 0 before the first layout: lines as long as they go
-        lines = caller_line(pop.caller, width)
+        lines = campaign_lines(pop, self.agent_name)
+        lines += caller_line(pop.caller, width)
         if pop.profile is not None:
             lines += profile_lines(pop.profile, width)
             match = next((m for m in pop.matches if m.customer_id == pop.profile.id), None)
