@@ -36,6 +36,7 @@ from console.cti.protocol import (
 from console.db import one_line_reason
 from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
+from console.screens.agent_survey import SurveyKeys
 from console.screens.agent_wrapup import WrapUpKeys
 from console.screens.customer import CustomerScreen
 from console.screens.frames import PromptRepaint
@@ -63,7 +64,7 @@ if TYPE_CHECKING:
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
 
-class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
+class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PromptRepaint):
     """Where an agent spends the shift."""
 
     CSS_PATH = "agent.tcss"
@@ -87,6 +88,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         Binding("p", "pick", "Pick"),
         Binding("n", "new_customer", "New"),
         Binding("a", "attach_number", "Attach"),
+        Binding("v", "survey", "Survey", show=False),  # a campaign call's card says it
         Binding("t", "team", "Team"),  # supervisors only (check_action)
         Binding("b", "wallboard", "Wallboard"),  # supervisors only
         Binding("g", "agent_grid", "Agents"),  # supervisors only
@@ -105,6 +107,7 @@ class AgentScreen(CallKeys, WrapUpKeys, PromptRepaint):
         self.rang_elsewhere = False  # the ringing call began while another screen was in front
         self.training_run = ""  # a trainer's run playing on this phone now
         self._live_notes: WrapUpScreen | None = None  # notes opened during the call (F9)
+        self._survey_answers: dict[str, dict[str, str]] = {}  # per call, while it lasts
         self._consult_keys = (False, False)  # (consulting, in a conference): F4/F7/F8's meaning
         self._last_failure = ""  # the last event failure said (not said again and again)
 
