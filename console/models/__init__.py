@@ -7,6 +7,7 @@ from console.models.customer import Customer, EmailAddress, PhoneNumber
 from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
+from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
 from console.models.queue import Queue, QueueSkill
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
@@ -19,8 +20,11 @@ __all__ = [
     "AuditLog",
     "Base",
     "CallEvent",
+    "ComplianceDecision",
+    "ConsentRecord",
     "ConsoleSession",
     "Customer",
+    "DncEntry",
     "EmailAddress",
     "FollowUp",
     "Interaction",
