@@ -72,9 +72,7 @@ class ConsentRecord(Base):
     )
     note: Mapped[str] = mapped_column(String(300), default="")
 
-    __table_args__ = (
-        Index("ix_consent_records_latest", "customer_id", "purpose", "at", "id"),
-    )
+    __table_args__ = (Index("ix_consent_records_latest", "customer_id", "purpose", "at", "id"),)
 
 
 class ComplianceDecision(Base):
