@@ -27,6 +27,7 @@ from datetime import datetime
 from types import MappingProxyType
 
 from console.models.enums import (
+    AttemptOutcome,
     CampaignPurpose,
     ComplianceVerdict,
     ConsentPurpose,
@@ -145,6 +146,11 @@ class ComplianceGate:
         listed = [hit for hit in self.facts.dnc.get(e164, ()) if hit.active(now)]
         if listed:
             return skip(SkipReason.DNC, "on the do-not-call list " + _lists(listed))
+        asked = [a.at for a in candidate.attempts if a.outcome is AttemptOutcome.DNC_REQUEST]
+        if asked:
+            return skip(
+                SkipReason.DNC, f"asked not to be called on {min(asked):%Y-%m-%d %H:%M} UTC"
+            )
         needed = CONSENT_NEEDED[candidate.purpose]
         if needed is not None:
             problem = self._consent_problem(candidate.customer_id, needed)
