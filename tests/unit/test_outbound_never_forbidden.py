@@ -285,7 +285,10 @@ def worlds(draw: st.DrawFn) -> World:
     )
     attempt = st.builds(
         Attempt,
-        st.integers(1, 3 * 86400).map(lambda s: now - timedelta(seconds=s)),
+        # Half within the last day, so the per-day cap is reached often.
+        st.one_of(st.integers(1, 86400), st.integers(1, 3 * 86400)).map(
+            lambda s: now - timedelta(seconds=s)
+        ),
         st.sampled_from(OUTCOMES),
     )
     candidate = st.builds(
@@ -296,9 +299,10 @@ def worlds(draw: st.DrawFn) -> World:
         st.one_of(st.just(()), st.lists(attempt, max_size=7).map(tuple)),
         st.just(3),
     )
-    return World(
-        now, tuple(dnc), tuple(consents), tuple(draw(st.lists(candidate, min_size=1, max_size=8)))
-    )
+    drawn = draw(st.lists(candidate, min_size=1, max_size=8))
+    # Every number, as a notification to no one: the windows of every zone at this instant.
+    probes = [Candidate(number, CampaignPurpose.NOTIFICATION) for number in sorted(NUMBERS)]
+    return World(now, tuple(dnc), tuple(consents), (*drawn, *probes))
 
 
 RULES = AttemptRules(max_attempts=MAX_ATTEMPTS, per_period=(PER_DAY, timedelta(days=1)))
