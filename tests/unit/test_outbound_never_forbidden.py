@@ -301,7 +301,9 @@ def worlds(draw: st.DrawFn) -> World:
     )
     drawn = draw(st.lists(candidate, min_size=1, max_size=8))
     # Every number, as a notification to no one: the windows of every zone at this instant.
-    probes = [Candidate(number, CampaignPurpose.NOTIFICATION) for number in sorted(NUMBERS)]
+    probes = [
+        Candidate(number, CampaignPurpose.NOTIFICATION, campaign_id=3) for number in sorted(NUMBERS)
+    ]
     return World(now, tuple(dnc), tuple(consents), (*drawn, *probes))
 
 
