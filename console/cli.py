@@ -1,6 +1,6 @@
 """`callconsole` command line: the argument parser and `main`, which hands each command to its
 module — cli_console (demo, run, wallboard), cli_data (db, seed, routing, report), cli_training
-(training, replay) — and `sim` to the simulator's own CLI.
+(training, replay), cli_outbound (dnc) — and `sim` to the simulator's own CLI.
 
 Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
 line on stderr and a non-zero exit, never a traceback. Slow imports are deferred into the
@@ -142,11 +142,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
+    from console.cli_outbound import add_parser as add_dnc
     from console.cli_training import add_parser as add_training
     from console.cli_training import add_replay_parser as add_replay
 
     add_training(commands, _positive_int)
     add_replay(commands, _positive_int, _date_or_time)
+    add_dnc(commands, _date_or_time)
 
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
@@ -177,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "wallboard": cli_console.wallboard,
         "training": _training,
         "replay": _replay,
+        "dnc": _dnc,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -210,6 +213,12 @@ async def _replay(args: argparse.Namespace) -> int:
     from console.cli_training import replay
 
     return await replay(args, lambda: configured_database(args))
+
+
+async def _dnc(args: argparse.Namespace) -> int:
+    from console.cli_outbound import run
+
+    return await run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
