@@ -187,3 +187,25 @@ async def test_imported_rows_are_e164_in_the_file(db: Database, tmp_path: Path) 
     assert path is not None
     rows = sqlite3.connect(path).execute("SELECT e164, source FROM dnc_entries").fetchall()
     assert rows == [("+12015550100", "x")]
+
+
+def test_migration_0014_goes_down_and_up_again(db_path: Path) -> None:
+    from alembic import command
+    from sqlalchemy import create_engine
+
+    from console.schema import alembic_config
+
+    tables = "SELECT name FROM sqlite_master WHERE type = 'table' AND name IN " + (
+        "('dnc_entries', 'consent_records', 'compliance_decisions')"
+    )
+    engine = create_engine(f"sqlite:///{db_path}")
+    try:
+        for target, expected in (("0014", 3), ("0013", 0), ("0014", 3)):
+            with engine.begin() as conn:
+                cfg = alembic_config()
+                cfg.attributes["connection"] = conn
+                step = command.downgrade if target == "0013" else command.upgrade
+                step(cfg, target)
+            assert len(sqlite3.connect(db_path).execute(tables).fetchall()) == expected
+    finally:
+        engine.dispose()
