@@ -1,6 +1,7 @@
 """`callconsole` command line: the argument parser and `main`, which hands each command to its
 module — cli_console (demo, run, wallboard), cli_data (db, seed, routing, report), cli_training
-(training, replay) — and `sim` to the simulator's own CLI.
+(training, replay), cli_dnc (dnc), cli_outbound (segment, campaign) — and `sim` to the
+simulator's own CLI.
 
 Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
 line on stderr and a non-zero exit, never a traceback. Slow imports are deferred into the
@@ -142,14 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     wallboard.add_argument("--headless-seconds", type=float, default=None, help=argparse.SUPPRESS)
 
+    from console.cli_dnc import add_parser as add_dnc
     from console.cli_outbound import add_parsers as add_outbound
     from console.cli_training import add_parser as add_training
-
-    add_outbound(commands)
     from console.cli_training import add_replay_parser as add_replay
 
     add_training(commands, _positive_int)
     add_replay(commands, _positive_int, _date_or_time)
+    add_dnc(commands, _date_or_time)
+    add_outbound(commands)
 
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
@@ -182,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "segment": _segment,
         "campaign": _campaign,
+        "dnc": _dnc,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -227,6 +230,12 @@ async def _replay(args: argparse.Namespace) -> int:
     from console.cli_training import replay
 
     return await replay(args, lambda: configured_database(args))
+
+
+async def _dnc(args: argparse.Namespace) -> int:
+    from console.cli_dnc import run
+
+    return await run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -46,6 +46,7 @@ class DispositionSetting(_Section):
     label: str = Field(min_length=1, max_length=60)
     requires_ticket: bool = False
     requires_followup: bool = False
+    opt_out: bool = False  # "don't call me again": do-not-call list and consent withdrawn
 
 
 class DatabaseSettings(_Section):

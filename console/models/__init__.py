@@ -8,6 +8,7 @@ from console.models.customer import Customer, EmailAddress, PhoneNumber
 from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
+from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
 from console.models.queue import Queue, QueueSkill
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
@@ -22,9 +23,12 @@ __all__ = [
     "CallEvent",
     "Campaign",
     "CampaignLead",
+    "ComplianceDecision",
+    "ConsentRecord",
     "ConsoleSession",
     "Customer",
     "DialAttempt",
+    "DncEntry",
     "EmailAddress",
     "FollowUp",
     "Interaction",

@@ -129,15 +129,6 @@ class SessionKind(StrEnum):
     TRAINING = "training"
 
 
-class CampaignPurpose(StrEnum):
-    """Why a campaign calls: it decides which consent a customer must have given."""
-
-    SALES = "sales"
-    RETENTION = "retention"
-    SURVEY = "survey"
-    NOTIFICATION = "notification"
-
-
 class DialMode(StrEnum):
     PREVIEW = "preview"  # the agent sees the record and script, then dials or skips
     PROGRESSIVE = "progressive"  # one dial per free agent
@@ -174,3 +165,49 @@ def str_enum(enum_cls: type[StrEnum], length: int = 16) -> SqlEnum:
         validate_strings=True,
         name=enum_cls.__name__.lower(),
     )
+
+
+class ConsentPurpose(StrEnum):
+    """What a customer may consent to (docs/outbound.md): one record per grant or withdrawal."""
+
+    MARKETING_CALLS = "marketing_calls"
+    RECORDING = "recording"
+    SURVEYS = "surveys"
+
+
+class CampaignPurpose(StrEnum):
+    """Why an outbound campaign calls; decides the consent a call needs (docs/outbound.md)."""
+
+    SALES = "sales"
+    RETENTION = "retention"
+    SURVEY = "survey"
+    NOTIFICATION = "notification"
+
+
+class ComplianceVerdict(StrEnum):
+    ALLOWED = "allowed"
+    SKIPPED = "skipped"
+
+
+class SkipReason(StrEnum):
+    """Why the compliance gate refused a call, in the order the gate checks them."""
+
+    INVALID_NUMBER = "invalid_number"
+    DNC = "dnc"
+    NO_CONSENT = "no_consent"
+    FINISHED = "finished"  # the record's last outcome ended it (a right-party contact)
+    ATTEMPTS_EXHAUSTED = "attempts_exhausted"
+    TOO_SOON = "too_soon"
+    OUTSIDE_WINDOW = "outside_window"
+
+
+class AttemptOutcome(StrEnum):
+    """How one outbound dial ended, as the attempt rules see it."""
+
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    MACHINE = "machine"  # answering machine or voicemail
+    WRONG_PARTY = "wrong_party"  # answered by someone other than the customer
+    FAILED = "failed"  # the network refused it (congestion, unreachable)
+    RIGHT_PARTY = "right_party"  # the customer was reached: the record is done
+    DNC_REQUEST = "dnc_request"  # the customer asked not to be called again

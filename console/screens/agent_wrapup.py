@@ -47,6 +47,7 @@ class WrapUpKeys:
             agent_id=runtime.agent_id,
             ticket_service=runtime.tickets,
             followup_service=runtime.followups,
+            opt_outs=runtime.opt_outs,
             router=runtime.router,
             recorder=runtime.recorder,
             tickets=pop.open_tickets if pop else (),

@@ -39,6 +39,7 @@ from console.services.desk.interactions import (
 from console.services.desk.screenpop import TicketSummary
 from console.services.desk.wrapup import NewTicket, WrapUpForm, WrapUpSubmission
 from console.services.errors import ServiceError
+from console.services.outbound.optout import OptOutService
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
 from console.services.training.recording import NO_RECORDING, ActionRecorder
@@ -87,6 +88,7 @@ class WrapUpScreen(ModalScreen[bool]):
         ticket_service: TicketService | None = None,
         followup_service: FollowUpService | None = None,
         router: Router | None = None,
+        opt_outs: OptOutService | None = None,
         recorder: ActionRecorder | None = None,
         tickets: tuple[TicketSummary, ...] = (),
         limit_seconds: float = 120.0,
@@ -111,6 +113,7 @@ class WrapUpScreen(ModalScreen[bool]):
             tickets=ticket_service,
             followups=followup_service,
             router=router,
+            opt_outs=opt_outs,
             clock=self.now,
         )
         self.limit = limit_seconds
@@ -407,6 +410,14 @@ class WrapUpScreen(ModalScreen[bool]):
         done = saved.record
         if saved.ticket_opened is not None:
             self.notify(f"Ticket #{saved.ticket_opened} opened.", timeout=4, markup=False)
+        if saved.opted_out is not None:
+            count = len(saved.opted_out.numbers)
+            self.notify(
+                f"Not to be called again: {count} number{'s' if count != 1 else ''} on the "
+                "do-not-call list.",
+                timeout=4,
+                markup=False,
+            )
         for routed in saved.routed:
             self.notify(
                 f"{routed.what} routed to {routed.where} ({routed.rule})", timeout=4, markup=False

@@ -23,6 +23,7 @@ from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatal
 from console.services.desk.durable_log import DurableInteractionLog
 from console.services.desk.interactions import InteractionLog
 from console.services.desk.screenpop import ScreenPopService
+from console.services.outbound.optout import OptOutService
 from console.services.routing.auto_followups import AutoFollowUps
 from console.services.routing.callbacks import CallbackDialer
 from console.services.routing.followups import FollowUpService
@@ -86,6 +87,11 @@ class ServiceContext:
     def figures(self) -> AgentFigures:
         """An agent's own figures for today (calls, AHT, missed rings)."""
         return AgentFigures(self.db, clock=self.clock, tz=self.tz)
+
+    @property
+    def opt_outs(self) -> OptOutService:
+        """Records "don't call me again" from a wrap-up (docs/outbound.md)."""
+        return OptOutService(self.db, self.audit, region=self.region, clock=self.clock)
 
     # Routing -----------------------------------------------------------------------------
     @property

@@ -8,12 +8,15 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Disposition:
-    """One wrap-up outcome. `requires_ticket`/`requires_followup` are checked at wrap-up."""
+    """One wrap-up outcome. `requires_ticket`/`requires_followup` are checked at wrap-up;
+    `opt_out`: the customer asked not to be called again, which the wrap-up records at once
+    (their numbers on the internal do-not-call list, marketing consent withdrawn)."""
 
     code: str
     label: str
     requires_ticket: bool = False
     requires_followup: bool = False
+    opt_out: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,5 +58,6 @@ DEFAULT_CATALOG = DispositionCatalog(
         Disposition("transferred", "Transferred"),
         Disposition("no_action", "No action needed"),
         Disposition("wrong_number", "Wrong number"),
+        Disposition("do_not_call", "Asked not to be called", opt_out=True),
     )
 )

@@ -50,6 +50,7 @@ from console.services.training.recording import NullRecorder, SessionRecorder
 if TYPE_CHECKING:
     from console.services.crm.customers import CustomerService
     from console.services.crm.tickets import TicketService
+    from console.services.outbound.optout import OptOutService
     from console.services.supervision.live import LiveViews
     from console.services.training.training import TraineeJoin, TrainingService
 
@@ -127,6 +128,10 @@ class AgentSession:
     @property
     def followups(self) -> FollowUpService:
         return self.ctx.followups
+
+    @property
+    def opt_outs(self) -> OptOutService:
+        return self.ctx.opt_outs
 
     @property
     def worklist(self) -> Worklist:

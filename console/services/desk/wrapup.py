@@ -8,6 +8,10 @@ earlier attempt already created is kept and reused, never made twice: `WrapUpSub
 holds it for the life of the wrap-up, so a retry links the same ticket and follow-ups.
 
 The escalation is due when the routing rules' escalation SLA says (`RuleSet.escalation_due`).
+A disposition marked ``opt_out`` ("don't call me again") records the opt-out first
+(`console.services.outbound.optout`): the customer's numbers go on the internal do-not-call
+list and their marketing consent is withdrawn before the row completes, so the next outbound
+screen skips them.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from console.services.desk.interactions import (
     WrapUpError,
 )
 from console.services.errors import ServiceError
+from console.services.outbound.optout import OptOutDone, OptOutError, OptOutService
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
 from console.services.routing.rules_file import load_rules
@@ -75,6 +80,7 @@ class WrapUpSaved:
     callback_id: int | None
     escalation_id: int | None
     routed: tuple[Routed, ...]  # routed during the attempt that saved
+    opted_out: OptOutDone | None = None  # the opt-out recorded (an opt_out disposition)
 
 
 class WrapUpSubmission:
@@ -89,6 +95,7 @@ class WrapUpSubmission:
         tickets: TicketService | None = None,
         followups: FollowUpService | None = None,
         router: Router | None = None,
+        opt_outs: OptOutService | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.interactions = interactions
@@ -97,11 +104,13 @@ class WrapUpSubmission:
         self._tickets = tickets
         self._followups = followups
         self._router = router  # routes the follow-ups made here at once (else the SLA pass)
+        self._opt_outs = opt_outs
         self._clock = clock or (lambda: datetime.now(UTC))
         # Created by an earlier attempt: reused, never made again.
         self.created_ticket: int | None = None
         self.created_callback: int | None = None
         self.created_escalation: int | None = None
+        self.opted_out: OptOutDone | None = None
 
     @property
     def can_open_tickets(self) -> bool:
@@ -112,6 +121,15 @@ class WrapUpSubmission:
         """Open the ticket, schedule and route the follow-ups, complete the row. Raises
         `ServiceError` (one line for the agent) with what was made so far kept."""
         routed: list[Routed] = []
+        try:
+            await self._opt_out(form)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise WrapUpError(
+                f"the database is away ({one_line_reason(exc)}): the opt-out can't be recorded "
+                "now, and the customer must not be called again; try again in a moment"
+            ) from None
         try:
             ticket_id = await self._ticket(form)
             await self._escalation(form, ticket_id, routed)
@@ -132,8 +150,33 @@ class WrapUpSubmission:
         )
         done = await self.interactions.wrap_up(self.record.id, wrap, self._clock())
         return WrapUpSaved(
-            done, self.created_ticket, self.created_callback, self.created_escalation, tuple(routed)
+            done,
+            self.created_ticket,
+            self.created_callback,
+            self.created_escalation,
+            tuple(routed),
+            self.opted_out,
         )
+
+    async def _opt_out(self, form: WrapUpForm) -> None:
+        """Record the opt-out of an ``opt_out`` disposition, once over all attempts."""
+        chosen = self.interactions.catalog.get(form.disposition)
+        if chosen is None or not chosen.opt_out or self.opted_out is not None:
+            return
+        if self._opt_outs is None:
+            raise WrapUpError(f"“{chosen.label}” can't be recorded from this wrap-up")
+        try:
+            self.opted_out = await self._opt_outs.opt_out(
+                customer_id=self.record.customer_id,
+                numbers=[self.record.caller_e164],
+                agent_id=self.agent_id,
+                interaction_id=self.interactions.resolve(self.record.id),
+            )
+        except OptOutError:
+            raise WrapUpError(
+                f"“{chosen.label}” needs a known customer or the caller's number, and this "
+                "call has neither; note what was asked and choose another disposition"
+            ) from None
 
     async def _ticket(self, form: WrapUpForm) -> int | None:
         if not isinstance(form.ticket, NewTicket):

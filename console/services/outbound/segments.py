@@ -11,7 +11,8 @@ so it follows the CRM. Every criterion narrows (AND); within one, any value matc
   was;
 - ``open_tickets``: ``"any"`` (at least one open) or ``"none"``;
 - ``min_lifetime_value``: in the customer's currency units;
-- ``consent``: purposes the customer's latest consent record grants (the compliance tables).
+- ``consent``: purposes (marketing_calls, recording, surveys) the customer's deciding consent
+  record grants (`console.services.outbound.consent`).
 
 Only customers with a phone number are counted: a segment is for calling. Counting and the
 preview read the same query (`segment_query`), so a count is what a list built now would hold.
@@ -26,10 +27,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import String, and_, cast, exists, func, insert, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import Select
 
-from console.models import Customer, Interaction, PhoneNumber, Segment, Ticket
-from console.models.enums import OPEN_TICKET_STATUSES, Lifecycle, Tier
+from console.models import ConsentRecord, Customer, Interaction, PhoneNumber, Segment, Ticket
+from console.models.enums import OPEN_TICKET_STATUSES, ConsentPurpose, Lifecycle, Tier
 from console.services import audit as audit_actions
 from console.services.errors import ServiceError
 from console.services.service import DbService
@@ -62,7 +64,7 @@ class SegmentCriteria(BaseModel):
     contact_within_days: int | None = Field(default=None, ge=1, le=3650)
     open_tickets: Literal["any", "none"] | None = None
     min_lifetime_value: int | None = Field(default=None, ge=0)
-    consent: tuple[str, ...] = ()
+    consent: tuple[ConsentPurpose, ...] = ()
 
     @field_validator("countries")
     @classmethod
@@ -162,15 +164,25 @@ def segment_query(criteria: SegmentCriteria, now: datetime) -> Select[Any]:
         where.append(open_ticket if c.open_tickets == "any" else ~open_ticket)
     if c.min_lifetime_value is not None:
         where.append(Customer.lifetime_value_cents >= c.min_lifetime_value * 100)
-    where.extend(_consented(purpose, now) for purpose in c.consent)
+    where.extend(_consented(purpose) for purpose in c.consent)
     return select(Customer.id).where(and_(*where)).order_by(Customer.id)
 
 
-def _consented(purpose: str, now: datetime) -> Any:
-    """The customer's latest consent record for ``purpose`` grants it (hook for the
-    compliance tables; until they exist nobody has consented)."""
-    del purpose, now
-    return Customer.id.is_(None)
+def _consented(purpose: ConsentPurpose) -> Any:
+    """The customer's deciding consent record for ``purpose`` (the latest given, the last
+    written on a tie: `console.services.outbound.consent`) is a grant."""
+    record, later = aliased(ConsentRecord), aliased(ConsentRecord)
+    superseded = exists().where(
+        later.customer_id == record.customer_id,
+        later.purpose == record.purpose,
+        or_(later.at > record.at, and_(later.at == record.at, later.id > record.id)),
+    )
+    return exists().where(
+        record.customer_id == Customer.id,
+        record.purpose == purpose,
+        record.granted.is_(True),
+        ~superseded,
+    )
 
 
 class SegmentService(DbService):
