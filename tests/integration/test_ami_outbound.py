@@ -145,8 +145,8 @@ async def test_a_customer_who_does_not_answer(client: RawClient, engine: Engine)
         ("OriginateResponse", "Success"),
         ("DialBegin", "PJSIP/trunk"),
         ("DialEnd", "NOANSWER"),
-        ("Hangup", "PJSIP/trunk 19 No user responding"),
-        ("Hangup", "PJSIP/1001 19 No user responding"),
+        ("Hangup", "PJSIP/trunk 19 User alerting, no answer"),
+        ("Hangup", "PJSIP/1001 19 User alerting, no answer"),
     ]
     ring = [m.get("ChannelStateDesc") for m in events if m.get("Event") == "Newstate"]
     assert ring == ["Ringing"]  # the customer's phone rang (the agent's was already up)
