@@ -69,6 +69,15 @@ class Dist:
     def __repr__(self) -> str:
         return f"Dist({self.kind!r}, mean={self.mean}, sd={self.sd})"
 
+    def _key(self) -> tuple[str, float, float, float, float]:
+        return (self.kind, self.mean, self.sd, self.low, self.high)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dist) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
 
 def _expo(rng: random.Random, mean: float) -> Callable[[], float]:
     rate = 1.0 / mean

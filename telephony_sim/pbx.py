@@ -409,6 +409,13 @@ class Pbx:
         name = f"{endpoint}-{self._chan_seq:08x}"
         return self._open(name, linkedid, caller_num, caller_name, context, exten, state)
 
+    def new_named_channel(
+        self, name: str, caller_num: str, caller_name: str, context: str, exten: str
+    ) -> Channel:
+        """A leg whose name is not ``<endpoint>-<sequence>`` (main/pbx.c's Originate failure
+        channel ``OutgoingSpoolFailed``), Down, announced with Newchannel."""
+        return self._open(name, None, caller_num, caller_name, context, exten, DOWN)
+
     def _open(
         self,
         name: str,
