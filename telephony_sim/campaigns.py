@@ -139,8 +139,13 @@ class CustomerDialer:
         raise SimError("Extension does not exist.")
 
     def originate(self, request: OriginateRequest) -> None:
-        """Dial the customer ``request.channel`` (``PJSIP/<number>@<trunk>``)."""
+        """Dial the customer ``request.channel`` (``PJSIP/<number>@<trunk>``): refused now, or
+        dialled once the action's answer is out (action_originate() acks, then its
+        fast_originate() thread dials)."""
         self.check(request)
+        self.clock.call_later(0.0, self._start, request)
+
+    def _start(self, request: OriginateRequest) -> None:
         data = request.channel.partition("/")[2]
         number, _at, trunk = data.partition("@")
         campaign = None if request.application else self.campaigns.get(request.context)

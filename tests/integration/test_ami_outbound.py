@@ -176,7 +176,8 @@ async def test_an_unscripted_customer_answers(client: RawClient, engine: Engine)
         ([("Outcome", "busy")], "Need 'Number' and 'Outcome' parameters."),
         (
             [("Number", NUMBER), ("Outcome", "voicemail")],
-            "Unknown SimOutbound outcome: voicemail (use one of answer, noanswer, busy, failed, machine)",
+            "Unknown SimOutbound outcome: voicemail "
+            "(use one of answer, noanswer, busy, failed, machine)",
         ),
         (
             [("Number", NUMBER), ("Outcome", "busy"), ("Count", "0")],
