@@ -183,32 +183,6 @@ class Dialer:
 
     # The agent's leg -----------------------------------------------------------------------
 
-    def _response(
-        self,
-        request: OriginateRequest,
-        chan_name: str,
-        ok: bool,
-        reason: int,
-        uniqueid: str = "",
-        caller: tuple[str, str] = ("", ""),
-    ) -> None:
-        if not self.pbx.listeners:
-            return
-        fields: Fields = [("ActionID", request.action_id)] if request.action_id else []
-        fields += [
-            ("Response", "Success" if ok else "Failure"),
-            ("Channel", chan_name),
-            ("Context", request.context),
-            ("Exten", request.exten),
-            ("Application", request.application),
-            ("Data", request.data),
-            ("Reason", str(reason)),
-            ("Uniqueid", uniqueid or "<null>"),
-            ("CallerIDNum", caller[0] or "<unknown>"),
-            ("CallerIDName", caller[1] or "<unknown>"),
-        ]
-        self.pbx.emit("OriginateResponse", fields)
-
     def respond(
         self,
         request: OriginateRequest,
@@ -216,11 +190,13 @@ class Dialer:
         ok: bool,
         reason: int,
         chan: Channel | None = None,
+        uniqueid: str = "",
     ) -> None:
         """OriginateResponse as main/manager.c fast_originate() sends it: the channel (or,
         when none was made, the requested one and ``Uniqueid: <null>``), the CallerID the
         action gave, and per manager.conf channelvar ``ChanVariable(<channel>): NAME=value``
-        (__ast_manager_event_multichan() → append_channel_vars(), for the channel made)."""
+        (__ast_manager_event_multichan() → append_channel_vars(), for the channel made).
+        ``uniqueid`` overrides the Uniqueid (an agent-first failure names the agent's leg)."""
         if not self.pbx.listeners:
             return
         fields: Fields = [("ActionID", request.action_id)] if request.action_id else []
@@ -233,7 +209,7 @@ class Dialer:
             ("Application", request.application),
             ("Data", request.data),
             ("Reason", str(reason)),
-            ("Uniqueid", chan.uniqueid if chan is not None else "<null>"),
+            ("Uniqueid", uniqueid or (chan.uniqueid if chan is not None else "<null>")),
             ("CallerIDNum", num or "<unknown>"),
             ("CallerIDName", name or "<unknown>"),
         ]
@@ -249,9 +225,7 @@ class Dialer:
         if dev is None or not dev.available or dev.wrap_pending is not None:
             reason = REASON_FAILED if dev is None else REASON_BUSY
             # Async originate: the failure arrives as an event, after the action's response.
-            self.clock.call_later(
-                0.0, self._response, request, request.channel, False, reason, "", (num, name)
-            )
+            self.clock.call_later(0.0, self.respond, request, request.channel, False, reason)
             return
         dev.available = False
         chan = self.pbx.new_channel(
@@ -278,9 +252,8 @@ class Dialer:
 
     def _fail(self, ob: Outbound, reason: int, cause: int) -> None:
         chan = ob.agent_chan
-        caller = (chan.caller_num, chan.caller_name)
         endpoint = chan.name.rsplit("-", 1)[0]
-        self._response(ob.request, endpoint, False, reason, chan.uniqueid, caller)
+        self.respond(ob.request, endpoint, False, reason, uniqueid=chan.uniqueid)
         self.pbx.hangup(chan, cause)
         self._finish(ob)
 
@@ -292,8 +265,7 @@ class Dialer:
         ob.gen += 1
         achan = ob.agent_chan
         self.pbx.set_state(achan, UP)
-        caller = (achan.caller_num, achan.caller_name)
-        self._response(ob.request, achan.name, True, REASON_ANSWERED, achan.uniqueid, caller)
+        self.respond(ob.request, achan.name, True, REASON_ANSWERED, achan)
         exten, context = ob.request.exten, ob.request.context
         routable = is_dial_string(exten)
         outcome = self._outcome(exten) if routable else FAILED
