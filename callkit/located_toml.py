@@ -90,7 +90,9 @@ def locate_key(text: str, path: tuple[str | int, ...]) -> int:
         sub = [h for h in inside if not h[2] and h[1] == name]
         if sub:
             start = sub[0][0]
-            nxt = [h[0] for h in inside if h[0] > start]
+            # The table runs to the next header that is not one of its own sub-tables
+            # ([outbound] holds [outbound.hours] and [[outbound.campaigns]]).
+            nxt = [h[0] for h in inside if h[0] > start and not h[1].startswith(name + ".")]
             lo, hi, best, table = start + 1, (nxt[0] if nxt else hi), start, name
             i += 1
             continue

@@ -31,8 +31,15 @@ patience). Top level::
                                    # patience, handle_time, hangup_after, expect = [...], notes,
                                    # transcript = [{ at = "2s", text = "…", speaker = "caller" }]
     [outbound]                     # customers dialled by Originate: answer, no_answer, busy,
-                                   # failed (shares adding up to 1), ring_seconds = [3, 10],
-                                   # no_answer_seconds (absent: every customer answers)
+                                   # machine, failed (shares adding up to 1), ring_seconds,
+                                   # machine_ring_seconds, no_answer_seconds, talk_time, trunks,
+                                   # hours = { "09-12" = { shares } } (absent: all answer)
+    [[outbound.audiences]]         # name, numbers, prefixes, shares, hours, ring_seconds,
+                                   # talk_time: customers who behave otherwise
+    [[outbound.campaigns]]         # context, queue, queue_timeout (2), machine, message,
+                                   # message_seconds, safe_harbor, safe_harbor_seconds, notsure,
+                                   # failed_extension, and [outbound.campaigns.amd]: enabled,
+                                   # human_as_machine, machine_as_human, notsure, hangup
     [rubric]                       # pass_mark (0-100, default 80); scores the scripted calls
     [[rubric.criteria]]            # id, kind, weight (> 0, default 1), call (default: every
                                    # scripted call), label, and per kind: disposition (code =

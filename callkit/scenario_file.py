@@ -18,6 +18,7 @@ from pydantic import BeforeValidator, Field, PlainValidator, ValidationInfo, mod
 
 from callkit.located_model import LocatedValueError, validate_located
 from callkit.rubric import DIFFICULTIES, RubricContext, RubricTable
+from callkit.scenario_outbound import OutboundTable
 from callkit.scenario_reader import (
     ScenarioError,
     ScenarioReader,
@@ -41,7 +42,6 @@ from callkit.specs import (
     BotProfile,
     CallerMix,
     Dist,
-    OutboundProfile,
     QueueSpec,
     Scenario,
     ScriptedCall,
@@ -194,32 +194,6 @@ def _formats(value: object) -> dict[str, float]:
         if isinstance(portion, bool) or not isinstance(portion, int | float) or portion < 0:
             raise LocatedValueError("a format share must be a number >= 0", (key,))
     return {str(k): float(v) for k, v in value.items()}
-
-
-def _ring_seconds(value: object) -> tuple[float, float]:
-    """``[low, high]`` durations (a single duration: always that long)."""
-    if not isinstance(value, list):
-        seconds = duration(value)
-        return seconds, seconds
-    if len(value) != 2:
-        raise LocatedValueError("ring_seconds must be [low, high] (seconds or durations)")
-    ends = []
-    for n, item in enumerate(value):
-        try:
-            ends.append(duration(item))
-        except LocatedValueError as exc:
-            raise exc.under(n) from None
-    low, high = ends
-    if high < low:
-        raise LocatedValueError("ring_seconds: high must not be below low", (1,))
-    return low, high
-
-
-def _positive_seconds(value: object) -> float:
-    seconds = duration(value)
-    if seconds <= 0:
-        raise LocatedValueError("no_answer_seconds must be positive")
-    return seconds
 
 
 _Str = Annotated[str, PlainValidator(string)]
@@ -417,43 +391,6 @@ class _Callers(Table):
         return CallerMix(**_values(self))
 
 
-class _Outbound(Table):
-    not_a_table = "outbound must be a table"
-
-    answer: Annotated[float | None, PlainValidator(share)] = None  # default: what is left
-    no_answer: _Share = 0.0
-    busy: _Share = 0.0
-    failed: _Share = 0.0
-    ring_seconds: Annotated[tuple[float, float], PlainValidator(_ring_seconds)] = (3.0, 10.0)
-    no_answer_seconds: Annotated[float | None, PlainValidator(_positive_seconds)] = None
-
-    @model_validator(mode="after")
-    def _add_up(self) -> _Outbound:
-        rest = self.no_answer + self.busy + self.failed
-        if self.answer is not None and abs(self.answer + rest - 1.0) > 1e-6:
-            raise LocatedValueError(
-                f"answer + no_answer + busy + failed must add up to 1 (they add up to "
-                f"{self.answer + rest:g})"
-            )
-        if self.answer is None and rest > 1.0 + 1e-6:
-            last = [k for k in ("no_answer", "busy", "failed") if k in self.model_fields_set][-1]
-            message = f"no_answer + busy + failed must not exceed 1 (they add up to {rest:g})"
-            raise LocatedValueError(message, (last,))
-        return self
-
-    def profile(self) -> OutboundProfile:
-        rest = self.no_answer + self.busy + self.failed
-        answer = self.answer if self.answer is not None else max(0.0, 1.0 - rest)
-        return OutboundProfile(
-            answer,
-            self.no_answer,
-            self.busy,
-            self.failed,
-            self.ring_seconds,
-            self.no_answer_seconds,
-        )
-
-
 class _ScenarioFile(Table):
     name: _Str = "unnamed"
     description: _Str = ""
@@ -472,7 +409,7 @@ class _ScenarioFile(Table):
     agents: Annotated[list[_Agent], _tables("agents")] = []
     bot_pools: Annotated[list[_BotPool], _tables("bot_pools")] = []
     calls: Annotated[list[_Call], _tables("calls")] = []
-    outbound: _Outbound | None = None
+    outbound: OutboundTable | None = None
     rubric: Any = None  # validated last, against the calls and queues (RubricTable)
 
 
@@ -506,6 +443,15 @@ def _scenario(model: _ScenarioFile, data: dict[str, Any], r: ScenarioReader) -> 
     for i, call in enumerate(calls):
         if any(other.id == call.id for other in calls[:i]):
             raise r.fail(("calls", i, "id"), f"duplicate call id {call.id!r}")
+    outbound = None if model.outbound is None else model.outbound.profile()
+    contexts: set[str] = set()
+    for i, campaign in enumerate(outbound.campaigns if outbound is not None else ()):
+        at = ("outbound", "campaigns", i)
+        if campaign.queue not in names:
+            raise r.fail((*at, "queue"), f"no queue named {campaign.queue!r}")
+        if campaign.context in contexts:
+            raise r.fail((*at, "context"), f"duplicate campaign context {campaign.context!r}")
+        contexts.add(campaign.context)
     rubric = None
     if "rubric" in data:
         context = RubricContext(tuple(calls), tuple(queues))
@@ -522,7 +468,7 @@ def _scenario(model: _ScenarioFile, data: dict[str, Any], r: ScenarioReader) -> 
         queues=tuple(queues),
         agents=tuple(agents),
         calls=tuple(calls),
-        outbound=None if model.outbound is None else model.outbound.profile(),
+        outbound=outbound,
         source=r.source,
         difficulty=model.difficulty,
         rubric=rubric,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from callkit.audience import Audience, CampaignSpec, HourShares
     from callkit.rubric import Rubric
 
 # Queue strategies app_queue.c knows (the `strategy` of a scenario's queue).
@@ -23,9 +24,9 @@ DISTRIBUTIONS = ("exponential", "lognormal", "fixed", "uniform", "none")
 NUMBER_FORMATS = ("e164", "plain", "intl00", "national", "spaced")
 
 
-# What the customer does when dialled.
-ANSWER, NOANSWER, BUSY, FAILED = "answer", "noanswer", "busy", "failed"
-OUTCOMES = (ANSWER, NOANSWER, BUSY, FAILED)
+# What the customer does when dialled ("machine": an answering machine or voicemail answers).
+ANSWER, NOANSWER, BUSY, FAILED, MACHINE = "answer", "noanswer", "busy", "failed", "machine"
+OUTCOMES = (ANSWER, NOANSWER, BUSY, FAILED, MACHINE)
 
 
 class Dist:
@@ -67,6 +68,15 @@ class Dist:
 
     def __repr__(self) -> str:
         return f"Dist({self.kind!r}, mean={self.mean}, sd={self.sd})"
+
+    def _key(self) -> tuple[str, float, float, float, float]:
+        return (self.kind, self.mean, self.sd, self.low, self.high)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Dist) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
 
 def _expo(rng: random.Random, mean: float) -> Callable[[], float]:
@@ -111,9 +121,14 @@ class BotProfile:
 class OutboundProfile:
     """A scenario's ``[outbound]`` table: how dialled customers behave.
 
-    The four shares add up to 1. ``ring_seconds`` is how long the phone rings before an answer
-    (uniform between the two); ``no_answer_seconds`` how long an unanswered phone rings before
-    Dial gives up (None: what is left of the Originate's Timeout, at least 1 s).
+    The five shares add up to 1. ``ring_seconds`` is how long the phone rings before a person
+    answers (uniform between the two), ``machine_ring_seconds`` before a machine or voicemail
+    does; ``no_answer_seconds`` how long an unanswered phone rings before Dial gives up in an
+    agent-first call (None: what is left of the Originate's Timeout, at least 1 s).
+    ``talk_time`` is how long a connected customer talks (a bot agent's handle time).
+    ``hours`` and ``audiences`` (callkit.audience) change the shares by hour of the simulated
+    day and by customer; ``campaigns`` are the modelled campaign dialplans; ``trunks`` the
+    PJSIP endpoints a customer-first Originate may dial through.
     """
 
     answer: float = 1.0
@@ -122,10 +137,22 @@ class OutboundProfile:
     failed: float = 0.0
     ring_seconds: tuple[float, float] = (3.0, 10.0)
     no_answer_seconds: float | None = None
+    machine: float = 0.0
+    machine_ring_seconds: tuple[float, float] = (12.0, 20.0)
+    talk_time: Dist = field(default_factory=lambda: Dist("exponential", 180.0))
+    hours: tuple[HourShares, ...] = ()
+    audiences: tuple[Audience, ...] = ()
+    campaigns: tuple[CampaignSpec, ...] = ()
+    trunks: tuple[str, ...] = ("trunk",)
 
     def draw(self, rng: random.Random) -> str:
-        """One outcome, with the configured probabilities."""
-        shares = ((ANSWER, self.answer), (NOANSWER, self.no_answer), (BUSY, self.busy))
+        """One outcome, with the table's own probabilities."""
+        shares = (
+            (ANSWER, self.answer),
+            (NOANSWER, self.no_answer),
+            (BUSY, self.busy),
+            (MACHINE, self.machine),
+        )
         r = rng.random()
         for outcome, share in shares:
             if r < share:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from callkit.specs import STRATEGIES
@@ -186,11 +187,13 @@ class Caller:
         "hold_total",
         "joined",
         "linked",
+        "on_queue_timeout",
         "orig_position",
         "patience_at",
         "pinned",
         "priority",
         "queue",
+        "queue_timeout",
         "ring_started",
         "ringing",
         "script",
@@ -231,6 +234,10 @@ class Caller:
         self.linked: Caller | None = None
         # The consult call of an attended transfer in progress: the transferer's phone.
         self.consult_of: Device | None = None
+        # Queue()'s timeout argument (seconds from joining; None: none), and the dialplan that
+        # goes on when it runs out (a campaign's abandon path, telephony_sim/campaigns.py).
+        self.queue_timeout: float | None = None
+        self.on_queue_timeout: Callable[[Caller], None] | None = None
 
 
 class Queue:

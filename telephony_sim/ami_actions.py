@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from callkit.ami_frames import Message
+from callkit.audience import AMD_RESULTS
 from callkit.specs import OUTCOMES
 from telephony_sim.outbound import OriginateRequest
 
@@ -73,7 +74,7 @@ class OutboundScripting(Protocol):
     """An engine whose dialled customers can be scripted (SimOutbound). Optional: an engine
     without it (a test fake, a stand-in PBX) just does not offer the action."""
 
-    def outbound_outcome(self, number: str, outcome: str, count: int) -> int: ...
+    def outbound_outcome(self, number: str, outcome: str, count: int, amd: str) -> int: ...
 
 
 @runtime_checkable
@@ -186,6 +187,19 @@ def _int_field(request: Message, key: str, default: int, *, minimum: int = 0) ->
     if value < minimum:
         raise ActionError(f"Invalid {key}: must be at least {minimum}")
     return value
+
+
+def _variables(request: Message) -> tuple[tuple[str, str], ...]:
+    """The ``Variable:`` headers as (name, value) pairs, in order: each header holds one
+    ``NAME=value`` or several separated by commas; one without ``=`` or a name is skipped
+    (main/manager.c astman_get_variables_order())."""
+    out = []
+    for header in request.get_all("Variable"):
+        for item in header.split(","):
+            name, eq, value = item.partition("=")
+            if eq and name.strip():
+                out.append((name.strip(), value))
+    return tuple(out)
 
 
 def _float_field(request: Message, key: str, default: float) -> float:
@@ -342,9 +356,19 @@ class EngineActions:
     # Call control ------------------------------------------------------------------------
 
     def originate(self, request: Message) -> list[Fields]:
-        """Originate: always asynchronous here; the engine later sends OriginateResponse."""
+        """Originate: always asynchronous here; the engine later sends OriginateResponse.
+
+        As main/manager.c action_originate(): Channel, then Exten or Application; Context
+        (default ``default``), Priority, Data, CallerID, Timeout (ms), and ``Variable:`` lines
+        (repeatable, each ``NAME=value`` or a comma list of them: astman_get_variables())."""
         (channel,) = require(request, "Channel", message="Channel not specified")
-        (exten,) = require(request, "Exten", message="Exten not specified")
+        exten = request.get("Exten").strip()
+        application = request.get("Application").strip()
+        if not exten and not application:
+            raise ActionError("Exten not specified")
+        priority = request.get("Priority").strip()
+        if priority and not priority.isdigit():
+            raise ActionError("Invalid priority")
         timeout = _int_field(request, "Timeout", 30_000, minimum=1)
         self._engine.originate(
             OriginateRequest(
@@ -354,6 +378,10 @@ class EngineActions:
                 request.get("CallerID").strip(),
                 timeout,
                 request.get("ActionID"),
+                priority,
+                application,
+                request.get("Data").strip(),
+                _variables(request),
             )
         )
         return [success(request, "Originate successfully queued")]
@@ -420,7 +448,9 @@ class EngineActions:
         return [success(request, "Phone command accepted")]
 
     def outbound(self, request: Message) -> list[Fields]:
-        """SimOutbound (simulator only): Number + Outcome answer|noanswer|busy|failed, Count."""
+        """SimOutbound (simulator only): Number + Outcome answer|noanswer|busy|failed|machine,
+        Count, and Amd (what AMD() in a campaign's dialplan reports: HUMAN, MACHINE,
+        NOTSURE, HANGUP)."""
         number, outcome = require(
             request, "Number", "Outcome", message="Need 'Number' and 'Outcome' parameters."
         )
@@ -428,16 +458,22 @@ class EngineActions:
         if outcome not in OUTCOMES:
             allowed = ", ".join(OUTCOMES)
             raise ActionError(f"Unknown SimOutbound outcome: {outcome} (use one of {allowed})")
+        amd = request.get("Amd").strip().upper()
+        if amd and amd not in AMD_RESULTS:
+            allowed = ", ".join(AMD_RESULTS)
+            raise ActionError(f"Unknown SimOutbound Amd: {amd} (use one of {allowed})")
         count = _int_field(request, "Count", 1, minimum=1)
         engine = self._engine
         assert isinstance(engine, OutboundScripting)  # the action is only offered then
-        pending = engine.outbound_outcome(number, outcome, count)
+        pending = engine.outbound_outcome(number, outcome, count, amd)
+        extra = [("Amd", amd)] if amd else []
         return [
             success(
                 request,
                 "Outbound outcome scripted",
                 ("Number", number),
                 ("Outcome", outcome),
+                *extra,
                 ("Pending", str(pending)),
             )
         ]

@@ -73,7 +73,8 @@ class Acd(QueueExits):
         queue.offered += 1
         chan = caller.chan
         chan.application, chan.app_data = "Queue", queue.name
-        chan.set_dialplan(chan.context, queue.extension)
+        if caller.on_queue_timeout is None:  # a campaign's leg stays in its own dialplan
+            chan.set_dialplan(chan.context, queue.extension)
         if self.pbx.listeners:
             extra = [
                 ("Queue", queue.name),
@@ -96,6 +97,8 @@ class Acd(QueueExits):
             self.clock.call_at(caller.patience_at, self._patience_expired, caller)
         if queue.max_wait is not None:
             self.clock.call_later(queue.max_wait, self._max_wait, caller, caller.gen)
+        if caller.queue_timeout is not None:
+            self.clock.call_later(caller.queue_timeout, self._queue_timeout, caller, caller.gen)
         self._offer(queue)
         return True
 

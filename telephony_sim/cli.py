@@ -191,15 +191,38 @@ def load_users(config: Path | None, user: str | None, secret: str | None) -> dic
     return users or {DEMO_USER[0]: DEMO_USER[1]}
 
 
-def _users_from_toml(path: Path) -> dict[str, str]:
+def _read_config(path: Path) -> dict[str, object]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise CliError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise CliError(f"{path}: not a UTF-8 text file") from None
     except tomllib.TOMLDecodeError as exc:
         raise CliError(f"{path}: {exc}") from None
+
+
+def load_channelvars(config: Path | None) -> tuple[str, ...]:
+    """manager.conf's ``[general] channelvars`` from the users file: ``channelvars =
+    "CAMPAIGN,LEAD"`` (as manager.conf writes it) or a list of names; none by default."""
+    if config is None:
+        return ()
+    general = _read_config(config).get("general", {})
+    if not isinstance(general, dict):
+        raise CliError(f"{config}: [general] must be a table")
+    value = general.get("channelvars", ())
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise CliError(f'{config}: [general] channelvars must be "NAME,NAME" or a list of names')
+    out = tuple(n.strip() for n in names if n.strip())
+    bad = [n for n in out if not n.replace("_", "").isalnum()]
+    if bad:
+        raise CliError(f"{config}: [general] channelvars: {bad[0]!r} is not a variable name")
+    return out
+
+
+def _users_from_toml(path: Path) -> dict[str, str]:
+    data = _read_config(path)
     table = data.get("users")
     if not isinstance(table, dict) or not table:
         raise CliError(f"{path}: needs a [users.NAME] table with a secret")
@@ -361,6 +384,7 @@ async def _serve(args: argparse.Namespace) -> None:
             # Asterisk does, so reports on its queue_log cover today, not the scenario's epoch.
             world = replace(world, scenario=replace(world.scenario, epoch=int(time.time())))
         engine = _build_engine(world, args.seed, clock, queue_log, args.db)
+        engine.set_manager_vars(load_channelvars(args.config))
         stop = asyncio.Event()
         _stop_on_signals(stop)
         options = ServeOptions(

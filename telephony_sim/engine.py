@@ -24,6 +24,7 @@ from telephony_sim import consult, snapshot
 from telephony_sim.acd import CONNECTED, LINKED, RINGING, WAITING, Caller, Device, Queue
 from telephony_sim.bots import Bot
 from telephony_sim.callflow import Acd
+from telephony_sim.campaigns import CustomerCall, CustomerDialer
 from telephony_sim.clock import RealTimeClock, VirtualClock
 from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
 from telephony_sim.pbx import RING, UP, Channel, Fields, Listener, Pbx, SimError
@@ -93,6 +94,17 @@ class Engine:
             self.rng("outbound", "dialer"),
             profile=scenario.outbound,
             outcome_rng=self.rng("outbound", "outcomes"),
+        )
+        # Customer-first Originates (campaigns.py), on their own random streams so adding
+        # them changes nothing else; SimOutbound scripts are the Dialer's.
+        self.customers = CustomerDialer(
+            self.acd,
+            self.dialer,
+            self.rng("campaign", "dialer"),
+            self.rng("campaign", "outcomes"),
+            self.rng("campaign", "amd"),
+            scenario.outbound,
+            scenario.start_of_day,
         )
         self._script_rng = self.rng("scripted", "numbers")
         start = clock.now()
@@ -264,18 +276,35 @@ class Engine:
 
     # ------------------------------------------------------------------ actions
     def originate(self, request: OriginateRequest) -> None:
-        """Originate (Async): the result comes later as OriginateResponse with its ActionID."""
+        """Originate (Async): the result comes later as OriginateResponse with its ActionID.
+
+        An agent's phone (a device of the ACD, or any channel without ``@``) is rung first
+        and ``exten`` dialled once it answers (outbound.py); ``PJSIP/<number>@<trunk>`` dials
+        the customer first and runs the dialplan on the answer (campaigns.py)."""
         if not request.channel or "/" not in request.channel:
             raise SimError("Channel not specified" if not request.channel else "Invalid channel")
+        customer_first = request.channel not in self.acd.devices and (
+            "@" in request.channel or request.channel.lower().startswith("local/")
+        )
+        if customer_first:
+            if not request.exten and not request.application:
+                raise SimError("Exten not specified")
+            self.customers.originate(request)
+            return
         if not request.exten:
             raise SimError("Exten not specified")
         self.dialer.originate(request)
 
-    def outbound_outcome(self, number: str, outcome: str, count: int = 1) -> int:
+    def outbound_outcome(self, number: str, outcome: str, count: int = 1, amd: str = "") -> int:
         """SimOutbound: the next ``count`` dials to ``number`` get ``outcome`` (answer,
-        noanswer, busy, failed) whatever the scenario's shares; returns how many dials to the
-        number are now scripted."""
-        return self.dialer.script(number, outcome, count)
+        noanswer, busy, failed, machine) whatever the scenario's shares, and AMD in a
+        campaign's dialplan reports ``amd`` for them (HUMAN, MACHINE, NOTSURE, HANGUP; ""
+        draws it); returns how many dials to the number are now scripted."""
+        return self.dialer.script(number, outcome, count, amd)
+
+    def set_manager_vars(self, names: Sequence[str]) -> None:
+        """manager.conf ``channelvars``: the variables every channel block reports."""
+        self.pbx.set_manager_vars(tuple(names))
 
     def training_start(self, interface: str, scenario: str, run_id: str, lead: float = 3.0) -> int:
         """SimTraining start: play ``scenario``'s scripted calls to the desk phone
@@ -368,6 +397,8 @@ class Engine:
             return
         if isinstance(owner, Outbound):
             self.dialer.hangup(owner)
+        elif isinstance(owner, CustomerCall):
+            self.customers.hangup(owner, cause)
         elif isinstance(owner, Caller):
             if owner.state == CONNECTED:
                 self.acd.end_call(owner, "caller" if chan is owner.chan else "agent")

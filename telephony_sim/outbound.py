@@ -29,14 +29,22 @@ import re
 from collections import deque
 from dataclasses import dataclass
 
-from callkit.specs import ALWAYS_ANSWER, ANSWER, BUSY, FAILED, NOANSWER, OUTCOMES, OutboundProfile
+from callkit.audience import AMD_RESULTS, dial_key
+from callkit.specs import (
+    ALWAYS_ANSWER,
+    ANSWER,
+    BUSY,
+    FAILED,
+    MACHINE,
+    NOANSWER,
+    OUTCOMES,
+    OutboundProfile,
+)
 from telephony_sim.acd import DEV_INUSE, DEV_NOT_INUSE, DEV_RINGING, Device
 from telephony_sim.callflow import Acd
 from telephony_sim.pbx import DOWN, NO_ANSWER, RINGING, UP, Channel, Fields, SimError
 
 _CALLER_ID = re.compile(r'^\s*"?([^"<]*?)"?\s*<([^>]*)>\s*$')
-# What a dialled number may be spelt with besides its digits (dropped before matching).
-_SEPARATORS = re.compile(r"[\s\-().]")
 _DIAL_STRING = re.compile(r"\+?[0-9*#]+")
 
 # OriginateResponse Reason codes (ast_control_frame_type values Asterisk reports).
@@ -55,7 +63,13 @@ _UNROUTABLE = ("CHANUNAVAIL", NO_ROUTE)
 
 @dataclass(frozen=True, slots=True)
 class OriginateRequest:
-    """An Originate action: ring the agent's phone ``channel``, then dial ``exten``."""
+    """An Originate action (main/manager.c action_originate()).
+
+    Agent-first: ``channel`` is an agent's phone (``PJSIP/1001``), rung first, then ``exten``
+    is dialled. Customer-first: ``channel`` is the customer through a trunk
+    (``PJSIP/<number>@trunk``); once answered it runs ``context``/``exten``/``priority`` or
+    ``application``(``data``) (telephony_sim/campaigns.py).
+    """
 
     channel: str
     exten: str
@@ -63,6 +77,10 @@ class OriginateRequest:
     caller_id: str = ""
     timeout_ms: int = 30_000
     action_id: str = ""  # echoed by the OriginateResponse event
+    priority: str = ""
+    application: str = ""
+    data: str = ""
+    variables: tuple[tuple[str, str], ...] = ()  # Variable: NAME=value lines, in order
 
 
 def split_caller_id(caller_id: str) -> tuple[str, str]:
@@ -71,12 +89,6 @@ def split_caller_id(caller_id: str) -> tuple[str, str]:
     if m:
         return m.group(2).strip(), m.group(1).strip()
     return (caller_id or "").strip(), ""
-
-
-def dial_key(number: str) -> str:
-    """``number`` without spaces, dashes, dots and brackets: ``+1 (415) 555-0100`` and
-    ``+14155550100`` are the same dial."""
-    return _SEPARATORS.sub("", number or "")
 
 
 def is_dial_string(number: str) -> bool:
@@ -121,66 +133,89 @@ class Dialer:
         self.talk_mean = talk_mean
         self.profile = profile
         self.outcome_rng = outcome_rng or random.Random(0)
-        # dial key → [outcome, dials left] entries, used first to last (SimOutbound).
+        # dial key → [outcome, dials left, AMD verdict] entries, used first to last
+        # (SimOutbound); shared with the customer-first dialler (campaigns.py).
         self.scripted: dict[str, deque[list[str | int]]] = {}
 
     # Scripting ---------------------------------------------------------------------------
 
-    def script(self, number: str, outcome: str, count: int = 1) -> int:
-        """The next ``count`` dials to ``number`` get ``outcome`` (after any already scripted);
-        returns how many dials to the number are now scripted."""
+    def script(self, number: str, outcome: str, count: int = 1, amd: str = "") -> int:
+        """The next ``count`` dials to ``number`` get ``outcome`` (after any already scripted),
+        and AMD (in a campaign's dialplan) reports ``amd`` for them (``""``: what the
+        campaign's accuracy draws); returns how many dials to the number are now scripted."""
         if outcome not in OUTCOMES:
             raise SimError(f"Unknown outcome: {outcome} (use one of {', '.join(OUTCOMES)})")
+        if amd and amd not in AMD_RESULTS:
+            raise SimError(f"Unknown AMD result: {amd} (use one of {', '.join(AMD_RESULTS)})")
         if not is_dial_string(number):
             raise SimError(f"Invalid Number: {number!r} is not a dial string")
         if count < 1:
             raise SimError("Invalid Count: must be at least 1")
         queue = self.scripted.setdefault(dial_key(number), deque())
-        queue.append([outcome, count])
-        return sum(int(n) for _o, n in queue)
+        queue.append([outcome, count, amd])
+        return sum(int(entry[1]) for entry in queue)
+
+    def take_script(self, number: str) -> tuple[str, str] | None:
+        """The (outcome, AMD verdict) scripted for the next dial to ``number``, used up."""
+        queue = self.scripted.get(dial_key(number))
+        if not queue:
+            return None
+        entry = queue[0]
+        outcome, left, amd = str(entry[0]), int(entry[1]) - 1, str(entry[2])
+        if left:
+            entry[1] = left
+        else:
+            queue.popleft()
+            if not queue:
+                del self.scripted[dial_key(number)]
+        return outcome, amd
 
     def _outcome(self, number: str) -> str:
-        queue = self.scripted.get(dial_key(number))
-        if queue:
-            entry = queue[0]
-            outcome, left = str(entry[0]), int(entry[1]) - 1
-            if left:
-                entry[1] = left
-            else:
-                queue.popleft()
-                if not queue:
-                    del self.scripted[dial_key(number)]
-            return outcome
-        if self.profile is not None:
-            return self.profile.draw(self.outcome_rng)
-        return ANSWER
+        scripted = self.take_script(number)
+        if scripted is not None:
+            outcome = scripted[0]
+        elif self.profile is not None:
+            outcome = self.profile.draw(self.outcome_rng)
+        else:
+            outcome = ANSWER
+        # A callback reaching voicemail: the machine answers, and the agent hears it.
+        return ANSWER if outcome == MACHINE else outcome
 
     # The agent's leg -----------------------------------------------------------------------
 
-    def _response(
+    def respond(
         self,
         request: OriginateRequest,
         chan_name: str,
         ok: bool,
         reason: int,
+        chan: Channel | None = None,
         uniqueid: str = "",
-        caller: tuple[str, str] = ("", ""),
     ) -> None:
+        """OriginateResponse as main/manager.c fast_originate() sends it: the channel (or,
+        when none was made, the requested one and ``Uniqueid: <null>``), the CallerID the
+        action gave, and per manager.conf channelvar ``ChanVariable(<channel>): NAME=value``
+        (__ast_manager_event_multichan() → append_channel_vars(), for the channel made).
+        ``uniqueid`` overrides the Uniqueid (an agent-first failure names the agent's leg)."""
         if not self.pbx.listeners:
             return
         fields: Fields = [("ActionID", request.action_id)] if request.action_id else []
+        num, name = split_caller_id(request.caller_id)
         fields += [
             ("Response", "Success" if ok else "Failure"),
             ("Channel", chan_name),
             ("Context", request.context),
             ("Exten", request.exten),
-            ("Application", ""),
-            ("Data", ""),
+            ("Application", request.application),
+            ("Data", request.data),
             ("Reason", str(reason)),
-            ("Uniqueid", uniqueid or "<null>"),
-            ("CallerIDNum", caller[0] or "<unknown>"),
-            ("CallerIDName", caller[1] or "<unknown>"),
+            ("Uniqueid", uniqueid or (chan.uniqueid if chan is not None else "<null>")),
+            ("CallerIDNum", num or "<unknown>"),
+            ("CallerIDName", name or "<unknown>"),
         ]
+        if chan is not None:
+            key = f"ChanVariable({chan.name})"
+            fields += [(key, f"{n}={chan.variables.get(n, '')}") for n in self.pbx.manager_vars]
         self.pbx.emit("OriginateResponse", fields)
 
     def originate(self, request: OriginateRequest) -> None:
@@ -190,9 +225,7 @@ class Dialer:
         if dev is None or not dev.available or dev.wrap_pending is not None:
             reason = REASON_FAILED if dev is None else REASON_BUSY
             # Async originate: the failure arrives as an event, after the action's response.
-            self.clock.call_later(
-                0.0, self._response, request, request.channel, False, reason, "", (num, name)
-            )
+            self.clock.call_later(0.0, self.respond, request, request.channel, False, reason)
             return
         dev.available = False
         chan = self.pbx.new_channel(
@@ -219,9 +252,8 @@ class Dialer:
 
     def _fail(self, ob: Outbound, reason: int, cause: int) -> None:
         chan = ob.agent_chan
-        caller = (chan.caller_num, chan.caller_name)
         endpoint = chan.name.rsplit("-", 1)[0]
-        self._response(ob.request, endpoint, False, reason, chan.uniqueid, caller)
+        self.respond(ob.request, endpoint, False, reason, uniqueid=chan.uniqueid)
         self.pbx.hangup(chan, cause)
         self._finish(ob)
 
@@ -233,8 +265,7 @@ class Dialer:
         ob.gen += 1
         achan = ob.agent_chan
         self.pbx.set_state(achan, UP)
-        caller = (achan.caller_num, achan.caller_name)
-        self._response(ob.request, achan.name, True, REASON_ANSWERED, achan.uniqueid, caller)
+        self.respond(ob.request, achan.name, True, REASON_ANSWERED, achan)
         exten, context = ob.request.exten, ob.request.context
         routable = is_dial_string(exten)
         outcome = self._outcome(exten) if routable else FAILED

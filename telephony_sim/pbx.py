@@ -25,11 +25,14 @@ DOWN, RING, RINGING, UP = 0, 4, 5, 6
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 
 # Hangup causes (Q.850) with Asterisk's Cause-txt.
+# main/channel.c causes[] (ast_cause2str(); anything else is "Unknown", e.g. cause 0).
 CAUSE_TXT = {
+    1: "Unallocated (unassigned) number",
     3: "No route to destination",
     16: "Normal Clearing",
     17: "User busy",
-    19: "No user responding",
+    18: "No user responding",
+    19: "User alerting, no answer",
     21: "Call Rejected",
     26: "Answered elsewhere",
     34: "Circuit/channel congestion",
@@ -116,6 +119,8 @@ class Channel:
         "_connected_num",
         "_context",
         "_exten",
+        "_mvars",
+        "_priority",
         "_state",
         "app_data",
         "application",
@@ -126,8 +131,8 @@ class Channel:
         "linkedid",
         "name",
         "owner",
-        "priority",
         "uniqueid",
+        "variables",
     )
 
     def __init__(
@@ -151,8 +156,12 @@ class Channel:
         self._connected_name = UNKNOWN
         self._context = context
         self._exten = exten
-        self.priority = 1
+        self._priority = 1
         self._state = state
+        self.variables: dict[str, str] = {}  # channel variables set on the leg (VarSet)
+        # manager.conf channelvars: the variables every event's channel block reports
+        # (main/manager_channels.c ast_manager_build_channel_state_string_prefix()).
+        self._mvars: tuple[str, ...] = ()
         self.created = created
         self.application = ""
         self.app_data = ""
@@ -187,6 +196,11 @@ class Channel:
         """Dial-plan extension (change it with `set_dialplan`)."""
         return self._exten
 
+    @property
+    def priority(self) -> int:
+        """Dial-plan priority (change it with `set_dialplan`)."""
+        return self._priority
+
     def set_state(self, state: int) -> None:
         """Change the leg's state (cached blocks are brought up to date when next used)."""
         self._state = state
@@ -198,11 +212,25 @@ class Channel:
             self._connected_name = name
             self._cache = _NO_CACHE
 
-    def set_dialplan(self, context: str, exten: str) -> None:
-        """Change where in the dial plan the leg is."""
-        if context != self._context or exten != self._exten:
+    def set_dialplan(self, context: str, exten: str, priority: int | None = None) -> None:
+        """Change where in the dial plan the leg is (the priority too, when given)."""
+        priority = self._priority if priority is None else priority
+        if context != self._context or exten != self._exten or priority != self._priority:
             self._context = context
             self._exten = exten
+            self._priority = priority
+            self._cache = _NO_CACHE
+
+    def set_variable(self, name: str, value: str) -> None:
+        """Set a channel variable (a manager.conf channelvar shows in the leg's block)."""
+        self.variables[name] = value
+        if name in self._mvars:
+            self._cache = _NO_CACHE
+
+    def set_manager_vars(self, names: tuple[str, ...]) -> None:
+        """The channelvars every block of this leg reports as ``ChanVariable: NAME=value``."""
+        if names != self._mvars:
+            self._mvars = names
             self._cache = _NO_CACHE
 
     def _cached(self, prefix: str) -> _Block:
@@ -217,7 +245,7 @@ class Channel:
 
     def _build(self, prefix: str) -> tuple[tuple[str, str], ...]:
         state = self._state
-        return tuple(
+        pairs = tuple(
             zip(
                 _channel_keys(prefix),
                 (
@@ -232,13 +260,19 @@ class Channel:
                     "",
                     self._context,
                     self._exten,
-                    str(self.priority),
+                    str(self._priority),
                     self.uniqueid,
                     self.linkedid,
                 ),
                 strict=True,
             )
         )
+        if not self._mvars:
+            return pairs
+        # Every configured variable, empty when unset (main/channel.c
+        # channel_get_external_vars()), prefixed like the rest: DestChanVariable…
+        key = prefix + "ChanVariable"
+        return pairs + tuple((key, f"{n}={self.variables.get(n, '')}") for n in self._mvars)
 
     def block(self, prefix: str = "") -> tuple[tuple[str, str], ...]:
         """The standard channel block of an AMI event (``Dest``/``Transferee`` prefixed)."""
@@ -346,6 +380,15 @@ class Pbx:
         self._bridge_seq = 0
         self._local_seq = 0
         self.bridges: dict[str, list[Channel]] = {}  # bridge id -> its channels, in order
+        # manager.conf [general] channelvars: reported in every channel block (none: as now).
+        self.manager_vars: tuple[str, ...] = ()
+
+    def set_manager_vars(self, names: tuple[str, ...]) -> None:
+        """manager.conf ``channelvars``: every channel block (live legs' too) reports these
+        variables as ``ChanVariable: NAME=value`` (main/manager.c load_channelvars())."""
+        self.manager_vars = tuple(names)
+        for chan in self.channels.values():
+            chan.set_manager_vars(self.manager_vars)
 
     def epoch_now(self) -> float:
         """Unix time of the current simulated instant."""
@@ -365,6 +408,13 @@ class Pbx:
         self._chan_seq += 1
         name = f"{endpoint}-{self._chan_seq:08x}"
         return self._open(name, linkedid, caller_num, caller_name, context, exten, state)
+
+    def new_named_channel(
+        self, name: str, caller_num: str, caller_name: str, context: str, exten: str
+    ) -> Channel:
+        """A leg whose name is not ``<endpoint>-<sequence>`` (main/pbx.c's Originate failure
+        channel ``OutgoingSpoolFailed``), Down, announced with Newchannel."""
+        return self._open(name, None, caller_num, caller_name, context, exten, DOWN)
 
     def _open(
         self,
@@ -391,6 +441,8 @@ class Pbx:
             now,
             state,
         )
+        if self.manager_vars:
+            chan.set_manager_vars(self.manager_vars)
         self.channels[chan.name] = chan
         if self.listeners:
             self.emit_call("Newchannel", chan)
@@ -576,7 +628,9 @@ class Pbx:
             )
 
     def var_set(self, chan: Channel, name: str, value: str) -> None:
-        """VarSet (noise: a channel variable was set)."""
+        """Set a channel variable and announce it with VarSet (main/pbx_variables.c
+        pbx_builtin_setvar_helper(): the value is set, then published with the leg's block)."""
+        chan.set_variable(name, value)
         if self.listeners:
             self.emit_call("VarSet", chan, [("Variable", name), ("Value", value)])
 

@@ -122,6 +122,56 @@ class QueueExits(AcdBase):
         self.pbx.hangup(caller.chan)
         self._release(caller)
 
+    def _queue_timeout(self, caller: Caller, gen: int) -> None:
+        """Queue()'s own timeout ran out (its 5th argument): the caller leaves the queue and
+        the dialplan goes on (a campaign plays its safe-harbor message).
+
+        apps/app_queue.c: try_calling() rings members only until qe->expire, so a ring still
+        going stops as a ring timeout does (wait_for_answer(): rna() — AgentRingNoAnswer —
+        DialEnd NOANSWER; hangupcalls(): DialEnd CANCEL, Hangup). queue_exec() then finds
+        qe.expire passed: record_abandoned() (VarSet ABANDONED=TRUE, QueueCallerAbandon),
+        EXITWITHTIMEOUT in the queue_log; at ``stop:`` ast_moh_stop() (MusicOnHoldStop),
+        leave_queue() (QueueCallerLeave), set_queue_result() (VarSet QUEUESTATUS=TIMEOUT).
+        Asterisk checks the expiry between ring cycles (after ``retry``); the simulator
+        leaves at the second it runs out, as a campaign queue with a short retry does.
+        """
+        if caller.gen != gen or caller.state not in (WAITING, RINGING):
+            return
+        for dev, _chan in list(caller.ringing):
+            self.no_answer(dev)
+        queue, position, wait = self._leave(caller)
+        queue.timed_out += 1
+        chan = caller.chan
+        self.pbx.var_set(chan, "ABANDONED", "TRUE")
+        if self.pbx.listeners:
+            extra = [
+                ("Queue", queue.name),
+                ("Position", str(position)),
+                ("OriginalPosition", str(caller.orig_position)),
+                ("HoldTime", str(int(wait))),
+            ]
+            self.pbx.emit_call("QueueCallerAbandon", chan, extra)
+        if self.qlog is not None:
+            self.qlog.write(
+                self.pbx.epoch_now(),
+                chan.uniqueid,
+                queue.name,
+                "NONE",
+                "EXITWITHTIMEOUT",
+                position,
+                caller.orig_position,
+                int(wait),
+            )
+        self.pbx.music(chan, False)
+        self._leave_event(caller, queue, position)
+        self.pbx.var_set(chan, "QUEUESTATUS", "TIMEOUT")
+        caller.state = GONE
+        self._release(caller)
+        if caller.on_queue_timeout is not None:
+            caller.on_queue_timeout(caller)
+        else:
+            self.pbx.hangup(chan)  # nothing after Queue() in the dialplan
+
     def _check_leave_empty(self, queue: Queue) -> None:
         """leavewhenempty: with nobody left to answer, waiting callers leave the queue."""
         if not queue.leavewhenempty or not queue.waiting or queue.has_staff():
@@ -145,4 +195,7 @@ class QueueExits(AcdBase):
         raise NotImplementedError
 
     def _release(self, caller: Caller) -> None:
+        raise NotImplementedError
+
+    def no_answer(self, dev: Device, *, busy: bool = False) -> None:
         raise NotImplementedError

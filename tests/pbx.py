@@ -48,9 +48,12 @@ class Pbx:
         users: dict[str, str] | None = None,
         speed: float = 1.0,
         crm_db: Path | None = None,
+        channelvars: tuple[str, ...] = (),
     ) -> None:
         self._world = (scenario, sim_phone, speed, crm_db)
+        self._channelvars = channelvars  # manager.conf [general] channelvars
         self.engine, self.actions = self._build()
+        self.engine.set_manager_vars(channelvars)
         self.users = users or USERS
         self.server: AmiServer | None = None
         self.port = 0
@@ -89,6 +92,7 @@ class Pbx:
         await self.stop()
         await self.halt_engine()
         self.engine, self.actions = self._build()
+        self.engine.set_manager_vars(self._channelvars)
         await self.start()
         self.run_engine()
 

@@ -145,12 +145,12 @@ async def test_a_customer_who_does_not_answer(client: RawClient, engine: Engine)
         ("OriginateResponse", "Success"),
         ("DialBegin", "PJSIP/trunk"),
         ("DialEnd", "NOANSWER"),
-        ("Hangup", "PJSIP/trunk 19 No user responding"),
-        ("Hangup", "PJSIP/1001 19 No user responding"),
+        ("Hangup", "PJSIP/trunk 19 User alerting, no answer"),
+        ("Hangup", "PJSIP/1001 19 User alerting, no answer"),
     ]
     ring = [m.get("ChannelStateDesc") for m in events if m.get("Event") == "Newstate"]
     assert ring == ["Ringing"]  # the customer's phone rang (the agent's was already up)
-    assert [(o, n) for o, n in engine.dialer.scripted[NUMBER]] == [("noanswer", 1)]
+    assert [(e[0], e[1]) for e in engine.dialer.scripted[NUMBER]] == [("noanswer", 1)]
 
 
 async def test_an_unscripted_customer_answers(client: RawClient, engine: Engine) -> None:
@@ -176,7 +176,8 @@ async def test_an_unscripted_customer_answers(client: RawClient, engine: Engine)
         ([("Outcome", "busy")], "Need 'Number' and 'Outcome' parameters."),
         (
             [("Number", NUMBER), ("Outcome", "voicemail")],
-            "Unknown SimOutbound outcome: voicemail (use one of answer, noanswer, busy, failed)",
+            "Unknown SimOutbound outcome: voicemail "
+            "(use one of answer, noanswer, busy, failed, machine)",
         ),
         (
             [("Number", NUMBER), ("Outcome", "busy"), ("Count", "0")],

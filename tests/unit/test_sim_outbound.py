@@ -99,7 +99,7 @@ def unsuccessful(status: str, cause: str, ringing: bool) -> list[tuple[str, str]
             ],
             (3, 10),
         ),
-        ("noanswer", unsuccessful("NOANSWER", "19 No user responding", True), (18, 18)),
+        ("noanswer", unsuccessful("NOANSWER", "19 User alerting, no answer", True), (18, 18)),
         ("busy", unsuccessful("BUSY", "17 User busy", False), (0.5, 1.5)),
         ("failed", unsuccessful("CONGESTION", "34 Circuit/channel congestion", False), (0.2, 0.8)),
     ],
