@@ -400,7 +400,7 @@ class CustomerDialer:
 
     def _abandoned(self, call: CustomerCall, caller: Caller) -> None:
         """Queue() timed out: nobody took the live customer in time (the FCC's 2 s).
-        exten => …,n,UserEvent(OutboundAbandon,Queue: q,Campaign: ${CAMPAIGN},Lead: ${LEAD})
+        exten => …,n,UserEvent(OutboundAbandon,Queue: q,Campaign: ${CC_CAMPAIGN},Lead: ${CC_LEAD})
         same => n,Playback(<safe harbor>) same => n,Hangup()."""
         chan = call.chan
         chan.owner = call
@@ -414,8 +414,8 @@ class CustomerDialer:
         queue = caller.queue.name if caller.queue is not None else campaign.queue
         headers = [
             ("Queue", queue),
-            ("Campaign", chan.variables.get("CAMPAIGN", "")),
-            ("Lead", chan.variables.get("LEAD", "")),
+            ("Campaign", chan.variables.get("CC_CAMPAIGN", "")),
+            ("Lead", chan.variables.get("CC_LEAD", "")),
         ]
         chan.set_dialplan(chan.context, chan.exten, chan.priority + 1)
         data = ",".join(["OutboundAbandon", *(f"{k}: {v}" for k, v in headers)])

@@ -48,7 +48,7 @@ failed_extension = {failed}
 def make_engine(delay: float = 0.5, failed: bool = False) -> Engine:
     text = SCENARIO.format(delay=delay, failed=str(failed).lower())
     engine = Engine(parse_scenario(text, "campaign.toml"), seed=3, clock=VirtualClock())
-    engine.set_manager_vars(("CAMPAIGN", "LEAD"))  # manager.conf [general] channelvars
+    engine.set_manager_vars(("CC_CAMPAIGN", "CC_LEAD"))  # manager.conf [general] channelvars
     return engine
 
 
@@ -93,7 +93,7 @@ async def dial(
         ("CallerID", '"Acme" <6000>'),
         ("Timeout", "30000"),
         ("Async", "true"),
-        ("Variable", "CAMPAIGN=7,LEAD=123"),
+        ("Variable", "CC_CAMPAIGN=7,CC_LEAD=123"),
         ("ActionID", "dial-1"),
     )
     # action_originate() answers before its fast_originate() thread dials: nothing first.
@@ -152,8 +152,8 @@ def story(events: list[Message]) -> list[str]:
 # (DialBegin, no caller channel, DialString = the device); chan_pjsip's 180 (Newstate Ringing).
 DIALLED = [
     "Newchannel C",
-    "VarSet C CAMPAIGN=7",
-    "VarSet C LEAD=123",
+    "VarSet C CC_CAMPAIGN=7",
+    "VarSet C CC_LEAD=123",
     f"DialBegin C {NUMBER}@trunk",
     "Newstate C Ringing",
 ]
@@ -364,8 +364,8 @@ async def test_a_failed_extension_runs_before_the_failure_is_reported(connect) -
     # context's "failed" extension on "OutgoingSpoolFailed" with REASON, to its end.
     assert story(events)[-8:] == [
         "Newchannel F",
-        "VarSet F CAMPAIGN=7",
-        "VarSet F LEAD=123",
+        "VarSet F CC_CAMPAIGN=7",
+        "VarSet F CC_LEAD=123",
         "VarSet F REASON=5",
         "Newexten F failed,1 NoOp(5)",
         "Newexten F failed,2 Hangup()",
@@ -382,13 +382,13 @@ async def test_channelvars_ride_on_every_channel_block_and_the_originate_respons
     events = await dial(client, engine, lambda m: m.get("Event") == "AgentCalled")
     # main/manager_channels.c ast_manager_build_channel_state_string_prefix(): after the
     # block's own fields, "<prefix>ChanVariable: NAME=value" per manager.conf channelvar
-    # (empty when unset: the agent's leg does not inherit CAMPAIGN).
+    # (empty when unset: the agent's leg does not inherit CC_CAMPAIGN).
     called = events[-1]
     assert [(k, v) for k, v in called.pairs if "ChanVariable" in k] == [
-        ("ChanVariable", "CAMPAIGN=7"),
-        ("ChanVariable", "LEAD=123"),
-        ("DestChanVariable", "CAMPAIGN="),
-        ("DestChanVariable", "LEAD="),
+        ("ChanVariable", "CC_CAMPAIGN=7"),
+        ("ChanVariable", "CC_LEAD=123"),
+        ("DestChanVariable", "CC_CAMPAIGN="),
+        ("DestChanVariable", "CC_LEAD="),
     ]
     keys = [k for k, _v in called.pairs]
     assert keys.index("ChanVariable") == keys.index("Linkedid") + 1
@@ -396,8 +396,8 @@ async def test_channelvars_ride_on_every_channel_block_and_the_originate_respons
     response = next(m for m in events if m.get("Event") == "OriginateResponse")
     name = response.get("Channel")
     assert [(k, v) for k, v in response.pairs][-2:] == [
-        (f"ChanVariable({name})", "CAMPAIGN=7"),
-        (f"ChanVariable({name})", "LEAD=123"),
+        (f"ChanVariable({name})", "CC_CAMPAIGN=7"),
+        (f"ChanVariable({name})", "CC_LEAD=123"),
     ]
     assert [k for k, _v in response.pairs][:4] == ["Event", "ActionID", "Response", "Channel"]
 

@@ -54,12 +54,12 @@ async def crm(db: Database) -> tuple[int, int, int]:
     return int(agent or 0), ids[0], ids[1]
 
 
-def offered(campaign: str, lead: str) -> CallOffered:
+def offered(campaign: str, lead: str, caller_id: str = "+14155550123") -> CallOffered:
     return CallOffered(
         uniqueid="1700000000.5",
         linkedid="1700000000.5",
         queue="outbound",
-        caller_id="+14155550123",
+        caller_id=caller_id,
         caller_name="<unknown>",
         interface="PJSIP/1001",
         member_name="Sam",
@@ -83,9 +83,11 @@ async def test_a_campaign_call_pops_its_customer_script_and_dispositions(db: Dat
         agent_id=agent, screenpop=ScreenPopService(db), interactions=InteractionLog(db)
     )
 
-    state = await desk.offer(offered(str(campaign_id), str(lead)))
+    # The customer's leg shows the campaign's own caller ID (the Originate's CallerID).
+    state = await desk.offer(offered(str(campaign_id), str(lead), caller_id="+14155550000"))
     pop = state.pop
     assert pop is not None and pop.campaign is not None
+    assert pop.caller.e164 == "+14155550123"  # the number the list dialled
     assert pop.profile is not None and pop.profile.id == gold  # not the picker: the list's
     assert pop.campaign.name == "Survey" and pop.campaign.script.first() == "happy"
     fields = pop.campaign.fields(
@@ -99,8 +101,12 @@ async def test_a_campaign_call_pops_its_customer_script_and_dispositions(db: Dat
 
     await desk.log_offer()
     async with db.session() as conn:
-        row = (await conn.execute(select(Interaction.direction, Interaction.campaign_id))).one()
-    assert (row[0], row[1]) == ("outbound", campaign_id)
+        row = (
+            await conn.execute(
+                select(Interaction.direction, Interaction.campaign_id, Interaction.caller_e164)
+            )
+        ).one()
+    assert tuple(row) == ("outbound", campaign_id, "+14155550123")
 
     # The same number on an inbound call: the usual picker, no campaign.
     inbound = await AgentDesk(

@@ -26,8 +26,8 @@ def pop(name: str) -> ScreenPop:
         created_at=datetime(2026, 1, 1, tzinfo=UTC),
     )  # fmt: skip
     campaign = CampaignCall(
-        campaign_id=7, lead_id=9, customer_id=1, name="Winback", purpose="sales",
-        script=SCRIPT, dispositions=DEFAULT_DISPOSITIONS["sales"],  # type: ignore[index]
+        campaign_id=7, lead_id=9, customer_id=1, e164="+14155550100", name="Winback",
+        purpose="sales", script=SCRIPT, dispositions=DEFAULT_DISPOSITIONS["sales"],  # type: ignore[index]
     )  # fmt: skip
     return ScreenPop(normalise("+14155550100"), profile=profile, campaign=campaign)
 

@@ -164,7 +164,12 @@ class AgentDesk:
             uniqueid=event.uniqueid,
             linkedid=event.linkedid,
             queue=clean_text(event.queue, single_line=True, max_length=80),
-            caller_id=clean_text(event.caller_id, single_line=True, max_length=80),
+            # A campaign call's leg shows the campaign's caller ID: the customer's is the list's.
+            caller_id=clean_text(
+                pop.campaign.e164 if pop.campaign else event.caller_id,
+                single_line=True,
+                max_length=80,
+            ),
             caller_name=clean_text(event.caller_name, single_line=True, max_length=120),
             channel=event.channel,
             agent_channel=event.agent_channel,

@@ -508,7 +508,12 @@ class ScreenPopService:
         def _query(reader: RowReader) -> ScreenPop:
             handoff = _handoff(reader, linkedid, agent_id)
             outbound = _campaign(reader, campaign)
-            matches = _matches(reader, e164) if e164 else ()
+            number, shown = e164, caller
+            if outbound is not None:
+                # The customer's leg shows the campaign's caller ID: the number is the list's.
+                shown = normalise(outbound.e164, self._region)
+                number = shown.e164
+            matches = _matches(reader, number) if number else ()
             wanted = customer_id
             if wanted is None and handoff is not None:
                 wanted = handoff.customer_id
@@ -519,11 +524,11 @@ class ScreenPopService:
                 chosen = wanted  # found by a previous agent, or the list's own customer
             if chosen is None:
                 return ScreenPop(
-                    caller, matches, looked_up_at=now, handoff=handoff, campaign=outbound
+                    shown, matches, looked_up_at=now, handoff=handoff, campaign=outbound
                 )
             profile, history, tickets, followups = _customer_details(reader, chosen, now)
             return ScreenPop(
-                caller,
+                shown,
                 matches,
                 profile,
                 history,

@@ -23,6 +23,7 @@ from console.services.text import clean_text
 CAMPAIGN_LEAD = (
     select(
         CampaignLead.customer_id,
+        CampaignLead.e164,
         Campaign.id,
         Campaign.name,
         Campaign.purpose,
@@ -41,6 +42,7 @@ class CampaignCall:
     campaign_id: int
     lead_id: int
     customer_id: int
+    e164: str  # the number dialled (the customer's leg shows the campaign's own caller ID)
     name: str
     purpose: str
     script: CampaignScript
@@ -79,7 +81,7 @@ class CampaignCall:
 def campaign_call(row: tuple[Any, ...], lead_id: int) -> CampaignCall:
     """The campaign call from a `CAMPAIGN_LEAD` row. A stored script or disposition list
     that no longer reads (edited by hand) leaves the call with none, and says why."""
-    customer_id, campaign_id, name, purpose, script_json, rules = row
+    customer_id, e164, campaign_id, name, purpose, script_json, rules = row
     problem = ""
     try:
         script = CampaignScript.model_validate_json(script_json or "{}")
@@ -96,6 +98,7 @@ def campaign_call(row: tuple[Any, ...], lead_id: int) -> CampaignCall:
         campaign_id=int(campaign_id),
         lead_id=lead_id,
         customer_id=int(customer_id),
+        e164=str(e164),
         name=clean_text(name, single_line=True, max_length=120),
         purpose=str(purpose),
         script=script,
