@@ -160,10 +160,10 @@ def dialled_numbers(pbx: Pbx) -> list[str]:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]] | Callable[[], bool], timeout: float = 30.0
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 30.0
 ) -> None:
-    """Poll ``check`` until it holds (fails the test after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
+    """Poll ``check`` until it holds (fails the test after ``within`` seconds)."""
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -171,7 +171,7 @@ async def wait_until(
         if result:
             return
         if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout:g}s: {check}")
+            raise AssertionError(f"not true within {within:g}s: {check}")
         await asyncio.sleep(0.05)
 
 

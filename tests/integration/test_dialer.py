@@ -225,19 +225,21 @@ async def test_a_paused_campaign_places_no_new_dial(db: Database) -> None:
     await add_customers(db, numbers)
     campaign_id = await start_campaign(db, campaign_file(), clock)
     service = CampaignService(db, clock=clock)
-    async with running_pbx(scenario(agents=2, talk=1.0), channelvars=CHANNELVARS) as pbx:
-        async with running_dialer(db, pbx, clock) as dialer:
-            await wait_until(lambda: len(originated(pbx)) >= 3)
-            await service.pause("Test", agent_id=None)
-            await wait_until(lambda: any("paused: no new dials" in x for x in dialer.lines))
-            placed = len(originated(pbx))
+    async with (
+        running_pbx(scenario(agents=2, talk=1.0), channelvars=CHANNELVARS) as pbx,
+        running_dialer(db, pbx, clock) as dialer,
+    ):
+        await wait_until(lambda: len(originated(pbx)) >= 3)
+        await service.pause("Test", agent_id=None)
+        await wait_until(lambda: any("paused: no new dials" in x for x in dialer.lines))
+        placed = len(originated(pbx))
 
-            async def settled() -> bool:
-                rows = await attempts(db, campaign_id)
-                return all(a.ended_at is not None for a in rows)
+        async def settled() -> bool:
+            rows = await attempts(db, campaign_id)
+            return all(a.ended_at is not None for a in rows)
 
-            await wait_until(settled)  # the calls in flight finish
-            assert len(originated(pbx)) == placed
-            assert len(await attempts(db, campaign_id)) == placed
-            await service.start("Test", agent_id=None)  # resumed: dialling again
-            await wait_until(lambda: len(originated(pbx)) > placed)
+        await wait_until(settled)  # the calls in flight finish
+        assert len(originated(pbx)) == placed
+        assert len(await attempts(db, campaign_id)) == placed
+        await service.start("Test", agent_id=None)  # resumed: dialling again
+        await wait_until(lambda: len(originated(pbx)) > placed)

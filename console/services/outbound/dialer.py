@@ -85,8 +85,8 @@ _BUSY = (AgentActivity.ON_CALL, AgentActivity.RINGING)
 #: Seconds a dial may go without a channel in sight before a reconcile gives it up: an
 #: Originate just queued (or a preview dial just written) has none yet.
 _GRACE = 30.0
-_ADOPT_RETRY = 5.0
-BOARD_REFRESH = 60.0  # seconds between QueueStatus checks of the agents' states  # seconds before looking again for a stranger dial's attempt row
+_ADOPT_RETRY = 5.0  # seconds before looking again for a stranger dial's attempt row
+BOARD_REFRESH = 60.0  # seconds between QueueStatus checks of the agents' states
 
 
 @dataclass(frozen=True)
