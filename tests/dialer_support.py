@@ -156,7 +156,12 @@ def originated(pbx: Pbx) -> list[OriginateRequest]:
 
 
 def dialled_numbers(pbx: Pbx) -> list[str]:
-    return [r.channel.split("/", 1)[1].split("@", 1)[0] for r in originated(pbx)]
+    """The customers' numbers the simulator was asked to dial: a customer-first Originate's
+    channel (``PJSIP/<number>@trunk``), an agent-first one's extension."""
+    return [
+        r.channel.split("/", 1)[1].split("@", 1)[0] if "@" in r.channel else r.exten
+        for r in originated(pbx)
+    ]
 
 
 async def wait_until(

@@ -25,7 +25,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from console.models import Agent, Campaign, CampaignLead, DialAttempt, DialerLease, PreviewHold
-from console.models.enums import AttemptOutcome, CampaignStatus, LeadStatus
+from console.models.enums import AttemptOutcome, CampaignStatus, LeadStatus, SkipReason
 from console.services import audit as audit_actions
 from console.services.outbound.attempts import Attempt, AttemptRules
 from console.services.outbound.dial_events import (
@@ -56,6 +56,13 @@ AS_ATTEMPT = {
     UNKNOWN: Out.FAILED,
 }
 PENDING, DIALING = LeadStatus.PENDING, LeadStatus.DIALING
+_PERMANENT = {
+    SkipReason.INVALID_NUMBER: LeadStatus.BLOCKED,
+    SkipReason.DNC: LeadStatus.BLOCKED,
+    SkipReason.NO_CONSENT: LeadStatus.BLOCKED,
+    SkipReason.FINISHED: LeadStatus.DONE,
+    SkipReason.ATTEMPTS_EXHAUSTED: LeadStatus.EXHAUSTED,
+}
 
 
 def history_outcome(outcome: str, lead_last_outcome: str) -> AttemptOutcome | None:
@@ -107,6 +114,18 @@ class Skip:
     status: LeadStatus
     next_attempt_at: datetime | None
     reason: str
+
+
+def skip_for(
+    lead_id: int, reason: SkipReason | None, not_before: datetime | None, now: datetime
+) -> Skip:
+    """What a lead the gate refused becomes: blocked, done or exhausted for good, else pending
+    again at ``not_before`` (an hour from now when the gate could not say)."""
+    assert reason is not None
+    status = _PERMANENT.get(reason)
+    if status is not None:
+        return Skip(lead_id, status, None, reason.value)
+    return Skip(lead_id, LeadStatus.PENDING, not_before or now + timedelta(hours=1), reason.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,24 +399,8 @@ class DialStore(DbService):
             query = query.where(CampaignLead.id.not_in(list(skip)))
         async with self._db.session() as session:
             rows = (await session.execute(query)).all()
-            ids = [r[0] for r in rows]
-            history: dict[int, list[Attempt]] = {i: [] for i in ids}
-            if ids:
-                past = await session.execute(
-                    select(
-                        DialAttempt.lead_id,
-                        DialAttempt.placed_at,
-                        DialAttempt.outcome,
-                        CampaignLead.last_outcome,
-                    )
-                    .join(CampaignLead, CampaignLead.id == DialAttempt.lead_id)
-                    .where(DialAttempt.lead_id.in_(ids), DialAttempt.ended_at.is_not(None))
-                )
-                for lead_id, placed_at, outcome, last in past:
-                    counted = history_outcome(outcome, last)
-                    if counted is not None:
-                        history[lead_id].append(Attempt(placed_at, counted))
-        return [DueLead(r[0], r[1], r[2], tuple(history[r[0]])) for r in rows]
+            history = await histories(session, [r[0] for r in rows])
+        return [DueLead(r[0], r[1], r[2], history[r[0]]) for r in rows]
 
     async def claim(
         self,
@@ -432,20 +435,7 @@ class DialStore(DbService):
                 )
                 if lease is None:
                     return None
-            if skipped:
-                await conn.execute(
-                    _SKIP,
-                    [
-                        {
-                            "lid": s.lead_id,
-                            "status": s.status.value,
-                            "next_at": s.next_attempt_at,
-                            "reason": s.reason[:20],
-                            "now": now,
-                        }
-                        for s in skipped
-                    ],
-                )
+            await apply_skips(conn, skipped, now)
             if not allowed:
                 return {}
             numbers = {lead.id: lead.e164 for lead in allowed}
@@ -572,6 +562,45 @@ class DialStore(DbService):
             )
             await conn.execute(delete(PreviewHold).where(PreviewHold.lead_id.in_(lapsed)))
         return len(lapsed)
+
+
+async def histories(session: Any, lead_ids: Sequence[int]) -> dict[int, tuple[Attempt, ...]]:
+    """Each lead's earlier dials as the attempt rules count them (ended dials only)."""
+    found: dict[int, list[Attempt]] = {i: [] for i in lead_ids}
+    if lead_ids:
+        past = await session.execute(
+            select(
+                DialAttempt.lead_id,
+                DialAttempt.placed_at,
+                DialAttempt.outcome,
+                CampaignLead.last_outcome,
+            )
+            .join(CampaignLead, CampaignLead.id == DialAttempt.lead_id)
+            .where(DialAttempt.lead_id.in_(list(lead_ids)), DialAttempt.ended_at.is_not(None))
+        )
+        for lead_id, placed_at, outcome, last in past:
+            counted = history_outcome(outcome, last)
+            if counted is not None:
+                found[lead_id].append(Attempt(placed_at, counted))
+    return {i: tuple(a) for i, a in found.items()}
+
+
+async def apply_skips(conn: Any, skipped: Sequence[Skip], now: datetime) -> None:
+    """The gate's refusals on still-pending leads: blocked, done, exhausted or due later."""
+    if skipped:
+        await conn.execute(
+            _SKIP,
+            [
+                {
+                    "lid": s.lead_id,
+                    "status": s.status.value,
+                    "next_at": s.next_attempt_at,
+                    "reason": s.reason[:20],
+                    "now": now,
+                }
+                for s in skipped
+            ],
+        )
 
 
 def _count(condition: Any) -> Any:

@@ -47,7 +47,7 @@ from console.cti.ami_types import AmiConnectionLost, AmiError, AmiNotConnected, 
 from console.cti.link import CtiLink
 from console.cti.protocol import LinkState, LinkStateChanged
 from console.db import Database, DatabaseError
-from console.models.enums import CampaignPurpose, CampaignStatus, DialMode, LeadStatus, SkipReason
+from console.models.enums import CampaignPurpose, CampaignStatus, DialMode
 from console.services.outbound.attempts import AttemptRules
 from console.services.outbound.campaign_rules import CampaignRules, CampaignRulesError, rules_of
 from console.services.outbound.compliance import ComplianceService
@@ -62,7 +62,7 @@ from console.services.outbound.dial_events import (
     outcome_of,
 )
 from console.services.outbound.dial_rates import RateBook
-from console.services.outbound.dial_store import CampaignRow, DialStore, DueLead, Skip
+from console.services.outbound.dial_store import CampaignRow, DialStore, DueLead, skip_for
 from console.services.outbound.gate import Candidate
 from console.services.outbound.pacing import AgentsNow, PacingDecision, decide
 from console.services.outbound.windows import CallingWindows
@@ -73,13 +73,6 @@ from console.services.text import clean_text
 
 log = logging.getLogger(__name__)
 
-_PERMANENT = {
-    SkipReason.INVALID_NUMBER: LeadStatus.BLOCKED,
-    SkipReason.DNC: LeadStatus.BLOCKED,
-    SkipReason.NO_CONSENT: LeadStatus.BLOCKED,
-    SkipReason.FINISHED: LeadStatus.DONE,
-    SkipReason.ATTEMPTS_EXHAUSTED: LeadStatus.EXHAUSTED,
-}
 _DB_ERRORS = (OperationalError, DBAPIError, DatabaseError, OSError)
 _BUSY = (AgentActivity.ON_CALL, AgentActivity.RINGING)
 #: Seconds a dial may go without a channel in sight before a reconcile gives it up: an
@@ -394,7 +387,7 @@ class Dialer:
             )
             allowed = [lead for lead, d in zip(leads, decisions, strict=True) if d.allowed][:need]
             skipped = [
-                _skip(lead.id, d.reason, d.not_before, now)
+                skip_for(lead.id, d.reason, d.not_before, now)
                 for lead, d in zip(leads, decisions, strict=True)
                 if d.reason is not None
             ]
@@ -591,18 +584,6 @@ class Dialer:
         log.info("dialer: %s", line)
         if self._on_state is not None:
             self._on_state(line)
-
-
-def _skip(
-    lead_id: int, reason: SkipReason | None, not_before: datetime | None, now: datetime
-) -> Skip:
-    """What a lead the gate refused becomes: blocked, done or exhausted for good, else pending
-    again at ``not_before`` (an hour from now when the gate could not say)."""
-    assert reason is not None
-    status = _PERMANENT.get(reason)
-    if status is not None:
-        return Skip(lead_id, status, None, reason.value)
-    return Skip(lead_id, LeadStatus.PENDING, not_before or now + timedelta(hours=1), reason.value)
 
 
 def _lost(dial: Dial) -> str:
