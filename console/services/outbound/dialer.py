@@ -37,7 +37,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -385,7 +385,12 @@ class Dialer:
                 windows=c.windows,
                 dnc_lists=c.rules.dnc_lists,
             )
-            allowed = [lead for lead, d in zip(leads, decisions, strict=True) if d.allowed][:need]
+            # Dialled as the gate read it: E.164, whatever form the list holds.
+            allowed = [
+                replace(lead, e164=d.number)
+                for lead, d in zip(leads, decisions, strict=True)
+                if d.allowed
+            ][:need]
             skipped = [
                 skip_for(lead.id, d.reason, d.not_before, now)
                 for lead, d in zip(leads, decisions, strict=True)

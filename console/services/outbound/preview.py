@@ -185,6 +185,7 @@ class PreviewService(DbService):
         if decision.reason is not None:
             await self._settle_held(skip_for(lead_id, decision.reason, decision.not_before, now))
             raise PreviewError(f"not dialled: {decision.reason.value}: {decision.detail}")
+        e164 = decision.number  # E.164, as the gate read it
         async with self._db.write_connection() as conn:
             attempt_id = await conn.scalar(
                 insert(DialAttempt)
