@@ -147,6 +147,7 @@ class PastDial:
     live_at: datetime | None
     connected_at: datetime | None
     ended_at: datetime | None
+    answered_at: datetime | None
 
 
 _CAMPAIGN_COLUMNS = (
@@ -339,6 +340,7 @@ class DialStore(DbService):
                         DialAttempt.live_at,
                         DialAttempt.connected_at,
                         DialAttempt.ended_at,
+                        DialAttempt.answered_at,
                     )
                     .where(
                         DialAttempt.campaign_id == campaign_id, DialAttempt.ended_at.is_not(None)

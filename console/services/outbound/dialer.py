@@ -298,6 +298,7 @@ class Dialer:
                 None if past.live_at is None else past.live_at.timestamp(),
                 None if past.connected_at is None else past.connected_at.timestamp(),
                 None if past.ended_at is None else past.ended_at.timestamp(),
+                None if past.answered_at is None else past.answered_at.timestamp(),
             )
         if self._connected():
             await self._reconcile([c], now)
@@ -337,17 +338,25 @@ class Dialer:
 
     async def _pace(self, c: _Campaign, now: datetime) -> None:
         agents = self._agents_now(c)
-        in_flight = self.tracker.in_flight(c.id)
+        at = now.timestamp()
+        flying = [d for d in self.tracker.of_campaign(c.id) if d.in_flight]
+        chances = [
+            c.rates.live_chance(
+                at - d.seen_at, answered=d.answered_at is not None, queued=d.live_at is not None
+            )
+            for d in flying
+        ]
         rates = c.rates.rates(c.live_30d, c.abandoned_30d)
         mode = DialMode(c.row.mode)
         started = time.perf_counter_ns()
         decision = decide(
             mode,
             agents,
-            in_flight,
+            len(flying),
             rates,
             cap=c.row.abandon_cap,
             max_lines_per_agent=c.row.max_lines_per_agent,
+            live_chances=chances,
         )
         self.decision_ns.append(time.perf_counter_ns() - started)
         c.decision = decision
@@ -458,7 +467,12 @@ class Dialer:
             c = self.campaigns.get(dial.campaign_id)
             if c is not None:
                 c.rates.dial_ended(
-                    dial.outcome, dial.seen_at, dial.live_at, dial.connected_at, dial.ended_at
+                    dial.outcome,
+                    dial.seen_at,
+                    dial.live_at,
+                    dial.connected_at,
+                    dial.ended_at,
+                    dial.answered_at,
                 )
                 if dial.outcome in LIVE:
                     c.live_30d += 1
