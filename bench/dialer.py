@@ -2,7 +2,8 @@
 progressive (issue 18: "occupancy ≥ 80 % with abandon ≤ 3 %", "pacing decisions ≤ 1 ms",
 "zero calls outside the window, to DNC or without consent").
 
-    python bench/dialer.py [--hours 8] [--customers 100000] [--agents 50] [--modes predictive,progressive]
+    python bench/dialer.py [--hours 8] [--customers 100000] [--agents 50]
+                           [--modes predictive,progressive] [--seed 1]
 
 The CRM: one gold customer per number, numbers spread over US zones (New York, Florida — its
 own 20:00 rule —, Chicago, Denver, Los Angeles, Anchorage, Honolulu); 88 % gave marketing-call
@@ -14,11 +15,12 @@ The simulator runs in virtual time behind its real AMI server (as bench/ami_filt
 one-second slices, from a Tuesday 17:00 UTC (10:00 in Los Angeles, 07:00 in Honolulu, so some
 numbers open during the run; Florida closes at 00:00 UTC, seven hours in). After each slice the
 dialer (the real one, over a TCP AMI session, its clock the simulator's) reads every frame and
-runs one round. The agents: 50 bots on the campaign queue (leastrecent, and ``retry`` 0.5 s, as docs/cti.md
-asks of a campaign queue: Asterisk checks Queue()'s 2 s expiry only between ring cycles) answering in 0.5 s, talk lognormal
-150 ± 60 s, 15 s wrap-up. The customers: 30 % answer in person, 35 % do not answer, 8 % are
-busy, 22 % are machines, 5 % fail, by hour; AMD errs now and then (3 % of people taken for
-machines, 10 % of machines for people, 2 % not sure).
+runs one round. The agents: 50 bots on the campaign queue (leastrecent, and ``retry`` 0.5 s as
+docs/cti.md asks of a campaign queue: Asterisk checks Queue()'s 2 s expiry only between ring
+cycles) answering in 0.5 s, talk lognormal 150 ± 60 s, 15 s wrap-up. The customers: 30 %
+answer in person, 35 % do not answer, 8 % are busy, 22 % are machines, 5 % fail, by hour; AMD
+errs now and then (3 % of people taken for machines, 10 % of machines for people, 2 % not
+sure).
 
 Figures, each from the simulator's side where it has them: talk occupancy (the queue's talk
 time over agents × hours), the abandon rate (abandoned / live answers reaching the queue), the
@@ -44,18 +46,18 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import phonenumbers  # noqa: E402
+import phonenumbers
 
-from callkit.scenario import parse_scenario  # noqa: E402
-from console.db import open_database  # noqa: E402
-from console.factory import PbxAddress, build_dialer  # noqa: E402
-from console.schema import upgrade  # noqa: E402
-from console.services.outbound.campaigns import CampaignService, load_campaign_file  # noqa: E402
-from console.services.outbound.dialer import DialerSettings  # noqa: E402
-from telephony_sim.ami_server import engine_server  # noqa: E402
-from telephony_sim.clock import VirtualClock  # noqa: E402
-from telephony_sim.engine import Engine  # noqa: E402
-from telephony_sim.pbx import SimError  # noqa: E402
+from callkit.scenario import parse_scenario
+from console.db import open_database
+from console.factory import PbxAddress, build_dialer
+from console.schema import upgrade
+from console.services.outbound.campaigns import CampaignService, load_campaign_file
+from console.services.outbound.dialer import DialerSettings
+from telephony_sim.ami_server import engine_server
+from telephony_sim.clock import VirtualClock
+from telephony_sim.engine import Engine
+from telephony_sim.pbx import SimError
 
 START = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)  # a Tuesday, after the US DST change
 # area code -> (zones, the share of the list, closing hour)
@@ -243,7 +245,8 @@ async def run_mode(path: Path, crm: Crm, mode: str, hours: float, agents: int) -
     db = open_database(f"sqlite:///{path}", synchronous="NORMAL")
     campaigns = CampaignService(db, clock=lambda: START)
     name = f"Bench {mode}"
-    await campaigns.create(load_campaign_file("b.toml", CAMPAIGN.format(name=name, mode=mode)), agent_id=None)
+    spec = load_campaign_file("b.toml", CAMPAIGN.format(name=name, mode=mode))
+    await campaigns.create(spec, agent_id=None)
     await campaigns.start(name, agent_id=None)
     text = SCENARIO.format(epoch=int(START.timestamp()), agents=agents)
     engine = Engine(parse_scenario(text, "bench.toml"), seed=7, clock=VirtualClock())
@@ -267,7 +270,7 @@ async def run_mode(path: Path, crm: Crm, mode: str, hours: float, agents: int) -
     steps = int(hours * 3600 / SLICE)
     for n in range(steps):
         engine.run_virtual(SLICE)
-        while server.backlog() > 1 << 20:
+        while server.backlog() > 1 << 20:  # noqa: ASYNC110 - pace on the sockets
             await asyncio.sleep(0.001)
         await dialer.cti.send_action("Ping")  # every frame of the slice has been read
         await dialer.guarded_step()
@@ -319,9 +322,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     runs = asyncio.run(main_async(args))
-    print(
-        f"{args.agents} agents, {args.customers:,} on the list, {args.hours:g} simulated hours"
-    )
+    print(f"{args.agents} agents, {args.customers:,} on the list, {args.hours:g} simulated hours")
     for r in runs:
         bad = sum(r.violations.values())
         print(
