@@ -36,6 +36,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -62,8 +63,9 @@ from console.services.outbound.dial_events import (
     DialTracker,
     outcome_of,
 )
+from console.services.outbound.dial_leads import DueLead, skip_for
 from console.services.outbound.dial_rates import DialRecord, RateBook
-from console.services.outbound.dial_store import CampaignRow, DialStore, DueLead, skip_for
+from console.services.outbound.dial_store import CampaignRow, DialStore
 from console.services.outbound.gate import Candidate
 from console.services.outbound.pacing import AgentsNow, PacingDecision, decide
 from console.services.outbound.windows import CallingWindows
@@ -149,7 +151,8 @@ class Dialer:
         self._housekept = 0.0
         self._board_read = -math.inf  # when the board was last checked against QueueStatus
         self._tried: dict[tuple[int, int], float] = {}  # stranger dials looked up, when
-        self.decision_ns: list[int] = []  # what each pacing decision cost (the bench reads it)
+        # What the last pacing decisions cost (the bench reads it); bounded for a long run.
+        self.decision_ns: deque[int] = deque(maxlen=100_000)
         self.db_error = ""
 
     # Frames -----------------------------------------------------------------------------------
