@@ -27,7 +27,6 @@ from tests.unit.test_worklist import (  # noqa: F401  (the same tests, collected
     T0,
     Clock,
     add_customer,
-    clock,
     team,
     test_available_order_due_by_priority_then_upcoming_by_time,
     test_claim_sets_lease_version_and_audit,
@@ -41,7 +40,6 @@ from tests.unit.test_worklist import (  # noqa: F401  (the same tests, collected
     test_snooze_hides_until_its_time,
     test_team_view_overdue_first_and_by_team,
     test_unknown_or_inactive_agent_is_refused,
-    worklist,
 )
 
 pytestmark = pytest.mark.postgres
@@ -51,6 +49,16 @@ pytestmark = pytest.mark.postgres
 async def db(pg_db: Database) -> AsyncIterator[Database]:
     """The imported tests' database: PostgreSQL here."""
     yield pg_db
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def worklist(db: Database, clock: Clock) -> Worklist:
+    return Worklist(db, clock=clock, lease=LEASE)
 
 
 async def test_claim_next_returns_the_claimed_item_and_audits_it(
