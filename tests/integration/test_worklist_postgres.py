@@ -120,11 +120,13 @@ async def test_claim_next_of_an_inactive_agent_is_refused_and_claims_nothing(
     assert [i.id for i in await worklist.available(t["ann"])] == [fid]
 
 
-async def test_claim_next_is_one_statement(db: Database, postgres_url: str, clock: Clock) -> None:
+async def test_claim_next_and_complete_are_one_statement_each(
+    db: Database, postgres_url: str, clock: Clock
+) -> None:
     """The claim's round trips were its cost with 200 consoles on two cores (docs/seats.md):
     reading the agent's pools, BEGIN, the claim, its audit entry, COMMIT and the read-back
-    took a dozen. Now a claim that finds work sends the server one statement: no BEGIN, no
-    COMMIT (what asyncpg itself sends is logged)."""
+    took a dozen, and completing the item ten. Now each sends the server one statement: no
+    BEGIN, no COMMIT (what asyncpg itself sends is logged)."""
     t = await team(db)
     await add_followup(db, T0, target_queue_id=t["general"])
     console = open_database(postgres_url)
@@ -141,9 +143,13 @@ async def test_claim_next_is_one_statement(db: Database, postgres_url: str, cloc
     event.listen(engine, "connect", on_connect)
     event.listen(engine, "before_cursor_execute", on_execute)
     try:
-        item = await Worklist(console, clock=clock).claim_next(t["ann"])
+        worklist = Worklist(console, clock=clock)
+        item = await worklist.claim_next(t["ann"])
+        assert item is not None and item.claimed_by == t["ann"]
+        done = await worklist.complete(t["ann"], item.id, note="sorted")
     finally:
         await console.dispose()
-    assert item is not None and item.claimed_by == t["ann"]
-    assert len(statements) == 1 and statements[0].lstrip().startswith("WITH"), statements
+    assert done.status is FollowUpStatus.DONE and done.claimed_by_name == "Ann Lee"
+    assert len(statements) == 2, statements
+    assert all(sql.lstrip().startswith("WITH") for sql in statements), statements
     assert driver == []

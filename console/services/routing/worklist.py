@@ -63,6 +63,7 @@ from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
 from console.services.routing.followups import is_overdue, overdue_condition
 from console.services.routing.worklist_sql import (
+    ACTIVE_ME,
     ACTOR,
     CLAIM_ONE,
     CLAIMED,
@@ -86,6 +87,7 @@ from console.services.routing.worklist_sql import (
     UNTIL,
     anything_due,
     available_statement,
+    changed_item,
     claim_next_in_one,
     claim_next_statement,
     claimer,
@@ -412,13 +414,24 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         fid = record_id(followup_id, field="follow-up id", error=ClaimError)
         params = self._params(me) | {"fid": fid}
-        await self._db.read_rows(partial(_agent, me=me))
-        stmt = (
+        change = (
             update(FollowUp)
             .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
             .values(**values, updated_at=NOW, version=FollowUp.version + 1)
-            .returning(FollowUp.sla_due_at)
         )
+        if not self._db.is_sqlite and snooze_until is None:
+            # PostgreSQL: one statement (a snooze's audit entry depends on the row's SLA).
+            params |= self._audit.bound(me, action, "followup", details)
+            async with self._db.autocommit_connection() as conn:
+                found = await conn.execute(changed_item(change.where(ACTIVE_ME)), params)
+                row = found.mappings().first()
+                if row is None:
+                    await self._db.read_rows(partial(_agent, me=me))  # unknown or inactive
+                    raise await _refusal(conn, fid, params, holder=True)
+            self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
+            return _item(row, params["now"])
+        await self._db.read_rows(partial(_agent, me=me))
+        stmt = change.returning(FollowUp.sla_due_at)
 
         async def work(conn: AsyncConnection) -> None:
             row = (await conn.execute(stmt, params)).first()

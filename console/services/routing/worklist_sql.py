@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Update,
     and_,
     any_,
     bindparam,
@@ -267,13 +268,38 @@ def anything_due() -> Select[Any]:
     return select(offered.c.id).where(offered.c.id.is_not(None)).limit(1)
 
 
+def changed_item(change: Update) -> Select[Any]:
+    """PostgreSQL: `change` (an UPDATE of one follow-up), its audit entry (`audit.entries_for`,
+    bound from `AuditLog.bound`) and the WorkItem's row read back, as one statement (a
+    data-modifying WITH) sent outside a transaction (it is atomic by itself): one round trip
+    where BEGIN, the change, the audit entry, COMMIT and the read-back took five or more. No
+    row: nothing was changed."""
+    changed = change.returning(*(getattr(FollowUp, name) for name in STORED)).cte("changed")
+    audited = entries_for(changed.c.id).cte("audited")
+    named = aliased(Agent)
+    return (
+        select(
+            *(changed.c[name] for name in STORED),
+            Customer.display_name.label("customer_name"),
+            Queue.name.label("target_queue_name"),
+            named.display_name.label("target_agent_name"),
+            claimer.display_name.label("claimed_by_name"),
+        )
+        .select_from(changed)
+        .outerjoin(Customer, Customer.id == changed.c.customer_id)
+        .outerjoin(Queue, Queue.id == changed.c.target_queue_id)
+        .outerjoin(named, named.id == changed.c.target_agent_id)
+        .outerjoin(claimer, claimer.id == changed.c.claimed_by)
+        .add_cte(audited)
+    )
+
+
 @cache
 def claim_next_in_one() -> Select[Any]:
-    """PostgreSQL: the whole of `claim_next` in one statement, run without a transaction of
-    its own (it is atomic by itself): pick and lock the best candidate of `claim_sources`
-    (`FOR UPDATE SKIP LOCKED`, as `claim_next_statement`), claim it if :me is still active,
-    write the audit entry (`audit.entries_for`), return the WorkItem's row. One round trip
-    where the read of :me's pool, the claim's transaction and the read-back took a dozen."""
+    """PostgreSQL: the whole of `claim_next` in one statement (`changed_item`): pick and lock
+    the best candidate of `claim_sources` (`FOR UPDATE SKIP LOCKED`), claim it if :me is
+    still active, audit it, return the WorkItem's row. One round trip where the read of :me's
+    pools, the claim's transaction and the read-back took a dozen."""
     candidates = _candidates().cte("candidates")
     # id = ANY(ARRAY(…)): each candidate read by its key whatever the statistics say (with
     # `id IN (…)` and no ANALYZE yet, PostgreSQL hashed the candidates and read every
@@ -286,29 +312,10 @@ def claim_next_in_one() -> Select[Any]:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
-    picked = (
+    return changed_item(
         update(FollowUp)
         .where(FollowUp.id == best.scalar_subquery(), CLAIMABLE, ELIGIBLE, ACTIVE_ME)
         .values(**claim_values())
-        .returning(*(getattr(FollowUp, name) for name in STORED))
-        .cte("picked")
-    )
-    audited = entries_for(picked.c.id).cte("audited")
-    named = aliased(Agent)
-    return (
-        select(
-            *(picked.c[name] for name in STORED),
-            Customer.display_name.label("customer_name"),
-            Queue.name.label("target_queue_name"),
-            named.display_name.label("target_agent_name"),
-            claimer.display_name.label("claimed_by_name"),
-        )
-        .select_from(picked)
-        .outerjoin(Customer, Customer.id == picked.c.customer_id)
-        .outerjoin(Queue, Queue.id == picked.c.target_queue_id)
-        .outerjoin(named, named.id == picked.c.target_agent_id)
-        .outerjoin(claimer, claimer.id == picked.c.claimed_by)
-        .add_cte(audited)
     )
 
 
