@@ -63,17 +63,15 @@ from console.services.audit import AuditLog
 from console.services.errors import ServiceError, aware, free_text, one_line, record_id
 from console.services.routing.followups import is_overdue, overdue_condition
 from console.services.routing.worklist_sql import (
-    ACTIVE_ME,
     ACTOR,
     CLAIM_ONE,
     CLAIMED,
     ELIGIBLE,
-    FID,
+    HOLDER_MOVES,
     ITEM_BY_ID,
     ITEM_KEYS,
     ITEMS,
     ME,
-    NOT_ONLY,
     NOW,
     ORDER,
     PENDING,
@@ -87,10 +85,11 @@ from console.services.routing.worklist_sql import (
     UNTIL,
     anything_due,
     available_statement,
-    changed_item,
     claim_next_in_one,
     claim_next_statement,
     claimer,
+    holder_change,
+    holder_move_in_one,
     target_agent,
 )
 from console.services.service import DbService, utcnow
@@ -370,7 +369,7 @@ class Worklist(DbService):
     async def complete(self, agent_id: int, followup_id: int, *, note: str = "") -> WorkItem:
         """Mark a follow-up I hold done."""
         text = free_text(note, field="note", max_length=MAX_NOTE, error=ClaimError)
-        values = {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": NOW}
+        values = HOLDER_MOVES[COMPLETE]
         return await self._as_holder(agent_id, followup_id, values, COMPLETE, {"note": text})
 
     async def snooze(
@@ -395,11 +394,7 @@ class Worklist(DbService):
         """Give a follow-up I hold back to its pool; an assignment to me goes too, unless the
         follow-up is for me only."""
         why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
-        mine = and_(FollowUp.target_agent_id == ME, NOT_ONLY)
-        values = {
-            **RELEASED,
-            "target_agent_id": case((mine, None), else_=FollowUp.target_agent_id),
-        }
+        values = HOLDER_MOVES[HAND_BACK]
         return await self._as_holder(agent_id, followup_id, values, HAND_BACK, {"reason": why})
 
     async def _as_holder(
@@ -414,16 +409,11 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         fid = record_id(followup_id, field="follow-up id", error=ClaimError)
         params = self._params(me) | {"fid": fid}
-        change = (
-            update(FollowUp)
-            .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
-            .values(**values, updated_at=NOW, version=FollowUp.version + 1)
-        )
-        if not self._db.is_sqlite and snooze_until is None:
+        if not self._db.is_sqlite and action in HOLDER_MOVES:
             # PostgreSQL: one statement (a snooze's audit entry depends on the row's SLA).
             params |= self._audit.bound(me, action, "followup", details)
             async with self._db.autocommit_connection() as conn:
-                found = await conn.execute(changed_item(change.where(ACTIVE_ME)), params)
+                found = await conn.execute(holder_move_in_one(action), params)
                 row = found.mappings().first()
                 if row is None:
                     await self._db.read_rows(partial(_agent, me=me))  # unknown or inactive
@@ -431,7 +421,7 @@ class Worklist(DbService):
             self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
             return _item(row, params["now"])
         await self._db.read_rows(partial(_agent, me=me))
-        stmt = change.returning(FollowUp.sla_due_at)
+        stmt = holder_change(values).returning(FollowUp.sla_due_at)
 
         async def work(conn: AsyncConnection) -> None:
             row = (await conn.execute(stmt, params)).first()
