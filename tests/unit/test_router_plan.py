@@ -3,7 +3,7 @@
 `Router.staff` runs in every write transaction that creates or routes a follow-up (each
 wrap-up's, each abandon's). Its count of open follow-ups per agent grouped every open row: 35-40
 ms with 100,000 pending, on SQLite with the file's write lock held. Now it reads the index of
-the rows that are someone's (migration 0015). Checked here with each database's EXPLAIN on
+the rows that are someone's (migration 0018). Checked here with each database's EXPLAIN on
 the statement `Router.staff` sends, and the counts against their definition: an open follow-up
 counts for whoever holds it, else for whom it is assigned to.
 """

@@ -8,8 +8,8 @@ are someone's (held or assigned), by status: the count reads it alone (it covers
 and skips the unassigned pool. The query repeats the index's WHERE
 (`console.models.followup.ASSIGNED`), so that both databases see it applies.
 
-Revision ID: 0015
-Revises: 0013
+Revision ID: 0018
+Revises: 0015
 Create Date: 2026-12-05 23:55:00
 """
 
@@ -18,9 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0015"
-# lead: rebase onto 0014 (another branch adds 0014; this one was written on 0013).
-down_revision: str | None = "0013"
+revision: str = "0018"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
