@@ -114,7 +114,7 @@ class FollowUp(Base):
         # and the overdue to escalate; without them each pass scanned the table.
         Index("ix_followups_unrouted", "status", "rule", "id"),
         Index("ix_followups_overdue", "status", "overdue_at"),
-        # Router.staff (migration 0015): open work per agent, read from this index alone by
+        # Router.staff (migration 0018): open work per agent, read from this index alone by
         # status; the unassigned pool is not in it.
         Index(
             "ix_followups_load",
