@@ -415,8 +415,9 @@ class Worklist(DbService):
             async with self._db.autocommit_connection() as conn:
                 found = await conn.execute(holder_move_in_one(action), params)
                 row = found.mappings().first()
-                if row is None:
-                    await self._db.read_rows(partial(_agent, me=me))  # unknown or inactive
+            if row is None:
+                await self._db.read_rows(partial(_agent, me=me))  # unknown or inactive
+                async with self._db.autocommit_connection() as conn:
                     raise await _refusal(conn, fid, params, holder=True)
             self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
             return _item(row, params["now"])
