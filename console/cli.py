@@ -1,6 +1,6 @@
 """`callconsole` command line: the argument parser and `main`, which hands each command to its
 module — cli_console (demo, run, wallboard), cli_data (db, seed, routing, report), cli_training
-(training, replay), cli_dnc (dnc), cli_outbound (segment, campaign) — and `sim` to the
+(training, replay), cli_dnc (dnc), cli_outbound (segment, campaign, dialer) — and `sim` to the
 simulator's own CLI.
 
 Every command turns expected failures (bad arguments, unusable databases, bad settings) into one
@@ -184,6 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replay": _replay,
         "segment": _segment,
         "campaign": _campaign,
+        "dialer": _dialer,
         "dnc": _dnc,
     }
     try:
@@ -224,6 +225,12 @@ async def _campaign(args: argparse.Namespace) -> int:
     from console.cli_outbound import campaign
 
     return await campaign(args)
+
+
+async def _dialer(args: argparse.Namespace) -> int:
+    from console.cli_outbound import dialer
+
+    return await dialer(args)
 
 
 async def _replay(args: argparse.Namespace) -> int:

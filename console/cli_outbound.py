@@ -5,6 +5,7 @@
     callconsole segment preview "Gold, quiet"
     callconsole campaign create winback.toml
     callconsole campaign list | start NAME | pause NAME | stop NAME | report NAME
+    callconsole dialer [--site NAME] [--tick S] [--lease S]
 
 Usage problems and refused requests print one line and exit 2; nothing half-done is kept.
 """
@@ -63,6 +64,34 @@ def add_parsers(commands: Any) -> None:
         ("report", "a campaign's list and dials so far"),
     ):
         verbs.add_parser(verb, help=text).add_argument("name")
+
+    dialer = commands.add_parser(
+        "dialer",
+        help="run the outbound dialer: places running campaigns' calls (Ctrl-C stops it)",
+    )
+    dialer.add_argument("--site", default="main", help="this site's name, shown in its leases")
+    dialer.add_argument(
+        "--tick", type=_seconds(0.1, 10), default=1.0, help="seconds between rounds (1)"
+    )
+    dialer.add_argument(
+        "--lease",
+        type=_seconds(3, 300),
+        default=15.0,
+        help="seconds another dialer waits before taking over from one that died (15)",
+    )
+
+
+def _seconds(lo: float, hi: float) -> Any:
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g} seconds")
+        return value
+
+    return parse
 
 
 def _criteria_options(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +178,76 @@ async def _campaign(args: argparse.Namespace, service: Any) -> int:
         for outcome, n in sorted(report.dials_by_outcome.items()):
             print(f"  dial {outcome:<10} {n:>8,}")
     return 0
+
+
+async def dialer(args: argparse.Namespace) -> int:
+    """`dialer`: the dialer loop, headless, against the configured PBX and database; one line
+    per campaign state change; Ctrl-C (or SIGTERM) stops it cleanly: no new dial, what it saw
+    written, its leases given back."""
+    import asyncio
+    import contextlib
+    import logging
+    import signal
+
+    from console.config import load_settings
+    from console.cti.ami import AmiAuthError
+    from console.cti.protocol import LinkState
+    from console.factory import PbxAddress, build_dialer
+    from console.schema import schema_state
+    from console.services.outbound.dialer import DialerSettings
+
+    settings = load_settings(args.config, db_url=args.db)
+    database = configured_database(args)
+    try:
+        await database.check()
+        if not (await schema_state(database)).is_current:
+            raise CommandError(
+                f"{database.url.render_as_string(hide_password=True)}: the schema is not "
+                f"current; run `{PROG} db upgrade` first"
+            )
+        pbx = PbxAddress(
+            settings.pbx.host, settings.pbx.port, settings.pbx.user, settings.pbx.secret
+        )
+
+        def say(line: str) -> None:
+            print(f"{PROG} dialer: {line}", flush=True)
+
+        run = build_dialer(
+            database,
+            pbx,
+            site=args.site,
+            settings=DialerSettings(tick=args.tick, lease_seconds=args.lease),
+            on_state=say,
+        )
+        quiet = logging.getLogger("console.cti.ami")
+        level = quiet.level
+        quiet.setLevel(logging.CRITICAL)  # the link's state is this command's own line
+        try:
+            await run.cti.start()
+        except AmiAuthError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            quiet.setLevel(level)
+        state = run.cti.link_state
+        say(f"{run.owner}: PBX {pbx.host}:{pbx.port} {state.state.value}")
+        if state.state is not LinkState.CONNECTED:
+            say(f"{state.detail}; retrying in the background")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await run.run(stop)
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)
+            await run.cti.close()
+        say("stopped")
+        return 0
+    finally:
+        await database.dispose()
 
 
 async def _with_service(args: argparse.Namespace, cls: Any, errors: Any, body: Any) -> int:

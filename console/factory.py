@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
+from callkit.ami_frames import Message
 from callkit.metrics import MetricDefinitions
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.link import CtiLink
@@ -29,6 +30,8 @@ from console.services.crm.agents import AgentDirectory, AgentIdentity
 from console.services.crm.queues import QueueDirectory
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.desk.session import AgentSession, DeskOptions
+from console.services.outbound.compliance import ComplianceService
+from console.services.outbound.dialer import Dialer, DialerSettings
 from console.services.routing.routing_rules import RuleSet
 from console.services.routing.rules_file import load_rules
 from console.services.supervision.live import LiveViews
@@ -102,6 +105,51 @@ def build_live(
         clock=epoch,
         reports=reports,
     )
+
+
+def dialer_owner(site: str) -> str:
+    """How a dialer process names itself in its campaign leases: site, host, process."""
+    import os
+    import secrets
+    import socket
+
+    return f"{site} {socket.gethostname()}:{os.getpid()}/{secrets.token_hex(3)}"[:120]
+
+
+def build_dialer(
+    db: Database,
+    pbx: PbxAddress,
+    *,
+    site: str = "main",
+    owner: str | None = None,
+    clock: Callable[[], datetime] = _utcnow,
+    settings: DialerSettings | None = None,
+    compliance: ComplianceService | None = None,
+    timings: AmiTimings | None = None,
+    on_state: Callable[[str], None] | None = None,
+) -> Dialer:
+    """The outbound dialer (console/services/outbound/dialer.py) on a full-stream AMI session:
+    every frame feeds its live board (the campaign agents) and its dial tracker. Start its
+    ``cti`` before `Dialer.run`; the run closes nothing but the dialer (close ``cti`` after)."""
+    board = LiveBoard(clock=lambda: clock().timestamp())
+    dialer: Dialer | None = None
+
+    def feed(msg: Message) -> None:
+        if dialer is not None:
+            dialer.feed(msg)
+
+    cti = AmiClient(pbx.host, pbx.port, pbx.user, pbx.secret, timings=timings, on_frame=feed)
+    dialer = Dialer(
+        db,
+        cti,
+        board,
+        owner=owner or dialer_owner(site),
+        compliance=compliance,
+        clock=clock,
+        settings=settings,
+        on_state=on_state,
+    )
+    return dialer
 
 
 @dataclass

@@ -107,6 +107,9 @@ class Engine:
             scenario.start_of_day,
         )
         self._script_rng = self.rng("scripted", "numbers")
+        #: Every Originate the PBX accepted: (epoch time, request). What tests and benches
+        #: check a dialer against, from the PBX's side.
+        self.originated: list[tuple[float, OriginateRequest]] = []
         start = clock.now()
         for spec in scenario.queues:
             self.acd.add_queue(self.queue_from_spec(spec))
@@ -290,10 +293,12 @@ class Engine:
             if not request.exten and not request.application:
                 raise SimError("Exten not specified")
             self.customers.originate(request)
+            self.originated.append((self.pbx.epoch_now(), request))
             return
         if not request.exten:
             raise SimError("Exten not specified")
         self.dialer.originate(request)
+        self.originated.append((self.pbx.epoch_now(), request))
 
     def outbound_outcome(self, number: str, outcome: str, count: int = 1, amd: str = "") -> int:
         """SimOutbound: the next ``count`` dials to ``number`` get ``outcome`` (answer,

@@ -231,6 +231,10 @@ class Dialer:
         chan = self.pbx.new_channel(
             request.channel, num, name, request.context, request.exten, DOWN
         )
+        # main/pbx_outgoing.c pbx_outgoing_attempt(): ast_set_variables() on the channel just
+        # requested (VarSet per Variable), before it is called.
+        for key, value in request.variables:
+            self.pbx.var_set(chan, key, value)
         ob = Outbound(dev, chan, request)
         ob.started = self.clock.now()
         chan.owner = ob

@@ -5,6 +5,7 @@ from console.models.audit import AuditLog
 from console.models.base import Base, UtcDateTime, utcnow
 from console.models.campaign import Campaign, CampaignLead, DialAttempt, Segment, SurveyAnswer
 from console.models.customer import Customer, EmailAddress, PhoneNumber
+from console.models.dialer import DialerLease, PreviewHold
 from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
@@ -28,11 +29,13 @@ __all__ = [
     "ConsoleSession",
     "Customer",
     "DialAttempt",
+    "DialerLease",
     "DncEntry",
     "EmailAddress",
     "FollowUp",
     "Interaction",
     "PhoneNumber",
+    "PreviewHold",
     "Queue",
     "QueueSkill",
     "Segment",

@@ -107,18 +107,24 @@ class DialAttempt(Base):
     action_id: Mapped[str] = mapped_column(String(80), default="")
     uniqueid: Mapped[str] = mapped_column(String(64), default="")
     placed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # answer / noanswer / busy / failed / machine / abandoned / connected; "" while in flight
+    # answer / noanswer / busy / failed / machine / abandoned / connected; "" while in flight;
+    # unknown (the dialer lost sight of it), refused / not_sent / agent (no call was made to
+    # the customer: not counted as an attempt). console/services/outbound/dial_events.py
     outcome: Mapped[str] = mapped_column(String(20), default="")
     amd_status: Mapped[str] = mapped_column(String(16), default="")
     answered_at: Mapped[datetime | None]
+    live_at: Mapped[datetime | None]  # a live answer reached the campaign's queue
     connected_at: Mapped[datetime | None]  # an agent took it
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
     abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
     ended_at: Mapped[datetime | None]
+    cause: Mapped[int | None] = mapped_column(SmallInteger)  # the leg's Hangup cause (Q.850)
 
     __table_args__ = (
         Index("ix_dial_attempts_campaign", "campaign_id", "placed_at"),
         Index("ix_dial_attempts_uniqueid", "uniqueid"),
+        # A lead's history for the attempt rules; its open dial (ended_at NULL).
+        Index("ix_dial_attempts_lead", "lead_id", "placed_at"),
     )
 
 

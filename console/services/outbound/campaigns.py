@@ -23,6 +23,9 @@ A campaign file::
     [script]                       # console.services.outbound.scripts
     text = "Hello {first_name}…"
 
+    # and the dialling rules (console.services.outbound.campaign_rules): dnc_lists, [attempts],
+    # [window] (the campaign's own hours), [dial] (trunk, ring timeout, dialplan target)
+
 The list: one entry per customer of the segment, with their best number for a call (mobile,
 then landline, then work; never a fax), first the most valuable tiers (platinum 1 … lead 4).
 """
@@ -33,18 +36,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    model_validator,
+)
 from sqlalchemy import case, func, insert, literal, select, update
 
 from callkit.located_model import LocatedValueError, validate_located
 from callkit.located_toml import LocatedReader
+from callkit.toml_values import optional
 from console.models import Campaign, CampaignLead, DialAttempt, PhoneNumber
 from console.models.enums import CampaignPurpose, CampaignStatus, DialMode, LeadStatus, PhoneKind
 from console.services import audit as audit_actions
 from console.services.errors import ServiceError
+from console.services.outbound.campaign_rules import (
+    AttemptsTable,
+    DialTable,
+    dnc_list_names,
+    rules_json,
+)
 from console.services.outbound.pacing import ABANDON_CAP
 from console.services.outbound.scripts import CampaignScript
 from console.services.outbound.segments import SegmentCriteria, SegmentService, segment_query
+from console.services.outbound.windows_file import WindowDays
 from console.services.service import DbService
 
 
@@ -119,6 +137,10 @@ class CampaignFile(_Table):
     max_lines_per_agent: Annotated[float, Field(ge=1.0, le=4.0)] = 3.0
     dispositions: tuple[CampaignDisposition, ...] = ()
     script: CampaignScript = CampaignScript()
+    dnc_lists: Annotated[tuple[str, ...] | None, PlainValidator(optional(dnc_list_names))] = None
+    attempts: AttemptsTable = AttemptsTable()
+    window: WindowDays | None = None
+    dial: DialTable = DialTable()
 
     @model_validator(mode="after")
     def _checked(self) -> CampaignFile:
@@ -189,7 +211,10 @@ class CampaignService(DbService):
         else:
             criteria = SegmentCriteria.model_validate(spec.segment)
             segment_id = await segments.save(f"campaign: {spec.name}", criteria, agent_id=agent_id)
-        rules = {"dispositions": [d.model_dump() for d in spec.all_dispositions()]}
+        rules = {
+            "dispositions": [d.model_dump() for d in spec.all_dispositions()],
+            **rules_json(spec.attempts, spec.window, spec.dnc_lists, spec.dial),
+        }
         async with self._db.write_connection() as conn:
             if await conn.scalar(select(Campaign.id).where(Campaign.name == spec.name)):
                 raise CampaignError(f"a campaign named {spec.name!r} exists already")

@@ -10,7 +10,7 @@ withdrawal written after the screen is seen by the next one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy import insert, select
 from console.db import Database
 from console.models import ComplianceDecision
 from console.models.enums import CampaignPurpose, ComplianceVerdict, ConsentPurpose, SkipReason
+from console.models.outbound import INTERNAL_DNC
 from console.services.crm.phones import normalise
 from console.services.errors import aware
 from console.services.outbound.attempts import AttemptRules
@@ -73,8 +74,12 @@ class ComplianceService:
         self.dnc = DncService(db, region=region, clock=clock)
         self.consent = ConsentService(db, clock=clock)
 
-    async def facts_for(self, candidates: Sequence[Candidate]) -> ComplianceFacts:
-        """The DNC entries and latest consents the gate needs for `candidates`."""
+    async def facts_for(
+        self, candidates: Sequence[Candidate], *, dnc_lists: Collection[str] | None = None
+    ) -> ComplianceFacts:
+        """The DNC entries and latest consents the gate needs for `candidates`; with
+        ``dnc_lists``, only the entries of those lists and of the internal one (opt-outs are
+        always obeyed)."""
         numbers = {normalise(c.number, self.region).e164 for c in candidates}
         consent_keys: set[tuple[int, ConsentPurpose]] = set()
         for c in candidates:
@@ -82,15 +87,27 @@ class ComplianceService:
             if needed is not None and c.customer_id is not None:
                 consent_keys.add((c.customer_id, needed))
         dnc = await self.dnc.check_many(n for n in numbers if n is not None)
+        if dnc_lists is not None:
+            obeyed = {*dnc_lists, INTERNAL_DNC}
+            kept = {n: tuple(h for h in hits if h.source in obeyed) for n, hits in dnc.items()}
+            dnc = {n: hits for n, hits in kept.items() if hits}
         consent = await self.consent.latest_many(consent_keys)
         return ComplianceFacts(dnc, consent)
 
     async def gate_for(
-        self, candidates: Sequence[Candidate], *, attempts: AttemptRules | None = None
+        self,
+        candidates: Sequence[Candidate],
+        *,
+        attempts: AttemptRules | None = None,
+        windows: CallingWindows | None = None,
+        dnc_lists: Collection[str] | None = None,
     ) -> ComplianceGate:
-        """A gate holding the facts of `candidates` (for callers that log themselves)."""
-        facts = await self.facts_for(candidates)
-        return ComplianceGate(facts, self.windows, attempts or self.attempts, region=self.region)
+        """A gate holding the facts of `candidates` (for callers that log themselves); a
+        campaign's own attempt rules, windows and DNC lists replace the service's."""
+        facts = await self.facts_for(candidates, dnc_lists=dnc_lists)
+        return ComplianceGate(
+            facts, windows or self.windows, attempts or self.attempts, region=self.region
+        )
 
     async def screen(
         self,
@@ -98,12 +115,18 @@ class ComplianceService:
         *,
         now: datetime | None = None,
         attempts: AttemptRules | None = None,
+        windows: CallingWindows | None = None,
+        dnc_lists: Collection[str] | None = None,
     ) -> list[Decision]:
-        """Decide every candidate at `now` (default: the clock) and log every decision."""
+        """Decide every candidate at `now` (default: the clock) and log every decision. A
+        campaign passes its own ``attempts`` rules, ``windows`` (the legal ones with its own
+        hours) and the ``dnc_lists`` it obeys (None: every list; the internal one always)."""
         when = aware(now or self._clock(), field="screen time")
         if not candidates:
             return []
-        gate = await self.gate_for(candidates, attempts=attempts)
+        gate = await self.gate_for(
+            candidates, attempts=attempts, windows=windows, dnc_lists=dnc_lists
+        )
         decisions = [gate.check(candidate, when) for candidate in candidates]
         async with self._db.write_connection() as conn:
             await conn.execute(insert(ComplianceDecision), [_row(d) for d in decisions])

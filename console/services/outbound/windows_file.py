@@ -116,15 +116,14 @@ def _dates(value: object) -> frozenset[date]:
 _Spans = Annotated[tuple[Span, ...] | None, PlainValidator(optional(_spans))]
 
 
-class _RuleTable(BaseModel):
-    """One ``[[rules]]`` table (or ``[default]``: no regions, no prefixes)."""
+class WindowDays(BaseModel):
+    """Windows per local weekday: ``every_day``, then ``weekdays`` / ``weekend``, then ``mon``
+    … ``sun`` (the more specific key wins; a day no key names has no calls), and
+    ``closed_dates`` (local dates without calls). A rule's tables and a campaign's own
+    ``[window]`` (console/services/outbound/campaign_rules.py) share it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, PlainValidator(text(60))]
-    source: Annotated[str, PlainValidator(text(300))]
-    regions: Annotated[frozenset[str] | None, PlainValidator(optional(_regions))] = None
-    prefixes: Annotated[tuple[str, ...] | None, PlainValidator(optional(_prefixes))] = None
     closed_dates: Annotated[frozenset[date], PlainValidator(_dates)] = frozenset()
     every_day: _Spans = None
     weekdays: _Spans = None
@@ -138,17 +137,14 @@ class _RuleTable(BaseModel):
     sun: _Spans = None
 
     @model_validator(mode="after")
-    def _has_windows(self) -> _RuleTable:
+    def _has_windows(self) -> WindowDays:
         keys = (*_GROUPS, *_DAY_KEYS)
         if all(getattr(self, key) is None for key in keys):
             raise LocatedValueError("give the windows: every_day, weekdays, weekend or mon … sun")
-        if self.regions is not None and self.prefixes is not None:
-            raise LocatedValueError(
-                "give regions or prefixes, not both (write two rules)", ("prefixes",)
-            )
         return self
 
-    def rule(self, shipped: bool) -> WindowRule:
+    def days(self) -> tuple[tuple[Span, ...], ...]:
+        """Seven entries, Monday first (``()``: no calls that day)."""
         days: list[tuple[Span, ...]] = [()] * 7
         for group in ("every_day", "weekdays", "weekend"):  # general first, specific wins
             spans = getattr(self, group)
@@ -159,10 +155,30 @@ class _RuleTable(BaseModel):
             spans = getattr(self, key)
             if spans is not None:
                 days[day] = spans
+        return tuple(days)
+
+
+class _RuleTable(WindowDays):
+    """One ``[[rules]]`` table (or ``[default]``: no regions, no prefixes)."""
+
+    name: Annotated[str, PlainValidator(text(60))]
+    source: Annotated[str, PlainValidator(text(300))]
+    regions: Annotated[frozenset[str] | None, PlainValidator(optional(_regions))] = None
+    prefixes: Annotated[tuple[str, ...] | None, PlainValidator(optional(_prefixes))] = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> _RuleTable:
+        if self.regions is not None and self.prefixes is not None:
+            raise LocatedValueError(
+                "give regions or prefixes, not both (write two rules)", ("prefixes",)
+            )
+        return self
+
+    def rule(self, shipped: bool) -> WindowRule:
         return WindowRule(
             name=self.name,
             source=self.source,
-            days=tuple(days),
+            days=self.days(),
             regions=self.regions or frozenset(),
             prefixes=self.prefixes or (),
             closed_dates=self.closed_dates,
