@@ -28,9 +28,10 @@ them (`console.services.outbound.results`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -66,6 +67,51 @@ class LeadSettled:
     lead_id: int
     attempt_id: int | None
     settlement: Settlement | None
+
+
+class RetryTimeError(ValueError):
+    """A time to call back that is not one; one line for the agent."""
+
+
+_AHEAD = re.compile(r"^\+\s*(\d{1,5})\s*(m|min|h|d)$")
+_UNITS = {"m": 60, "min": 60, "h": 3600, "d": 86_400}
+
+
+def parse_retry_time(text: str, *, now: datetime, tz: tzinfo | None = None) -> datetime | None:
+    """When the agent wants the lead called back, as typed: empty (the attempt rules
+    decide), ``+30m`` / ``+2h`` / ``+1d``, ``HH:MM`` (the next such time) or ``YYYY-MM-DD
+    HH:MM``, in ``tz`` (None: this machine's zone). Aware; later than ``now`` and within
+    `MAX_RETRY_AHEAD` of it."""
+    raw = " ".join(str(text).split()).lower()
+    if not raw:
+        return None
+    local_now = now.astimezone(tz)
+    ahead = _AHEAD.match(raw)
+    if ahead:
+        when = now + timedelta(seconds=int(ahead.group(1)) * _UNITS[ahead.group(2)])
+    else:
+        try:
+            if len(raw) <= 5:
+                clock = datetime.strptime(raw, "%H:%M").time()
+                when = local_now.replace(
+                    hour=clock.hour, minute=clock.minute, second=0, microsecond=0
+                )
+                if when <= local_now:
+                    when = datetime.combine(
+                        when.date() + timedelta(days=1), clock, local_now.tzinfo
+                    )
+            else:
+                naive = datetime.strptime(raw, "%Y-%m-%d %H:%M")
+                when = naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+        except ValueError:
+            raise RetryTimeError(
+                f"{text.strip()!r} is not a time: write HH:MM, YYYY-MM-DD HH:MM or +2h"
+            ) from None
+    if when <= now:
+        raise RetryTimeError(f"{text.strip()!r} has passed: give a later time")
+    if when > now + MAX_RETRY_AHEAD:
+        raise RetryTimeError(f"call back within {MAX_RETRY_AHEAD.days} days")
+    return when
 
 
 def attempt_outcome(disposition: Disposition) -> AttemptOutcome:
