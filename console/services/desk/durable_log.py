@@ -504,25 +504,33 @@ class DurableInteractionLog(InteractionLog):
             try:
                 await self._to_database(str(op), int(row_id), args)
             except WrapUpError:
-                if op == "draft" and args.get("disposition"):  # keep the rest of the draft
-                    await InteractionLog.save_draft(
-                        self, int(row_id), **{**args, "disposition": None}
+                if op == "draft":
+                    await self._keep_draft(int(row_id), args)
+                elif op == "wrap_up":
+                    wrap = args["wrap"]  # refused now: keep what the agent wrote as the draft
+                    await self._keep_draft(
+                        int(row_id),
+                        {
+                            "notes": wrap["notes"],
+                            "disposition": wrap["disposition"],
+                            "csat": wrap["csat"],
+                            "resolved_first_contact": wrap["resolved_first_contact"],
+                        },
                     )
-                if op != "wrap_up":
-                    raise
-                wrap = args["wrap"]  # refused now: keep what the agent wrote as the draft
-                await InteractionLog.save_draft(
-                    self,
-                    int(row_id),
-                    notes=wrap["notes"],
-                    disposition=wrap["disposition"],
-                    csat=wrap["csat"],
-                    resolved_first_contact=wrap["resolved_first_contact"],
-                )
                 raise
         except InteractionError as exc:  # the write itself is wrong now: say so, go on
             self.refused.append(f"{op} of call {uniqueid}: {exc}")
             log.warning("journaled %s of call %s refused: %s", op, uniqueid, exc)
+
+    async def _keep_draft(self, row_id: int, draft: dict[str, Any]) -> None:
+        """Save what a refused write carried as the row's draft: all of it, else all but a
+        disposition the database no longer knows (the notes are never dropped with it)."""
+        try:
+            await InteractionLog.save_draft(self, row_id, **draft)
+        except WrapUpError:
+            if not draft.get("disposition"):
+                raise
+            await InteractionLog.save_draft(self, row_id, **{**draft, "disposition": None})
 
     def _learn_real_id(self, record: InteractionRecord) -> None:
         for provisional, row in list(self._known.items()):

@@ -47,7 +47,6 @@ Out = AttemptOutcome
 FINAL = (LeadStatus.DONE, LeadStatus.BLOCKED, LeadStatus.EXHAUSTED)
 #: A retry time further ahead than this is refused (a typo, not a plan).
 MAX_RETRY_AHEAD = timedelta(days=90)
-_OUTCOMES = frozenset(o.value for o in Out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,25 +145,23 @@ def settlement(
 
 
 def attempt_rules(rules: Any) -> AttemptRules:
-    """A campaign's attempt rules from its stored ``rules`` (``attempts.max_attempts`` and
-    ``attempts.spacing_minutes`` by outcome); the defaults for whatever is missing or does
-    not read."""
+    """A campaign's attempt rules from its stored ``rules``: the ``attempts`` part as the
+    dialer's campaign files store it (``max``, ``spacing`` in seconds by outcome,
+    ``per_period`` as [attempts, seconds]); the defaults for whatever is missing or does not
+    read (the wrap-up must not fail on a hand-edited row: the dialer's own screen refuses it)."""
     raw = json.loads(rules) if isinstance(rules, str) else (rules or {})
     section = raw.get("attempts") if isinstance(raw, Mapping) else None
     if not isinstance(section, Mapping):
         return AttemptRules()
-    spacing = dict(DEFAULT_SPACING)
-    minutes = section.get("spacing_minutes")
-    if isinstance(minutes, Mapping):
-        for key, value in minutes.items():
-            if key in _OUTCOMES and isinstance(value, int | float) and value > 0:
-                spacing[Out(key)] = timedelta(minutes=float(value))
-    most = section.get("max_attempts")
     try:
-        return AttemptRules(
-            max_attempts=most if isinstance(most, int) and most >= 1 else 6, spacing=spacing
-        )
-    except ValueError:
+        spacing = dict(DEFAULT_SPACING)
+        for key, seconds in (section.get("spacing") or {}).items():
+            spacing[Out(key)] = timedelta(seconds=float(seconds))
+        per = section.get("per_period")
+        period = None if per is None else (int(per[0]), timedelta(seconds=float(per[1])))
+        most = int(section.get("max", 6))
+        return AttemptRules(max_attempts=most, spacing=spacing, per_period=period)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError):
         return AttemptRules()
 
 
