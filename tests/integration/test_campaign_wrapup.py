@@ -362,3 +362,37 @@ async def test_a_journaled_campaign_wrap_up_the_database_refuses_keeps_the_draft
         await log.close()
         await faults.close()
         await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_campaign_wrap_up_and_its_results_on_postgres(pg_db: Database) -> None:
+    """The same transaction on PostgreSQL (row locks, ON CONFLICT on the sale), and the
+    results read back."""
+    from console.services.outbound.results import CampaignResults, ResultsBy
+
+    db = pg_db
+    camp = await sales_campaign(db, NOW)
+    log = InteractionLog(db, clock=lambda: NOW)
+    record, lead, attempt = await campaign_call(log, db, camp, camp.customers[0], "11.1")
+    for _ in range(2):
+        await log.wrap_up(record.id, WrapUp("sale", sale_cents=12_990, survey={"happy": "no"}), NOW)
+    record, other, _ = await campaign_call(log, db, camp, camp.customers[1], "11.2")
+    await log.wrap_up(record.id, WrapUp("callback", retry_at=NOW + timedelta(hours=3)), NOW)
+    assert await sales(db) == [(camp.customers[0], 12_990, "USD", attempt, camp.agent_id)]
+    assert tuple(await customer_row(db, camp.customers[0])) == (12_990, 5, 1, 1)
+    assert (await lead_row(db, lead)).status == "done"
+    assert tuple(await lead_row(db, other))[:3] == (
+        "pending",
+        "no_answer",
+        NOW + timedelta(hours=3),
+    )
+    report = await CampaignResults(db).report(ResultsBy.CAMPAIGN, tz=UTC)
+    (row,) = report.rows
+    counts = row.counts
+    assert (counts.dialled, counts.connected, counts.right_party, counts.conversions) == (
+        2,
+        2,
+        2,
+        1,
+    )
+    assert counts.revenue == {"USD": 12_990}
