@@ -114,9 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = commands.add_parser(
         "report",
-        help="queue figures from the queue_log, FCR from the interactions (docs/metrics.md)",
-        description="Rows for [--from, --to): a call counts in the period it entered the queue. "
-        "Times without a zone are local time.",
+        help="queue figures from the queue_log, FCR from the interactions; campaign results "
+        "(--by campaign, campaign-agent, campaign-hour) from the dials (docs/metrics.md)",
+        description="Rows for [--from, --to): a call counts in the period it entered the queue, "
+        "a campaign's dial in the period it was placed. Times without a zone are local time.",
     )
     report.add_argument(
         "--from", dest="start", type=_date_or_time, required=True, metavar="DATE|DATETIME"
@@ -128,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DATE|DATETIME",
         help="end of the period, not included (default: now)",
     )
-    report.add_argument("--by", choices=("queue", "agent", "day", "hour"), default="queue")
+    report.add_argument(
+        "--by",
+        choices=("queue", "agent", "day", "hour", "campaign", "campaign-agent", "campaign-hour"),
+        default="queue",
+    )
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
     report.add_argument(
         "--queue-log", type=Path, metavar="PATH", help="the PBX's queue_log (default: settings)"

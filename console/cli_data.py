@@ -106,6 +106,8 @@ def _routing_check(args: argparse.Namespace) -> int:
 
 async def report(args: argparse.Namespace) -> int:
     """`report`: a usage problem (no queue_log, unreadable file, empty period) exits 2."""
+    if args.by.startswith("campaign"):
+        return await _campaign_results(args)
     from rich.console import Console
 
     from console.config import load_settings
@@ -150,6 +152,45 @@ async def report(args: argparse.Namespace) -> int:
         if not console.is_terminal:  # into a file or a pipe: don't wrap at 80 columns
             console.width = 160
         print_table(report, console)
+    return 0
+
+
+async def _campaign_results(args: argparse.Namespace) -> int:
+    """`report --by campaign|campaign-agent|campaign-hour`: the campaigns' dials of the period
+    (no queue_log needed)."""
+    from rich.console import Console
+
+    from console.schema import schema_state
+    from console.services.outbound.results import CampaignResults, ResultsBy, to_csv, to_json
+    from console.widgets.report_table import print_results
+
+    start = args.start.astimezone()  # a time without a zone is local time
+    end = (args.end if args.end is not None else datetime.now()).astimezone()
+    if end <= start:
+        print(f"{PROG} report: error: the period is empty: its end must be later than its start",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    by = ResultsBy(args.by.removeprefix("campaign-") if "-" in args.by else "campaign")
+    database = configured_database(args)
+    try:
+        await database.check()
+        if not (await schema_state(database)).is_current:
+            raise CommandError(
+                f"{database.url.render_as_string(hide_password=True)}: the schema is not "
+                f"current; run `{PROG} db upgrade` first"
+            )
+        results = await CampaignResults(database).report(by, start, end)
+    finally:
+        await database.dispose()
+    if args.format == "csv":
+        sys.stdout.write(to_csv(results))
+    elif args.format == "json":
+        print(to_json(results))
+    else:
+        console = Console(highlight=False)
+        if not console.is_terminal:
+            console.width = 160
+        print_results(results, console)
     return 0
 
 

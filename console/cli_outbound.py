@@ -61,7 +61,7 @@ def add_parsers(commands: Any) -> None:
         ("start", "run a campaign (the first start builds its list)"),
         ("pause", "pause a running campaign"),
         ("stop", "stop a campaign (its list and results are kept)"),
-        ("report", "a campaign's list and dials so far"),
+        ("report", "a campaign's list, dials, results by agent and hour, and survey answers"),
     ):
         verbs.add_parser(verb, help=text).add_argument("name")
 
@@ -177,6 +177,7 @@ async def _campaign(args: argparse.Namespace, service: Any) -> int:
             print(f"  list {status:<10} {n:>8,}")
         for outcome, n in sorted(report.dials_by_outcome.items()):
             print(f"  dial {outcome:<10} {n:>8,}")
+        await _results(service, args.name)
     return 0
 
 
@@ -248,6 +249,45 @@ async def dialer(args: argparse.Namespace) -> int:
         return 0
     finally:
         await database.dispose()
+
+
+async def _results(service: Any, name: str) -> None:
+    """The campaign's results over its whole life (docs/metrics.md, "Campaign results"): the
+    totals, by agent and by hour, then its survey's answers."""
+    from rich.console import Console
+
+    from console.services.outbound.results import (
+        DEFINITIONS,
+        CampaignResults,
+        ResultsBy,
+        percent,
+        revenue_text,
+    )
+    from console.services.outbound.surveys import SurveyService
+    from console.widgets.report_table import results_table
+
+    campaign_id = next(c.id for c in await service.summaries() if c.name == name.strip())
+    results = CampaignResults(service.db)
+    by_agent = await results.report(ResultsBy.AGENT, campaign_id=campaign_id)
+    total = by_agent.total.counts
+    print(
+        f"  results: {total.dialled:,} dialled, {total.connected:,} connected, "
+        f"{total.contacts:,} contacts ({percent(total.contact_rate)}), "
+        f"{total.right_party:,} right-party ({percent(total.right_party_rate)}), "
+        f"{total.conversions:,} conversions ({percent(total.conversion_rate)} of right-party), "
+        f"{total.surveys:,} surveys completed; revenue {revenue_text(total.revenue)}"
+    )
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 160
+    if total.dialled:
+        console.print(results_table(by_agent))
+        console.print(results_table(await results.report(ResultsBy.HOUR, campaign_id=campaign_id)))
+        console.print(DEFINITIONS, style="dim", markup=False, highlight=False)
+    questions = await SurveyService(service.db).results(campaign_id)
+    for q in questions:
+        given = ", ".join(f"{answer} {n:,}" for answer, n in q.answers)
+        print(f"  survey {q.id}: {q.answered:,} answered" + (f" ({given})" if given else ""))
 
 
 async def _with_service(args: argparse.Namespace, cls: Any, errors: Any, body: Any) -> int:

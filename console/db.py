@@ -161,6 +161,14 @@ class Database:
         async with self.engine.execution_options(**{_WRITE_OPTION: True}).begin() as conn:
             yield conn
 
+    @asynccontextmanager
+    async def autocommit_connection(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection outside any transaction, each statement committed on its own:
+        for one statement that is atomic by itself, sent without the BEGIN and COMMIT round
+        trips of a transaction (PostgreSQL; SQLite writers need `write_connection`)."""
+        async with self.engine.connect() as conn:
+            yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
     async def read_rows(self, fn: Callable[[RowReader], T]) -> T:
         """Run `fn(reader)` inside one read transaction, all its queries in one hop.
 

@@ -30,6 +30,7 @@ from console.services.crm.agents import AgentDirectory, AgentIdentity
 from console.services.crm.queues import QueueDirectory
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.desk.session import AgentSession, DeskOptions
+from console.services.outbound.board import CampaignBoard
 from console.services.outbound.compliance import ComplianceService
 from console.services.outbound.dialer import Dialer, DialerSettings
 from console.services.routing.routing_rules import RuleSet
@@ -74,6 +75,7 @@ def build_live(
     tracker: CallTracker | None = None,
     tz: tzinfo | None = None,
     reports: ReportService | None = None,
+    campaigns: CampaignBoard | None = None,
 ) -> LiveViews:
     """A CTI client whose every event frame feeds a `LiveBoard`, and what reads the board.
 
@@ -104,6 +106,7 @@ def build_live(
         definitions=definitions,
         clock=epoch,
         reports=reports,
+        campaigns=campaigns,
     )
 
 
@@ -211,6 +214,7 @@ class ConsoleContext:
                 clock=self.clock,
                 tracker=tracker,
                 reports=ReportService(self.db, self.queue_log, self.definitions),
+                campaigns=CampaignBoard(self.db, clock=self.clock, agent_id=agent.id),
             )
             cti = live.cti
         else:

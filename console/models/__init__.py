@@ -11,6 +11,7 @@ from console.models.followup import FollowUp
 from console.models.interaction import Interaction
 from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
 from console.models.queue import Queue, QueueSkill
+from console.models.sale import Sale
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
 from console.models.training import TrainingRun
@@ -38,6 +39,7 @@ __all__ = [
     "PreviewHold",
     "Queue",
     "QueueSkill",
+    "Sale",
     "Segment",
     "SurveyAnswer",
     "Ticket",

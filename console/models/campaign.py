@@ -119,6 +119,9 @@ class DialAttempt(Base):
     abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
     ended_at: Mapped[datetime | None]
     cause: Mapped[int | None] = mapped_column(SmallInteger)  # the leg's Hangup cause (Q.850)
+    # A connected call's wrap-up disposition (the campaign's code), set when the wrap-up
+    # settles the lead: contacts, right-party contacts and conversions count from it.
+    disposition: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     __table_args__ = (
         Index("ix_dial_attempts_campaign", "campaign_id", "placed_at"),

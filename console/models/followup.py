@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from console.models.base import Base, utcnow
 from console.models.enums import FollowUpKind, FollowUpOrigin, FollowUpStatus, str_enum
 
+# Rows that are someone's: held, or assigned (ix_followups_load's WHERE; the query repeats it).
+ASSIGNED = "claimed_by IS NOT NULL OR target_agent_id IS NOT NULL"
+
 
 class FollowUp(Base):
     """A piece of routed work with a due time, a target and a claim lease."""
@@ -111,6 +114,16 @@ class FollowUp(Base):
         # and the overdue to escalate; without them each pass scanned the table.
         Index("ix_followups_unrouted", "status", "rule", "id"),
         Index("ix_followups_overdue", "status", "overdue_at"),
+        # Router.staff (migration 0018): open work per agent, read from this index alone by
+        # status; the unassigned pool is not in it.
+        Index(
+            "ix_followups_load",
+            "status",
+            "claimed_by",
+            "target_agent_id",
+            sqlite_where=text(ASSIGNED),
+            postgresql_where=text(ASSIGNED),
+        ),
         Index(
             "uq_followups_source_key",
             "source_key",

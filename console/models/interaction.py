@@ -43,6 +43,10 @@ class Interaction(Base):
     campaign_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
+    # ...and its list entry, which the wrap-up settles (console.services.outbound.leads).
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_leads.id", ondelete="SET NULL")
+    )
     # The caller ID as received (sanitised) and its normalised form, if it had one.
     caller_raw: Mapped[str] = mapped_column(String(80), default="")
     caller_e164: Mapped[str | None] = mapped_column(String(20))

@@ -28,6 +28,7 @@ class WrapUpKeys:
     runtime: AgentSession
     desk: AgentDesk
     _live_notes: WrapUpScreen | None
+    _survey_answers: dict[str, dict[str, str]]  # call Uniqueid -> this call's answers
 
     if TYPE_CHECKING:
         app: App[Any]
@@ -37,10 +38,23 @@ class WrapUpKeys:
         def _record(self, kind: str, **details: Any) -> None: ...
         def refresh_figures(self) -> Any: ...
 
-    def _wrap_up_screen(
+    async def _wrap_up_screen(
         self, record: InteractionRecord, *, title: str, live: bool = False
-    ) -> WrapUpScreen:
+    ) -> WrapUpScreen | None:
+        """The form for ``record``; a campaign call's offers its campaign's dispositions (None,
+        said in one line, when they can't be read now)."""
         runtime, pop = self.runtime, self.desk.state.pop
+        campaign = pop.campaign if pop is not None else None
+        if campaign is not None and campaign.campaign_id == record.campaign_id:
+            rules = campaign.wrap_up_rules()
+            if rules is not None:  # checked against them if the wrap-up must be journaled
+                runtime.interactions.remember(rules)
+        try:
+            catalog = await runtime.interactions.catalog_for(record)
+        except ServiceError as exc:
+            self.notify(f"Wrap-up not opened: {exc}", severity="error", markup=False)
+            return None
+        profile = pop.profile if pop is not None else None
         return WrapUpScreen(
             runtime.interactions,
             record,
@@ -55,6 +69,10 @@ class WrapUpKeys:
             clock=runtime.clock,
             title=title,
             live=live,
+            catalog=catalog,
+            currency=profile.currency if profile is not None else "",
+            survey=self._survey_answers.get(record.uniqueid),
+            tz=runtime.tz,
         )
 
     def _caller_title(self) -> str:
@@ -74,8 +92,9 @@ class WrapUpKeys:
         record = await self.runtime.interactions.get(call.interaction_id)
         if record is None:
             return
-        self._live_notes = self._wrap_up_screen(record, title=self._caller_title(), live=True)
-        self.app.push_screen(self._live_notes, callback=self._wrapped)
+        self._live_notes = await self._wrap_up_screen(record, title=self._caller_title(), live=True)
+        if self._live_notes is not None:
+            self.app.push_screen(self._live_notes, callback=self._wrapped)
 
     async def _start_wrap_up(self) -> None:
         call = self.desk.state.call
@@ -93,9 +112,9 @@ class WrapUpKeys:
         if notes is not None and notes in self.app.screen_stack:
             notes.call_ended(record, self._caller_title())  # the notes become the wrap-up
             return
-        self.app.push_screen(
-            self._wrap_up_screen(record, title=self._caller_title()), callback=self._wrapped
-        )
+        screen = await self._wrap_up_screen(record, title=self._caller_title())
+        if screen is not None:
+            self.app.push_screen(screen, callback=self._wrapped)
 
     async def _callback_outcome(self, action_id: str, ended: CallEnded | None) -> None:
         """A callback this console dialled is over: reschedule, escalate or close it."""
@@ -144,4 +163,6 @@ class WrapUpKeys:
             timeout=8,
             markup=False,
         )
-        self.app.push_screen(self._wrap_up_screen(record, title=f"(restored) {record.caller_raw}"))
+        screen = await self._wrap_up_screen(record, title=f"(restored) {record.caller_raw}")
+        if screen is not None:
+            self.app.push_screen(screen)

@@ -55,6 +55,7 @@ class WallboardScreen(Screen[None]):
         Binding("a", "alerts", "Alerts"),
         Binding("s", "staffing", "Staffing"),
         Binding("r", "report", "Report"),
+        Binding("c", "campaigns", "Campaigns"),
         Binding("down", "row(1)", "Next row", show=False),
         Binding("up", "row(-1)", "Previous row", show=False),
         Binding("home", "first", "First queues", show=False),
@@ -107,6 +108,8 @@ class WallboardScreen(Screen[None]):
             return not self.standalone
         if action == "report":
             return self.live.reports is not None  # the wall TV has no database
+        if action == "campaigns":
+            return self.live.campaigns is not None
         if action in ("page", "row", "first", "last"):
             return len(self.tiles) > self.page_size  # no paging keys when every queue shows
         return True
@@ -254,6 +257,12 @@ class WallboardScreen(Screen[None]):
 
         if self.live.reports is not None:
             self.app.push_screen(ReportScreen(self.live.reports, self.live.definitions))
+
+    def action_campaigns(self) -> None:
+        from console.screens.campaign_board import CampaignBoardScreen
+
+        if self.live.campaigns is not None:
+            self.app.push_screen(CampaignBoardScreen(self.live.campaigns))
 
     def action_back(self) -> None:
         if not self.standalone:

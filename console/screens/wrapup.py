@@ -7,8 +7,8 @@ restarted console offers the draft back (see `AgentScreen.offer_unfinished`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from textual import events, on
@@ -30,6 +30,7 @@ from textual.widgets import (
 )
 
 from console.services.crm.tickets import TICKET_CATEGORIES, TicketService
+from console.services.desk.dispositions import Disposition, DispositionCatalog
 from console.services.desk.interactions import (
     InteractionError,
     InteractionLog,
@@ -95,10 +96,18 @@ class WrapUpScreen(ModalScreen[bool]):
         clock: Callable[[], datetime] | None = None,
         title: str = "",
         live: bool = False,
+        catalog: DispositionCatalog | None = None,
+        currency: str = "",
+        survey: Mapping[str, str] | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         super().__init__()
         self.interactions = interactions
         self.record = record
+        # A campaign call offers its campaign's dispositions (the caller passes them).
+        self.catalog = catalog if catalog is not None else interactions.catalog
+        self.currency = currency  # the customer's: a sale's amount is in it
+        self.survey = dict(survey) if survey else None  # this call's answers (campaign calls)
         self.agent_id = agent_id
         self.ticket_service = ticket_service
         self.followup_service = followup_service
@@ -115,6 +124,8 @@ class WrapUpScreen(ModalScreen[bool]):
             router=router,
             opt_outs=opt_outs,
             clock=self.now,
+            catalog=self.catalog,
+            tz=tz,
         )
         self.limit = limit_seconds
         self.extended = False
@@ -124,14 +135,16 @@ class WrapUpScreen(ModalScreen[bool]):
         self._draft_timer: Timer | None = None
         self._draft_deadline: Timer | None = None
         self.saved_drafts = 0
-        self._codes = [d.code for d in self.interactions.catalog]
+        self._codes = [d.code for d in self.catalog]
 
     def compose(self) -> ComposeResult:
         record = self.record
         options = [
             (f"{n}  {d.label}" if n <= 9 else d.label, d.code)
-            for n, d in enumerate(self.interactions.catalog, start=1)
+            for n, d in enumerate(self.catalog, start=1)
         ]
+        # A draft's code from another catalog (e.g. before a restart) is not offered: none.
+        drafted = record.disposition if record.disposition in self.catalog else None
         tickets = [(f"#{t.id} {t.subject}"[:60], t.id) for t in self.tickets]
         with Vertical(id="wrapup"):
             yield Static(Content.styled(self._heading(), "bold"), id="wrap-title")
@@ -141,9 +154,23 @@ class WrapUpScreen(ModalScreen[bool]):
                 yield Select(
                     options,
                     prompt="1-9 or Enter to choose",
-                    value=record.disposition or Select.NULL,
+                    value=drafted or Select.NULL,
                     id="disposition",
                 )
+            if any(d.sale for d in self.catalog):  # a campaign's: shown when chosen
+                with Horizontal(classes="field", id="sale-row"):
+                    yield Label("Amount", classes="field-label")
+                    yield Input(placeholder="e.g. 129.90", id="sale-amount", max_length=20)
+                    unit = self.currency or "in the customer's currency"
+                    yield Label(Content(unit), id="sale-unit")
+            if any(d.retry for d in self.catalog):
+                with Horizontal(classes="field", id="retry-row"):
+                    yield Label("Call back", classes="field-label")
+                    yield Input(
+                        placeholder="HH:MM, YYYY-MM-DD HH:MM or +2h (empty: attempt rules)",
+                        id="retry-at",
+                        max_length=24,
+                    )
             with Horizontal(classes="field"):
                 yield Label("Notes", classes="field-label")
                 yield TextArea(record.notes, id="notes", soft_wrap=True, show_line_numbers=False)
@@ -226,11 +253,28 @@ class WrapUpScreen(ModalScreen[bool]):
         self._record("notes_opened" if self.live else "wrap_up_opened", status=self.record.status)
 
     def _show_fields(self) -> None:
-        """During the call only what drafts keep; after it, the ticket and follow-ups too."""
-        no_followups = self.followup_service is None or self.record.customer_id is None
+        """During the call only what drafts keep; after it, the ticket and follow-ups too, and
+        what the chosen disposition asks for (a sale's amount, a time to call back). A campaign
+        call has no follow-up row: calling its customer again is the list's retry."""
+        no_followups = (
+            self.followup_service is None
+            or self.record.customer_id is None
+            or self.record.campaign_id is not None
+        )
         self.query_one("#ticket-row").display = not self.live
         self.query_one("#followup-row").display = not self.live and not no_followups
         self.query_one("#extend").display = not self.live
+        chosen = self._chosen()
+        for row_id, wanted in (
+            ("#sale-row", chosen is not None and chosen.sale),
+            ("#retry-row", chosen is not None and chosen.retry),
+        ):
+            for row in self.query(row_id):
+                row.display = not self.live and wanted
+
+    def _chosen(self) -> Disposition | None:
+        value = self.query_one("#disposition", Select).value
+        return self.catalog.get(value) if isinstance(value, str) else None
 
     def _to_notes(self) -> None:
         notes = self.query_one("#notes", TextArea)
@@ -284,7 +328,22 @@ class WrapUpScreen(ModalScreen[bool]):
     def action_disposition(self, number: int) -> None:
         if 1 <= number <= len(self._codes):
             self.query_one("#disposition", Select).value = self._codes[number - 1]
+            self._show_fields()
+            self._to_next_field()
+
+    def _to_next_field(self) -> None:
+        """After a disposition: what it asks for (the amount, the time), else the notes."""
+        chosen = self._chosen()
+        if not self.live and chosen is not None and chosen.sale:
+            self.query_one("#sale-amount", Input).focus()
+        elif not self.live and chosen is not None and chosen.retry:
+            self.query_one("#retry-at", Input).focus()
+        else:
             self._to_notes()
+
+    @on(Select.Changed, "#disposition")
+    def _disposition_chosen(self) -> None:
+        self._show_fields()
 
     def action_new_ticket(self) -> None:
         ticket = self.query_one("#ticket", Select)
@@ -408,6 +467,11 @@ class WrapUpScreen(ModalScreen[bool]):
                 self.query_one("#ticket", Select).focus()  # the field the message asks for
             return
         done = saved.record
+        chosen = self.catalog.get(done.disposition)
+        if chosen is not None and chosen.sale:
+            amount = self._typed("#sale-amount").strip()
+            self.notify(f"Sale recorded: {amount} {self.currency}".strip(), timeout=4,
+                        markup=False)  # fmt: skip
         if saved.ticket_opened is not None:
             self.notify(f"Ticket #{saved.ticket_opened} opened.", timeout=4, markup=False)
         if saved.opted_out is not None:
@@ -456,15 +520,25 @@ class WrapUpScreen(ModalScreen[bool]):
             ticket = choice
         csat = self.query_one("#csat", Select).value
         hours = self.query_one("#callback-hours", Input).value or "24"
+        followups = self.query_one("#followup-row").display
         return WrapUpForm(
             disposition=disposition,
             notes=self.query_one("#notes", TextArea).text,
             ticket=ticket,
             resolved_first_contact=self.query_one("#fcr", Checkbox).value,
             csat=csat if isinstance(csat, int) else None,
-            callback_hours=int(hours) if self.query_one("#callback", Checkbox).value else None,
-            escalate=self.query_one("#escalate", Checkbox).value,
+            callback_hours=int(hours)
+            if followups and self.query_one("#callback", Checkbox).value
+            else None,
+            escalate=followups and self.query_one("#escalate", Checkbox).value,
+            sale_amount=self._typed("#sale-amount"),
+            retry_at=self._typed("#retry-at"),
+            survey=self.survey,
         )
+
+    def _typed(self, selector: str) -> str:
+        """What is typed in an input the form may not have ("" then)."""
+        return next((box.value for box in self.query(selector).results(Input)), "")
 
     def _record(self, kind: str, **details: Any) -> None:
         call_id = self.record.linkedid or None

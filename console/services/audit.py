@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import ColumnElement, Insert, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -98,19 +98,26 @@ class AuditLog:
             return
         at = self._clock()
         await conn.execute(
-            insert(cast(Table, AuditRow.__table__)),  # Core: no ORM bookkeeping per row
+            insert(AUDIT_TABLE),  # Core: no ORM bookkeeping per row
             [
                 dict(
-                    at=at,
-                    actor_agent_id=actor,
-                    action=clean_text(action, single_line=True, max_length=32),
-                    entity_type=clean_text(entity_type, single_line=True, max_length=32),
+                    _values(at, actor, action, entity_type, details),
                     entity_id=entity_id,
-                    details=_json_safe(dict(details or {})),
                 )
                 for actor, action, entity_type, entity_id, details in entries
             ],
         )
+
+    def bound(
+        self,
+        actor_agent_id: int | None,
+        action: str,
+        entity_type: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The parameters of `entries_for` for one entry per row (all but the record's id)."""
+        values = _values(self._clock(), actor_agent_id, action, entity_type, details)
+        return {f"audit_{key}": value for key, value in values.items()}
 
     async def for_entity(
         self, entity_type: str, entity_id: int, *, limit: int = 100
@@ -144,6 +151,37 @@ class AuditLog:
             )
             for r in rows
         ]
+
+
+AUDIT_TABLE = cast(Table, AuditRow.__table__)
+_BOUND = {
+    name: bindparam(f"audit_{name}", type_=AUDIT_TABLE.c[name].type)
+    for name in ("at", "actor_agent_id", "action", "entity_type", "details")
+}
+
+
+def entries_for(entity_ids: ColumnElement[Any]) -> Insert:
+    """INSERT … SELECT: an entry about each of `entity_ids` (a column of the rows a statement
+    changed, e.g. a data-modifying WITH's), the rest bound from `AuditLog.bound`. For a change
+    and its audit in one statement (PostgreSQL)."""
+    columns = [*_BOUND, "entity_id"]
+    return insert(AUDIT_TABLE).from_select(columns, select(*_BOUND.values(), entity_ids))
+
+
+def _values(
+    at: datetime,
+    actor: int | None,
+    action: str,
+    entity_type: str,
+    details: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return dict(
+        at=at,
+        actor_agent_id=actor,
+        action=clean_text(action, single_line=True, max_length=32),
+        entity_type=clean_text(entity_type, single_line=True, max_length=32),
+        details=_json_safe(dict(details or {})),
+    )
 
 
 def _json_safe(value: Any) -> Any:

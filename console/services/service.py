@@ -33,3 +33,8 @@ class DbService:
         self._clock = clock
         self._audit = audit or AuditLog(db, clock=clock)
         self._recorder = recorder or NO_RECORDING  # the agent's session recording
+
+    @property
+    def db(self) -> Database:
+        """The database this service works on (another service over it: the same one)."""
+        return self._db

@@ -51,6 +51,7 @@ class InteractionWriter(Protocol):
         wait_seconds: int,
         direction: str = ...,
         campaign_id: int | None = ...,
+        lead_id: int | None = ...,
     ) -> object: ...
 
     async def answered(
@@ -203,6 +204,7 @@ class AgentDesk:
             # A campaign's call rings like a queue call but is outbound work.
             direction="outbound" if pop and pop.campaign else call.direction,
             campaign_id=pop.campaign.campaign_id if pop and pop.campaign else None,
+            lead_id=pop.campaign.lead_id if pop and pop.campaign else None,
         )
         interaction_id = getattr(record, "id", record)
         assert isinstance(interaction_id, int)

@@ -10,13 +10,24 @@ from dataclasses import dataclass
 class Disposition:
     """One wrap-up outcome. `requires_ticket`/`requires_followup` are checked at wrap-up;
     `opt_out`: the customer asked not to be called again, which the wrap-up records at once
-    (their numbers on the internal do-not-call list, marketing consent withdrawn)."""
+    (their numbers on the internal do-not-call list, marketing consent withdrawn).
+
+    A campaign call's dispositions are the campaign's (`campaign_catalog`), with what each
+    means for the results and the list: `contact` (someone spoke with the agent),
+    `right_party` (the customer the list meant), `sale` (the agent enters the amount),
+    `survey_complete` (the survey's answers reach its end), `retry` (call the lead again,
+    at the time the agent gives or per the attempt rules)."""
 
     code: str
     label: str
     requires_ticket: bool = False
     requires_followup: bool = False
     opt_out: bool = False
+    contact: bool = False
+    right_party: bool = False
+    sale: bool = False
+    survey_complete: bool = False
+    retry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import contextlib
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,11 @@ from console.services.desk.interactions import (
 )
 from console.services.desk.journal import CallJournal, Entry
 from console.services.errors import aware, record_id, truncated
+from console.services.outbound.campaign_wrapup import (
+    CampaignWrapUpError,
+    check_survey_complete,
+    checked_input,
+)
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +233,8 @@ class DurableInteractionLog(InteractionLog):
         return bool(saved)
 
     async def wrap_up(self, interaction_id: int, wrap: WrapUp, at: datetime) -> InteractionRecord:
-        return await self._row_write("wrap_up", interaction_id, {"wrap": asdict(wrap), "at": at})
+        args = {"wrap": wrap.journal_form(), "at": at}
+        return await self._row_write("wrap_up", interaction_id, args)
 
     def resolve(self, interaction_id: int) -> int:
         return self._real.get(interaction_id, interaction_id)
@@ -286,7 +292,7 @@ class DurableInteractionLog(InteractionLog):
         if op == "draft":
             return await base.save_draft(self, i, **args)
         if op == "wrap_up":
-            return await base.wrap_up(self, i, WrapUp(**args["wrap"]), _at(args))
+            return await base.wrap_up(self, i, WrapUp.from_journal(args["wrap"]), _at(args))
         raise ValueError(f"unknown journaled write {op!r}")
 
     # ------------------------------------------------------------------ journaling
@@ -366,6 +372,8 @@ class DurableInteractionLog(InteractionLog):
             "transferred_to": "",
             "end_reason": "",
             "updated_at": self._clock(),
+            "campaign_id": call.get("campaign_id"),
+            "lead_id": call.get("lead_id") if call.get("campaign_id") is not None else None,
         }
 
     def _local_step(
@@ -375,7 +383,15 @@ class DurableInteractionLog(InteractionLog):
         if op == "customer":
             return {"customer_id": args["customer_id"]}
         if op == "draft":
-            return self._draft_values(**args) if row["status"] in DRAFT_STATUSES else {}
+            if row["status"] not in DRAFT_STATUSES:
+                return {}
+            values = self._draft_values(**args)
+            code = values.get("disposition")
+            if code:  # checked here when this console knows the call's dispositions
+                catalog = self._local_catalog(row)
+                if catalog is not None and code not in catalog:
+                    raise self._unknown(code, catalog)
+            return values
         at = aware(_at(args), field="event time", error=InteractionError)
         if op == "answered":
             return steps.answer(row, at, args["wait_seconds"], args["ring_seconds"])
@@ -388,28 +404,58 @@ class DurableInteractionLog(InteractionLog):
         if op == "missed":
             return steps.miss(row, at, args["reason"])
         if op == "transferred":
-            prefill = "transferred" if "transferred" in self.catalog else ""
             where = truncated(args["target"], 80) or "(unknown)"
-            return steps.transfer(row, at, where, prefill)
+            return steps.transfer(row, at, where, self.transfer_prefill(row))
         if op == "wrap_up":
-            return self._local_wrap_up(row, WrapUp(**args["wrap"]), at)
+            return self._local_wrap_up(row, WrapUp.from_journal(args["wrap"]), at)
         raise ValueError(f"unknown journaled write {op!r}")
 
+    def _local_catalog(self, row: Mapping[str, Any]) -> DispositionCatalog | None:
+        """The row's dispositions as known here (None: a campaign's not read yet)."""
+        campaign = row.get("campaign_id")
+        if campaign is None:
+            return self.catalog
+        rules = self.known_rules(int(campaign))
+        return None if rules is None else rules.catalog
+
     def _local_wrap_up(self, row: Mapping[str, Any], wrap: WrapUp, at: datetime) -> dict[str, Any]:
-        """The checks `wrap_up` can make without the database, then the completed row."""
+        """The checks `wrap_up` can make without the database, then the completed row. A
+        campaign call's are made against the campaign's rules as the pop read them, and its
+        own survey answers (the stored ones are checked when the journal is applied)."""
         if row["status"] == S.COMPLETED:
             return {}
         if row["status"] in IN_CALL_STATUSES:
             raise WrapUpError("the call is still in progress; wrap up after it ends")
         if row["status"] != S.WRAPUP:
             raise WrapUpError(f"a {row['status'].value} interaction has no wrap-up")
-        code = self._disposition(wrap.disposition, allow_empty=False)
-        disposition = self.catalog.get(code)
-        assert disposition is not None
+        code = truncated(wrap.disposition, 40)
+        if not code:
+            raise WrapUpError("choose a disposition")
+        campaign = row.get("campaign_id")
+        rules = None if campaign is None else self.known_rules(int(campaign))
+        if campaign is not None and rules is None:
+            away = self._reason or "the database is away"
+            raise WrapUpError(
+                f"this campaign's dispositions can't be checked now ({away}); try again in a moment"
+            )
+        disposition = self._chosen(code, rules.catalog if rules else self.catalog)
         ticket = wrap.ticket_id or row["ticket_id"]
         if disposition.requires_ticket and ticket is None:
             raise WrapUpError(f"“{disposition.label}” needs a ticket: open one or enter its number")
-        checked = self._draft_values(wrap.notes, code, wrap.category, wrap.csat, None)
+        if rules is not None:
+            try:
+                given = checked_input(
+                    rules,
+                    disposition,
+                    at=at,
+                    sale_cents=wrap.sale_cents,
+                    retry_at=wrap.retry_at,
+                    survey=wrap.survey,
+                )
+                check_survey_complete(rules, disposition, given.survey or {})
+            except CampaignWrapUpError as exc:
+                raise WrapUpError(str(exc)) from None
+        checked = self._draft_values(wrap.notes, None, wrap.category, wrap.csat, None)
         done = WrapUp(
             code,
             checked.get("notes", ""),
@@ -419,6 +465,19 @@ class DurableInteractionLog(InteractionLog):
             checked.get("category", ""),
         )
         return steps.complete(row, at, done)
+
+    async def catalog_for(self, record: InteractionRecord) -> DispositionCatalog:
+        """`InteractionLog.catalog_for`; a campaign's not read yet while the database is away
+        is a WrapUpError (one line: try again)."""
+        try:
+            return await super().catalog_for(record)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            raise WrapUpError(
+                f"the campaign's dispositions can't be read now ({one_line_reason(exc)}); "
+                "try again in a moment"
+            ) from None
 
     def _remember(self, record: InteractionRecord | Mapping[str, Any]) -> None:
         row = dict(record) if isinstance(record, Mapping) else _row(record)
@@ -445,21 +504,33 @@ class DurableInteractionLog(InteractionLog):
             try:
                 await self._to_database(str(op), int(row_id), args)
             except WrapUpError:
-                if op != "wrap_up":
-                    raise
-                wrap = args["wrap"]  # refused now: keep what the agent wrote as the draft
-                await InteractionLog.save_draft(
-                    self,
-                    int(row_id),
-                    notes=wrap["notes"],
-                    disposition=wrap["disposition"],
-                    csat=wrap["csat"],
-                    resolved_first_contact=wrap["resolved_first_contact"],
-                )
+                if op == "draft":
+                    await self._keep_draft(int(row_id), args)
+                elif op == "wrap_up":
+                    wrap = args["wrap"]  # refused now: keep what the agent wrote as the draft
+                    await self._keep_draft(
+                        int(row_id),
+                        {
+                            "notes": wrap["notes"],
+                            "disposition": wrap["disposition"],
+                            "csat": wrap["csat"],
+                            "resolved_first_contact": wrap["resolved_first_contact"],
+                        },
+                    )
                 raise
         except InteractionError as exc:  # the write itself is wrong now: say so, go on
             self.refused.append(f"{op} of call {uniqueid}: {exc}")
             log.warning("journaled %s of call %s refused: %s", op, uniqueid, exc)
+
+    async def _keep_draft(self, row_id: int, draft: dict[str, Any]) -> None:
+        """Save what a refused write carried as the row's draft: all of it, else all but a
+        disposition the database no longer knows (the notes are never dropped with it)."""
+        try:
+            await InteractionLog.save_draft(self, row_id, **draft)
+        except WrapUpError:
+            if not draft.get("disposition"):
+                raise
+            await InteractionLog.save_draft(self, row_id, **{**draft, "disposition": None})
 
     def _learn_real_id(self, record: InteractionRecord) -> None:
         for provisional, row in list(self._known.items()):

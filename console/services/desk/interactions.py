@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,11 +23,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
-from console.models import Agent, Campaign, Customer, FollowUp, Interaction, Queue, Ticket
-from console.models.enums import Channel, Direction, InteractionStatus
+from console.models import (
+    Agent,
+    Campaign,
+    CampaignLead,
+    Customer,
+    FollowUp,
+    Interaction,
+    Queue,
+    Ticket,
+)
+from console.models.enums import Channel, Direction
 from console.models.interaction import UNFINISHED
 from console.services.desk import interaction_steps as steps
-from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
+from console.services.desk.dispositions import DEFAULT_CATALOG, Disposition, DispositionCatalog
+
+# Re-exported: what callers of the log have always imported from here.
+from console.services.desk.interaction_record import (
+    IN_CALL_STATUSES,
+    InteractionRecord,
+    S,
+    WrapUp,
+    _record,
+)
 from console.services.errors import (
     ServiceError,
     aware,
@@ -38,13 +55,31 @@ from console.services.errors import (
     record_id,
     truncated,
 )
+from console.services.outbound.campaign_wrapup import (
+    CampaignWrapUpError,
+    CampaignWrapUpRules,
+    apply_campaign_wrap_up,
+    checked_input,
+    read_wrap_up_rules,
+)
 
-S = InteractionStatus
-IN_CALL_STATUSES = (S.RINGING, S.ACTIVE, S.HELD)
-UNFINISHED_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP)
 # A draft may be saved until the wrap-up is submitted (missed calls may get a note too).
 DRAFT_STATUSES = (S.RINGING, S.ACTIVE, S.HELD, S.WRAPUP, S.MISSED)
 _E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+
+
+# Re-exported: callers of the log import the row and the wrap-up from here.
+__all__ = [
+    "DRAFT_STATUSES",
+    "IN_CALL_STATUSES",
+    "InteractionError",
+    "InteractionLog",
+    "InteractionRecord",
+    "S",
+    "WrapUp",
+    "WrapUpError",
+    "_record",
+]
 
 
 class InteractionError(ServiceError):
@@ -55,110 +90,9 @@ class WrapUpError(InteractionError):
     """The wrap-up is incomplete or invalid (e.g. a disposition that needs a ticket)."""
 
 
-@dataclass(frozen=True, slots=True)
-class WrapUp:
-    """What the agent submits at the end of a contact."""
-
-    disposition: str
-    notes: str = ""
-    ticket_id: int | None = None
-    resolved_first_contact: bool = False
-    csat: int | None = None  # 1–5 when the customer gave one
-    category: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class InteractionRecord:
-    """One interaction as the console shows it. Times are aware UTC."""
-
-    id: int
-    channel: Channel
-    direction: Direction
-    status: InteractionStatus
-    agent_id: int | None
-    customer_id: int | None
-    queue_id: int | None
-    queue_name: str
-    ticket_id: int | None
-    uniqueid: str
-    linkedid: str
-    caller_raw: str
-    caller_e164: str | None
-    caller_name: str
-    offered_at: datetime
-    answered_at: datetime | None
-    ended_at: datetime | None
-    wrapped_at: datetime | None
-    hold_started_at: datetime | None
-    wait_seconds: int
-    ring_seconds: int
-    talk_seconds: int
-    hold_seconds: int
-    wrap_seconds: int
-    disposition: str
-    category: str
-    notes: str
-    csat: int | None
-    resolved_first_contact: bool | None
-    transferred_to: str
-    end_reason: str
-    updated_at: datetime
-
-    @property
-    def is_in_call(self) -> bool:
-        """Ringing, talking or on hold."""
-        return self.status in IN_CALL_STATUSES
-
-    @property
-    def is_unfinished(self) -> bool:
-        """Not yet wrapped up (what a restart offers back)."""
-        return self.status in UNFINISHED_STATUSES
-
-    @property
-    def was_answered(self) -> bool:
-        return self.answered_at is not None
-
-
 _SELECT: Select[Any] = select(
     *(c for c in Interaction.__table__.columns), Queue.name.label("queue_name")
 ).outerjoin(Queue, Queue.id == Interaction.queue_id)
-
-
-def _record(row: Mapping[str, Any]) -> InteractionRecord:
-    return InteractionRecord(
-        id=row["id"],
-        channel=Channel(row["channel"]),
-        direction=Direction(row["direction"]),
-        status=S(row["status"]),
-        agent_id=row["agent_id"],
-        customer_id=row["customer_id"],
-        queue_id=row["queue_id"],
-        queue_name=row["queue_name"] or "",
-        ticket_id=row["ticket_id"],
-        uniqueid=row["uniqueid"] or "",
-        linkedid=row["linkedid"] or "",
-        caller_raw=row["caller_raw"] or "",
-        caller_e164=row["caller_e164"],
-        caller_name=row["caller_name"] or "",
-        offered_at=row["offered_at"],
-        answered_at=row["answered_at"],
-        ended_at=row["ended_at"],
-        wrapped_at=row["wrapped_at"],
-        hold_started_at=row["hold_started_at"],
-        wait_seconds=row["wait_seconds"],
-        ring_seconds=row["ring_seconds"],
-        talk_seconds=row["talk_seconds"],
-        hold_seconds=row["hold_seconds"],
-        wrap_seconds=row["wrap_seconds"],
-        disposition=row["disposition"] or "",
-        category=row["category"] or "",
-        notes=row["notes"] or "",
-        csat=row["csat"],
-        resolved_first_contact=row["resolved_first_contact"],
-        transferred_to=row["transferred_to"] or "",
-        end_reason=row["end_reason"] or "",
-        updated_at=row["updated_at"],
-    )
 
 
 class InteractionLog:
@@ -174,6 +108,9 @@ class InteractionLog:
         self._db = db
         self._clock = clock
         self.catalog = catalog
+        # Campaigns' wrap-up rules as last read (the pop's, or a wrap-up's): what a journaling
+        # log checks a campaign wrap-up against while the database is away.
+        self._campaign_rules: dict[int, CampaignWrapUpRules] = {}
 
     # ------------------------------------------------------------ ring
 
@@ -192,6 +129,7 @@ class InteractionLog:
         wait_seconds: float = 0,
         direction: Direction | str = Direction.INBOUND,
         campaign_id: int | None = None,
+        lead_id: int | None = None,
     ) -> InteractionRecord:
         """Create the row for a call ringing this agent, or return the one already there.
 
@@ -246,6 +184,12 @@ class InteractionLog:
                 values["campaign_id"] = await conn.scalar(
                     select(Campaign.id).where(Campaign.id == campaign_id)
                 )
+                if lead_id is not None and values["campaign_id"] is not None:
+                    values["lead_id"] = await conn.scalar(  # the campaign's own entries only
+                        select(CampaignLead.id).where(
+                            CampaignLead.id == lead_id, CampaignLead.campaign_id == campaign_id
+                        )
+                    )
             await conn.execute(
                 insert(Interaction)
                 .values(**values)
@@ -344,14 +288,21 @@ class InteractionLog:
         """The agent transferred the call to `target`: the agent's part ends here.
 
         An active or held call ends as `ended` would (the hang-up that follows is then a
-        no-op), and an empty draft disposition becomes "transferred" when the catalog has it.
-        A transfer reported after the hang-up only records the target.
+        no-op), and an empty draft disposition becomes "transferred" when the catalog has it
+        (not on a campaign call: its campaign's dispositions are the ones to choose from). A
+        transfer reported after the hang-up only records the target.
         """
         where = truncated(target, 80) or "(unknown)"
-        prefill = "transferred" if "transferred" in self.catalog else ""
         return await self._step(
-            interaction_id, at, lambda row, when: steps.transfer(row, when, where, prefill)
+            interaction_id,
+            at,
+            lambda row, when: steps.transfer(row, when, where, self.transfer_prefill(row)),
         )
+
+    def transfer_prefill(self, row: Mapping[str, Any]) -> str:
+        """The draft disposition a transfer leaves on ``row`` ("" : none)."""
+        inbound = row.get("campaign_id") is None
+        return "transferred" if inbound and "transferred" in self.catalog else ""
 
     async def set_customer(self, interaction_id: int, customer_id: int | None) -> InteractionRecord:
         """Link the interaction to the customer the agent picked or created (None: unlink)."""
@@ -437,12 +388,58 @@ class InteractionLog:
             return True
         values["updated_at"] = self._clock()
         async with self._db.write_connection() as conn:
+            code = values.get("disposition")
+            if code and code not in self.catalog:  # a campaign's code: its campaign's?
+                rules = await self._rules_of_row(conn, wanted)
+                if rules is None or code not in rules.catalog:
+                    raise self._unknown(code, rules.catalog if rules else self.catalog)
             result = await conn.execute(
                 update(Interaction)
                 .where(Interaction.id == wanted, Interaction.status.in_(DRAFT_STATUSES))
                 .values(**values)
             )
         return bool(result.rowcount)
+
+    async def _rules_of_row(
+        self, conn: AsyncConnection, interaction_id: int
+    ) -> CampaignWrapUpRules | None:
+        campaign = await conn.scalar(
+            select(Interaction.campaign_id).where(Interaction.id == interaction_id)
+        )
+        return None if campaign is None else await self._campaign_rules_in(conn, int(campaign))
+
+    async def _campaign_rules_in(
+        self, conn: AsyncConnection, campaign_id: int
+    ) -> CampaignWrapUpRules | None:
+        try:
+            rules = await read_wrap_up_rules(conn, campaign_id)
+        except CampaignWrapUpError as exc:
+            raise WrapUpError(str(exc)) from None
+        if rules is not None:
+            self.remember(rules)
+        return rules
+
+    def remember(self, rules: CampaignWrapUpRules) -> None:
+        """Keep a campaign's wrap-up rules (the pop read them): a journaled wrap-up of its
+        calls is checked against them while the database is away."""
+        self._campaign_rules[rules.campaign_id] = rules
+
+    def known_rules(self, campaign_id: int) -> CampaignWrapUpRules | None:
+        """A campaign's wrap-up rules as last read here (None: not read yet)."""
+        return self._campaign_rules.get(campaign_id)
+
+    async def catalog_for(self, record: InteractionRecord) -> DispositionCatalog:
+        """The dispositions the wrap-up of ``record`` offers: its campaign's for a campaign
+        call (read once, then kept), else this console's catalog."""
+        if record.campaign_id is None:
+            return self.catalog
+        known = self.known_rules(record.campaign_id)
+        if known is not None:
+            return known.catalog
+        async with self._db.session() as session:
+            conn = await session.connection()
+            rules = await self._campaign_rules_in(conn, record.campaign_id)
+        return self.catalog if rules is None else rules.catalog
 
     def _draft_values(
         self,
@@ -457,7 +454,8 @@ class InteractionLog:
         if notes is not None:
             values["notes"] = free_text(notes, field="notes", error=InteractionError)
         if disposition is not None:
-            values["disposition"] = self._disposition(disposition, allow_empty=True)
+            # A campaign call's code is checked against its campaign where the row is known.
+            values["disposition"] = _code(disposition)
         if category is not None:
             values["category"] = one_line(
                 category, field="category", max_length=40, error=InteractionError
@@ -474,11 +472,15 @@ class InteractionLog:
         Raises WrapUpError (nothing changed) for an unknown disposition, a disposition whose
         required ticket or follow-up is missing, or a call still in progress. Submitting again
         after it completed returns the completed row unchanged.
+
+        A campaign call's disposition is one of its campaign's, read in this transaction;
+        what it means is done here too, once (`console.services.outbound.campaign_wrapup`:
+        the sale, the survey answers, the list entry and its dial).
         """
         when = aware(at, field="wrap-up time", error=WrapUpError)
-        code = self._disposition(wrap.disposition, allow_empty=False)
-        disposition = self.catalog.get(code)
-        assert disposition is not None
+        code = _code(wrap.disposition)
+        if not code:
+            raise WrapUpError("choose a disposition")
         notes = free_text(wrap.notes, field="notes", error=WrapUpError)
         category = one_line(wrap.category, field="category", max_length=40, error=WrapUpError)
         csat = None if wrap.csat is None else _csat(wrap.csat)
@@ -496,6 +498,12 @@ class InteractionLog:
                 raise WrapUpError("the call is still in progress; wrap up after it ends")
             if status != S.WRAPUP:
                 raise WrapUpError(f"a {status.value} interaction has no wrap-up")
+            rules = (
+                None
+                if row["campaign_id"] is None
+                else await self._campaign_rules_in(conn, int(row["campaign_id"]))
+            )
+            disposition = self._chosen(code, rules.catalog if rules else self.catalog)
             if ticket is not None and (
                 await conn.scalar(select(Ticket.id).where(Ticket.id == ticket)) is None
             ):
@@ -512,7 +520,32 @@ class InteractionLog:
                     f"“{disposition.label}” needs a follow-up: schedule it before wrapping up"
                 )
             done = WrapUp(code, notes, ticket, wrap.resolved_first_contact, csat, category)
+            if rules is not None:
+                try:
+                    given = checked_input(
+                        rules,
+                        disposition,
+                        at=when,
+                        sale_cents=wrap.sale_cents,
+                        retry_at=wrap.retry_at,
+                        survey=wrap.survey,
+                    )
+                    await apply_campaign_wrap_up(conn, row, rules, disposition, given, at=when)
+                except CampaignWrapUpError as exc:
+                    raise WrapUpError(str(exc)) from None
             return await self._apply(conn, row["id"], lambda row: steps.complete(row, when, done))
+
+    def _chosen(self, code: str, catalog: DispositionCatalog) -> Disposition:
+        chosen = catalog.get(code)
+        if chosen is None:
+            raise self._unknown(code, catalog)
+        return chosen
+
+    @staticmethod
+    def _unknown(code: str, catalog: DispositionCatalog) -> WrapUpError:
+        return WrapUpError(
+            f"unknown disposition {code!r}; choose one of {', '.join(catalog.codes)}"
+        )
 
     def resolve(self, interaction_id: int) -> int:
         """The row's id in the database (a journaling log may have handed out a provisional
@@ -529,18 +562,6 @@ class InteractionLog:
                 )
             )
         return None if found is None else int(found)
-
-    def _disposition(self, code: object, *, allow_empty: bool) -> str:
-        text = truncated(code, 40)
-        if not text and allow_empty:
-            return ""
-        if text not in self.catalog:
-            if not text:
-                raise WrapUpError("choose a disposition")
-            raise WrapUpError(
-                f"unknown disposition {text!r}; choose one of {', '.join(self.catalog.codes)}"
-            )
-        return text
 
     # ------------------------------------------------------------ reads
 
@@ -572,6 +593,12 @@ class InteractionLog:
         async with self._db.session() as session:
             rows = (await session.execute(stmt)).mappings().all()
         return [_record(r) for r in rows]
+
+
+def _code(value: object) -> str:
+    """A disposition code as stored (cut to the column); which codes exist is the
+    catalog's (or the call's campaign's) to say."""
+    return truncated(value, 40)
 
 
 def _csat(value: object) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,6 +108,11 @@ class AgentSession:
     @property
     def recorder(self) -> SessionRecorder | NullRecorder:
         return self.ctx.recorder
+
+    @property
+    def tz(self) -> tzinfo | None:
+        """The agent's zone (None: this machine's)."""
+        return self.ctx.tz
 
     @cached_property
     def screenpop(self) -> ScreenPopService:

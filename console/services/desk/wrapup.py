@@ -8,6 +8,10 @@ earlier attempt already created is kept and reused, never made twice: `WrapUpSub
 holds it for the life of the wrap-up, so a retry links the same ticket and follow-ups.
 
 The escalation is due when the routing rules' escalation SLA says (`RuleSet.escalation_due`).
+A campaign call offers its campaign's dispositions (`catalog`): a sale's amount and a time
+to call the lead back are parsed here, and the interaction log does the rest in the wrap-up's
+transaction (`console.services.outbound.campaign_wrapup`).
+
 A disposition marked ``opt_out`` ("don't call me again") records the opt-out first
 (`console.services.outbound.optout`): the customer's numbers go on the internal do-not-call
 list and their marketing consent is withdrawn before the row completes, so the next outbound
@@ -16,12 +20,14 @@ screen skips them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 
 from console.db import is_unavailable, one_line_reason
 from console.services.crm.tickets import TicketService
+from console.services.desk.dispositions import DispositionCatalog
 from console.services.desk.interactions import (
     InteractionLog,
     InteractionRecord,
@@ -29,7 +35,9 @@ from console.services.desk.interactions import (
     WrapUpError,
 )
 from console.services.errors import ServiceError
+from console.services.outbound.leads import parse_retry_time
 from console.services.outbound.optout import OptOutDone, OptOutError, OptOutService
+from console.services.outbound.sales import parse_amount
 from console.services.routing.followups import FollowUpService
 from console.services.routing.router import Router
 from console.services.routing.rules_file import load_rules
@@ -59,6 +67,11 @@ class WrapUpForm:
     csat: int | None = None
     callback_hours: int | None = None  # schedule a callback this many hours ahead
     escalate: bool = False
+    # A campaign call's, as typed (console.services.outbound.campaign_wrapup): the amount of a
+    # sale, when to call the lead back ("" : per the attempt rules), the survey's answers.
+    sale_amount: str = ""
+    retry_at: str = ""
+    survey: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,10 +110,15 @@ class WrapUpSubmission:
         router: Router | None = None,
         opt_outs: OptOutService | None = None,
         clock: Callable[[], datetime] | None = None,
+        catalog: DispositionCatalog | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         self.interactions = interactions
         self.record = record
         self.agent_id = agent_id
+        # The dispositions offered: the call's campaign's on a campaign call.
+        self.catalog = catalog if catalog is not None else interactions.catalog
+        self._tz = tz  # the agent's zone, for a time to call back (None: this machine's)
         self._tickets = tickets
         self._followups = followups
         self._router = router  # routes the follow-ups made here at once (else the SLA pass)
@@ -121,6 +139,7 @@ class WrapUpSubmission:
         """Open the ticket, schedule and route the follow-ups, complete the row. Raises
         `ServiceError` (one line for the agent) with what was made so far kept."""
         routed: list[Routed] = []
+        campaign = self._campaign_fields(form)  # before anything is made: a typo stops here
         try:
             await self._opt_out(form)
         except Exception as exc:
@@ -147,6 +166,7 @@ class WrapUpSubmission:
             ticket_id=ticket_id,
             resolved_first_contact=form.resolved_first_contact,
             csat=form.csat,
+            **campaign,
         )
         done = await self.interactions.wrap_up(self.record.id, wrap, self._clock())
         return WrapUpSaved(
@@ -158,9 +178,25 @@ class WrapUpSubmission:
             self.opted_out,
         )
 
+    def _campaign_fields(self, form: WrapUpForm) -> dict[str, Any]:
+        """The amount, the time to call back and the survey of a campaign call, parsed
+        (WrapUpError says what is wrong); what the disposition does not use is left out."""
+        chosen = self.catalog.get(form.disposition)
+        if chosen is None:
+            return {}
+        fields: dict[str, Any] = {"survey": dict(form.survey) if form.survey else None}
+        try:
+            if chosen.sale:
+                fields["sale_cents"] = parse_amount(form.sale_amount)
+            if chosen.retry:
+                fields["retry_at"] = parse_retry_time(form.retry_at, now=self._clock(), tz=self._tz)
+        except ValueError as exc:
+            raise WrapUpError(str(exc)) from None
+        return fields
+
     async def _opt_out(self, form: WrapUpForm) -> None:
         """Record the opt-out of an ``opt_out`` disposition, once over all attempts."""
-        chosen = self.interactions.catalog.get(form.disposition)
+        chosen = self.catalog.get(form.disposition)
         if chosen is None or not chosen.opt_out or self.opted_out is not None:
             return
         if self._opt_outs is None:
@@ -233,7 +269,7 @@ class WrapUpSubmission:
             return
         followups = self._need_followups()
         hours = max(1, min(MAX_CALLBACK_HOURS, form.callback_hours))
-        chosen = self.interactions.catalog.get(form.disposition)
+        chosen = self.catalog.get(form.disposition)
         required = chosen is not None and chosen.requires_followup
         created = await followups.create(
             "callback",

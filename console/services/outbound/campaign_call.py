@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, select
 
 from console.models import Campaign, CampaignLead
+from console.services.outbound.campaign_wrapup import CampaignWrapUpRules, campaign_catalog
 from console.services.outbound.campaigns import CampaignDisposition
 from console.services.outbound.scripts import CampaignScript, ScriptFields, render
 from console.services.text import clean_text
@@ -69,6 +70,14 @@ class CampaignCall:
             lifetime_value=lifetime_value,
             agent=agent,
             campaign=self.name,
+        )
+
+    def wrap_up_rules(self) -> CampaignWrapUpRules | None:
+        """What this call's wrap-up is checked against (None: the dispositions don't read)."""
+        if self.problem or not self.dispositions:
+            return None
+        return CampaignWrapUpRules(
+            self.campaign_id, campaign_catalog(self.dispositions), self.script, {}
         )
 
     def text(self, fields: ScriptFields) -> str:

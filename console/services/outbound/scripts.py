@@ -211,6 +211,18 @@ class CampaignScript(_Table):
             )
         return None if target == END else target
 
+    def unanswered(self, answers: Mapping[str, str]) -> str | None:
+        """The first question on the survey's path that ``answers`` (question id → answer as
+        `Question.check` stores it) leaves without an answer; None when they reach its end
+        (a script without questions has nothing to answer)."""
+        qid = self.first()
+        while qid is not None:
+            answer = answers.get(qid)
+            if answer is None:
+                return qid
+            qid = self.next_after(qid, answer)  # the flow always ends (checked on load)
+        return None
+
 
 def load_script(source: str, body: str) -> CampaignScript:
     """The script in TOML text ``body`` (``source`` names it in errors)."""

@@ -21,8 +21,11 @@ Atomicity: each change is one UPDATE whose WHERE re-checks the state it expects,
 transaction (BEGIN IMMEDIATE on SQLite, which serialises writers). `claim_next` picks its row in
 the same UPDATE from per-source candidates — one per queue served, the agent's own targets, the
 queue-less pool and lapsed leases — each read in index order with LIMIT 1, so a claim costs a few
-index probes however many rows are pending. On PostgreSQL the candidates are read
-`FOR UPDATE SKIP LOCKED`: concurrent claimers take different rows without waiting.
+index probes however many rows are pending. On PostgreSQL the best candidate is locked
+`FOR UPDATE SKIP LOCKED` (concurrent claimers take different rows without waiting), and the
+whole claim — the agent's pools looked up, the pick, the claim, its audit entry and the row
+read back — is one statement sent outside a transaction (`claim_next_in_one`): one round trip,
+where a dozen made the claim wait its turn a dozen times on a busy console (docs/seats.md).
 
 SQLite: the claims of one process on one file take turns in the order they came (`_claim_turn`)
 instead of all fighting for the file's write lock, whose busy handler sleeps in growing steps
@@ -62,16 +65,13 @@ from console.services.routing.followups import is_overdue, overdue_condition
 from console.services.routing.worklist_sql import (
     ACTOR,
     CLAIM_ONE,
-    CLAIMABLE,
     CLAIMED,
-    DUE,
     ELIGIBLE,
-    FID,
+    HOLDER_MOVES,
     ITEM_BY_ID,
     ITEM_KEYS,
     ITEMS,
     ME,
-    NOT_ONLY,
     NOW,
     ORDER,
     PENDING,
@@ -83,9 +83,13 @@ from console.services.routing.worklist_sql import (
     TEXTS,
     TIMES,
     UNTIL,
+    anything_due,
     available_statement,
+    claim_next_in_one,
     claim_next_statement,
     claimer,
+    holder_change,
+    holder_move_in_one,
     target_agent,
 )
 from console.services.service import DbService, utcnow
@@ -293,18 +297,36 @@ class Worklist(DbService):
         one: the pick and the claim are one UPDATE that re-checks the row.
         """
         me = record_id(agent_id, field="agent id", error=ClaimError)
+        if not self._db.is_sqlite:
+            return await self._claim_next_in_one(me)
+        params = self._params(me)
+        _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
+        take = partial(
+            self._take_next, stmt=claim_next_statement(*_shape(pool)), params=params | pool
+        )
+        async with _claim_turn(self._db):
+            fid = await self._in_write(take)
+        if fid is None:
+            return None  # SQLite serialises writers: no row was hidden by another's lock
+        self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
+        return await self._get(fid, params["now"])
+
+    async def _claim_next_in_one(self, me: int) -> WorkItem | None:
+        """PostgreSQL: `claim_next` as one statement (`claim_next_in_one`) and one round trip;
+        when it finds nothing, the agent is checked and "nothing left" is made sure of."""
         for attempt in range(_PG_RETRIES + 1):
             params = self._params(me)
-            _, pool = await self._db.read_rows(partial(_agent, me=me, pool=True))
-            stmt = claim_next_statement(*_shape(pool), lock=not self._db.is_sqlite)
-            take = partial(self._take_next, stmt=stmt, params=params | pool)
-            async with _claim_turn(self._db):
-                fid = await self._in_write(take)
-            if fid is not None:
-                self._recorder.record_action("followup_claimed", followup_id=fid, next=True)
-                return await self._get(fid, params["now"])
-            if self._db.is_sqlite or not await self._any_left(params):
-                return None  # SQLite serialises writers: no row was hidden by another's lock
+            details = {"lease_expires_at": params["lease_until"], "next": True}
+            params |= self._audit.bound(me, CLAIM, "followup", details)
+            async with self._db.autocommit_connection() as conn:
+                row = (await conn.execute(claim_next_in_one(), params)).mappings().first()
+            if row is not None:
+                self._recorder.record_action("followup_claimed", followup_id=row["id"], next=True)
+                return _item(row, params["now"])
+            if attempt == 0:  # no such agent, or not active: ClaimError, as for SQLite
+                await self._db.read_rows(partial(_agent, me=me))
+            if not await self._any_left(params):
+                return None
             await asyncio.sleep(0.002 * (attempt + 1))
         return None
 
@@ -319,10 +341,10 @@ class Worklist(DbService):
 
     async def _any_left(self, params: dict[str, Any]) -> bool:
         """PostgreSQL: SKIP LOCKED passes over rows other claimers locked as candidates but
-        may not take; only an unlocked look can say nothing is left."""
-        stmt = select(FollowUp.id).where(CLAIMABLE, DUE, ELIGIBLE).limit(1)
-        async with self._db.session() as session:
-            return await session.scalar(stmt, params) is not None
+        may not take; only an unlocked look can say nothing is left (the claim's own index
+        probes, `anything_due`: a walk of every due row took 130-460 ms with 200 claimers)."""
+        async with self._db.autocommit_connection() as conn:
+            return await conn.scalar(anything_due(), params) is not None
 
     async def renew(self, agent_id: int) -> int:
         """Heartbeat: extend my leases that have not lapsed; returns how many."""
@@ -347,7 +369,7 @@ class Worklist(DbService):
     async def complete(self, agent_id: int, followup_id: int, *, note: str = "") -> WorkItem:
         """Mark a follow-up I hold done."""
         text = free_text(note, field="note", max_length=MAX_NOTE, error=ClaimError)
-        values = {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": NOW}
+        values = HOLDER_MOVES[COMPLETE]
         return await self._as_holder(agent_id, followup_id, values, COMPLETE, {"note": text})
 
     async def snooze(
@@ -372,11 +394,7 @@ class Worklist(DbService):
         """Give a follow-up I hold back to its pool; an assignment to me goes too, unless the
         follow-up is for me only."""
         why = one_line(reason, field="reason", max_length=200, required=True, error=ClaimError)
-        mine = and_(FollowUp.target_agent_id == ME, NOT_ONLY)
-        values = {
-            **RELEASED,
-            "target_agent_id": case((mine, None), else_=FollowUp.target_agent_id),
-        }
+        values = HOLDER_MOVES[HAND_BACK]
         return await self._as_holder(agent_id, followup_id, values, HAND_BACK, {"reason": why})
 
     async def _as_holder(
@@ -391,13 +409,20 @@ class Worklist(DbService):
         me = record_id(agent_id, field="agent id", error=ClaimError)
         fid = record_id(followup_id, field="follow-up id", error=ClaimError)
         params = self._params(me) | {"fid": fid}
+        if not self._db.is_sqlite and action in HOLDER_MOVES:
+            # PostgreSQL: one statement (a snooze's audit entry depends on the row's SLA).
+            params |= self._audit.bound(me, action, "followup", details)
+            async with self._db.autocommit_connection() as conn:
+                found = await conn.execute(holder_move_in_one(action), params)
+                row = found.mappings().first()
+            if row is None:
+                await self._db.read_rows(partial(_agent, me=me))  # unknown or inactive
+                async with self._db.autocommit_connection() as conn:
+                    raise await _refusal(conn, fid, params, holder=True)
+            self._recorder.record_action(_RECORDED[action], followup_id=fid, **details)
+            return _item(row, params["now"])
         await self._db.read_rows(partial(_agent, me=me))
-        stmt = (
-            update(FollowUp)
-            .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
-            .values(**values, updated_at=NOW, version=FollowUp.version + 1)
-            .returning(FollowUp.sla_due_at)
-        )
+        stmt = holder_change(values).returning(FollowUp.sla_due_at)
 
         async def work(conn: AsyncConnection) -> None:
             row = (await conn.execute(stmt, params)).first()

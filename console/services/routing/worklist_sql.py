@@ -1,10 +1,12 @@
 """The worklist's SQL: who may take a follow-up, and the statements that list and claim.
 
 Eligibility in SQL (`served_queue_ids`, `ELIGIBLE`, `CLAIMABLE`), the item query (`ITEMS`) and
-the claim statements: `claim_next_statement` picks its row in one UPDATE from per-source
-candidates, each read in an index's order with LIMIT 1 (`sources`), `FOR UPDATE SKIP LOCKED`
-on PostgreSQL. Statements are built once and reused. `console.services.routing.worklist` runs
-them; its docstring says the rules.
+the claim statements, which pick their row from per-source candidates, each read in an index's
+order with LIMIT 1: on SQLite `claim_next_statement` (one UPDATE, the sources shaped by the
+agent's queues and skills read first: `sources`), on PostgreSQL `claim_next_in_one` (one
+statement doing the whole claim, the agent's queues and skills looked up inside it:
+`claim_sources`; the chosen row locked `FOR UPDATE SKIP LOCKED`). Statements are built once
+and reused. `console.services.routing.worklist` runs them; its docstring says the rules.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Update,
     and_,
+    any_,
     bindparam,
     case,
     exists,
@@ -34,11 +38,10 @@ from sqlalchemy.orm import aliased
 
 from console.models import Agent, AgentSkill, Customer, FollowUp, Queue, QueueSkill, UtcDateTime
 from console.models.enums import FollowUpStatus
+from console.services.audit import entries_for
 
 PENDING, CLAIMED = FollowUpStatus.PENDING, FollowUpStatus.CLAIMED
 PRIORITIES = (1, 2, 3, 4, 5)  # follow-up priorities, 1 most urgent
-LOCKED_CANDIDATES = 1  # PostgreSQL: rows each source offers a claim to choose (and lock) from
-# (8 was no faster with 50 claimers: bench/routing.py --pg)
 
 # Statements are built once with these parameters and reused (building one costs milliseconds).
 ME = bindparam("me", type_=Integer())
@@ -189,34 +192,130 @@ def claim_values() -> dict[str, Any]:
 
 
 @cache
-def claim_next_statement(queues: int, skills: int, lock: bool) -> Any:
-    """UPDATE … WHERE id = (the best candidate) AND still claimable AND eligible RETURNING id.
-
-    PostgreSQL (`lock`): each source offers its first `LOCKED_CANDIDATES` rows, unlocked, and
-    only the row chosen among them is locked (`FOR UPDATE SKIP LOCKED`): a claimer locks one
-    row, so concurrent claimers pass over each other's choice, not over every candidate.
-    """
-    width = LOCKED_CANDIDATES if lock else 1
+def claim_next_statement(queues: int, skills: int) -> Any:
+    """SQLite: UPDATE … WHERE id = (the best candidate) AND still claimable AND eligible
+    RETURNING id. (PostgreSQL: `claim_next_in_one`.)"""
     candidates = [
-        select(select(*ORDER[::-1]).where(*where).order_by(*order).limit(width).cte())
+        select(select(*ORDER[::-1]).where(*where).order_by(*order).limit(1).cte())
         for where, order in sources(queues, skills)
     ]
     pool = union_all(*candidates).subquery("candidates")
-    if lock:
-        best = (
-            select(FollowUp.id)
-            .where(FollowUp.id.in_(select(pool.c.id)), CLAIMABLE)
-            .order_by(*ORDER)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-    else:
-        best = select(pool.c.id).order_by(pool.c.priority, pool.c.due_at, pool.c.id).limit(1)
+    best = select(pool.c.id).order_by(pool.c.priority, pool.c.due_at, pool.c.id).limit(1)
     return (
         update(FollowUp)
         .where(FollowUp.id == best.scalar_subquery(), CLAIMABLE, ELIGIBLE)
         .values(**claim_values())
         .returning(FollowUp.id)
+    )
+
+
+# The level the "no skill" row of `claim_sources` is checked against: any target_min_level.
+ANY_LEVEL = 32767
+ACTIVE_ME = exists().where(Agent.id == ME, Agent.active.is_(True))
+
+
+def claim_sources() -> tuple[Select[Any], ...]:
+    """`sources` with :me's queues and skills looked up in the statement itself, so one
+    statement serves every agent and no read comes first: for each queue :me serves, and
+    each skill :me has and none, a correlated subquery per priority finds that pool's first
+    due row by one probe of its index, as `sources`' branches do."""
+    # CTEs: looked up once, not once per priority.
+    served = served_queue_ids(ME).cte("served")
+    skills = union_all(
+        select(AgentSkill.skill, AgentSkill.level).where(AgentSkill.agent_id == ME),
+        select(literal("").label("skill"), literal(ANY_LEVEL).label("level")),
+    ).cte("skills")
+    pending = (FollowUp.status == PENDING, AWAKE, FollowUp.due_at <= NOW, NOT_ONLY)
+    in_queue = (FollowUp.target_queue_id == served.c.id, HAS_SKILL)
+    of_skill = (
+        FollowUp.target_queue_id.is_(None),
+        FollowUp.target_skill == skills.c.skill,
+        FollowUp.target_min_level <= skills.c.level,
+    )
+    pools = (
+        (served, in_queue, FollowUp.target_queue_id),
+        (skills, of_skill, FollowUp.target_skill),
+    )
+    firsts = [
+        select(
+            select(FollowUp.id)
+            .where(*pending, *where, FollowUp.priority == priority)
+            .order_by(lead, *ORDER)
+            .limit(1)
+            .correlate(pool)
+            .scalar_subquery()
+            .label("id")
+        ).select_from(pool)
+        for pool, where, lead in pools
+        for priority in PRIORITIES
+    ]
+    mine, lapsed = sources(0, 0)[-2:]
+    return (
+        *firsts,
+        *(select(FollowUp.id).where(*w).order_by(*o).limit(1) for w, o in (mine, lapsed)),
+    )
+
+
+def _candidates() -> Any:
+    return union_all(*(select(branch.subquery()) for branch in claim_sources()))
+
+
+@cache
+def anything_due() -> Select[Any]:
+    """PostgreSQL: a row `claim_next_in_one` could take, read without locks, or none: when
+    the claim found nothing, whether that is because other claimers held the candidates."""
+    offered = _candidates().subquery("offered")
+    return select(offered.c.id).where(offered.c.id.is_not(None)).limit(1)
+
+
+def changed_item(change: Update) -> Select[Any]:
+    """PostgreSQL: `change` (an UPDATE of one follow-up), its audit entry (`audit.entries_for`,
+    bound from `AuditLog.bound`) and the WorkItem's row read back, as one statement (a
+    data-modifying WITH) sent outside a transaction (it is atomic by itself): one round trip
+    where BEGIN, the change, the audit entry, COMMIT and the read-back took five or more. No
+    row: nothing was changed."""
+    changed = change.returning(*(getattr(FollowUp, name) for name in STORED)).cte("changed")
+    audited = entries_for(changed.c.id).cte("audited")
+    named = aliased(Agent)
+    return (
+        select(
+            *(changed.c[name] for name in STORED),
+            Customer.display_name.label("customer_name"),
+            Queue.name.label("target_queue_name"),
+            named.display_name.label("target_agent_name"),
+            claimer.display_name.label("claimed_by_name"),
+        )
+        .select_from(changed)
+        .outerjoin(Customer, Customer.id == changed.c.customer_id)
+        .outerjoin(Queue, Queue.id == changed.c.target_queue_id)
+        .outerjoin(named, named.id == changed.c.target_agent_id)
+        .outerjoin(claimer, claimer.id == changed.c.claimed_by)
+        .add_cte(audited)
+    )
+
+
+@cache
+def claim_next_in_one() -> Select[Any]:
+    """PostgreSQL: the whole of `claim_next` in one statement (`changed_item`): pick and lock
+    the best candidate of `claim_sources` (`FOR UPDATE SKIP LOCKED`), claim it if :me is
+    still active, audit it, return the WorkItem's row. One round trip where the read of :me's
+    pools, the claim's transaction and the read-back took a dozen."""
+    candidates = _candidates().cte("candidates")
+    # id = ANY(ARRAY(…)): each candidate read by its key whatever the statistics say (with
+    # `id IN (…)` and no ANALYZE yet, PostgreSQL hashed the candidates and read every
+    # pending row: 42 ms).
+    listed = func.array(select(candidates.c.id).scalar_subquery())
+    best = (
+        select(FollowUp.id)
+        .where(FollowUp.id == any_(listed), CLAIMABLE)
+        .order_by(*ORDER)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    return changed_item(
+        update(FollowUp)
+        .where(FollowUp.id == best.scalar_subquery(), CLAIMABLE, ELIGIBLE, ACTIVE_ME)
+        .values(**claim_values())
     )
 
 
@@ -255,6 +354,36 @@ RELEASED: dict[str, Any] = {
     "claimed_at": None,
     "lease_expires_at": None,
 }
+# What the holder's moves change (but a snooze's, which depends on its time), by audit action.
+HOLDER_MOVES: dict[str, dict[str, Any]] = {
+    "complete": {"status": FollowUpStatus.DONE, "lease_expires_at": None, "completed_at": NOW},
+    # An assignment to me goes too, unless the follow-up is for me only.
+    "hand_back": {
+        **RELEASED,
+        "target_agent_id": case(
+            (and_(FollowUp.target_agent_id == ME, NOT_ONLY), None),
+            else_=FollowUp.target_agent_id,
+        ),
+    },
+}
+
+
+def holder_change(values: dict[str, Any]) -> Update:
+    """UPDATE follow-up :fid, if :me holds it, with `values` (and a new version)."""
+    return (
+        update(FollowUp)
+        .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)
+        .values(**values, updated_at=NOW, version=FollowUp.version + 1)
+    )
+
+
+@cache
+def holder_move_in_one(action: str) -> Select[Any]:
+    """PostgreSQL: a `HOLDER_MOVES` move as one statement (`changed_item`), if :me is active.
+    Built once: building it costs milliseconds, more than running it."""
+    return changed_item(holder_change(HOLDER_MOVES[action]).where(ACTIVE_ME))
+
+
 RENEW_ONE = (
     update(FollowUp)
     .where(FollowUp.id == FID, FollowUp.claimed_by == ME, FollowUp.status == CLAIMED)

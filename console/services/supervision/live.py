@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from callkit.metrics import MetricDefinitions
 from console.cti.link import CtiLink
+from console.services.outbound.board import CampaignBoard
 from console.services.supervision.alerts import AlertChange, AlertLog
 from console.services.supervision.live_board import LiveBoard
 from console.services.supervision.live_feed import LiveFeed, SupervisorActions
@@ -27,6 +28,7 @@ class LiveViews:
     clock: Callable[[], float]  # epoch seconds: the screens' "now"
     alerts: AlertLog = field(default_factory=AlertLog)  # evaluated every second by the app
     reports: ReportService | None = None  # the report screen's source (needs the queue_log)
+    campaigns: CampaignBoard | None = None  # the campaign board's source (needs the database)
 
     def check_alerts(self) -> list[AlertChange]:
         """Evaluate the alert thresholds against the board now; the alerts raised/cleared."""
