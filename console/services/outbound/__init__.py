@@ -8,5 +8,9 @@
 - `dnc`, `consent`: the do-not-call lists and consent records;
 - `windows` (+ `windows_file`): calling windows in the callee's local time;
 - `attempts`: attempt limits and spacing by outcome;
-- `optout`: honouring "don't call me again" at once.
+- `optout`: honouring "don't call me again" at once;
+- the dialer: `dialer` (the loop), `dial_events` (each dial from AMI frames), `dial_store`
+  (leases, claims, attempt rows), `dial_leads` (a lead's history and skips), `dial_rates`
+  (a campaign's rates for pacing), `campaign_rules` (a campaign's attempts, window, DNC lists,
+  Originate), `preview` (an agent previews, dials or skips a lead).
 """

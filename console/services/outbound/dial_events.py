@@ -107,6 +107,16 @@ class Dial:
         return self.ended_at is not None
 
     @property
+    def live_known(self) -> bool | None:
+        """True once a live answer reached the queue, False once it is over (or a machine)
+        without one, None while that is not known."""
+        if self.live_at is not None or self.connected_at is not None or self.abandoned:
+            return True
+        if self.ended_at is not None or (self.amd in _MACHINE_AMD and self.live_at is None):
+            return False
+        return None
+
+    @property
     def in_flight(self) -> bool:
         """Still able to need an agent: not over, not taken, not abandoned, not a machine."""
         return (

@@ -36,6 +36,7 @@ import contextlib
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -54,6 +55,7 @@ from console.services.outbound.compliance import ComplianceService
 from console.services.outbound.dial_events import (
     ABANDONED,
     LIVE,
+    NOT_PLACED,
     NOT_SENT,
     REFUSED,
     UNKNOWN,
@@ -61,8 +63,9 @@ from console.services.outbound.dial_events import (
     DialTracker,
     outcome_of,
 )
-from console.services.outbound.dial_rates import RateBook
-from console.services.outbound.dial_store import CampaignRow, DialStore, DueLead, skip_for
+from console.services.outbound.dial_leads import DueLead, skip_for
+from console.services.outbound.dial_rates import DialRecord, RateBook
+from console.services.outbound.dial_store import CampaignRow, DialStore
 from console.services.outbound.gate import Candidate
 from console.services.outbound.pacing import AgentsNow, PacingDecision, decide
 from console.services.outbound.windows import CallingWindows
@@ -79,6 +82,7 @@ _BUSY = (AgentActivity.ON_CALL, AgentActivity.RINGING)
 #: Originate just queued (or a preview dial just written) has none yet.
 _GRACE = 30.0
 _ADOPT_RETRY = 5.0  # seconds before looking again for a stranger dial's attempt row
+LEARNING_LINES = 2.0  # lines per agent while a campaign's rates are still priors
 BOARD_REFRESH = 60.0  # seconds between QueueStatus checks of the agents' states
 
 
@@ -147,7 +151,8 @@ class Dialer:
         self._housekept = 0.0
         self._board_read = -math.inf  # when the board was last checked against QueueStatus
         self._tried: dict[tuple[int, int], float] = {}  # stranger dials looked up, when
-        self.decision_ns: list[int] = []  # what each pacing decision cost (the bench reads it)
+        # What the last pacing decisions cost (the bench reads it); bounded for a long run.
+        self.decision_ns: deque[int] = deque(maxlen=100_000)
         self.db_error = ""
 
     # Frames -----------------------------------------------------------------------------------
@@ -290,15 +295,21 @@ class Dialer:
         """A campaign this dialer now runs: its 30-day counts, its recent rates, and the dials
         a previous dialer left open."""
         c.live_30d, c.abandoned_30d = await self.store.counts_30d(c.id, now)
-        c.rates = RateBook()
+        c.rates = RateBook(settle=c.rules.dial.ring_timeout_ms / 1000 + 15)
         for past in await self.store.recent(c.id, c.rates.window):
-            c.rates.dial_ended(
-                past.outcome,
-                past.placed_at.timestamp(),
-                None if past.live_at is None else past.live_at.timestamp(),
-                None if past.connected_at is None else past.connected_at.timestamp(),
-                None if past.ended_at is None else past.ended_at.timestamp(),
+            if past.outcome in NOT_PLACED or past.outcome in ("", UNKNOWN):
+                continue
+            c.rates.placed(
+                DialRecord(
+                    past.placed_at.timestamp(),
+                    _epoch(past.answered_at),
+                    _epoch(past.live_at),
+                    _epoch(past.ended_at),
+                    past.outcome in LIVE,
+                )
             )
+            if past.connected_at is not None and past.ended_at is not None:
+                c.rates.talk_ended(past.connected_at.timestamp(), past.ended_at.timestamp())
         if self._connected():
             await self._reconcile([c], now)
         else:
@@ -337,17 +348,25 @@ class Dialer:
 
     async def _pace(self, c: _Campaign, now: datetime) -> None:
         agents = self._agents_now(c)
-        in_flight = self.tracker.in_flight(c.id)
+        at = now.timestamp()
+        c.rates.refresh(at)
+        flying = [d for d in self.tracker.of_campaign(c.id) if d.in_flight]
+        chances = c.rates.live_chances(flying, at)
         rates = c.rates.rates(c.live_30d, c.abandoned_30d)
         mode = DialMode(c.row.mode)
         started = time.perf_counter_ns()
         decision = decide(
             mode,
             agents,
-            in_flight,
+            len(flying),
             rates,
             cap=c.row.abandon_cap,
-            max_lines_per_agent=c.row.max_lines_per_agent,
+            # Until its rates are learnt from settled dials, a campaign dials at most two
+            # lines per agent: the priors could be far off, and the first wave is the largest.
+            max_lines_per_agent=min(c.row.max_lines_per_agent, LEARNING_LINES)
+            if c.rates.learning
+            else c.row.max_lines_per_agent,
+            live_chances=chances,
         )
         self.decision_ns.append(time.perf_counter_ns() - started)
         c.decision = decision
@@ -369,12 +388,12 @@ class Dialer:
             need = wanted - placed
             if need <= 0:
                 return
-            leads = await self.store.due_leads(
-                c.id, now, min(need + need // 2 + 1, self.settings.batch), skip=looked
-            )
+            limit = min(need + need // 2 + 1, self.settings.batch)
+            leads = await self.store.due_leads(c.id, now, limit, skip=looked)
             if not leads:
                 return
             looked += [lead.id for lead in leads]
+            asked = len(leads)
             decisions = await self.compliance.screen(
                 [
                     Candidate(lead.e164, purpose, lead.customer_id, lead.attempts, c.id)
@@ -403,7 +422,7 @@ class Dialer:
             chosen = [(lead, claimed[lead.id]) for lead in allowed if lead.id in claimed]
             await self._send(c, chosen, now)
             placed += len(chosen)
-            if len(leads) < need:
+            if asked < limit:  # the list has no more due now
                 return
 
     async def _send(self, c: _Campaign, chosen: list[tuple[DueLead, int]], now: datetime) -> None:
@@ -412,6 +431,8 @@ class Dialer:
             (lead, self.tracker.expect(c.id, lead.id, attempt, agent_first=False, at=at))
             for lead, attempt in chosen
         ]
+        for _lead, dial in dials:
+            c.rates.placed(dial)
         await asyncio.gather(*(self._originate(c, lead, dial) for lead, dial in dials))
 
     async def _originate(self, c: _Campaign, lead: DueLead, dial: Dial) -> None:
@@ -457,9 +478,8 @@ class Dialer:
         for dial in written:
             c = self.campaigns.get(dial.campaign_id)
             if c is not None:
-                c.rates.dial_ended(
-                    dial.outcome, dial.seen_at, dial.live_at, dial.connected_at, dial.ended_at
-                )
+                if dial.connected_at is not None and dial.ended_at is not None:
+                    c.rates.talk_ended(dial.connected_at, dial.ended_at)
                 if dial.outcome in LIVE:
                     c.live_30d += 1
                 if dial.outcome == ABANDONED:
@@ -512,6 +532,7 @@ class Dialer:
                     continue
                 if dial is not None and dial.attempt_id is None and dial.seen_at >= placed - 5:
                     self.tracker.adopt(dial, row.id, placed)
+                    c.rates.placed(dial)
                     continue
                 if at - placed < _GRACE:
                     self._resync = True
@@ -589,6 +610,10 @@ class Dialer:
         log.info("dialer: %s", line)
         if self._on_state is not None:
             self._on_state(line)
+
+
+def _epoch(at: datetime | None) -> float | None:
+    return None if at is None else at.timestamp()
 
 
 def _lost(dial: Dial) -> str:

@@ -14,8 +14,13 @@ The predictive decision is a small model, recomputed every time (docs/outbound.m
   guess, since how long a call has lasted says little about when it ends); one wrapping up if
   the rest of the wrap-up (exponential too, with the mean wrap-up) does. The number free,
   ``A``, is the sum of those chances (Poisson-binomial).
-- **Live answers.** Each dial in flight answers live with the campaign's live-answer rate
-  ``p``, so ``X`` of ``D`` dials answer live: binomial.
+- **Live answers.** Each new dial answers live with the campaign's live-answer rate ``p``.
+  A dial already in flight answers live with its own chance when the dialer knows it
+  (``live_chances``: a dial that has rung longer than live answers usually take is unlikely to
+  bring one; one answered and in AMD is a person about as often as answers are; one waiting in
+  the queue is a person for sure), else with ``p`` too. ``X``, the live answers to come, is
+  their sum: binomial when every chance is ``p``, otherwise taken as the binomial of the same
+  mean and variance (a Poisson-binomial's usual approximation; exact in the first case).
 - **Abandons.** Expected abandoned calls are ``E[max(0, X − A)]``; as a share of the live
   answers, ``E[max(0, X − A)] / (D·p)``. Pacing dials the most customers whose expected share
   stays at or under the target rate.
@@ -31,6 +36,7 @@ Everything here is pure and cheap: one decision is a few hundred float operation
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from console.models.enums import DialMode
@@ -112,8 +118,11 @@ def decide(
     *,
     cap: float = ABANDON_CAP,
     max_lines_per_agent: float = MAX_LINES_PER_AGENT,
+    live_chances: Sequence[float] | None = None,
 ) -> PacingDecision:
-    """How many customers to dial now (never negative; preview never dials by itself)."""
+    """How many customers to dial now (never negative; preview never dials by itself).
+    ``live_chances``: each in-flight dial's chance of still bringing a live answer (module
+    docstring); None: ``rates.live_rate`` each."""
     in_flight = max(in_flight, 0)
     if mode is DialMode.PREVIEW or agents.staffed == 0:
         return PacingDecision(0, in_flight, 0.0, float(agents.ready), 0.0)
@@ -125,17 +134,31 @@ def decide(
     expected_free = sum(i * m for i, m in enumerate(free, start=0))
     shortfall = _shortfall_table(free)
     p = min(max(rates.live_rate, 0.0), 1.0)
+    if live_chances is None:
+        flying = _Flying(in_flight * p, in_flight * p * (1.0 - p), in_flight)
+    else:
+        chances = [min(max(c, 0.0), 1.0) for c in live_chances]
+        flying = _Flying(sum(chances), sum(c * (1.0 - c) for c in chances), in_flight)
     ceiling = max(math.floor(max_lines_per_agent * agents.staffed), agents.ready)
+    room = max(ceiling - in_flight, 0)
     if p <= 0.0:
         # Nothing answers live lately: no abandon risk, and no reason to flood the trunk.
-        total = ceiling
+        new = room
     else:
-        total = _most_dials(p, shortfall, aim, lo=in_flight, hi=max(ceiling, in_flight))
+        new = _most_dials(p, flying, shortfall, aim, hi=room)
         # Agents free now always get their dial, whatever the model says (progressive floor).
-        total = max(total, min(agents.ready, ceiling))
-    dials = max(total - in_flight, 0)
-    share = _abandon_share(max(total, in_flight), p, shortfall)
-    return PacingDecision(dials, in_flight, aim, expected_free, share)
+        new = max(new, min(agents.ready, ceiling) - in_flight, 0)
+    share = _abandon_share(flying, new, p, shortfall)
+    return PacingDecision(new, in_flight, aim, expected_free, share)
+
+
+@dataclass(frozen=True, slots=True)
+class _Flying:
+    """The live answers still to come from the dials in flight: mean and variance."""
+
+    mean: float
+    var: float
+    count: int
 
 
 def free_agents(agents: AgentsNow, rates: CampaignRates) -> list[float]:
@@ -203,25 +226,41 @@ def _shortfall(g: list[float], x: int) -> float:
     return g[-1] + (x - (len(g) - 1))  # past A's support P(A ≤ x) = 1: one more per caller
 
 
-def _abandon_share(dials: int, p: float, g: list[float]) -> float:
-    """E[max(0, X − A)] / E[X] for X ~ Binomial(dials, p)."""
-    if dials <= 0 or p <= 0.0:
+def _live(flying: _Flying, new: int, p: float) -> tuple[int, float, float]:
+    """X = in-flight live answers + Binomial(new, p), as a binomial (n, q) of its mean and
+    variance; with every in-flight chance ``p`` that is exactly Binomial(in_flight + new, p).
+    Also returns E[X]."""
+    mean = flying.mean + new * p
+    var = flying.var + new * p * (1.0 - p)
+    if mean <= 0.0:
+        return 0, 0.0, 0.0
+    if flying.var == flying.count * p * (1.0 - p) and flying.mean == flying.count * p:
+        return flying.count + new, p, mean  # the plain case, kept exact
+    q = min(max(1.0 - var / mean, 1e-9), 1.0)
+    return max(round(mean / q), 1), q, mean
+
+
+def _abandon_share(flying: _Flying, new: int, p: float, g: list[float]) -> float:
+    """E[max(0, X − A)] / E[X] for the live answers X of the dials in flight and ``new``."""
+    n, q, mean = _live(flying, new, p)
+    if n <= 0 or q <= 0.0 or mean <= 0.0:
         return 0.0
-    first, pmf = binomial(dials, p)
+    first, pmf = binomial(n, q)
     expected = sum(mass * _shortfall(g, first + i) for i, mass in enumerate(pmf))
-    return expected / (dials * p)
+    return expected / (n * q)
 
 
-def _most_dials(p: float, g: list[float], aim: float, *, lo: int, hi: int) -> int:
-    """The largest total ``d`` in [lo, hi] whose abandon share is at most ``aim`` (the share
-    grows with ``d``); ``lo`` when even that is over (no new dial)."""
-    if _abandon_share(hi, p, g) <= aim:
+def _most_dials(p: float, flying: _Flying, g: list[float], aim: float, *, hi: int) -> int:
+    """The most new dials in [0, hi] whose abandon share is at most ``aim`` (the share grows
+    with them); 0 when even none is over (no new dial)."""
+    lo = 0
+    if _abandon_share(flying, hi, p, g) <= aim:
         return hi
-    if _abandon_share(lo, p, g) > aim:
+    if _abandon_share(flying, lo, p, g) > aim:
         return lo
     while hi - lo > 1:  # share(lo) <= aim < share(hi)
         mid = (lo + hi) // 2
-        if _abandon_share(mid, p, g) <= aim:
+        if _abandon_share(flying, mid, p, g) <= aim:
             lo = mid
         else:
             hi = mid

@@ -34,7 +34,7 @@ from console.services.outbound.campaign_call import CAMPAIGN_LEAD, CampaignCall,
 from console.services.outbound.campaign_rules import CampaignRulesError, rules_of
 from console.services.outbound.compliance import ComplianceService
 from console.services.outbound.dial_events import NOT_SENT, REFUSED
-from console.services.outbound.dial_store import (
+from console.services.outbound.dial_leads import (
     DueLead,
     Skip,
     apply_skips,
