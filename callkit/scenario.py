@@ -17,7 +17,8 @@ patience). Top level::
     [[queues]]                     # name, extension, strategy, timeout, retry, wrapuptime,
                                    # joinempty, leavewhenempty, max_wait,
                                    # overflow = "queue:<name>" | "callback", weight,
-                                   # skills = { skill = min level }, service_level, short_abandon
+                                   # skills = { skill = min level }, service_level, short_abandon,
+                                   # autoanswer (desk phones answer by themselves)
     [queues.traffic]               # rate (calls/hour) or profile (24 hourly calls/hour),
                                    # handle_time, patience, priority_share, priority
     [[agents]]                     # interface, name, kind = "bot" | "phone",

@@ -266,6 +266,7 @@ class _Queue(Table):
     skills: _Skills = Field(default_factory=dict)
     service_level: _Seconds = 20.0
     short_abandon: _Seconds = 5.0
+    autoanswer: _MaybeSeconds = None
     traffic: _Traffic | None = None
 
     def spec(self) -> QueueSpec:

@@ -198,6 +198,10 @@ class QueueSpec:
     skills: dict[str, int] = field(default_factory=dict)
     service_level: float = 20.0
     short_abandon: float = 5.0
+    # Desk phones (not bots) answer this queue's calls by themselves after this many seconds,
+    # as phones do when the dialplan asks for auto-answer (Call-Info answer-after / Alert-Info
+    # on the member's dial): what a predictive campaign's agents use. None: they ring.
+    autoanswer: float | None = None
     traffic: TrafficSpec | None = None
 
 

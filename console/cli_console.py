@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,24 +53,91 @@ async def demo(args: argparse.Namespace) -> int:
     # The PBX's queue_log beside the database: the supervisor's report screen reads it.
     queue_log = database.sqlite_path.with_name(database.sqlite_path.stem + "-queue_log")
     sim_args += ["--queue-log", str(queue_log)]
+    # A campaign's calls carry its variables on every event (manager.conf channelvars).
+    sim_args += ["--channelvars", "CC_CAMPAIGN,CC_LEAD"]
     # The secret goes in the child's environment: a command line is readable by `ps`.
     sim = await start_simulator([*sim_args, "--user", "callconsole"], secret=secret)
     join = None
     if args.role == "trainer":  # the trainee joins this demo's PBX from another terminal
         join = write_trainee_settings(database, sim.port, secret)
+    elif args.role == "supervisor":  # an agent joins to take the campaign calls
+        join = write_trainee_settings(database, sim.port, secret)
+        join = replace(join, before="Agent: in another terminal run")
+    pbx = ("127.0.0.1", sim.port, "callconsole", secret)
+    dialer = await start_demo_dialer(database, pbx, database.sqlite_path.with_name("dialer.log"))
     try:
         return await _console(
             args,
             database,
-            pbx=("127.0.0.1", sim.port, "callconsole", secret),
+            pbx=pbx,
             login={"supervisor": "super", "trainer": "trainer"}.get(args.role, "demo"),
             password="demo",
             queue_log=queue_log,
             trainee_join=join,
         )
     finally:
+        await dialer.stop()
         await sim.stop()
         await database.dispose()
+
+
+class DemoDialer:
+    """The demo's outbound dialer, in the console's process: it dials the campaigns a
+    supervisor starts (docs/outbound.md) and writes its state lines to a log file, not the
+    terminal the console draws on."""
+
+    def __init__(self, run: Any, log: Path) -> None:
+        import asyncio
+
+        self.run = run
+        self.log = log
+        self.stopping = asyncio.Event()
+        self.task = asyncio.create_task(self._loop())
+
+    def say(self, line: str) -> None:
+        import datetime
+
+        try:
+            with self.log.open("a", encoding="utf-8") as out:
+                out.write(f"{datetime.datetime.now():%H:%M:%S} {line}\n")
+        except OSError:
+            pass  # a full disk: the dialer goes on without its log
+
+    async def _loop(self) -> None:
+        try:
+            await self.run.cti.start()
+            await self.run.run(self.stopping)
+        except Exception as exc:  # the demo goes on without outbound calls
+            self.say(f"stopped: {exc}")
+
+    async def stop(self) -> None:
+        """No new dial; what it saw written; its leases given back."""
+        import asyncio
+        import contextlib
+
+        self.stopping.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self.task), 10)
+        except TimeoutError:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+        await self.run.cti.close()
+
+
+async def start_demo_dialer(database: Any, pbx: tuple[str, int, str, Any], log: Path) -> DemoDialer:
+    """Start the demo's dialer on its own full-stream AMI session (`build_dialer`)."""
+    from console.factory import PbxAddress, build_dialer
+
+    holder: list[DemoDialer] = []
+    run = build_dialer(
+        database,
+        PbxAddress(*pbx),
+        site="demo",
+        on_state=lambda line: holder[0].say(line) if holder else None,
+    )
+    holder.append(DemoDialer(run, log))
+    return holder[0]
 
 
 def write_trainee_settings(database: Any, port: int, secret: str) -> Any:

@@ -31,6 +31,7 @@ from console.services.crm.queues import QueueDirectory
 from console.services.desk.dispositions import DEFAULT_CATALOG, DispositionCatalog
 from console.services.desk.session import AgentSession, DeskOptions
 from console.services.outbound.board import CampaignBoard
+from console.services.outbound.campaign_desk import CampaignDesk
 from console.services.outbound.compliance import ComplianceService
 from console.services.outbound.dialer import Dialer, DialerSettings
 from console.services.routing.routing_rules import RuleSet
@@ -76,6 +77,8 @@ def build_live(
     tz: tzinfo | None = None,
     reports: ReportService | None = None,
     campaigns: CampaignBoard | None = None,
+    campaign_desk: CampaignDesk | None = None,
+    join: TraineeJoin | None = None,
 ) -> LiveViews:
     """A CTI client whose every event frame feeds a `LiveBoard`, and what reads the board.
 
@@ -107,6 +110,8 @@ def build_live(
         clock=epoch,
         reports=reports,
         campaigns=campaigns,
+        campaign_desk=campaign_desk,
+        join=join,
     )
 
 
@@ -215,6 +220,8 @@ class ConsoleContext:
                 tracker=tracker,
                 reports=ReportService(self.db, self.queue_log, self.definitions),
                 campaigns=CampaignBoard(self.db, clock=self.clock, agent_id=agent.id),
+                campaign_desk=CampaignDesk(self.db, clock=self.clock, agent_id=agent.id),
+                join=self.trainee_join,
             )
             cti = live.cti
         else:

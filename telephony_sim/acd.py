@@ -261,6 +261,7 @@ class Queue:
         skills: dict[str, int] | None = None,
         service_level: float = 20.0,
         short_abandon: float = 5.0,
+        autoanswer: float | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
@@ -280,6 +281,7 @@ class Queue:
         self.skills = dict(skills or {})
         self.service_level = service_level
         self.short_abandon = short_abandon
+        self.autoanswer = autoanswer  # desk phones answer by themselves after it (None: ring)
         self.rng = rng or random.Random(name)
         self.members: dict[str, Membership] = {}  # by interface, in insertion order
         self.waiting: list[Caller] = []

@@ -154,6 +154,10 @@ class Acd(QueueExits):
         for dev in rung:
             if dev.bot is not None and dev.ringing and dev.call is caller:
                 dev.bot.on_ring(dev, dev.ring_gen)
+            elif dev.bot is None and queue.autoanswer is not None:
+                # The phone answers itself, as on an auto-answer header: the same events as a
+                # person answering (the agent's console cannot tell, and need not).
+                self.clock.call_later(queue.autoanswer, self.answer, dev, dev.ring_gen)
 
     def _drop_ring(self, caller: Caller, dev: Device, cause: int) -> None:
         """Hang up one member's ringing legs and free the device (its DialEnds are sent by

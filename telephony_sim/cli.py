@@ -124,6 +124,13 @@ def _add_listen_arguments(parser: argparse.ArgumentParser) -> None:
         help="TOML file of AMI users: [users.NAME] secret = '…' "
         f"(default: user {DEMO_USER[0]!r}, secret {DEMO_USER[1]!r})",
     )
+    parser.add_argument(
+        "--channelvars",
+        default="",
+        metavar="NAME,NAME",
+        help="channel variables every event carries as ChanVariable (manager.conf's "
+        "[general] channelvars; added to the --config file's)",
+    )
 
 
 def _add_world_arguments(parser: argparse.ArgumentParser) -> None:
@@ -202,22 +209,31 @@ def _read_config(path: Path) -> dict[str, object]:
         raise CliError(f"{path}: {exc}") from None
 
 
-def load_channelvars(config: Path | None) -> tuple[str, ...]:
+def load_channelvars(config: Path | None, extra: str = "") -> tuple[str, ...]:
     """manager.conf's ``[general] channelvars`` from the users file: ``channelvars =
-    "CAMPAIGN,LEAD"`` (as manager.conf writes it) or a list of names; none by default."""
-    if config is None:
-        return ()
-    general = _read_config(config).get("general", {})
-    if not isinstance(general, dict):
-        raise CliError(f"{config}: [general] must be a table")
-    value = general.get("channelvars", ())
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-        raise CliError(f'{config}: [general] channelvars must be "NAME,NAME" or a list of names')
+    "CAMPAIGN,LEAD"`` (as manager.conf writes it) or a list of names; then ``extra`` (the
+    ``--channelvars`` option, same form); none by default."""
+    out: tuple[str, ...] = ()
+    if config is not None:
+        general = _read_config(config).get("general", {})
+        if not isinstance(general, dict):
+            raise CliError(f"{config}: [general] must be a table")
+        value = general.get("channelvars", ())
+        names = value.split(",") if isinstance(value, str) else value
+        if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+            raise CliError(
+                f'{config}: [general] channelvars must be "NAME,NAME" or a list of names'
+            )
+        out = _variable_names(names, f"{config}: [general] channelvars")
+    more = _variable_names(extra.split(","), "--channelvars")
+    return out + tuple(n for n in more if n not in out)
+
+
+def _variable_names(names: Sequence[str], where: str) -> tuple[str, ...]:
     out = tuple(n.strip() for n in names if n.strip())
     bad = [n for n in out if not n.replace("_", "").isalnum()]
     if bad:
-        raise CliError(f"{config}: [general] channelvars: {bad[0]!r} is not a variable name")
+        raise CliError(f"{where}: {bad[0]!r} is not a variable name")
     return out
 
 
@@ -384,7 +400,7 @@ async def _serve(args: argparse.Namespace) -> None:
             # Asterisk does, so reports on its queue_log cover today, not the scenario's epoch.
             world = replace(world, scenario=replace(world.scenario, epoch=int(time.time())))
         engine = _build_engine(world, args.seed, clock, queue_log, args.db)
-        engine.set_manager_vars(load_channelvars(args.config))
+        engine.set_manager_vars(load_channelvars(args.config, args.channelvars))
         stop = asyncio.Event()
         _stop_on_signals(stop)
         options = ServeOptions(

@@ -146,6 +146,7 @@ class Engine:
             skills=spec.skills,
             service_level=spec.service_level,
             short_abandon=spec.short_abandon,
+            autoanswer=spec.autoanswer,
             rng=self.rng("strategy", spec.name),
         )
 

@@ -1,8 +1,10 @@
 """The supervisor's campaign board: every running or paused campaign, read from the database on
 a timer (`console.services.outbound.board`), one row each — today's dials, connects,
 right-party contacts and conversions, the 30-day abandon rate against the campaign's cap, the
-pacing ratio (dials in flight per agent), its agents and what is left of its list. ``p``
-pauses and ``r`` resumes the campaign under the cursor. Reached from the wallboard with ``c``.
+pacing ratio (dials in flight per agent), its agents and what is left of its list. Drafts are
+listed too. ``p`` pauses and ``r`` starts or resumes the campaign under the cursor; ``n``
+opens the campaign builder (`console.screens.campaign_new`). Reached from the wallboard with
+``c``.
 
 Campaign names are `Text`, never markup.
 """
@@ -21,10 +23,12 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from console.screens.campaign_new import CampaignBuilderScreen, DeskSource
 from console.screens.lifecycle import while_shown
 from console.services.errors import ServiceError
 from console.services.outbound.board import CampaignTile
 from console.services.outbound.results import percent
+from console.services.training.training import TraineeJoin
 
 REFRESH_SECONDS = 5.0
 #: The abandon rate turns amber at this share of the cap (the dialer's own safety margin).
@@ -40,9 +44,11 @@ class BoardSource(Protocol):
 
 
 def abandon_cell(tile: CampaignTile) -> Text:
-    """``1.2% / 3.0%``, green under 80 % of the cap, amber up to it, red over it."""
+    """``1.2% (3/250) / 3.0%``: the rate with its counts (a young campaign's rate rests on
+    few calls), green under 80 % of the cap, amber up to it, red over it."""
     rate = tile.abandon_rate
-    text = f"{percent(rate)} / {percent(tile.abandon_cap)}"
+    counts = f" ({tile.abandoned_30d}/{tile.live_30d})" if tile.live_30d else ""
+    text = f"{percent(rate)}{counts} / {percent(tile.abandon_cap)}"
     if rate is None:
         return Text(text, style="dim", justify="right")
     style = "green" if rate < AMBER_AT * tile.abandon_cap else "yellow"
@@ -78,8 +84,9 @@ class CampaignBoardScreen(Screen[None]):
     CSS_PATH = "campaign_board.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("n", "new", "New campaign"),
         Binding("p", "pause", "Pause"),
-        Binding("r", "resume", "Resume"),
+        Binding("r", "resume", "Start/Resume"),
         Binding("f5", "reload", "Reload", show=False),
     ]
 
@@ -87,14 +94,19 @@ class CampaignBoardScreen(Screen[None]):
         self,
         source: BoardSource,
         *,
+        desk: DeskSource | None = None,
+        join: TraineeJoin | None = None,
         now: Callable[[], datetime] = datetime.now,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
         super().__init__()
         self.source = source
+        self.desk = desk
+        self.join = join
         self.now = now
         self.refresh_seconds = refresh_seconds
         self.tiles: list[CampaignTile] = []
+        self.chosen_name: str | None = None  # a campaign just created: the cursor goes to it
         self.loads = 0  # completed reads (tests wait on it)
 
     def compose(self) -> ComposeResult:
@@ -104,7 +116,7 @@ class CampaignBoardScreen(Screen[None]):
             Content(
                 "today since local midnight: dialled, connected (an agent took it), RPC "
                 "(right-party contacts), conversions · abandon = abandoned / live answers over "
-                "30 days, against the cap · pacing = dials in flight per agent"
+                "30 days (the counts), against the cap · pacing = dials in flight per agent"
             ),
             id="cb-definitions",
             markup=False,
@@ -131,10 +143,9 @@ class CampaignBoardScreen(Screen[None]):
             return
         self.tiles = tiles
         self._fill(tiles)
-        running = sum(t.running for t in tiles)
-        self._title(
-            f"{running} running, {len(tiles) - running} paused · read {self.now():%H:%M:%S}", ""
-        )
+        by_status = {s: sum(t.status == s for t in tiles) for s in ("running", "paused", "draft")}
+        counts = ", ".join(f"{n} {s}" for s, n in by_status.items() if n or s == "running")
+        self._title(f"{counts} · read {self.now():%H:%M:%S}", "")
         self.loads += 1
 
     def _title(self, text: str, style: str) -> None:
@@ -150,7 +161,9 @@ class CampaignBoardScreen(Screen[None]):
             table.add_row(Text(tile.name), *(cell(tile) for _, cell in COLUMNS), key=str(tile.id))
         if not tiles:
             return
-        index = next((n for n, t in enumerate(tiles) if chosen and t.id == chosen.id), 0)
+        wanted = self.chosen_name or (chosen.name if chosen else None)
+        self.chosen_name = None
+        index = next((n for n, t in enumerate(tiles) if t.name == wanted), 0)
         table.move_cursor(row=index)
 
     def _chosen(self) -> CampaignTile | None:
@@ -163,6 +176,22 @@ class CampaignBoardScreen(Screen[None]):
 
     def action_back(self) -> None:
         self.dismiss(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "new":
+            return self.desk is not None
+        return True
+
+    def action_new(self) -> None:
+        if self.desk is None:
+            return
+
+        def created(name: str | None) -> None:
+            if name:
+                self.chosen_name = name
+                self.load()
+
+        self.app.push_screen(CampaignBuilderScreen(self.desk, join=self.join), callback=created)
 
     def action_reload(self) -> None:
         self.load()
@@ -186,5 +215,6 @@ class CampaignBoardScreen(Screen[None]):
         except Exception as exc:  # the database away: one line, nothing changed
             self.notify(f"{tile.name}: not {what}d: {exc}", severity="error", markup=False)
             return
-        self.notify(f"{tile.name}: {what}d", markup=False)
+        done = "started" if what == "resume" and tile.status == "draft" else f"{what}d"
+        self.notify(f"{tile.name}: {done}", markup=False)
         self.load()

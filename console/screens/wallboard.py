@@ -262,7 +262,13 @@ class WallboardScreen(Screen[None]):
         from console.screens.campaign_board import CampaignBoardScreen
 
         if self.live.campaigns is not None:
-            self.app.push_screen(CampaignBoardScreen(self.live.campaigns))
+            self.app.push_screen(
+                CampaignBoardScreen(
+                    self.live.campaigns,
+                    desk=self.live.campaign_desk,
+                    join=self.live.join,
+                )
+            )
 
     def action_back(self) -> None:
         if not self.standalone:

@@ -155,6 +155,9 @@ class WrapUpScreen(ModalScreen[bool]):
                     options,
                     prompt="1-9 or Enter to choose",
                     value=drafted or Select.NULL,
+                    # No type-ahead: with the list open (Enter) it would take the digit the
+                    # prompt promises, and the choices are numbered anyway.
+                    type_to_search=False,
                     id="disposition",
                 )
             if any(d.sale for d in self.catalog):  # a campaign's: shown when chosen
@@ -327,7 +330,9 @@ class WrapUpScreen(ModalScreen[bool]):
 
     def action_disposition(self, number: int) -> None:
         if 1 <= number <= len(self._codes):
-            self.query_one("#disposition", Select).value = self._codes[number - 1]
+            chooser = self.query_one("#disposition", Select)
+            chooser.expanded = False
+            chooser.value = self._codes[number - 1]
             self._show_fields()
             self._to_next_field()
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, func, select
 
 from console.db import Database
-from console.models import Base, Customer, Interaction, PhoneNumber
+from console.models import Base, ConsentRecord, Customer, Interaction, PhoneNumber
 from console.models.base import compare_column_type
 from console.schema import head_revision, schema_state
 from console.services.desk.screenpop import ScreenPopService
@@ -41,9 +41,11 @@ async def test_seed_and_pop_on_postgres(pg_db: Database) -> None:
     assert summary.counts["customers"] == 3000
     async with pg_db.session() as s:
         ratio = await s.scalar(select(func.count()).select_from(Interaction)) or 0
+        consents = await s.scalar(select(func.count()).select_from(ConsentRecord)) or 0
         number = await s.scalar(select(PhoneNumber.e164).order_by(PhoneNumber.id).limit(1))
         # Sequences were moved past the explicit ids: a new customer gets a fresh id.
     assert 3.5 < ratio / 3000 < 6.5
+    assert 1.55 < consents / 3000 < 1.75  # 55 % + 70 % + 40 % (test_seeding.py has the shares)
     async with pg_db.write() as s:
         s.add(Customer(display_name="New Person"))
     pop = await ScreenPopService(pg_db).lookup(number)

@@ -99,8 +99,12 @@ async def board_data(db: Database) -> tuple[int, int]:
 async def test_the_boards_figures(db: Database) -> None:
     await board_data(db)
     tiles = await CampaignBoard(db, clock=lambda: NOW, tz=UTC).tiles()
-    assert [(t.name, t.status) for t in tiles] == [("Quiet", "paused"), ("Winback", "running")]
-    quiet, winback = tiles
+    assert [(t.name, t.status) for t in tiles] == [
+        ("Draft", "draft"),
+        ("Quiet", "paused"),
+        ("Winback", "running"),
+    ]
+    _draft, quiet, winback = tiles
     today = winback.today
     assert (today.dialled, today.connected, today.right_party, today.conversions) == (5, 2, 1, 1)
     # 30 days: live answers = 2 + 5 connected + 1 abandoned; the 40-day-old abandons are out.
@@ -123,23 +127,25 @@ async def test_the_board_from_the_wallboard_pauses_and_resumes(db: Database) -> 
         assert isinstance(screen, CampaignBoardScreen)
         await until(lambda: screen.loads >= 1)
         table = screen.query_one(DataTable)
-        first = [table.get_cell_at((1, c)) for c in range(len(table.columns))]
+        first = [table.get_cell_at((2, c)) for c in range(len(table.columns))]
         assert [str(c) for c in first[:6]] == ["Winback", "running", "5", "2", "1", "1"]
         abandon = first[6]
-        assert isinstance(abandon, Text) and str(abandon) == "12.5% / 3.0%"
+        assert isinstance(abandon, Text) and str(abandon) == "12.5% (1/8) / 3.0%"
         assert "red" in str(abandon.style)  # over the cap
         assert [str(c) for c in first[7:]] == ["1.0", "1", "1", "2"]
 
-        await pilot.press("down")  # (the cursor starts on Quiet, the first row)
+        await pilot.press("down", "down")  # (the cursor starts on Draft, the first row)
         await pilot.press("p")
-        await until(lambda: screen.loads >= 2 and screen.tiles[1].status == "paused")
-        assert str(table.get_cell_at((1, 1))) == "paused"
+        await until(lambda: screen.loads >= 2 and screen.tiles[2].status == "paused")
+        assert str(table.get_cell_at((2, 1))) == "paused"
         await pilot.press("r")
-        await until(lambda: screen.tiles[1].status == "running")
+        await until(lambda: screen.tiles[2].status == "running")
         await pilot.press("p")  # Winback again: the cursor stayed on it
-        await until(lambda: screen.tiles[1].status == "paused")
+        await until(lambda: screen.tiles[2].status == "paused")
         await pilot.press("up", "p")  # Quiet is paused already: one line, nothing changed
         await pilot.pause()
+        await pilot.press("up", "r")  # the draft starts: its list is built
+        await until(lambda: screen.tiles[0].status == "running" and screen.tiles[0].remaining)
         await pilot.press("escape")
         await until(lambda: not isinstance(app.screen, CampaignBoardScreen))
     async with db.session() as conn:

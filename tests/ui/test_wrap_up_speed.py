@@ -81,6 +81,28 @@ async def test_a_simple_call_is_two_keys_after_hang_up(crm: Database) -> None:
     assert (row["status"], row["disposition"]) == ("completed", "resolved")
 
 
+async def test_a_digit_picks_the_disposition_with_its_list_open_too(crm: Database) -> None:
+    """The prompt says "1-9 or Enter to choose": an agent who pressed Enter first, then
+    a digit, gets that disposition (the open list's type-ahead used to swallow it)."""
+    assert crm.sqlite_path is not None
+    number, _ = one_customer_number(crm.sqlite_path)
+    async with running_pbx() as pbx:
+        app = make_app(crm, pbx.port)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await answer_and_hang_up(app, pilot, pbx, number)
+            wrap = app.screen
+            assert isinstance(wrap, WrapUpScreen)
+            chooser = wrap.query_one("#disposition", Select)
+            await pilot.press("enter")
+            await until(lambda: chooser.expanded)
+            await pilot.press("2")
+            await until(lambda: chooser.value == wrap._codes[1] and not chooser.expanded)
+            await pilot.press("ctrl+s")
+            await until(lambda: not isinstance(app.screen, WrapUpScreen))
+    row = interaction_row(crm.sqlite_path)
+    assert (row["status"], row["disposition"]) == ("completed", wrap._codes[1])
+
+
 async def test_a_ticket_and_a_callback_are_four_keys_plus_typing(crm: Database) -> None:
     assert crm.sqlite_path is not None
     number, customer = one_customer_number(crm.sqlite_path)

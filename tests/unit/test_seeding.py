@@ -16,7 +16,15 @@ from console.services.seeding import seeding
 from console.services.seeding.seeding import SeedError, SeedPlan, seed_database
 
 AS_OF = date(2026, 11, 1)
-TABLES = ("customers", "phone_numbers", "email_addresses", "interactions", "tickets", "followups")
+TABLES = (
+    "customers",
+    "phone_numbers",
+    "email_addresses",
+    "consent_records",
+    "interactions",
+    "tickets",
+    "followups",
+)
 
 
 async def seed(path: Path, **plan: object) -> None:
@@ -97,6 +105,29 @@ def test_volumes_and_shapes_are_realistic(seeded: Path) -> None:
     assert window[0] <= from_db_time(last) < window[1]
     assert con.execute("PRAGMA foreign_key_check").fetchall() == []
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_consents_are_seeded_one_per_customer_and_purpose(seeded: Path) -> None:
+    """Outbound campaigns need consent records to select on (docs/outbound.md): about 55 %
+    of customers have one for marketing calls (a fifth of them withdrawn), 70 % for
+    recording, 40 % for surveys; at most one per customer and purpose, all in the history."""
+    con = sqlite3.connect(seeded)
+    rows = con.execute(
+        "SELECT purpose, count(*), count(DISTINCT customer_id), sum(granted) "
+        "FROM consent_records GROUP BY purpose"
+    ).fetchall()
+    by = {purpose: (n, distinct, granted) for purpose, n, distinct, granted in rows}
+    assert set(by) == {"marketing_calls", "recording", "surveys"}
+    for purpose, share in (("marketing_calls", 0.55), ("recording", 0.70), ("surveys", 0.40)):
+        n, distinct, _granted = by[purpose]
+        assert n == distinct  # one record per customer and purpose
+        assert abs(n / 3000 - share) < 0.05, (purpose, n)
+    n, _distinct, granted = by["marketing_calls"]
+    assert 0.7 < granted / n < 0.9  # a fifth withdrawn
+    assert by["recording"][2] == by["recording"][0]  # withdrawals are marketing's only
+    first, last = con.execute("SELECT min(at), max(at) FROM consent_records").fetchone()
+    window = (datetime(2024, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC))
+    assert window[0] <= from_db_time(first) and from_db_time(last) < window[1]
 
 
 def test_the_seeded_database_passes_integrity_check(seeded: Path) -> None:

@@ -41,6 +41,23 @@ def test_ring_no_answer_reports_ms_and_reoffers_after_retry() -> None:
     assert connect["HoldTime"] == "20" and connect["RingTime"] == "0"
 
 
+def test_autoanswer_queue_desk_phones_answer_by_themselves() -> None:
+    """A queue with ``autoanswer`` (a predictive campaign's): the desk phone answers after
+    the delay with a person's events (DialEnd ANSWER before AgentConnect); without it the
+    phone rings out to the bot."""
+    auto = queue(extra="timeout = 15\nautoanswer = 0.5") + phone() + bot(2001, '["q"]', delay=3)
+    engine, rec = build(auto + call(0))
+    engine.run_virtual(30)
+    ((t, connect),) = rec.named("AgentConnect")
+    assert t == 0.5 and connect["Interface"] == "PJSIP/1001"
+    names = [n for _t, n, _f in rec.events]
+    assert names.index("DialEnd") < names.index("AgentConnect")
+    plain = queue(extra="timeout = 15") + phone() + bot(2001, '["q"]', delay=3) + call(0)
+    engine, rec = build(plain)
+    engine.run_virtual(30)
+    assert rec.connected() == ["PJSIP/2001"]
+
+
 def test_autopause_pauses_a_member_who_lets_a_call_ring_out() -> None:
     toml = queue(extra="autopause = true") + phone() + bot(2001, '["q"]') + call(0) + call(100)
     engine, rec = build(toml)

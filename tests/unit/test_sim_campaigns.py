@@ -158,6 +158,11 @@ def test_channelvars_come_from_the_users_files_general_table(tmp_path: Path) -> 
     path.write_text('[general]\nchannelvars = ["CAMPAIGN=1"]\n')
     with pytest.raises(CliError, match="'CAMPAIGN=1' is not a variable name"):
         load_channelvars(path)
+    path.write_text('[general]\nchannelvars = "CAMPAIGN"\n')
+    assert load_channelvars(path, "LEAD,CAMPAIGN") == ("CAMPAIGN", "LEAD")
+    assert load_channelvars(None, " CC_LEAD ") == ("CC_LEAD",)
+    with pytest.raises(CliError, match="--channelvars: 'A-B' is not a variable name"):
+        load_channelvars(None, "A-B")
 
 
 def test_the_same_seed_gives_the_same_dials() -> None:

@@ -35,7 +35,7 @@ from console.services.service import DbService, utcnow
 #: A live answer (the FCC's denominator): an agent took it, or nobody did in time.
 LIVE_OUTCOMES = ("connected", "abandoned")
 ABANDON_WINDOW_DAYS = 30
-SHOWN = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+SHOWN = (CampaignStatus.RUNNING, CampaignStatus.PAUSED, CampaignStatus.DRAFT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +62,11 @@ class CampaignTile:
 
     @property
     def pacing(self) -> float | None:
-        """Dials in flight per agent on the campaign (None: no agent)."""
-        return None if self.agents == 0 else self.in_flight / self.agents
+        """Dials in flight per agent on the campaign (None: no agent, or a draft: it has
+        never dialled)."""
+        if self.agents == 0 or self.status == CampaignStatus.DRAFT.value:
+            return None
+        return self.in_flight / self.agents
 
     @property
     def running(self) -> bool:
@@ -87,7 +90,7 @@ class CampaignBoard(DbService):
         self.agent_id = agent_id
 
     async def tiles(self) -> list[CampaignTile]:
-        """Every running or paused campaign, by name."""
+        """Every running, paused or draft campaign, by name."""
         now = self._clock()
         local = now.astimezone(self.tz)
         midnight = datetime.combine(local.date(), time(), local.tzinfo)
@@ -170,7 +173,8 @@ class CampaignBoard(DbService):
         )
 
     async def resume(self, name: str) -> None:
-        """Run a paused campaign again (its list is kept)."""
+        """Start a draft campaign (its list is built) or run a paused one again (its list is
+        kept)."""
         await CampaignService(self._db, self._audit, clock=self._clock).start(
             name, agent_id=self.agent_id
         )

@@ -247,6 +247,26 @@ FROM n WHERE {org} IS NOT NULL"""
 INSERT INTO email_addresses (id, customer_id, address, label)
 SELECT i, i, {user} || i || '@' || {domain}, '' FROM n WHERE {h("i", salt=42)} % 100 < 60"""
 
+    def consents_sql(self) -> str:
+        """Consent records (docs/outbound.md): per customer, at most one per purpose — given
+        on a web form some time in the history (marketing calls 55 %, call recording 70 %,
+        surveys 40 %), a fifth of the marketing ones later withdrawn by phone (the row then
+        says "withdrawn", as the customer's deciding record)."""
+        h = self.h
+        span = self.end - self.start
+        purposes = "(SELECT 0 AS k UNION ALL SELECT 1 UNION ALL SELECT 2)"
+        purpose = (
+            "(CASE p.k WHEN 0 THEN 'marketing_calls' WHEN 1 THEN 'recording' ELSE 'surveys' END)"
+        )
+        share = "(CASE p.k WHEN 0 THEN 55 WHEN 1 THEN 70 ELSE 40 END)"
+        withdrawn = f"(p.k = 0 AND {h('i', salt=51)} % 5 = 0)"
+        at = self._ts(f"{self.start} + {h('i', 'p.k', salt=52)} % {span}")
+        return f"""{self._counter()}
+INSERT INTO consent_records (id, customer_id, purpose, granted, source, at, recorded_at, note)
+SELECT i * 3 + p.k, i, {purpose}, {self._bool(f"NOT {withdrawn}")},
+  CASE WHEN {withdrawn} THEN 'phone' ELSE 'web form' END, {at}, {at}, ''
+FROM n CROSS JOIN {purposes} p WHERE {h("i", "p.k", salt=50)} % 100 < {share}"""
+
     def interactions_sql(self) -> str:
         h = self.h
         span = 730 * 86400

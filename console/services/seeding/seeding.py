@@ -99,6 +99,7 @@ QUEUES = (
     ("billing", "602", "Invoices, payments, disputes", 30, 80, (("billing", 1),)),
     ("tier2", "603", "Escalated technical cases", 60, 70, (("support", 5),)),
     ("vip", "604", "Platinum and gold customers", 10, 90, (("vip", 1),)),
+    ("outbound", "650", "Outbound campaigns", 20, 80, (("sales", 1),)),
 )
 SKILLS = ("sales", "support", "billing", "vip", "zh", "en")
 NOTE_TEMPLATES = (
@@ -259,6 +260,7 @@ _STAGES = (
     ("customers", "customers"),
     ("phone numbers", "phone_numbers"),
     ("email addresses", "email_addresses"),
+    ("consents", "consent_records"),
     ("interactions", "interactions"),
     ("open tickets", "tickets"),
     ("resolved tickets", "tickets"),
@@ -270,6 +272,7 @@ _COUNTED = {
     "customers": "customers",
     "phone_numbers": "phone_numbers",
     "email_addresses": "email_addresses",
+    "consent_records": "consent_records",
     "interactions": "interactions",
     "tickets": "tickets",
     "ticket_comments": "ticket_comments",
@@ -320,6 +323,7 @@ def _statements(sql: seed_sql.SeedSql) -> list[str]:
         sql.customers_sql(),
         sql.phones_sql(),
         sql.emails_sql(),
+        sql.consents_sql(),
         sql.interactions_sql(),
         sql.tickets_sql(open_=True),
         sql.tickets_sql(open_=False),

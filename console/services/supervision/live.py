@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from callkit.metrics import MetricDefinitions
 from console.cti.link import CtiLink
 from console.services.outbound.board import CampaignBoard
+from console.services.outbound.campaign_desk import CampaignDesk
 from console.services.supervision.alerts import AlertChange, AlertLog
 from console.services.supervision.live_board import LiveBoard
 from console.services.supervision.live_feed import LiveFeed, SupervisorActions
 from console.services.supervision.queue_targets import TargetBook
 from console.services.supervision.reports import ReportService
+from console.services.training.training import TraineeJoin
 
 
 @dataclass
@@ -29,6 +31,8 @@ class LiveViews:
     alerts: AlertLog = field(default_factory=AlertLog)  # evaluated every second by the app
     reports: ReportService | None = None  # the report screen's source (needs the queue_log)
     campaigns: CampaignBoard | None = None  # the campaign board's source (needs the database)
+    campaign_desk: CampaignDesk | None = None  # the campaign builder's source
+    join: TraineeJoin | None = None  # how an agent's console joins this PBX (the demo)
 
     def check_alerts(self) -> list[AlertChange]:
         """Evaluate the alert thresholds against the board now; the alerts raised/cleared."""
