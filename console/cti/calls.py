@@ -35,10 +35,12 @@ CAMPAIGN_VARIABLE, LEAD_VARIABLE = "CC_CAMPAIGN", "CC_LEAD"
 def campaign_of(msg: Message) -> tuple[str, str]:
     """(campaign, lead) from a frame's caller-channel ``ChanVariable: NAME=value`` lines
     (``main/manager_channels.c``: one line per variable of manager.conf ``channelvars``; the
-    agent's channel's lines are ``DestChanVariable``); ("", "") when it has none."""
+    agent's channel's lines are ``DestChanVariable``), or from the
+    ``ChanVariable(<channel>): NAME=value`` lines of an event raised with its channels
+    (``main/manager.c`` append_channel_vars(): an OriginateResponse); ("", "") when none."""
     campaign = lead = ""
     for key, value in msg.pairs:
-        if key != "ChanVariable":
+        if key != "ChanVariable" and not (key.startswith("ChanVariable(") and key.endswith(")")):
             continue
         name, _, val = value.partition("=")
         name = name.strip()

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 
 from callkit.ami_frames import Message
 from console.cti.board import QueueBoard
-from console.cti.calls import TALKING, CallBook, CallRecord
+from console.cti.calls import TALKING, CallBook, CallRecord, campaign_of
 from console.cti.fields import Malformed, Recent, as_float, as_int, need
 from console.cti.legs import LegEvents
 from console.cti.lines import AgentLines, local_partner
@@ -474,6 +474,8 @@ class CallTracker(LegEvents, TrackerResync):
             return self._duplicate()
         number = msg.get("Exten").strip()
         call = self._book.calls[leg] = CallRecord(leg, leg, msg.get("Channel"), number, "")
+        # A preview dial's variables ride on the agent's leg (docs/cti.md, agent-first).
+        call.campaign, call.lead = campaign_of(msg)
         self._book.offer(
             call,
             queue="",

@@ -36,6 +36,7 @@ from console.cti.protocol import (
 from console.db import one_line_reason
 from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
+from console.screens.agent_preview import PreviewKeys
 from console.screens.agent_survey import SurveyKeys
 from console.screens.agent_wrapup import WrapUpKeys
 from console.screens.customer import CustomerScreen
@@ -64,7 +65,7 @@ if TYPE_CHECKING:
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
 
-class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PromptRepaint):
+class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
     """Where an agent spends the shift."""
 
     CSS_PATH = "agent.tcss"
@@ -89,6 +90,7 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PromptRepaint):
         Binding("n", "new_customer", "New"),
         Binding("a", "attach_number", "Attach"),
         Binding("v", "survey", "Survey", show=False),  # a campaign call's card says it
+        Binding("o", "preview", "Preview dialing", show=False),  # preview campaigns' leads
         Binding("t", "team", "Team"),  # supervisors only (check_action)
         Binding("b", "wallboard", "Wallboard"),  # supervisors only
         Binding("g", "agent_grid", "Agents"),  # supervisors only

@@ -37,6 +37,7 @@ from console.services.service import utcnow
 from console.services.training.recording import NO_RECORDING, NullRecorder, SessionRecorder
 
 if TYPE_CHECKING:
+    from console.services.outbound.preview import PreviewService
     from console.services.training.training import TrainingService
 
 
@@ -92,6 +93,13 @@ class ServiceContext:
     def opt_outs(self) -> OptOutService:
         """Records "don't call me again" from a wrap-up (docs/outbound.md)."""
         return OptOutService(self.db, self.audit, region=self.region, clock=self.clock)
+
+    @property
+    def previews(self) -> PreviewService:
+        """Preview dialing: the next lead of a preview campaign, dialled or skipped."""
+        from console.services.outbound.preview import PreviewService
+
+        return PreviewService(self.db, self.audit, clock=self.clock)
 
     # Routing -----------------------------------------------------------------------------
     @property

@@ -870,6 +870,29 @@ def test_a_campaign_call_carries_its_campaign_and_lead(tracker: CallTracker) -> 
     assert (offered.campaign, offered.lead) == ("7", "42")
 
 
+def test_a_preview_dial_carries_its_campaign_on_the_originate_response(
+    tracker: CallTracker,
+) -> None:
+    """An agent-first (preview) dial's variables are on the agent's leg; the OriginateResponse
+    lists them as ``ChanVariable(<channel>): NAME=value`` (main/manager.c
+    append_channel_vars()), and the outbound offer carries them."""
+    leg = f"{AGENT}-0000000a"
+    response = Message(
+        (
+            *originate_response(True).pairs,
+            (f"ChanVariable({leg})", "CC_CAMPAIGN=3"),
+            (f"ChanVariable({leg})", "CC_LEAD=11"),
+        )
+    )
+    (offered,) = events_of(feed(tracker, response), CallOffered)
+    assert (offered.direction, offered.campaign, offered.lead) == ("outbound", "3", "11")
+
+
+def test_a_callback_originate_has_no_campaign(tracker: CallTracker) -> None:
+    (offered,) = events_of(feed(tracker, originate_response(True)), CallOffered)
+    assert (offered.campaign, offered.lead) == ("", "")
+
+
 @pytest.mark.parametrize(
     "variables",
     [[], [("DestChanVariable", "CC_CAMPAIGN=7"), ("DestChanVariable", "CC_LEAD=1")],

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from console.services.crm.customers import CustomerService
     from console.services.crm.tickets import TicketService
     from console.services.outbound.optout import OptOutService
+    from console.services.outbound.preview import PreviewDial
     from console.services.supervision.live import LiveViews
     from console.services.training.training import TraineeJoin, TrainingService
 
@@ -215,6 +216,20 @@ class AgentSession:
         placed = await self.callbacks.place(self.cti, self.agent_id, phone, followup_id)
         self.dialling[placed.action_id] = placed.followup_id
         self.recorder.record_action("callback_dialled", **dataclasses.asdict(placed))
+        if self.cti.capabilities.sim_phone:
+            await self.cti.sim_phone(self.interface, "answer")
+        return placed
+
+    async def preview_campaigns(self) -> list[str]:
+        """The running preview campaigns on this agent's queues."""
+        return await self.ctx.previews.campaigns_for(self.queues)
+
+    async def preview_dial(self, lead_id: int) -> PreviewDial:
+        """Dial a previewed lead this agent holds from their phone (agent-first: answered for
+        them on the simulator, as a callback is)."""
+        phone = self.state_interface or self.interface
+        placed = await self.ctx.previews.dial(self.cti, self.agent_id, phone, lead_id)
+        self.recorder.record_action("preview_dialled", **dataclasses.asdict(placed))
         if self.cti.capabilities.sim_phone:
             await self.cti.sim_phone(self.interface, "answer")
         return placed

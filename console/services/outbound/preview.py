@@ -17,6 +17,7 @@ A hold that lapses (the agent went away) is given back by the dialer's housekeep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -116,6 +117,21 @@ class PreviewService(DbService):
         super().__init__(db, audit, **kwargs)
         self._compliance = compliance or ComplianceService(db, clock=self._clock)
         self._hold = timedelta(seconds=hold_seconds)
+
+    async def campaigns_for(self, queues: Sequence[str]) -> list[str]:
+        """The running preview campaigns whose calls go to one of ``queues`` (the agent's), by
+        name."""
+        async with self._db.session() as session:
+            names = await session.scalars(
+                select(Campaign.name)
+                .where(
+                    Campaign.status == CampaignStatus.RUNNING,
+                    Campaign.mode == DialMode.PREVIEW,
+                    Campaign.queue.in_(list(queues)),
+                )
+                .order_by(Campaign.name)
+            )
+            return list(names)
 
     async def next_lead(self, agent_id: int, campaign: str) -> PreviewLead | None:
         """The agent's lead to preview (see the module docstring); None when none is due."""
