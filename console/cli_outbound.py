@@ -5,7 +5,7 @@
     callconsole segment preview "Gold, quiet"
     callconsole campaign create winback.toml
     callconsole campaign list | start NAME | pause NAME | stop NAME | report NAME
-    callconsole dialer [--site NAME] [--tick S] [--lease S]
+    callconsole dialer [--site NAME] [--tick S] [--lease S] [--drain S]
 
 Usage problems and refused requests print one line and exit 2; nothing half-done is kept.
 """
@@ -78,6 +78,13 @@ def add_parsers(commands: Any) -> None:
         type=_seconds(3, 300),
         default=15.0,
         help="seconds another dialer waits before taking over from one that died (15)",
+    )
+    dialer.add_argument(
+        "--drain",
+        type=_seconds(0, 3600),
+        default=60.0,
+        help="on Ctrl-C, seconds to go on following the calls in flight, placing no new "
+        "ones (60; 0: stop at once; a second Ctrl-C stops at once)",
     )
 
 
@@ -233,13 +240,23 @@ async def dialer(args: argparse.Namespace) -> int:
         say(f"{run.owner}: PBX {pbx.host}:{pbx.port} {state.state.value}")
         if state.state is not LinkState.CONNECTED:
             say(f"{state.detail}; retrying in the background")
-        stop = asyncio.Event()
+        stop, hurry = asyncio.Event(), asyncio.Event()
+
+        def signalled() -> None:  # the first stops new dials; the second stops at once
+            if stop.is_set():
+                hurry.set()
+                return
+            stop.set()
+            if args.drain and run.unended():
+                say(f"stopping: following the calls in flight for up to {args.drain:g} s "
+                    "(Ctrl-C again to stop now)")  # fmt: skip
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-                loop.add_signal_handler(sig, stop.set)
+                loop.add_signal_handler(sig, signalled)
         try:
-            await run.run(stop)
+            await run.run(stop, drain=args.drain, hurry=hurry)
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):

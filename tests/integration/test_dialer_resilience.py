@@ -83,6 +83,37 @@ async def test_a_killed_dialers_calls_are_reconciled_by_the_next(db: Database) -
     assert once_each(dialled_numbers(pbx)) and len(originated(pbx)) == 3
 
 
+async def test_a_draining_dialer_places_nothing_new_and_writes_its_calls_to_their_end(
+    db: Database,
+) -> None:
+    """Stopped with calls out and drain time: no new dial (leads are left), the calls in
+    flight followed until they end and written whole, then the lease is given back (without
+    drain they are left open for the next dialer: the killed-dialer test above)."""
+    clock = ShiftedClock()
+    numbers = [number(i) for i in range(6)]
+    await add_customers(db, numbers)
+    campaign_id = await start_campaign(db, campaign_file(), clock)
+    quick = DialerSettings(tick=0.1, lease_seconds=5.0)
+    async with (
+        running_pbx(scenario(agents=2, talk=2.0), channelvars=CHANNELVARS) as pbx,
+        running_dialer(db, pbx, clock, settings=quick, run=False) as dialer,
+    ):
+        stop = asyncio.Event()
+        loop = asyncio.create_task(dialer.run(stop, drain=30.0))
+
+        async def two_talking() -> bool:
+            return sum(1 for d in dialer.tracker.dials.values() if d.connected_at) == 2
+
+        await wait_until(two_talking)
+        stop.set()
+        await asyncio.wait_for(loop, 30)
+    rows = await attempts(db, campaign_id)
+    assert len(rows) == len(originated(pbx)) == 2  # nothing new after the stop
+    assert all(a.connected_at and a.ended_at for a in rows)  # followed to their end
+    assert any("draining: 2 dial(s) in flight" in line for line in dialer.lines)  # type: ignore[attr-defined]
+    assert any("stopped here" in line for line in dialer.lines)  # type: ignore[attr-defined]
+
+
 async def _rounds(dialer: object) -> None:
     while True:
         await dialer.guarded_step()  # type: ignore[attr-defined]

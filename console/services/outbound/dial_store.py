@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from console.models import Agent, Campaign, CampaignLead, DialAttempt, DialerLease, PreviewHold
 from console.models.enums import CampaignStatus, LeadStatus
@@ -45,6 +46,10 @@ from console.services.outbound.dial_leads import (
     histories,
 )
 from console.services.service import DbService
+
+#: A connected dial's lead still ``dialing`` this long after the call ended was never settled
+#: by a wrap-up (a shift's wrap-ups are long done by then; a journaled one applies sooner).
+UNSETTLED_AFTER = timedelta(hours=12)
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +494,52 @@ class DialStore(DbService):
             )
             await conn.execute(delete(PreviewHold).where(PreviewHold.lead_id.in_(lapsed)))
         return len(lapsed)
+
+    async def settle_forgotten(self, now: datetime, after: timedelta = UNSETTLED_AFTER) -> int:
+        """Leads still ``dialing`` whose last dial connected and ended more than ``after``
+        ago with no dial open: their wrap-up never settled them (a campaign call whose pop
+        failed with the database away became a plain call). They are ``done`` with outcome
+        ``unsettled``: the customer talked to an agent, so they are not called again blind;
+        the campaign report counts them. Returns how many."""
+        cutoff = now - after
+        open_dial = (
+            select(DialAttempt.id)
+            .where(DialAttempt.lead_id == CampaignLead.id, DialAttempt.ended_at.is_(None))
+            .exists()
+        )
+        last = aliased(DialAttempt)
+        last_ended = (
+            select(func.max(last.ended_at))
+            .where(last.lead_id == CampaignLead.id)
+            .correlate(CampaignLead)
+            .scalar_subquery()
+        )
+        connected = (
+            select(DialAttempt.id)
+            .where(
+                DialAttempt.lead_id == CampaignLead.id,
+                DialAttempt.outcome == "connected",
+                DialAttempt.ended_at == last_ended,
+            )
+            .correlate(CampaignLead)
+            .exists()
+        )
+        async with self._db.write_connection() as conn:
+            done = await conn.execute(
+                update(CampaignLead)
+                .where(
+                    CampaignLead.status == DIALING,
+                    ~open_dial,
+                    connected,
+                    last_ended < cutoff,
+                    ~select(PreviewHold.lead_id)
+                    .where(PreviewHold.lead_id == CampaignLead.id)
+                    .exists(),
+                )
+                .values(status=LeadStatus.DONE, last_outcome="unsettled", updated_at=now)
+                .returning(CampaignLead.id)
+            )
+            return len(done.all())
 
 
 def _count(condition: Any) -> Any:

@@ -154,6 +154,7 @@ class Dialer:
         # What the last pacing decisions cost (the bench reads it); bounded for a long run.
         self.decision_ns: deque[int] = deque(maxlen=100_000)
         self.db_error = ""
+        self.draining = False  # stopping: no new dials, the ones out followed to their end
 
     # Frames -----------------------------------------------------------------------------------
 
@@ -170,8 +171,11 @@ class Dialer:
 
     # The loop ---------------------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Rounds every ``tick`` until ``stop`` is set; then `close`."""
+    async def run(
+        self, stop: asyncio.Event, *, drain: float = 0.0, hurry: asyncio.Event | None = None
+    ) -> None:
+        """Rounds every ``tick`` until ``stop`` is set; then, with ``drain`` seconds, `drain`
+        (cut short by ``hurry``); then `close`."""
         stream = self.cti.events()
 
         async def watch() -> None:
@@ -186,12 +190,40 @@ class Dialer:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.settings.tick):
                         await stop.wait()
+            if drain > 0:
+                await self.drain(drain, hurry)
         finally:
             stream.close()
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
             await self.close()
+
+    async def drain(self, within: float, hurry: asyncio.Event | None = None) -> int:
+        """Stop placing dials but go on following and writing this dialer's dials in flight
+        until none is left, ``within`` seconds pass or ``hurry`` is set; the number still out
+        (left to the next dialer's reconcile)."""
+        self.draining = True
+        deadline = time.monotonic() + within
+        hurry = hurry or asyncio.Event()
+        said = -1
+        while (out := self.unended()) and time.monotonic() < deadline and not hurry.is_set():
+            if out != said:
+                said = out
+                self._say(f"draining: {out} dial(s) in flight, no new dials")
+            await self.guarded_step()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(min(self.settings.tick, deadline - time.monotonic())):
+                    await hurry.wait()
+        return self.unended()
+
+    def unended(self) -> int:
+        """This dialer's dials not over yet (placed, not yet hung up)."""
+        return sum(
+            1
+            for d in self.tracker.dials.values()
+            if d.attempt_id is not None and d.ended_at is None
+        )
 
     async def guarded_step(self) -> bool:
         """`step`, a database outage reported (once) instead of raised; False then."""
@@ -370,7 +402,7 @@ class Dialer:
         )
         self.decision_ns.append(time.perf_counter_ns() - started)
         c.decision = decision
-        if now.timestamp() < c.paused_until:
+        if now.timestamp() < c.paused_until or self.draining:
             return
         self._set_state(c, f"running here ({mode.value})")
         if decision.dials > 0:
@@ -584,6 +616,8 @@ class Dialer:
 
     async def _housekeeping(self, now: datetime) -> None:
         await self.store.release_lapsed_holds(now)
+        if forgotten := await self.store.settle_forgotten(now):
+            self._say(f"{forgotten} connected lead(s) no wrap-up settled: done (unsettled)")
         cutoff = now.timestamp() - 600
         for d in list(self.tracker.dials.values()):  # others' dials, over long ago
             if d.attempt_id is None and d.ended_at is not None and d.ended_at < cutoff:
