@@ -38,6 +38,7 @@ from console.services.desk.durable_log import DurableInteractionLog, JournalStat
 from console.services.desk.session import AgentSession
 from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.supervision.alerts import AlertAudit
+from console.services.supervision.coaching import CoachInbox, CoachNote, CoachService
 from console.services.supervision.live import LiveViews
 
 if TYPE_CHECKING:
@@ -91,6 +92,7 @@ class CallConsoleApp(App[None]):
         self.agent_screen: AgentScreen | None = None
         self._restored = False
         self.seat: SqliteSeat | None = None  # this console's seat on a SQLite file
+        self.coach_inbox: CoachInbox | None = None  # a supervisor's messages to this agent
         self.joined_queues: tuple[str, ...] = ()
         # Read by the command palette's customer search once an agent is logged in.
         self.customer_search_source: CustomerSearchSource | None = None
@@ -134,6 +136,13 @@ class CallConsoleApp(App[None]):
             self.run_worker(
                 self._routing_upkeep(runtime), exclusive=True, group="routing", exit_on_error=False
             )
+            self.coach_inbox = CoachInbox(CoachService(runtime.db), runtime.agent_id)
+            self.run_worker(
+                self.coach_inbox.run(self._coached),
+                exclusive=True,
+                group="coach",
+                exit_on_error=False,
+            )
             if runtime.live is not None:  # a supervisor: keep the live board reconciled
                 self.run_worker(
                     runtime.live.feed.run(), exclusive=True, group="live-board", exit_on_error=False
@@ -160,6 +169,13 @@ class CallConsoleApp(App[None]):
                 severity="warning",
                 markup=False,
             )
+
+    def _coached(self, note: CoachNote) -> None:
+        """A supervisor's coach message: shown on this console only, never on the call."""
+        self.notify(note.text, title=f"Coach · {note.from_name}", timeout=30, markup=False)
+        screen = self.agent_screen
+        if screen is not None:
+            screen.runtime.recorder.record_action("coach_message_shown", message=note.id)
 
     def _take_seat(self, runtime: AgentSession) -> None:
         """On a SQLite file: hold a seat while running and say when more consoles share the

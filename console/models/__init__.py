@@ -4,6 +4,7 @@ from console.models.agent import Agent, AgentSkill
 from console.models.audit import AuditLog
 from console.models.base import Base, UtcDateTime, utcnow
 from console.models.campaign import Campaign, CampaignLead, DialAttempt, Segment, SurveyAnswer
+from console.models.coaching import CoachMessage
 from console.models.customer import Customer, EmailAddress, PhoneNumber
 from console.models.dialer import DialerLease, PreviewHold
 from console.models.event import CallEvent
@@ -25,6 +26,7 @@ __all__ = [
     "CallEvent",
     "Campaign",
     "CampaignLead",
+    "CoachMessage",
     "ComplianceDecision",
     "ConsentRecord",
     "ConsoleSession",

@@ -31,6 +31,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Select, Static
 
 from console.db import Database
+from console.screens.agent_grid_monitor import MonitorKeys
 from console.screens.choice import ChoiceScreen
 from console.screens.lifecycle import while_shown
 from console.screens.not_ready import NotReadyScreen
@@ -150,7 +151,7 @@ class GridTable(DataTable[Text]):
     """Agents; rows keyed by queue interface."""
 
 
-class AgentGridScreen(Screen[None]):
+class AgentGridScreen(MonitorKeys, Screen[None]):
     """Supervisors: every agent live; see the module docstring."""
 
     CSS_PATH = "agent_grid.tcss"
@@ -160,6 +161,8 @@ class AgentGridScreen(Screen[None]):
         Binding("y", "ready", "Ready"),
         Binding("x", "log_out", "Log out of queue"),
         Binding("R", "reassign", "Reassign follow-ups"),
+        Binding("v", "view_live", "View live"),
+        Binding("m", "coach", "Coach message"),
     ]
 
     def __init__(
@@ -425,6 +428,8 @@ class AgentGridScreen(Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "reassign":
             return self.db is not None and self.worklist is not None
+        if action in ("view_live", "coach"):
+            return self.db is not None and self.supervisor_id is not None
         return True
 
     async def action_reassign(self) -> None:

@@ -21,15 +21,16 @@ class ReasonScreen(ModalScreen[str | None]):
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, question: str, *, placeholder: str = "") -> None:
+    def __init__(self, question: str, *, placeholder: str = "", max_length: int = 200) -> None:
         super().__init__()
         self.question = question
         self.placeholder = placeholder
+        self.max_length = max_length
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question, markup=False)
-            yield Input(placeholder=self.placeholder, max_length=200, id="reason")
+            yield Input(placeholder=self.placeholder, max_length=self.max_length, id="reason")
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:

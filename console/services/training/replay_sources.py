@@ -200,6 +200,24 @@ _TAIL_SESSION = select(
 ).where(ConsoleSession.id == bindparam("sid"))
 
 
+async def live_session(db: Database, agent_id: int) -> str | None:
+    """The agent's console session running now (the newest live one not ended), or None."""
+    from console.models.enums import SessionKind
+
+    async with db.session() as session:
+        found = await session.scalar(
+            select(ConsoleSession.id)
+            .where(
+                ConsoleSession.agent_id == agent_id,
+                ConsoleSession.kind == SessionKind.LIVE,
+                ConsoleSession.ended_at.is_(None),
+            )
+            .order_by(ConsoleSession.started_at.desc())
+            .limit(1)
+        )
+    return found
+
+
 class LiveTail:
     """Follows one console session as it is recorded: each `poll` returns the records written
     since the last one (by `seq`, the session's counter), in order.

@@ -1,0 +1,94 @@
+"""The agent grid's monitoring keys (a mixin of `AgentGridScreen`): ``v`` opens the highlighted
+agent's console live, read-only (`console.screens.monitor`), ``m`` sends them a coach message.
+Both need the database (a supervisor's console; the wall TV has none)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from console.screens.monitor import MonitorScreen
+from console.screens.reason import ReasonScreen
+from console.services import audit as audit_actions
+from console.services.audit import AuditLog
+from console.services.errors import ServiceError
+from console.services.supervision.coaching import MAX_TEXT, CoachService
+from console.services.training.replay_sources import LiveTail, live_session
+
+if TYPE_CHECKING:
+    from console.db import Database
+    from console.screens.agent_grid import GridRow
+
+
+class MonitorKeys:
+    """See the module docstring."""
+
+    db: Database | None
+    supervisor_id: int | None
+
+    if TYPE_CHECKING:
+        app: Any
+
+        def notify(self, message: str, **kwargs: Any) -> None: ...
+        def _need_selection(self) -> GridRow | None: ...
+
+    def _monitorable(self) -> tuple[GridRow, Database, int] | None:
+        row = self._need_selection()
+        if row is None or self.db is None or self.supervisor_id is None:
+            return None
+        if row.agent_id is None:
+            self.notify(f"{row.name} is not in the CRM: no console to watch.", markup=False)
+            return None
+        return row, self.db, self.supervisor_id
+
+    async def action_view_live(self) -> None:
+        chosen = self._monitorable()
+        if chosen is None:
+            return
+        row, db, me = chosen
+        assert row.agent_id is not None
+        try:
+            session = await live_session(db, row.agent_id)
+            if session is None:
+                self.notify(f"{row.name} has no console running.", markup=False)
+                return
+            await AuditLog(db).record(
+                me, audit_actions.VIEW, "agent", row.agent_id,
+                {"what": "live console view", "session": session},
+            )  # fmt: skip
+        except Exception as exc:  # the database away: one line
+            self.notify(f"Live view not opened: {exc}", severity="error", markup=False)
+            return
+        self.app.push_screen(
+            MonitorScreen(
+                LiveTail(db, session),
+                title=f"{row.name} · live",
+                coach=CoachService(db),
+                supervisor_id=me,
+                agent_id=row.agent_id,
+                agent_name=row.name,
+            )
+        )
+
+    def action_coach(self) -> None:
+        chosen = self._monitorable()
+        if chosen is None:
+            return
+        row, db, me = chosen
+        agent_id = row.agent_id
+        assert agent_id is not None
+
+        async def send(text: str | None) -> None:
+            if not text:
+                return
+            try:
+                await CoachService(db).send(me, agent_id, text)
+            except ServiceError as exc:
+                self.notify(str(exc), severity="warning", markup=False)
+                return
+            except Exception as exc:
+                self.notify(f"Coach message not sent: {exc}", severity="error", markup=False)
+                return
+            self.notify(f"Coach message sent to {row.name}", timeout=3, markup=False)
+
+        question = f"Coach message to {row.name} (their screen only, never the call)"
+        self.app.push_screen(ReasonScreen(question, max_length=MAX_TEXT), callback=send)

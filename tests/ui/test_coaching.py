@@ -1,0 +1,135 @@
+"""Coach messages and the supervisor's live view (issue 19.2): a supervisor's text reaches the
+agent's console at once (never the call), literally, audited; only supervisors and trainers
+send; from the agent grid ``v`` opens the agent's console live and ``m`` sends a message."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select
+from textual.widgets import DataTable
+
+from console.app import CallConsoleApp
+from console.db import Database
+from console.factory import ConsoleContext, PbxAddress
+from console.models import AuditLog, CoachMessage, ConsoleSession
+from console.screens.agent_grid import AgentGridScreen
+from console.screens.monitor import MonitorScreen
+from console.screens.reason import ReasonScreen
+from console.services.supervision.coaching import CoachError, CoachService
+from tests.factories import agent_console_app
+from tests.pbx import running_pbx
+from tests.ui.conftest import FAST, until
+from tests.ui.terminal import Notifications
+
+DEMO_AGENT, SUPERVISOR_ID = 1, 2  # seeded: the demo agent (PJSIP/1001), Sam Supervisor
+WITH_AGENT_PHONE = """
+name = "coaching"
+[[queues]]
+name = "support"
+extension = "601"
+[[agents]]
+interface = "PJSIP/1001"
+name = "Demo Agent"
+kind = "phone"
+queues = ["support"]
+"""
+
+
+async def test_a_coach_message_reaches_the_agents_console_at_once_and_literally(
+    crm: Database,
+) -> None:
+    coach = CoachService(crm)
+    async with running_pbx() as pbx:
+        app = agent_console_app(crm, pbx.port)
+        async with app.run_test(size=(120, 36)) as pilot:
+            shown = Notifications(app)
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await until(lambda: app.coach_inbox is not None and app.coach_inbox.after is not None)
+            hostile = "Offer [b]10%[/b] off\x1b[2J — \u202eevil"
+            sent = await coach.send(SUPERVISOR_ID, DEMO_AGENT, hostile)
+            await until(lambda: shown.any("Offer [b]10%[/b] off"), within=10)
+            note = next(n for n in shown.shown if "Offer" in n.message)
+            assert "\x1b" not in note.message and "\u202e" not in note.message
+            assert note.title == "Coach · Sam Supervisor"
+
+            async def marked() -> bool:
+                return await coach.seen(sent) is not None
+
+            async with asyncio.timeout(10):
+                while not await marked():
+                    await pilot.pause(0.05)
+    async with crm.session() as conn:
+        audit = (
+            await conn.execute(
+                select(AuditLog.actor_agent_id, AuditLog.entity_id, AuditLog.details).where(
+                    AuditLog.action == "coach"
+                )
+            )
+        ).one()
+    assert audit[0] == SUPERVISOR_ID and audit[1] == DEMO_AGENT
+    assert audit[2]["message"] == sent
+
+
+async def test_only_supervisors_and_trainers_send_and_never_to_themselves(crm: Database) -> None:
+    coach = CoachService(crm)
+    with pytest.raises(CoachError, match="only supervisors and trainers"):
+        await coach.send(DEMO_AGENT, SUPERVISOR_ID, "hi")
+    with pytest.raises(CoachError, match="someone else"):
+        await coach.send(SUPERVISOR_ID, SUPERVISOR_ID, "hi")
+    with pytest.raises(CoachError, match="needs some text"):
+        await coach.send(SUPERVISOR_ID, DEMO_AGENT, " \x07 ")
+    with pytest.raises(CoachError, match="no agent 9999"):
+        await coach.send(SUPERVISOR_ID, 9999, "hi")
+    async with crm.session() as conn:
+        assert (await conn.execute(select(CoachMessage.id))).all() == []
+
+
+async def test_from_the_grid_v_opens_the_agents_console_live_and_m_coaches_them(
+    crm: Database,
+) -> None:
+    async with crm.write_connection() as conn:  # the demo agent's console, running
+        await conn.execute(
+            insert(ConsoleSession).values(
+                id="demo-live", agent_id=DEMO_AGENT, started_at=datetime.now(UTC)
+            )
+        )
+    async with running_pbx(WITH_AGENT_PHONE) as pbx:
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        supervisor = await context.agents.get(SUPERVISOR_ID)
+        assert supervisor is not None
+        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        async with app.run_test(size=(140, 36)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await pilot.press("g")
+            await until(lambda: isinstance(app.screen, AgentGridScreen))
+            grid = app.screen
+            assert isinstance(grid, AgentGridScreen)
+            await until(lambda: grid.roster_loads >= 1 and "PJSIP/1001" in grid.rows)
+            table = grid.query_one(DataTable)
+            table.move_cursor(row=table.get_row_index("PJSIP/1001"))
+            await pilot.press("v")
+            await until(lambda: isinstance(app.screen, MonitorScreen))
+            view = app.screen
+            assert isinstance(view, MonitorScreen) and view.agent_id == DEMO_AGENT
+            await pilot.press("m")
+            await until(lambda: isinstance(app.screen, ReasonScreen))
+            await pilot.press(*"Ask for the order number", "enter")
+            await until(lambda: len(view.sent) == 1)
+    async with crm.session() as conn:
+        text = await conn.scalar(select(CoachMessage.text).where(CoachMessage.id == view.sent[0]))
+        viewed = await conn.scalar(
+            select(AuditLog.details).where(
+                AuditLog.action == "view", AuditLog.entity_type == "agent"
+            )
+        )
+    assert text == "Ask for the order number"
+    assert viewed == {"what": "live console view", "session": "demo-live"}
