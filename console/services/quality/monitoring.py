@@ -139,6 +139,7 @@ class MonitoringService:
         self._pending: set[asyncio.Task[None]] = set()
         self._stopping: set[int] = set()  # stops asked for before the phone answered
         self._target_gone: set[int] = set()  # sessions whose agent's leg hung up
+        self._reasons: dict[int, str] = {}  # why a session this console ended is ending
         self._unsubscribe = feed.subscribe(self._on_event)
 
     def close(self) -> None:
@@ -237,6 +238,7 @@ class MonitoringService:
         current = self._sessions.get(session.id)
         if current is None or not current.active:
             return current or session
+        self._reasons[current.id] = reason  # the PBX's Hangup may come before the answer
         if current.spyer_channel:
             # The link down: the PBX ends the spy with the call anyway.
             with contextlib.suppress(AmiError):
@@ -265,7 +267,9 @@ class MonitoringService:
                     self._target_gone.add(session.id)
             session = self._by_spyer(event.channel)
             if session is not None:
-                if session.id in self._target_gone:
+                if session.id in self._reasons:
+                    why = self._reasons[session.id]
+                elif session.id in self._target_gone:
                     why = "the agent's call ended"
                 elif session.state == WAITING and self._link.capabilities.chanspy is None:
                     why = "the PBX ended the spy call before it attached (no ChanSpy?)"
