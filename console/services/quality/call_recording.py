@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -84,8 +85,8 @@ class RecordingState:
 
 def recording_reference(uniqueid: str, interaction_id: int) -> str:
     """The file name asked of the PBX (relative: its monitor folder), from values the console
-    made or checked: the Uniqueid's digits and dots only."""
-    safe = "".join(c for c in uniqueid if c.isdigit() or c == ".") or "call"
+    made or checked: a Uniqueid as Asterisk writes them (``1700000000.42``), else ``call``."""
+    safe = uniqueid if re.fullmatch(r"[0-9]{1,20}(\.[0-9]{1,20})?", uniqueid) else "call"
     return f"callconsole/{safe}-{interaction_id}.wav"
 
 
