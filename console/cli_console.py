@@ -238,6 +238,10 @@ async def _console(
         event_filter=settings.pbx.event_filter,
         agent_state_interface=settings.desk.agent_state_interface.strip(),
         journal_dir=journal_dir(database.url.render_as_string(hide_password=True)),
+        record_calls=settings.desk.record_calls,
+        recording_pause_seconds=float(settings.desk.recording_pause_seconds),
+        show_supervisor_listening=settings.desk.show_supervisor_listening,
+        monitor_phone=settings.desk.monitor_phone.strip(),
     )
     runtime = None
     if password is not None:

@@ -158,6 +158,28 @@ class DeskSettings(_Section):
     wrap_up_seconds: int = Field(
         default=120, ge=10, le=3600, description="after-call work time limit (extendable once)"
     )
+    record_calls: bool = Field(
+        default=False,
+        description="record each answered call with the PBX's MixMonitor (the agent can pause "
+        "it while card details are taken)",
+    )
+    recording_pause_seconds: int = Field(
+        default=120,
+        ge=5,
+        le=1800,
+        description="a paused recording resumes by itself after this many seconds",
+    )
+    show_supervisor_listening: bool = Field(
+        default=False,
+        description="tell the agent when a supervisor listens to their call (off: silent "
+        "monitoring)",
+    )
+    monitor_phone: str = Field(
+        default="",
+        max_length=80,
+        description="the phone a supervisor's listening calls ring (e.g. PJSIP/2001); empty: "
+        "their own phone",
+    )
     dispositions: list[DispositionSetting] | None = Field(
         default=None,
         description="wrap-up dispositions in display order (default: the built-in list)",

@@ -22,6 +22,7 @@ from callkit.ami_frames import Message
 from callkit.metrics import MetricDefinitions
 from console.cti.ami import AmiClient, AmiTimings
 from console.cti.link import CtiLink
+from console.cti.monitor import MonitorFeed, fan_out
 from console.cti.tracker import CallTracker
 from console.db import Database
 from console.models.enums import SessionKind
@@ -79,11 +80,13 @@ def build_live(
     campaigns: CampaignBoard | None = None,
     campaign_desk: CampaignDesk | None = None,
     join: TraineeJoin | None = None,
+    on_frame: Callable[[Message], None] | None = None,
 ) -> LiveViews:
     """A CTI client whose every event frame feeds a `LiveBoard`, and what reads the board.
 
     ``tracker``: a supervisor's own call tracker (their console is an agent's too); None for
     the wall TV, which follows no phone. ``tz``: where "today" starts (None: the system's zone).
+    ``on_frame``: also given every frame, after the board (the session's spy and recording feed).
     """
     definitions = definitions or MetricDefinitions()
 
@@ -98,7 +101,7 @@ def build_live(
         pbx.secret,
         tracker=tracker,
         timings=timings,
-        on_frame=board.feed,
+        on_frame=fan_out(board.feed, on_frame),
     )
     return LiveViews(
         board=board,
@@ -191,6 +194,11 @@ class ConsoleContext:
     journal_dir: Path | None = None  # call writes the database refuses are kept here
     # An agent's CTI session asks the PBX for its own events only (AMI Filter; docs/cti.md).
     event_filter: bool = True
+    # Recording and listening ([desk] settings; console/services/quality).
+    record_calls: bool = False
+    recording_pause_seconds: float = 120.0
+    show_supervisor_listening: bool = False
+    monitor_phone: str = ""
 
     @property
     def agents(self) -> AgentDirectory:
@@ -209,6 +217,7 @@ class ConsoleContext:
         tracker = CallTracker(agent.interface, state_interfaces=phones, clock=self.clock)
         live: LiveViews | None = None
         cti: CtiLink
+        feed = MonitorFeed()  # spy and recording events, from every frame of the link
         queues = await QueueDirectory(self.db).queues_for(agent)
         if agent.is_supervisor:
             live = build_live(
@@ -222,6 +231,7 @@ class ConsoleContext:
                 campaigns=CampaignBoard(self.db, clock=self.clock, agent_id=agent.id),
                 campaign_desk=CampaignDesk(self.db, clock=self.clock, agent_id=agent.id),
                 join=self.trainee_join,
+                on_frame=feed.feed,
             )
             cti = live.cti
         else:
@@ -235,6 +245,7 @@ class ConsoleContext:
                 timings=self.timings,
                 event_filter=self.event_filter and not agent.is_trainer,
                 queues=queues,
+                on_frame=feed.feed,
             )
         recorder = SessionRecorder(
             self.db,
@@ -263,6 +274,10 @@ class ConsoleContext:
             and self.session_kind is SessionKind.LIVE,
             ring_bell=self.ring_bell,
             atxfer_threeway=self.atxfer_threeway,
+            record_calls=self.record_calls,
+            recording_pause_seconds=self.recording_pause_seconds,
+            show_supervisor_listening=self.show_supervisor_listening,
+            monitor_phone=self.monitor_phone,
         )
         return AgentSession(
             ctx=ctx,
@@ -275,4 +290,5 @@ class ConsoleContext:
             agent=agent,
             options=options,
             live=live,
+            monitor_feed=feed,
         )

@@ -263,6 +263,11 @@ class EngineActions:
         if isinstance(self._engine, TrainingControl):
             synopsis = "Simulator only: play a scenario's scripted calls to a trainee's phone."
             table.append(Action("SimTraining", synopsis, self.training))
+        # Local import: ami_monitor builds on this module's helpers.
+        from telephony_sim.ami_monitor import MonitorActions, MonitorControl
+
+        if isinstance(self._engine, MonitorControl):
+            table += MonitorActions(self._engine).actions()
         return {action.name.lower(): self._guarded(action) for action in table}
 
     def _guarded(self, action: Action) -> Action:

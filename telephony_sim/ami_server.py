@@ -82,6 +82,8 @@ _CLASS_OF = {name: "agent" for name in _AGENT_EVENTS} | {
     "fullybooted": "system",
     "shutdown": "system",
     "userevent": "user",
+    "dtmfbegin": "dtmf",
+    "dtmfend": "dtmf",
 }
 _KNOWN_CLASSES = frozenset(
     {"system", "call", "log", "verbose", "command", "agent", "user", "config", "dtmf"}

@@ -158,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     pace.add_argument("--speed", type=_positive_float, default=1.0, help="time scale (default 1)")
     pace.add_argument("--virtual", action="store_true", help="virtual time, as fast as possible")
     serve.add_argument("--record", type=Path, help="write every frame sent to this file (JSONL)")
+    serve.add_argument(
+        "--recordings",
+        type=Path,
+        metavar="DIR",
+        help="where MixMonitor writes its recordings (transcripts; default: the callconsole "
+        "data folder's sim-recordings/); File names outside it are refused",
+    )
 
     play = commands.add_parser("replay", help="serve a recording back over AMI")
     play.add_argument("file", type=Path, help="a recording made with serve --record")
@@ -235,6 +242,28 @@ def _variable_names(names: Sequence[str], where: str) -> tuple[str, ...]:
     if bad:
         raise CliError(f"{where}: {bad[0]!r} is not a variable name")
     return out
+
+
+def load_noload(config: Path | None) -> tuple[str, ...]:
+    """modules.conf's ``noload`` lines from the users file: ``[modules] noload =
+    ["app_chanspy.so", "app_mixmonitor.so"]`` makes a PBX without ChanSpy or MixMonitor."""
+    if config is None:
+        return ()
+    modules = _read_config(config).get("modules", {})
+    if not isinstance(modules, dict):
+        raise CliError(f"{config}: [modules] must be a table")
+    value = modules.get("noload", ())
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise CliError(f"{config}: [modules] noload must be a module name or a list of them")
+    return tuple(n.strip() for n in names if n.strip())
+
+
+def default_recordings_dir() -> Path:
+    """Where MixMonitor writes by default: the callconsole data folder's sim-recordings/."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("callconsole", appauthor=False)) / "sim-recordings"
 
 
 def _users_from_toml(path: Path) -> dict[str, str]:
@@ -370,6 +399,8 @@ def _build_engine(
     clock: VirtualClock,
     queue_log: QueueLog | None,
     crm_db: Path | None = None,
+    recordings_dir: Path | None = None,
+    noload: tuple[str, ...] = (),
 ) -> Engine:
     from telephony_sim.engine import Engine, SimError
 
@@ -382,6 +413,8 @@ def _build_engine(
             customer_numbers=world.customer_numbers,
             queue_log=queue_log,
             crm_db=crm_db,  # training runs (SimTraining) look their customers up there
+            recordings_dir=recordings_dir,
+            noload=noload,
         )
     except SimError as exc:
         raise CliError(str(exc)) from None
@@ -399,7 +432,9 @@ async def _serve(args: argparse.Namespace) -> None:
             # A PBX in real time stamps queue_log lines and Uniqueids with the wall clock, as
             # Asterisk does, so reports on its queue_log cover today, not the scenario's epoch.
             world = replace(world, scenario=replace(world.scenario, epoch=int(time.time())))
-        engine = _build_engine(world, args.seed, clock, queue_log, args.db)
+        recordings = args.recordings or default_recordings_dir()
+        noload = load_noload(args.config)
+        engine = _build_engine(world, args.seed, clock, queue_log, args.db, recordings, noload)
         engine.set_manager_vars(load_channelvars(args.config, args.channelvars))
         stop = asyncio.Event()
         _stop_on_signals(stop)

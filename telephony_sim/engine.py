@@ -26,14 +26,32 @@ from telephony_sim.bots import Bot
 from telephony_sim.callflow import Acd
 from telephony_sim.campaigns import CustomerCall, CustomerDialer
 from telephony_sim.clock import RealTimeClock, VirtualClock
+from telephony_sim.mixmonitor import Recordings
 from telephony_sim.outbound import Dialer, OriginateRequest, Outbound
 from telephony_sim.pbx import RING, UP, Channel, Fields, Listener, Pbx, SimError
 from telephony_sim.queue_log import QueueLog
+from telephony_sim.spy import Spies, Spy, is_chanspy
 from telephony_sim.stats import queue_figures, queue_report
 from telephony_sim.traffic import ArrivalProcess, CallerIdSource, generate_us_number
 from telephony_sim.training import Training
 
 __all__ = ["Engine", "SimError"]
+
+#: The modules a default simulator has loaded (``ModuleCheck``); ``noload`` removes some, as
+#: modules.conf's ``noload =>`` lines do.
+MODULES = frozenset(
+    {
+        "app_chanspy",
+        "app_dial",
+        "app_mixmonitor",
+        "app_queue",
+        "app_senddtmf",
+        "app_amd",
+        "app_playback",
+        "chan_pjsip",
+        "res_pjsip",
+    }
+)
 
 
 class _Feed:
@@ -73,8 +91,11 @@ class Engine:
         customer_numbers: dict[int, str] | None = None,
         queue_log: QueueLog | None = None,
         crm_db: Path | None = None,
+        recordings_dir: Path | None = None,
+        noload: Collection[str] = (),
     ) -> None:
         self.scenario = scenario
+        self.modules = MODULES - {_module_name(n) for n in noload}
         self.seed = seed
         self.clock = clock
         self.pbx = Pbx(clock.now, scenario.epoch)
@@ -107,6 +128,12 @@ class Engine:
             scenario.start_of_day,
         )
         self._script_rng = self.rng("scripted", "numbers")
+        # ChanSpy (an Originate's application) and MixMonitor (telephony_sim/spy.py,
+        # mixmonitor.py); recordings are written under ``recordings_dir`` only.
+        self.spies = Spies(
+            self.acd, self.dialer, has_chanspy=lambda: self.has_module("app_chanspy")
+        )
+        self.recordings = Recordings(self.pbx, clock.now, recordings_dir)
         #: Every Originate the PBX accepted: (epoch time, request). What tests and benches
         #: check a dialer against, from the PBX's side.
         self.originated: list[tuple[float, OriginateRequest]] = []
@@ -272,6 +299,7 @@ class Engine:
         if caller.gen == gen and caller.state == CONNECTED and caller.script is not None:
             # CR/LF would end the AMI frame early: speech is one header line.
             text = line.text.replace("\r", " ").replace("\n", " ")
+            self.recordings.heard(caller.chan.linkedid, line.speaker, text)
             self.pbx.user_event(
                 caller.chan,
                 "Transcript",
@@ -287,6 +315,10 @@ class Engine:
         the customer first and runs the dialplan on the answer (campaigns.py)."""
         if not request.channel or "/" not in request.channel:
             raise SimError("Channel not specified" if not request.channel else "Invalid channel")
+        if is_chanspy(request):
+            self.spies.originate(request)  # the supervisor's phone, then ChanSpy
+            self.originated.append((self.pbx.epoch_now(), request))
+            return
         customer_first = request.channel not in self.acd.devices and (
             "@" in request.channel or request.channel.lower().startswith("local/")
         )
@@ -375,6 +407,10 @@ class Engine:
         chan = self.pbx.channels.get(channel)
         if chan is None:
             raise SimError("Channel not found")
+        if isinstance(chan.owner, Spy):
+            if receive:  # ChanSpy reads the digit (its d option switches modes)
+                self.spies.dtmf(chan.owner, digits)
+            return
         dev = self._device_of(chan)
         if not receive or dev is None or dev.consult is None:
             return
@@ -394,6 +430,9 @@ class Engine:
         """Hang up a channel, ending whatever call it belongs to."""
         chan = self.pbx.find(channel)
         owner = chan.owner
+        if isinstance(owner, Spy):
+            self.spies.hangup(owner, cause)
+            return
         dev = self._device_of(chan)
         if dev is not None and dev.consult is not None:
             consult.complete(self.acd, dev)  # the transferer hangs up: transfer or leave
@@ -461,6 +500,27 @@ class Engine:
                 f"Unknown phone command: {command} (answer|hold|unhold|hangup|ready|notready)"
             )
 
+    # ------------------------------------------------------------------ modules, recording
+    def has_module(self, name: str) -> bool:
+        """ModuleCheck (main/manager.c manager_modulecheck()): is the module loaded?"""
+        return _module_name(name) in self.modules
+
+    def mix_monitor(self, channel: str, file: str, options: str = "") -> None:
+        """MixMonitor: start recording ``channel`` to ``file`` (inside the recordings
+        folder); the events follow on the next turn, after the action's response."""
+        rec = self.recordings.start(channel, file, options)
+        self.clock.call_later(0.0, self.recordings.announce_start, rec)
+
+    def stop_mix_monitor(self, channel: str) -> None:
+        """StopMixMonitor: stop the channel's (oldest) recording and write its file."""
+        chan = self.recordings.stop(channel)
+        self.clock.call_later(0.0, self.recordings.announce_stop, chan)
+
+    def mix_monitor_mute(self, channel: str, direction: str, state: str) -> None:
+        """MixMonitorMute: mute (pause) or unmute the channel's recording."""
+        chan, direction, shown = self.recordings.mute(channel, direction, state)
+        self.clock.call_later(0.0, self.recordings.announce_mute, chan, direction, shown)
+
     # ------------------------------------------------------------------ snapshots
     def queue_status_items(self, queue: str | None = None) -> list[tuple[str, Fields]]:
         """QueueStatus list items: QueueParams, QueueMember, QueueEntry."""
@@ -502,3 +562,9 @@ class Engine:
     def figures(self, queue: str) -> QueueFigures:
         """Raw QueueFigures for one queue (see callkit/metrics.py)."""
         return queue_figures(self.acd.queues[queue], self.clock.now())
+
+
+def _module_name(name: str) -> str:
+    """``app_chanspy.so`` and ``app_chanspy`` name the same module (ast_module_check())."""
+    name = name.strip().lower()
+    return name[:-3] if name.endswith(".so") else name

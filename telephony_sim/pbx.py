@@ -382,6 +382,10 @@ class Pbx:
         self.bridges: dict[str, list[Channel]] = {}  # bridge id -> its channels, in order
         # manager.conf [general] channelvars: reported in every channel block (none: as now).
         self.manager_vars: tuple[str, ...] = ()
+        # Called with every leg that hangs up, after its Hangup event (what audiohooks on the
+        # leg see: a spy's ChanSpyStop, a MixMonitor closing its file; telephony_sim/spy.py,
+        # mixmonitor.py). Empty unless something spies or records.
+        self.hangup_hooks: list[Callable[[Channel], None]] = []
 
     def set_manager_vars(self, names: tuple[str, ...]) -> None:
         """manager.conf ``channelvars``: every channel block (live legs' too) reports these
@@ -527,6 +531,8 @@ class Pbx:
         if self.listeners:
             cause_txt = CAUSE_TXT.get(cause, "Unknown")
             self.emit_call("Hangup", chan, [("Cause", str(cause)), ("Cause-txt", cause_txt)])
+        for hook in tuple(self.hangup_hooks):
+            hook(chan)
 
     def dial_begin(self, caller: Channel, dest: Channel, dial_string: str) -> None:
         """DialBegin from ``caller`` to ``dest``."""

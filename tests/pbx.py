@@ -49,8 +49,11 @@ class Pbx:
         speed: float = 1.0,
         crm_db: Path | None = None,
         channelvars: tuple[str, ...] = (),
+        recordings_dir: Path | None = None,
+        noload: tuple[str, ...] = (),
     ) -> None:
         self._world = (scenario, sim_phone, speed, crm_db)
+        self._monitor = (recordings_dir, noload)  # MixMonitor's folder; modules not loaded
         self._channelvars = channelvars  # manager.conf [general] channelvars
         self.engine, self.actions = self._build()
         self.engine.set_manager_vars(channelvars)
@@ -67,6 +70,8 @@ class Pbx:
             seed=1,
             clock=RealTimeClock(speed=speed),
             crm_db=crm_db,  # training runs read their customers' numbers from it
+            recordings_dir=self._monitor[0],
+            noload=self._monitor[1],
         )
         # Trainers' scenario files in these tests are written under the temp folder.
         dirs = [Path(tempfile.gettempdir())]

@@ -49,6 +49,7 @@ from pydantic import SecretStr
 from callkit.ami_frames import Message
 from console.cti.actions import CallActions
 from console.cti.ami_link import AmiLink
+from console.cti.ami_monitor import MonitorActions
 from console.cti.ami_sim import SimActions, probe_capabilities
 from console.cti.ami_types import (
     ActionResult,
@@ -132,7 +133,7 @@ class EventStream:
         self.push(None)
 
 
-class AmiClient(CallActions, SimActions):
+class AmiClient(CallActions, SimActions, MonitorActions):
     """A self-healing AMI connection feeding a `CallTracker`; see the module docstring.
 
     ``tracker`` (optional) turns events into typed call/queue events; without it the client

@@ -30,8 +30,21 @@ def _unknown_action(result: ActionResult) -> bool:
     return refusal.startswith(("invalid/unknown command", "permission denied"))
 
 
+async def _module_loaded(request: Request, module: str) -> bool | None:
+    """ModuleCheck (main/manager.c manager_modulecheck()): True loaded, False "Module not
+    loaded", None when the PBX would not answer (no such action, no permission, a replay)."""
+    result = await request([("Action", "ModuleCheck"), ("Module", module)])
+    if result.ok:
+        return True
+    if result.message.strip().lower() == "module not loaded":
+        return False
+    return None
+
+
 async def probe_capabilities(request: Request) -> Capabilities:
-    """What the PBX offers beyond standard AMI: ListCommands, or else a try of each action."""
+    """What the PBX offers beyond standard AMI: ListCommands, or else a try of each action;
+    ChanSpy (an application, not an action) by ModuleCheck."""
+    chanspy = await _module_loaded(request, "app_chanspy.so")
     listed = await request([("Action", "ListCommands")])
     if listed.ok:
         names = {key.lower() for key, _value in listed.response}
@@ -40,13 +53,18 @@ async def probe_capabilities(request: Request) -> Capabilities:
             sim_phone="simphone" in actions,
             actions=actions,
             sim_training="simtraining" in actions,
+            chanspy=chanspy,
+            mixmonitor="mixmonitor" in actions,
         )
     # ListCommands refused: try each action once (incomplete, so it does nothing); a PBX
     # without it says it is unknown.
     phone = await request([("Action", "SimPhone")])
     training = await request([("Action", "SimTraining"), ("Command", "stop")])
     return Capabilities(
-        sim_phone=not _unknown_action(phone), sim_training=not _unknown_action(training)
+        sim_phone=not _unknown_action(phone),
+        sim_training=not _unknown_action(training),
+        chanspy=chanspy,
+        mixmonitor=await _module_loaded(request, "app_mixmonitor.so"),
     )
 
 

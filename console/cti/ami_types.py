@@ -65,6 +65,11 @@ class Capabilities:
     sim_phone: bool = False  # the simulator's SimPhone desk-phone action
     actions: frozenset[str] = frozenset()  # lower-case action names, when ListCommands answered
     sim_training: bool = False  # the simulator's SimTraining action (trainer runs)
+    # ChanSpy (app_chanspy loaded, by ModuleCheck): None when the PBX would not say (no
+    # ModuleCheck, no permission), so the first spy tells.
+    chanspy: bool | None = None
+    # MixMonitor: listed by ListCommands, or app_mixmonitor loaded by ModuleCheck.
+    mixmonitor: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

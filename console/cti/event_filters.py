@@ -47,6 +47,10 @@ _SPECIAL = frozenset(".[]()*+?{}|^$\\")
 EOL = "[[:cntrl:]]"
 #: Scenario and training user events the tracker needs before any leg of the agent's exists.
 SCRIPT_EVENTS = f"{EOL}UserEvent: (ScriptedCall|TrainingStarted|TrainingFinished){EOL}"
+#: Every ChanSpyStop: it names only the spyer (apps/app_chanspy.c publishes it without the
+#: spyee), so no pattern of the agent's own matches the end of a spy on their call; the
+#: "supervisor listening" notice needs it (console/services/quality/listening.py). Rare.
+SPY_STOP_EVENTS = f"^Event: ChanSpyStop{EOL}"
 
 
 def ere_escape(text: str) -> str:
@@ -107,5 +111,5 @@ def agent_patterns(lines: AgentLines, queues: Iterable[str], action_prefix: str)
     ]
     patterns += [member_name_pattern(n) for n in sorted(lines.names) if n and "/" not in n]
     patterns += [queue_pattern(q) for q in sorted(set(queues)) if q]
-    patterns += [action_pattern(action_prefix), SCRIPT_EVENTS]
+    patterns += [action_pattern(action_prefix), SCRIPT_EVENTS, SPY_STOP_EVENTS]
     return list(dict.fromkeys(patterns))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from callkit.ami_frames import Message
 from console.cti.actions import CallActions
+from console.cti.ami_monitor import MonitorActions
 from console.cti.ami_sim import SimActions
 from console.cti.ami_types import (
     ActionResult,
@@ -57,7 +58,7 @@ class FakeEvents:
 
 
 @dataclass
-class FakeLink(CallActions, SimActions):
+class FakeLink(CallActions, SimActions, MonitorActions):
     """A scriptable `CtiLink` (see the module docstring)."""
 
     capabilities: Capabilities = field(default_factory=Capabilities)

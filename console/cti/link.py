@@ -104,6 +104,36 @@ class CtiLink(Protocol):
         """Redirect a channel to ``exten``."""
         ...
 
+    async def spy(
+        self,
+        device: str,
+        channel: str,
+        mode: str,
+        *,
+        caller_id: str = "",
+        timeout_ms: int = 30_000,
+        variables: Sequence[str] = (),
+    ) -> ActionResult:
+        """ChanSpy (`Capabilities.chanspy`): ring ``device`` and spy on ``channel`` in ``mode``
+        (console/cti/ami_monitor.py)."""
+        ...
+
+    async def spy_mode(self, spyer_channel: str, mode: str) -> ActionResult:
+        """Switch a running spy to ``mode`` (listen, whisper, barge)."""
+        ...
+
+    async def mix_monitor(self, channel: str, file: str, options: str = "") -> ActionResult:
+        """MixMonitor (`Capabilities.mixmonitor`): record ``channel`` to ``file``."""
+        ...
+
+    async def stop_mix_monitor(self, channel: str) -> ActionResult:
+        """StopMixMonitor: stop recording ``channel``."""
+        ...
+
+    async def mix_monitor_mute(self, channel: str, muted: bool) -> ActionResult:
+        """MixMonitorMute: pause (``muted``) or resume the recording of ``channel``."""
+        ...
+
     async def sim_phone(self, interface: str, command: str) -> ActionResult:
         """Simulator only (`Capabilities.sim_phone`): press a desk-phone button."""
         ...

@@ -12,6 +12,7 @@ from console.models.followup import FollowUp
 from console.models.interaction import Interaction
 from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
 from console.models.queue import Queue, QueueSkill
+from console.models.recording import CallRecording, RecordingPause
 from console.models.sale import Sale
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
@@ -24,6 +25,7 @@ __all__ = [
     "AuditLog",
     "Base",
     "CallEvent",
+    "CallRecording",
     "Campaign",
     "CampaignLead",
     "CoachMessage",
@@ -41,6 +43,7 @@ __all__ = [
     "PreviewHold",
     "Queue",
     "QueueSkill",
+    "RecordingPause",
     "Sale",
     "Segment",
     "SurveyAnswer",

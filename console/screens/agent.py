@@ -37,6 +37,7 @@ from console.db import one_line_reason
 from console.screens.agent_calls import CallKeys
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.agent_preview import PreviewKeys
+from console.screens.agent_recording import RecordingKeys
 from console.screens.agent_survey import SurveyKeys
 from console.screens.agent_wrapup import WrapUpKeys
 from console.screens.customer import CustomerScreen
@@ -65,7 +66,7 @@ if TYPE_CHECKING:
 FIGURES_SECONDS = 60.0  # the agent's own figures are re-read this often (and after a wrap-up)
 
 
-class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
+class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, RecordingKeys, PromptRepaint):
     """Where an agent spends the shift."""
 
     CSS_PATH = "agent.tcss"
@@ -83,6 +84,8 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
         Binding("f4", "complete_transfer", "Complete transfer"),
         Binding("f6", "toggle_ready", "Ready/Not"),
         Binding("f9", "notes", "Notes"),
+        # agent_recording.py; the recording line names the key (the footer is full)
+        Binding("r", "pause_recording", "Pause rec", show=False),
         Binding("f7", "consult", "Consult"),
         Binding("f7", "conference", "Conference"),
         Binding("f8", "cancel_consult", "Back to caller"),
@@ -116,6 +119,7 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
     def compose(self) -> ComposeResult:
         yield CallBar(id="call-bar", clock=self.runtime.clock, agent_line=True)
         yield Static("", id="handoff", markup=False)
+        yield Static("", id="recording", markup=False)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 agent = self.runtime.agent
@@ -132,6 +136,7 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
 
     def on_mount(self) -> None:
         self._consume()
+        self._start_recording_line()
         self.refresh_figures()
         self.set_interval(FIGURES_SECONDS, self.refresh_figures)
 
@@ -172,6 +177,8 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, PromptRepaint):
             self._audit_view()
         elif isinstance(event, CallAnswered | CallHeld | CallResumed | CallTransferred) and mine:
             self.show(await desk.handle(event))
+            if isinstance(event, CallAnswered):
+                self.recording_answered(event)
         elif isinstance(event, CallConferenced) and mine:
             self.show(await desk.handle(event))
             self._record("conference", target=event.target)

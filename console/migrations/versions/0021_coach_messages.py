@@ -1,7 +1,7 @@
 """Coach messages: a supervisor's text to an agent's console during a call (issue 19)
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 Create Date: 2026-12-06 03:20:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0021"
-down_revision: str | None = "0018"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

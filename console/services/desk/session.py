@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from console.cti.link import CtiLink
+from console.cti.monitor import MonitorFeed
 from console.cti.protocol import (
     AgentStateChanged,
     CallEnded,
@@ -36,6 +37,9 @@ from console.services.desk.desk import AgentDesk
 from console.services.desk.interactions import InteractionLog, InteractionRecord
 from console.services.desk.recovery import recover_unfinished
 from console.services.desk.screenpop import ScreenPopService
+from console.services.quality.call_recording import CallRecordingService
+from console.services.quality.listening import SupervisorListening
+from console.services.quality.monitoring import MonitoringService, phone_of
 from console.services.routing.auto_followups import AutoFollowUps
 from console.services.routing.callback_offers import CallbackOffers
 from console.services.routing.callbacks import CallbackDialer, PlacedCall, Settled, dial_outcome
@@ -73,6 +77,10 @@ class DeskOptions:
     trainee_join: TraineeJoin | None = None  # shown to a trainer while no trainee is online
     # Heartbeat and SLA pass period: well inside the presence freshness window (FRESH_FOR).
     upkeep_seconds: float = UPKEEP_SECONDS
+    record_calls: bool = False  # MixMonitor on each answered call (console/services/quality)
+    recording_pause_seconds: float = 120.0  # an agent's pause resumes by itself after this
+    show_supervisor_listening: bool = False  # the agent is told when a supervisor listens
+    monitor_phone: str = ""  # the phone a supervisor's listening calls ring ("": their own)
 
 
 @dataclass
@@ -96,6 +104,8 @@ class AgentSession:
     before_outage: tuple[bool, str] | None = None
     joined_once: bool = False  # joined their queues in this session: join again after outages
     offers: CallbackOffers = field(default_factory=CallbackOffers)  # due callbacks offered
+    # Spy and recording events from this session's link (its on_frame feeds it).
+    monitor_feed: MonitorFeed = field(default_factory=MonitorFeed)
 
     # Shared things, from the context -------------------------------------------------------
     @property
@@ -114,6 +124,37 @@ class AgentSession:
     def tz(self) -> tzinfo | None:
         """The agent's zone (None: this machine's)."""
         return self.ctx.tz
+
+    @cached_property
+    def recordings(self) -> CallRecordingService:
+        """The PBX's recording of this agent's calls (pause key, auto-resume)."""
+        return CallRecordingService(
+            self.db,
+            self.cti,
+            actor_id=self.agent_id,
+            feed=self.monitor_feed,
+            clock=self.clock,
+            auto_resume_seconds=self.options.recording_pause_seconds,
+        )
+
+    @cached_property
+    def listening(self) -> SupervisorListening:
+        """Whether a supervisor listens to this agent's call (shown only if the site says)."""
+        phone = phone_of(self.agent) if self.agent is not None else self.interface
+        return SupervisorListening(
+            self.monitor_feed, phone, shown=self.options.show_supervisor_listening
+        )
+
+    @cached_property
+    def monitoring(self) -> MonitoringService | None:
+        """Supervisors' and trainers' listening (None for agents, who may not)."""
+        agent = self.agent
+        if agent is None or not (agent.is_supervisor or agent.is_trainer):
+            return None
+        device = self.options.monitor_phone or phone_of(agent)
+        return MonitoringService(
+            self.db, self.cti, self.monitor_feed, actor=agent, device=device, clock=self.clock
+        )
 
     @cached_property
     def screenpop(self) -> ScreenPopService:

@@ -1,0 +1,1 @@
+"""Quality: listening to agents' calls (monitoring) and recording them (call_recording)."""
