@@ -569,6 +569,7 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, RecordingKeys, 
                     worklist=runtime.worklist,
                     supervisor_id=runtime.agent_id,
                     recorder=runtime.recorder,
+                    monitoring=runtime.monitoring,
                 )
             )
 

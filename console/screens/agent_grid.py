@@ -40,6 +40,7 @@ from console.screens.worklist import cell, highlighted_key, restore_cursor
 from console.services.crm.agents import NotReadyReason, not_ready_reason
 from console.services.desk.agent_figures import today_bounds
 from console.services.errors import ServiceError
+from console.services.quality.monitoring import MonitoringService
 from console.services.routing.worklist import Worklist
 from console.services.supervision.live_types import AgentActivity, AgentLive
 from console.services.supervision.roster import (
@@ -162,6 +163,9 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         Binding("x", "log_out", "Log out of queue"),
         Binding("R", "reassign", "Reassign follow-ups"),
         Binding("v", "view_live", "View live"),
+        Binding("l", "listen('listen')", "Listen"),
+        Binding("w", "listen('whisper')", "Whisper"),
+        Binding("B", "listen('barge')", "Barge"),
         Binding("m", "coach", "Coach message"),
     ]
 
@@ -173,6 +177,7 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         worklist: Worklist | None = None,
         supervisor_id: int | None = None,
         recorder: ActionRecorder | None = None,
+        monitoring: MonitoringService | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
         roster_seconds: float = ROSTER_SECONDS,
     ) -> None:
@@ -182,6 +187,7 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         self.db = db
         self.worklist = worklist
         self.supervisor_id = supervisor_id
+        self.monitoring = monitoring  # listening (supervisors', trainers' consoles)
         self.refresh_seconds = refresh_seconds
         self.roster_seconds = roster_seconds
         self.roster: dict[str, RosterEntry] = {}
@@ -430,6 +436,8 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
             return self.db is not None and self.worklist is not None
         if action in ("view_live", "coach"):
             return self.db is not None and self.supervisor_id is not None
+        if action == "listen":
+            return self.db is not None and self.monitoring is not None
         return True
 
     async def action_reassign(self) -> None:

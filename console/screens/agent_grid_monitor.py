@@ -1,6 +1,9 @@
 """The agent grid's monitoring keys (a mixin of `AgentGridScreen`): ``v`` opens the highlighted
-agent's console live, read-only (`console.screens.monitor`), ``m`` sends them a coach message.
-Both need the database (a supervisor's console; the wall TV has none)."""
+agent's console live, read-only (`console.screens.monitor`); ``l`` / ``w`` / ``B`` start
+listening, whispering or barging on their call (the supervisor's phone rings) and open the same
+view, where the mode switches and ``s`` stops; ``m`` sends them a coach message. They need the
+database (a supervisor's console; the wall TV has none), listening a supervisor's or trainer's
+monitoring service."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from console.screens.reason import ReasonScreen
 from console.services import audit as audit_actions
 from console.services.audit import AuditLog
 from console.services.errors import ServiceError
+from console.services.quality.monitoring import MonitoringService, SpySession
 from console.services.supervision.coaching import MAX_TEXT, CoachService
 from console.services.training.replay_sources import LiveTail, live_session
 
@@ -24,6 +28,7 @@ class MonitorKeys:
 
     db: Database | None
     supervisor_id: int | None
+    monitoring: MonitoringService | None
 
     if TYPE_CHECKING:
         app: Any
@@ -40,7 +45,7 @@ class MonitorKeys:
             return None
         return row, self.db, self.supervisor_id
 
-    async def action_view_live(self) -> None:
+    async def action_view_live(self, spy: SpySession | None = None) -> None:
         chosen = self._monitorable()
         if chosen is None:
             return
@@ -49,7 +54,11 @@ class MonitorKeys:
         try:
             session = await live_session(db, row.agent_id)
             if session is None:
-                self.notify(f"{row.name} has no console running.", markup=False)
+                if spy is None:
+                    self.notify(f"{row.name} has no console running.", markup=False)
+                else:  # a phone without a console: listening only, stopped from here
+                    self.notify(f"{spy.mode.title()}: {row.name} (no console to show)",
+                                markup=False)  # fmt: skip
                 return
             await AuditLog(db).record(
                 me, audit_actions.VIEW, "agent", row.agent_id,
@@ -66,8 +75,26 @@ class MonitorKeys:
                 supervisor_id=me,
                 agent_id=row.agent_id,
                 agent_name=row.name,
+                monitoring=self.monitoring,
+                spy=spy,
             )
         )
+
+    async def action_listen(self, mode: str) -> None:
+        chosen = self._monitorable()
+        if chosen is None or self.monitoring is None:
+            return
+        row = chosen[0]
+        assert row.agent_id is not None
+        try:
+            spy = await self.monitoring.start(row.agent_id, mode)
+        except ServiceError as exc:
+            self.notify(str(exc), severity="warning", markup=False)
+            return
+        except Exception as exc:  # the link or database away: one line
+            self.notify(f"Listening not started: {exc}", severity="error", markup=False)
+            return
+        await self.action_view_live(spy)
 
     def action_coach(self) -> None:
         chosen = self._monitorable()

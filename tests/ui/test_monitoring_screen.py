@@ -1,0 +1,121 @@
+"""Listening from the supervisor's agent grid against the simulator (issue 19: "a supervisor
+picks a talking agent in the grid, listens, reads the live transcript, whispers a coach
+message, and barges, all with audit rows"): ``l`` rings the supervisor's phone into ChanSpy
+and opens the agent's console live; ``w`` and ``B`` switch the mode, ``m`` coaches, ``s``
+stops; the PBX's events and the audit rows say the same."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from textual.widgets import DataTable
+
+from console.app import CallConsoleApp
+from console.db import Database
+from console.factory import ConsoleContext, PbxAddress
+from console.models import AuditLog, CoachMessage, ConsoleSession
+from console.screens.agent_grid import AgentGridScreen
+from console.screens.monitor import MonitorScreen
+from console.screens.reason import ReasonScreen
+from tests.pbx import running_pbx
+from tests.ui.conftest import FAST, until
+
+DEMO_AGENT, SUPERVISOR_ID = 1, 2  # seeded: the demo agent (PJSIP/1001), Sam (PJSIP/1002)
+AGENT, SUPERVISOR_PHONE = "PJSIP/1001", "PJSIP/1002"
+SCENARIO = """
+name = "grid-monitoring"
+[[queues]]
+name = "support"
+extension = "601"
+timeout = 300
+[[agents]]
+interface = "PJSIP/1001"
+name = "Demo Agent"
+kind = "phone"
+queues = ["support"]
+[[agents]]
+interface = "PJSIP/1002"
+name = "Sam Supervisor"
+kind = "phone"
+[[calls]]
+at = 0.2
+queue = "support"
+number = "+14155550100"
+name = "Ann Caller"
+handle_time = 600
+transcript = [{ at = "2s", text = "Hello, I was charged twice." }]
+"""
+
+
+async def test_listen_whisper_coach_barge_and_stop_from_the_grid(crm: Database) -> None:
+    async with crm.write_connection() as conn:  # the demo agent's console, running
+        await conn.execute(
+            insert(ConsoleSession).values(
+                id="demo-live", agent_id=DEMO_AGENT, started_at=datetime.now(UTC)
+            )
+        )
+    async with running_pbx(SCENARIO) as pbx:
+        dev = pbx.engine.acd.devices[AGENT]
+        await until(lambda: dev.ringing)
+        pbx.engine.phone(AGENT, "answer")  # the agent talks with Ann
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        supervisor = await context.agents.get(SUPERVISOR_ID)
+        assert supervisor is not None
+        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        async with app.run_test(size=(140, 40)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await pilot.press("g")
+            await until(lambda: isinstance(app.screen, AgentGridScreen))
+            grid = app.screen
+            assert isinstance(grid, AgentGridScreen)
+            await until(lambda: grid.roster_loads >= 1 and AGENT in grid.rows)
+            table = grid.query_one(DataTable)
+            table.move_cursor(row=table.get_row_index(AGENT))
+            await pilot.press("l")
+            await until(lambda: isinstance(app.screen, MonitorScreen))
+            view = app.screen
+            assert isinstance(view, MonitorScreen) and view.spy is not None
+            await until(lambda: view._current() is not None and view.spy.state == "spying")
+            spies = pbx.engine.spies.active
+            (spy,) = spies.values()
+            assert spy.mode == "listen"
+            await pilot.press("w")
+            await until(lambda: spy.mode == "whisper")
+            await pilot.press("m")
+            await until(lambda: isinstance(app.screen, ReasonScreen))
+            await pilot.press(*"Apologise, then refund", "enter")
+            await until(lambda: len(view.sent) == 1)
+            await pilot.press("B")
+            await until(lambda: spy.mode == "barge")
+            await pilot.press("s")
+            await until(lambda: not pbx.engine.spies.active)
+            assert view.spy is not None and not view.spy.active
+            monitoring = app.agent_screen.runtime.monitoring  # type: ignore[union-attr]
+            assert monitoring is not None
+            await monitoring.settle()
+    async with crm.session() as conn:
+        audit = (
+            await conn.execute(
+                select(AuditLog.action, AuditLog.details)
+                .where(AuditLog.actor_agent_id == SUPERVISOR_ID)
+                .order_by(AuditLog.id)
+            )
+        ).all()
+        coached = await conn.scalar(select(CoachMessage.text))
+    actions = [a for a, _d in audit]
+    assert actions == [
+        "monitor_start",
+        "view",
+        "monitor_switch",
+        "coach",
+        "monitor_switch",
+        "monitor_stop",
+    ], actions
+    modes = [d.get("mode") for a, d in audit if a.startswith("monitor_")]
+    assert modes == ["listen", "whisper", "barge", "barge"]
+    assert coached == "Apologise, then refund"
