@@ -32,6 +32,7 @@ class SpyStarted:
     spyee_uniqueid: str
     linkedid: str  # the spied-on call's
     at: datetime
+    caller: str = ""  # who the agent talks to (the spyee's ConnectedLine name, else number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,8 +106,20 @@ class RecordingStopped:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class CallerSpoke:
+    """A line of a caller's speech (``UserEvent: Transcript`` on the caller's channel): what a
+    supervisor listening to the call reads, whether or not the agent has a console."""
+
+    linkedid: str
+    speaker: str
+    text: str
+    at: datetime
+
+
 MonitorEvent = (
-    SpyStarted
+    CallerSpoke
+    | SpyStarted
     | SpyStopped
     | SpyAnswered
     | ChannelGone
@@ -161,6 +174,7 @@ class MonitorTracker:
                 frame.get("SpyeeUniqueid"),
                 frame.get("SpyeeLinkedid"),
                 at,
+                _connected(frame, "Spyee"),
             )
         ]
 
@@ -216,6 +230,24 @@ class MonitorTracker:
     def _mix_stop(self, frame: Message, at: datetime) -> list[MonitorEvent]:
         return [RecordingStopped(frame.get("Channel"), frame.get("Uniqueid"), at)]
 
+    def _user_event(self, frame: Message, at: datetime) -> list[MonitorEvent]:
+        if frame.get("UserEvent").strip().lower() != "transcript":
+            return []
+        linkedid = frame.get("Linkedid").strip() or frame.get("Uniqueid").strip()
+        if not linkedid:
+            return []
+        speaker = frame.get("Speaker").strip() or "caller"
+        return [CallerSpoke(linkedid, speaker, frame.get("Text"), at)]
+
+
+def _connected(frame: Message, prefix: str) -> str:
+    """A channel block's ConnectedLine: the name, else the number ("" for <unknown>)."""
+    for key in ("ConnectedLineName", "ConnectedLineNum"):
+        value = " ".join(frame.get(prefix + key).split())
+        if value and value.lower() != "<unknown>":
+            return value[:80]
+    return ""
+
 
 _Handler = Callable[[MonitorTracker, Message, datetime], list[MonitorEvent]]
 _HANDLERS: dict[str, _Handler] = {
@@ -228,6 +260,7 @@ _HANDLERS: dict[str, _Handler] = {
     "mixmonitorstart": MonitorTracker._mix_start,
     "mixmonitormute": MonitorTracker._mix_mute,
     "mixmonitorstop": MonitorTracker._mix_stop,
+    "userevent": MonitorTracker._user_event,
 }
 
 

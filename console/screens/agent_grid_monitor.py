@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from console.screens.monitor import MonitorScreen
+from console.screens.monitor import ListenScreen, MonitorScreen
 from console.screens.reason import ReasonScreen
 from console.services import audit as audit_actions
 from console.services.audit import AuditLog
@@ -21,6 +21,8 @@ from console.services.training.replay_sources import LiveTail, live_session
 if TYPE_CHECKING:
     from console.db import Database
     from console.screens.agent_grid import GridRow
+    from console.services.supervision.live import LiveViews
+    from console.services.supervision.live_types import AgentLive
 
 
 class MonitorKeys:
@@ -29,6 +31,7 @@ class MonitorKeys:
     db: Database | None
     supervisor_id: int | None
     monitoring: MonitoringService | None
+    live: LiveViews
 
     if TYPE_CHECKING:
         app: Any
@@ -46,38 +49,58 @@ class MonitorKeys:
         return row, self.db, self.supervisor_id
 
     async def action_view_live(self, spy: SpySession | None = None) -> None:
+        """The agent's console live; for a listening ``spy`` on an agent with no console,
+        the PBX's view of the call and its words."""
         chosen = self._monitorable()
         if chosen is None:
             return
         row, db, me = chosen
-        assert row.agent_id is not None
+        agent_id = row.agent_id
+        assert agent_id is not None
         try:
-            session = await live_session(db, row.agent_id)
-            if session is None:
-                if spy is None:
-                    self.notify(f"{row.name} has no console running.", markup=False)
-                else:  # a phone without a console: listening only, stopped from here
-                    self.notify(f"{spy.mode.title()}: {row.name} (no console to show)",
-                                markup=False)  # fmt: skip
+            session = await live_session(db, agent_id)
+            if session is None and spy is None:
+                self.notify(f"{row.name} has no console running: l listens.", markup=False)
                 return
+            what = "live console view" if session is not None else "listening view"
             await AuditLog(db).record(
-                me, audit_actions.VIEW, "agent", row.agent_id,
-                {"what": "live console view", "session": session},
-            )  # fmt: skip
+                me, audit_actions.VIEW, "agent", agent_id, {"what": what, "session": session or ""}
+            )
         except Exception as exc:  # the database away: one line
             self.notify(f"Live view not opened: {exc}", severity="error", markup=False)
             return
-        self.app.push_screen(
-            MonitorScreen(
-                LiveTail(db, session),
-                title=f"{row.name} · live",
-                coach=CoachService(db),
-                supervisor_id=me,
-                agent_id=row.agent_id,
-                agent_name=row.name,
-                monitoring=self.monitoring,
-                spy=spy,
+        if session is not None:
+            self.app.push_screen(
+                MonitorScreen(
+                    LiveTail(db, session),
+                    title=f"{row.name} · live",
+                    coach=CoachService(db),
+                    supervisor_id=me,
+                    agent_id=agent_id,
+                    agent_name=row.name,
+                    monitoring=self.monitoring,
+                    spy=spy,
+                )
             )
+        elif spy is not None and self.monitoring is not None:
+            interface = row.agent.interface  # a phone without a console: the PBX's view
+            self.app.push_screen(
+                ListenScreen(
+                    feed=self.monitoring.feed,
+                    agent_now=lambda: self._agent_now(interface),
+                    coach=CoachService(db),
+                    supervisor_id=me,
+                    agent_id=agent_id,
+                    agent_name=row.name,
+                    monitoring=self.monitoring,
+                    spy=spy,
+                    now=self.live.clock,
+                )
+            )
+
+    def _agent_now(self, interface: str) -> AgentLive | None:
+        return next(
+            (a for a in self.live.board.snapshot().agents if a.interface == interface), None
         )
 
     async def action_listen(self, mode: str) -> None:

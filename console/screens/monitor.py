@@ -1,86 +1,74 @@
-"""The supervisor's live view of one agent (``v``, or ``l``/``w``/``B`` on the agent grid):
-the agent's console, read-only, as it is drawn now — the call, the caller's record, the live
-transcript, the timers — followed from the agent's session recording (`LiveTail`, as a
-trainer watches a trainee). ``m`` sends the agent a coach message: it appears on their console
-at once, never on the call (`console.services.supervision.coaching`).
+"""The supervisor's view of one agent while monitoring them (from the agent grid).
 
-Listening (`console.services.quality.monitoring`): ``l`` listen, ``w`` whisper (the agent
-hears the supervisor, the caller does not), ``B`` barge (all three talk) — starting a spy on
-the supervisor's phone, or switching the running one; ``s`` stops it. Esc closes the view and
-stops the spy it started (no listening is left running unseen). The title says the mode and
-state. A supervisor sees customer data, as on their own console; the view is audited as a
-view of the agent's session, and every spy start, switch and stop by the monitoring service.
+- `MonitorScreen` (``v``, or ``l``/``w``/``B`` for an agent whose console runs): the agent's
+  console, read-only, as it is drawn now — the call, the caller's record, the live transcript,
+  the timers — followed from the agent's session recording (`LiveTail`, as a trainer watches a
+  trainee).
+- `ListenScreen` (``l``/``w``/``B`` for an agent with no console: a phone only, a bot): the
+  call as the PBX shows it — the caller, the queue, the talk time — and the caller's words as
+  they are spoken (the PBX's Transcript events for the spied-on call).
+
+Both: ``l`` listen, ``w`` whisper (the agent hears the supervisor, the caller does not), ``B``
+barge (all three talk) — starting a spy on the supervisor's phone, or switching the running
+one (`console.services.quality.monitoring`); ``s`` stops it; ``m`` sends the agent a coach
+message, shown on their console at once and never on the call
+(`console.services.supervision.coaching`). Esc stops the spy the view runs and closes it (no
+listening left running unseen). A line says the mode and state. A supervisor sees customer
+data, as on their own console; opening the view is audited, and every spy start, switch and
+stop by the monitoring service.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.widgets import Static
+from textual.screen import Screen
+from textual.widgets import Footer, Static
 
+from console.cti.monitor import CallerSpoke, MonitorEvent, MonitorFeed
 from console.screens.reason import ReasonScreen
 from console.screens.replay import ReplayScreen
 from console.services.errors import ServiceError
 from console.services.quality.monitoring import MonitoringService, SpySession
 from console.services.supervision.coaching import MAX_TEXT, CoachService
+from console.services.text import clean_text
 from console.services.training.replay_sources import LiveTail
+from console.widgets.format import duration
+from console.widgets.transcript import TranscriptLog
+
+if TYPE_CHECKING:
+    from console.services.supervision.live_types import AgentLive
+
+SPY_KEYS = [
+    Binding("l", "spy('listen')", "Listen"),
+    Binding("w", "spy('whisper')", "Whisper"),
+    Binding("B", "spy('barge')", "Barge"),
+    Binding("s", "stop_spy", "Stop listening"),
+    Binding("m", "coach", "Coach message"),
+]
 
 
-class MonitorScreen(ReplayScreen):
-    """See the module docstring. Esc closes."""
+class SpyControls:
+    """What both views do: the spy's keys and state line, the coach message."""
 
-    DEFAULT_CSS = """
-    MonitorScreen #monitor-state { height: 1; padding: 0 1; text-wrap: nowrap; }
-    """
+    coach: CoachService
+    supervisor_id: int
+    agent_id: int
+    agent_name: str
+    monitoring: MonitoringService | None
+    spy: SpySession | None
+    sent: list[int]
 
-    BINDINGS = [
-        *[b for b in ReplayScreen.BINDINGS if getattr(b, "key", "") != "escape"],
-        Binding("m", "coach", "Coach message"),
-        Binding("l", "spy('listen')", "Listen"),
-        Binding("w", "spy('whisper')", "Whisper"),
-        Binding("B", "spy('barge')", "Barge"),
-        Binding("s", "stop_spy", "Stop listening"),
-        Binding("escape", "close", "Close"),
-    ]
+    if TYPE_CHECKING:
+        app: Any
 
-    def __init__(
-        self,
-        tail: LiveTail,
-        *,
-        title: str,
-        coach: CoachService,
-        supervisor_id: int,
-        agent_id: int,
-        agent_name: str,
-        monitoring: MonitoringService | None = None,
-        spy: SpySession | None = None,
-        clock: Callable[[], datetime] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(tail, title=title, follow=True, clock=clock, **kwargs)
-        self.coach = coach
-        self.supervisor_id = supervisor_id
-        self.agent_id = agent_id
-        self.agent_name = agent_name
-        self.monitoring = monitoring
-        self.spy = spy  # the listening session this view runs (None: watching only)
-        self.base_title = title
-        self.sent: list[int] = []  # coach messages sent from this view (tests read it)
-
-    def on_mount(self) -> None:
-        super().on_mount()
-        self.mount(Static("", id="monitor-state", markup=False), after="#replay-title")
-        self.set_interval(0.5, self._show_spy)
-        self._show_spy()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("spy", "stop_spy"):
-            return self.monitoring is not None
-        return super().check_action(action, parameters)
+        def notify(self, message: str, **kwargs: Any) -> None: ...
 
     def _current(self) -> SpySession | None:
         if self.spy is None or self.monitoring is None:
@@ -90,7 +78,7 @@ class MonitorScreen(ReplayScreen):
 
     def _show_spy(self) -> None:
         spy = self._current()
-        line = self.query_one("#monitor-state", Static)
+        line = cast(Any, self).query_one("#monitor-state", Static)
         if spy is None:
             text = "Watching · l listen, w whisper, B barge · m coach message"
             line.update(Content.styled(text, "$text-muted"))
@@ -108,6 +96,7 @@ class MonitorScreen(ReplayScreen):
     async def action_spy(self, mode: str) -> None:
         monitoring = self.monitoring
         if monitoring is None:
+            self.notify("Listening needs a supervisor's console", markup=False)
             return
         spy = self._current()
         try:
@@ -133,10 +122,6 @@ class MonitorScreen(ReplayScreen):
             self.notify(f"Listening not stopped: {exc}", severity="error", markup=False)
         self._show_spy()
 
-    async def action_close(self) -> None:  # type: ignore[override]
-        await self.action_stop_spy()
-        super().action_close()
-
     def action_coach(self) -> None:
         async def send(text: str | None) -> None:
             if not text:
@@ -154,3 +139,153 @@ class MonitorScreen(ReplayScreen):
 
         question = f"Coach message to {self.agent_name} (their screen only, never the call)"
         self.app.push_screen(ReasonScreen(question, max_length=MAX_TEXT), callback=send)
+
+
+class MonitorScreen(SpyControls, ReplayScreen):
+    """The agent's console live (see the module docstring). Esc closes."""
+
+    DEFAULT_CSS = """
+    MonitorScreen #monitor-state { height: 1; padding: 0 1; text-wrap: nowrap; }
+    """
+    BINDINGS = [
+        *[b for b in ReplayScreen.BINDINGS if getattr(b, "key", "") != "escape"],
+        *SPY_KEYS,
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(
+        self,
+        tail: LiveTail,
+        *,
+        title: str,
+        coach: CoachService,
+        supervisor_id: int,
+        agent_id: int,
+        agent_name: str,
+        monitoring: MonitoringService | None = None,
+        spy: SpySession | None = None,
+        clock: Callable[[], datetime] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(tail, title=title, follow=True, clock=clock, **kwargs)
+        self.coach = coach
+        self.supervisor_id = supervisor_id
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        self.monitoring = monitoring
+        self.spy = spy  # the listening session this view runs (None: watching only)
+        self.sent: list[int] = []  # coach messages sent from this view (tests read it)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.mount(Static("", id="monitor-state", markup=False), after="#replay-title")
+        self.set_interval(0.5, self._show_spy)
+        self._show_spy()
+
+    async def action_close(self) -> None:  # type: ignore[override]
+        await self.action_stop_spy()
+        super().action_close()
+
+
+class ListenScreen(SpyControls, Screen[None]):
+    """An agent without a console, listened to (see the module docstring). Esc closes."""
+
+    DEFAULT_CSS = """
+    ListenScreen #listen-title { height: 1; padding: 0 1; background: $primary-background; }
+    ListenScreen #monitor-state { height: 1; padding: 0 1; text-wrap: nowrap; }
+    ListenScreen #listen-call { height: auto; padding: 1 1 0 1; }
+    ListenScreen #listen-words { height: 1fr; border-top: solid $panel-lighten-2; }
+    """
+    BINDINGS = [*SPY_KEYS, Binding("escape", "close", "Close")]
+
+    def __init__(
+        self,
+        *,
+        feed: MonitorFeed,
+        agent_now: Callable[[], AgentLive | None],
+        coach: CoachService,
+        supervisor_id: int,
+        agent_id: int,
+        agent_name: str,
+        monitoring: MonitoringService,
+        spy: SpySession,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.now = now
+        self.feed = feed
+        self.agent_now = agent_now
+        self.coach = coach
+        self.supervisor_id = supervisor_id
+        self.agent_id = agent_id
+        self.agent_name = agent_name
+        self.monitoring = monitoring
+        self.spy = spy
+        self.sent = []
+        self.heard: list[CallerSpoke] = []  # the call's words shown (tests read them)
+        self._early: list[CallerSpoke] = []  # words before ChanSpyStart named the call
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(
+            Content.assemble(("Listening to ", "bold"), (self.agent_name, "bold $accent")),
+            id="listen-title",
+            markup=False,
+        )
+        yield Static("", id="monitor-state", markup=False)
+        yield Static("", id="listen-call", markup=False)
+        yield TranscriptLog(id="listen-words")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self._unsubscribe = self.feed.subscribe(self._heard)
+        self.set_interval(0.5, self._tick)
+        self._tick()
+
+    def on_unmount(self) -> None:
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+
+    def _heard(self, event: MonitorEvent) -> None:
+        if not isinstance(event, CallerSpoke):
+            return
+        spy = self._current()
+        if spy is None or not spy.linkedid:
+            self._early = [*self._early[-50:], event]  # kept until the call is known
+            return
+        if event.linkedid == spy.linkedid:
+            self._show_words(event)
+
+    def _show_words(self, event: CallerSpoke) -> None:
+        self.heard.append(event)
+        self.query_one("#listen-words", TranscriptLog).add_line(event.speaker, event.text)
+
+    def _tick(self) -> None:
+        self._show_spy()
+        spy = self._current()
+        if spy is not None and spy.linkedid and self._early:
+            early, self._early = self._early, []
+            for event in early:
+                if event.linkedid == spy.linkedid:
+                    self._show_words(event)
+        agent = self.agent_now()
+        call = self.query_one("#listen-call", Static)
+        on_call = spy is not None and spy.active and spy.state == "spying"
+        caller = (agent.caller if agent else "") or (spy.caller if on_call and spy else "")
+        if not caller and not on_call:
+            call.update(Content.styled("No call now.", "$text-muted"))
+            return
+        started = agent.call_started if agent and agent.caller else None
+        talk = duration(max(self.now() - started, 0)) if started is not None else "–"
+        queue = (agent.call_queue if agent else "") or "–"
+        call.update(
+            Content.assemble(
+                ("☎ ", ""),
+                (clean_text(caller, single_line=True, max_length=80) or "caller", "bold"),
+                (f"   queue {queue}   talk {talk}", "$text-muted"),
+            )
+        )
+
+    async def action_close(self) -> None:
+        await self.action_stop_spy()
+        self.dismiss(None)

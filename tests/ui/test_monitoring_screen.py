@@ -9,14 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from console.app import CallConsoleApp
 from console.db import Database
 from console.factory import ConsoleContext, PbxAddress
 from console.models import AuditLog, CoachMessage, ConsoleSession
 from console.screens.agent_grid import AgentGridScreen
-from console.screens.monitor import MonitorScreen
+from console.screens.monitor import ListenScreen, MonitorScreen
 from console.screens.reason import ReasonScreen
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
@@ -44,7 +44,11 @@ queue = "support"
 number = "+14155550100"
 name = "Ann Caller"
 handle_time = 600
-transcript = [{ at = "2s", text = "Hello, I was charged twice." }]
+transcript = [
+  { at = "2s", text = "Hello, I was charged twice." },
+  { at = "20s", text = "Both on the third of the month." },
+  { at = "40s", text = "Can you refund one of them?" },
+]
 """
 
 
@@ -119,3 +123,45 @@ async def test_listen_whisper_coach_barge_and_stop_from_the_grid(crm: Database) 
     modes = [d.get("mode") for a, d in audit if a.startswith("monitor_")]
     assert modes == ["listen", "whisper", "barge", "barge"]
     assert coached == "Apologise, then refund"
+
+
+async def test_an_agent_without_a_console_is_listened_to_with_the_calls_words(
+    crm: Database,
+) -> None:
+    """A phone with no console (no session to follow): ``l`` opens the listening view — the
+    caller and the talk time from the PBX, and the words of that call as the PBX's
+    Transcript events bring them; ``s`` stops."""
+    async with running_pbx(SCENARIO, speed=4.0) as pbx:
+        dev = pbx.engine.acd.devices[AGENT]
+        await until(lambda: dev.ringing)
+        pbx.engine.phone(AGENT, "answer")
+        context = ConsoleContext(
+            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
+        )
+        supervisor = await context.agents.get(SUPERVISOR_ID)
+        assert supervisor is not None
+        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        async with app.run_test(size=(140, 40)) as pilot:
+            screen = app.agent_screen
+            assert screen is not None
+            await until(lambda: screen.bar_model.link == "connected")
+            await pilot.press("g")
+            await until(lambda: isinstance(app.screen, AgentGridScreen))
+            grid = app.screen
+            assert isinstance(grid, AgentGridScreen)
+            await until(lambda: grid.roster_loads >= 1 and AGENT in grid.rows)
+            table = grid.query_one(DataTable)
+            table.move_cursor(row=table.get_row_index(AGENT))
+            await pilot.press("l")
+            await until(lambda: isinstance(app.screen, ListenScreen))
+            view = app.screen
+            assert isinstance(view, ListenScreen)
+            await until(lambda: view.spy is not None and view.spy.state == "spying")
+            await until(lambda: any("refund" in w.text for w in view.heard), within=20)
+            assert all(w.linkedid == view.spy.linkedid for w in view.heard)
+            call = str(view.query_one("#listen-call", Static).render())
+            assert "Ann Caller" in call  # from ChanSpyStart: the call began before this console
+            await pilot.press("s")
+            await until(lambda: not pbx.engine.spies.active)
+            await pilot.press("escape")
+            await until(lambda: isinstance(app.screen, AgentGridScreen))

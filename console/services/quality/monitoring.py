@@ -83,6 +83,8 @@ class SpySession:
     action_id: str = ""
     ended_at: datetime | None = None
     end_reason: str = ""
+    linkedid: str = ""  # the spied-on call's (from ChanSpyStart): its transcript's key
+    caller: str = ""  # who the agent talks to, as ChanSpyStart names them (untrusted)
 
     @property
     def active(self) -> bool:
@@ -141,6 +143,11 @@ class MonitoringService:
         self._target_gone: set[int] = set()  # sessions whose agent's leg hung up
         self._reasons: dict[int, str] = {}  # why a session this console ended is ending
         self._unsubscribe = feed.subscribe(self._on_event)
+
+    @property
+    def feed(self) -> MonitorFeed:
+        """The PBX's monitoring events this service follows (a view may subscribe too)."""
+        return self._feed
 
     def close(self) -> None:
         """Stop following the PBX (sessions are left as they are)."""
@@ -255,7 +262,11 @@ class MonitoringService:
         elif isinstance(event, SpyStarted):
             session = self._by_spyer(event.spyer_channel)
             if session is not None and session.state != SPYING:
-                self._put(dataclasses.replace(session, state=SPYING))
+                self._put(
+                    dataclasses.replace(
+                        session, state=SPYING, linkedid=event.linkedid, caller=event.caller
+                    )
+                )
         elif isinstance(event, SpyStopped):
             session = self._by_spyer(event.spyer_channel)
             if session is not None and session.state == SPYING:
