@@ -10,6 +10,7 @@ from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
 from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
+from console.models.quality import QaEvaluation, QaForm
 from console.models.queue import Queue, QueueSkill
 from console.models.sale import Sale
 from console.models.session import AgentAction, ConsoleSession
@@ -37,6 +38,8 @@ __all__ = [
     "Interaction",
     "PhoneNumber",
     "PreviewHold",
+    "QaEvaluation",
+    "QaForm",
     "Queue",
     "QueueSkill",
     "Sale",
