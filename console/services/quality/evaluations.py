@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 
 from console.models import Agent, Interaction, QaEvaluation, QaForm, Queue
 from console.models.enums import InteractionStatus, Role
@@ -108,6 +109,7 @@ def is_evaluator(viewer: AgentIdentity) -> bool:
     return viewer.role in EVALUATOR_ROLES
 
 
+_EVALUATOR = aliased(Agent)
 _COLUMNS = (
     QaEvaluation.id,
     QaEvaluation.form_id,
@@ -139,13 +141,13 @@ _COLUMNS = (
 
 
 def _select() -> Any:
-    evaluator = select(Agent.display_name).where(Agent.id == QaEvaluation.evaluator_id)
     return (
-        select(*_COLUMNS, evaluator.scalar_subquery().label("evaluator_name"))
+        select(*_COLUMNS, _EVALUATOR.display_name)
         .join(QaForm, QaForm.id == QaEvaluation.form_id)
         .join(Interaction, Interaction.id == QaEvaluation.interaction_id)
         .outerjoin(Agent, Agent.id == QaEvaluation.agent_id)
         .outerjoin(Queue, Queue.id == Interaction.queue_id)
+        .outerjoin(_EVALUATOR, _EVALUATOR.id == QaEvaluation.evaluator_id)
     )
 
 
