@@ -23,7 +23,7 @@ from console.services.quality.evaluations import QaError, QaService
 from console.services.quality.forms import NA, NO, SCALE, YES, parse_form, shipped_forms
 from console.services.quality.reports import QaReportBy, QaReports
 from console.services.quality.sampling import CallFilter, CallSampler
-from tests.quality_support import CUSTOMER, PHONE, T0, QaWorld, build_world, record_transcript
+from tests.quality_support import CUSTOMER, PHONE, T0, build_world, record_transcript
 
 FORM = shipped_forms()[0].form
 assert FORM is not None
