@@ -17,7 +17,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import exists, select
@@ -168,3 +168,51 @@ class CallSampler(DbService):
         if wanted.per_agent_week is None:
             return found
         return pick(found, wanted.per_agent_week, wanted.seed, wanted.tz)
+
+
+FILTER_HELP = (
+    "days:7 agent:LOGIN queue:NAME disp:CODE min:SECONDS max:SECONDS n:PER_AGENT_WEEK seed:S "
+    "all (evaluated calls too)"
+)
+
+
+def parse_filter(text: str, now: datetime, tz: tzinfo = UTC) -> CallFilter:
+    """The evaluator's one-line filter (`FILTER_HELP`): words ``key:value``, keys repeatable
+    for agents, queues and dispositions; the period is the last ``days`` days up to ``now``.
+    QaError names the word it cannot read."""
+    days = 7
+    lists: dict[str, list[str]] = {"agent": [], "queue": [], "disp": []}
+    numbers: dict[str, int] = {}
+    include = False
+    for word in text.split():
+        if word == "all":
+            include = True
+            continue
+        key, sep, value = word.partition(":")
+        if not sep or not value:
+            raise QaError(f"{word!r}: use key:value ({FILTER_HELP})")
+        if key in lists:
+            lists[key].append(value)
+        elif key in ("days", "min", "max", "n", "seed"):
+            try:
+                numbers[key] = int(value)
+            except ValueError:
+                raise QaError(f"{word!r}: {key} takes a whole number") from None
+        else:
+            raise QaError(f"{word!r}: unknown key {key!r} ({FILTER_HELP})")
+    days = numbers.get("days", days)
+    if not 1 <= days <= 366:
+        raise QaError("days: 1 to 366")
+    return CallFilter(
+        start=now - timedelta(days=days),
+        end=now,
+        agents=tuple(lists["agent"]),
+        queues=tuple(lists["queue"]),
+        dispositions=tuple(lists["disp"]),
+        min_seconds=numbers.get("min"),
+        max_seconds=numbers.get("max"),
+        per_agent_week=numbers.get("n"),
+        seed=numbers.get("seed", 1),
+        include_evaluated=include,
+        tz=tz,
+    )
