@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from console.screens.qa import evaluation_text, row_key, score_text
 from console.screens.reason import ReasonScreen
+from console.services.errors import ServiceError
 from console.services.quality.callview import CallView
 from console.services.quality.desk import QaDesk
 from console.services.quality.evaluations import DISPUTED, DRAFT, EvaluationRecord, QaError
@@ -42,6 +43,7 @@ class EvaluationScreen(Screen[None]):
         Binding("m", "question_comment", "Comment"),
         Binding("o", "overall_comment", "Overall"),
         Binding("p", "replay", "Replay"),
+        Binding("U", "replay_unmasked", "Replay unmasked"),  # with the unmask permission
         Binding("ctrl+s", "submit", "Submit"),
         Binding("ctrl+r", "review", "Close dispute"),
         Binding("escape", "close", "Close"),
@@ -195,6 +197,8 @@ class EvaluationScreen(Screen[None]):
             return self.editable and self.record.status == DRAFT
         if action == "review":
             return self.editable and self.record.status == DISPUTED
+        if action == "replay_unmasked":
+            return self.desk.viewer.can_unmask
         return True
 
     def action_answer(self, value: str) -> None:
@@ -282,16 +286,31 @@ class EvaluationScreen(Screen[None]):
         self.refresh_bindings()
 
     async def action_replay(self) -> None:
+        await self._replay("")
+
+    def action_replay_unmasked(self) -> None:
+        def asked(reason: str | None) -> None:
+            if reason:
+                self.run_worker(self._replay(reason), exit_on_error=False)
+
+        self.app.push_screen(
+            ReasonScreen("Why do you need the customer data unmasked? (audit-logged)"),
+            callback=asked,
+        )
+
+    async def _replay(self, unmask_reason: str) -> None:
         from console.screens.replay import ReplayScreen
 
+        call = self.call
         try:
-            replay = await self.desk.replay(self.call.linkedid)
-        except QaError as exc:
+            replay = await self.desk.replay(
+                call.linkedid, interaction_id=call.interaction_id, unmask_reason=unmask_reason
+            )
+        except ServiceError as exc:  # no recording; unmask refused
             self._say(str(exc))
             return
-        await self.app.push_screen(
-            ReplayScreen(replay, title=f"Call {self.call.interaction_id} (QA)", play=True)
-        )
+        title = f"Call {call.interaction_id} (QA{', UNMASKED' if unmask_reason else ''})"
+        await self.app.push_screen(ReplayScreen(replay, title=title, play=True))
 
     def action_close(self) -> None:
         self.dismiss(None)

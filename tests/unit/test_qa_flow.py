@@ -240,3 +240,33 @@ async def test_report_figures_match_a_recount(db: Database) -> None:
     assert listening.counts.average == pytest.approx(sum(expected) / len(expected))  # type: ignore[union-attr]
     disclosure = next(r for r in questions.rows if r.key == "standard v1: disclosure")
     assert disclosure.counts.noes == sum(1 for n in range(30) if not missed(n) and n % 9 == 0)  # type: ignore[union-attr]
+
+
+async def test_the_replay_is_masked_and_unmasking_is_the_trainers_rule(db: Database) -> None:
+    from sqlalchemy import update
+
+    from console.models import Agent
+    from console.services.quality.desk import QaDesk
+    from console.services.training.masking import MaskingError
+
+    world = await build_world(db)
+    await record_transcript(db, world.agents[0].id, "l0-0", [f"{CUSTOMER} on {PHONE}"])
+    desk = QaDesk(db, world.lead)
+    replay = await desk.replay("l0-0", interaction_id=world.calls[0])
+    assert replay.masked
+    with pytest.raises(MaskingError, match="not allowed to unmask"):
+        await desk.replay("l0-0", interaction_id=world.calls[0], unmask_reason="check ID")
+    async with db.write_connection() as conn:
+        await conn.execute(update(Agent).where(Agent.id == world.lead.id).values(can_unmask=True))
+    allowed = QaDesk(db, replace(world.lead, can_unmask=True))
+    raw = await allowed.replay("l0-0", interaction_id=world.calls[0], unmask_reason="check ID")
+    assert not raw.masked
+    async with db.session() as session:
+        audit = (
+            await session.execute(
+                select(AuditLog.action, AuditLog.entity_type, AuditLog.entity_id).where(
+                    AuditLog.action == "unmask"
+                )
+            )
+        ).all()
+    assert audit == [("unmask", "interaction", world.calls[0])]

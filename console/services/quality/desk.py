@@ -23,7 +23,7 @@ from console.services.quality.forms import Form, FormLibrary
 from console.services.quality.reports import QaReport, QaReportBy, QaReports
 from console.services.quality.sampling import CallCandidate, CallFilter, CallSampler
 from console.services.service import utcnow
-from console.services.training.masking import Masker
+from console.services.training.masking import Masker, MaskingService
 from console.services.training.replay import Replay
 from console.services.training.replay_sources import ReplaySources
 
@@ -114,12 +114,21 @@ class QaDesk:
     async def call_view(self, interaction_id: int) -> CallView:
         return await CallViews(self.db, region=self.region).view(interaction_id)
 
-    async def replay(self, linkedid: str) -> Replay:
-        """The call's recording, masked, ready for the replay view."""
+    async def replay(
+        self, linkedid: str, *, interaction_id: int | None = None, unmask_reason: str = ""
+    ) -> Replay:
+        """The call's recording, masked, ready for the replay view. With ``unmask_reason``,
+        unmasked as a trainer's replay is: only for a viewer with the unmask permission, and
+        audited with the reason (MaskingError otherwise, nothing shown)."""
         if not linkedid:
             raise QaError("this call has no recording")
         records = await ReplaySources(self.db).call(linkedid)
         if not records:
             raise QaError("nothing was recorded for this call")
-        build = partial(Replay, records, masker=Masker(self.region))
+        masker: Masker | None = Masker(self.region)
+        if unmask_reason:
+            viewer = MaskingService(self.db, self.viewer, clock=self.clock, region=self.region)
+            await viewer.allow_raw("interaction", interaction_id, unmask_reason)
+            masker = None
+        build = partial(Replay, records, masker=masker)
         return await asyncio.to_thread(build)
