@@ -133,3 +133,39 @@ async def test_evaluate_dispute_review_and_calibrate_by_keyboard(db: Database) -
         assert cells(table, 0) == ["Ann", "Total"]
         await pilot.press("g")
         await until(lambda: cells(table, 0) == ["red", "Total"])
+
+
+async def test_the_command_palette_opens_qa_for_evaluators_and_agents(db: Database) -> None:
+    from console.app import CallConsoleApp
+    from console.cti.ami import AmiClient
+    from console.cti.tracker import CallTracker
+    from console.services.context import ServiceContext
+    from console.services.desk.session import AgentSession
+
+    world = await build_world(db)
+
+    def app_for(who: object) -> CallConsoleApp:
+        runtime = AgentSession(
+            ctx=ServiceContext(db=db, clock=lambda: NOW),
+            cti=AmiClient("127.0.0.1", 1, "agent", "x", tracker=CallTracker("PJSIP/1004")),
+            agent_id=who.id,  # type: ignore[attr-defined]
+            interface="PJSIP/1004",
+            member_name="x",
+            queues=("support",),
+            agent=who,  # type: ignore[arg-type]
+        )
+        return CallConsoleApp(runtime=runtime, connect=False)
+
+    app = app_for(world.lead)
+    async with app.run_test(size=SIZE) as pilot:
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"QA: evaluate calls", "QA: report", "QA: my evaluations"} <= set(titles)
+        await pilot.press("ctrl+p")
+        await pilot.press(*"QA: evaluate")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(lambda: isinstance(app.screen, QaScreen))
+    app = app_for(world.agents[0])
+    async with app.run_test(size=SIZE):
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "QA: my evaluations" in titles and "QA: evaluate calls" not in titles
