@@ -433,7 +433,9 @@ def open_qa(app: App[None], runtime: AgentSession, what: str) -> None:
     if what == "mine":
         app.push_screen(MyEvaluationsScreen(desk))
     elif not desk.is_evaluator:
-        app.notify("QA evaluation is for supervisors and trainers", severity="warning")
+        app.notify(
+            "QA evaluation is for supervisors and trainers", severity="warning", markup=False
+        )
     elif what == "report":
         app.push_screen(QaReportScreen(desk))
     else:
