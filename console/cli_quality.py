@@ -96,7 +96,7 @@ def _period(
 
 
 async def _sample(args: argparse.Namespace, database: Any) -> int:
-    from console.services.quality.evaluations import QaError
+    from console.services.quality.records import QaError
     from console.services.quality.sampling import CallFilter, CallSampler
 
     start, end = _period(args.start, args.end)
@@ -201,7 +201,7 @@ async def report(args: argparse.Namespace) -> int:
     """`report --by evaluation[-agent|-team|-form|-question]`: the period's evaluations of
     record (docs/quality.md, "Reports")."""
     from console.schema import schema_state
-    from console.services.quality.evaluations import QaError
+    from console.services.quality.records import QaError
     from console.services.quality.reports import (
         QaReportBy,
         QaReports,

@@ -23,8 +23,8 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 from console.screens.lifecycle import while_shown
 from console.screens.reason import ReasonScreen
 from console.services.quality.desk import QaDesk
-from console.services.quality.evaluations import EvaluationRecord, QaError
 from console.services.quality.forms import Form
+from console.services.quality.records import EvaluationRecord, QaError
 from console.services.quality.sampling import FILTER_HELP, CallCandidate, parse_filter
 from console.services.text import clean_text
 

@@ -23,8 +23,8 @@ from console.screens.reason import ReasonScreen
 from console.services.errors import ServiceError
 from console.services.quality.callview import CallView
 from console.services.quality.desk import QaDesk
-from console.services.quality.evaluations import DISPUTED, DRAFT, EvaluationRecord, QaError
 from console.services.quality.forms import NA, NO, YES, Form, Question
+from console.services.quality.records import DISPUTED, DRAFT, EvaluationRecord, QaError
 from console.services.quality.scoring import missing_answers, score
 from console.services.text import clean_text
 from console.widgets.format import duration

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from console.screens.lifecycle import while_shown
 from console.services.quality.desk import QaDesk
-from console.services.quality.evaluations import QaError
+from console.services.quality.records import QaError
 from console.services.quality.reports import QaReport, QaReportBy, cells, columns
 from console.services.text import clean_text
 

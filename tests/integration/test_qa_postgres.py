@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from console.db import Database
-from console.services.quality.evaluations import QaError, QaService
+from console.services.quality.evaluations import QaService
 from console.services.quality.forms import NO, SCALE, YES, shipped_forms
+from console.services.quality.records import QaError
 from console.services.quality.reports import QaReportBy, QaReports
 from console.services.quality.sampling import CallFilter, CallSampler
 from tests.quality_support import T0, build_world

@@ -19,8 +19,9 @@ from console.models import AuditLog, Interaction
 from console.models.enums import InteractionStatus
 from console.services.quality.calibration import calibrate
 from console.services.quality.callview import CallViews
-from console.services.quality.evaluations import QaError, QaService
+from console.services.quality.evaluations import QaService
 from console.services.quality.forms import NA, NO, SCALE, YES, parse_form, shipped_forms
+from console.services.quality.records import QaError
 from console.services.quality.reports import QaReportBy, QaReports
 from console.services.quality.sampling import CallFilter, CallSampler
 from tests.quality_support import CUSTOMER, PHONE, T0, build_world, record_transcript

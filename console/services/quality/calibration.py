@@ -15,8 +15,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from console.services.quality.evaluations import DRAFT, EVALUATION, EvaluationRecord
 from console.services.quality.forms import Form
+from console.services.quality.records import DRAFT, EVALUATION, EvaluationRecord
 from console.services.quality.scoring import percent_of_question
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from console.cti.protocol import TranscriptLine
 from console.db import Database
 from console.models import Agent, Customer, EmailAddress, Interaction, PhoneNumber, Queue
-from console.services.quality.evaluations import QaError
+from console.services.quality.records import QaError
 from console.services.training.mask_formats import mask_name, mask_phone
 from console.services.training.masking import Masker
 from console.services.training.session_log import RecordedEvent, SessionLog

@@ -18,8 +18,9 @@ from console.db import Database
 from console.services.crm.agents import AgentIdentity
 from console.services.quality.calibration import Calibration, calibrate, calibration_form_id
 from console.services.quality.callview import CallView, CallViews
-from console.services.quality.evaluations import EvaluationRecord, QaError, QaService, is_evaluator
+from console.services.quality.evaluations import QaService
 from console.services.quality.forms import Form, FormLibrary
+from console.services.quality.records import EvaluationRecord, QaError, is_evaluator
 from console.services.quality.reports import QaReport, QaReportBy, QaReports
 from console.services.quality.sampling import CallCandidate, CallFilter, CallSampler
 from console.services.service import utcnow

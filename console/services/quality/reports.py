@@ -27,8 +27,8 @@ from sqlalchemy import select
 
 from console.models import Agent, QaEvaluation, QaForm
 from console.services.errors import aware
-from console.services.quality.evaluations import DRAFT, EVALUATION, QaError
 from console.services.quality.forms import NO, FormError, stored_form
+from console.services.quality.records import DRAFT, EVALUATION, QaError
 from console.services.quality.scoring import percent_of_question
 from console.services.service import DbService
 

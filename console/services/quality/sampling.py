@@ -25,7 +25,7 @@ from sqlalchemy import exists, select
 from console.models import Agent, Interaction, QaEvaluation, Queue
 from console.models.enums import Channel, InteractionStatus
 from console.services.errors import aware
-from console.services.quality.evaluations import EVALUATION, QaError
+from console.services.quality.records import EVALUATION, QaError
 from console.services.service import DbService
 
 MAX_CANDIDATES = 50_000  # a period's calls read at most (a month of a large center)
