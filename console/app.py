@@ -26,7 +26,7 @@ from console.cti.protocol import (
 )
 from console.db import one_line_reason
 from console.factory import ConsoleContext
-from console.models.enums import Presence
+from console.models.enums import Presence, Role
 from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
 from console.screens.choice import QuitScreen
@@ -387,6 +387,7 @@ class CallConsoleApp(App[None]):
         """The command palette offers every action of the screen in front, by its name
         (typing "trans" finds Transfer), besides Textual's own commands."""
         yield from super().get_system_commands(screen)
+        yield from self._qa_commands()
         seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
@@ -399,6 +400,35 @@ class CallConsoleApp(App[None]):
                 f"{keys}: {binding.tooltip or binding.description}",
                 partial(self._run_bound, binding.action, active.node),
             )
+
+    def _qa_commands(self) -> Iterable[SystemCommand]:
+        """QA of real calls (docs/quality.md): evaluators (supervisors, trainers) evaluate and
+        report; every agent reads their own evaluations."""
+        runtime = self.runtime
+        if runtime is None or runtime.agent is None:
+            return
+        if runtime.agent.role in (Role.SUPERVISOR, Role.TRAINER):
+            yield SystemCommand(
+                "QA: evaluate calls",
+                "calls by filter or a random sample; your drafts and disputes; calibration",
+                partial(self.open_qa, "evaluate"),
+            )
+            yield SystemCommand(
+                "QA: report", "evaluations per week, agent, team, form, question",
+                partial(self.open_qa, "report"),
+            )  # fmt: skip
+        yield SystemCommand(
+            "QA: my evaluations",
+            "your calls' evaluations: read, acknowledge, or dispute with a comment",
+            partial(self.open_qa, "mine"),
+        )
+
+    def open_qa(self, what: str) -> None:
+        """A QA screen for the logged-in agent: evaluate, report or mine."""
+        from console.screens.qa import open_qa
+
+        if self.runtime is not None:
+            open_qa(self, self.runtime, what)
 
     async def _run_bound(self, action: str, node: DOMNode) -> None:
         await self.run_action(action, node)

@@ -115,7 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report",
         help="queue figures from the queue_log, FCR from the interactions; campaign results "
-        "(--by campaign, campaign-agent, campaign-hour) from the dials (docs/metrics.md)",
+        "(--by campaign, campaign-agent, campaign-hour) from the dials (docs/metrics.md); QA "
+        "scores (--by evaluation: per week, evaluation-agent, -team, -form, -question)",
         description="Rows for [--from, --to): a call counts in the period it entered the queue, "
         "a campaign's dial in the period it was placed. Times without a zone are local time.",
     )
@@ -131,7 +132,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--by",
-        choices=("queue", "agent", "day", "hour", "campaign", "campaign-agent", "campaign-hour"),
+        choices=(
+            "queue",
+            "agent",
+            "day",
+            "hour",
+            "campaign",
+            "campaign-agent",
+            "campaign-hour",
+            "evaluation",
+            "evaluation-agent",
+            "evaluation-team",
+            "evaluation-form",
+            "evaluation-question",
+        ),
         default="queue",
     )
     report.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -150,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from console.cli_dnc import add_parser as add_dnc
     from console.cli_outbound import add_parsers as add_outbound
+    from console.cli_quality import add_parser as add_qa
     from console.cli_training import add_parser as add_training
     from console.cli_training import add_replay_parser as add_replay
 
@@ -157,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_replay(commands, _positive_int, _date_or_time)
     add_dnc(commands, _date_or_time)
     add_outbound(commands)
+    add_qa(commands, _positive_int, _date_or_time)
 
     commands.add_parser(
         "sim", help="the simulated PBX (telephony_sim); `callconsole sim --help`", add_help=False
@@ -191,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "campaign": _campaign,
         "dialer": _dialer,
         "dnc": _dnc,
+        "qa": _qa,
     }
     try:
         return asyncio.run(handlers[args.command](args))
@@ -242,6 +259,12 @@ async def _replay(args: argparse.Namespace) -> int:
     from console.cli_training import replay
 
     return await replay(args, lambda: configured_database(args))
+
+
+async def _qa(args: argparse.Namespace) -> int:
+    from console.cli_quality import run
+
+    return await run(args)
 
 
 async def _dnc(args: argparse.Namespace) -> int:

@@ -108,6 +108,10 @@ async def report(args: argparse.Namespace) -> int:
     """`report`: a usage problem (no queue_log, unreadable file, empty period) exits 2."""
     if args.by.startswith("campaign"):
         return await _campaign_results(args)
+    if args.by.startswith("evaluation"):
+        from console.cli_quality import report as qa_report
+
+        return await qa_report(args)
     from rich.console import Console
 
     from console.config import load_settings

@@ -11,6 +11,7 @@ from console.models.event import CallEvent
 from console.models.followup import FollowUp
 from console.models.interaction import Interaction
 from console.models.outbound import ComplianceDecision, ConsentRecord, DncEntry
+from console.models.quality import QaEvaluation, QaForm
 from console.models.queue import Queue, QueueSkill
 from console.models.recording import CallRecording, RecordingPause
 from console.models.sale import Sale
@@ -41,6 +42,8 @@ __all__ = [
     "Interaction",
     "PhoneNumber",
     "PreviewHold",
+    "QaEvaluation",
+    "QaForm",
     "Queue",
     "QueueSkill",
     "RecordingPause",

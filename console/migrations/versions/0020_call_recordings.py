@@ -6,7 +6,7 @@
   (the agent, the automatic resume, the call's end, a stop).
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 Create Date: 2026-12-06 03:00:00
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 revision: str = "0020"
 # The lead rechains this after 0019 (QA, written in parallel) at merge; until then it follows
 # 0018 and is self-contained.
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
