@@ -31,6 +31,7 @@ from console.screens.agent import AgentScreen
 from console.screens.callback_offer import CALL, RANG, CallbackOfferScreen
 from console.screens.choice import QuitScreen
 from console.screens.login import LoginScreen
+from console.screens.preview_call import PreviewCallScreen
 from console.screens.search import CustomerSearchProvider, CustomerSearchSource
 from console.screens.wallboard import WallboardScreen
 from console.services.crm.agents import AgentIdentity
@@ -489,8 +490,10 @@ class CallConsoleApp(App[None]):
             self.notify(f"Background task failed ({message})", severity="error", markup=False)
 
     def forward(self, event: CtiEvent) -> None:
-        if isinstance(event, CallOffered) and isinstance(self.screen, CallbackOfferScreen):
-            self.screen.step_aside()  # the ringing call's pop must not sit under the offer
+        if isinstance(event, CallOffered) and isinstance(
+            self.screen, CallbackOfferScreen | PreviewCallScreen
+        ):
+            self.screen.step_aside()  # the ringing call's pop must not sit under a dialog
         if self.agent_screen is not None:
             self.agent_screen.feed(event)
 

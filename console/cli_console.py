@@ -64,8 +64,11 @@ async def demo(args: argparse.Namespace) -> int:
         join = write_trainee_settings(database, sim.port, secret)
         join = replace(join, before="Agent: in another terminal run")
     pbx = ("127.0.0.1", sim.port, "callconsole", secret)
-    dialer = await start_demo_dialer(database, pbx, database.sqlite_path.with_name("dialer.log"))
+    dialer = None
     try:
+        dialer = await start_demo_dialer(
+            database, pbx, database.sqlite_path.with_name("dialer.log")
+        )
         return await _console(
             args,
             database,
@@ -76,7 +79,8 @@ async def demo(args: argparse.Namespace) -> int:
             trainee_join=join,
         )
     finally:
-        await dialer.stop()
+        if dialer is not None:
+            await dialer.stop()
         await sim.stop()
         await database.dispose()
 

@@ -48,7 +48,8 @@ def campaign_of(msg: Message) -> tuple[str, str]:
             campaign = val.strip()[:20]
         elif name == LEAD_VARIABLE:
             lead = val.strip()[:20]
-    return (campaign, lead) if campaign.isdigit() and lead.isdigit() else ("", "")
+    digits = all(v.isascii() and v.isdecimal() for v in (campaign, lead))  # not "²" or "①"
+    return (campaign, lead) if digits else ("", "")
 
 
 @dataclass(eq=False)

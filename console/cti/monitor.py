@@ -15,11 +15,14 @@ MixMonitor events in ``Channel``, which the agent's device filter matches (docs/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from callkit.ami_frames import Message
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,10 @@ class MonitorFeed:
         events = self.tracker.feed(frame)
         for event in events:
             for callback in tuple(self._subscribers):
-                callback(event)
+                try:
+                    callback(event)
+                except Exception:  # one subscriber's failure must not starve the others
+                    log.exception("monitor event subscriber failed on %s", type(event).__name__)
 
 
 def fan_out(*consumers: Callable[[Message], None] | None) -> Callable[[Message], None]:

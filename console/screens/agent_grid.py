@@ -266,7 +266,8 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         select: Select[str] = self.query_one(f"#{select_id}", Select)
         chosen = select.value
         with self.prevent(Select.Changed):
-            select.set_options([(everything, ALL), *options])
+            # Names come from the PBX and the CRM: Text, never markup.
+            select.set_options([(everything, ALL), *((Text(lb), v) for lb, v in options)])
             select.value = chosen if chosen in values else ALL
 
     def _filter(self, select_id: str) -> str | None:

@@ -59,5 +59,6 @@ class PreviewKeys:
             agent_name=agent.display_name if agent else runtime.member_name,
             campaigns=campaigns,
             dial=runtime.preview_dial,
+            on_call=lambda: self.desk.state.call is not None,
         )
         self.app.push_screen(screen, dialled)

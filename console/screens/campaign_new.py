@@ -74,6 +74,16 @@ _RFM_FIELDS = (
 )
 
 
+#: The criteria the form has fields for (the rest of a saved segment's are kept as they are).
+FORM_KEYS = frozenset(
+    [k for *_, k in _LIST_FIELDS]
+    + [k for *_, k in _NUMBER_FIELDS]
+    + [k for *_, k in _RFM_FIELDS]
+    + ["open_tickets"]
+)
+INLINE_PREFIX = "campaign: "  # CampaignService's name for a campaign's own inline segment
+
+
 def _words(text: str) -> list[str]:
     return [w.strip() for w in text.replace(";", ",").split(",") if w.strip()]
 
@@ -94,6 +104,7 @@ class CampaignBuilderScreen(Screen[str | None]):
         self.join = join
         self.segments: list[SavedSegment] = []
         self.criteria: SegmentCriteria | None = SegmentCriteria()
+        self.base = SegmentCriteria()  # the saved segment the form started from
         self.counted: int | None = None  # the last count shown (tests wait on it)
         self.counts = 0  # completed counts
         self.script_edited = False
@@ -217,20 +228,29 @@ class CampaignBuilderScreen(Screen[str | None]):
         except Exception as exc:  # the database away: one line; the form still types
             self.show_error(f"not read: {' '.join(str(exc).split())[:120]}")
             return
-        self.query_one("#seg-saved", Select).set_options((s.name, s.name) for s in self.segments)
+        # Names are the CRM's and the PBX's: Text, never markup. A campaign's own inline
+        # segment ("campaign: X") is not offered: building on it would rewrite X's audience.
+        self.segments = [s for s in self.segments if not s.name.startswith(INLINE_PREFIX)]
+        self.query_one("#seg-saved", Select).set_options(
+            (Text(s.name), s.name) for s in self.segments
+        )
         queue = self.query_one("#nc-queue", Select)
-        queue.set_options((q, q) for q in queues)
+        queue.set_options((Text(q), q) for q in queues)
         if queues:
             queue.value = queues[0]
         self.query_one("#nc-survey", Select).set_options(
-            (f"{s.name} ({s.questions} questions)", s.name) for s in surveys
+            (Text(f"{s.name} ({s.questions} questions)"), s.name) for s in surveys
         )
 
     # ---------------------------------------------------------------- criteria
 
     def read_criteria(self) -> SegmentCriteria:
-        """The criteria the fields say; `ServiceError` naming the first bad one."""
-        data: dict[str, Any] = {}
+        """The criteria the fields say, over what the saved segment started from holds that
+        the form has no field for (RFM maxima, all-of tags, more consents): kept, never
+        dropped; `ServiceError` naming the first bad field."""
+        data: dict[str, Any] = {
+            k: v for k, v in self.base.as_json().items() if k not in FORM_KEYS | {"consent"}
+        }
         for field_id, _label, _hint, key in _LIST_FIELDS:
             words = _words(self.query_one(f"#{field_id}", Input).value)
             if words:
@@ -244,8 +264,11 @@ class CampaignBuilderScreen(Screen[str | None]):
             if text:
                 data[key] = _integer(text, key)
         consent = self.query_one("#seg-consent", Select).value
+        others = [c for c in self.base.consent[1:] if c != consent]  # kept, as above
         if isinstance(consent, str):
-            data["consent"] = [consent]
+            data["consent"] = [consent, *others]
+        elif others:
+            data["consent"] = others
         tickets = self.query_one("#seg-tickets", Select).value
         if isinstance(tickets, str):
             data["open_tickets"] = tickets
@@ -269,8 +292,15 @@ class CampaignBuilderScreen(Screen[str | None]):
     def _saved_chosen(self, event: Select.Changed) -> None:
         chosen = next((s for s in self.segments if s.name == event.value), None)
         if chosen is not None:
+            self.base = chosen.criteria
             self.fill_criteria(chosen.criteria)
-            self.query_one("#seg-name", Input).value = chosen.name
+            hidden = sorted(k for k in chosen.criteria.as_json() if k not in FORM_KEYS)
+            if hidden:  # said, so nobody wonders why the count differs from the fields
+                self.notify(
+                    f"{chosen.name}: also keeps {', '.join(hidden)} (no field here)",
+                    timeout=6,
+                    markup=False,
+                )
             self.recount()
 
     @on(Input.Changed, "#nc-form Input")
@@ -370,7 +400,7 @@ class CampaignBuilderScreen(Screen[str | None]):
             self.show_error(f"not created: {' '.join(str(exc).split())[:120]}")
             return
         if leads is None:
-            self.notify(f"{spec.name}: created (draft); s on the board starts it", markup=False)
+            self.notify(f"{spec.name}: created (draft); r on the board starts it", markup=False)
         else:
             self.notify(f"{spec.name}: running, {leads:,} customers on its list", markup=False)
         self.dismiss(spec.name)

@@ -65,8 +65,10 @@ class PreviewCallScreen(ModalScreen[PreviewDial | None]):
         agent_name: str,
         campaigns: Sequence[str],
         dial: Callable[[int], Awaitable[PreviewDial]],
+        on_call: Callable[[], bool] = lambda: False,
     ) -> None:
         super().__init__()
+        self.on_call = on_call
         self.previews = previews
         self.agent_id = agent_id
         self.agent_name = agent_name
@@ -158,6 +160,9 @@ class PreviewCallScreen(ModalScreen[PreviewDial | None]):
         lead = self.lead
         if lead is None or self.busy:
             return
+        if self.on_call():  # the phone rings or talks: a dial would ring it again
+            self._status("Not dialled: you are on a call")
+            return
         self.busy = True
         try:
             placed = await self.dial(lead.lead_id)
@@ -196,6 +201,15 @@ class PreviewCallScreen(ModalScreen[PreviewDial | None]):
             self.load()
 
     def action_close(self) -> None:
+        self.dismiss(None)
+
+    def step_aside(self) -> None:
+        """A call rings for the agent: the preview closes (its lead stays held for them, so
+        ``o`` after the call shows it again) and says why. Not while dialling: that ring is
+        this preview's own call, and the dial answers it."""
+        if self.busy:
+            return
+        self.notify("Preview closed: a call is ringing (o shows the lead again)", markup=False)
         self.dismiss(None)
 
     def _status(self, text: str) -> None:

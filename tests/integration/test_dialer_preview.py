@@ -8,11 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from console.cti.ami import AmiClient
 from console.db import Database
-from console.models import Agent, DncEntry
+from console.models import Agent, DncEntry, PreviewHold
 from console.models.enums import LeadStatus
 from console.services.outbound.preview import PreviewError, PreviewService, SkipChoice
 from tests.dialer_support import (
@@ -124,3 +124,26 @@ async def test_a_lead_that_became_forbidden_after_its_preview_is_not_dialled(
     assert await attempts(db, campaign_id) == []
     assert (await leads(db, campaign_id))[lead.number].status == LeadStatus.BLOCKED
     assert await preview.next_lead(ann, "Test") is None
+
+
+async def test_a_hold_that_lapsed_is_not_dialled(db: Database) -> None:
+    """The dialer's housekeeping may give a lapsed hold's lead back to the list between the
+    agent's last look and their dial: the dial is refused, nothing is written or sent."""
+    clock = ShiftedClock()
+    await add_customers(db, [number(1)])
+    ann = await add_agent(db, "ann", "PJSIP/2001")
+    campaign_id = await start_campaign(db, campaign_file(mode="preview"), clock)
+    preview = PreviewService(db, clock=clock)
+    async with running_pbx(scenario(agents=1), channelvars=CHANNELVARS) as pbx:
+        lead = await preview.next_lead(ann, "Test")
+        assert lead is not None
+        async with db.write_connection() as conn:  # the hold ran out a moment ago
+            await conn.execute(
+                update(PreviewHold).values(held_until=clock() - timedelta(seconds=1))
+            )
+        async with AmiClient("127.0.0.1", pbx.port, "agent", "s3cret") as link:
+            await link.wait_connected()
+            with pytest.raises(PreviewError, match="lapsed"):
+                await preview.dial(link, ann, "PJSIP/2001", lead.lead_id)
+        assert pbx.engine.originated == []
+    assert await attempts(db, campaign_id) == []

@@ -130,3 +130,40 @@ async def test_bad_fields_are_named_and_nothing_is_written(crm: Database) -> Non
     async with crm.session() as conn:
         assert await conn.scalar(select(func.count()).select_from(Campaign)) == 0
         assert await conn.scalar(select(func.count()).select_from(Segment)) == 0
+
+
+async def test_starting_from_a_saved_segment_keeps_what_the_form_cannot_show(
+    crm: Database,
+) -> None:
+    """A segment saved with criteria the form has no field for (an RFM maximum, all-of tags,
+    a second consent): starting from it keeps them in the count and in the campaign, and the
+    saved segment itself is not rewritten. Names with markup are shown literally."""
+    rich = SegmentCriteria(
+        tiers=("gold", "iron"),  # type: ignore[arg-type]
+        recency_max=3,
+        consent=("marketing_calls", "surveys"),  # type: ignore[arg-type]
+    )
+    service = SegmentService(crm, clock=lambda: T0)
+    await service.save("[/]odd [b]name", rich, agent_id=None)
+    expected = await service.count(rich)
+    assert expected < await service.count(SegmentCriteria(tiers=("gold", "iron")))  # type: ignore[arg-type]
+    app = BoardHost(crm)
+    async with app.run_test(size=(150, 50)) as pilot:
+        await until(lambda: isinstance(app.screen, CampaignBoardScreen))
+        await pilot.press("n")
+        await until(lambda: isinstance(app.screen, CampaignBuilderScreen))
+        screen = app.screen
+        assert isinstance(screen, CampaignBuilderScreen)
+        await until(lambda: len(screen.segments) == 1)
+        screen.query_one("#seg-saved", Select).value = "[/]odd [b]name"
+        await until(lambda: screen.counted == expected)
+        assert screen.query_one("#seg-tiers", Input).value == "gold, iron"
+        assert screen.query_one("#seg-name", Input).value == ""  # not saved over
+        await type_into(pilot, screen, "nc-name", "Kept")
+        await pilot.press("ctrl+s")
+        await until(lambda: isinstance(app.screen, CampaignBoardScreen))
+    assert (await service.get("[/]odd [b]name")).criteria == rich
+    async with crm.session() as conn:
+        segment_id = await conn.scalar(select(Campaign.segment_id).where(Campaign.name == "Kept"))
+        stored = await conn.scalar(select(Segment.criteria).where(Segment.id == segment_id))
+    assert SegmentCriteria.parse(dict(stored)) == rich

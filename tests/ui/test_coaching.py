@@ -5,7 +5,7 @@ send; from the agent grid ``v`` opens the agent's console live and ``m`` sends a
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -18,7 +18,7 @@ from console.models import AuditLog, CoachMessage, ConsoleSession
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.monitor import MonitorScreen
 from console.screens.reason import ReasonScreen
-from console.services.supervision.coaching import CoachError, CoachService
+from console.services.supervision.coaching import CoachError, CoachInbox, CoachService
 from tests.factories import agent_console_app
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
@@ -49,7 +49,6 @@ async def test_a_coach_message_reaches_the_agents_console_at_once_and_literally(
             screen = app.agent_screen
             assert screen is not None
             await until(lambda: screen.bar_model.link == "connected")
-            await until(lambda: app.coach_inbox is not None and app.coach_inbox.after is not None)
             hostile = "Offer [b]10%[/b] off\x1b[2J — \u202eevil"
             sent = await coach.send(SUPERVISOR_ID, DEMO_AGENT, hostile)
             await until(lambda: shown.any("Offer [b]10%[/b] off"), within=10)
@@ -133,3 +132,30 @@ async def test_from_the_grid_v_opens_the_agents_console_live_and_m_coaches_them(
         )
     assert text == "Ask for the order number"
     assert viewed == {"what": "live console view", "session": "demo-live"}
+
+
+async def test_the_inbox_loses_none_across_a_restart_and_shows_each_once(crm: Database) -> None:
+    """Sent while the agent's console was away (a restart): shown when it is back. Sent long
+    ago (an old shift): not. Two consoles of one agent: each message shown by one."""
+    now = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    clock = [now]
+    coach = CoachService(crm, clock=lambda: clock[0])
+    clock[0] = now - timedelta(hours=3)
+    await coach.send(SUPERVISOR_ID, DEMO_AGENT, "old shift")
+    clock[0] = now - timedelta(minutes=2)
+    await coach.send(SUPERVISOR_ID, DEMO_AGENT, "during the restart")
+    clock[0] = now
+    first, second = CoachInbox(coach, DEMO_AGENT), CoachInbox(coach, DEMO_AGENT)
+    seen: list[tuple[str, str]] = []
+    assert await first.poll(lambda n: seen.append(("first", n.text))) == 1
+    await coach.send(SUPERVISOR_ID, DEMO_AGENT, "now")
+    await second.poll(lambda n: seen.append(("second", n.text)))
+    await first.poll(lambda n: seen.append(("first", n.text)))
+    assert seen == [("first", "during the restart"), ("second", "now")]
+    async with crm.session() as conn:
+        unshown = (
+            (await conn.execute(select(CoachMessage.text).where(CoachMessage.shown_at.is_(None))))
+            .scalars()
+            .all()
+        )
+    assert unshown == ["old shift"]

@@ -28,7 +28,7 @@ from tests.dialer_support import (
     scenario,
     start_campaign,
 )
-from tests.factories import AGENT
+from tests.factories import AGENT, ready_agent
 from tests.pbx import running_pbx
 from tests.ui.conftest import FAST, until
 
@@ -122,3 +122,39 @@ async def test_no_preview_campaign_says_so_in_one_line(crm: Database) -> None:
                 lambda: any("No preview campaign" in str(n.message) for n in app._notifications)
             )
             assert not isinstance(app.screen, PreviewCallScreen)
+
+
+async def test_a_call_ringing_closes_the_preview_and_the_lead_waits(crm: Database) -> None:
+    """A queue call rings while the agent previews: the preview steps aside (the ring's pop
+    must not sit under it, F2 must answer), and ``o`` after it shows the same held lead."""
+    clock = ShiftedClock()
+    numbers = [number(i) for i in range(2)]
+    await add_customers(crm, numbers)
+    campaign_id = await start_campaign(crm, campaign_file("Notice", mode="preview") + SCRIPT, clock)
+    async with crm.write_connection() as conn:
+        await conn.execute(
+            delete(CampaignLead).where(
+                CampaignLead.campaign_id == campaign_id, CampaignLead.e164.not_in(numbers)
+            )
+        )
+    async with running_pbx(scenario(agents=0), channelvars=CHANNELVARS) as pbx:
+        app = preview_app(crm, pbx.port, clock)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await ready_agent(app, pilot)
+            await pilot.press("o")
+            await until(lambda: isinstance(app.screen, PreviewCallScreen) and app.screen.loads)
+            preview = app.screen
+            assert isinstance(preview, PreviewCallScreen) and preview.lead is not None
+            held = preview.lead.lead_id
+            pbx.ring("+14155550123", "Ann", queue="sales")
+            await until(lambda: screen.desk.state.phase == "ringing", within=15)
+            await until(lambda: not isinstance(app.screen, PreviewCallScreen))
+            await pilot.press("f2")
+            await until(lambda: screen.desk.state.phase == "talking", within=15)
+            await pilot.press("o")  # on a call: preview waits
+            await pilot.pause()
+            assert not isinstance(app.screen, PreviewCallScreen)
+    assert not [r for r in originated(pbx)]  # nothing was dialled
+    async with crm.session() as conn:
+        status = await conn.scalar(select(CampaignLead.status).where(CampaignLead.id == held))
+    assert status == "dialing"  # still held for the agent

@@ -897,7 +897,8 @@ def test_a_callback_originate_has_no_campaign(tracker: CallTracker) -> None:
     "variables",
     [[], [("DestChanVariable", "CC_CAMPAIGN=7"), ("DestChanVariable", "CC_LEAD=1")],
      [("ChanVariable", "CC_CAMPAIGN=7; DROP"), ("ChanVariable", "CC_LEAD=1")],
-     [("ChanVariable", "CC_CAMPAIGN=7")]],
+     [("ChanVariable", "CC_CAMPAIGN=7")],
+     [("ChanVariable", "CC_CAMPAIGN=\u00b2"), ("ChanVariable", "CC_LEAD=1")]],  # isdigit, not int
 )  # fmt: skip
 def test_an_inbound_call_has_no_campaign(
     tracker: CallTracker, variables: list[tuple[str, str]]

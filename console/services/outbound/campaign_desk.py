@@ -145,6 +145,13 @@ class CampaignDesk:
             checked = CampaignFile.model_validate(data)
         except ValidationError as exc:
             raise CampaignError(_first_error(exc)) from None
+        if spec.segment_name.strip().startswith("campaign: "):
+            raise CampaignError(
+                "segment names starting with 'campaign: ' are campaigns' own; choose another"
+            )
+        async with self.db.session() as conn:  # refused before the segment is saved
+            if await conn.scalar(select(Campaign.id).where(Campaign.name == checked.name)):
+                raise CampaignError(f"a campaign named {checked.name!r} exists already")
         if spec.segment_name.strip():
             await self.segments.save(spec.segment_name, spec.criteria, agent_id=self.agent_id)
         campaign_id = await self.campaigns.create(checked, agent_id=self.agent_id)

@@ -206,6 +206,9 @@ class CampaignService(DbService):
         """Store a new campaign (status draft); its segment is saved by name, or as
         ``campaign: <name>`` when given inline."""
         segments = SegmentService(self._db, self._audit, clock=self._clock)
+        async with self._db.session() as conn:  # before any segment is saved under its name
+            if await conn.scalar(select(Campaign.id).where(Campaign.name == spec.name)):
+                raise CampaignError(f"a campaign named {spec.name!r} exists already")
         if isinstance(spec.segment, str):
             segment_id = (await segments.get(spec.segment)).id
         else:

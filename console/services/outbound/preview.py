@@ -203,6 +203,24 @@ class PreviewService(DbService):
             raise PreviewError(f"not dialled: {decision.reason.value}: {decision.detail}")
         e164 = decision.number  # E.164, as the gate read it
         async with self._db.write_connection() as conn:
+            # The hold is taken back in the same transaction as the attempt is written: a
+            # hold that lapsed meanwhile (its lead gone back to the list) is not dialled.
+            kept = await conn.scalar(
+                delete(PreviewHold)
+                .where(
+                    PreviewHold.lead_id == lead_id,
+                    PreviewHold.agent_id == agent_id,
+                    PreviewHold.held_until > now,
+                )
+                .returning(PreviewHold.lead_id)
+            )
+            still = await conn.scalar(
+                select(CampaignLead.id).where(
+                    CampaignLead.id == lead_id, CampaignLead.status == DIALING
+                )
+            )
+            if kept is None or still is None:
+                raise PreviewError(f"your hold on lead {lead_id} lapsed: preview it again")
             attempt_id = await conn.scalar(
                 insert(DialAttempt)
                 .values(
@@ -219,7 +237,6 @@ class PreviewService(DbService):
                 .where(CampaignLead.id == lead_id)
                 .values(attempts=CampaignLead.attempts + 1, updated_at=now)
             )
-            await conn.execute(delete(PreviewHold).where(PreviewHold.lead_id == lead_id))
         variables = [f"CC_CAMPAIGN={campaign_id}", f"CC_LEAD={lead_id}"]
         fields = rules.dial.agent_first(interface, e164, row.caller_id, variables)
         try:

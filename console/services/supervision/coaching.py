@@ -5,21 +5,20 @@ PBX, so it works on the simulator and on any Asterisk alike.
 - `CoachService.send(supervisor, agent, text)`: only supervisors (and trainers, to their
   trainees' consoles) may send; the text is cleaned (one paragraph, no control codes, at most
   500 characters) and stored with the call it is about; audited.
-- `CoachService.new_for(agent, after)`: the messages after id ``after`` (the agent's console
-  asks every second; an index on (to_agent_id, id) makes that one short range read).
-- `CoachService.shown(ids)`: marks them shown (the supervisor's view says "seen").
+- `CoachService.claim(agent, since)`: the messages not shown yet, marked shown in the same
+  step (the agent's console asks every second; an index on (to_agent_id, id) keeps it a
+  short read).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select, update
-from sqlalchemy.exc import DBAPIError
 
 from console.models import Agent, CoachMessage
 from console.models.enums import Role
@@ -27,7 +26,12 @@ from console.services.errors import ServiceError, record_id
 from console.services.service import DbService
 from console.services.text import clean_text
 
+log = logging.getLogger(__name__)
+
 MAX_TEXT = 500
+#: A console that starts shows the messages not yet shown from this far back (a restart
+#: mid-call loses none); older ones were for a shift long over.
+STALE_AFTER = timedelta(minutes=15)
 BATCH = 20  # messages one read returns at most (a flood is shown in order, a few at a time)
 
 
@@ -86,20 +90,32 @@ class CoachService(DbService):
             )  # fmt: skip
         return int(message_id or 0)
 
-    async def last_id(self, agent_id: int) -> int:
-        """The newest message id for ``agent_id`` (0: none): where a console that starts begins
-        (messages sent before it started were for another session)."""
-        async with self._db.session() as conn:
-            newest = await conn.scalar(
-                select(CoachMessage.id)
-                .where(CoachMessage.to_agent_id == agent_id)
-                .order_by(CoachMessage.id.desc())
-                .limit(1)
-            )
-        return int(newest or 0)
+    def now(self) -> datetime:
+        return self._clock()
 
-    async def new_for(self, agent_id: int, after: int) -> list[CoachNote]:
-        """Messages for ``agent_id`` with an id above ``after``, oldest first."""
+    async def claim(self, agent_id: int, since: datetime) -> list[CoachNote]:
+        """The messages for ``agent_id`` sent since ``since`` and not shown yet, marked shown
+        now (only those this call marked: another console of the agent showed the rest)."""
+        waiting = await self._waiting(agent_id, since)
+        if not waiting:
+            return []
+        async with self._db.write_connection() as conn:
+            claimed = set(
+                (
+                    await conn.execute(
+                        update(CoachMessage)
+                        .where(
+                            CoachMessage.id.in_([n.id for n in waiting]),
+                            CoachMessage.shown_at.is_(None),
+                        )
+                        .values(shown_at=self._clock())
+                        .returning(CoachMessage.id)
+                    )
+                ).scalars()
+            )
+        return [n for n in waiting if n.id in claimed]
+
+    async def _waiting(self, agent_id: int, since: datetime) -> list[CoachNote]:
         async with self._db.session() as conn:
             rows = (
                 await conn.execute(
@@ -111,7 +127,11 @@ class CoachService(DbService):
                         CoachMessage.call_uniqueid,
                     )
                     .outerjoin(Agent, Agent.id == CoachMessage.from_agent_id)
-                    .where(CoachMessage.to_agent_id == agent_id, CoachMessage.id > after)
+                    .where(
+                        CoachMessage.to_agent_id == agent_id,
+                        CoachMessage.shown_at.is_(None),
+                        CoachMessage.sent_at >= since,
+                    )
                     .order_by(CoachMessage.id)
                     .limit(BATCH)
                 )
@@ -147,33 +167,46 @@ class CoachService(DbService):
 
 
 class CoachInbox:
-    """An agent's console's side: every ``interval`` seconds, the new messages are handed to
-    ``show`` (oldest first) and marked shown. Messages sent before the console started are
-    left alone. A database outage skips rounds quietly: the messages wait in the table."""
+    """An agent's console's side: every ``interval`` seconds, the messages not shown yet (sent
+    since a little before the console started: a restart does not lose them) are claimed —
+    marked shown in one UPDATE … RETURNING, so two consoles of one agent never both show one
+    — and handed to ``show``, oldest first. Any failure skips a round quietly: the messages
+    wait in the table."""
 
-    def __init__(self, service: CoachService, agent_id: int, *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        service: CoachService,
+        agent_id: int,
+        *,
+        interval: float = 1.0,
+        grace: timedelta = STALE_AFTER,
+    ) -> None:
         self.service = service
         self.agent_id = agent_id
         self.interval = interval
-        self.after: int | None = None
+        self.since: datetime | None = None  # messages older than this are left (stale)
+        self.grace = grace
+        self.failures = 0  # rounds that failed (tests, and one log line each)
 
     async def poll(self, show: Callable[[CoachNote], None]) -> int:
         """One round; the number of messages shown."""
-        if self.after is None:
-            self.after = await self.service.last_id(self.agent_id)
-            return 0
-        notes = await self.service.new_for(self.agent_id, self.after)
+        if self.since is None:
+            self.since = self.service.now() - self.grace
+        notes = await self.service.claim(self.agent_id, self.since)
         for note in notes:
             show(note)
-            self.after = note.id
-        await self.service.shown([n.id for n in notes])
         return len(notes)
 
     async def run(self, show: Callable[[CoachNote], None]) -> None:
         """`poll` every ``interval`` seconds until cancelled."""
         while True:
-            with contextlib.suppress(DBAPIError, OSError):
+            try:
                 await self.poll(show)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database away, a pool timeout: the next round retries
+                self.failures += 1
+                log.warning("coach messages not read (round %d)", self.failures, exc_info=True)
             await asyncio.sleep(self.interval)
 
 
