@@ -7,6 +7,7 @@ monitoring service."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from console.screens.monitor import ListenScreen, MonitorScreen
@@ -48,27 +49,29 @@ class MonitorKeys:
             return None
         return row, self.db, self.supervisor_id
 
-    async def action_view_live(self, spy: SpySession | None = None) -> None:
-        """The agent's console live; for a listening ``spy`` on an agent with no console,
-        the PBX's view of the call and its words."""
+    async def action_view_live(self) -> None:
+        """The highlighted agent's console, live and read-only."""
         chosen = self._monitorable()
-        if chosen is None:
-            return
-        row, db, me = chosen
+        if chosen is not None:
+            await self._open_view(*chosen, None)
+
+    async def _open_view(self, row: GridRow, db: Database, me: int, spy: SpySession | None) -> bool:
+        """Open the view of ``row``'s agent (for a listening ``spy``: the console view, or
+        the PBX's view of an agent with no console); False when it could not be opened."""
         agent_id = row.agent_id
         assert agent_id is not None
         try:
             session = await live_session(db, agent_id)
             if session is None and spy is None:
                 self.notify(f"{row.name} has no console running: l listens.", markup=False)
-                return
+                return False
             what = "live console view" if session is not None else "listening view"
             await AuditLog(db).record(
                 me, audit_actions.VIEW, "agent", agent_id, {"what": what, "session": session or ""}
             )
         except Exception as exc:  # the database away: one line
             self.notify(f"Live view not opened: {exc}", severity="error", markup=False)
-            return
+            return False
         if session is not None:
             self.app.push_screen(
                 MonitorScreen(
@@ -82,21 +85,24 @@ class MonitorKeys:
                     spy=spy,
                 )
             )
-        elif spy is not None and self.monitoring is not None:
-            interface = row.agent.interface  # a phone without a console: the PBX's view
-            self.app.push_screen(
-                ListenScreen(
-                    feed=self.monitoring.feed,
-                    agent_now=lambda: self._agent_now(interface),
-                    coach=CoachService(db),
-                    supervisor_id=me,
-                    agent_id=agent_id,
-                    agent_name=row.name,
-                    monitoring=self.monitoring,
-                    spy=spy,
-                    now=self.live.clock,
-                )
+            return True
+        if spy is None or self.monitoring is None:
+            return False
+        interface = row.agent.interface  # a phone without a console: the PBX's view
+        self.app.push_screen(
+            ListenScreen(
+                feed=self.monitoring.feed,
+                agent_now=lambda: self._agent_now(interface),
+                coach=CoachService(db),
+                supervisor_id=me,
+                agent_id=agent_id,
+                agent_name=row.name,
+                monitoring=self.monitoring,
+                spy=spy,
+                now=self.live.clock,
             )
+        )
+        return True
 
     def _agent_now(self, interface: str) -> AgentLive | None:
         return next(
@@ -105,19 +111,22 @@ class MonitorKeys:
 
     async def action_listen(self, mode: str) -> None:
         chosen = self._monitorable()
-        if chosen is None or self.monitoring is None:
+        monitoring = self.monitoring
+        if chosen is None or monitoring is None:
             return
-        row = chosen[0]
+        row, db, me = chosen  # this row, whatever the grid highlights once the spy is up
         assert row.agent_id is not None
         try:
-            spy = await self.monitoring.start(row.agent_id, mode)
+            spy = await monitoring.start(row.agent_id, mode)
         except ServiceError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
         except Exception as exc:  # the link or database away: one line
             self.notify(f"Listening not started: {exc}", severity="error", markup=False)
             return
-        await self.action_view_live(spy)
+        if not await self._open_view(row, db, me, spy):  # no view to stop it from: stop now
+            with contextlib.suppress(Exception):
+                await monitoring.stop(spy, reason="the view could not be opened")
 
     def action_coach(self) -> None:
         chosen = self._monitorable()

@@ -59,6 +59,10 @@ class RecordingKeys:
         line.display = bool(text)
 
     def _start_recording_line(self) -> None:
+        # A recording row the database refused: the PBX's state stands; the agent is told.
+        self.runtime.recordings.on_warning = lambda line: self.notify(
+            line, severity="warning", markup=False
+        )
         self._tick_recording()
         cast("Widget", self).set_interval(1.0, self._tick_recording)
 
@@ -77,9 +81,12 @@ class RecordingKeys:
             await self.runtime.recordings.start(interaction_id, channel, uniqueid)
         except RecordingError as exc:
             self.notify(str(exc), severity="warning", markup=False)
+        except Exception as exc:  # the link or database away: one line; the call goes on
+            self.notify(f"Recording not started: {exc}", severity="error", markup=False)
         self._tick_recording()
 
-    @work(group="recording", exclusive=True, exit_on_error=False)
+    # Its own group: an exclusive worker in the start's group would cancel a start in flight.
+    @work(group="recording-pause", exclusive=True, exit_on_error=False)
     async def action_pause_recording(self) -> None:
         call = self.desk.state.call
         recordings = self.runtime.recordings
@@ -98,4 +105,6 @@ class RecordingKeys:
                 self._record("recording_paused")
         except RecordingError as exc:
             self.notify(str(exc), severity="error", markup=False)
+        except Exception as exc:
+            self.notify(f"Recording not changed: {exc}", severity="error", markup=False)
         self._tick_recording()

@@ -27,6 +27,7 @@ from console.services.quality.call_recording import (
 )
 from console.services.quality.listening import SupervisorListening
 from console.services.quality.monitoring import MonitoringError, MonitoringService
+from tests.db_faults import SqliteFaults
 from tests.pbx import Pbx, running_pbx
 from tests.ui.conftest import FAST
 
@@ -340,3 +341,32 @@ async def test_recording_ends_with_the_call(db: Database, tmp_path: Path) -> Non
         assert [p.resumed_by for p in stored.pauses] == ["call_end"]
         with pytest.raises(RecordingError, match="not being recorded"):
             await service.pause(row)
+
+
+async def test_a_read_only_database_leaves_the_recording_as_the_pbx_has_it(
+    db: Database, tmp_path: Path
+) -> None:
+    """The database refuses writes: recording starts, pauses (the PBX mutes), resumes by
+    itself — the console's state follows the PBX each time, and each unsaved row is said
+    in one line (the pause key must work for card details whatever the database does)."""
+    faults = SqliteFaults(db)
+    async with world(db, tmp_path) as w:
+        leg = await answered(w)
+        uniqueid = w.pbx.engine.pbx.channels[leg].linkedid
+        row = await interaction(w.db, w.ids["alice"], uniqueid)
+        warned: list[str] = []
+        service = CallRecordingService(
+            w.db, w.link, actor_id=w.ids["alice"], feed=w.feed, on_warning=warned.append
+        )
+        service.auto_resume_seconds = 0.5
+        await faults.set("readonly")
+        state = await service.start(row, leg, uniqueid)
+        assert state.recording and len(warned) == 1
+        state = await service.pause(row)
+        assert state.paused
+        await until(lambda: not service.state(row).paused, within=5)  # type: ignore[union-attr]
+        assert [f.get("State") for f in w.events("MixMonitorMute")] == ["1", "0"]
+        assert len(warned) == 3 and all("was not saved" in line for line in warned)
+        await faults.set(None)
+    await faults.close()
+    assert await stored_recording(db, row) is None  # nothing was written: it was refused

@@ -90,6 +90,10 @@ def recording_reference(uniqueid: str, interaction_id: int) -> str:
     return f"callconsole/{safe}-{interaction_id}.wav"
 
 
+AUTO_RESUME_TRIES = 5  # a resume the PBX did not take is tried again this many times
+AUTO_RESUME_RETRY = 3.0  # seconds apart
+
+
 class CallRecordingService:
     """The recordings of one console's calls (one at a time per interaction)."""
 
@@ -103,6 +107,7 @@ class CallRecordingService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         auto_resume_seconds: float = 120.0,
         on_change: Callable[[RecordingState], None] | None = None,
+        on_warning: Callable[[str], None] | None = None,
     ) -> None:
         self._db = db
         self._link = link
@@ -111,6 +116,8 @@ class CallRecordingService:
         self._audit = AuditLog(db, clock=clock)
         self.auto_resume_seconds = auto_resume_seconds
         self._on_change = on_change
+        self.on_warning = on_warning  # a row not written (the PBX's state stands), one line
+        self.unsaved: list[str] = []  # what could not be written, in order (tests, the log)
         self._states: dict[int, RecordingState] = {}
         self._rows: dict[int, int] = {}  # interaction -> call_recordings.id
         self._timers: dict[int, asyncio.Task[None]] = {}
@@ -145,7 +152,13 @@ class CallRecordingService:
         reference = recording_reference(uniqueid, interaction_id)
         await self._act("start recording", self._link.mix_monitor(channel, reference, "b"))
         now = self._clock()
-        try:
+        # The PBX records now: the console's state says so at once (the pause key must work
+        # for card details), whatever happens to the row.
+        if self._feed is not None:
+            self._feed.tracker.watch(channel)
+        state = self._put(RecordingState(interaction_id, reference, channel, now))
+
+        async def write() -> None:
             async with self._db.write_connection() as conn:
                 row_id = await conn.scalar(
                     insert(CallRecording)
@@ -157,13 +170,16 @@ class CallRecordingService:
                     )
                     .returning(CallRecording.id)
                 )
+            assert row_id is not None
+            self._rows[interaction_id] = row_id
+
+        try:
+            await write()
         except IntegrityError:
-            raise RecordingError("This call already has a recording") from None
-        assert row_id is not None
-        self._rows[interaction_id] = row_id
-        if self._feed is not None:
-            self._feed.tracker.watch(channel)
-        return self._put(RecordingState(interaction_id, reference, channel, now))
+            self._warn("the recording's row", "this call already has one")
+        except Exception as exc:
+            self._warn("the recording's row", exc)
+        return state
 
     async def pause(self, interaction_id: int) -> RecordingState:
         """Pause (mute) the recording; it resumes by itself after `auto_resume_seconds`."""
@@ -172,20 +188,26 @@ class CallRecordingService:
             return state
         await self._act("pause the recording", self._link.mix_monitor_mute(state.channel, True))
         now = self._clock()
-        async with self._db.write_connection() as conn:
-            await conn.execute(
-                insert(RecordingPause).values(
-                    recording_id=self._rows[interaction_id], paused_at=now, resumed_by=""
-                )
-            )
-            await self._audit.add(
-                conn, self._actor, RECORDING_PAUSE, "interaction", interaction_id, {}
-            )
         resumes_at = now + timedelta(seconds=self.auto_resume_seconds)
         self._timers[interaction_id] = asyncio.get_running_loop().create_task(
             self._auto_resume(interaction_id, self.auto_resume_seconds)
         )
-        return self._put(replace(state, paused_at=now, resumes_at=resumes_at))
+        paused = self._put(replace(state, paused_at=now, resumes_at=resumes_at))
+        row = self._rows.get(interaction_id)
+        try:
+            async with self._db.write_connection() as conn:
+                if row is not None:
+                    await conn.execute(
+                        insert(RecordingPause).values(
+                            recording_id=row, paused_at=now, resumed_by=""
+                        )
+                    )
+                await self._audit.add(
+                    conn, self._actor, RECORDING_PAUSE, "interaction", interaction_id, {}
+                )
+        except Exception as exc:
+            self._warn("the pause", exc)
+        return paused
 
     async def resume(self, interaction_id: int, *, by: str = BY_AGENT) -> RecordingState:
         """Resume a paused recording (``by``: agent, auto)."""
@@ -227,41 +249,71 @@ class CallRecordingService:
     async def _auto_resume(self, interaction_id: int, seconds: float) -> None:
         await asyncio.sleep(seconds)
         self._timers.pop(interaction_id, None)
-        with contextlib.suppress(RecordingError):
-            await self.resume(interaction_id, by=BY_AUTO)
+        for attempt in range(AUTO_RESUME_TRIES):  # the link may be back in a moment
+            try:
+                await self.resume(interaction_id, by=BY_AUTO)
+                return
+            except Exception as exc:
+                state = self._states.get(interaction_id)
+                if state is None or not state.paused:
+                    return  # resumed or ended meanwhile
+                if attempt == AUTO_RESUME_TRIES - 1:
+                    self._warn("the automatic resume", exc)
+                    return
+                await asyncio.sleep(AUTO_RESUME_RETRY)
 
     async def _close_pause(self, state: RecordingState, by: str) -> RecordingState:
         timer = self._timers.pop(state.interaction_id, None)
         if timer is not None and timer is not asyncio.current_task():
             timer.cancel()
         now = self._clock()
-        row = self._rows[state.interaction_id]
-        async with self._db.write_connection() as conn:
-            await conn.execute(
-                update(RecordingPause)
-                .where(RecordingPause.recording_id == row, RecordingPause.resumed_at.is_(None))
-                .values(resumed_at=now, resumed_by=by)
-            )
-            await self._audit.add(
-                conn, self._actor, RECORDING_RESUME, "interaction", state.interaction_id, {"by": by}
-            )
         assert state.paused_at is not None
         span = PausedSpan(state.paused_at, now, by)
-        return self._put(
+        resumed = self._put(
             replace(state, paused_at=None, resumes_at=None, pauses=(*state.pauses, span))
         )
+        row = self._rows.get(state.interaction_id)
+        try:
+            async with self._db.write_connection() as conn:
+                if row is not None:
+                    await conn.execute(
+                        update(RecordingPause)
+                        .where(
+                            RecordingPause.recording_id == row,
+                            RecordingPause.resumed_at.is_(None),
+                        )
+                        .values(resumed_at=now, resumed_by=by)
+                    )
+                await self._audit.add(
+                    conn, self._actor, RECORDING_RESUME, "interaction", state.interaction_id,
+                    {"by": by},
+                )  # fmt: skip
+        except Exception as exc:
+            self._warn("the resume", exc)
+        return resumed
 
     async def _finish(self, state: RecordingState, by: str) -> RecordingState:
         if state.paused:
             state = await self._close_pause(state, by)
         now = self._clock()
-        async with self._db.write_connection() as conn:
-            await conn.execute(
-                update(CallRecording)
-                .where(CallRecording.id == self._rows[state.interaction_id])
-                .values(stopped_at=now)
-            )
-        return self._put(replace(state, stopped_at=now))
+        stopped = self._put(replace(state, stopped_at=now))
+        row = self._rows.get(state.interaction_id)
+        if row is not None:
+            try:
+                async with self._db.write_connection() as conn:
+                    await conn.execute(
+                        update(CallRecording).where(CallRecording.id == row).values(stopped_at=now)
+                    )
+            except Exception as exc:
+                self._warn("the recording's end", exc)
+        return stopped
+
+    def _warn(self, what: str, why: object) -> None:
+        """A row not written: the PBX's state stands and the console shows it; said once."""
+        line = f"Recording: {what} was not saved ({why}); the call is recorded as shown"
+        self.unsaved.append(line)
+        if self.on_warning is not None:
+            self.on_warning(line)
 
     def _put(self, state: RecordingState) -> RecordingState:
         self._states[state.interaction_id] = state

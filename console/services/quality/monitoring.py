@@ -213,7 +213,14 @@ class MonitoringService:
             n for n in (agent.interface, agent.member_name, agent.state_interface) if n
         )
         self._put(session)
-        await self._record(MONITOR_START, session, {"mode": mode})
+        try:
+            await self._record(MONITOR_START, session, {"mode": mode})
+        except Exception as exc:  # no unaudited listening: the spy is ended at once
+            with contextlib.suppress(Exception):
+                await self.stop(session, reason="the audit log could not be written")
+            raise MonitoringError(
+                f"Listening stopped: the audit log could not be written ({exc})"
+            ) from None
         return session
 
     async def switch(self, session: SpySession, mode: str) -> SpySession:
