@@ -16,6 +16,7 @@ MixMonitor events in ``Channel``, which the agent's device filter matches (docs/
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +24,9 @@ from datetime import UTC, datetime
 from callkit.ami_frames import Message
 
 log = logging.getLogger(__name__)
+
+SPOKEN_CALLS = 200  # calls whose words a feed keeps
+SPOKEN_LINES = 200  # words kept per call
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +278,21 @@ class MonitorFeed:
     def __init__(self, tracker: MonitorTracker | None = None) -> None:
         self.tracker = tracker or MonitorTracker()
         self._subscribers: list[Callable[[MonitorEvent], None]] = []
+        # The words of the latest calls, so a supervisor who starts listening mid-call reads
+        # what was said before (bounded: SPOKEN_CALLS calls, SPOKEN_LINES lines each).
+        self._spoken: OrderedDict[str, list[CallerSpoke]] = OrderedDict()
+
+    def spoken(self, linkedid: str) -> list[CallerSpoke]:
+        """The words heard so far on call ``linkedid`` (oldest first)."""
+        return list(self._spoken.get(linkedid, ()))
+
+    def _keep(self, event: CallerSpoke) -> None:
+        lines = self._spoken.setdefault(event.linkedid, [])
+        self._spoken.move_to_end(event.linkedid)
+        lines.append(event)
+        del lines[:-SPOKEN_LINES]
+        while len(self._spoken) > SPOKEN_CALLS:
+            self._spoken.popitem(last=False)
 
     def subscribe(self, callback: Callable[[MonitorEvent], None]) -> Callable[[], None]:
         """Call ``callback`` with every event from now on; returns the unsubscribe function."""
@@ -289,6 +308,8 @@ class MonitorFeed:
         """One raw frame from the link."""
         events = self.tracker.feed(frame)
         for event in events:
+            if isinstance(event, CallerSpoke):
+                self._keep(event)
             for callback in tuple(self._subscribers):
                 try:
                     callback(event)

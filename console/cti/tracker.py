@@ -469,10 +469,15 @@ class CallTracker(LegEvents, TrackerResync):
                 OriginateFailed(action_id=action_id, reason=as_int(msg.get("Reason")), at=at)
             )
             return True
+        number = msg.get("Exten").strip()
+        if not number:
+            # An application Originate (a supervisor's ChanSpy on their own phone): main/
+            # manager.c fast_originate() reports it with an empty Context and Exten. Not a
+            # call to anyone: the monitoring service follows it, the desk does not.
+            return self._ignore()
         leg = need(msg, "Uniqueid")
         if leg in self._book.legs or leg in self._book.finished:
             return self._duplicate()
-        number = msg.get("Exten").strip()
         call = self._book.calls[leg] = CallRecord(leg, leg, msg.get("Channel"), number, "")
         # A preview dial's variables ride on the agent's leg (docs/cti.md, agent-first).
         call.campaign, call.lead = campaign_of(msg)

@@ -223,7 +223,7 @@ class ListenScreen(SpyControls, Screen[None]):
         self.spy = spy
         self.sent = []
         self.heard: list[CallerSpoke] = []  # the call's words shown (tests read them)
-        self._early: list[CallerSpoke] = []  # words before ChanSpyStart named the call
+        self._call = ""  # the spied call's Linkedid once ChanSpyStart named it
         self._unsubscribe: Callable[[], None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -249,11 +249,7 @@ class ListenScreen(SpyControls, Screen[None]):
     def _heard(self, event: MonitorEvent) -> None:
         if not isinstance(event, CallerSpoke):
             return
-        spy = self._current()
-        if spy is None or not spy.linkedid:
-            self._early = [*self._early[-50:], event]  # kept until the call is known
-            return
-        if event.linkedid == spy.linkedid:
+        if self._call and event.linkedid == self._call:
             self._show_words(event)
 
     def _show_words(self, event: CallerSpoke) -> None:
@@ -263,11 +259,11 @@ class ListenScreen(SpyControls, Screen[None]):
     def _tick(self) -> None:
         self._show_spy()
         spy = self._current()
-        if spy is not None and spy.linkedid and self._early:
-            early, self._early = self._early, []
-            for event in early:
-                if event.linkedid == spy.linkedid:
-                    self._show_words(event)
+        if spy is not None and spy.linkedid and not self._call:
+            # The call is known: what was said before, then each new line as it comes.
+            self._call = spy.linkedid
+            for event in self.feed.spoken(spy.linkedid):
+                self._show_words(event)
         agent = self.agent_now()
         call = self.query_one("#listen-call", Static)
         on_call = spy is not None and spy.active and spy.state == "spying"

@@ -88,6 +88,8 @@ async def test_listen_whisper_coach_barge_and_stop_from_the_grid(crm: Database) 
             spies = pbx.engine.spies.active
             (spy,) = spies.values()
             assert spy.mode == "listen"
+            # The spy rings the supervisor's own phone: not a call of their desk.
+            assert screen.desk.state.call is None
             await pilot.press("w")
             await until(lambda: spy.mode == "whisper")
             await pilot.press("m")
@@ -159,6 +161,10 @@ async def test_an_agent_without_a_console_is_listened_to_with_the_calls_words(
             await until(lambda: view.spy is not None and view.spy.state == "spying")
             await until(lambda: any("refund" in w.text for w in view.heard), within=20)
             assert all(w.linkedid == view.spy.linkedid for w in view.heard)
+            texts = [w.text for w in view.heard]
+            # Said before the supervisor listened (the call began before their console did):
+            # shown from what the feed kept; nothing twice.
+            assert texts[0] == "Hello, I was charged twice." and len(set(texts)) == len(texts)
             call = str(view.query_one("#listen-call", Static).render())
             assert "Ann Caller" in call  # from ChanSpyStart: the call began before this console
             await pilot.press("s")

@@ -888,6 +888,14 @@ def test_a_preview_dial_carries_its_campaign_on_the_originate_response(
     assert (offered.direction, offered.campaign, offered.lead) == ("outbound", "3", "11")
 
 
+def test_a_spy_originate_on_the_supervisors_phone_is_not_a_call(tracker: CallTracker) -> None:
+    """ChanSpy started on this console's phone: an application Originate, whose
+    OriginateResponse has an empty Exten (manager.c fast_originate()): no call is offered."""
+    assert (
+        events_of(feed(tracker, originate_response(True, Exten="", Context="")), CallOffered) == []
+    )
+
+
 def test_a_callback_originate_has_no_campaign(tracker: CallTracker) -> None:
     (offered,) = events_of(feed(tracker, originate_response(True)), CallOffered)
     assert (offered.campaign, offered.lead) == ("", "")
