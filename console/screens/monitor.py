@@ -127,7 +127,11 @@ class SpyControls:
             if not text:
                 return
             try:
-                sent = await self.coach.send(self.supervisor_id, self.agent_id, text)
+                spy = self._current()
+                call = spy.linkedid if spy is not None else ""  # the call it is about
+                sent = await self.coach.send(
+                    self.supervisor_id, self.agent_id, text, call_uniqueid=call
+                )
             except ServiceError as exc:
                 self.notify(str(exc), severity="warning", markup=False)
                 return
@@ -144,6 +148,7 @@ class SpyControls:
 class MonitorScreen(SpyControls, ReplayScreen):
     """The agent's console live (see the module docstring). Esc closes."""
 
+    TITLE_PREFIX = "Live "
     DEFAULT_CSS = """
     MonitorScreen #monitor-state { height: 1; padding: 0 1; text-wrap: nowrap; }
     """

@@ -96,6 +96,7 @@ class ReplayScreen(Screen[None]):
     """
 
     CSS_PATH = "replay.tcss"
+    TITLE_PREFIX = "Replay "  # what the title line starts with (a live view says so)
     AUTO_FOCUS = None  # read-only: nothing to focus, every key goes to the screen
     BINDINGS = [
         Binding("space", "play_pause", "Play/pause"),
@@ -324,7 +325,7 @@ class ReplayScreen(Screen[None]):
         banner = frame.training
         if self._changed("title", (banner, replay.masked)):
             parts: list[Content | tuple[str, str] | str] = [
-                ("Replay ", "bold"),
+                (self.TITLE_PREFIX, "bold"),
                 self.title_text,
             ]
             if replay.masked:
