@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from console.screens.lifecycle import while_shown
 from console.screens.reason import ReasonScreen
+from console.screens.worklist import restore_cursor
 from console.services.quality.desk import QaDesk
 from console.services.quality.forms import Form
 from console.services.quality.records import EvaluationRecord, QaError
@@ -143,6 +144,7 @@ class QaScreen(Screen[None]):
             self._say(str(exc))
             return
         table = self.query_one("#qa-calls", DataTable)
+        chosen, index = row_key(table), table.cursor_row  # the cursor stays on its call
         table.clear()
         self.calls = {}
         for c in calls:
@@ -158,6 +160,7 @@ class QaScreen(Screen[None]):
                 Text("evaluated" if c.evaluated else ""),
                 key=key,
             )
+        restore_cursor(table, chosen, index)
         self.query_one("#qa-calls-label", Label).update(f"Calls ({len(calls)})")
 
     @work(exclusive=True, group="qa-work", exit_on_error=False)
@@ -169,6 +172,7 @@ class QaScreen(Screen[None]):
             self._say(str(exc))
             return
         table = self.query_one("#qa-work", DataTable)
+        chosen, index = row_key(table), table.cursor_row
         table.clear()
         self.work = {}
         for r in records:
@@ -184,6 +188,7 @@ class QaScreen(Screen[None]):
                 plain(note, 80),
                 key=key,
             )
+        restore_cursor(table, chosen, index)
 
     # ---------------------------------------------------------------- actions
 

@@ -58,7 +58,8 @@ async def test_evaluate_dispute_review_and_calibrate_by_keyboard(db: Database) -
         await until(lambda: calls.row_count > 0)
         # The sample "days:7 n:2": yesterday's calls, two per agent.
         assert set(cells(calls, 2)) == {"Ann", "Bob", "Cat"}
-        calls.move_cursor(row=cells(calls, 0).index(str(first_call)))
+        at = cells(calls, 0).index(str(first_call))
+        calls.move_cursor(row=at)
         await pilot.press("e")
         await until(lambda: isinstance(pilot.app.screen, EvaluationScreen))
         evaluation = pilot.app.screen
@@ -75,6 +76,11 @@ async def test_evaluate_dispute_review_and_calibrate_by_keyboard(db: Database) -
         # 85 possible (empathy 10, hold 5 N/A); listening 4 of 1-5 loses 15/4.
         assert evaluation.record.score == round(100 * (85 - 15 / 4) / 85, 2)
         await pilot.press("escape")
+        await until(lambda: pilot.app.screen is screen)
+        # The sample is read again: the evaluated call leaves it, the cursor keeps its place
+        # (it does not jump back to the top of the list).
+        await until(lambda: str(first_call) not in cells(calls, 0))
+        assert calls.cursor_row == min(at, calls.row_count - 1)
 
     # The agent disputes in "my evaluations".
     mine = MyEvaluationsScreen(QaDesk(db, ann, clock=lambda: NOW))
