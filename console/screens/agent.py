@@ -123,7 +123,10 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, RecordingKeys, 
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 agent = self.runtime.agent
-                yield ProfileCard(id="profile", agent_name=agent.display_name if agent else "")
+                yield ProfileCard(
+                    id="profile",
+                    agent_name=agent.display_name if agent else self.runtime.member_name,
+                )
             with Vertical(id="right"):
                 yield Label("History", classes="section")
                 yield HistoryTable(id="history")
