@@ -15,7 +15,7 @@ by the CTI link and reconciled by `LiveFeed` (console/services/supervision/live_
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -56,6 +56,7 @@ class WallboardScreen(Screen[None]):
         Binding("s", "staffing", "Staffing"),
         Binding("r", "report", "Report"),
         Binding("c", "campaigns", "Campaigns"),
+        Binding("g", "agents", "Agents"),  # a supervisor's console: the agent grid
         Binding("down", "row(1)", "Next row", show=False),
         Binding("up", "row(-1)", "Previous row", show=False),
         Binding("home", "first", "First queues", show=False),
@@ -110,9 +111,23 @@ class WallboardScreen(Screen[None]):
             return self.live.reports is not None  # the wall TV has no database
         if action == "campaigns":
             return self.live.campaigns is not None
+        if action == "agents":
+            return self._grid_opener() is not None
         if action in ("page", "row", "first", "last"):
             return len(self.tiles) > self.page_size  # no paging keys when every queue shows
         return True
+
+    def _grid_opener(self) -> Any:
+        """The supervisor's own agent screen (it opens the grid with its services); None on
+        the wall TV, which has no database and no one to listen with."""
+        screen = getattr(self.app, "agent_screen", None)
+        return screen if screen is not None and screen.is_supervisor else None
+
+    def action_agents(self) -> None:
+        """The agent grid, where listening, coaching and agent states are (``g``)."""
+        opener = self._grid_opener()
+        if opener is not None:
+            opener.action_agent_grid()
 
     # ---------------------------------------------------------------- drawing
 

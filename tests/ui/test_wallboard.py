@@ -377,6 +377,10 @@ async def test_supervisor_keys_and_grid_actions_reach_the_bots(crm: Database) ->
             await pilot.press("b")
             await until(lambda: isinstance(app.screen, WallboardScreen))
             await until(lambda: len(wallboard_of(app).tiles) == 3)
+            await pilot.press("g")  # the wallboard's way to the agents (listen, coach, states)
+            await until(lambda: isinstance(app.screen, AgentGridScreen))
+            await pilot.press("escape")
+            await until(lambda: isinstance(app.screen, WallboardScreen))
             await pilot.press("escape")
             await until(lambda: isinstance(app.screen, AgentScreen))
 
