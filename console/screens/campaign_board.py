@@ -12,6 +12,7 @@ Campaign names are `Text`, never markup.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -96,6 +97,7 @@ class CampaignBoardScreen(Screen[None]):
         *,
         desk: DeskSource | None = None,
         join: TraineeJoin | None = None,
+        agents_on: Callable[[str], int | None] | None = None,
         now: Callable[[], datetime] = datetime.now,
         refresh_seconds: float = REFRESH_SECONDS,
     ) -> None:
@@ -103,6 +105,10 @@ class CampaignBoardScreen(Screen[None]):
         self.source = source
         self.desk = desk
         self.join = join
+        # The PBX's count of a queue's agents at work (the supervisor's live board): phones
+        # without a console (a softphone only, the demo's bots) count too. None: the tiles'
+        # count, consoles alive in the queue.
+        self.agents_on = agents_on
         self.now = now
         self.refresh_seconds = refresh_seconds
         self.tiles: list[CampaignTile] = []
@@ -141,6 +147,9 @@ class CampaignBoardScreen(Screen[None]):
         except Exception as exc:  # the database away: say so, keep the last board
             self._title(f"not read: {' '.join(str(exc).split())[:120]}", "$text-error")
             return
+        if self.agents_on is not None:
+            counted = self.agents_on
+            tiles = [t if (n := counted(t.queue)) is None else replace(t, agents=n) for t in tiles]
         self.tiles = tiles
         self._fill(tiles)
         by_status = {s: sum(t.status == s for t in tiles) for s in ("running", "paused", "draft")}

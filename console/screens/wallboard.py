@@ -27,7 +27,7 @@ from textual.widgets import Footer, Static
 
 from console.cti.protocol import LinkState
 from console.services.supervision.alerts import Rag, queue_rag
-from console.services.supervision.live_types import BoardSnapshot
+from console.services.supervision.live_types import AgentActivity, BoardSnapshot
 from console.widgets.queue_tile import BigQueueTile, QueueTile, worst
 
 if TYPE_CHECKING:
@@ -116,6 +116,15 @@ class WallboardScreen(Screen[None]):
         if action in ("page", "row", "first", "last"):
             return len(self.tiles) > self.page_size  # no paging keys when every queue shows
         return True
+
+    def _agents_on(self, queue: str) -> int | None:
+        """Agents of ``queue`` at work now (logged in, not paused), as the PBX says; None
+        when the board does not know the queue (no PBX link yet)."""
+        snapshot = self.live.board.snapshot()
+        if not any(q.queue == queue for q in snapshot.queues):
+            return None
+        idle = (AgentActivity.NOT_READY, AgentActivity.LOGGED_OUT)
+        return sum(1 for a in snapshot.agents if queue in a.queues and a.activity not in idle)
 
     def _grid_opener(self) -> Any:
         """The supervisor's own agent screen (it opens the grid with its services); None on
@@ -282,6 +291,7 @@ class WallboardScreen(Screen[None]):
                     self.live.campaigns,
                     desk=self.live.campaign_desk,
                     join=self.live.join,
+                    agents_on=self._agents_on,
                 )
             )
 

@@ -190,3 +190,28 @@ def test_snapshot_campaign_board(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 20), run_before=loaded)
+
+
+async def test_the_pbx_counts_a_queues_agents_where_it_knows_the_queue(db: Database) -> None:
+    """Phones without a console (a softphone only; the demo's bots) work the campaign too:
+    where the supervisor's live board knows the queue, its count of agents at work is the
+    board's; elsewhere the consoles alive are counted."""
+    await board_data(db)
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            counts = {"sales": 5}
+            self.push_screen(
+                CampaignBoardScreen(
+                    CampaignBoard(db, clock=lambda: NOW, tz=UTC), agents_on=counts.get
+                )
+            )
+
+    app = Host()
+    async with app.run_test(size=(140, 30)):
+        screen = app.screen
+        assert isinstance(screen, CampaignBoardScreen)
+        await until(lambda: screen.loads >= 1)
+        by_name = {t.name: t for t in screen.tiles}
+        assert (by_name["Winback"].agents, by_name["Winback"].pacing) == (5, 1 / 5)
+        assert by_name["Quiet"].agents == 0  # queue "x": the PBX board does not know it
