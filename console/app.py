@@ -498,6 +498,8 @@ class CallConsoleApp(App[None]):
             self.agent_screen.feed(event)
 
     async def on_unmount(self) -> None:
+        if self.coach_inbox is not None:  # no database read in flight from here on
+            await self.coach_inbox.close()
         if self.connect and self.runtime is not None:
             runtime = self.runtime
             await runtime.cti.close()

@@ -13,6 +13,7 @@ PBX, so it works on the simulator and on any Asterisk alike.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -187,6 +188,9 @@ class CoachInbox:
         self.since: datetime | None = None  # messages older than this are left (stale)
         self.grace = grace
         self.failures = 0  # rounds that failed (tests, and one log line each)
+        self._closing = asyncio.Event()
+        self._idle = asyncio.Event()  # set while no read or write is in flight
+        self._idle.set()
 
     async def poll(self, show: Callable[[CoachNote], None]) -> int:
         """One round; the number of messages shown."""
@@ -198,8 +202,9 @@ class CoachInbox:
         return len(notes)
 
     async def run(self, show: Callable[[CoachNote], None]) -> None:
-        """`poll` every ``interval`` seconds until cancelled."""
-        while True:
+        """`poll` every ``interval`` seconds until `close` (or cancelled)."""
+        while not self._closing.is_set():
+            self._idle.clear()
             try:
                 await self.poll(show)
             except asyncio.CancelledError:
@@ -207,7 +212,18 @@ class CoachInbox:
             except Exception:  # the database away, a pool timeout: the next round retries
                 self.failures += 1
                 log.warning("coach messages not read (round %d)", self.failures, exc_info=True)
-            await asyncio.sleep(self.interval)
+            finally:
+                self._idle.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.interval)
+
+    async def close(self, within: float = 3.0) -> None:
+        """Stop polling, and wait (up to ``within`` s) for a read in flight to finish: the
+        console closes its database after this, and an operation cancelled half-way on an
+        aiosqlite connection being closed can hang the event loop's shutdown."""
+        self._closing.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), within)
 
 
 __all__ = ["MAX_TEXT", "CoachError", "CoachInbox", "CoachNote", "CoachService"]
