@@ -310,6 +310,8 @@ async def main_async(args: argparse.Namespace) -> list[Run]:
     runs = []
     for mode in args.modes.split(","):
         runs.append(await run_mode(path, crm, mode.strip(), args.hours, args.agents))
+    print(f"the bench's database (kept): {path}; the board's reading of it: "
+          f"python bench/dialer_board.py {path}")  # fmt: skip
     return runs
 
 
