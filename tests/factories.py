@@ -10,13 +10,16 @@ from typing import Any
 
 from sqlalchemy import insert
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from console.app import CallConsoleApp
 from console.cti.ami import AmiClient
 from console.cti.tracker import CallTracker
 from console.db import Database
+from console.factory import ConsoleContext, PbxAddress
 from console.models import FollowUp
 from console.screens.agent import AgentScreen
+from console.screens.agent_grid import AgentGridScreen
 from console.screens.wrapup import WrapUpScreen
 from console.services.context import ServiceContext
 from console.services.desk.session import AgentSession
@@ -113,3 +116,28 @@ async def add_followup(db: Database, now: datetime, **values: Any) -> int:
     }
     async with db.write_connection() as conn:
         return int(await conn.scalar(insert(FollowUp).values(**row).returning(FollowUp.id)) or 0)
+
+
+async def supervisor_app(db: Database, port: int, supervisor_id: int = 2) -> CallConsoleApp:
+    """The seeded supervisor's (Sam, id 2) full console on the simulator at ``port``."""
+    context = ConsoleContext(
+        db=db, pbx=PbxAddress("127.0.0.1", port, "agent", "s3cret"), timings=FAST
+    )
+    supervisor = await context.agents.get(supervisor_id)
+    assert supervisor is not None
+    return CallConsoleApp(runtime=await context.session_for(supervisor))
+
+
+async def grid_on(app: CallConsoleApp, pilot: Pilot[None], interface: str) -> AgentGridScreen:
+    """Wait for the link, open the agent grid (``g``) and highlight ``interface``'s row."""
+    screen = app.agent_screen
+    assert screen is not None
+    await until(lambda: screen.bar_model.link == "connected")
+    await pilot.press("g")
+    await until(lambda: isinstance(app.screen, AgentGridScreen))
+    grid = app.screen
+    assert isinstance(grid, AgentGridScreen)
+    await until(lambda: grid.roster_loads >= 1 and interface in grid.rows)
+    table = grid.query_one(DataTable)
+    table.move_cursor(row=table.get_row_index(interface))
+    return grid

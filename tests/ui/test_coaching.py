@@ -9,19 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
-from textual.widgets import DataTable
 
-from console.app import CallConsoleApp
 from console.db import Database
-from console.factory import ConsoleContext, PbxAddress
 from console.models import AuditLog, CoachMessage, ConsoleSession
-from console.screens.agent_grid import AgentGridScreen
 from console.screens.monitor import MonitorScreen
 from console.screens.reason import ReasonScreen
 from console.services.supervision.coaching import CoachError, CoachInbox, CoachService
-from tests.factories import agent_console_app
+from tests.factories import agent_console_app, grid_on, supervisor_app
 from tests.pbx import running_pbx
-from tests.ui.conftest import FAST, until
+from tests.ui.conftest import until
 from tests.ui.terminal import Notifications
 
 DEMO_AGENT, SUPERVISOR_ID = 1, 2  # seeded: the demo agent (PJSIP/1001), Sam Supervisor
@@ -98,23 +94,9 @@ async def test_from_the_grid_v_opens_the_agents_console_live_and_m_coaches_them(
             )
         )
     async with running_pbx(WITH_AGENT_PHONE) as pbx:
-        context = ConsoleContext(
-            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
-        )
-        supervisor = await context.agents.get(SUPERVISOR_ID)
-        assert supervisor is not None
-        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        app = await supervisor_app(crm, pbx.port, SUPERVISOR_ID)
         async with app.run_test(size=(140, 36)) as pilot:
-            screen = app.agent_screen
-            assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            await pilot.press("g")
-            await until(lambda: isinstance(app.screen, AgentGridScreen))
-            grid = app.screen
-            assert isinstance(grid, AgentGridScreen)
-            await until(lambda: grid.roster_loads >= 1 and "PJSIP/1001" in grid.rows)
-            table = grid.query_one(DataTable)
-            table.move_cursor(row=table.get_row_index("PJSIP/1001"))
+            await grid_on(app, pilot, "PJSIP/1001")
             await pilot.press("v")
             await until(lambda: isinstance(app.screen, MonitorScreen))
             view = app.screen

@@ -9,17 +9,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
-from textual.widgets import DataTable, Static
+from textual.widgets import Static
 
-from console.app import CallConsoleApp
 from console.db import Database
-from console.factory import ConsoleContext, PbxAddress
 from console.models import AuditLog, CoachMessage, ConsoleSession
 from console.screens.agent_grid import AgentGridScreen
 from console.screens.monitor import ListenScreen, MonitorScreen
 from console.screens.reason import ReasonScreen
+from tests.factories import grid_on, supervisor_app
 from tests.pbx import running_pbx
-from tests.ui.conftest import FAST, until
+from tests.ui.conftest import until
 
 DEMO_AGENT, SUPERVISOR_ID = 1, 2  # seeded: the demo agent (PJSIP/1001), Sam (PJSIP/1002)
 AGENT, SUPERVISOR_PHONE = "PJSIP/1001", "PJSIP/1002"
@@ -63,23 +62,11 @@ async def test_listen_whisper_coach_barge_and_stop_from_the_grid(crm: Database) 
         dev = pbx.engine.acd.devices[AGENT]
         await until(lambda: dev.ringing)
         pbx.engine.phone(AGENT, "answer")  # the agent talks with Ann
-        context = ConsoleContext(
-            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
-        )
-        supervisor = await context.agents.get(SUPERVISOR_ID)
-        assert supervisor is not None
-        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        app = await supervisor_app(crm, pbx.port, SUPERVISOR_ID)
         async with app.run_test(size=(140, 40)) as pilot:
+            await grid_on(app, pilot, AGENT)
             screen = app.agent_screen
             assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            await pilot.press("g")
-            await until(lambda: isinstance(app.screen, AgentGridScreen))
-            grid = app.screen
-            assert isinstance(grid, AgentGridScreen)
-            await until(lambda: grid.roster_loads >= 1 and AGENT in grid.rows)
-            table = grid.query_one(DataTable)
-            table.move_cursor(row=table.get_row_index(AGENT))
             await pilot.press("l")
             await until(lambda: isinstance(app.screen, MonitorScreen))
             view = app.screen
@@ -137,23 +124,11 @@ async def test_an_agent_without_a_console_is_listened_to_with_the_calls_words(
         dev = pbx.engine.acd.devices[AGENT]
         await until(lambda: dev.ringing)
         pbx.engine.phone(AGENT, "answer")
-        context = ConsoleContext(
-            db=crm, pbx=PbxAddress("127.0.0.1", pbx.port, "agent", "s3cret"), timings=FAST
-        )
-        supervisor = await context.agents.get(SUPERVISOR_ID)
-        assert supervisor is not None
-        app = CallConsoleApp(runtime=await context.session_for(supervisor))
+        app = await supervisor_app(crm, pbx.port, SUPERVISOR_ID)
         async with app.run_test(size=(140, 40)) as pilot:
+            await grid_on(app, pilot, AGENT)
             screen = app.agent_screen
             assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            await pilot.press("g")
-            await until(lambda: isinstance(app.screen, AgentGridScreen))
-            grid = app.screen
-            assert isinstance(grid, AgentGridScreen)
-            await until(lambda: grid.roster_loads >= 1 and AGENT in grid.rows)
-            table = grid.query_one(DataTable)
-            table.move_cursor(row=table.get_row_index(AGENT))
             await pilot.press("l")
             await until(lambda: isinstance(app.screen, ListenScreen))
             view = app.screen
