@@ -205,6 +205,8 @@ class SeatTally:
 
     pops: list[tuple[str, str, float]] = field(default_factory=list)  # uniqueid, iface, epoch
     claims: list[tuple[int, int, float]] = field(default_factory=list)  # agent, followup, ms
+    offers: list[tuple[str, str, float]] = field(default_factory=list)  # uid, iface, offer began
+    lag_ms: list[float] = field(default_factory=list)  # the worker's event loop: late wake-ups
     claim_refusals: list[str] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
     started: int = 0
@@ -220,6 +222,8 @@ class SeatTally:
         """What a worker sends back to the bench."""
         return dict(
             pops=self.pops,
+            offers=self.offers,
+            lag_ms=self.lag_ms,
             claims=self.claims,
             claim_refusals=self.claim_refusals,
             frames=self.frames,
@@ -292,6 +296,7 @@ class Seat:
                 self.ready = True
                 self.connected.set()
         elif isinstance(event, CallOffered) and mine:
+            self.tally.offers.append((event.uniqueid, runtime.interface, time.time()))
             await desk.offer(event)
             self.tally.pops.append((event.uniqueid, runtime.interface, time.time()))
             await desk.log_offer()
@@ -437,6 +442,14 @@ async def run_seat(
         tally.crashed.append(f"agent {agent_id}: {type(exc).__name__}: {exc}")
 
 
+async def watch_lag(lags: list[float], every: float = 0.05) -> None:
+    """How late the worker's event loop wakes a sleeper (its queueing delay), every 50 ms."""
+    while True:
+        asked = time.perf_counter()
+        await asyncio.sleep(every)
+        lags.append(max(0.0, (time.perf_counter() - asked - every) * 1000))
+
+
 async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     """One worker process: its consoles, until told to stop; then what they saw."""
     tally = SeatTally()
@@ -458,7 +471,9 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     tally.started = sum(s.ready for s in seats)
     conn.send(("ready", tally.started, len(tally.crashed)))
     cpu0 = time.process_time()
+    lag = asyncio.ensure_future(watch_lag(tally.lag_ms))
     await loop.run_in_executor(None, conn.recv)  # "stop": arrivals are over
+    lag.cancel()
     for seat in seats:
         seat.stopping = True
     deadline = time.monotonic() + DRAIN_SECONDS
@@ -777,15 +792,21 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
 
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
+    waits, offers, lags = [], [], []
     cpu = 0.0
     consoles = warned = 0
     for r in results:
         crashed += len(r["crashed"])
         notes += [f"crash: {c}" for c in r["crashed"][:3]]
+        began = {(uid, iface): at for uid, iface, at in r.get("offers", [])}
         for uid, iface, at in r.get("pops", []):
             sent = called.get((uid, iface))
             if sent is not None:
                 pops.append((at - sent) * 1000)
+                if (uid, iface) in began:
+                    waits.append((began[uid, iface] - sent) * 1000)
+                    offers.append((at - began[uid, iface]) * 1000)
+        lags += r.get("lag_ms", [])
         claims += [(a, f) for a, f, _ in r.get("claims", [])]
         claim_ms += [ms for _, _, ms in r.get("claims", [])]
         frames += r.get("frames", [])
@@ -797,6 +818,13 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         warned += r.get("warned", 0)
         if r.get("still_busy"):
             notes.append(f"consoles still busy after the drain: {r['still_busy']}")
+    if waits:
+        notes.append(
+            "pop, headless consoles: AgentCalled -> offer began p50/p99 "
+            f"{percentile(waits, 50):.0f}/{percentile(waits, 99):.0f} ms, the offer itself "
+            f"{percentile(offers, 50):.0f}/{percentile(offers, 99):.0f} ms; worker loop lag "
+            f"p50/p99/max {percentile(lags, 50):.0f}/{percentile(lags, 99):.0f}/{max(lags):.0f} ms"
+        )
     if warned:
         notes.append(f"consoles warned at start that too many share the SQLite file: {warned}")
     granted = Counter(f for _, f in claims)

@@ -24,6 +24,8 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, create_engine, event, text
 from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -168,6 +170,23 @@ class Database:
         trips of a transaction (PostgreSQL; SQLite writers need `write_connection`)."""
         async with self.engine.connect() as conn:
             yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+    @property
+    def insert(self) -> Callable[..., Any]:
+        """The dialect's ``insert`` (with ``on_conflict_do_nothing``/``on_conflict_do_update``)."""
+        return sqlite_insert if self.is_sqlite else postgresql_insert
+
+    @asynccontextmanager
+    async def statements_connection(self) -> AsyncIterator[AsyncConnection]:
+        """For statements each atomic and safe on its own (one UPDATE, an idempotent INSERT):
+        outside a transaction on PostgreSQL (no BEGIN/COMMIT round trips), one write
+        transaction on SQLite (whose writers must take the lock, and fsync once)."""
+        if self.is_sqlite:
+            async with self.write_connection() as conn:
+                yield conn
+        else:
+            async with self.autocommit_connection() as conn:
+                yield conn
 
     async def read_rows(self, fn: Callable[[RowReader], T]) -> T:
         """Run `fn(reader)` inside one read transaction, all its queries in one hop.

@@ -168,9 +168,64 @@ class EventFilter:
         return False
 
 
+_QUANTIFIERS = frozenset("*+?{")
+
+
+def required_literal(pattern: str) -> str:
+    """The longest run of plain characters every match of the ERE ``pattern`` contains ("" if
+    none is sure): a substring test that rules most events out before the regex runs, as
+    grep does. Conservative: a top-level alternation, a group, a bracket, ``.`` or an anchor
+    ends a run, and a quantified character is left out of it."""
+    runs: list[str] = []
+    run: list[str] = []
+    depth = 0
+    i, n = 0, len(pattern)
+    while i < n:
+        ch = pattern[i]
+        literal: str | None = None
+        if ch == "\\" and i + 1 < n:
+            nxt = pattern[i + 1]
+            literal = nxt if nxt not in _GNU_ESCAPES and not nxt.isdigit() else None
+            i += 2
+        elif ch == "[":
+            try:
+                _, i = _bracket(pattern, i)
+            except FilterError:
+                return ""
+        elif ch == "(":
+            depth += 1
+            i += 1
+        elif ch == ")":
+            depth = max(0, depth - 1)
+            i += 1
+        elif ch == "|":
+            if depth == 0:
+                return ""  # either side may match: no literal is required
+            i += 1
+        elif ch == "{":  # an interval {m,n}: skipped whole
+            close = pattern.find("}", i)
+            i = close + 1 if close > 0 else i + 1
+        else:
+            literal = ch if ch not in ".^$" and ch not in _QUANTIFIERS else None
+            i += 1
+        quantified = i < n and pattern[i] in _QUANTIFIERS
+        if literal is not None and depth == 0 and not quantified:
+            run.append(literal)
+        else:
+            if run:
+                runs.append("".join(run))
+            run = []
+    if run:
+        runs.append("".join(run))
+    return max(runs, key=len, default="")
+
+
 def _matcher(method: str, pattern: str) -> Callable[[str], bool]:
     if method == "regex":
         search = re.compile(ere_to_python(pattern), re.DOTALL).search
+        needle = required_literal(pattern)
+        if needle:  # a substring test first: most events lack it (and it is far cheaper)
+            return lambda value: needle in value and search(value) is not None
         return lambda value: search(value) is not None
     if method == "exact":
         return lambda value: value == pattern

@@ -600,12 +600,10 @@ class AmiClient(CallActions, SimActions, MonitorActions):
         session is renewed (a new login: the filters this agent needs now, the resync) at the
         first moment the agent has no call, so nothing of a call is missed."""
         tracker = self._tracker
-        if link is None or link.closed.done() or self._renewing:
-            return
-        if tracker is None or tracker.active_calls():
+        if link is None or link.closed.done() or self._renewing or tracker is None:
             return
         calls = sum(1 for pattern in link.filters if pattern.startswith(CALL_FILTER_START))
-        if calls > self._max_call_filters:
+        if calls > self._max_call_filters and not tracker.active_calls():
             self._renewing = True
             self.stats.renewals += 1
             link.abort(f"renewing the session ({calls} call filters)")

@@ -18,6 +18,7 @@ from console.models.sale import Sale
 from console.models.session import AgentAction, ConsoleSession
 from console.models.ticket import Ticket, TicketComment
 from console.models.training import TrainingRun
+from console.models.upkeep import UpkeepTurn
 
 __all__ = [
     "Agent",
@@ -53,6 +54,7 @@ __all__ = [
     "Ticket",
     "TicketComment",
     "TrainingRun",
+    "UpkeepTurn",
     "UtcDateTime",
     "utcnow",
 ]

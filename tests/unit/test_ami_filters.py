@@ -19,6 +19,7 @@ from telephony_sim.ami_filters import (
     filter_action,
     filter_text,
     parse_filter,
+    required_literal,
 )
 
 NEWCHANNEL = ("Newchannel", "Event: Newchannel\r\nChannel: XXX\r\nSomeheader: YYY\r\n")
@@ -201,3 +202,55 @@ def test_what_regcomp_refuses_does_not_compile(pattern: str) -> None:
 def test_escaped_literal_text_matches_itself(value: str) -> None:
     escaped = "".join("\\" + c if c in ".[]()*+?{}|^$\\" else c for c in value)
     assert re.search(ere_to_python(escaped), f"x{value}y", re.DOTALL)
+
+
+# Pieces of EREs: plain and escaped characters, brackets, any character, anchors, groups with
+# alternation, intervals and other quantifiers, back-references, GNU escapes.
+_ATOMS = st.sampled_from(
+    ["a", "b", "c", ":", " ", "\\.", "\\|", "[ab]", "[^a]", "[[:cntrl:]]", ".", "^", "$", "\\w"]
+)
+
+
+@st.composite
+def _eres(draw: st.DrawFn, depth: int = 0) -> str:
+    parts = []
+    for _ in range(draw(st.integers(0, 6))):
+        if depth < 2 and draw(st.integers(0, 5)) == 0:
+            inner = draw(st.lists(_eres(depth + 1), min_size=1, max_size=3))
+            atom = "(" + "|".join(inner) + ")"
+        else:
+            atom = draw(_ATOMS)
+        parts.append(atom + draw(st.sampled_from(["", "", "", "*", "+", "?", "{2}", "{1,3}"])))
+    if depth == 0 and draw(st.booleans()) and draw(st.booleans()):
+        parts.append("|" + draw(_ATOMS))
+    return "".join(parts)
+
+
+@given(_eres(), st.text(alphabet="abc: .|\r\n\\", max_size=30), st.data())
+def test_every_match_holds_the_required_literal(
+    pattern: str, noise: str, data: st.DataObject
+) -> None:
+    """The simulator's shortcut (a substring test before the regex) never drops an event the
+    regex matches: whatever matches contains the pattern's required literal."""
+    try:
+        compiled = re.compile(ere_to_python(pattern), re.DOTALL)
+    except FilterError:
+        return
+    needle = required_literal(pattern)
+    # Texts likely to match: the plain characters of a part of the pattern, among noise.
+    start = data.draw(st.integers(0, len(pattern)))
+    part = pattern[start : data.draw(st.integers(start, len(pattern)))]
+    plain = re.sub(r"[\\\[\]()*+?{}|^$.]", "", part)
+    cut = data.draw(st.integers(0, len(noise)))
+    for text in (noise, noise[:cut] + plain + noise[cut:], plain):
+        if compiled.search(text):
+            assert needle in text, (pattern, text, needle)
+
+
+def test_the_required_literal_of_a_consoles_patterns() -> None:
+    assert required_literal(": PJSIP/1001(-[^[:space:]]*)?[[:cntrl:]]") == ": PJSIP/1001"
+    assert required_literal("Linkedid: 1733\\.45[[:cntrl:]]") == "Linkedid: 1733.45"
+    assert required_literal("^Event: (A|B)[[:cntrl:]].*Queue: sales[[:cntrl:]]") == "Queue: sales"
+    assert required_literal("ab*c") in ("a", "c")
+    assert required_literal("a{2}bc") == "bc"
+    assert required_literal("a|b") == ""

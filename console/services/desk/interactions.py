@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, exists, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
@@ -170,7 +169,7 @@ class InteractionLog:
             "updated_at": self._clock(),
         }
         queue = truncated(queue_name, 80)
-        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        insert = self._db.insert
         async with self._db.write_connection() as conn:
             if await conn.scalar(select(Agent.id).where(Agent.id == agent)) is None:
                 raise InteractionError(f"agent {agent} does not exist")
@@ -231,7 +230,7 @@ class InteractionLog:
         found = await conn.scalar(select(Queue.id).where(Queue.name == name))
         if found is not None:
             return int(found)
-        insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        insert = self._db.insert
         await conn.execute(
             insert(Queue).values(name=name).on_conflict_do_nothing(index_elements=["name"])
         )

@@ -47,7 +47,7 @@ from console.services.routing.followups import FollowUpService
 from console.services.routing.presence import AgentPresence
 from console.services.routing.router import Router
 from console.services.routing.sla import SlaEngine
-from console.services.routing.upkeep import UPKEEP_SECONDS, RoutingUpkeep
+from console.services.routing.upkeep import UPKEEP_SECONDS, RoutingUpkeep, UpkeepTurns
 from console.services.routing.worklist import WorkItem, Worklist
 from console.services.training.recording import NullRecorder, SessionRecorder
 
@@ -391,6 +391,7 @@ class AgentSession:
             self.worklist,
             self.sla,
             interval=self.options.upkeep_seconds,
+            turns=UpkeepTurns(self.db, self.clock),
         )
 
     async def set_ready(self, ready: bool, *, reason: str = "") -> None:

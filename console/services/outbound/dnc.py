@@ -20,7 +20,6 @@ from typing import Any
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat
 from sqlalchemy import and_, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
@@ -386,7 +385,7 @@ class DncService(DbService):
             )
             for e164 in dict.fromkeys(numbers)
         ]
-        dialect_insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+        dialect_insert = self._db.insert
         statement = dialect_insert(DncEntry).on_conflict_do_nothing(
             index_elements=["e164", "source"]
         )

@@ -53,7 +53,7 @@ class AgentPresence:
     async def heartbeat(self, agent_id: int) -> None:
         """The console is alive."""
         agent = record_id(agent_id, field="agent id", error=PresenceError)
-        async with self._db.write_connection() as conn:
+        async with self._db.statements_connection() as conn:  # every console, every 15 s
             await conn.execute(
                 update(Agent).where(Agent.id == agent).values(heartbeat_at=self._clock())
             )

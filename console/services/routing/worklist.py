@@ -255,12 +255,16 @@ class Worklist(DbService):
         rows = await self._db.read_rows(lambda reader: reader.rows(ITEM_BY_ID, {"fid": fid}))
         return _item(dict(zip(ITEM_KEYS, rows[0], strict=True)), now)
 
-    async def _in_write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """Run `work` in one write transaction; a busy SQLite file (many consoles at once) is
-        retried, since nothing of a transaction that timed out waiting was kept."""
+    async def _in_write(
+        self, work: Callable[[AsyncConnection], Awaitable[T]], *, one_statement: bool = False
+    ) -> T:
+        """Run `work` in one write transaction (`one_statement`: work that is one statement,
+        sent outside a transaction on PostgreSQL); a busy SQLite file (many consoles at once)
+        is retried, since nothing of a transaction that timed out waiting was kept."""
+        connect = self._db.statements_connection if one_statement else self._db.write_connection
         for attempt in range(_BUSY_RETRIES + 1):
             try:
-                async with self._db.write_connection() as conn:
+                async with connect() as conn:
                     return await work(conn)
             except OperationalError as exc:
                 if "database is locked" not in str(exc.orig):
@@ -362,7 +366,7 @@ class Worklist(DbService):
         async def work(conn: AsyncConnection) -> int:
             return int((await conn.execute(stmt, self._params(me))).rowcount or 0)
 
-        return await self._in_write(work)
+        return await self._in_write(work, one_statement=True)
 
     # ------------------------------------------------------------------ the holder's moves
 

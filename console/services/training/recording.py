@@ -29,7 +29,6 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Table, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from console.cti.protocol import CtiEvent
@@ -342,7 +341,11 @@ class SessionRecorder:
     async def _write(self, chunk: Sequence[_Pending]) -> None:
         events = [self._event_row(p) for p in chunk if p.is_event]
         actions = [self._action_row(p) for p in chunk if not p.is_event]
-        async with self._db.write_connection() as conn:
+        # Each insert is idempotent (ON CONFLICT DO NOTHING) and the session row goes first,
+        # so on PostgreSQL they need no transaction around them: a flush is one round trip or
+        # two, not four. With 200 consoles flushing twice a second, BEGIN and COMMIT were most
+        # of the consoles' database work (bench/seats.py, docs/seats.md).
+        async with self._db.statements_connection() as conn:
             if not self._session_saved:
                 await conn.execute(self._insert(ConsoleSession, ("id",)), [self._session_row])
             if events:
@@ -371,7 +374,7 @@ class SessionRecorder:
         statement = self._inserts.get(model)
         if statement is None:
             table: Table = model.__table__
-            dialect_insert = sqlite.insert if self._db.is_sqlite else postgresql.insert
+            dialect_insert = self._db.insert
             statement = dialect_insert(table).on_conflict_do_nothing(index_elements=list(key))
             self._inserts[model] = statement
         return statement
