@@ -48,6 +48,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import math
 import multiprocessing
 import os
@@ -61,6 +62,7 @@ import traceback
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -207,6 +209,7 @@ class SeatTally:
     claims: list[tuple[int, int, float]] = field(default_factory=list)  # agent, followup, ms
     offers: list[tuple[str, str, float]] = field(default_factory=list)  # uid, iface, offer began
     lag_ms: list[float] = field(default_factory=list)  # the worker's event loop: late wake-ups
+    gc_ms: list[tuple[int, float]] = field(default_factory=list)  # garbage collections: gen, ms
     claim_refusals: list[str] = field(default_factory=list)
     frames: list[int] = field(default_factory=list)
     started: int = 0
@@ -224,6 +227,7 @@ class SeatTally:
             pops=self.pops,
             offers=self.offers,
             lag_ms=self.lag_ms,
+            gc_ms=self.gc_ms,
             claims=self.claims,
             claim_refusals=self.claim_refusals,
             frames=self.frames,
@@ -401,11 +405,31 @@ class Seat:
             self.lock.release()
 
 
+COMPILES: Counter[str] = Counter()  # SEATS_CACHE_REPORT=1: statements compiled, per text
+
+
+def watch_compiles(db: Any) -> None:
+    """Count each statement compiled rather than taken from the engine's cache."""
+    from sqlalchemy import event
+    from sqlalchemy.engine.default import CacheStats
+
+    def after(_c: Any, _cur: Any, sql: str, _p: Any, context: Any, _many: bool) -> None:
+        if context is not None and context.cache_hit in (
+            CacheStats.CACHE_MISS,
+            CacheStats.NO_CACHE_KEY,
+        ):
+            COMPILES[" ".join(sql.split())[:110]] += 1
+
+    event.listen(db.engine.sync_engine, "after_cursor_execute", after)
+
+
 async def open_console(cfg: dict[str, Any], agent_id: int, journal: Path) -> AgentSession:
     """What `callconsole run` does before the agent screen: check, upgrade, the session."""
     from console.schema import upgrade
 
     db = open_database(cfg["url"], **cfg["db_options"])
+    if os.environ.get("SEATS_CACHE_REPORT"):
+        watch_compiles(db)
     await db.check()
     await upgrade(db)
     context = ConsoleContext(
@@ -432,6 +456,11 @@ async def run_seat(
             runtime.interactions.open()
         seat = Seat(runtime, tally, cfg)
         seat.lock = seat_lock if path is not None else None
+        # As `CallConsoleApp.start_agent`: the pop's statements warmed up, then what start-up
+        # built moved out of the garbage collector's way.
+        with contextlib.suppress(Exception):
+            await runtime.screenpop.warm_up()
+        gc.freeze()
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
@@ -440,6 +469,16 @@ async def run_seat(
         raise
     except Exception as exc:
         tally.crashed.append(f"agent {agent_id}: {type(exc).__name__}: {exc}")
+
+
+def time_gc(
+    pauses: list[tuple[int, float]], started: dict[str, float], phase: str, info: dict[str, int]
+) -> None:
+    """gc.callbacks: each collection's pause (generation, ms)."""
+    if phase == "start":
+        started["at"] = time.perf_counter()
+    elif "at" in started:
+        pauses.append((info["generation"], (time.perf_counter() - started.pop("at")) * 1000))
 
 
 async def watch_lag(lags: list[float], every: float = 0.05) -> None:
@@ -472,6 +511,7 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     conn.send(("ready", tally.started, len(tally.crashed)))
     cpu0 = time.process_time()
     lag = asyncio.ensure_future(watch_lag(tally.lag_ms))
+    gc.callbacks.append(partial(time_gc, tally.gc_ms, {}))
     await loop.run_in_executor(None, conn.recv)  # "stop": arrivals are over
     lag.cancel()
     for seat in seats:
@@ -492,6 +532,9 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     # A pump that ended before the stop died (its console crashed).
     died = len(crashed_tasks) - len(tally.crashed)
     crashed = tally.crashed + [f"event pump ended: {died}"] * (died > 0)
+    if COMPILES:
+        for sql, n in COMPILES.most_common(12):
+            print(f"compiled {n}x: {sql}", file=sys.stderr)
     conn.send(("result", tally.result(len(cfg["agents"]), cpu, busy, crashed)))
 
 
@@ -793,6 +836,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
     waits, offers, lags = [], [], []
+    gcs: list[tuple[int, float]] = []
     cpu = 0.0
     consoles = warned = 0
     for r in results:
@@ -807,6 +851,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
                     waits.append((began[uid, iface] - sent) * 1000)
                     offers.append((at - began[uid, iface]) * 1000)
         lags += r.get("lag_ms", [])
+        gcs += r.get("gc_ms", [])
         claims += [(a, f) for a, f, _ in r.get("claims", [])]
         claim_ms += [ms for _, _, ms in r.get("claims", [])]
         frames += r.get("frames", [])
@@ -825,6 +870,13 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             f"{percentile(offers, 50):.0f}/{percentile(offers, 99):.0f} ms; worker loop lag "
             f"p50/p99/max {percentile(lags, 50):.0f}/{percentile(lags, 99):.0f}/{max(lags):.0f} ms"
         )
+    for gen in (0, 1, 2):
+        ms = [m for g, m in gcs if g == gen]
+        if ms:
+            notes.append(
+                f"garbage collections of generation {gen} in the workers: {len(ms)}, "
+                f"pause p50/max {percentile(ms, 50):.1f}/{max(ms):.1f} ms"
+            )
     if warned:
         notes.append(f"consoles warned at start that too many share the SQLite file: {warned}")
     granted = Counter(f for _, f in claims)

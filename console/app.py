@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import gc
 from collections.abc import Iterable
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 
 # How often a supervisor's console checks the alert thresholds against the live board.
 ALERT_SECONDS = 1.0
+WARM_UP_SECONDS = 10.0  # the pop's warm-up at login gives up after this
 
 
 class CallConsoleApp(App[None]):
@@ -134,6 +136,7 @@ class CallConsoleApp(App[None]):
             self.run_worker(
                 self._pump_cti(runtime), exclusive=True, group="cti", exit_on_error=False
             )
+            self.run_worker(self._warm_up(runtime), group="warm-up", exit_on_error=False)
             self.run_worker(
                 self._routing_upkeep(runtime), exclusive=True, group="routing", exit_on_error=False
             )
@@ -152,6 +155,15 @@ class CallConsoleApp(App[None]):
                 self.set_interval(ALERT_SECONDS, partial(self._check_alerts, live, audit))
         if runtime.agent is not None and runtime.agent.is_trainer:
             self.open_trainer()  # a trainer's console opens on the training screen
+
+    async def _warm_up(self, runtime: AgentSession) -> None:
+        """The pop's statements run once before the first call (`ScreenPopService.warm_up`),
+        and what that cached is frozen with the rest. Best effort: a database away now is
+        said by whatever needs it first."""
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(WARM_UP_SECONDS):
+                await runtime.screenpop.warm_up()
+            gc.freeze()
 
     def _open_journal(self, runtime: AgentSession) -> None:
         """Call writes the database refuses go to the local journal (`durable_log`); what a
