@@ -456,11 +456,8 @@ async def run_seat(
             runtime.interactions.open()
         seat = Seat(runtime, tally, cfg)
         seat.lock = seat_lock if path is not None else None
-        # As `CallConsoleApp.start_agent`: the pop's statements warmed up, then what start-up
-        # built moved out of the garbage collector's way.
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # as `CallConsoleApp._warm_up`
             await runtime.screenpop.warm_up()
-        gc.freeze()
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
@@ -507,6 +504,9 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
 
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(all_ready(), 120)
+    # As each console's `CallConsoleApp._warm_up` once its link is up: what start-up built
+    # (the snapshot of queues and members included), out of the garbage collector's way.
+    gc.freeze()
     tally.started = sum(s.ready for s in seats)
     conn.send(("ready", tally.started, len(tally.crashed)))
     cpu0 = time.process_time()
@@ -532,6 +532,12 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     # A pump that ended before the stop died (its console crashed).
     died = len(crashed_tasks) - len(tally.crashed)
     crashed = tally.crashed + [f"event pump ended: {died}"] * (died > 0)
+    if os.environ.get("SEATS_HEAP_REPORT"):  # what the garbage collector walks (not frozen)
+        kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
+        total, frozen = sum(kinds.values()), gc.get_freeze_count()
+        print(f"heap: {total:,} objects; frozen {frozen:,}", file=sys.stderr)
+        for kind, n in kinds.most_common(25):
+            print(f"heap: {n:>9,} {kind}", file=sys.stderr)
     if COMPILES:
         for sql, n in COMPILES.most_common(12):
             print(f"compiled {n}x: {sql}", file=sys.stderr)

@@ -157,13 +157,17 @@ class CallConsoleApp(App[None]):
             self.open_trainer()  # a trainer's console opens on the training screen
 
     async def _warm_up(self, runtime: AgentSession) -> None:
-        """The pop's statements run once before the first call (`ScreenPopService.warm_up`),
-        and what that cached is frozen with the rest. Best effort: a database away now is
-        said by whatever needs it first."""
+        """Before the first call: the pop's statements run once (`ScreenPopService.warm_up`);
+        then, once the PBX link is up (its snapshot of queues and members loaded), what the
+        start-up built is frozen, out of the garbage collector's way. Best effort: a database
+        or PBX away now is said by whatever needs it first."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(WARM_UP_SECONDS):
                 await runtime.screenpop.warm_up()
-            gc.freeze()
+        with contextlib.suppress(Exception):  # the pump started the client before this
+            async with asyncio.timeout(WARM_UP_SECONDS):
+                await runtime.cti.wait_connected()
+        gc.freeze()
 
     def _open_journal(self, runtime: AgentSession) -> None:
         """Call writes the database refuses go to the local journal (`durable_log`); what a

@@ -153,6 +153,10 @@ class EventFilter:
     match: Callable[[str], bool]  # the value (or whole event text) matches the pattern
     event_name: str = ""  # name(): only events with this exact name
     header: str = ""  # header(): only this header's values, "Name:" with the colon
+    # A regex over the whole text (a legacy filter's): its search, and a literal every match
+    # contains (`required_literal`), tested inline by `SessionFilters.allows`.
+    search: Callable[[str], object] | None = None
+    needle: str = ""
 
     def matches(self, name: str, text: str) -> bool:
         """filter_cmp_fn: whether this filter matches the event ``name`` with ``text``."""
@@ -252,7 +256,7 @@ def parse_filter(criteria: str, pattern: str) -> EventFilter:
     if options_start < 0:
         if not pattern:
             raise FilterError(FORMAT_ERROR)  # a legacy filter needs a pattern
-        return EventFilter(exclude, _matcher("regex", pattern))
+        return _regex_filter(exclude, pattern)
     options = criteria[options_start + 1 :].strip()
     if not options or not options.endswith(")"):
         raise FilterError(FORMAT_ERROR)
@@ -286,7 +290,16 @@ def parse_filter(criteria: str, pattern: str) -> EventFilter:
         raise FilterError(FORMAT_ERROR)  # a pattern needs a method
     if method == "none" and not event_name and not header:
         raise FilterError(FORMAT_ERROR)
+    if method == "regex" and not event_name and not header:
+        return _regex_filter(exclude, pattern)
     return EventFilter(exclude, _matcher(method, pattern), event_name, header)
+
+
+def _regex_filter(exclude: bool, pattern: str) -> EventFilter:
+    search = re.compile(ere_to_python(pattern), re.DOTALL).search
+    return EventFilter(
+        exclude, _matcher("regex", pattern), search=search, needle=required_literal(pattern)
+    )
 
 
 class SessionFilters:
@@ -309,9 +322,23 @@ class SessionFilters:
         """No filters: everything. Include filters only: what one of them matches. Exclude
         filters only: what none of them matches. Both: what an include filter matches and no
         exclude filter does."""
-        if self.include and not any(f.matches(name, text) for f in self.include):
+        if self.include and not _any_matches(self.include, name, text):
             return False
-        return not any(f.matches(name, text) for f in self.exclude)
+        return not (self.exclude and _any_matches(self.exclude, name, text))
+
+
+def _any_matches(filters: list[EventFilter], name: str, text: str) -> bool:
+    """Whether one of `filters` matches. Every event is matched against every session's
+    filters (dozens per console), so a whole-text regex is tested inline: its literal first,
+    then the regex only if the literal is there."""
+    for f in filters:
+        search = f.search
+        if search is not None:
+            if f.needle in text and search(text) is not None:
+                return True
+        elif f.matches(name, text):
+            return True
+    return False
 
 
 def filter_text(event_class: str, data: bytes) -> str:

@@ -120,6 +120,16 @@ class CallBook:
             call.campaign, call.lead = campaign_of(msg)
         return call
 
+    def forget_bystander(self, uid: str) -> None:
+        """The caller ``uid`` left a queue, and the agent does not have the call (never had,
+        or no longer has): its record goes. An agent's console hears every caller of its
+        queues join and leave, but the hang-ups only of the calls offered to it (its event
+        filter): without this, every caller of a shift left a record behind, and the tracker
+        walked them all on every event."""
+        call = self.calls.get(uid)
+        if call is not None and call.phase is None and not call.sides:
+            del self.calls[uid]
+
     def by_leg(self, leg: str) -> CallRecord | None:
         """The call one of whose agent-side legs has Uniqueid ``leg``."""
         uid = self.legs.get(leg)

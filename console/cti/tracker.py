@@ -182,6 +182,12 @@ class CallTracker(LegEvents, TrackerResync):
 
     # Queries -------------------------------------------------------------------------------
 
+    @property
+    def followed_callers(self) -> int:
+        """How many callers' records the tracker holds (waiting in the agent's queues, or the
+        agent's calls)."""
+        return len(self._book.calls)
+
     def active_calls(self) -> list[ActiveCall]:
         """The agent's calls right now (ringing, talking or held), oldest first."""
         return self._book.active()
@@ -256,7 +262,9 @@ class CallTracker(LegEvents, TrackerResync):
 
     def _on_leave(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         uid, queue = need(msg, "Uniqueid"), need(msg, "Queue")
-        return self._board.leave(queue, uid, at, out) or self._duplicate()
+        left = self._board.leave(queue, uid, at, out)
+        self._book.forget_bystander(uid)
+        return left or self._duplicate()
 
     def _on_abandon(self, msg: Message, at: datetime, out: list[CtiEvent]) -> bool:
         queue = need(msg, "Queue")
@@ -280,6 +288,7 @@ class CallTracker(LegEvents, TrackerResync):
         call.abandoned = True
         if call.phase is CallState.OFFERED:
             self._book.end(call, EndReason.ABANDONED, at, out)
+        self._book.forget_bystander(call.uniqueid)
         return True
 
     # The agent's calls -------------------------------------------------------------------

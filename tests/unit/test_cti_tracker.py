@@ -917,3 +917,33 @@ def test_an_inbound_call_has_no_campaign(
     )  # fmt: skip
     (offered,) = events_of(feed(tracker, called), CallOffered)
     assert (offered.campaign, offered.lead) == ("", "")
+
+
+def test_callers_the_agent_never_had_are_forgotten_when_they_leave_the_queue() -> None:
+    """An agent's console hears every caller of its queues join and leave (its event filter)
+    but only its own calls' hang-ups: a shift's other callers must not pile up in the tracker
+    (they did: 25,000 records in one bench process, walked on every event)."""
+    clock = Clock()
+    tracker = CallTracker(AGENT, clock=clock)
+    for n in range(300):
+        caller = (f"PJSIP/trunk-{n:08x}", f"1700001000.{n}")
+        block = chan("", caller)
+        feed(tracker, ev("QueueCallerJoin", block, Queue="support", Position="1", Count="1"))
+        if n % 3 == 0:  # gave up waiting (Asterisk sends the abandon, then the leave)
+            feed(tracker, ev("QueueCallerAbandon", block, Queue="support", Position="1"))
+        if n % 5 == 0:  # rang here first, unanswered, then a colleague took it
+            ring = (f"PJSIP/1001-{n:08x}", f"1700002000.{n}")
+            feed(
+                tracker,
+                ev("AgentCalled", block, chan("Dest", ring), Queue="support", Interface=AGENT),
+                ev(
+                    "AgentRingNoAnswer", block, chan("Dest", ring), Queue="support", Interface=AGENT
+                ),
+            )
+        feed(tracker, ev("QueueCallerLeave", block, Queue="support", Position="1", Count="0"))
+        clock.advance(1)
+    assert tracker.followed_callers == 0
+    # The agent's own call stays followed after its caller leaves the queue for the agent.
+    feed(tracker, join(), agent("AgentCalled"), agent("AgentConnect"), leave())
+    assert tracker.followed_callers == 1
+    assert [c.state for c in tracker.active_calls()] == [CallState.CONNECTED]

@@ -124,7 +124,7 @@ class SessionRecorder:
         host: str | None = None,
         details: Mapping[str, Any] | None = None,
         clock: Callable[[], datetime] = _utcnow,
-        flush_interval: float = 0.5,
+        flush_interval: float = 1.0,
         batch_size: int = 200,
         max_pending: int = 50_000,
         rows_per_transaction: int = 1000,
