@@ -189,17 +189,21 @@ class Database:
                 yield conn
 
     async def read_rows(self, fn: Callable[[RowReader], T]) -> T:
-        """Run `fn(reader)` inside one read transaction, all its queries in one hop.
+        """Run `fn(reader)`, all its queries in one hop.
 
         SQLite: a worker thread runs the statements' compiled SQL on a plain sqlite3 connection
         of its own (one thread hop for the whole function, and no per-statement SQLAlchemy
         execution or result processing: rows come back as the driver returns them, e.g.
-        timestamps as epoch microseconds). PostgreSQL: the async engine's run_sync, rows as
-        SQLAlchemy returns them. Callers convert values with tolerant helpers
-        (`console.models.base.from_db_time`, …) that accept either form.
+        timestamps as epoch microseconds), in one read transaction. PostgreSQL: the async
+        engine's run_sync, rows as SQLAlchemy returns them, outside a transaction (see below).
+        Callers convert values with tolerant helpers (`console.models.base.from_db_time`, …)
+        that accept either form.
         """
         if not self.is_sqlite:
-            async with self.engine.connect() as conn:
+            # Outside a transaction: under PostgreSQL's READ COMMITTED each statement takes its
+            # own snapshot inside one as well, so BEGIN and COMMIT were two more round trips
+            # (of nine for a pop) for nothing.
+            async with self.autocommit_connection() as conn:
                 return await conn.run_sync(_read_with_sqlalchemy, fn)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_executor(), self._read_sqlite, fn)

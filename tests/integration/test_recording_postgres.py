@@ -37,8 +37,8 @@ async def test_recording_round_trip_on_postgres(
     rec.record_action("pop_shown", call_id="L1", matches=(4, 5))
     rec.record_action("ticket_created", interaction_id=interaction_id, ticket_id=9)
 
-    # The first commit goes through but the connection dies before we hear of it.
-    real, calls = pg_db.write_connection, []
+    # The first write goes through but the connection dies before we hear of it.
+    real, calls = pg_db.statements_connection, []
 
     @asynccontextmanager
     async def commits_then_fails() -> AsyncIterator[AsyncConnection]:
@@ -48,7 +48,7 @@ async def test_recording_round_trip_on_postgres(
         if len(calls) == 1:
             raise OperationalError("COMMIT", None, ConnectionError("connection reset"))
 
-    monkeypatch.setattr(pg_db, "write_connection", commits_then_fails)
+    monkeypatch.setattr(pg_db, "statements_connection", commits_then_fails)
     with pytest.raises(OperationalError):
         await rec.flush()
     assert await rec.flush() == len(events) + 2
