@@ -521,6 +521,7 @@ def open_database(
     except (ArgumentError, TypeError) as exc:
         raise DatabaseError(f"bad database URL {describe_url(url)}: {exc}") from None
     if url.get_backend_name() == "sqlite":
+        aiosqlite_stop_once()
         bound_aiosqlite_terminate()
         _install_sqlite_hooks(engine.sync_engine, synchronous, busy_timeout_ms)
     return Database(url, engine, synchronous=synchronous, busy_timeout_ms=busy_timeout_ms)
@@ -535,7 +536,8 @@ def bound_aiosqlite_terminate() -> None:
 
     SQLAlchemy's aiosqlite adapter closes such a connection with a shielded
     ``_terminate_graceful_close``; with aiosqlite 0.22 that close can wait forever on a future
-    the worker thread never resolves, and ``asyncio.run``'s shutdown then waits for it forever:
+    the worker thread never resolves (the cause, and its fix: `aiosqlite_stop_once`), and
+    ``asyncio.run``'s shutdown then waits for it forever:
     a console quitting while a write waited on a lock never exited (seen as a hang at the end
     of tests/ui/test_database_outage.py; upstream: wapiti-scanner/wapiti#802). After
     `TERMINATE_GRACE` seconds the wait ends in TimeoutError, which SQLAlchemy's ``terminate``
@@ -553,6 +555,44 @@ def bound_aiosqlite_terminate() -> None:
 
     cls._terminate_graceful_close = bounded
     cls._callconsole_bounded = True
+
+
+def aiosqlite_stop_once() -> None:
+    """Make aiosqlite's ``Connection.stop`` idempotent: every call after the first returns the
+    first call's future instead of queueing a second stop.
+
+    ``stop`` queues a sentinel on which the connection's worker thread resolves that call's
+    future and exits, so a second ``stop`` queues a sentinel behind it that no thread ever
+    reads, and its future never resolves. SQLAlchemy makes that second call when the task
+    using a connection is cancelled twice during a statement (textual cancels a screen's
+    workers when the screen unmounts and again when the app exits, e.g. AgentScreen's
+    audit-view write of a pop shown just before quitting): the first cancel starts the
+    shielded graceful close (aiosqlite's ``close()``: the sqlite3 close, then in a
+    ``finally`` its own ``stop()``, awaited); the second cancel interrupts the shield and
+    SQLAlchemy forces the close with ``stop()`` while that ``close()`` still waits on the
+    sqlite3 close. The worker exits at the forced stop's sentinel, and ``close()`` awaits its
+    own stop's future forever. In a running console `bound_aiosqlite_terminate`'s timeout
+    cancels that last wait; but when asyncio's shutdown (``asyncio.run``, pytest-asyncio's
+    loop teardown) comes first, its cancel and the bound's (passed on) can both land while the
+    close still waits on the sqlite3 close, where they count as one: nothing cancels the last
+    wait, and the loop never closes (the hang after tests/ui/test_scenario_callers.py passed,
+    about 1 run in 25). With one stop per connection, ``close()`` awaits the forced stop's
+    future, which the worker resolves just before it exits. Idempotent.
+    """
+    import aiosqlite
+
+    cls: Any = aiosqlite.Connection
+    if getattr(cls, "_callconsole_stop_once", False):
+        return
+    stop = cls.stop
+
+    def stop_once(self: Any) -> Any:
+        if "_callconsole_stopping" not in vars(self):
+            self._callconsole_stopping = stop(self)
+        return self._callconsole_stopping
+
+    cls.stop = stop_once
+    cls._callconsole_stop_once = True
 
 
 def _create_private(path: Path) -> None:
