@@ -280,12 +280,9 @@ class Seat:
                 self.tally.event_failures.append(f"{type(event).__name__}: {exc}")
 
     async def auto_followup(self, event: CtiEvent) -> None:
-        auto = self.runtime.auto_followups
         try:
-            if isinstance(event, CallAbandoned):
-                await auto.on_abandoned(event)
-            elif isinstance(event, CallbackRequested):
-                await auto.on_callback_request(event)
+            if isinstance(event, CallAbandoned | CallbackRequested):
+                await self.runtime.auto_followups.in_turn(event)
         except Exception as exc:
             self.tally.event_failures.append(f"auto follow-up: {exc}")
 
@@ -418,7 +415,7 @@ def watch_compiles(db: Any) -> None:
             CacheStats.CACHE_MISS,
             CacheStats.NO_CACHE_KEY,
         ):
-            COMPILES[" ".join(sql.split())[:110]] += 1
+            COMPILES[" ".join(sql.split())[:160]] += 1
 
     event.listen(db.engine.sync_engine, "after_cursor_execute", after)
 
@@ -457,7 +454,7 @@ async def run_seat(
         seat = Seat(runtime, tally, cfg)
         seat.lock = seat_lock if path is not None else None
         with contextlib.suppress(Exception):  # as `CallConsoleApp._warm_up`
-            await runtime.screenpop.warm_up()
+            await runtime.warm_up()
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
@@ -539,7 +536,7 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
         for kind, n in kinds.most_common(25):
             print(f"heap: {n:>9,} {kind}", file=sys.stderr)
     if COMPILES:
-        for sql, n in COMPILES.most_common(12):
+        for sql, n in COMPILES.most_common(40):
             print(f"compiled {n}x: {sql}", file=sys.stderr)
     conn.send(("result", tally.result(len(cfg["agents"]), cpu, busy, crashed)))
 

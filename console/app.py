@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
 # How often a supervisor's console checks the alert thresholds against the live board.
 ALERT_SECONDS = 1.0
-WARM_UP_SECONDS = 10.0  # the pop's warm-up at login gives up after this
+WARM_UP_SECONDS = 10.0  # the warm-up at login (pop, rehearsed call) gives up after this
 
 
 class CallConsoleApp(App[None]):
@@ -157,13 +157,14 @@ class CallConsoleApp(App[None]):
             self.open_trainer()  # a trainer's console opens on the training screen
 
     async def _warm_up(self, runtime: AgentSession) -> None:
-        """Before the first call: the pop's statements run once (`ScreenPopService.warm_up`);
-        then, once the PBX link is up (its snapshot of queues and members loaded), what the
-        start-up built is frozen, out of the garbage collector's way. Best effort: a database
-        or PBX away now is said by whatever needs it first."""
+        """Before the first call: the pop's statements run once and a call is rehearsed,
+        rolled back (`AgentSession.warm_up`); then, once the PBX link is up (its snapshot of
+        queues and members loaded), what the start-up built is frozen, out of the garbage
+        collector's way. Best effort: a database or PBX away now is said by whatever needs it
+        first."""
         with contextlib.suppress(Exception):
             async with asyncio.timeout(WARM_UP_SECONDS):
-                await runtime.screenpop.warm_up()
+                await runtime.warm_up()
         with contextlib.suppress(Exception):  # the pump started the client before this
             async with asyncio.timeout(WARM_UP_SECONDS):
                 await runtime.cti.wait_connected()
@@ -314,12 +315,9 @@ class CallConsoleApp(App[None]):
             self.notify(f"Could not call back: {exc}", severity="error", markup=False)
 
     async def _auto_followup(self, runtime: AgentSession, event: CtiEvent) -> None:
-        auto = runtime.auto_followups
         try:
-            if isinstance(event, CallAbandoned):
-                await auto.on_abandoned(event)
-            elif isinstance(event, CallbackRequested):
-                await auto.on_callback_request(event)
+            if isinstance(event, CallAbandoned | CallbackRequested):
+                await runtime.auto_followups.in_turn(event)
         except Exception as exc:  # the next SLA pass routes any stray
             self.notify(f"Could not record a callback: {exc}", severity="warning", markup=False)
 

@@ -128,8 +128,10 @@ class ServiceContext:
             self.db, self.worklist, self.router, self.audit, region=self.region, clock=self.clock
         )
 
-    def auto_followups(self, screenpop: ScreenPopService) -> AutoFollowUps:
-        return AutoFollowUps(self.router, screenpop)
+    def auto_followups(self, screenpop: ScreenPopService, seat: str = "") -> AutoFollowUps:
+        """Abandons and callback requests → callbacks; `seat` (the member interface) orders
+        this console among the queue's (`turn_delay`)."""
+        return AutoFollowUps(self.router, screenpop, seat=seat)
 
     # Training ----------------------------------------------------------------------------
     def training(self, library_dir: Path) -> TrainingService:

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import insert, select, update
@@ -17,8 +18,8 @@ from console.db import Database
 from console.models import Agent, Customer, FollowUp, PhoneNumber
 from console.models import AuditLog as AuditRow
 from console.models.enums import FollowUpKind, FollowUpOrigin, Presence, Role
-from console.services.desk.screenpop import ScreenPopService
-from console.services.routing.auto_followups import AutoFollowUps
+from console.services.desk.screenpop import ScreenPop, ScreenPopService
+from console.services.routing.auto_followups import SPREAD_SECONDS, AutoFollowUps, turn_delay
 from console.services.routing.router import Router, RoutingError
 from console.services.routing.routing_rules import RouteDecision
 from console.services.routing.rules_file import load_rules
@@ -242,6 +243,49 @@ async def test_a_known_callers_abandon_becomes_one_callback_in_that_queue(
         async with crm.session() as s:
             queue = await s.scalar(select(FollowUp.target_queue_id).where(FollowUp.id == row.id))
         assert queue == 3  # billing
+
+
+def test_each_call_orders_the_seats_of_a_queue_afresh() -> None:
+    seats = [f"PJSIP/{6001 + n}" for n in range(130)]
+    firsts = set()
+    for call in range(40):
+        delays = [turn_delay(f"1762077600.{call}", seat) for seat in seats]
+        assert all(0 <= d < SPREAD_SECONDS for d in delays)
+        assert delays == [turn_delay(f"1762077600.{call}", seat) for seat in seats]  # stable
+        firsts.add(min(range(len(seats)), key=delays.__getitem__))
+        # The first acts within a small part of the window, not all at once at zero.
+        early = [d for d in delays if d < SPREAD_SECONDS / 10]
+        assert 1 <= len(early) < len(seats) / 3
+    assert len(firsts) > 20  # not the same console first every time
+
+
+async def test_the_seats_of_a_queue_act_in_turn_and_one_makes_the_callback(
+    crm: Database,
+) -> None:
+    assert crm.sqlite_path is not None
+    number, customer = known_number(crm.sqlite_path)
+    router = Router(crm, load_rules(), clock=Clock())
+    looked_up: list[str] = []
+
+    class Counting(ScreenPopService):
+        async def lookup(self, caller_id: object, **kwargs: Any) -> ScreenPop:
+            looked_up.append(str(caller_id))
+            return await super().lookup(caller_id, **kwargs)
+
+    event = abandoned(number, 40)
+    seats = sorted(
+        (f"PJSIP/{6001 + n}" for n in range(6)), key=lambda s: turn_delay(event.uniqueid, s)
+    )
+    # Each in its turn (the waits themselves are `turn_delay`'s, above; none here).
+    results = [
+        await AutoFollowUps(router, Counting(crm), seat=seat, spread=0).in_turn(event)
+        for seat in seats
+    ]
+    made = [r for r in results if r is not None]
+    assert len(made) == 1
+    assert looked_up == [number]  # the later seats found it made: no pop, no write
+    row = await followup(crm, made[0].followup_id)
+    assert (row.customer_id, row.origin) == (customer, "abandoned")
 
 
 async def test_short_and_unknown_abandons_make_nothing(crm: Database) -> None:

@@ -36,6 +36,7 @@ from console.services.desk.call_control import CallControl
 from console.services.desk.desk import AgentDesk
 from console.services.desk.interactions import InteractionLog, InteractionRecord
 from console.services.desk.recovery import recover_unfinished
+from console.services.desk.rehearsal import rehearse_call
 from console.services.desk.screenpop import ScreenPopService
 from console.services.quality.call_recording import CallRecordingService
 from console.services.quality.listening import SupervisorListening
@@ -198,7 +199,7 @@ class AgentSession:
 
     @property
     def auto_followups(self) -> AutoFollowUps:
-        return self.ctx.auto_followups(self.screenpop)
+        return self.ctx.auto_followups(self.screenpop, seat=self.interface)
 
     @property
     def figures(self) -> AgentFigures:
@@ -382,6 +383,23 @@ class AgentSession:
         tracker = self.cti.tracker
         live = {c.uniqueid for c in tracker.active_calls()} if tracker else set()
         return await recover_unfinished(self.interactions, self.agent_id, live, self.clock())
+
+    async def warm_up(self) -> None:
+        """At login, before the first call: the pop's reads run once
+        (`ScreenPopService.warm_up`), and on PostgreSQL a whole call is rehearsed and rolled
+        back (`rehearse_call`): the shift's first call compiles nothing. Reads and rolled-back
+        writes only."""
+        await self.screenpop.warm_up()
+        if self.takes_calls:
+            await rehearse_call(
+                self.db,
+                agent_id=self.agent_id,
+                queue=self.queues[0] if self.queues else None,
+                clock=self.clock,
+                rules=self.ctx.rules,
+                catalog=self.ctx.dispositions,
+                region=self.ctx.region,
+            )
 
     def routing_upkeep(self) -> RoutingUpkeep:
         """This console's share of keeping follow-up routing alive."""
