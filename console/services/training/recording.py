@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import random
 import socket
 import uuid
 from collections import deque
@@ -31,7 +32,7 @@ from typing import Any, NamedTuple, Protocol
 from sqlalchemy import Table, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
-from console.cti.protocol import CtiEvent
+from console.cti.protocol import CtiEvent, QueueChanged
 from console.db import Database
 from console.models import AgentAction, CallEvent, ConsoleSession
 from console.models.enums import SessionKind
@@ -88,6 +89,14 @@ class NullRecorder:
 
 
 NO_RECORDING = NullRecorder()
+
+
+#: Events a session's recording leaves out. A queue's figures (waiting, longest wait, members
+#: available) change with every caller of the queue, are the same for each of its consoles and
+#: are the PBX's own (its queue_log; the wallboard's live board): no view of a recorded session
+#: shows them. Recorded, they were nine rows in ten of every agent's recording, each written
+#: by every console of the queue (bench/seats.py at 200 seats: 1,100 rows a second).
+NOT_RECORDED = (QueueChanged,)
 
 
 class _Pending(NamedTuple):
@@ -172,7 +181,9 @@ class SessionRecorder:
     # ------------------------------------------------------------ recording (never waits)
 
     def record_event(self, event: CtiEvent) -> None:
-        """Record a CTI event as the console received it."""
+        """Record a CTI event as the console received it, but queue figures (`NOT_RECORDED`)."""
+        if isinstance(event, NOT_RECORDED):
+            return
         call_id = getattr(event, "linkedid", "") or getattr(event, "uniqueid", "") or None
         self._push(call_id, None, type(event).__name__, event, True)
 
@@ -270,8 +281,10 @@ class SessionRecorder:
             # stop() wakes us early (records arriving meanwhile don't hurry a retry).
             if self._away or len(self._pending) < self._batch_size:
                 self._wake.clear()
+                # Jittered by a tenth: consoles started together (a shift, a bench) drift
+                # apart instead of all writing in the same instant every second.
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._delay):
+                    async with asyncio.timeout(self._delay * random.uniform(0.9, 1.1)):
                         await self._wake.wait()
             if self._stopping:
                 return
