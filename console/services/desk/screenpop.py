@@ -4,7 +4,8 @@ One lookup = one worker hop running six indexed, bounded queries in one read tra
 (see `Database.read_rows`): a warm handoff (another agent's answered leg of the same call, by
 Linkedid); matching customers ranked by most recent contact; the chosen customer's phones and
 emails; the last interactions on every channel; open tickets with SLA remaining; pending
-follow-ups.
+follow-ups. On PostgreSQL an inbound call's pop is all of these in one statement
+(`_POP_IN_ONE`), one round trip.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from typing import Any
 
 from sqlalchemy import (
     CompoundSelect,
+    Select,
     String,
     bindparam,
+    func,
     literal,
     nulls_last,
     select,
+    tuple_,
     type_coerce,
     union_all,
 )
@@ -194,6 +198,17 @@ class ScreenPop:
         return len(self.matches) > 1
 
 
+Details = tuple[
+    CustomerProfile | None,
+    tuple[InteractionSummary, ...],
+    tuple[TicketSummary, ...],
+    tuple[FollowUpSummary, ...],
+]
+Rows = Sequence[Sequence[Any]]
+#: The rows of a customer's profile, contact points, history, tickets and follow-ups.
+DetailRows = tuple[Rows, Rows, Rows, Rows, Rows]
+
+
 # Statements are built once; SQLAlchemy caches their compiled form.
 _org = aliased(Customer)
 _last_contact = (
@@ -224,97 +239,120 @@ _MATCHES = (
     .limit(MATCH_LIMIT)
 )
 _owner = aliased(Agent)
-_PROFILE = (
-    select(
-        Customer.id,
-        Customer.kind,
-        Customer.display_name,
-        Customer.organisation_id,
-        _org.display_name,
-        Customer.language,
-        Customer.tier,
-        Customer.lifecycle,
-        Customer.rfm_recency,
-        Customer.rfm_frequency,
-        Customer.rfm_monetary,
-        Customer.lifetime_value_cents,
-        Customer.currency,
-        Customer.tags,
-        Customer.notes,
-        _owner.display_name,
-        Customer.created_at,
+
+
+def _profile_of(cid: Any) -> Any:
+    return (
+        select(
+            Customer.id,
+            Customer.kind,
+            Customer.display_name,
+            Customer.organisation_id,
+            _org.display_name,
+            Customer.language,
+            Customer.tier,
+            Customer.lifecycle,
+            Customer.rfm_recency,
+            Customer.rfm_frequency,
+            Customer.rfm_monetary,
+            Customer.lifetime_value_cents,
+            Customer.currency,
+            Customer.tags,
+            Customer.notes,
+            _owner.display_name,
+            Customer.created_at,
+        )
+        .outerjoin(_org, _org.id == Customer.organisation_id)
+        .outerjoin(_owner, _owner.id == Customer.account_owner_id)
+        .where(Customer.id == cid)
     )
-    .outerjoin(_org, _org.id == Customer.organisation_id)
-    .outerjoin(_owner, _owner.id == Customer.account_owner_id)
-    .where(Customer.id == bindparam("cid"))
-)
-_CONTACT_POINTS: CompoundSelect[Any] = union_all(
-    select(
-        literal("phone").label("k"),
-        PhoneNumber.e164,
-        # Plain text, not the enum type: the email half of the union has no kind.
-        type_coerce(PhoneNumber.kind, String).label("subtype"),
-        PhoneNumber.label,
-    ).where(PhoneNumber.customer_id == bindparam("cid")),
-    select(
-        literal("email").label("k"), EmailAddress.address, literal(""), EmailAddress.label
-    ).where(EmailAddress.customer_id == bindparam("cid")),
-)
-_HISTORY = (
-    select(
-        Interaction.id,
-        Interaction.channel,
-        Interaction.direction,
-        Interaction.status,
-        Interaction.offered_at,
-        Agent.display_name,
-        Queue.name,
-        Interaction.disposition,
-        Interaction.notes,
-        Interaction.talk_seconds,
+
+
+def _contact_points_of(cid: Any) -> CompoundSelect[Any]:
+    return union_all(
+        select(
+            literal("phone").label("k"),
+            PhoneNumber.e164,
+            # Plain text, not the enum type: the email half of the union has no kind.
+            type_coerce(PhoneNumber.kind, String).label("subtype"),
+            PhoneNumber.label,
+        ).where(PhoneNumber.customer_id == cid),
+        select(
+            literal("email").label("k"), EmailAddress.address, literal(""), EmailAddress.label
+        ).where(EmailAddress.customer_id == cid),
     )
-    .outerjoin(Agent, Agent.id == Interaction.agent_id)
-    .outerjoin(Queue, Queue.id == Interaction.queue_id)
-    .where(Interaction.customer_id == bindparam("cid"))
-    .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
-    .limit(HISTORY_LIMIT)
-)
-_TICKETS = (
-    select(
-        Ticket.id,
-        Ticket.subject,
-        Ticket.category,
-        Ticket.priority,
-        Ticket.status,
-        Ticket.sla_due_at,
-        Agent.display_name,
-        Ticket.assignee_team,
+
+
+def _history_of(cid: Any) -> Any:
+    return (
+        select(
+            Interaction.id,
+            Interaction.channel,
+            Interaction.direction,
+            Interaction.status,
+            Interaction.offered_at,
+            Agent.display_name,
+            Queue.name,
+            Interaction.disposition,
+            Interaction.notes,
+            Interaction.talk_seconds,
+        )
+        .outerjoin(Agent, Agent.id == Interaction.agent_id)
+        .outerjoin(Queue, Queue.id == Interaction.queue_id)
+        .where(Interaction.customer_id == cid)
+        .order_by(Interaction.offered_at.desc(), Interaction.id.desc())
+        .limit(HISTORY_LIMIT)
     )
-    .outerjoin(Agent, Agent.id == Ticket.assignee_agent_id)
-    .where(Ticket.customer_id == bindparam("cid"), Ticket.status.in_(OPEN_TICKET_STATUSES))
-    .order_by(nulls_last(Ticket.sla_due_at.asc()), Ticket.id)
-    .limit(TICKET_LIMIT)
-)
-_FOLLOWUPS = (
-    select(
-        FollowUp.id,
-        FollowUp.kind,
-        FollowUp.status,
-        FollowUp.due_at,
-        FollowUp.priority,
-        FollowUp.summary,
-        Agent.display_name,
-        FollowUp.sla_due_at,
-        FollowUp.overdue_at,
+
+
+def _tickets_of(cid: Any) -> Any:
+    return (
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.category,
+            Ticket.priority,
+            Ticket.status,
+            Ticket.sla_due_at,
+            Agent.display_name,
+            Ticket.assignee_team,
+        )
+        .outerjoin(Agent, Agent.id == Ticket.assignee_agent_id)
+        .where(Ticket.customer_id == cid, Ticket.status.in_(OPEN_TICKET_STATUSES))
+        .order_by(nulls_last(Ticket.sla_due_at.asc()), Ticket.id)
+        .limit(TICKET_LIMIT)
     )
-    .outerjoin(Agent, Agent.id == FollowUp.claimed_by)
-    .where(
-        FollowUp.customer_id == bindparam("cid"),
-        FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
+
+
+def _followups_of(cid: Any) -> Any:
+    return (
+        select(
+            FollowUp.id,
+            FollowUp.kind,
+            FollowUp.status,
+            FollowUp.due_at,
+            FollowUp.priority,
+            FollowUp.summary,
+            Agent.display_name,
+            FollowUp.sla_due_at,
+            FollowUp.overdue_at,
+        )
+        .outerjoin(Agent, Agent.id == FollowUp.claimed_by)
+        .where(
+            FollowUp.customer_id == cid,
+            FollowUp.status.in_(PENDING_FOLLOWUP_STATUSES),
+        )
+        .order_by(FollowUp.due_at, FollowUp.priority)
+        .limit(FOLLOWUP_LIMIT)
     )
-    .order_by(FollowUp.due_at, FollowUp.priority)
-    .limit(FOLLOWUP_LIMIT)
-)
+
+
+_CID: Any = bindparam("cid")
+_PROFILE = _profile_of(_CID)
+_CONTACT_POINTS = _contact_points_of(_CID)
+_HISTORY = _history_of(_CID)
+_TICKETS = _tickets_of(_CID)
+_FOLLOWUPS = _followups_of(_CID)
 
 # The latest answered leg of the same call by another agent: who handed it over, and what.
 _FIRST_CUSTOMER = select(Customer.id).order_by(Customer.id).limit(1)
@@ -339,6 +377,62 @@ _HANDOFF = (
 )
 
 
+def _as_array(statement: Any) -> Any:
+    """PostgreSQL: the statement's rows as one value, ``ARRAY(SELECT ROW(…) …)`` (asyncpg
+    returns a list of tuples, each field in its own type), its order and limit kept."""
+    if isinstance(statement, Select):
+        return func.array(
+            statement.with_only_columns(tuple_(*statement.selected_columns)).scalar_subquery()
+        )
+    rows = statement.subquery()
+    return func.array(select(tuple_(*rows.c)).scalar_subquery())
+
+
+# PostgreSQL: the whole pop of an inbound call in one statement, one round trip where the
+# statements above took seven (each a turn of an event loop that 50 consoles share in
+# bench/seats.py). The customer is chosen in it as `lookup` chooses: the handoff's, else the
+# first match; `lookup` checks that and reads the details again if it ever differs.
+_PICK = (
+    select(
+        func.coalesce(
+            _HANDOFF.with_only_columns(Interaction.customer_id).scalar_subquery(),
+            _MATCHES.with_only_columns(Customer.id).limit(1).scalar_subquery(),
+        ).label("cid")
+    )
+).cte("pick")
+_PICKED = select(_PICK.c.cid).scalar_subquery()
+_POP_IN_ONE = select(
+    _as_array(_HANDOFF),
+    _as_array(_MATCHES),
+    _PICKED,
+    _as_array(_profile_of(_PICKED)),
+    _as_array(_contact_points_of(_PICKED)),
+    _as_array(_history_of(_PICKED)),
+    _as_array(_tickets_of(_PICKED)),
+    _as_array(_followups_of(_PICKED)),
+)
+
+
+def _pop_in_one(
+    reader: RowReader, linkedid: str, agent_id: int | None, e164: str | None
+) -> tuple[Handoff | None, tuple[CustomerMatch, ...], int | None, DetailRows]:
+    """`_POP_IN_ONE`: the handoff, the matches, the customer it chose and their details.
+    No Linkedid or number binds NULL, which matches nothing (as `lookup` skips the query)."""
+    params = {
+        "lid": linkedid or None,
+        "aid": -1 if agent_id is None else agent_id,
+        "e164": e164 or None,
+    }
+    (row,) = reader.rows(_POP_IN_ONE, params)
+    handoff, matches, picked, *details = row
+    return (
+        _handoff_from(handoff or ()),
+        _matches_from(matches or ()),
+        picked,
+        (details[0] or (), details[1] or (), details[2] or (), details[3] or (), details[4] or ()),
+    )
+
+
 def _campaign(reader: RowReader, campaign: tuple[int, int] | None) -> CampaignCall | None:
     if campaign is None:
         return None
@@ -350,6 +444,10 @@ def _handoff(reader: RowReader, linkedid: str, agent_id: int | None) -> Handoff 
     if not linkedid:
         return None
     rows = reader.rows(_HANDOFF, {"lid": linkedid, "aid": -1 if agent_id is None else agent_id})
+    return _handoff_from(rows)
+
+
+def _handoff_from(rows: Sequence[Sequence[Any]]) -> Handoff | None:
     if not rows:
         return None
     row = rows[0]
@@ -375,6 +473,10 @@ def _name(value: Any) -> str:
 
 
 def _matches(reader: RowReader, e164: str) -> tuple[CustomerMatch, ...]:
+    return _matches_from(reader.rows(_MATCHES, {"e164": e164}))
+
+
+def _matches_from(rows: Sequence[Sequence[Any]]) -> tuple[CustomerMatch, ...]:
     return tuple(
         CustomerMatch(
             customer_id=row[0],
@@ -387,26 +489,39 @@ def _matches(reader: RowReader, e164: str) -> tuple[CustomerMatch, ...]:
             phone_kind=str(row[7]),
             phone_label=_name(row[8]),
         )
-        for row in reader.rows(_MATCHES, {"e164": e164})
+        for row in rows
     )
 
 
-def _customer_details(
-    reader: RowReader, customer_id: int, now: datetime
-) -> tuple[
-    CustomerProfile | None,
-    tuple[InteractionSummary, ...],
-    tuple[TicketSummary, ...],
-    tuple[FollowUpSummary, ...],
-]:
+def _customer_details(reader: RowReader, customer_id: int, now: datetime) -> Details:
     params = {"cid": customer_id}
     found = reader.rows(_PROFILE, params)
-    row = found[0] if found else None
-    if row is None:
+    if not found:
         return None, (), (), ()
+    return _details_from(
+        found,
+        reader.rows(_CONTACT_POINTS, params),
+        reader.rows(_HISTORY, params),
+        reader.rows(_TICKETS, params),
+        reader.rows(_FOLLOWUPS, params),
+        now,
+    )
+
+
+def _details_from(
+    found: Rows,
+    points_rows: Rows,
+    history_rows: Rows,
+    ticket_rows: Rows,
+    followup_rows: Rows,
+    now: datetime,
+) -> Details:
+    if not found:
+        return None, (), (), ()
+    row = found[0]
     points = tuple(
         ContactPoint(kind=p[0], value=_name(p[1]), subtype=str(p[2] or ""), label=_name(p[3]))
-        for p in reader.rows(_CONTACT_POINTS, params)
+        for p in points_rows
     )
     profile = CustomerProfile(
         id=row[0],
@@ -439,7 +554,7 @@ def _customer_details(
             note_excerpt=excerpt(h[8] or "", 120),
             talk_seconds=h[9],
         )
-        for h in reader.rows(_HISTORY, params)
+        for h in history_rows
     )
     tickets = tuple(
         TicketSummary(
@@ -452,7 +567,7 @@ def _customer_details(
             sla_remaining_seconds=None if due is None else int((due - now).total_seconds()),
             assignee=_name(t[6] or t[7]),
         )
-        for t in reader.rows(_TICKETS, params)
+        for t in ticket_rows
     )
     followups = tuple(
         FollowUpSummary(
@@ -465,7 +580,7 @@ def _customer_details(
             claimed_by=_name(f[6]),
             overdue=is_overdue(from_db_time(f[7]), from_db_time(f[8]), now),
         )
-        for f in reader.rows(_FOLLOWUPS, params)
+        for f in followup_rows
     )
     return profile, history, tickets, followups
 
@@ -483,6 +598,9 @@ class ScreenPopService:
         self._db = db
         self._region = region
         self._clock = clock
+        # An inbound call's pop as one statement (`_POP_IN_ONE`): PostgreSQL only (SQLite's
+        # reader runs the statements in one thread hop already, and has no ROW arrays).
+        self.one_statement = not db.is_sqlite
 
     async def lookup(
         self,
@@ -507,15 +625,22 @@ class ScreenPopService:
         now = self._clock()
         e164 = caller.e164
 
+        in_one = self.one_statement and customer_id is None and campaign is None
+
         def _query(reader: RowReader) -> ScreenPop:
-            handoff = _handoff(reader, linkedid, agent_id)
-            outbound = _campaign(reader, campaign)
-            number, shown = e164, caller
-            if outbound is not None:
-                # The customer's leg shows the campaign's caller ID: the number is the list's.
-                shown = normalise(outbound.e164, self._region)
-                number = shown.e164
-            matches = _matches(reader, number) if number else ()
+            picked, details = None, None
+            if in_one:  # an inbound call on PostgreSQL: one round trip
+                handoff, matches, picked, details = _pop_in_one(reader, linkedid, agent_id, e164)
+                outbound, shown = None, caller
+            else:
+                handoff = _handoff(reader, linkedid, agent_id)
+                outbound = _campaign(reader, campaign)
+                number, shown = e164, caller
+                if outbound is not None:
+                    # The customer's leg shows the campaign's caller ID: the number is the list's.
+                    shown = normalise(outbound.e164, self._region)
+                    number = shown.e164
+                matches = _matches(reader, number) if number else ()
             wanted = customer_id
             if wanted is None and handoff is not None:
                 wanted = handoff.customer_id
@@ -528,7 +653,10 @@ class ScreenPopService:
                 return ScreenPop(
                     shown, matches, looked_up_at=now, handoff=handoff, campaign=outbound
                 )
-            profile, history, tickets, followups = _customer_details(reader, chosen, now)
+            if details is not None and chosen == picked:
+                profile, history, tickets, followups = _details_from(*details, now)
+            else:
+                profile, history, tickets, followups = _customer_details(reader, chosen, now)
             return ScreenPop(
                 shown,
                 matches,
@@ -551,6 +679,8 @@ class ScreenPopService:
         now = self._clock()
 
         def _query(reader: RowReader) -> None:
+            if self.one_statement:
+                _pop_in_one(reader, "warm-up", -1, "+0")
             _handoff(reader, "warm-up", -1)
             _campaign(reader, (0, 0))
             _matches(reader, "+0")
