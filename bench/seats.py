@@ -218,6 +218,7 @@ class SeatTally:
     wrap_failures: list[str] = field(default_factory=list)
     answered: int = 0
     warned: int = 0  # consoles told at start that too many share the SQLite file
+    connects: list[float] = field(default_factory=list)  # database connections opened (epoch)
 
     def result(
         self, consoles: int, cpu: float, still_busy: int, crashed: list[str]
@@ -228,6 +229,7 @@ class SeatTally:
             offers=self.offers,
             lag_ms=self.lag_ms,
             gc_ms=self.gc_ms,
+            connects=self.connects,
             claims=self.claims,
             claim_refusals=self.claim_refusals,
             frames=self.frames,
@@ -420,13 +422,21 @@ def watch_compiles(db: Any) -> None:
     event.listen(db.engine.sync_engine, "after_cursor_execute", after)
 
 
-async def open_console(cfg: dict[str, Any], agent_id: int, journal: Path) -> AgentSession:
+async def open_console(
+    cfg: dict[str, Any], agent_id: int, journal: Path, tally: SeatTally | None = None
+) -> AgentSession:
     """What `callconsole run` does before the agent screen: check, upgrade, the session."""
     from console.schema import upgrade
 
     db = open_database(cfg["url"], **cfg["db_options"])
     if os.environ.get("SEATS_CACHE_REPORT"):
         watch_compiles(db)
+    if tally is not None:  # each new connection of the console's pool
+        from sqlalchemy import event
+
+        event.listen(
+            db.engine.sync_engine, "connect", lambda *_: tally.connects.append(time.time())
+        )
     await db.check()
     await upgrade(db)
     context = ConsoleContext(
@@ -443,7 +453,7 @@ async def run_seat(
     cfg: dict[str, Any], agent_id: int, tally: SeatTally, seats: list[Seat], journal: Path
 ) -> None:
     try:
-        runtime = await open_console(cfg, agent_id, journal)
+        runtime = await open_console(cfg, agent_id, journal, tally)
         path = runtime.db.sqlite_path
         if path is not None:  # as `CallConsoleApp._take_seat`: a seat, and the warning
             seat_lock = SqliteSeat.take(path)
@@ -806,6 +816,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     sim_cpu0 = time.process_time()
     db_cpu0 = server_cpu(url)
     t0 = time.monotonic()
+    traffic = [time.time(), math.inf]
     end = t0 + args.minutes * 60
     calls = 0
     while (now := time.monotonic()) < end:
@@ -821,6 +832,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         caller.hangup_after = None
         calls += 1
     arrivals = time.monotonic() - t0
+    traffic[1] = time.time()
     db_cpu = server_cpu(url) - db_cpu0
     for _proc, pipe in workers:
         pipe.send("stop")
@@ -842,7 +854,8 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     gcs: list[tuple[int, float]] = []
     cpu = 0.0
     consoles = warned = 0
-    for r in results:
+    by_kind: dict[str, list[float]] = {"headless": [], "Textual": []}
+    for r, cfg in zip(results, configs, strict=True):
         crashed += len(r["crashed"])
         notes += [f"crash: {c}" for c in r["crashed"][:3]]
         began = {(uid, iface): at for uid, iface, at in r.get("offers", [])}
@@ -850,6 +863,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             sent = called.get((uid, iface))
             if sent is not None:
                 pops.append((at - sent) * 1000)
+                by_kind["Textual" if cfg.get("textual") else "headless"].append(pops[-1])
                 if (uid, iface) in began:
                     waits.append((began[uid, iface] - sent) * 1000)
                     offers.append((at - began[uid, iface]) * 1000)
@@ -866,12 +880,26 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         warned += r.get("warned", 0)
         if r.get("still_busy"):
             notes.append(f"consoles still busy after the drain: {r['still_busy']}")
+    if by_kind["Textual"]:
+        notes.append(
+            "pop p50/p99 by console: "
+            + "; ".join(
+                f"{kind} {len(v)} pops {percentile(v, 50):.0f}/{percentile(v, 99):.0f} ms"
+                for kind, v in by_kind.items()
+                if v
+            )
+        )
     if waits:
         notes.append(
             "pop, headless consoles: AgentCalled -> offer began p50/p99 "
             f"{percentile(waits, 50):.0f}/{percentile(waits, 99):.0f} ms, the offer itself "
             f"{percentile(offers, 50):.0f}/{percentile(offers, 99):.0f} ms; worker loop lag "
             f"p50/p99/max {percentile(lags, 50):.0f}/{percentile(lags, 99):.0f}/{max(lags):.0f} ms"
+        )
+    opened = [at for r in results for at in r.get("connects", []) if traffic[0] <= at <= traffic[1]]
+    if opened:
+        notes.append(
+            f"database connections opened by the consoles during the traffic: {len(opened)}"
         )
     for gen in (0, 1, 2):
         ms = [m for g, m in gcs if g == gen]

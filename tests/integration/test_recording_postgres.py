@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from console.db import Database
 from console.models import Interaction
-from console.services.training.recording import SessionRecorder
+from console.services.training.recording import NOT_RECORDED, SessionRecorder
 from console.services.training.session_log import RecordedEvent, SessionLog
 from tests.unit.test_recording import T0, Clock, offered, one_of_each_event
 
@@ -30,9 +30,10 @@ async def test_recording_round_trip_on_postgres(
 
     clock = Clock()
     rec = SessionRecorder(pg_db, agent_id=1, clock=clock, host="desk-7")
-    events = one_of_each_event()
-    for event in events:
+    everyone = one_of_each_event()
+    for event in everyone:
         rec.record_event(event)
+    events = [e for e in everyone if not isinstance(e, NOT_RECORDED)]  # queue figures: not kept
     clock.advance(1)
     rec.record_action("pop_shown", call_id="L1", matches=(4, 5))
     rec.record_action("ticket_created", interaction_id=interaction_id, ticket_id=9)
