@@ -9,8 +9,8 @@ services, on a `rehearsal` database (`console/db_rehearsal.py`) whose every writ
 back: the ring, the answer, the hang-up, the wrap-up, then claiming and completing the next
 follow-up, as the agent's console does. Nothing is left in the database.
 
-PostgreSQL only (see `console.db_rehearsal`). Best effort: a step refused ends the rehearsal
-quietly (the call it stood for will compile what is left).
+PostgreSQL only (see `console.db_rehearsal`). A step refused raises, and everything is rolled
+back all the same; the console ignores it (the first real call compiles what is left).
 """
 
 from __future__ import annotations
@@ -54,8 +54,9 @@ async def rehearse_call(
     if db.is_sqlite:
         return False
     async with rehearsal(db) as stage:
-        ctx = ServiceContext(db=stage, clock=clock, region=region, rules=rules)
-        ctx.dispositions = catalog
+        ctx = ServiceContext(
+            db=stage, clock=clock, region=region, rules=rules, dispositions=catalog
+        )
         log = ctx.interactions()
         async with stage.session() as session:
             customer = await session.scalar(select(Customer.id).order_by(Customer.id).limit(1))
