@@ -208,6 +208,7 @@ class SeatTally:
     pops: list[tuple[str, str, float]] = field(default_factory=list)  # uniqueid, iface, epoch
     claims: list[tuple[int, int, float]] = field(default_factory=list)  # agent, followup, ms
     offers: list[tuple[str, str, float]] = field(default_factory=list)  # uid, iface, offer began
+    arrived: list[tuple[str, str, float]] = field(default_factory=list)  # AgentCalled parsed
     lag_ms: list[float] = field(default_factory=list)  # the worker's event loop: late wake-ups
     gc_ms: list[tuple[int, float]] = field(default_factory=list)  # garbage collections: gen, ms
     claim_refusals: list[str] = field(default_factory=list)
@@ -227,6 +228,7 @@ class SeatTally:
         return dict(
             pops=self.pops,
             offers=self.offers,
+            arrived=self.arrived,
             lag_ms=self.lag_ms,
             gc_ms=self.gc_ms,
             connects=self.connects,
@@ -493,9 +495,26 @@ async def watch_lag(lags: list[float], every: float = 0.05) -> None:
         lags.append(max(0.0, (time.perf_counter() - asked - every) * 1000))
 
 
+def stamp_arrivals(tally: SeatTally) -> None:
+    """Note when each AgentCalled frame has been read and parsed in this process (the AMI
+    client's dispatch), to tell the way there from the wait in the console's own queue."""
+    from console.cti.ami_link import AmiLink
+
+    dispatch = AmiLink._dispatch
+
+    def stamped(link: AmiLink, item: Any, on_event: Any) -> None:
+        if not isinstance(item, Exception) and item.get("Event") == "AgentCalled":
+            key = (item.get("Uniqueid").strip(), item.get("Interface").strip())
+            tally.arrived.append((*key, time.time()))
+        dispatch(link, item, on_event)
+
+    AmiLink._dispatch = stamped  # type: ignore[method-assign]
+
+
 async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     """One worker process: its consoles, until told to stop; then what they saw."""
     tally = SeatTally()
+    stamp_arrivals(tally)
     seats: list[Seat] = []
     base = Path(cfg["journal"])
     tasks = [
@@ -819,6 +838,8 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     traffic = [time.time(), math.inf]
     end = t0 + args.minutes * 60
     calls = 0
+    sim_lags: list[float] = []
+    sim_lag = asyncio.ensure_future(watch_lag(sim_lags))
     while (now := time.monotonic()) < end:
         await asyncio.sleep(min(rng.expovariate(rate), end - now))
         if time.monotonic() >= end:
@@ -832,6 +853,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         caller.hangup_after = None
         calls += 1
     arrivals = time.monotonic() - t0
+    sim_lag.cancel()
     traffic[1] = time.time()
     db_cpu = server_cpu(url) - db_cpu0
     for _proc, pipe in workers:
@@ -850,7 +872,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
 
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
-    waits, offers, lags = [], [], []
+    waits, offers, lags, ways = [], [], [], []
     gcs: list[tuple[int, float]] = []
     cpu = 0.0
     consoles = warned = 0
@@ -859,11 +881,14 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         crashed += len(r["crashed"])
         notes += [f"crash: {c}" for c in r["crashed"][:3]]
         began = {(uid, iface): at for uid, iface, at in r.get("offers", [])}
+        parsed = {(uid, iface): at for uid, iface, at in r.get("arrived", [])}
         for uid, iface, at in r.get("pops", []):
             sent = called.get((uid, iface))
             if sent is not None:
                 pops.append((at - sent) * 1000)
                 by_kind["Textual" if cfg.get("textual") else "headless"].append(pops[-1])
+                if (uid, iface) in parsed:
+                    ways.append((parsed[uid, iface] - sent) * 1000)
                 if (uid, iface) in began:
                     waits.append((began[uid, iface] - sent) * 1000)
                     offers.append((at - began[uid, iface]) * 1000)
@@ -895,6 +920,13 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             f"{percentile(waits, 50):.0f}/{percentile(waits, 99):.0f} ms, the offer itself "
             f"{percentile(offers, 50):.0f}/{percentile(offers, 99):.0f} ms; worker loop lag "
             f"p50/p99/max {percentile(lags, 50):.0f}/{percentile(lags, 99):.0f}/{max(lags):.0f} ms"
+        )
+    if ways:
+        notes.append(
+            "pop, headless consoles: AgentCalled -> its frame parsed in the console p50/p99 "
+            f"{percentile(ways, 50):.0f}/{percentile(ways, 99):.0f} ms; the simulator's loop "
+            f"lag p50/p99/max {percentile(sim_lags, 50):.0f}/{percentile(sim_lags, 99):.0f}/"
+            f"{max(sim_lags, default=0):.0f} ms"
         )
     opened = [at for r in results for at in r.get("connects", []) if traffic[0] <= at <= traffic[1]]
     if opened:

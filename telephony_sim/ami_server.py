@@ -42,7 +42,13 @@ from telephony_sim.ami_actions import (
     error,
     success,
 )
-from telephony_sim.ami_filters import FilterError, SessionFilters, filter_action, filter_text
+from telephony_sim.ami_filters import (
+    FilterError,
+    FilterIndex,
+    SessionFilters,
+    filter_action,
+    filter_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +237,7 @@ class AmiServer:
         self._sessions: set[_Session] = set()
         self._subscribers: set[_Session] = set()
         self._fanout: tuple[_Session, ...] = ()  # the subscribers, for the per-event loop
+        self._filter_index = FilterIndex()  # every session's include filters, by literal
         self._next_number = 1
         self._started = time.time()
         self._event_lines: dict[str, str] = {}
@@ -294,13 +301,15 @@ class AmiServer:
         if self._recorder is not None:
             self._recorder.record("event", 0, data)
         text: str | None = None  # what filters match, built once for all filtered sessions
+        matched: set[object] | None = None  # the sessions an indexed filter lets it reach
         for session in self._fanout:
             if session.mask is _ALL or session.wants(name):
                 filters = session.filters
                 if filters is not None:
                     if text is None:
                         text = filter_text(event_class(name), data)
-                    if not filters.allows(name, text):
+                        matched = self._filter_index.matching(text)
+                    if not filters.allows(name, text, matched):
                         continue
                 session.send(data)
                 if session.closed:
@@ -346,6 +355,7 @@ class AmiServer:
         session.closed = True
         self._sessions.discard(session)
         self._unsubscribe(session)
+        self._filter_index.remove(session)
 
     def _reply(self, session: _Session, fields: Fields) -> None:
         data = encode(fields)
@@ -435,7 +445,9 @@ class AmiServer:
 
     def _filter(self, session: _Session, item: Message) -> None:
         """Asterisk's action_filter: add one event filter to this session (never removed)."""
-        filters = session.filters if session.filters is not None else SessionFilters()
+        filters = session.filters
+        if filters is None:
+            filters = SessionFilters(self._filter_index, session)
         try:
             message = filter_action(
                 filters, item.get("Operation"), item.get("MatchCriteria"), item.get("Filter")

@@ -14,6 +14,7 @@ from telephony_sim.ami_filters import (
     FORMAT_ERROR,
     UNKNOWN_OPERATION,
     FilterError,
+    FilterIndex,
     SessionFilters,
     ere_to_python,
     filter_action,
@@ -254,3 +255,87 @@ def test_the_required_literal_of_a_consoles_patterns() -> None:
     assert required_literal("ab*c") in ("a", "c")
     assert required_literal("a{2}bc") == "bc"
     assert required_literal("a|b") == ""
+
+
+# The index the server matches every session's include filters with (FilterIndex): the
+# same answers as each session matching its own filters, for sessions of consoles' patterns
+# (long literals: indexed), short or literal-less ones (matched by the session itself),
+# advanced criteria and exclude filters, added and forgotten in any order.
+_FILTER_POOL = [
+    ("eventfilter", ": PJSIP/1001(-[^[:space:]]*)?[[:cntrl:]]"),
+    ("eventfilter", ": PJSIP/1002(-[^[:space:]]*)?[[:cntrl:]]"),
+    ("eventfilter", "Linkedid: 1733\\.45[[:cntrl:]]"),
+    ("eventfilter", "Linkedid: 1733\\.4[[:cntrl:]]"),
+    (
+        "eventfilter",
+        "^Event: (QueueCallerJoin|QueueCallerLeave)[[:cntrl:]].*Queue: sales[[:cntrl:]]",
+    ),
+    ("eventfilter", "[[:cntrl:]](Member)?Name: Ann Lee[[:cntrl:]]"),
+    ("eventfilter", "Hangup"),
+    ("eventfilter", "(Dial|Bridge)"),
+    ("eventfilter", "!Queue: sales"),
+    ("eventfilter(name(VarSet),header(Channel),method(starts_with))", "PJSIP/1001"),
+    ("eventfilter(action(exclude),name(Hangup),method(none))", ""),
+]
+_EVENT_POOL = [
+    ("Hangup", "Channel: PJSIP/1001-00000001", "Linkedid: 1733.45"),
+    ("Hangup", "Channel: PJSIP/1002-00000002", "Linkedid: 1733.4"),
+    ("VarSet", "Channel: PJSIP/1001-00000003", "Linkedid: 1733.451"),
+    ("DialBegin", "DestChannel: PJSIP/10023-0001", "Linkedid: 99.1"),
+    ("QueueCallerJoin", "Queue: sales", "Channel: SIP/trunk-1"),
+    ("QueueCallerLeave", "Queue: salesfloor", "Linkedid: 1733.45"),
+    ("AgentCalled", "MemberName: Ann Lee", "Queue: sales"),
+    ("BridgeEnter", "Channel: Local/1001@from-queue-1;1", "Linkedid: 1733.4"),
+]
+
+
+def _event_text(name: str, *lines: str) -> str:
+    body = "".join(f"{line}\r\n" for line in lines)
+    return filter_text("call", f"Event: {name}\r\n{body}\r\n".encode())
+
+
+@given(
+    st.lists(st.lists(st.sampled_from(_FILTER_POOL), max_size=6), min_size=1, max_size=6),
+    st.lists(st.integers(0, 5), max_size=3),
+)
+def test_the_index_sends_each_session_what_its_own_filters_would(
+    sessions: list[list[tuple[str, str]]], gone: list[int]
+) -> None:
+    index = FilterIndex()
+    indexed: list[SessionFilters] = []
+    plain: list[SessionFilters] = []
+    for number, entries in enumerate(sessions):
+        owner = SessionFilters(index, f"session {number}")
+        alone = SessionFilters()
+        for criteria, pattern in entries:
+            owner.add(parse_filter(criteria, pattern))
+            alone.add(parse_filter(criteria, pattern))
+        indexed.append(owner)
+        plain.append(alone)
+    for number in gone:  # sessions that ended: their filters leave the index
+        index.remove(f"session {number}")
+    for name, *lines in _EVENT_POOL:
+        text = _event_text(name, *lines)
+        matched = index.matching(text)
+        for number, (owner, alone) in enumerate(zip(indexed, plain, strict=True)):
+            if number in gone:
+                continue
+            assert owner.allows(name, text, matched) == alone.allows(name, text), (
+                number,
+                name,
+                lines,
+            )
+
+
+def test_the_index_takes_long_literals_only_and_forgets_an_ended_session() -> None:
+    index = FilterIndex()
+    filters = SessionFilters(index, "a")
+    filters.add(parse_filter("eventfilter", ": PJSIP/1001(-[^[:space:]]*)?[[:cntrl:]]"))
+    filters.add(parse_filter("eventfilter", "Hangup"))  # "Hangup": shorter than GRAM
+    assert len(filters.unindexed) == 1
+    text = _event_text("Newstate", "Channel: PJSIP/1001-0000000a")
+    assert index.matching(text) == {"a"}
+    assert filters.allows("Newstate", text, index.matching(text))
+    index.remove("a")
+    assert index.matching(text) == set()
+    assert not filters.allows("Newstate", text, index.matching(text))
