@@ -840,6 +840,9 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     calls = 0
     sim_lags: list[float] = []
     sim_lag = asyncio.ensure_future(watch_lag(sim_lags))
+    sim_gcs: list[tuple[int, float]] = []
+    sim_gc = partial(time_gc, sim_gcs, {})
+    gc.callbacks.append(sim_gc)
     while (now := time.monotonic()) < end:
         await asyncio.sleep(min(rng.expovariate(rate), end - now))
         if time.monotonic() >= end:
@@ -854,6 +857,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         calls += 1
     arrivals = time.monotonic() - t0
     sim_lag.cancel()
+    gc.callbacks.remove(sim_gc)
     traffic[1] = time.time()
     db_cpu = server_cpu(url) - db_cpu0
     for _proc, pipe in workers:
@@ -933,13 +937,14 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         notes.append(
             f"database connections opened by the consoles during the traffic: {len(opened)}"
         )
-    for gen in (0, 1, 2):
-        ms = [m for g, m in gcs if g == gen]
-        if ms:
-            notes.append(
-                f"garbage collections of generation {gen} in the workers: {len(ms)}, "
-                f"pause p50/max {percentile(ms, 50):.1f}/{max(ms):.1f} ms"
-            )
+    for where, pauses in (("the workers", gcs), ("the simulator", sim_gcs)):
+        for gen in (0, 1, 2):
+            ms = [m for g, m in pauses if g == gen]
+            if ms:
+                notes.append(
+                    f"garbage collections of generation {gen} in {where}: {len(ms)}, "
+                    f"pause p50/max {percentile(ms, 50):.1f}/{max(ms):.1f} ms"
+                )
     if warned:
         notes.append(f"consoles warned at start that too many share the SQLite file: {warned}")
     granted = Counter(f for _, f in claims)

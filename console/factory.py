@@ -214,7 +214,13 @@ class ConsoleContext:
                 state_interface=self.agent_state_interface or agent.state_interface,
             )
         phones = (agent.state_interface,) if agent.state_interface else ()
-        tracker = CallTracker(agent.interface, state_interfaces=phones, clock=self.clock)
+        # A trainer's console follows trainees' runs and a supervisor's feeds the live board:
+        # both keep the full stream. An agent's asks for its own events only, and then has
+        # no queue figures to tell (its colleagues' member events do not reach it).
+        filtered = self.event_filter and not (agent.is_trainer or agent.is_supervisor)
+        tracker = CallTracker(
+            agent.interface, state_interfaces=phones, clock=self.clock, queue_figures=not filtered
+        )
         live: LiveViews | None = None
         cti: CtiLink
         feed = MonitorFeed()  # spy and recording events, from every frame of the link
@@ -235,7 +241,6 @@ class ConsoleContext:
             )
             cti = live.cti
         else:
-            # A trainer's console follows trainees' runs: it keeps the full stream.
             cti = AmiClient(
                 self.pbx.host,
                 self.pbx.port,
@@ -243,7 +248,7 @@ class ConsoleContext:
                 self.pbx.secret,
                 tracker=tracker,
                 timings=self.timings,
-                event_filter=self.event_filter and not agent.is_trainer,
+                event_filter=filtered,
                 queues=queues,
                 on_frame=feed.feed,
             )

@@ -459,6 +459,7 @@ class AmiClient(CallActions, SimActions, MonitorActions):
     def _new_filters(self, link: AmiLink, snapshot: Snapshot | None = None) -> list[str]:
         new = [p for p in self._wanted_filters(snapshot) if p not in link.filters]
         link.filters.update(new)
+        link.call_filters += sum(1 for p in new if p.startswith(CALL_FILTER_START))
         return new
 
     async def _install_filters(self, link: AmiLink, snapshot: Snapshot) -> None:
@@ -602,7 +603,7 @@ class AmiClient(CallActions, SimActions, MonitorActions):
         tracker = self._tracker
         if link is None or link.closed.done() or self._renewing or tracker is None:
             return
-        calls = sum(1 for pattern in link.filters if pattern.startswith(CALL_FILTER_START))
+        calls = link.call_filters
         if calls > self._max_call_filters and not tracker.active_calls():
             self._renewing = True
             self.stats.renewals += 1

@@ -82,9 +82,16 @@ def member_state(msg: Message, at: datetime, *, snapshot: bool) -> AgentStateCha
 
 
 class QueueBoard:
-    """Queues and members; methods append the events they cause to ``out``."""
+    """Queues and members; methods append the events they cause to ``out``.
 
-    def __init__(self) -> None:
+    ``figures=False``: no QueueChanged as callers come and go (`views` still answers). An
+    agent's filtered session hears its colleagues' member events no more, so its member
+    counts would be the login snapshot's; and building the figures on every caller's join and
+    leave was a tenth of a console's CPU at 200 seats (docs/seats.md).
+    """
+
+    def __init__(self, *, figures: bool = True) -> None:
+        self.figures = figures
         self._queues: dict[str, _Queue] = {}
         self._members: dict[str, dict[str, AgentStateChanged]] = {}  # queue -> interface ->
 
@@ -252,6 +259,8 @@ class QueueBoard:
         )
 
     def _emit(self, q: _Queue, at: datetime, out: list[CtiEvent], *, resync: bool = False) -> None:
+        if not self.figures:
+            return
         view = self._view(q, at, resync=resync)
         if resync or q.last is None or _figures(q.last) != _figures(view):
             q.last = view

@@ -125,6 +125,7 @@ class CallTracker(LegEvents, TrackerResync):
 
     ``agent`` is the agent's queue interface (``PJSIP/1001``) or member name; ``clock`` gives
     the ``at`` of events whose frame carries no ``Timestamp`` (default: now, UTC).
+    ``queue_figures=False``: no QueueChanged (an agent's filtered session; `QueueBoard`).
     """
 
     def __init__(
@@ -133,12 +134,13 @@ class CallTracker(LegEvents, TrackerResync):
         *,
         state_interfaces: Sequence[str] = (),
         clock: Callable[[], datetime] | None = None,
+        queue_figures: bool = True,
     ) -> None:
         if not agent.strip():
             raise ValueError("the tracker needs the agent's interface or member name")
         self.agent = agent.strip()
         self.stats = TrackerStats()
-        self._board = QueueBoard()
+        self._board = QueueBoard(figures=queue_figures)
         self._clock = clock or (lambda: datetime.now(UTC))
         # The agent may be named by interface, member name or state interface: each is learnt
         # from the others through the QueueMember frames that carry them together.
@@ -197,6 +199,11 @@ class CallTracker(LegEvents, TrackerResync):
         halves optimise away), for Hangup and BlindTransfer; ``default`` when not live."""
         call = self._book.ours(uniqueid)
         return call.agent_channel if call is not None and call.agent_channel else default
+
+    @property
+    def queue_figures(self) -> bool:
+        """Whether callers joining and leaving become QueueChanged events."""
+        return self._board.figures
 
     def queues(self) -> dict[str, QueueChanged]:
         """The current state of every known queue."""

@@ -357,6 +357,22 @@ async def test_the_wallboard_follows_bot_traffic_over_ami() -> None:
             assert app.screen is screen
 
 
+async def test_an_agents_console_filters_its_stream_and_a_supervisors_keeps_the_figures(
+    crm: Database,
+) -> None:
+    """An agent's session asks for its own events, so it builds no queue figures (its
+    colleagues' member events never reach it); a supervisor's keeps the full stream and the
+    figures the live board shows."""
+    context = ConsoleContext(db=crm, pbx=PbxAddress("127.0.0.1", 1, "agent", "s3cret"))
+    for agent_id, filtered in ((1, True), (SUPERVISOR, False)):
+        agent = await context.agents.get(agent_id)
+        assert agent is not None
+        runtime = await context.session_for(agent)
+        tracker = runtime.cti.tracker
+        assert tracker is not None
+        assert (runtime.cti.event_filter, tracker.queue_figures) == (filtered, not filtered)
+
+
 async def test_supervisor_keys_and_grid_actions_reach_the_bots(crm: Database) -> None:
     async with running_pbx(BOTS, speed=60) as pbx:
         context = ConsoleContext(

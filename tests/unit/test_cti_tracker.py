@@ -191,6 +191,23 @@ def test_a_call_rings_is_answered_held_resumed_and_ended(
     assert tracker.active_calls() == []
 
 
+def test_without_queue_figures_a_colleagues_caller_is_no_event_yet_waits_are_measured(
+    clock: Clock,
+) -> None:
+    """An agent's filtered session (queue_figures=False): a caller joining or leaving is no
+    typed event at all (nothing for the console to wake up for), the offer still says how long
+    the caller waited, and `queues()` still answers when asked."""
+    quiet = CallTracker(AGENT, clock=clock, queue_figures=False)
+    assert feed(quiet, join()) == []
+    clock.advance(7)
+    (offered,) = feed(quiet, agent("AgentCalled"))
+    assert isinstance(offered, CallOffered) and offered.waited == pytest.approx(7.0)
+    assert quiet.queues()["support"].waiting == 1
+    events = feed(quiet, leave(), agent("AgentConnect", RingTime="3", HoldTime="7"))
+    assert kinds(events) == ["CallAnswered"]
+    assert quiet.queues()["support"].waiting == 0
+
+
 def test_duplicate_frames_change_nothing(tracker: CallTracker) -> None:
     called, connect = agent("AgentCalled"), agent("AgentConnect", HoldTime="4")
     hold, unhold = ev("Hold", chan("", LEG)), ev("Unhold", chan("", LEG))
