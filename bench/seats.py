@@ -580,6 +580,7 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
     from console.widgets.profile_card import ProfileCard
 
     tally = SeatTally()
+    stamp_arrivals(tally)
     agent_id = cfg["agents"][0]
     rng = random.Random(agent_id)
     try:
@@ -877,6 +878,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
     waits, offers, lags, ways = [], [], [], []
+    slowest: list[tuple[float, str, float | None, float | None]] = []  # ms, kind, parsed, began
     gcs: list[tuple[int, float]] = []
     cpu = 0.0
     consoles = warned = 0
@@ -891,11 +893,17 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             if sent is not None:
                 pops.append((at - sent) * 1000)
                 by_kind["Textual" if cfg.get("textual") else "headless"].append(pops[-1])
+                way = wait = None
                 if (uid, iface) in parsed:
-                    ways.append((parsed[uid, iface] - sent) * 1000)
+                    way = (parsed[uid, iface] - sent) * 1000
+                    if not cfg.get("textual"):
+                        ways.append(way)
                 if (uid, iface) in began:
-                    waits.append((began[uid, iface] - sent) * 1000)
+                    wait = (began[uid, iface] - sent) * 1000
+                    waits.append(wait)
                     offers.append((at - began[uid, iface]) * 1000)
+                kind = "Textual" if cfg.get("textual") else "headless"
+                slowest.append((pops[-1], kind, way, wait))
         lags += r.get("lag_ms", [])
         gcs += r.get("gc_ms", [])
         claims += [(a, f) for a, f, _ in r.get("claims", [])]
@@ -931,6 +939,18 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             f"{percentile(ways, 50):.0f}/{percentile(ways, 99):.0f} ms; the simulator's loop "
             f"lag p50/p99/max {percentile(sim_lags, 50):.0f}/{percentile(sim_lags, 99):.0f}/"
             f"{max(sim_lags, default=0):.0f} ms"
+        )
+    if slowest:
+
+        def ms(value: float | None) -> str:
+            return "-" if value is None else f"{value:.0f}"
+
+        notes.append(
+            "slowest pops (ms: total, AgentCalled -> parsed, -> offer began): "
+            + "; ".join(
+                f"{total:.0f} {kind} {ms(way)}/{ms(wait)}"
+                for total, kind, way, wait in sorted(slowest, reverse=True)[:8]
+            )
         )
     opened = [at for r in results for at in r.get("connects", []) if traffic[0] <= at <= traffic[1]]
     if opened:

@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -207,6 +207,27 @@ class Database:
                 return await conn.run_sync(_read_with_sqlalchemy, fn)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_executor(), self._read_sqlite, fn)
+
+    async def read_rows_on_each_connection(self, fn: Callable[[RowReader], object]) -> None:
+        """Run `fn(reader)` once on each connection the pool keeps open (PostgreSQL; on
+        SQLite once, as `read_rows`): held all at once, so each run is on a different one.
+
+        A PostgreSQL connection prepares each statement on its first run there, and asyncpg
+        then learns the types of its results (for an array of rows, a query of the server's
+        catalogue): at login, on every standing connection, so that no call pays for it on
+        whichever connection its pop happens to get.
+        """
+        if self.is_sqlite:
+            await self.read_rows(fn)
+            return
+        size = getattr(self.engine.pool, "size", lambda: 1)()
+        async with AsyncExitStack() as stack:
+            connections = [
+                await stack.enter_async_context(self.autocommit_connection())
+                for _ in range(max(1, size))
+            ]
+            for conn in connections:
+                await conn.run_sync(_read_with_sqlalchemy, fn)
 
     def _reader_executor(self) -> ThreadPoolExecutor:
         if self._executor is None:

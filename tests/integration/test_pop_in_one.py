@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, insert, select
+from sqlalchemy import event, func, insert, select, text
 
-from console.db import Database
+from console.db import Database, open_database
 from console.models import Agent, Customer, Interaction, PhoneNumber
 from console.services.desk.screenpop import ScreenPopService
 from console.services.seeding.seeding import SeedPlan, seed_database
@@ -98,3 +98,33 @@ async def test_the_one_statement_pop_is_the_seven_statement_pop(pg_db: Database)
     assert plain.profile is not None and plain.profile.id != customers[-1]
     assert any([(await one.lookup(n)).is_ambiguous for n in shared])
     assert (await one.lookup("+12025550199")).is_unknown
+
+
+async def test_the_pop_is_prepared_on_every_connection_the_pool_keeps(
+    pg_db: Database, postgres_url: str
+) -> None:
+    """`ScreenPopService.warm_up` (at login) runs the pop on each of the pool's standing
+    connections: whichever one a call's pop gets, the statement is prepared there (and
+    asyncpg knows its result types), so no call pays for it. A mutation that warmed only one
+    connection failed this."""
+    await seed_database(pg_db, SeedPlan(customers=5, seed=3, as_of=date(2026, 11, 1)))
+    console = open_database(postgres_url, pool_size=3, pool_max_overflow=0)
+    try:
+        pops = ScreenPopService(console, clock=lambda: NOW)
+        assert pops.one_statement
+        await pops.warm_up()
+        held = [await console.engine.connect() for _ in range(3)]
+        try:
+            for conn in held:
+                prepared = await conn.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_prepared_statements "
+                        "WHERE statement LIKE 'WITH pick AS%'"  # _POP_IN_ONE's opening
+                    )
+                )
+                assert prepared, "the pop is not prepared on this connection"
+        finally:
+            for conn in held:
+                await conn.close()
+    finally:
+        await console.dispose()

@@ -675,7 +675,8 @@ class ScreenPopService:
         """Run every statement of a pop once, at login: a call no one has, a campaign lead
         that does not exist, the first customer's details. A statement's first run compiles
         it (a few ms each; tens with many consoles in one process): done here, the first
-        call of a shift pops as fast as the rest. Reads only."""
+        call of a shift pops as fast as the rest; on PostgreSQL on each connection the pool
+        keeps (`Database.read_rows_on_each_connection`). Reads only."""
         now = self._clock()
 
         def _query(reader: RowReader) -> None:
@@ -687,7 +688,7 @@ class ScreenPopService:
             first = reader.rows(_FIRST_CUSTOMER, {})
             _customer_details(reader, first[0][0] if first else 0, now)
 
-        await self._db.read_rows(_query)
+        await self._db.read_rows_on_each_connection(_query)
 
     async def handoff(self, linkedid: str, agent_id: int) -> Handoff | None:
         """The warm handoff of a call as it is now (the other agent may have typed more)."""
