@@ -220,6 +220,10 @@ class SeatTally:
     answered: int = 0
     warned: int = 0  # consoles told at start that too many share the SQLite file
     connects: list[float] = field(default_factory=list)  # database connections opened (epoch)
+    # The process's main thread during the traffic (Linux schedstat): seconds on a CPU,
+    # seconds runnable but waiting for one, and the wall seconds.
+    sched: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    statement_ms: list[tuple[float, float]] = field(default_factory=list)  # pop SQL: epoch, ms
 
     def result(
         self, consoles: int, cpu: float, still_busy: int, crashed: list[str]
@@ -232,6 +236,8 @@ class SeatTally:
             lag_ms=self.lag_ms,
             gc_ms=self.gc_ms,
             connects=self.connects,
+            sched=self.sched,
+            statement_ms=self.statement_ms,
             claims=self.claims,
             claim_refusals=self.claim_refusals,
             frames=self.frames,
@@ -424,6 +430,24 @@ def watch_compiles(db: Any) -> None:
     event.listen(db.engine.sync_engine, "after_cursor_execute", after)
 
 
+def watch_pop_statement(db: Any, tally: SeatTally) -> None:
+    """Time the pop's statement on PostgreSQL (`_POP_IN_ONE`), cursor execute to rows
+    back, to tell the database's part of a pop from the console's."""
+    from sqlalchemy import event
+
+    def before(_c: Any, _cur: Any, sql: str, _p: Any, context: Any, _many: bool) -> None:
+        if sql.startswith("WITH pick AS"):
+            context._seats_started = time.perf_counter()
+
+    def after(_c: Any, _cur: Any, _sql: str, _p: Any, context: Any, _many: bool) -> None:
+        started = getattr(context, "_seats_started", None)
+        if started is not None:
+            tally.statement_ms.append((time.time(), (time.perf_counter() - started) * 1000))
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    event.listen(db.engine.sync_engine, "after_cursor_execute", after)
+
+
 async def open_console(
     cfg: dict[str, Any], agent_id: int, journal: Path, tally: SeatTally | None = None
 ) -> AgentSession:
@@ -439,6 +463,7 @@ async def open_console(
         event.listen(
             db.engine.sync_engine, "connect", lambda *_: tally.connects.append(time.time())
         )
+        watch_pop_statement(db, tally)
     await db.check()
     await upgrade(db)
     context = ConsoleContext(
@@ -495,6 +520,21 @@ async def watch_lag(lags: list[float], every: float = 0.05) -> None:
         lags.append(max(0.0, (time.perf_counter() - asked - every) * 1000))
 
 
+def schedstat() -> tuple[float, float, float]:
+    """This thread's seconds on a CPU and runnable but waiting for one (Linux
+    /proc/thread-self/schedstat; zeros elsewhere), and the wall clock."""
+    try:
+        on_cpu, waiting, _slices = Path("/proc/thread-self/schedstat").read_text().split()
+    except (OSError, ValueError):
+        return (0.0, 0.0, time.monotonic())
+    return (int(on_cpu) / 1e9, int(waiting) / 1e9, time.monotonic())
+
+
+def sched_since(start: tuple[float, float, float]) -> tuple[float, float, float]:
+    end = schedstat()
+    return (end[0] - start[0], end[1] - start[1], end[2] - start[2])
+
+
 def stamp_arrivals(tally: SeatTally) -> None:
     """Note when each AgentCalled frame has been read and parsed in this process (the AMI
     client's dispatch), to tell the way there from the wait in the console's own queue."""
@@ -536,9 +576,11 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     tally.started = sum(s.ready for s in seats)
     conn.send(("ready", tally.started, len(tally.crashed)))
     cpu0 = time.process_time()
+    sched0 = schedstat()
     lag = asyncio.ensure_future(watch_lag(tally.lag_ms))
     gc.callbacks.append(partial(time_gc, tally.gc_ms, {}))
     await loop.run_in_executor(None, conn.recv)  # "stop": arrivals are over
+    tally.sched = sched_since(sched0)
     lag.cancel()
     for seat in seats:
         seat.stopping = True
@@ -612,6 +654,13 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
                 )
 
         card.show_pop = timed_show  # type: ignore[method-assign]
+        offer = screen.desk.offer
+
+        async def timed_offer(event: CallOffered) -> Any:
+            tally.offers.append((event.uniqueid, runtime.interface, time.time()))
+            return await offer(event)
+
+        screen.desk.offer = timed_offer  # type: ignore[method-assign]
         deadline = time.monotonic() + 120
         while not screen.bar_model.agent_ready and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
@@ -620,11 +669,13 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
         waiter = loop.run_in_executor(None, conn.recv)
         waiter.add_done_callback(lambda _: stop.set())
         cpu0 = time.process_time()
+        sched0 = schedstat()
         answered: set[str] = set()
         drain_until: float | None = None
         while True:
             if stop.is_set() and drain_until is None:
                 drain_until = time.monotonic() + DRAIN_SECONDS
+                tally.sched = sched_since(sched0)
             call = screen.desk.state.call
             idle = call is None and app.screen is screen
             if drain_until is not None and (idle or time.monotonic() > drain_until):
@@ -834,6 +885,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     rate = args.load * max(1, started) / cycle  # calls per second, all queues
     rng = random.Random(args.seed)
     sim_cpu0 = time.process_time()
+    sim_sched0 = schedstat()
     db_cpu0 = server_cpu(url)
     t0 = time.monotonic()
     traffic = [time.time(), math.inf]
@@ -857,6 +909,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         caller.hangup_after = None
         calls += 1
     arrivals = time.monotonic() - t0
+    sim_sched = sched_since(sim_sched0)
     sim_lag.cancel()
     gc.callbacks.remove(sim_gc)
     traffic[1] = time.time()
@@ -900,8 +953,9 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
                         ways.append(way)
                 if (uid, iface) in began:
                     wait = (began[uid, iface] - sent) * 1000
-                    waits.append(wait)
-                    offers.append((at - began[uid, iface]) * 1000)
+                    if not cfg.get("textual"):
+                        waits.append(wait)
+                        offers.append((at - began[uid, iface]) * 1000)
                 kind = "Textual" if cfg.get("textual") else "headless"
                 slowest.append((pops[-1], kind, way, wait))
         lags += r.get("lag_ms", [])
@@ -950,6 +1004,31 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             + "; ".join(
                 f"{total:.0f} {kind} {ms(way)}/{ms(wait)}"
                 for total, kind, way, wait in sorted(slowest, reverse=True)[:8]
+            )
+        )
+    waited = [
+        (kind, r["sched"])
+        for r, cfg in zip(results, configs, strict=True)
+        if r.get("sched", (0, 0, 0))[2] > 0
+        for kind in ["Textual console" if cfg.get("textual") else "worker"]
+    ]
+    statement_ms = [
+        ms
+        for r in results
+        for at, ms in r.get("statement_ms", [])
+        if traffic[0] <= at <= traffic[1]
+    ]
+    if statement_ms:
+        notes.append(
+            "the pop's statement during the traffic (PostgreSQL, cursor execute -> rows) "
+            f"p50/p99 {percentile(statement_ms, 50):.1f}/{percentile(statement_ms, 99):.1f} ms"
+        )
+    if sim_sched[2] > 0 and waited:
+        notes.append(
+            "runnable but waiting for a CPU during the traffic, % of wall time (on a CPU): "
+            + "; ".join(
+                f"{kind} {100 * wait / wall:.1f} ({100 * on / wall:.0f})"
+                for kind, (on, wait, wall) in [("simulator", sim_sched), *waited]
             )
         )
     opened = [at for r in results for at in r.get("connects", []) if traffic[0] <= at <= traffic[1]]
