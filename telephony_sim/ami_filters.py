@@ -323,24 +323,26 @@ class FilterIndex:
     __slots__ = ("_by_key", "_keys_of")
 
     def __init__(self) -> None:
-        self._by_key: dict[str, list[tuple[object, EventFilter]]] = {}
+        # key -> (owner, literal, the regex's search) of each indexed filter
+        self._by_key: dict[str, list[tuple[object, str, Callable[[str], object]]]] = {}
         self._keys_of: dict[object, set[str]] = {}
 
     def add(self, owner: object, entry: EventFilter) -> bool:
         """Index ``owner``'s include filter ``entry``; False when it cannot be (an exclude
         filter, one without a whole-text regex, or a literal shorter than `GRAM`): the owner
         then matches it itself."""
-        if entry.exclude or entry.search is None or len(entry.needle) < GRAM:
+        search = entry.search
+        if entry.exclude or search is None or len(entry.needle) < GRAM:
             return False
         key = entry.needle[-GRAM:]
-        self._by_key.setdefault(key, []).append((owner, entry))
+        self._by_key.setdefault(key, []).append((owner, entry.needle, search))
         self._keys_of.setdefault(owner, set()).add(key)
         return True
 
     def remove(self, owner: object) -> None:
         """Forget every filter of ``owner`` (its session has ended)."""
         for key in self._keys_of.pop(owner, ()):
-            kept = [pair for pair in self._by_key[key] if pair[0] is not owner]
+            kept = [item for item in self._by_key[key] if item[0] is not owner]
             if kept:
                 self._by_key[key] = kept
             else:
@@ -354,10 +356,8 @@ class FilterIndex:
         pieces = {text[i : i + GRAM] for i in range(len(text) - GRAM + 1)}
         found: set[object] = set()
         for key in by_key.keys() & pieces:
-            for owner, entry in by_key[key]:
-                if owner in found or entry.needle not in text:
-                    continue
-                if entry.search(text) is not None:  # type: ignore[misc]
+            for owner, needle, search in by_key[key]:
+                if owner not in found and needle in text and search(text) is not None:
                     found.add(owner)
         return found
 
