@@ -881,6 +881,9 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         f"{seats} seats: {started} consoles ready; traffic for {args.minutes} min", file=sys.stderr
     )
 
+    # As `telephony_sim serve` does once it listens: what set-up built, out of the garbage
+    # collector's way (a full collection walking it stalled the simulator 100+ ms).
+    gc.freeze()
     cycle = args.ring + args.talk + args.wrap * 1.5
     rate = args.load * max(1, started) / cycle  # calls per second, all queues
     rng = random.Random(args.seed)

@@ -74,6 +74,7 @@ from console.cti.protocol import (
     LinkStateChanged,
 )
 from console.cti.tracker import CallTracker, Snapshot
+from console.cti.wait_probe import measure_wait, needs_wait
 
 __all__ = [
     "ActionResult",
@@ -592,8 +593,32 @@ class AmiClient(CallActions, SimActions, MonitorActions):
             self._publish(event)
         if self._filtering and any(isinstance(e, CallOffered | AgentStateChanged) for e in events):
             self._sync_filters(self._link)
+        for event in events:
+            if needs_wait(event):
+                assert isinstance(event, CallOffered)
+                self._ask_wait(self._link, event)
         if self._filtering and events:
             self._renew_if_crowded(self._link)
+
+    def _ask_wait(self, link: AmiLink | None, offer: CallOffered) -> None:
+        """The offer could not say how long its caller waited: ask the PBX (wait_probe.py),
+        after the offer is published, so the pop never waits for the answer."""
+        if link is None or link.closed.done():
+            return
+        self.stats.waits_asked += 1
+        task = asyncio.create_task(self._measure_wait(link, offer))
+        link.tasks.add(task)
+        task.add_done_callback(link.tasks.discard)
+
+    async def _measure_wait(self, link: AmiLink, offer: CallOffered) -> None:
+        timeout = self._timings.action_timeout
+        try:
+            measured = await measure_wait(lambda pairs: self._request(link, pairs, timeout), offer)
+        except AmiError as exc:  # the link went or the PBX is slow: the wait stays unknown
+            log.debug("AMI: no wait for %s (%s)", offer.uniqueid, exc)
+            return
+        if measured is not None:
+            self._publish(measured)
 
     def _renew_if_crowded(self, link: AmiLink | None) -> None:
         """Asterisk cannot remove a filter, and a session gains one per offered call; every

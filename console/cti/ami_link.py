@@ -55,7 +55,7 @@ class AmiLink:
         self.held: list[Message] = []
         self.filters: set[str] = set()  # the Filter patterns sent on this connection
         self.call_filters = 0  # of them, one call's each (event_filters.call_pattern)
-        self.tasks: set[asyncio.Task[None]] = set()  # filters being added meanwhile
+        self.tasks: set[asyncio.Task[None]] = set()  # filters being added, waits asked
         self.close_reason = ""
         self.reader_task: asyncio.Task[None] | None = None
         self.keepalive: asyncio.Task[None] | None = None

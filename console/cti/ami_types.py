@@ -117,3 +117,4 @@ class ClientStats:
     event_frames: int = 0  # event frames received (not answers or list items)
     filters_added: int = 0  # AMI Filter actions the PBX accepted (agent consoles)
     renewals: int = 0  # sessions renewed to shed their per-call filters
+    waits_asked: int = 0  # QueueStatus sent for an offer whose caller's join was not seen

@@ -12,14 +12,16 @@ An agent's console needs:
   devices' channels (``Channel: PJSIP/1001-0000002a``, ``DestChannel``, ``Interface``,
   ``StateInterface``, ``TransfererChannel``, ``LocalOneChannel: Local/1001@from-queue-…;1``);
   a member known only by name: ``MemberName``/``Name``;
-- its queues' caller events (``QueueCallerJoin``/``Leave``/``Abandon`` and the
-  ``CallbackRequest`` user event naming ``Queue: support``): a caller's wait is measured from
-  the join, and an abandon or a callback request becomes a follow-up even when no member was
-  rung. Not the other members' events (``AgentCalled``, ``AgentConnect``, ``AgentComplete``,
-  ``QueueMemberStatus``… of a colleague also name the queue): an agent's screen shows no one
-  else's state, and asking for them made every console parse every colleague's calls, O(N)
-  frames per console (docs/seats.md). Its own member events match the device and name
-  patterns;
+- its queues' abandons and callback requests (``QueueCallerAbandon`` and the
+  ``CallbackRequest`` user event naming ``Queue: support``): each becomes a follow-up even when
+  no member was rung. Not every caller joining and leaving (``QueueCallerJoin``/``Leave``):
+  those were nine frames in ten a console received, a number that grows with the site (every
+  console hears every caller of its queues: O(N) frames per console, O(N²) for the PBX and the
+  site). An offer's wait, which the join gave, is asked of the PBX at the offer instead
+  (console/cti/wait_probe.py). Not the other members' events either (``AgentCalled``,
+  ``AgentConnect``, ``AgentComplete``, ``QueueMemberStatus``… of a colleague also name the
+  queue): an agent's screen shows no one else's state. Its own member events match the device
+  and name patterns;
 - the answers that come as events to its own actions (``OriginateResponse``): our ActionIDs
   all start with the client's prefix;
 - scripted calls (``UserEvent: ScriptedCall``, sent on the caller's leg before any member is
@@ -75,8 +77,9 @@ def member_name_pattern(name: str) -> str:
     return f"{EOL}(Member)?Name: {ere_escape(name)}{EOL}"
 
 
-#: The queue events an agent's console takes for every caller of its queues (`queue_pattern`).
-QUEUE_CALLER_EVENTS = ("QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "UserEvent")
+#: The queue events an agent's console takes for every caller of its queues (`queue_pattern`):
+#: the rare ones that become follow-ups, not each join and leave.
+QUEUE_CALLER_EVENTS = ("QueueCallerAbandon", "UserEvent")
 
 
 def queue_pattern(queue: str) -> str:

@@ -204,6 +204,21 @@ class CallAbandoned:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CallWaitMeasured:
+    """How long the caller of one of the agent's ringing offers has waited in the queue, when
+    the offer could not say (its ``waited`` was None: this console did not hear the caller
+    join). The PBX's own figure: the caller's ``QueueEntry`` ``Wait`` in a ``QueueStatus``
+    asked for at the offer (console/cti/wait_probe.py), whole seconds at ``at``."""
+
+    uniqueid: str
+    linkedid: str
+    queue: str
+    interface: str
+    waited: int  # seconds in the queue when the PBX answered (QueueEntry.Wait)
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class OriginateFailed:
     """An Originate from this console never reached the customer: the agent's own phone did
     not answer or was unavailable (OriginateResponse: Failure)."""
@@ -344,6 +359,7 @@ CallEvent = (
 )
 CtiEvent = (
     CallEvent
+    | CallWaitMeasured
     | CallAbandoned
     | CallbackRequested
     | OriginateFailed
@@ -368,6 +384,7 @@ __all__ = [
     "CallResumed",
     "CallState",
     "CallTransferred",
+    "CallWaitMeasured",
     "CallbackRequested",
     "CtiEvent",
     "EndReason",

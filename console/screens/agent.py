@@ -26,6 +26,7 @@ from console.cti.protocol import (
     CallOffered,
     CallResumed,
     CallTransferred,
+    CallWaitMeasured,
     CtiEvent,
     LinkState,
     LinkStateChanged,
@@ -182,6 +183,8 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, RecordingKeys, 
             self.show(await desk.handle(event))
             if isinstance(event, CallAnswered):
                 self.recording_answered(event)
+        elif isinstance(event, CallWaitMeasured) and mine:
+            self.show(desk.wait_measured(event))  # the bar's "waited", learnt after the pop
         elif isinstance(event, CallConferenced) and mine:
             self.show(await desk.handle(event))
             self._record("conference", target=event.target)

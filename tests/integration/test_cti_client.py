@@ -35,6 +35,7 @@ from console.cti.protocol import (
     CallResumed,
     CallState,
     CallTransferred,
+    CallWaitMeasured,
     CtiEvent,
     EndReason,
     LinkState,
@@ -170,7 +171,11 @@ async def test_login_and_a_whole_call_driven_through_simphone(pbx: Pbx) -> None:
         )
         assert (offered.interface, offered.member_name) == (AGENT, "Alice")
         assert offered.agent_channel.startswith("PJSIP/1001-")
-        assert any(q.waiting == 1 for q in only(seen, QueueChanged))
+        # The filtered session did not hear the caller join: the PBX says how long they waited.
+        assert offered.waited is None
+        measured = only(await until(stream, of(CallWaitMeasured)), CallWaitMeasured)[0]
+        assert (measured.uniqueid, measured.queue) == (offered.uniqueid, "support")
+        assert 0 <= measured.waited <= 2  # rung at once: no member was busy or paused
 
         assert (await client.sim_phone(AGENT, "answer")).ok
         answered = only(await until(stream, of(CallAnswered)), CallAnswered)[0]

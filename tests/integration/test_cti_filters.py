@@ -13,12 +13,14 @@ import pytest
 from callkit.ami_frames import Message
 from console.cti.ami import AmiClient
 from console.cti.protocol import (
+    CallAbandoned,
     CallAnswered,
     CallEnded,
     CallHeld,
     CallOffered,
     CallResumed,
     CallTransferred,
+    CallWaitMeasured,
     CtiEvent,
     EndReason,
     LinkState,
@@ -213,10 +215,8 @@ async def test_another_agents_calls_never_reach_a_filtered_console(pbx: Pbx) -> 
         assert [m for m in mine.frames if m.get("Queue") == "sales"] == []
 
 
-async def test_a_colleagues_calls_in_the_same_queue_reach_it_as_caller_events_only(
-    pbx: Pbx,
-) -> None:
-    async with consoles(pbx) as (alice, _stream, mine, board):
+async def test_a_colleagues_callers_reach_it_only_when_they_abandon(pbx: Pbx) -> None:
+    async with consoles(pbx) as (alice, stream, mine, board):
         paused = await alice.send_action(
             "QueuePause", Interface=ALICE, Queue="support", Paused="true", Reason="test"
         )
@@ -225,6 +225,16 @@ async def test_a_colleagues_calls_in_the_same_queue_reach_it_as_caller_events_on
         await until_frame(board, agent_event("AgentCalled", "Carol"))
         pbx.engine.phone(CAROL, "answer")
         await until_frame(board, agent_event("AgentConnect", "Carol"))
+        # A second caller gives up while Carol talks and Alice is paused.
+        pbx.ring("+14155550178", "Di Caller", "support")
+        join = await until_frame(
+            board,
+            lambda m: m.get("Event") == "QueueCallerJoin" and m.get("CallerIDName") == "Di Caller",
+        )
+        pbx.engine.hangup(join.get("Channel"))
+        await until_frame(board, lambda m: m.get("Event") == "QueueCallerAbandon")
+        abandoned = only(await until(stream, of(CallAbandoned)), CallAbandoned)
+        assert [e.caller_name for e in abandoned] == ["Di Caller"]  # a follow-up to make
         pbx.engine.phone(CAROL, "hangup")
         await until_frame(board, agent_event("AgentComplete", "Carol"))
         assert (await alice.send_action("Ping")).ok
@@ -232,11 +242,53 @@ async def test_a_colleagues_calls_in_the_same_queue_reach_it_as_caller_events_on
         def support(frames: Frames) -> set[str]:
             return {m.get("Event") for m in frames.frames if m.get("Queue") == "support"}
 
-        # The full stream has Carol's member events (so this test can fail) ...
-        assert {"AgentCalled", "AgentConnect", "QueueMemberStatus"} <= support(board)
-        # ... Alice's session only the caller's joining and leaving, and her own pause.
-        assert support(mine) == {"QueueCallerJoin", "QueueCallerLeave", "QueueMemberPause"}
+        # The full stream has Carol's member events and every caller joining and leaving (so
+        # this test can fail) ...
+        assert {"AgentCalled", "AgentConnect", "QueueMemberStatus", "QueueCallerJoin"} <= support(
+            board
+        )
+        assert "QueueCallerLeave" in support(board)
+        # ... Alice's session only the abandon (a follow-up to make) and her own pause.
+        assert support(mine) == {"QueueCallerAbandon", "QueueMemberPause"}
         assert mine.mentioning(CAROL) == []
+
+
+async def test_an_offer_whose_join_it_did_not_hear_gets_the_wait_from_the_pbx() -> None:
+    """Alice's session hears no caller join, so the offer cannot say how long the caller
+    waited; the console asks the PBX (QueueStatus) and reports the caller's own Wait."""
+    async with (
+        running_pbx(SCENARIO, users=USERS, speed=20.0) as pbx,
+        consoles(pbx) as (alice, stream, mine, board),
+    ):
+        for agent in (ALICE, CAROL):
+            paused = await alice.send_action(
+                "QueuePause", Interface=agent, Queue="support", Paused="true", Reason="test"
+            )
+            assert paused.ok
+        pbx.ring("+14155550166", "Ed Caller", "support")
+        join = await until_frame(board, lambda m: m.get("Event") == "QueueCallerJoin")
+        joined = pbx.engine.clock.now()
+        # The caller queues 10 s on the simulator's clock (20x real time).
+        queued = asyncio.Event()
+        pbx.engine.clock.call_later(10.0, queued.set)
+        async with asyncio.timeout(10):
+            await queued.wait()
+        assert (
+            await alice.send_action("QueuePause", Interface=ALICE, Queue="support", Paused="false")
+        ).ok
+        offer = only(await until(stream, of(CallOffered)), CallOffered)[0]
+        assert offer.uniqueid == join.get("Uniqueid")
+        assert offer.waited is None  # the join never reached this session
+        measured = only(await until(stream, of(CallWaitMeasured)), CallWaitMeasured)[0]
+        elapsed = pbx.engine.clock.now() - joined
+        assert (measured.uniqueid, measured.queue, measured.interface) == (
+            offer.uniqueid,
+            "support",
+            ALICE,
+        )
+        assert 10 <= measured.waited <= elapsed + 1
+        assert alice.stats.waits_asked == 1
+        assert [m for m in mine.frames if m.get("Event") == "QueueCallerJoin"] == []
 
 
 async def test_a_filtered_console_follows_offer_answer_hold_resume_and_hangup(pbx: Pbx) -> None:

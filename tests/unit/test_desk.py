@@ -14,6 +14,7 @@ from console.cti.protocol import (
     CallHeld,
     CallOffered,
     CallResumed,
+    CallWaitMeasured,
     EndReason,
 )
 from console.db import Database
@@ -39,7 +40,7 @@ async def agent(db: Database) -> int:
         )
 
 
-def offered(at: datetime, *, resync: bool = False) -> CallOffered:
+def offered(at: datetime, *, resync: bool = False, waited: float | None = 3.0) -> CallOffered:
     return CallOffered(
         uniqueid="1.1",
         linkedid="1.1",
@@ -50,7 +51,7 @@ def offered(at: datetime, *, resync: bool = False) -> CallOffered:
         member_name="Alice",
         channel="PJSIP/trunk-1",
         agent_channel="PJSIP/1001-2",
-        waited=3.0,
+        waited=waited,
         at=at,
         resync=resync,
     )
@@ -180,3 +181,30 @@ async def test_a_consult_is_shown_until_the_call_moves_on(db: Database) -> None:
     await d.handle(answered(T0 + timedelta(seconds=2)))
     state = d.consult_started("2000")
     assert state.call is not None and state.call.consulting == "2000"
+
+
+async def test_a_wait_learnt_after_the_pop_shows_and_stays_with_an_unanswered_ring(
+    db: Database,
+) -> None:
+    """An agent's console that did not hear the caller join gets the wait from the PBX after
+    the offer (console/cti/wait_probe.py): the bar shows it, and a ring that goes unanswered
+    keeps it in its row (an answered one gets the PBX's HoldTime)."""
+    agent_id = await agent(db)
+    d = desk(db, agent_id)
+    await d.handle(offered(T0, waited=None))
+    assert d.state.call is not None and d.state.call.waited is None
+    row_id = d.state.call.interaction_id or 0
+    measured = CallWaitMeasured(
+        uniqueid="1.1", linkedid="1.1", queue="support", interface=ME, waited=42, at=T0
+    )
+    other = CallWaitMeasured(
+        uniqueid="9.9", linkedid="9.9", queue="support", interface=ME, waited=7, at=T0
+    )
+    assert await d.handle(other) == d.state  # another caller's wait changes nothing
+    state = await d.handle(measured)
+    assert state.call is not None and state.call.waited == 42
+    row = await InteractionLog(db).get(row_id)
+    assert row is not None and row.wait_seconds == 0  # written at the ring, before it was known
+    await d.handle(ended(T0 + timedelta(seconds=15), EndReason.NO_ANSWER, answered=False))
+    row = await InteractionLog(db).get(row_id)
+    assert row is not None and (row.status, row.wait_seconds) == ("missed", 42)

@@ -24,6 +24,7 @@ from console.cti.protocol import (
     CallOffered,
     CallResumed,
     CallTransferred,
+    CallWaitMeasured,
     CtiEvent,
     EndReason,
 )
@@ -66,7 +67,14 @@ class InteractionWriter(Protocol):
     async def resumed(self, interaction_id: int, at: datetime) -> object: ...
     async def transferred(self, interaction_id: int, target: str, at: datetime) -> object: ...
     async def ended(self, interaction_id: int, at: datetime, *, reason: str = ...) -> object: ...
-    async def missed(self, interaction_id: int, at: datetime, *, reason: str = ...) -> object: ...
+    async def missed(
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        reason: str = ...,
+        wait_seconds: int | None = ...,
+    ) -> object: ...
     async def set_customer(self, interaction_id: int, customer_id: int | None) -> object: ...
 
 
@@ -224,6 +232,15 @@ class AgentDesk:
             await self._log.set_customer(call.interaction_id, customer_id)
         return self.state
 
+    def wait_measured(self, event: CallWaitMeasured) -> DeskState:
+        """The PBX said how long the ringing call's caller waited (the offer could not): the
+        bar shows it, and a ring that goes unanswered keeps it (an answer brings the PBX's
+        HoldTime anyway)."""
+        call = self._mine(event.uniqueid)
+        if call is None or call.phase != "ringing" or call.waited is not None:
+            return self.state
+        return self._update(call, waited=float(event.waited))
+
     # ---------------------------------------------------------------- the call's steps
 
     async def answered(self, event: CallAnswered) -> DeskState:
@@ -318,7 +335,14 @@ class AgentDesk:
             hold += max(0.0, (event.at - call.phase_since).total_seconds())
         if call.answered_at is None:
             if call.interaction_id is not None:
-                await self._log.missed(call.interaction_id, event.at, reason=str(event.reason))
+                await self._log.missed(
+                    call.interaction_id,
+                    event.at,
+                    reason=str(event.reason),
+                    # Measured after the ring was written, when the console had not seen the
+                    # caller join (console/cti/wait_probe.py).
+                    wait_seconds=round(call.waited) if call.waited is not None else None,
+                )
             self.state = DeskState()
             return self.state
         if call.interaction_id is not None:
@@ -352,6 +376,8 @@ class AgentDesk:
             return await self.transferred(event)
         if isinstance(event, CallConferenced):
             return self.conferenced(event)
+        if isinstance(event, CallWaitMeasured):
+            return self.wait_measured(event)
         if isinstance(event, CallEnded):
             return await self.ended(event)
         return self.state

@@ -208,9 +208,15 @@ class DurableInteractionLog(InteractionLog):
         return await self._row_write("ended", interaction_id, {"at": at, "reason": reason})
 
     async def missed(
-        self, interaction_id: int, at: datetime, *, reason: str = ""
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        reason: str = "",
+        wait_seconds: int | None = None,
     ) -> InteractionRecord:
-        return await self._row_write("missed", interaction_id, {"at": at, "reason": reason})
+        args = {"at": at, "reason": reason, "wait_seconds": wait_seconds}
+        return await self._row_write("missed", interaction_id, args)
 
     async def transferred(
         self, interaction_id: int, target: str, at: datetime
@@ -284,7 +290,8 @@ class DurableInteractionLog(InteractionLog):
         if op == "ended":
             return await base.ended(self, i, _at(args), reason=args["reason"])
         if op == "missed":
-            return await base.missed(self, i, _at(args), reason=args["reason"])
+            wait = args.get("wait_seconds")  # absent from journals written before it existed
+            return await base.missed(self, i, _at(args), reason=args["reason"], wait_seconds=wait)
         if op == "transferred":
             return await base.transferred(self, i, args["target"], _at(args))
         if op == "customer":
@@ -402,7 +409,7 @@ class DurableInteractionLog(InteractionLog):
         if op == "ended":
             return steps.end(row, at, args["reason"])
         if op == "missed":
-            return steps.miss(row, at, args["reason"])
+            return steps.miss(row, at, args["reason"], args.get("wait_seconds"))
         if op == "transferred":
             where = truncated(args["target"], 80) or "(unknown)"
             return steps.transfer(row, at, where, self.transfer_prefill(row))

@@ -81,7 +81,9 @@ def end(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any
     }
 
 
-def miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, Any]:
+def miss(
+    row: Mapping[str, Any], at: datetime, reason: str = "", wait: int | None = None
+) -> dict[str, Any]:
     if row["status"] != S.RINGING:
         return {}
     end = max(at, row["offered_at"])
@@ -90,6 +92,8 @@ def miss(row: Mapping[str, Any], at: datetime, reason: str = "") -> dict[str, An
         "ended_at": end,
         "ring_seconds": seconds(row["offered_at"], end),
         "end_reason": reason[:20],
+        # The caller's queue wait, when it was learnt only after the ring was written.
+        "wait_seconds": seconds_or(wait, row["wait_seconds"]),
     }
 
 

@@ -275,11 +275,19 @@ class InteractionLog:
         return await self._step(interaction_id, at, lambda row, when: steps.end(row, when, reason))
 
     async def missed(
-        self, interaction_id: int, at: datetime, *, reason: str = ""
+        self,
+        interaction_id: int,
+        at: datetime,
+        *,
+        reason: str = "",
+        wait_seconds: int | None = None,
     ) -> InteractionRecord:
         """It rang but this agent never answered (ring-no-answer, caller abandoned, another
-        member answered first); ``reason`` says which."""
-        return await self._step(interaction_id, at, lambda row, when: steps.miss(row, when, reason))
+        member answered first); ``reason`` says which. ``wait_seconds``: the caller's queue
+        wait when it was learnt after the ring was written (None: the ring's stays)."""
+        return await self._step(
+            interaction_id, at, lambda row, when: steps.miss(row, when, reason, wait_seconds)
+        )
 
     async def transferred(
         self, interaction_id: int, target: str, at: datetime
