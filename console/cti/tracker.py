@@ -317,8 +317,11 @@ class CallTracker(LegEvents, TrackerResync):
             self._follow_partner(call)
             return True
         waited = as_float(msg.get("HoldTime") or msg.get("Wait"))
-        if waited is None and call.joined_at is not None and call.queue == queue:
-            waited = max(0.0, (at - call.joined_at).total_seconds())
+        joined = call.joined_at if call.queue == queue else None
+        # A caller listed by the last resync's QueueStatus, whose join this session missed.
+        joined = joined or self._board.joined_at(queue, call.uniqueid)
+        if waited is None and joined is not None:
+            waited = max(0.0, (at - joined).total_seconds())
         self._offer_from(call, msg, queue, leg, waited, at, out)
         self._follow_partner(call)
         return True

@@ -964,3 +964,23 @@ def test_callers_the_agent_never_had_are_forgotten_when_they_leave_the_queue() -
     feed(tracker, join(), agent("AgentCalled"), agent("AgentConnect"), leave())
     assert tracker.followed_callers == 1
     assert [c.state for c in tracker.active_calls()] == [CallState.CONNECTED]
+
+
+def test_an_offer_without_a_join_heard_takes_the_wait_the_last_snapshot_listed(
+    tracker: CallTracker, clock: Clock
+) -> None:
+    """An agent's filtered session hears no caller join; a caller the resync's QueueStatus
+    listed (Wait 30) and offered 5 s later waited 35 s. One neither heard nor listed: unknown
+    (the client then asks the PBX, console/cti/wait_probe.py)."""
+    listed = [
+        ev("QueueParams", Queue="support", Strategy="rrmemory", Calls="1"),
+        ev("QueueEntry", Queue="support", Position="1", Uniqueid=CALLER[1], Wait="30"),
+    ]
+    tracker.rebuild(Snapshot(listed, []))
+    clock.advance(5)
+    (offered,) = events_of(tracker.feed(agent("AgentCalled")), CallOffered)
+    assert offered.waited == 35
+
+    fresh = CallTracker(AGENT, clock=clock)
+    (unknown,) = events_of(fresh.feed(agent("AgentCalled")), CallOffered)
+    assert unknown.waited is None
