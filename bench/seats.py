@@ -209,6 +209,9 @@ class SeatTally:
     claims: list[tuple[int, int, float]] = field(default_factory=list)  # agent, followup, ms
     offers: list[tuple[str, str, float]] = field(default_factory=list)  # uid, iface, offer began
     arrived: list[tuple[str, str, float]] = field(default_factory=list)  # AgentCalled parsed
+    # Textual consoles: the card was given the pop (epoch), and whether the agent screen was
+    # in front then (a ring over the wrap-up or a dialog is painted when that screen is).
+    shown: list[tuple[str, str, float, bool]] = field(default_factory=list)
     lag_ms: list[float] = field(default_factory=list)  # the worker's event loop: late wake-ups
     gc_ms: list[tuple[int, float]] = field(default_factory=list)  # garbage collections: gen, ms
     claim_refusals: list[str] = field(default_factory=list)
@@ -233,6 +236,7 @@ class SeatTally:
             pops=self.pops,
             offers=self.offers,
             arrived=self.arrived,
+            shown=self.shown,
             lag_ms=self.lag_ms,
             gc_ms=self.gc_ms,
             connects=self.connects,
@@ -649,6 +653,7 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
             call = screen.desk.state.call
             if pop is not None and call is not None and call.phase == "ringing":
                 uid = call.uniqueid
+                tally.shown.append((uid, runtime.interface, time.time(), app.screen is screen))
                 card.call_after_refresh(
                     lambda: tally.pops.append((uid, runtime.interface, time.time()))
                 )
@@ -670,6 +675,7 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
         waiter.add_done_callback(lambda _: stop.set())
         cpu0 = time.process_time()
         sched0 = schedstat()
+        gc.callbacks.append(partial(time_gc, tally.gc_ms, {}))
         answered: set[str] = set()
         drain_until: float | None = None
         while True:
@@ -934,8 +940,10 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
     notes: list[str] = []
     pops, claims, claim_ms, frames = [], [], [], []
     waits, offers, lags, ways = [], [], [], []
-    slowest: list[tuple[float, str, float | None, float | None]] = []  # ms, kind, parsed, began
+    # ms, kind, AgentCalled -> parsed, -> offer began, -> the card given the pop (Textual)
+    slowest: list[tuple[float, str, float | None, float | None, str]] = []
     gcs: list[tuple[int, float]] = []
+    textual_gcs: list[tuple[int, float]] = []
     cpu = 0.0
     consoles = warned = 0
     by_kind: dict[str, list[float]] = {"headless": [], "Textual": []}
@@ -944,6 +952,7 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         notes += [f"crash: {c}" for c in r["crashed"][:3]]
         began = {(uid, iface): at for uid, iface, at in r.get("offers", [])}
         parsed = {(uid, iface): at for uid, iface, at in r.get("arrived", [])}
+        shown = {(uid, iface): (at, front) for uid, iface, at, front in r.get("shown", [])}
         for uid, iface, at in r.get("pops", []):
             sent = called.get((uid, iface))
             if sent is not None:
@@ -960,9 +969,13 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
                         waits.append(wait)
                         offers.append((at - began[uid, iface]) * 1000)
                 kind = "Textual" if cfg.get("textual") else "headless"
-                slowest.append((pops[-1], kind, way, wait))
+                card = ""
+                if (uid, iface) in shown:
+                    given, front = shown[uid, iface]
+                    card = f"/{(given - sent) * 1000:.0f}" + ("" if front else " (behind)")
+                slowest.append((pops[-1], kind, way, wait, card))
         lags += r.get("lag_ms", [])
-        gcs += r.get("gc_ms", [])
+        (textual_gcs if cfg.get("textual") else gcs).extend(r.get("gc_ms", []))
         claims += [(a, f) for a, f, _ in r.get("claims", [])]
         claim_ms += [ms for _, _, ms in r.get("claims", [])]
         frames += r.get("frames", [])
@@ -1003,10 +1016,11 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
             return "-" if value is None else f"{value:.0f}"
 
         notes.append(
-            "slowest pops (ms: total, AgentCalled -> parsed, -> offer began): "
+            "slowest pops (ms: total, AgentCalled -> parsed, -> offer began, Textual: -> the "
+            "card given the pop, behind: another screen in front): "
             + "; ".join(
-                f"{total:.0f} {kind} {ms(way)}/{ms(wait)}"
-                for total, kind, way, wait in sorted(slowest, reverse=True)[:8]
+                f"{total:.0f} {kind} {ms(way)}/{ms(wait)}{card}"
+                for total, kind, way, wait, card in sorted(slowest, reverse=True)[:8]
             )
         )
     waited = [
@@ -1039,7 +1053,11 @@ async def run_size(url: str, args: argparse.Namespace, seats: int) -> RunResult:
         notes.append(
             f"database connections opened by the consoles during the traffic: {len(opened)}"
         )
-    for where, pauses in (("the workers", gcs), ("the simulator", sim_gcs)):
+    for where, pauses in (
+        ("the workers", gcs),
+        ("the Textual consoles", textual_gcs),
+        ("the simulator", sim_gcs),
+    ):
         for gen in (0, 1, 2):
             ms = [m for g, m in pauses if g == gen]
             if ms:

@@ -30,10 +30,23 @@ AGENT = "PJSIP/1001"  # the seeded demo agent (id 1)
 
 
 def agent_console_app(
-    db: Database, port: int, queues: tuple[str, ...] = ("support",)
+    db: Database,
+    port: int,
+    queues: tuple[str, ...] = ("support",),
+    *,
+    event_filter: bool = False,
 ) -> CallConsoleApp:
-    """The demo agent's console on the simulator at `port` (fast reconnect timings)."""
-    cti = AmiClient("127.0.0.1", port, "agent", "s3cret", tracker=CallTracker(AGENT), timings=FAST)
+    """The demo agent's console on the simulator at `port` (fast reconnect timings);
+    `event_filter`: on the agent's filtered session, as `callconsole run` logs in."""
+    cti = AmiClient(
+        "127.0.0.1",
+        port,
+        "agent",
+        "s3cret",
+        tracker=CallTracker(AGENT),
+        timings=FAST,
+        event_filter=event_filter,
+    )
     runtime = AgentSession(
         ctx=ServiceContext(db=db, journal_dir=_journal_dir(db)),
         cti=cti,

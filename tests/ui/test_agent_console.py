@@ -66,7 +66,7 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
     assert crm.sqlite_path is not None
     number, customer_id = one_customer_number(crm.sqlite_path)
     async with running_pbx() as pbx:
-        app = agent_console_app(crm, pbx.port)
+        app = agent_console_app(crm, pbx.port, event_filter=True)
         async with app.run_test(size=(120, 36)) as pilot:
             screen = app.agent_screen
             assert screen is not None
@@ -81,6 +81,10 @@ async def test_ring_pops_the_customer_before_answer_then_the_call_is_logged(
             assert screen.desk.state.phase == "ringing"  # popped before the answer
             assert card.pop is not None and card.pop.profile is not None
             assert card.pop.profile.id == customer_id
+            # How long the caller waited: asked of the PBX (the agent's filtered session does
+            # not hear callers join), shown on the bar while it rings.
+            await until(lambda: screen.bar_model.waited is not None)
+            assert screen.desk.state.phase == "ringing"
             await until(
                 lambda: (
                     screen.desk.state.call is not None
