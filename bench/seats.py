@@ -93,6 +93,7 @@ from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import ClaimError
 from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.seeding.seeding import SeedPlan, seed_database
+from console.services.supervision.coaching import CoachInbox, CoachService
 
 QUEUES = ("sales", "support", "billing")
 FIRST_EXTENSION = 6001
@@ -272,6 +273,7 @@ class Seat:
         self.busy: set[asyncio.Task[Any]] = set()
         self.wrapping: set[asyncio.Task[None]] = set()
         self.lock: SqliteSeat | None = None
+        self.inbox: CoachInbox | None = None
 
     def spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -400,6 +402,8 @@ class Seat:
     async def close(self) -> None:
         """`CallConsoleApp.on_unmount`: log out."""
         runtime = self.runtime
+        if self.inbox is not None:  # no database read in flight from here on
+            await self.inbox.close()
         for task in [*self.busy, *self.wrapping]:
             task.cancel()
         await runtime.cti.close()
@@ -499,6 +503,9 @@ async def run_seat(
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
+        # As `CallConsoleApp.start_agent`: the coach messages, read every second.
+        seat.inbox = CoachInbox(CoachService(runtime.db), agent_id)
+        seat.busy.add(asyncio.ensure_future(seat.inbox.run(lambda note: None)))
         await seat.pump()
     except asyncio.CancelledError:
         raise
@@ -555,6 +562,15 @@ def stamp_arrivals(tally: SeatTally) -> None:
     AmiLink._dispatch = stamped  # type: ignore[method-assign]
 
 
+def heap_report(where: str) -> None:
+    """What the garbage collector walks (not frozen), by type (SEATS_HEAP_REPORT=1)."""
+    kinds = Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in gc.get_objects())
+    total, frozen = sum(kinds.values()), gc.get_freeze_count()
+    print(f"heap ({where}): {total:,} objects; frozen {frozen:,}", file=sys.stderr)
+    for kind, n in kinds.most_common(25):
+        print(f"heap ({where}): {n:>9,} {kind}", file=sys.stderr)
+
+
 async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     """One worker process: its consoles, until told to stop; then what they saw."""
     tally = SeatTally()
@@ -604,12 +620,8 @@ async def worker_main(cfg: dict[str, Any], conn: Any) -> None:
     # A pump that ended before the stop died (its console crashed).
     died = len(crashed_tasks) - len(tally.crashed)
     crashed = tally.crashed + [f"event pump ended: {died}"] * (died > 0)
-    if os.environ.get("SEATS_HEAP_REPORT"):  # what the garbage collector walks (not frozen)
-        kinds = Counter(type(o).__qualname__ for o in gc.get_objects())
-        total, frozen = sum(kinds.values()), gc.get_freeze_count()
-        print(f"heap: {total:,} objects; frozen {frozen:,}", file=sys.stderr)
-        for kind, n in kinds.most_common(25):
-            print(f"heap: {n:>9,} {kind}", file=sys.stderr)
+    if os.environ.get("SEATS_HEAP_REPORT"):
+        heap_report("worker")
     if COMPILES:
         for sql, n in COMPILES.most_common(40):
             print(f"compiled {n}x: {sql}", file=sys.stderr)
@@ -723,6 +735,8 @@ async def textual_main(cfg: dict[str, Any], conn: Any) -> None:
             await asyncio.sleep(0.05)
         cpu = time.process_time() - cpu0
         tally.frames.append(runtime.cti.stats.event_frames)
+        if os.environ.get("SEATS_HEAP_REPORT"):
+            heap_report("Textual console")
         await waiter
     await runtime.db.dispose()
     conn.send(("result", tally.result(1, cpu, 0, tally.crashed)))
