@@ -76,6 +76,7 @@ from console.cti.protocol import (
     CallbackRequested,
     CallEnded,
     CallOffered,
+    CoachMessageWaiting,
     CtiEvent,
     LinkState,
     LinkStateChanged,
@@ -93,7 +94,7 @@ from console.services.routing.rules_file import load_rules
 from console.services.routing.worklist import ClaimError
 from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.seeding.seeding import SeedPlan, seed_database
-from console.services.supervision.coaching import CoachInbox, CoachService
+from console.services.supervision.coaching import CoachInbox
 
 QUEUES = ("sales", "support", "billing")
 FIRST_EXTENSION = 6001
@@ -288,6 +289,8 @@ class Seat:
         async for event in stream:
             runtime.recorder.record_event(event)
             runtime.follow(event)
+            if isinstance(event, CoachMessageWaiting) and self.inbox is not None:
+                self.inbox.wake()
             if isinstance(event, CallAbandoned | CallbackRequested):
                 self.spawn(self.auto_followup(event))
             try:
@@ -503,8 +506,10 @@ async def run_seat(
         seats.append(seat)
         upkeep = asyncio.ensure_future(runtime.routing_upkeep().run())
         seat.busy.add(upkeep)
-        # As `CallConsoleApp.start_agent`: the coach messages, read every second.
-        seat.inbox = CoachInbox(CoachService(runtime.db), agent_id)
+        # As `CallConsoleApp.start_agent`: the coach messages (the doorbell, a slow poll).
+        seat.inbox = CoachInbox(
+            runtime.coach, agent_id, interval=runtime.options.coach_fallback_seconds
+        )
         seat.busy.add(asyncio.ensure_future(seat.inbox.run(lambda note: None)))
         await seat.pump()
     except asyncio.CancelledError:

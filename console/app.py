@@ -21,6 +21,7 @@ from console.cti.protocol import (
     CallAbandoned,
     CallbackRequested,
     CallOffered,
+    CoachMessageWaiting,
     CtiEvent,
     LinkState,
     LinkStateChanged,
@@ -40,7 +41,7 @@ from console.services.desk.durable_log import DurableInteractionLog, JournalStat
 from console.services.desk.session import AgentSession
 from console.services.seats import SqliteSeat, consoles_sharing, too_many_message
 from console.services.supervision.alerts import AlertAudit
-from console.services.supervision.coaching import CoachInbox, CoachNote, CoachService
+from console.services.supervision.coaching import CoachInbox, CoachNote
 from console.services.supervision.live import LiveViews
 
 if TYPE_CHECKING:
@@ -140,7 +141,9 @@ class CallConsoleApp(App[None]):
             self.run_worker(
                 self._routing_upkeep(runtime), exclusive=True, group="routing", exit_on_error=False
             )
-            self.coach_inbox = CoachInbox(CoachService(runtime.db), runtime.agent_id)
+            self.coach_inbox = CoachInbox(
+                runtime.coach, runtime.agent_id, interval=runtime.options.coach_fallback_seconds
+            )
             self.run_worker(
                 self.coach_inbox.run(self._coached),
                 exclusive=True,
@@ -335,6 +338,8 @@ class CallConsoleApp(App[None]):
             runtime.recorder.record_event(event)  # buffered: written later, never awaited here
             runtime.follow(event)  # the agent's state, in stream order (a reconnect reads it)
             self.forward(event)
+            if isinstance(event, CoachMessageWaiting) and self.coach_inbox is not None:
+                self.coach_inbox.wake()  # a supervisor's message: read it now
             if isinstance(event, CallAbandoned | CallbackRequested):
                 self.run_worker(
                     self._auto_followup(runtime, event), group="auto-followups", exit_on_error=False

@@ -409,6 +409,9 @@ class AmiServer:
             self._reply(session, self._list_commands(item))
         elif key == "filter":
             self._filter(session, item)
+        elif key == "userevent":
+            self._reply(session, success(item, "Event Sent"))  # the ack, then the event
+            self._user_event(item)
         else:
             action = self._actions.get(key)
             handler = action.handler if action is not None else self._fallback
@@ -439,9 +442,17 @@ class AmiServer:
             ("Events", "Control Event Flow."),
             ("ListCommands", "List available manager commands."),
             ("Filter", "Dynamically add filters for the current manager session."),
+            ("UserEvent", "Send an arbitrary event."),
         ]
         builtin += [(a.name, a.synopsis) for a in self._actions.values()]
         return success(item, None, *((n, f"{s}  (Priv: all)") for n, s in builtin))
+
+    def _user_event(self, item: Message) -> None:
+        """Asterisk's action_userevent (main/manager.c): ``Event: UserEvent`` to every session
+        that takes the ``user`` class, ``UserEvent: <name>`` first, then every other header of
+        the action as it came (Action and ActionID included, as Asterisk copies them)."""
+        body = [(k, v) for k, v in item.pairs if k.lower() != "userevent"]
+        self.publish_event("UserEvent", [("UserEvent", item.get("UserEvent")), *body])
 
     def _filter(self, session: _Session, item: Message) -> None:
         """Asterisk's action_filter: add one event filter to this session (never removed)."""

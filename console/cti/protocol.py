@@ -316,6 +316,21 @@ class TrainingChanged:
     at: datetime
 
 
+#: The user event a supervisor's console sends (Action: UserEvent) when it stored a coach
+#: message, with the agent's member ``Interface``: the agent's filtered session takes it.
+COACH_DOORBELL = "CoachMessage"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CoachMessageWaiting:
+    """A supervisor's console stored a coach message for this agent and rang the doorbell
+    (``UserEvent: CoachMessage`` naming the agent's ``Interface``): read it now, not at the
+    next slow poll. The message itself travels only through the database."""
+
+    interface: str
+    at: datetime
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LinkStateChanged:
     """The CTI link changed state.
@@ -367,10 +382,12 @@ CtiEvent = (
     | QueueChanged
     | TranscriptLine
     | TrainingChanged
+    | CoachMessageWaiting
     | LinkStateChanged
 )
 
 __all__ = [
+    "COACH_DOORBELL",
     "UNKNOWN_CALLER",
     "ActiveCall",
     "AgentStateChanged",
@@ -386,6 +403,7 @@ __all__ = [
     "CallTransferred",
     "CallWaitMeasured",
     "CallbackRequested",
+    "CoachMessageWaiting",
     "CtiEvent",
     "EndReason",
     "LinkState",

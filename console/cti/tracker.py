@@ -39,11 +39,13 @@ from console.cti.fields import Malformed, Recent, as_float, as_int, need
 from console.cti.legs import LegEvents
 from console.cti.lines import AgentLines, local_partner
 from console.cti.protocol import (
+    COACH_DOORBELL,
     ActiveCall,
     AgentStateChanged,
     CallAbandoned,
     CallbackRequested,
     CallState,
+    CoachMessageWaiting,
     CtiEvent,
     EndReason,
     OriginateFailed,
@@ -442,6 +444,12 @@ class CallTracker(LegEvents, TrackerResync):
             return self._scripts.remember(msg) or self._duplicate()
         if kind in ("trainingstarted", "trainingfinished"):
             return self._on_training(msg, kind == "trainingfinished", at, out)
+        if kind == COACH_DOORBELL.lower():
+            interface = msg.get("Interface").strip()
+            if interface not in self.lines.interfaces:
+                return self._ignore()  # another agent's (a supervisor's full stream)
+            out.append(CoachMessageWaiting(interface=interface, at=at))
+            return True
         if kind != "transcript":
             return self._ignore()
         call = self._book.ours(need(msg, "Uniqueid"))

@@ -576,6 +576,7 @@ class AgentScreen(CallKeys, WrapUpKeys, SurveyKeys, PreviewKeys, RecordingKeys, 
                     supervisor_id=runtime.agent_id,
                     recorder=runtime.recorder,
                     monitoring=runtime.monitoring,
+                    coach=runtime.coach,
                 )
             )
 

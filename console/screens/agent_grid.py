@@ -42,6 +42,7 @@ from console.services.desk.agent_figures import today_bounds
 from console.services.errors import ServiceError
 from console.services.quality.monitoring import MonitoringService
 from console.services.routing.worklist import Worklist
+from console.services.supervision.coaching import CoachService
 from console.services.supervision.live_types import AgentActivity, AgentLive
 from console.services.supervision.roster import (
     AgentLoad,
@@ -178,6 +179,7 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         supervisor_id: int | None = None,
         recorder: ActionRecorder | None = None,
         monitoring: MonitoringService | None = None,
+        coach: CoachService | None = None,
         refresh_seconds: float = REFRESH_SECONDS,
         roster_seconds: float = ROSTER_SECONDS,
     ) -> None:
@@ -188,6 +190,7 @@ class AgentGridScreen(MonitorKeys, Screen[None]):
         self.worklist = worklist
         self.supervisor_id = supervisor_id
         self.monitoring = monitoring  # listening (supervisors', trainers' consoles)
+        self.coach = coach
         self.refresh_seconds = refresh_seconds
         self.roster_seconds = roster_seconds
         self.roster: dict[str, RosterEntry] = {}

@@ -33,6 +33,10 @@ class MonitorKeys:
     supervisor_id: int | None
     monitoring: MonitoringService | None
     live: LiveViews
+    coach: CoachService | None  # the supervisor's, ringing the agent's console
+
+    def _coach(self, db: Database) -> CoachService:
+        return self.coach if self.coach is not None else CoachService(db)
 
     if TYPE_CHECKING:
         app: Any
@@ -77,7 +81,7 @@ class MonitorKeys:
                 MonitorScreen(
                     LiveTail(db, session),
                     title=f"{row.name} · live",
-                    coach=CoachService(db),
+                    coach=self._coach(db),
                     supervisor_id=me,
                     agent_id=agent_id,
                     agent_name=row.name,
@@ -93,7 +97,7 @@ class MonitorKeys:
             ListenScreen(
                 feed=self.monitoring.feed,
                 agent_now=lambda: self._agent_now(interface),
-                coach=CoachService(db),
+                coach=self._coach(db),
                 supervisor_id=me,
                 agent_id=agent_id,
                 agent_name=row.name,
@@ -140,7 +144,7 @@ class MonitorKeys:
             if not text:
                 return
             try:
-                await CoachService(db).send(me, agent_id, text)
+                await self._coach(db).send(me, agent_id, text)
             except ServiceError as exc:
                 self.notify(str(exc), severity="warning", markup=False)
                 return

@@ -113,6 +113,40 @@ async def test_filter_action_answers_and_filters_only_this_session() -> None:
         assert (await filtered.read()).get("Event") == "QueueMemberPause"
 
 
+async def test_user_event_action_reaches_the_sessions_whose_filters_take_it() -> None:
+    """Asterisk's UserEvent action (main/manager.c action_userevent): an ack, then
+    ``Event: UserEvent`` with ``UserEvent: <name>`` first and the action's other headers."""
+    engine = FakeEngine()
+    async with serving(engine) as server:
+        sender, alice, bob = [await RawClient.connect(server.port) for _ in range(3)]
+        for client in (sender, alice, bob):
+            await client.login()
+        for client, device in ((alice, "PJSIP/1001"), (bob, "PJSIP/1002")):
+            await client.action(
+                ("Action", "Filter"), ("Operation", "Add"),
+                ("Filter", f": {device}(-[^[:space:]]*)?[[:cntrl:]]"),
+            )  # fmt: skip
+        ack = await sender.action(
+            ("Action", "UserEvent"), ("ActionID", "c1"), ("UserEvent", "CoachMessage"),
+            ("Interface", "PJSIP/1001"),
+        )  # fmt: skip
+        assert list(ack.pairs) == [
+            ("Response", "Success"),
+            ("ActionID", "c1"),
+            ("Message", "Event Sent"),
+        ]
+        got = await alice.read()
+        assert list(got.pairs) == [
+            ("Event", "UserEvent"),
+            ("UserEvent", "CoachMessage"),
+            ("Action", "UserEvent"),
+            ("ActionID", "c1"),
+            ("Interface", "PJSIP/1001"),
+        ]
+        assert (await sender.read()).get("UserEvent") == "CoachMessage"  # unfiltered: all
+        assert (await bob.action(("Action", "Ping"))).get("Ping") == "Pong"  # nothing before
+
+
 # An agent's console on a filtered session --------------------------------------------------
 
 

@@ -37,27 +37,43 @@ queues = ["support"]
 async def test_a_coach_message_reaches_the_agents_console_at_once_and_literally(
     crm: Database,
 ) -> None:
-    coach = CoachService(crm)
+    """The supervisor's console stores the message and rings the agent's (an AMI UserEvent
+    naming the agent's interface, which the agent's filtered session takes); the agent's
+    console reads it at once. Its slow poll is an hour here: only the doorbell can bring it."""
     async with running_pbx() as pbx:
-        app = agent_console_app(crm, pbx.port)
-        async with app.run_test(size=(120, 36)) as pilot:
-            shown = Notifications(app)
-            screen = app.agent_screen
-            assert screen is not None
-            await until(lambda: screen.bar_model.link == "connected")
-            hostile = "Offer [b]10%[/b] off\x1b[2J — \u202eevil"
-            sent = await coach.send(SUPERVISOR_ID, DEMO_AGENT, hostile)
-            await until(lambda: shown.any("Offer [b]10%[/b] off"), within=10)
-            note = next(n for n in shown.shown if "Offer" in n.message)
-            assert "\x1b" not in note.message and "\u202e" not in note.message
-            assert note.title == "Coach · Sam Supervisor"
+        sam = (await supervisor_app(crm, pbx.port, SUPERVISOR_ID)).runtime
+        assert sam is not None
+        app = agent_console_app(crm, pbx.port, event_filter=True)
+        assert app.runtime is not None
+        app.runtime.options.coach_fallback_seconds = 3600.0
+        await sam.cti.start()
+        try:
+            async with app.run_test(size=(120, 36)) as pilot:
+                shown = Notifications(app)
+                screen = app.agent_screen
+                assert screen is not None
+                await until(lambda: screen.bar_model.link == "connected")
+                inbox = app.coach_inbox
+                assert inbox is not None
+                await until(lambda: inbox.rounds >= 1)  # the read at start: nothing yet
+                await sam.cti.wait_connected()
+                hostile = "Offer [b]10%[/b] off\x1b[2J — \u202eevil"
+                sent = await sam.coach.send(SUPERVISOR_ID, DEMO_AGENT, hostile)
+                await until(lambda: shown.any("Offer [b]10%[/b] off"), within=10)
+                note = next(n for n in shown.shown if "Offer" in n.message)
+                assert "\x1b" not in note.message and "\u202e" not in note.message
+                assert note.title == "Coach · Sam Supervisor"
+                await until(lambda: inbox.rounds >= 2)
+                assert inbox.rounds == 2  # one read for the doorbell, no poll
 
-            async def marked() -> bool:
-                return await coach.seen(sent) is not None
+                async def marked() -> bool:
+                    return await sam.coach.seen(sent) is not None
 
-            async with asyncio.timeout(10):
-                while not await marked():
-                    await pilot.pause(0.05)
+                async with asyncio.timeout(10):
+                    while not await marked():
+                        await pilot.pause(0.05)
+        finally:
+            await sam.cti.close()
     async with crm.session() as conn:
         audit = (
             await conn.execute(

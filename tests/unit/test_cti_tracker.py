@@ -25,6 +25,7 @@ from console.cti.protocol import (
     CallResumed,
     CallState,
     CallTransferred,
+    CoachMessageWaiting,
     CtiEvent,
     EndReason,
     OriginateFailed,
@@ -984,3 +985,15 @@ def test_an_offer_without_a_join_heard_takes_the_wait_the_last_snapshot_listed(
     fresh = CallTracker(AGENT, clock=clock)
     (unknown,) = events_of(fresh.feed(agent("AgentCalled")), CallOffered)
     assert unknown.waited is None
+
+
+def test_the_coach_doorbell_for_this_agent_is_an_event_anothers_is_ignored(
+    tracker: CallTracker,
+) -> None:
+    """A supervisor's console rings ``UserEvent: CoachMessage`` with the agent's interface (as
+    the UserEvent action echoes it, Action and ActionID included)."""
+    ring = ev("UserEvent", UserEvent="CoachMessage", Action="UserEvent", Interface=AGENT)
+    (waiting,) = events_of(tracker.feed(ring), CoachMessageWaiting)
+    assert waiting.interface == AGENT
+    other = ev("UserEvent", UserEvent="CoachMessage", Interface="PJSIP/2001")
+    assert tracker.feed(other) == []

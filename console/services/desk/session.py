@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from console.cti.link import CtiLink
 from console.cti.monitor import MonitorFeed
 from console.cti.protocol import (
+    COACH_DOORBELL,
     AgentStateChanged,
     CallEnded,
     CtiEvent,
@@ -50,6 +51,7 @@ from console.services.routing.router import Router
 from console.services.routing.sla import SlaEngine
 from console.services.routing.upkeep import UPKEEP_SECONDS, RoutingUpkeep, UpkeepTurns
 from console.services.routing.worklist import WorkItem, Worklist
+from console.services.supervision.coaching import FALLBACK_SECONDS, CoachService
 from console.services.training.recording import NullRecorder, SessionRecorder
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ class DeskOptions:
     recording_pause_seconds: float = 120.0  # an agent's pause resumes by itself after this
     show_supervisor_listening: bool = False  # the agent is told when a supervisor listens
     monitor_phone: str = ""  # the phone a supervisor's listening calls ring ("": their own)
+    # How often the coach inbox reads with no doorbell (console/services/supervision/coaching)
+    coach_fallback_seconds: float = FALLBACK_SECONDS
 
 
 @dataclass
@@ -145,6 +149,21 @@ class AgentSession:
         return SupervisorListening(
             self.monitor_feed, phone, shown=self.options.show_supervisor_listening
         )
+
+    @cached_property
+    def coach(self) -> CoachService:
+        """Coach messages. One sent from this console rings the agent's console over the PBX
+        link (`ring_coach_doorbell`); the agent's own console reads its inbox with it."""
+        return CoachService(self.db, doorbell=self.ring_coach_doorbell)
+
+    async def ring_coach_doorbell(self, interface: str) -> None:
+        """Tell the console of the agent at ``interface`` that a coach message waits: an AMI
+        ``UserEvent`` every session taking that interface's events gets (no text in it)."""
+        result = await self.cti.send_action(
+            "UserEvent", UserEvent=COACH_DOORBELL, Interface=interface
+        )
+        if not result.ok:
+            raise RuntimeError(f"the PBX refused UserEvent: {result.message}")
 
     @cached_property
     def monitoring(self) -> MonitoringService | None:

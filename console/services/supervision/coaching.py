@@ -6,8 +6,15 @@ PBX, so it works on the simulator and on any Asterisk alike.
   trainees' consoles) may send; the text is cleaned (one paragraph, no control codes, at most
   500 characters) and stored with the call it is about; audited.
 - `CoachService.claim(agent, since)`: the messages not shown yet, marked shown in the same
-  step (the agent's console asks every second; an index on (to_agent_id, id) keeps it a
-  short read).
+  step (an index on (to_agent_id, id) keeps it a short read).
+
+How the agent's console learns one waits: the sender rings a doorbell, an AMI
+``UserEvent: CoachMessage`` naming the agent's member interface (the agent's filtered session
+takes it; the text stays in the database), and the agent's `CoachInbox` reads at once. Behind
+it the inbox still reads every `FALLBACK_SECONDS`, for a doorbell that could not ring (the
+supervisor's link down, a PBX that refuses UserEvent). It used to read every second: at 200
+seats that was 200 reads a second and most of what a console did between calls
+(docs/seats.md).
 """
 
 from __future__ import annotations
@@ -15,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
@@ -34,6 +42,10 @@ MAX_TEXT = 500
 #: mid-call loses none); older ones were for a shift long over.
 STALE_AFTER = timedelta(minutes=15)
 BATCH = 20  # messages one read returns at most (a flood is shown in order, a few at a time)
+#: How often an agent's console reads its coach messages with no doorbell.
+FALLBACK_SECONDS = 15.0
+#: Rings the agent's console (its member interface) once a message for it is stored.
+Doorbell = Callable[[str], Awaitable[object]]
 
 
 class CoachError(ServiceError):
@@ -52,7 +64,12 @@ class CoachNote:
 
 
 class CoachService(DbService):
-    """See the module docstring."""
+    """See the module docstring. ``doorbell``: rung with the agent's interface after a message
+    is stored (None: the agent's console finds it at its next read)."""
+
+    def __init__(self, *args: Any, doorbell: Doorbell | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._doorbell = doorbell
 
     async def send(
         self, supervisor_id: int, agent_id: int, text: str, *, call_uniqueid: str = ""
@@ -71,8 +88,10 @@ class CoachService(DbService):
                 raise CoachError("only supervisors and trainers send coach messages")
             if supervisor_id == agent_id:
                 raise CoachError("a coach message goes to someone else")
-            exists = await conn.scalar(select(Agent.id).where(Agent.id == agent_id))
-            if exists is None:
+            interface = (
+                await conn.execute(select(Agent.interface).where(Agent.id == agent_id))
+            ).scalar_one_or_none()
+            if interface is None:
                 raise CoachError(f"no agent {agent_id}")
             message_id = await conn.scalar(
                 insert(CoachMessage)
@@ -89,7 +108,18 @@ class CoachService(DbService):
                 conn, supervisor_id, "coach", "agent", agent_id,
                 {"message": int(message_id or 0), "call": call_uniqueid[:64], "text": clean},
             )  # fmt: skip
+        await self._ring(interface)
         return int(message_id or 0)
+
+    async def _ring(self, interface: str) -> None:
+        """The doorbell, best effort: the message is stored, and the agent's console reads it
+        within `FALLBACK_SECONDS` anyway."""
+        if self._doorbell is None or not interface:
+            return
+        try:
+            await self._doorbell(interface)
+        except Exception:
+            log.warning("coach doorbell for %s not rung", interface, exc_info=True)
 
     def now(self) -> datetime:
         return self._clock()
@@ -168,7 +198,8 @@ class CoachService(DbService):
 
 
 class CoachInbox:
-    """An agent's console's side: every ``interval`` seconds, the messages not shown yet (sent
+    """An agent's console's side: at once when `wake` is called (the doorbell), and every
+    ``interval`` seconds behind it, the messages not shown yet (sent
     since a little before the console started: a restart does not lose them) are claimed —
     marked shown in one UPDATE … RETURNING, so two consoles of one agent never both show one
     — and handed to ``show``, oldest first. Any failure skips a round quietly: the messages
@@ -179,7 +210,7 @@ class CoachInbox:
         service: CoachService,
         agent_id: int,
         *,
-        interval: float = 1.0,
+        interval: float = FALLBACK_SECONDS,
         grace: timedelta = STALE_AFTER,
     ) -> None:
         self.service = service
@@ -188,7 +219,9 @@ class CoachInbox:
         self.since: datetime | None = None  # messages older than this are left (stale)
         self.grace = grace
         self.failures = 0  # rounds that failed (tests, and one log line each)
+        self.rounds = 0  # reads done, failed or not (tests wait on it)
         self._closing = asyncio.Event()
+        self._woken = asyncio.Event()  # the doorbell rang: read now
         self._idle = asyncio.Event()  # set while no read or write is in flight
         self._idle.set()
 
@@ -201,9 +234,15 @@ class CoachInbox:
             show(note)
         return len(notes)
 
+    def wake(self) -> None:
+        """A message waits (the doorbell): read now rather than at the next interval."""
+        self._woken.set()
+
     async def run(self, show: Callable[[CoachNote], None]) -> None:
-        """`poll` every ``interval`` seconds until `close` (or cancelled)."""
+        """`poll` every ``interval`` seconds, and whenever woken, until `close` (or
+        cancelled)."""
         while not self._closing.is_set():
+            self._woken.clear()  # a ring from here on is read by this round or the next
             self._idle.clear()
             try:
                 await self.poll(show)
@@ -213,9 +252,18 @@ class CoachInbox:
                 self.failures += 1
                 log.warning("coach messages not read (round %d)", self.failures, exc_info=True)
             finally:
+                self.rounds += 1
                 self._idle.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), self.interval)
+            await self._wait_next()
+
+    async def _wait_next(self) -> None:
+        """Until the interval is up, the doorbell rings or the inbox closes."""
+        waits = [asyncio.ensure_future(e.wait()) for e in (self._closing, self._woken)]
+        try:
+            await asyncio.wait(waits, timeout=self.interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def close(self, within: float = 3.0) -> None:
         """Stop polling, and wait (up to ``within`` s) for a read in flight to finish: the
@@ -226,4 +274,12 @@ class CoachInbox:
             await asyncio.wait_for(self._idle.wait(), within)
 
 
-__all__ = ["MAX_TEXT", "CoachError", "CoachInbox", "CoachNote", "CoachService"]
+__all__ = [
+    "FALLBACK_SECONDS",
+    "MAX_TEXT",
+    "CoachError",
+    "CoachInbox",
+    "CoachNote",
+    "CoachService",
+    "Doorbell",
+]
