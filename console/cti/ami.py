@@ -595,7 +595,6 @@ class AmiClient(CallActions, SimActions, MonitorActions):
             self._sync_filters(self._link)
         for event in events:
             if needs_wait(event):
-                assert isinstance(event, CallOffered)
                 self._ask_wait(self._link, event)
         if self._filtering and events:
             self._renew_if_crowded(self._link)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime
+from typing import TypeGuard
 
 from callkit.ami_frames import Message
 from console.cti.ami_types import ActionResult
@@ -24,7 +25,7 @@ from console.cti.protocol import CallOffered, CallWaitMeasured
 Request = Callable[[list[tuple[str, str]]], Awaitable[ActionResult]]
 
 
-def needs_wait(event: object) -> bool:
+def needs_wait(event: object) -> TypeGuard[CallOffered]:
     """An offer to a queue that could not say how long its caller waited."""
     return isinstance(event, CallOffered) and event.waited is None and bool(event.queue)
 
